@@ -1,0 +1,373 @@
+//! The catalog: every index on disk, its shards, and how names, aliases and patterns resolve.
+//!
+//! Layout: `<root>/<index>/index.json` (this module's metadata) and `<root>/<index>/<shard>/`
+//! (one tantivy index per shard). A stream's name is an alias for all of its indices.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+
+use crate::error::IndexError;
+use crate::mapping::DocMapper;
+use crate::rotation::Period;
+use crate::shard::Shard;
+
+const META_FILE: &str = "index.json";
+
+/// `index.json`: what the catalog knows about an index beyond its tantivy shards.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// Format version of this file (1).
+    pub version: u32,
+    /// The stream the index belongs to (and the alias that covers it).
+    pub stream: String,
+    /// Number of shards, fixed when the index is created.
+    pub shards: usize,
+    /// Time range the index covers (`None`: the stream's only index).
+    pub period: Option<Period>,
+    /// Creation time, epoch milliseconds.
+    pub created_ms: i64,
+}
+
+/// One index: metadata and shards.
+#[derive(Debug)]
+pub struct IndexHandle {
+    name: String,
+    meta: IndexMeta,
+    shards: Vec<Arc<Shard>>,
+    mapper: Arc<DocMapper>,
+}
+
+impl IndexHandle {
+    /// The index name (`web-2026-11-26`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The stream (alias) the index belongs to.
+    pub fn stream(&self) -> &str {
+        &self.meta.stream
+    }
+
+    /// The metadata.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// The shards, by ordinal.
+    pub fn shards(&self) -> &[Arc<Shard>] {
+        &self.shards
+    }
+
+    /// The mapper of this index's documents.
+    pub fn mapper(&self) -> &Arc<DocMapper> {
+        &self.mapper
+    }
+}
+
+/// How a target expression resolves when parts of it match nothing (Elasticsearch's
+/// `ignore_unavailable` and `allow_no_indices`).
+#[derive(Debug, Clone, Copy)]
+pub struct ResolveOptions {
+    /// A concrete name that matches nothing is skipped instead of an error.
+    pub ignore_unavailable: bool,
+    /// An expression that resolves to no index at all is not an error.
+    pub allow_no_indices: bool,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        ResolveOptions {
+            ignore_unavailable: false,
+            allow_no_indices: true,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    indices: BTreeMap<String, Arc<IndexHandle>>,
+    streams: BTreeSet<String>,
+}
+
+/// All indices under one directory.
+pub struct Catalog {
+    root: PathBuf,
+    state: RwLock<State>,
+}
+
+impl std::fmt::Debug for Catalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalog").field("root", &self.root).finish()
+    }
+}
+
+impl Catalog {
+    /// Opens every index under `root` (created when missing).
+    pub fn open(root: &Path) -> Result<Catalog, IndexError> {
+        std::fs::create_dir_all(root).map_err(|e| IndexError::io(root, e))?;
+        let mut state = State::default();
+        let entries = std::fs::read_dir(root).map_err(|e| IndexError::io(root, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| IndexError::io(root, e))?;
+            let dir = entry.path();
+            if !dir.join(META_FILE).exists() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let handle = open_index(&dir, name.clone())?;
+            state.streams.insert(handle.meta.stream.clone());
+            state.indices.insert(name, Arc::new(handle));
+        }
+        Ok(Catalog {
+            root: root.to_path_buf(),
+            state: RwLock::new(state),
+        })
+    }
+
+    /// The directory holding the indices.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Records that `stream` exists, so that its alias resolves (to nothing) before its first
+    /// index is created.
+    pub fn register_stream(&self, stream: &str) {
+        if !self.state.read().streams.contains(stream) {
+            self.state.write().streams.insert(stream.to_string());
+        }
+    }
+
+    /// Every index, by name.
+    pub fn list(&self) -> Vec<Arc<IndexHandle>> {
+        self.state.read().indices.values().cloned().collect()
+    }
+
+    /// The index named `name`, if any.
+    pub fn get(&self, name: &str) -> Option<Arc<IndexHandle>> {
+        self.state.read().indices.get(name).cloned()
+    }
+
+    /// Every index of `stream`.
+    pub fn stream_indices(&self, stream: &str) -> Vec<Arc<IndexHandle>> {
+        self.state
+            .read()
+            .indices
+            .values()
+            .filter(|h| h.meta.stream == stream)
+            .cloned()
+            .collect()
+    }
+
+    /// The index `name` of `stream`, created with `shards` shards when missing.
+    pub fn get_or_create(
+        &self,
+        name: &str,
+        stream: &str,
+        period: Option<Period>,
+        shards: usize,
+    ) -> Result<Arc<IndexHandle>, IndexError> {
+        if let Some(h) = self.get(name) {
+            return Ok(h);
+        }
+        let mut state = self.state.write();
+        if let Some(h) = state.indices.get(name) {
+            return Ok(h.clone());
+        }
+        let dir = self.root.join(name);
+        let meta = IndexMeta {
+            version: 1,
+            stream: stream.to_string(),
+            shards: shards.max(1),
+            period,
+            created_ms: chrono::Utc::now().timestamp_millis(),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| IndexError::io(&dir, e))?;
+        let mapper = Arc::new(DocMapper::new());
+        let shards = (0..meta.shards)
+            .map(|i| {
+                Shard::open_or_create(format!("{name}/{i}"), &dir.join(i.to_string()), &mapper)
+                    .map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // index.json is written last and atomically: a directory without it is an index whose
+        // creation did not finish, ignored (and completed) on the next open.
+        write_meta(&dir, &meta)?;
+        let handle = Arc::new(IndexHandle {
+            name: name.to_string(),
+            meta,
+            shards,
+            mapper,
+        });
+        state.streams.insert(stream.to_string());
+        state.indices.insert(name.to_string(), handle.clone());
+        Ok(handle)
+    }
+
+    /// Resolves a target expression — an index name, a stream alias, a wildcard pattern
+    /// (`web-*`), `_all` or `*`, or a comma list of these — to indices, each once.
+    pub fn resolve(
+        &self,
+        expr: &str,
+        options: ResolveOptions,
+    ) -> Result<Vec<Arc<IndexHandle>>, IndexError> {
+        let state = self.state.read();
+        let mut out: BTreeMap<String, Arc<IndexHandle>> = BTreeMap::new();
+        for part in expr.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "_all" || part == "*" {
+                for (n, h) in &state.indices {
+                    out.insert(n.clone(), h.clone());
+                }
+                continue;
+            }
+            if part.contains('*') {
+                for (n, h) in &state.indices {
+                    if wildcard_match(part, n) || wildcard_match(part, &h.meta.stream) {
+                        out.insert(n.clone(), h.clone());
+                    }
+                }
+                continue;
+            }
+            if let Some(h) = state.indices.get(part) {
+                out.insert(part.to_string(), h.clone());
+            } else if state.streams.contains(part) {
+                for (n, h) in &state.indices {
+                    if h.meta.stream == part {
+                        out.insert(n.clone(), h.clone());
+                    }
+                }
+            } else if !options.ignore_unavailable {
+                return Err(IndexError::IndexNotFound(part.to_string()));
+            }
+        }
+        if out.is_empty() && !options.allow_no_indices {
+            return Err(IndexError::IndexNotFound(expr.to_string()));
+        }
+        Ok(out.into_values().collect())
+    }
+}
+
+fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
+    let path = dir.join(META_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| IndexError::io(&path, e))?;
+    let meta: IndexMeta = serde_json::from_str(&text).map_err(|e| IndexError::BadMetadata {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    if meta.version != 1 {
+        return Err(IndexError::BadMetadata {
+            path,
+            reason: format!("version {} is not supported", meta.version),
+        });
+    }
+    let mapper = Arc::new(DocMapper::new());
+    let shards = (0..meta.shards)
+        .map(|i| {
+            Shard::open_or_create(format!("{name}/{i}"), &dir.join(i.to_string()), &mapper)
+                .map(Arc::new)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IndexHandle {
+        name,
+        meta,
+        shards,
+        mapper,
+    })
+}
+
+fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), IndexError> {
+    let tmp = dir.join(format!("{META_FILE}.tmp"));
+    let text = serde_json::to_vec_pretty(meta).map_err(|e| IndexError::BadMetadata {
+        path: tmp.clone(),
+        reason: e.to_string(),
+    })?;
+    std::fs::write(&tmp, text).map_err(|e| IndexError::io(&tmp, e))?;
+    let file = std::fs::File::open(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
+    file.sync_all().map_err(|e| IndexError::io(&tmp, e))?;
+    let dest = dir.join(META_FILE);
+    std::fs::rename(&tmp, &dest).map_err(|e| IndexError::io(&dest, e))?;
+    Ok(())
+}
+
+/// Matches `text` against `pattern`, where `*` stands for any run of characters.
+pub fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = parts.collect();
+    let last = if parts.is_empty() { None } else { parts.pop() };
+    for part in parts {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    match last {
+        None => rest.is_empty(),
+        Some(last) => rest.len() >= last.len() && rest.ends_with(last),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("web-*", "web-2026-11-26"));
+        assert!(wildcard_match("*", ""));
+        assert!(wildcard_match("*-11-*", "web-2026-11-26"));
+        assert!(!wildcard_match("web-*", "api-2026"));
+        assert!(wildcard_match("w*b", "web"));
+        assert!(!wildcard_match("w*bb", "wb"));
+        assert!(!wildcard_match("web", "web-1"));
+    }
+
+    #[test]
+    fn aliases_patterns_and_lists_resolve() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(dir.path()).unwrap();
+        c.get_or_create("web-2026-11-25", "web", None, 1).unwrap();
+        c.get_or_create("web-2026-11-26", "web", None, 1).unwrap();
+        c.get_or_create("api", "api", None, 1).unwrap();
+        let names = |expr: &str| -> Vec<String> {
+            c.resolve(expr, ResolveOptions::default())
+                .unwrap()
+                .iter()
+                .map(|h| h.name().to_string())
+                .collect()
+        };
+        assert_eq!(names("web"), ["web-2026-11-25", "web-2026-11-26"]);
+        assert_eq!(names("web-*"), ["web-2026-11-25", "web-2026-11-26"]);
+        assert_eq!(names("api,web-2026-11-26"), ["api", "web-2026-11-26"]);
+        assert_eq!(names("_all").len(), 3);
+        assert!(names("nope-*").is_empty());
+        assert!(matches!(
+            c.resolve("nope", ResolveOptions::default()),
+            Err(IndexError::IndexNotFound(n)) if n == "nope"
+        ));
+        let lenient = ResolveOptions {
+            ignore_unavailable: true,
+            allow_no_indices: true,
+        };
+        assert_eq!(c.resolve("nope,api", lenient).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn indices_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Catalog::open(dir.path()).unwrap();
+            c.get_or_create("web-x", "web", None, 2).unwrap();
+        }
+        let c = Catalog::open(dir.path()).unwrap();
+        let h = c.get("web-x").unwrap();
+        assert_eq!(h.stream(), "web");
+        assert_eq!(h.shards().len(), 2);
+    }
+}

@@ -1,0 +1,79 @@
+//! The index room's error type.
+
+use std::path::PathBuf;
+
+/// Errors of the index room. Each variant carries the values involved.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// A name or pattern resolved to no index (Elasticsearch's `index_not_found_exception`).
+    #[error("no such index [{0}]")]
+    IndexNotFound(String),
+    /// A name that cannot be an index or pattern.
+    #[error("invalid index name [{name}], {reason}")]
+    InvalidIndexName {
+        /// The name received.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// tantivy failed on an index directory.
+    #[error("index [{index}] failed: {source}")]
+    Tantivy {
+        /// Index (and shard) name.
+        index: String,
+        /// The underlying error.
+        source: tantivy::TantivyError,
+    },
+    /// A file of an index could not be read or written.
+    #[error("cannot access `{path}`: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Index metadata on disk is not what this version writes.
+    #[error("index metadata `{path}` is unreadable: {reason}")]
+    BadMetadata {
+        /// The metadata file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl IndexError {
+    pub(crate) fn tantivy(index: impl Into<String>, source: tantivy::TantivyError) -> Self {
+        IndexError::Tantivy {
+            index: index.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        IndexError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Why one record could not be turned into an index document. The record is rejected alone.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MappingError {
+    /// The record is not a JSON object (Elasticsearch's `mapper_parsing_exception`).
+    #[error("failed to parse: {reason}")]
+    NotAnObject {
+        /// What was found instead.
+        reason: String,
+    },
+}
+
+impl MappingError {
+    /// Elasticsearch's error `type` for this error.
+    pub fn es_type(&self) -> &'static str {
+        match self {
+            MappingError::NotAnObject { .. } => "mapper_parsing_exception",
+        }
+    }
+}

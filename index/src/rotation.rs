@@ -1,0 +1,133 @@
+//! Time-based index rotation with Firehose's periods and index-name suffixes.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use hydrant_config::Rotation;
+use serde::{Deserialize, Serialize};
+
+/// The time range an index covers, in epoch milliseconds, `start` inclusive, `end` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    /// First millisecond of the period.
+    pub start_ms: i64,
+    /// First millisecond after the period.
+    pub end_ms: i64,
+}
+
+/// The index a record with event time `ts_ms` goes to, and the period that index covers
+/// (`None` for `NoRotation`, whose single index is named after the stream).
+///
+/// Suffixes follow Firehose: `-YYYY-MM-DD-HH`, `-YYYY-MM-DD`, `-YYYY-wWW` (weeks start on
+/// Monday and are numbered as `%W` does: the days before the first Monday are week 00) and
+/// `-YYYY-MM`, all in UTC.
+pub fn index_for(stream: &str, rotation: Rotation, ts_ms: i64) -> (String, Option<Period>) {
+    let Some(t) = DateTime::<Utc>::from_timestamp_millis(ts_ms) else {
+        return (stream.to_string(), None);
+    };
+    let (suffix, start, end) = match rotation {
+        Rotation::NoRotation => return (stream.to_string(), None),
+        Rotation::OneHour => {
+            let start = day_start(t.date_naive()) + Duration::hours(i64::from(t.hour()));
+            (
+                t.format("%Y-%m-%d-%H").to_string(),
+                start,
+                start + Duration::hours(1),
+            )
+        }
+        Rotation::OneDay => {
+            let start = day_start(t.date_naive());
+            (
+                t.format("%Y-%m-%d").to_string(),
+                start,
+                start + Duration::days(1),
+            )
+        }
+        Rotation::OneWeek => {
+            let monday =
+                t.date_naive() - Duration::days(i64::from(t.weekday().num_days_from_monday()));
+            let start = day_start(monday);
+            // A week that starts in the previous year still belongs to this year's week 00.
+            let start = start.max(day_start(
+                NaiveDate::from_ymd_opt(t.year(), 1, 1).unwrap_or(monday),
+            ));
+            let end = day_start(monday) + Duration::weeks(1);
+            let year_end = day_start(NaiveDate::from_ymd_opt(t.year() + 1, 1, 1).unwrap_or(monday));
+            (t.format("%Y-w%W").to_string(), start, end.min(year_end))
+        }
+        Rotation::OneMonth => {
+            let first = NaiveDate::from_ymd_opt(t.year(), t.month(), 1).unwrap_or(t.date_naive());
+            let next = if t.month() == 12 {
+                NaiveDate::from_ymd_opt(t.year() + 1, 1, 1)
+            } else {
+                NaiveDate::from_ymd_opt(t.year(), t.month() + 1, 1)
+            }
+            .unwrap_or(first);
+            (
+                t.format("%Y-%m").to_string(),
+                day_start(first),
+                day_start(next),
+            )
+        }
+    };
+    (
+        format!("{stream}-{suffix}"),
+        Some(Period {
+            start_ms: start.timestamp_millis(),
+            end_ms: end.timestamp_millis(),
+        }),
+    )
+}
+
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn firehose_suffixes() {
+        let t = ms("2026-11-26T13:45:00Z");
+        assert_eq!(index_for("web", Rotation::NoRotation, t).0, "web");
+        assert_eq!(
+            index_for("web", Rotation::OneHour, t).0,
+            "web-2026-11-26-13"
+        );
+        assert_eq!(index_for("web", Rotation::OneDay, t).0, "web-2026-11-26");
+        assert_eq!(index_for("web", Rotation::OneWeek, t).0, "web-2026-w47");
+        assert_eq!(index_for("web", Rotation::OneMonth, t).0, "web-2026-11");
+    }
+
+    #[test]
+    fn periods_contain_the_time_and_abut() {
+        let t = ms("2026-11-26T13:45:00Z");
+        for rotation in [
+            Rotation::OneHour,
+            Rotation::OneDay,
+            Rotation::OneWeek,
+            Rotation::OneMonth,
+        ] {
+            let (name, period) = index_for("web", rotation, t);
+            let p = period.unwrap();
+            assert!(p.start_ms <= t && t < p.end_ms, "{name}");
+            assert_eq!(index_for("web", rotation, p.start_ms).0, name);
+            assert_eq!(index_for("web", rotation, p.end_ms - 1).0, name);
+            assert_ne!(index_for("web", rotation, p.end_ms).0, name);
+            assert_ne!(index_for("web", rotation, p.start_ms - 1).0, name);
+        }
+    }
+
+    #[test]
+    fn month_and_week_boundaries_at_new_year() {
+        let t = ms("2026-12-31T23:59:59.999Z");
+        assert_eq!(index_for("web", Rotation::OneMonth, t).0, "web-2026-12");
+        assert_eq!(index_for("web", Rotation::OneMonth, t + 1).0, "web-2027-01");
+        // 2027-01-01 is a Friday: days before the first Monday are week 00.
+        assert_eq!(index_for("web", Rotation::OneWeek, t + 1).0, "web-2027-w00");
+        assert_eq!(index_for("web", Rotation::OneWeek, t).0, "web-2026-w52");
+    }
+}

@@ -1,0 +1,76 @@
+//! The time of a record: `@timestamp` or `timestamp`, as RFC 3339 or epoch milliseconds.
+
+use chrono::{DateTime, NaiveDateTime};
+use serde_json::Value;
+
+/// Reads a record's event time in epoch milliseconds from a parsed `@timestamp` or
+/// `timestamp` value: an RFC 3339 string (`2026-11-26T13:00:00Z`, with any offset), a string
+/// without offset (taken as UTC, as Elasticsearch does), or epoch milliseconds as a number or
+/// a string of digits. Anything else is `None`, and the caller uses the arrival time.
+pub fn parse_timestamp(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+        Value::String(s) => parse_timestamp_str(s),
+        _ => None,
+    }
+}
+
+/// [`parse_timestamp`] for a string.
+pub fn parse_timestamp_str(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().ok();
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_millis());
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(naive.and_utc().timestamp_millis());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rfc3339_with_offset_is_converted_to_utc() {
+        assert_eq!(
+            parse_timestamp(&json!("2015-05-17T10:05:00+02:00")),
+            Some(1_431_849_900_000)
+        );
+    }
+
+    #[test]
+    fn epoch_millis_as_number_and_string() {
+        assert_eq!(
+            parse_timestamp(&json!(1_431_857_100_000i64)),
+            Some(1_431_857_100_000)
+        );
+        assert_eq!(
+            parse_timestamp(&json!("1431857100000")),
+            Some(1_431_857_100_000)
+        );
+    }
+
+    #[test]
+    fn naive_datetime_is_utc() {
+        assert_eq!(
+            parse_timestamp(&json!("2015-05-17T08:05:00.5")),
+            Some(1_431_849_900_500)
+        );
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        assert_eq!(parse_timestamp(&json!("yesterday")), None);
+        assert_eq!(parse_timestamp(&json!(true)), None);
+        assert_eq!(parse_timestamp(&json!({"a": 1})), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! The set of streams of one process: opening them at start (with replay), creating them on
+//! first write, and shutting them down.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use hydrant_config::Config;
+use hydrant_index::{Catalog, StreamIndexer};
+use parking_lot::RwLock;
+
+use crate::destination;
+use crate::error::IngestError;
+use crate::record::decode_record;
+use crate::stream::{Stream, StreamShared, destination_channel};
+use crate::wal::{Wal, WalOptions};
+
+/// WAL segments are closed past this size.
+const SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Every stream of the process.
+pub struct Pipeline {
+    config: Arc<Config>,
+    catalog: Arc<Catalog>,
+    streams: RwLock<HashMap<String, Arc<Stream>>>,
+    create: tokio::sync::Mutex<()>,
+    global_pending: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Opens every stream that has a write-ahead log under the data directory, replaying what
+    /// was not yet delivered.
+    pub async fn open(
+        config: Arc<Config>,
+        catalog: Arc<Catalog>,
+    ) -> Result<Arc<Pipeline>, IngestError> {
+        let pipeline = Arc::new(Pipeline {
+            config,
+            catalog,
+            streams: RwLock::new(HashMap::new()),
+            create: tokio::sync::Mutex::new(()),
+            global_pending: Arc::new(AtomicU64::new(0)),
+        });
+        let wal_dir = pipeline.config.wal_dir();
+        if wal_dir.exists() {
+            let entries = std::fs::read_dir(&wal_dir).map_err(|e| wal_io(&wal_dir, e))?;
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| wal_io(&wal_dir, e))?;
+                if entry.path().is_dir() {
+                    names.push(entry.file_name().to_string_lossy().into_owned());
+                }
+            }
+            names.sort();
+            for name in names {
+                if hydrant_config::validate_stream_name(&name).is_err() {
+                    tracing::warn!(dir = %wal_dir.join(&name).display(), "ignoring a directory that is not a stream");
+                    continue;
+                }
+                let stream = pipeline.start_stream(&name).await?;
+                pipeline.streams.write().insert(name, stream);
+            }
+        }
+        Ok(pipeline)
+    }
+
+    /// The stream `name`, created with its configured (or default) settings on first use
+    /// unless `ingest.auto_create_streams` is off.
+    pub async fn stream(&self, name: &str) -> Result<Arc<Stream>, IngestError> {
+        if let Some(s) = self.streams.read().get(name) {
+            return Ok(s.clone());
+        }
+        if let Err(reason) = hydrant_config::validate_stream_name(name) {
+            return Err(IngestError::InvalidStreamName {
+                name: name.to_string(),
+                reason,
+            });
+        }
+        if !self.config.ingest.auto_create_streams && !self.config.streams.contains_key(name) {
+            return Err(IngestError::StreamNotFound(name.to_string()));
+        }
+        let _guard = self.create.lock().await;
+        if let Some(s) = self.streams.read().get(name) {
+            return Ok(s.clone());
+        }
+        let stream = self.start_stream(name).await?;
+        tracing::info!(stream = name, "stream created");
+        self.streams
+            .write()
+            .insert(name.to_string(), stream.clone());
+        Ok(stream)
+    }
+
+    /// The stream `name` if it exists.
+    pub fn get(&self, name: &str) -> Option<Arc<Stream>> {
+        self.streams.read().get(name).cloned()
+    }
+
+    /// Names of every stream.
+    pub fn stream_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.streams.read().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Flushes every stream, waits for delivery to finish and closes the logs.
+    pub async fn shutdown(&self) {
+        let streams: Vec<Arc<Stream>> = self.streams.read().values().cloned().collect();
+        for s in streams {
+            s.shutdown().await;
+        }
+    }
+
+    async fn start_stream(&self, name: &str) -> Result<Arc<Stream>, IngestError> {
+        let config = self.config.stream(name);
+        let dir: PathBuf = self.config.wal_dir().join(name);
+        // Positions must keep increasing past anything an index already committed.
+        let committed = self
+            .catalog
+            .stream_indices(name)
+            .iter()
+            .flat_map(|h| h.shards().iter().map(|s| s.committed()))
+            .max()
+            .unwrap_or(0);
+        let options = WalOptions {
+            fsync: config.fsync,
+            fsync_interval: config.fsync_interval,
+            segment_size: SEGMENT_SIZE,
+        };
+        let (wal, replay) = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || Wal::open(&dir, options, committed + 1))
+                .await
+                .map_err(|e| IngestError::Wal {
+                    stream: name.to_string(),
+                    source: crate::error::WalError::Poisoned(e.to_string()),
+                })?
+                .map_err(|source| IngestError::Wal {
+                    stream: name.to_string(),
+                    source,
+                })?
+        };
+        let start = replay.first_position.saturating_sub(1);
+        let shared = StreamShared::new(
+            name,
+            config.clone(),
+            self.global_pending.clone(),
+            self.config.ingest.max_buffered_size,
+            start,
+        );
+        let mut links = Vec::new();
+        let mut workers = Vec::new();
+        if config.index.enabled {
+            let (link, port) = destination_channel(destination::INDEX, &shared, start);
+            let indexer = StreamIndexer::new(self.catalog.clone(), name, config.index.clone());
+            let thread = destination::index::spawn(
+                port,
+                indexer,
+                config.index.refresh_interval,
+                tokio::runtime::Handle::current(),
+            )
+            .map_err(|e| wal_io(&dir, e))?;
+            links.push(link);
+            workers.push(thread);
+        }
+        if replay.torn_bytes > 0 {
+            tracing::warn!(
+                stream = name,
+                bytes = replay.torn_bytes,
+                "write-ahead log had a torn tail from a crash; it was cut"
+            );
+        }
+        let replayed = replay.entries.len();
+        if replayed > 0 {
+            let mut records = Vec::with_capacity(replayed);
+            let first = replay.entries[0].0;
+            for (position, payload) in replay.entries {
+                let record = decode_record(payload).map_err(|source| IngestError::Wal {
+                    stream: name.to_string(),
+                    source: match source {
+                        crate::error::WalError::BadRecord(r) => crate::error::WalError::Corrupt {
+                            path: dir.clone(),
+                            offset: position,
+                            reason: format!("entry at position {position}: {r}"),
+                        },
+                        other => other,
+                    },
+                })?;
+                records.push(record);
+            }
+            let bytes = records.iter().map(|r| r.size()).sum();
+            shared.add_pending(bytes);
+            shared.buffer_records(first, records);
+            tracing::info!(
+                stream = name,
+                records = replayed,
+                "replaying records not yet delivered"
+            );
+        }
+        let stream = Stream::start(shared, Arc::new(wal), links);
+        stream.workers.lock().extend(workers);
+        Ok(stream)
+    }
+}
+
+fn wal_io(path: &std::path::Path, e: std::io::Error) -> IngestError {
+    IngestError::Wal {
+        stream: String::new(),
+        source: crate::error::WalError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    }
+}

@@ -1,0 +1,176 @@
+//! The ingest HTTP routes. Handlers extract, call one typed function and shape the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+
+use crate::body::{BodyLimits, read_body};
+use crate::error::IngestError;
+use crate::ndjson::{LineError, LineFormat, parse_lines};
+use crate::pipeline::Pipeline;
+
+/// Longest `?refresh=wait_for` wait before answering anyway.
+const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
+
+/// What the ingest routes need.
+#[derive(Clone)]
+pub struct IngestState {
+    /// The streams.
+    pub pipeline: Arc<Pipeline>,
+    /// Body size limits.
+    pub limits: BodyLimits,
+    /// Largest single record.
+    pub max_record_size: u64,
+}
+
+/// The ingest routes: `POST /v1/streams/{stream}/records`.
+pub fn router(state: IngestState) -> Router {
+    Router::new()
+        .route("/v1/streams/{stream}/records", post(post_records))
+        // Limits are enforced by `read_body`, on the wire and after gzip.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+/// Query parameters of the record routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct RecordParams {
+    /// `wait_for`/`true`: answer once the records are searchable.
+    #[serde(default)]
+    pub refresh: Option<String>,
+}
+
+/// Answer of `POST /v1/streams/{stream}/records`.
+#[derive(Debug, Serialize)]
+pub struct RecordsResponse {
+    /// The stream written to.
+    pub stream: String,
+    /// Records taken (durable before this answer).
+    pub accepted: usize,
+    /// Lines refused.
+    pub rejected: usize,
+    /// Each refused line, with its number and why.
+    pub errors: Vec<LineError>,
+}
+
+async fn post_records(
+    State(state): State<IngestState>,
+    Path(stream): Path<String>,
+    Query(params): Query<RecordParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match ingest_lines(&state, &stream, &params, &headers, body).await {
+        Ok(answer) => {
+            let status = if answer.accepted == 0 {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (status, axum::Json(answer)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Reads an NDJSON (or text) body into `stream`: good lines are made durable, bad ones listed.
+pub async fn ingest_lines(
+    state: &IngestState,
+    stream: &str,
+    params: &RecordParams,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<RecordsResponse, IngestError> {
+    let text_body = match content_type(headers) {
+        None => false,
+        Some(ct) => match ct.as_str() {
+            "text/plain" => true,
+            "application/x-ndjson"
+            | "application/json"
+            | "application/jsonlines"
+            | "application/x-jsonlines"
+            | "application/jsonl" => false,
+            _ => {
+                return Err(IngestError::UnsupportedContentType {
+                    content_type: ct,
+                    allowed: "application/x-ndjson, application/json or text/plain",
+                });
+            }
+        },
+    };
+    let stream = state.pipeline.stream(stream).await?;
+    let format = if text_body || stream.config().record_format == hydrant_config::RecordFormat::Text
+    {
+        LineFormat::Text
+    } else {
+        LineFormat::Json
+    };
+    let body = read_body(headers, body, state.limits).await?;
+    let arrival_ms = chrono::Utc::now().timestamp_millis();
+    let (records, errors) = parse_lines(&body, format, state.max_record_size, arrival_ms);
+    if records.is_empty() && errors.is_empty() {
+        return Err(IngestError::EmptyBody);
+    }
+    let accepted = records.len();
+    if accepted > 0 {
+        let receipt = stream.append(records).await?;
+        if wants_wait(params.refresh.as_deref()) {
+            stream.wait_searchable(receipt.last, WAIT_FOR_LIMIT).await;
+        }
+    }
+    Ok(RecordsResponse {
+        stream: stream.name().to_string(),
+        accepted,
+        rejected: errors.len(),
+        errors,
+    })
+}
+
+fn wants_wait(refresh: Option<&str>) -> bool {
+    matches!(refresh, Some("wait_for") | Some("true") | Some(""))
+}
+
+/// The media type of a request, lower-cased and without parameters.
+pub fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|v| !v.is_empty())
+}
+
+impl IntoResponse for IngestError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let reason = self.to_string();
+        let kind = self.es_type();
+        let body = serde_json::json!({
+            "error": {
+                "root_cause": [{"type": kind, "reason": reason}],
+                "type": kind,
+                "reason": reason,
+            },
+            "status": status.as_u16(),
+        });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,452 @@
+//! One delivery stream: admission, the write-ahead log, the buffer with its size and interval
+//! hints, fan-out of flushed batches to destinations, and the delivery watermark that lets the
+//! log be truncated.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use hydrant_config::StreamConfig;
+use parking_lot::Mutex;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::error::{IngestError, WalError};
+use crate::record::{Record, encode_record};
+use crate::wal::{Wal, WalBatch};
+
+/// Records flushed together from a stream's buffer, shared by every destination.
+#[derive(Debug)]
+pub struct Batch {
+    /// The records with their WAL positions, in position order.
+    pub entries: Vec<(u64, Record)>,
+    /// Position of the last entry.
+    pub last: u64,
+    /// Bytes the batch counts for.
+    pub bytes: u64,
+}
+
+/// Where a destination reports how far it has durably delivered.
+#[derive(Debug, Clone)]
+pub struct Watermark(Arc<AtomicU64>);
+
+impl Watermark {
+    fn new(at: u64) -> Watermark {
+        Watermark(Arc::new(AtomicU64::new(at)))
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// One destination as the stream sees it: where batches go and how far it has got.
+pub(crate) struct DestinationLink {
+    pub(crate) name: String,
+    pub(crate) tx: mpsc::Sender<Arc<Batch>>,
+    pub(crate) delivered: Watermark,
+}
+
+/// What a destination task gets to receive batches and report progress.
+pub(crate) struct DestinationPort {
+    pub(crate) rx: mpsc::Receiver<Arc<Batch>>,
+    pub(crate) delivered: Watermark,
+    pub(crate) stream: Arc<StreamShared>,
+}
+
+impl DestinationPort {
+    /// Reports every record up to `position` durably delivered.
+    pub(crate) fn delivered(&self, position: u64) {
+        self.delivered.0.fetch_max(position, Ordering::AcqRel);
+        self.stream.progress();
+    }
+}
+
+/// Batches each destination may have queued before the flusher waits (backpressure).
+const DESTINATION_QUEUE: usize = 4;
+
+pub(crate) fn destination_channel(
+    name: &str,
+    stream: &Arc<StreamShared>,
+    start: u64,
+) -> (DestinationLink, DestinationPort) {
+    let (tx, rx) = mpsc::channel(DESTINATION_QUEUE);
+    let delivered = Watermark::new(start);
+    (
+        DestinationLink {
+            name: name.to_string(),
+            tx,
+            delivered: delivered.clone(),
+        },
+        DestinationPort {
+            rx,
+            delivered,
+            stream: stream.clone(),
+        },
+    )
+}
+
+#[derive(Default)]
+struct Buffer {
+    entries: Vec<(u64, Record)>,
+    bytes: u64,
+    oldest: Option<Instant>,
+}
+
+/// State shared by a stream's request handlers, flusher and destinations.
+pub(crate) struct StreamShared {
+    pub(crate) name: String,
+    pub(crate) config: StreamConfig,
+    buffer: Mutex<Buffer>,
+    wake_flusher: Notify,
+    /// Batches flushed but not yet delivered everywhere: (last position, bytes).
+    in_flight: Mutex<VecDeque<(u64, u64)>>,
+    /// Bytes accepted and not yet delivered everywhere.
+    pending: AtomicU64,
+    global_pending: Arc<AtomicU64>,
+    global_limit: u64,
+    links: Mutex<Vec<(String, Watermark)>>,
+    /// Position of the last record handed to destinations.
+    dispatched: AtomicU64,
+    /// Highest position delivered to every destination.
+    delivered: watch::Sender<u64>,
+    /// Highest position searchable in the embedded index.
+    pub(crate) searchable: watch::Sender<u64>,
+    wal: Mutex<Option<Arc<Wal>>>,
+    closing: AtomicBool,
+}
+
+impl StreamShared {
+    pub(crate) fn new(
+        name: &str,
+        config: StreamConfig,
+        global_pending: Arc<AtomicU64>,
+        global_limit: u64,
+        start: u64,
+    ) -> Arc<StreamShared> {
+        Arc::new(StreamShared {
+            name: name.to_string(),
+            config,
+            buffer: Mutex::new(Buffer::default()),
+            wake_flusher: Notify::new(),
+            in_flight: Mutex::new(VecDeque::new()),
+            pending: AtomicU64::new(0),
+            global_pending,
+            global_limit,
+            links: Mutex::new(Vec::new()),
+            dispatched: AtomicU64::new(start),
+            delivered: watch::channel(start).0,
+            searchable: watch::channel(start).0,
+            wal: Mutex::new(None),
+            closing: AtomicBool::new(false),
+        })
+    }
+
+    /// Puts records that are in the log into the buffer, in position order.
+    pub(crate) fn buffer_records(&self, first: u64, records: Vec<Record>) {
+        let mut buf = self.buffer.lock();
+        let was_empty = buf.entries.is_empty();
+        for (i, r) in records.into_iter().enumerate() {
+            buf.bytes += r.size();
+            buf.entries.push((first + i as u64, r));
+        }
+        if buf.oldest.is_none() {
+            buf.oldest = Some(Instant::now());
+        }
+        let full = buf.bytes >= self.config.buffer_size;
+        drop(buf);
+        if was_empty || full {
+            self.wake_flusher.notify_one();
+        }
+    }
+
+    /// Counts `bytes` as pending (for replayed records that skip admission).
+    pub(crate) fn add_pending(&self, bytes: u64) {
+        self.pending.fetch_add(bytes, Ordering::AcqRel);
+        self.global_pending.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    fn release(&self, bytes: u64) {
+        self.pending.fetch_sub(bytes, Ordering::AcqRel);
+        self.global_pending.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Reserves room for `bytes` more, or says to slow down.
+    fn admit(&self, bytes: u64) -> Result<(), IngestError> {
+        let limit = self.config.max_buffered_size;
+        let now = self.pending.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        let global = self.global_pending.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        // A single request larger than the whole limit is still let in on an idle stream, or it
+        // could never be accepted at all.
+        let over_stream = now > limit && now != bytes;
+        let over_global = global > self.global_limit && global != bytes;
+        if over_stream || over_global {
+            self.release(bytes);
+            let (buffered, limit) = if over_stream {
+                (now - bytes, limit)
+            } else {
+                (global - bytes, self.global_limit)
+            };
+            return Err(IngestError::Throttled {
+                stream: self.name.clone(),
+                buffered,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    /// Recomputes the position delivered everywhere; releases buffered bytes and lets the log
+    /// drop what every destination has.
+    pub(crate) fn progress(&self) {
+        let (min, has_index) = {
+            let links = self.links.lock();
+            let min = links.iter().map(|(_, w)| w.get()).min();
+            (
+                min,
+                links.iter().any(|(n, _)| n == crate::destination::INDEX),
+            )
+        };
+        // With no destination at all, what was dispatched is done.
+        let min = min.unwrap_or_else(|| self.dispatched.load(Ordering::Acquire));
+        let mut released = 0;
+        {
+            let mut in_flight = self.in_flight.lock();
+            while let Some((last, bytes)) = in_flight.front().copied() {
+                if last > min {
+                    break;
+                }
+                released += bytes;
+                in_flight.pop_front();
+            }
+        }
+        if released > 0 {
+            self.release(released);
+        }
+        let changed = self.delivered.send_if_modified(|d| {
+            if min > *d {
+                *d = min;
+                true
+            } else {
+                false
+            }
+        });
+        if changed {
+            if !has_index {
+                self.searchable.send_if_modified(|s| {
+                    let advance = min > *s;
+                    if advance {
+                        *s = min;
+                    }
+                    advance
+                });
+            }
+            if let Some(wal) = self.wal.lock().as_ref() {
+                wal.truncate(min);
+            }
+        }
+    }
+
+    fn take_due(&self, force: bool) -> Option<Batch> {
+        let mut buf = self.buffer.lock();
+        let oldest = buf.oldest?;
+        let due = force
+            || buf.bytes >= self.config.buffer_size
+            || oldest.elapsed() >= self.config.buffer_interval;
+        if !due || buf.entries.is_empty() {
+            return None;
+        }
+        let entries = std::mem::take(&mut buf.entries);
+        let bytes = std::mem::take(&mut buf.bytes);
+        buf.oldest = None;
+        let last = entries.last().map(|(p, _)| *p).unwrap_or(0);
+        Some(Batch {
+            entries,
+            last,
+            bytes,
+        })
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.buffer
+            .lock()
+            .oldest
+            .map(|t| t + self.config.buffer_interval)
+    }
+
+    /// Seconds the oldest undelivered record has waited (data freshness).
+    pub(crate) fn buffered_bytes(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+}
+
+/// A running stream.
+pub struct Stream {
+    pub(crate) shared: Arc<StreamShared>,
+    wal: Arc<Wal>,
+    links: Mutex<Vec<DestinationLink>>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("name", &self.shared.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Positions given to an accepted request's records.
+#[derive(Debug, Clone, Copy)]
+pub struct Receipt {
+    /// Position of the first record.
+    pub first: u64,
+    /// Position of the last record.
+    pub last: u64,
+}
+
+impl Stream {
+    pub(crate) fn start(
+        shared: Arc<StreamShared>,
+        wal: Arc<Wal>,
+        links: Vec<DestinationLink>,
+    ) -> Arc<Stream> {
+        *shared.wal.lock() = Some(wal.clone());
+        *shared.links.lock() = links
+            .iter()
+            .map(|l| (l.name.clone(), l.delivered.clone()))
+            .collect();
+        let stream = Arc::new(Stream {
+            shared,
+            wal,
+            links: Mutex::new(links),
+            flusher: Mutex::new(None),
+            workers: Mutex::new(Vec::new()),
+        });
+        let handle = tokio::spawn(flusher(stream.clone()));
+        *stream.flusher.lock() = Some(handle);
+        stream.shared.progress();
+        stream
+    }
+
+    /// The stream's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The stream's settings.
+    pub fn config(&self) -> &StreamConfig {
+        &self.shared.config
+    }
+
+    /// Accepts records: admission, then the write-ahead log. Resolves once they are durable;
+    /// from then on they reach every destination (or the error output), even if the caller
+    /// goes away.
+    pub async fn append(&self, records: Vec<Record>) -> Result<Receipt, IngestError> {
+        if records.is_empty() {
+            return Err(IngestError::EmptyBody);
+        }
+        if self.shared.closing.load(Ordering::Acquire) {
+            return Err(IngestError::ShuttingDown);
+        }
+        let bytes: u64 = records.iter().map(Record::size).sum();
+        self.shared.admit(bytes)?;
+        let mut batch = WalBatch::new();
+        for r in &records {
+            batch.push(|buf| encode_record(r, buf));
+        }
+        let shared = self.shared.clone();
+        let on_written = Box::new(move |result: Result<(u64, u64), &WalError>| match result {
+            Ok((first, _)) => shared.buffer_records(first, records),
+            Err(_) => shared.release(bytes),
+        });
+        let (first, last) =
+            self.wal
+                .append(batch, on_written)
+                .await
+                .map_err(|source| IngestError::Wal {
+                    stream: self.shared.name.clone(),
+                    source,
+                })?;
+        Ok(Receipt { first, last })
+    }
+
+    /// Waits until every record up to `position` is searchable in the embedded index (or
+    /// delivered, for a stream without one), or `timeout` passes. Returns whether it is.
+    pub async fn wait_searchable(&self, position: u64, timeout: Duration) -> bool {
+        let mut rx = self.shared.searchable.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Bytes accepted and not yet delivered everywhere.
+    pub fn buffered_bytes(&self) -> u64 {
+        self.shared.buffered_bytes()
+    }
+
+    /// Highest position delivered to every destination.
+    pub fn delivered(&self) -> u64 {
+        *self.shared.delivered.borrow()
+    }
+
+    /// Stops accepting, flushes the buffer, waits for destinations to finish, closes the log.
+    pub async fn shutdown(&self) {
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.wake_flusher.notify_one();
+        let flusher = self.flusher.lock().take();
+        if let Some(f) = flusher {
+            let _ = f.await;
+        }
+        // Dropping the senders tells each destination to finish and commit.
+        self.links.lock().clear();
+        let workers: Vec<_> = self.workers.lock().drain(..).collect();
+        for w in workers {
+            let _ = tokio::task::spawn_blocking(move || w.join()).await;
+        }
+        self.wal.close().await;
+    }
+}
+
+async fn flusher(stream: Arc<Stream>) {
+    let shared = stream.shared.clone();
+    loop {
+        let closing = shared.closing.load(Ordering::Acquire);
+        if let Some(batch) = shared.take_due(closing) {
+            dispatch(&stream, batch).await;
+            continue;
+        }
+        if closing {
+            return;
+        }
+        match shared.next_deadline() {
+            Some(deadline) => {
+                tokio::select! {
+                    _ = shared.wake_flusher.notified() => {}
+                    _ = tokio::time::sleep_until(deadline) => {}
+                }
+            }
+            None => shared.wake_flusher.notified().await,
+        }
+    }
+}
+
+async fn dispatch(stream: &Stream, batch: Batch) {
+    let shared = &stream.shared;
+    shared.in_flight.lock().push_back((batch.last, batch.bytes));
+    shared.dispatched.fetch_max(batch.last, Ordering::AcqRel);
+    let batch = Arc::new(batch);
+    let senders: Vec<mpsc::Sender<Arc<Batch>>> =
+        stream.links.lock().iter().map(|l| l.tx.clone()).collect();
+    for tx in senders {
+        // Waiting here when a destination is behind is the backpressure: the buffer grows
+        // and admission answers 429 past the stream's limit.
+        if tx.send(batch.clone()).await.is_err() {
+            tracing::error!(stream = %shared.name, "a destination stopped; its records stay in the write-ahead log");
+        }
+    }
+    shared.progress();
+}

@@ -1,0 +1,159 @@
+//! The query tree every input (Query DSL JSON, Lucene query strings) is parsed into before it
+//! is compiled against an index's mapping.
+
+/// A field as named in a request; `None` means every field (ES's `*` default field).
+pub type FieldName = Option<String>;
+
+/// How the words of a full-text match combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// Any word.
+    Or,
+    /// Every word.
+    And,
+}
+
+/// How text is matched against a field's analyzed form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatchKind {
+    /// The words, combined with an operator (ES `match`).
+    Words {
+        /// How the words combine.
+        operator: Operator,
+        /// `minimum_should_match` as a count, when given.
+        minimum_should_match: Option<MinimumShouldMatch>,
+    },
+    /// The words in order, at most `slop` positions apart (ES `match_phrase`).
+    Phrase {
+        /// Allowed distance.
+        slop: u32,
+    },
+    /// A query-string term: several words from one term must appear together, as a phrase.
+    Term,
+}
+
+/// ES's `minimum_should_match`: a count or a percentage, possibly negative.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MinimumShouldMatch {
+    /// This many clauses (negative: all but this many).
+    Count(i64),
+    /// This percentage of clauses (negative: all but this percentage).
+    Percent(f64),
+}
+
+impl MinimumShouldMatch {
+    /// The number of clauses required out of `total`.
+    pub fn required(&self, total: usize) -> usize {
+        let total_i = total as i64;
+        let n = match *self {
+            MinimumShouldMatch::Count(c) if c < 0 => total_i + c,
+            MinimumShouldMatch::Count(c) => c,
+            MinimumShouldMatch::Percent(p) if p < 0.0 => {
+                total_i - ((total as f64) * (-p) / 100.0).floor() as i64
+            }
+            MinimumShouldMatch::Percent(p) => ((total as f64) * p / 100.0).floor() as i64,
+        };
+        n.clamp(0, total_i) as usize
+    }
+}
+
+/// One bound of a range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RangeBound {
+    /// No bound.
+    Unbounded,
+    /// Values equal to this are in.
+    Inclusive(String),
+    /// Values equal to this are out.
+    Exclusive(String),
+}
+
+/// A parsed query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryAst {
+    /// Every document.
+    MatchAll,
+    /// No document.
+    MatchNone,
+    /// Boolean combination.
+    Bool(BoolQuery),
+    /// Full text against a field's analyzed form.
+    Match {
+        /// The field (`None`: every field).
+        field: FieldName,
+        /// The text.
+        text: String,
+        /// How it matches.
+        kind: MatchKind,
+    },
+    /// An exact value.
+    Term {
+        /// The field.
+        field: String,
+        /// The value, as text.
+        value: String,
+    },
+    /// Values starting with a prefix.
+    Prefix {
+        /// The field (`None`: every field).
+        field: FieldName,
+        /// The prefix.
+        prefix: String,
+    },
+    /// Values matching a pattern with `*` (any run) and `?` (any one character).
+    Wildcard {
+        /// The field (`None`: every field).
+        field: FieldName,
+        /// The pattern.
+        pattern: String,
+    },
+    /// Values in a range.
+    Range {
+        /// The field (`None`: every field).
+        field: FieldName,
+        /// Lower bound.
+        lower: RangeBound,
+        /// Upper bound.
+        upper: RangeBound,
+        /// `format` of date bounds, if given.
+        format: Option<String>,
+        /// `time_zone` of date bounds, if given.
+        time_zone: Option<String>,
+    },
+    /// Documents that have a value for the field.
+    Exists {
+        /// The field.
+        field: String,
+    },
+    /// Documents with one of these ids.
+    Ids(Vec<String>),
+    /// A query with its score multiplied.
+    Boost {
+        /// The query.
+        query: Box<QueryAst>,
+        /// The factor.
+        boost: f32,
+    },
+    /// A query whose documents all get the same score.
+    ConstantScore {
+        /// The filter.
+        filter: Box<QueryAst>,
+        /// The score.
+        boost: f32,
+    },
+}
+
+/// ES's `bool` query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BoolQuery {
+    /// Must match, and scores.
+    pub must: Vec<QueryAst>,
+    /// Should match (at least `minimum_should_match` of them).
+    pub should: Vec<QueryAst>,
+    /// Must not match.
+    pub must_not: Vec<QueryAst>,
+    /// Must match, does not score.
+    pub filter: Vec<QueryAst>,
+    /// How many `should` clauses must match.
+    pub minimum_should_match: Option<MinimumShouldMatch>,
+}

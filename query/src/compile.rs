@@ -1,0 +1,516 @@
+//! [`QueryAst`] → tantivy query, against one index's mapping and the fields its segments hold.
+
+use std::ops::Bound;
+
+use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, ExistsQuery, Occur,
+    PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DateTime, Term};
+
+use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst, RangeBound};
+use crate::dates::DateParser;
+use crate::error::QueryError;
+
+type BoxQuery = Box<dyn Query>;
+
+/// Compiles queries for one index (shard).
+pub struct Compiler<'a> {
+    mapper: &'a DocMapper,
+    fields: &'a DynamicFields,
+    analyzer: TextAnalyzer,
+    now_ms: i64,
+}
+
+impl<'a> Compiler<'a> {
+    /// A compiler for an index whose segments hold `fields`. `now_ms` is the request's `now`.
+    pub fn new(
+        mapper: &'a DocMapper,
+        fields: &'a DynamicFields,
+        index: &tantivy::Index,
+        now_ms: i64,
+    ) -> Compiler<'a> {
+        let analyzer = index
+            .tokenizers()
+            .get("default")
+            .unwrap_or_else(|| TextAnalyzer::from(tantivy::tokenizer::SimpleTokenizer::default()));
+        Compiler {
+            mapper,
+            fields,
+            analyzer,
+            now_ms,
+        }
+    }
+
+    /// The tantivy query for `ast`.
+    pub fn compile(&mut self, ast: &QueryAst) -> Result<BoxQuery, QueryError> {
+        Ok(match ast {
+            QueryAst::MatchAll => Box::new(AllQuery),
+            QueryAst::MatchNone => Box::new(EmptyQuery),
+            QueryAst::Bool(b) => self.compile_bool(b)?,
+            QueryAst::Match { field, text, kind } => match field {
+                None => self.match_everywhere(text, kind),
+                Some(f) => self.match_field(f, text, kind)?,
+            },
+            QueryAst::Term { field, value } => self.term(field, value)?,
+            QueryAst::Prefix { field, prefix } => match field {
+                None => union(
+                    self.fields
+                        .text_paths()
+                        .filter_map(|p| self.prefix_text(p, prefix))
+                        .collect(),
+                ),
+                Some(f) => self.prefix(f, prefix),
+            },
+            QueryAst::Wildcard { .. } => {
+                return Err(QueryError::Unsupported {
+                    what: "wildcards other than a trailing `*`".to_string(),
+                });
+            }
+            QueryAst::Range {
+                field,
+                lower,
+                upper,
+                format,
+                time_zone,
+            } => {
+                let dates = DateParser::new(format.as_deref(), time_zone.as_deref(), self.now_ms)?;
+                match field {
+                    None => union(
+                        self.numeric_paths()
+                            .into_iter()
+                            .map(|p| self.range_dynamic(&p, lower, upper, &dates))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    Some(f) => self.range(f, lower, upper, &dates)?,
+                }
+            }
+            QueryAst::Exists { field } => self.exists(field),
+            QueryAst::Ids(ids) => Box::new(TermSetQuery::new(
+                ids.iter()
+                    .map(|id| Term::from_field_text(self.mapper.fields().id, id)),
+            )),
+            QueryAst::Boost { query, boost } => {
+                Box::new(BoostQuery::new(self.compile(query)?, *boost))
+            }
+            QueryAst::ConstantScore { filter, boost } => {
+                Box::new(ConstScoreQuery::new(self.compile(filter)?, *boost))
+            }
+        })
+    }
+
+    fn compile_bool(&mut self, b: &BoolQuery) -> Result<BoxQuery, QueryError> {
+        let mut clauses: Vec<(Occur, BoxQuery)> = Vec::new();
+        for q in &b.must {
+            clauses.push((Occur::Must, self.compile(q)?));
+        }
+        for q in &b.filter {
+            clauses.push((
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(self.compile(q)?, 0.0)),
+            ));
+        }
+        for q in &b.should {
+            clauses.push((Occur::Should, self.compile(q)?));
+        }
+        for q in &b.must_not {
+            clauses.push((Occur::MustNot, self.compile(q)?));
+        }
+        let positive = b.must.len() + b.filter.len();
+        if positive == 0 && b.should.is_empty() {
+            // ES: a bool with only must_not (or nothing) matches every other document.
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let required = match &b.minimum_should_match {
+            Some(m) => m.required(b.should.len()),
+            None if positive == 0 && !b.should.is_empty() => 1,
+            None => 0,
+        };
+        Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+            clauses, required,
+        )))
+    }
+
+    fn tokens(&mut self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stream = self.analyzer.token_stream(text);
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    }
+
+    fn text_field(&self) -> Field {
+        self.mapper.fields().text
+    }
+
+    fn value_field(&self) -> Field {
+        self.mapper.fields().value
+    }
+
+    fn text_term(&self, path: &str, token: &str) -> Term {
+        let mut t = Term::from_field_json_path(self.text_field(), path, true);
+        t.append_type_and_str(token);
+        t
+    }
+
+    fn keyword_term(&self, path: &str, value: &str) -> Term {
+        let mut t = Term::from_field_json_path(self.value_field(), path, true);
+        t.append_type_and_str(value);
+        t
+    }
+
+    /// Terms for a value typed as a number or boolean, in every type it may be stored as.
+    fn typed_value_terms(&self, path: &str, value: &str) -> Vec<Term> {
+        let base = || Term::from_field_json_path(self.value_field(), path, true);
+        let v = value.trim();
+        let mut out = Vec::new();
+        if let Ok(i) = v.parse::<i64>() {
+            let mut t = base();
+            t.append_type_and_fast_value(i);
+            out.push(t);
+            let mut f = base();
+            f.append_type_and_fast_value(i as f64);
+            out.push(f);
+        } else if let Ok(u) = v.parse::<u64>() {
+            let mut t = base();
+            t.append_type_and_fast_value(u);
+            out.push(t);
+        } else if let Ok(x) = v.parse::<f64>()
+            && x.is_finite()
+        {
+            let mut f = base();
+            f.append_type_and_fast_value(x);
+            out.push(f);
+        } else if v == "true" || v == "false" {
+            let mut b = base();
+            b.append_type_and_fast_value(v == "true");
+            out.push(b);
+        }
+        out
+    }
+
+    /// Full text on the `_text` form of `path`.
+    fn match_text(&mut self, path: &str, text: &str, kind: &MatchKind) -> Option<BoxQuery> {
+        let tokens = self.tokens(text);
+        if tokens.is_empty() {
+            return None;
+        }
+        let terms: Vec<Term> = tokens.iter().map(|t| self.text_term(path, t)).collect();
+        if terms.len() == 1 {
+            return Some(term_query(terms.into_iter().next()?));
+        }
+        Some(match kind {
+            MatchKind::Words {
+                operator,
+                minimum_should_match,
+            } => {
+                let n = terms.len();
+                let occur = match operator {
+                    Operator::And => Occur::Must,
+                    Operator::Or => Occur::Should,
+                };
+                let clauses = terms.into_iter().map(|t| (occur, term_query(t))).collect();
+                let required = match (operator, minimum_should_match) {
+                    (Operator::Or, Some(m)) => m.required(n).max(1),
+                    (Operator::Or, None) => 1,
+                    (Operator::And, _) => 0,
+                };
+                Box::new(BooleanQuery::with_minimum_required_clauses(
+                    clauses, required,
+                ))
+            }
+            MatchKind::Phrase { slop } => Box::new(PhraseQuery::new_with_offset_and_slop(
+                terms.into_iter().enumerate().collect(),
+                *slop,
+            )),
+            MatchKind::Term => Box::new(PhraseQuery::new(terms)),
+        })
+    }
+
+    fn match_dynamic(&mut self, path: &str, text: &str, kind: &MatchKind) -> BoxQuery {
+        let mut parts: Vec<BoxQuery> = Vec::new();
+        if let Some(q) = self.match_text(path, text, kind) {
+            parts.push(q);
+        }
+        for t in self.typed_value_terms(path, text) {
+            parts.push(term_query(t));
+        }
+        if parts.is_empty() {
+            // Nothing to analyze (punctuation only): the exact value may still match.
+            parts.push(term_query(self.keyword_term(path, text)));
+        }
+        union(parts)
+    }
+
+    /// Text on every field (ES's default `*` field).
+    fn match_everywhere(&mut self, text: &str, kind: &MatchKind) -> BoxQuery {
+        let text_paths: Vec<String> = self.fields.text_paths().map(str::to_string).collect();
+        let mut parts: Vec<BoxQuery> = Vec::new();
+        for p in &text_paths {
+            if let Some(q) = self.match_text(p, text, kind) {
+                parts.push(q);
+            }
+        }
+        if !self.typed_value_terms("x", text).is_empty() {
+            for p in self.numeric_paths() {
+                for t in self.typed_value_terms(&p, text) {
+                    parts.push(term_query(t));
+                }
+            }
+        }
+        union(parts)
+    }
+
+    fn numeric_paths(&self) -> Vec<String> {
+        self.fields
+            .paths
+            .iter()
+            .filter(|(_, k)| {
+                k.iter().any(|k| {
+                    matches!(
+                        k,
+                        ValueKind::I64 | ValueKind::U64 | ValueKind::F64 | ValueKind::Bool
+                    )
+                })
+            })
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    fn match_field(
+        &mut self,
+        field: &str,
+        text: &str,
+        kind: &MatchKind,
+    ) -> Result<BoxQuery, QueryError> {
+        Ok(match self.mapper.resolve(field) {
+            FieldTarget::Id => Box::new(TermSetQuery::new([Term::from_field_text(
+                self.mapper.fields().id,
+                text,
+            )])),
+            FieldTarget::Timestamp => {
+                let dates = DateParser::new(None, None, self.now_ms)?;
+                let lo = dates.parse(text, false)?;
+                let hi = dates.parse(text, true)?;
+                self.timestamp_range(Bound::Included(lo), Bound::Included(hi))
+            }
+            FieldTarget::Keyword { path } => term_query(self.keyword_term(&path, text)),
+            FieldTarget::Dynamic { path } => self.match_dynamic(&path, text, kind),
+        })
+    }
+
+    fn term(&mut self, field: &str, value: &str) -> Result<BoxQuery, QueryError> {
+        Ok(match self.mapper.resolve(field) {
+            FieldTarget::Dynamic { path } => {
+                // The exact value, a token of the text form, or the number/boolean it spells.
+                let mut parts = vec![
+                    term_query(self.keyword_term(&path, value)),
+                    term_query(self.text_term(&path, value)),
+                ];
+                parts.extend(
+                    self.typed_value_terms(&path, value)
+                        .into_iter()
+                        .map(term_query),
+                );
+                union(parts)
+            }
+            _ => self.match_field(field, value, &MatchKind::Term)?,
+        })
+    }
+
+    fn prefix_text(&mut self, path: &str, prefix: &str) -> Option<BoxQuery> {
+        let tokens = self.tokens(prefix);
+        if tokens.is_empty() {
+            return None;
+        }
+        let terms = tokens.iter().map(|t| self.text_term(path, t)).collect();
+        Some(Box::new(PhrasePrefixQuery::new(terms)))
+    }
+
+    fn prefix(&mut self, field: &str, prefix: &str) -> BoxQuery {
+        match self.mapper.resolve(field) {
+            FieldTarget::Keyword { path } => Box::new(PhrasePrefixQuery::new(vec![
+                self.keyword_term(&path, prefix),
+            ])),
+            FieldTarget::Dynamic { path } => {
+                let mut parts = vec![Box::new(PhrasePrefixQuery::new(vec![
+                    self.keyword_term(&path, prefix),
+                ])) as BoxQuery];
+                if let Some(q) = self.prefix_text(&path, prefix) {
+                    parts.push(q);
+                }
+                union(parts)
+            }
+            FieldTarget::Id => Box::new(PhrasePrefixQuery::new(vec![Term::from_field_text(
+                self.mapper.fields().id,
+                prefix,
+            )])),
+            FieldTarget::Timestamp => Box::new(EmptyQuery),
+        }
+    }
+
+    fn timestamp_range(&self, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
+        let field = self.mapper.fields().timestamp;
+        let term = |ms: i64| Term::from_field_date(field, DateTime::from_timestamp_millis(ms));
+        Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
+    }
+
+    fn range(
+        &mut self,
+        field: &str,
+        lower: &RangeBound,
+        upper: &RangeBound,
+        dates: &DateParser,
+    ) -> Result<BoxQuery, QueryError> {
+        match self.mapper.resolve(field) {
+            FieldTarget::Timestamp => {
+                let lo = date_bound(lower, dates, true)?;
+                let hi = date_bound(upper, dates, false)?;
+                Ok(self.timestamp_range(lo, hi))
+            }
+            FieldTarget::Keyword { path } => Ok(self.keyword_range(&path, lower, upper)),
+            FieldTarget::Dynamic { path } => self.range_dynamic(&path, lower, upper, dates),
+            FieldTarget::Id => Ok(Box::new(RangeQuery::new(
+                str_bound(lower).map(|v| Term::from_field_text(self.mapper.fields().id, &v)),
+                str_bound(upper).map(|v| Term::from_field_text(self.mapper.fields().id, &v)),
+            ))),
+        }
+    }
+
+    fn keyword_range(&self, path: &str, lower: &RangeBound, upper: &RangeBound) -> BoxQuery {
+        Box::new(RangeQuery::new(
+            str_bound(lower).map(|v| self.keyword_term(path, &v)),
+            str_bound(upper).map(|v| self.keyword_term(path, &v)),
+        ))
+    }
+
+    fn range_dynamic(
+        &mut self,
+        path: &str,
+        lower: &RangeBound,
+        upper: &RangeBound,
+        dates: &DateParser,
+    ) -> Result<BoxQuery, QueryError> {
+        let kinds = self.fields.paths.get(path).cloned().unwrap_or_default();
+        let lo = num_bound(lower);
+        let hi = num_bound(upper);
+        let numeric = lo.is_some() && hi.is_some();
+        let base = || Term::from_field_json_path(self.value_field(), path, true);
+        let mut parts: Vec<BoxQuery> = Vec::new();
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            let as_f64 = |b: Bound<f64>| {
+                b.map(|x| {
+                    let mut t = base();
+                    t.append_type_and_fast_value(x);
+                    t
+                })
+            };
+            parts.push(Box::new(RangeQuery::new(as_f64(lo), as_f64(hi))));
+            if let (Some(ilo), Some(ihi)) = (int_lower(lo), int_upper(hi)) {
+                let as_i64 = |b: Bound<i64>| {
+                    b.map(|x| {
+                        let mut t = base();
+                        t.append_type_and_fast_value(x);
+                        t
+                    })
+                };
+                parts.push(Box::new(RangeQuery::new(as_i64(ilo), as_i64(ihi))));
+            }
+        }
+        if kinds.contains(&ValueKind::Keyword) || (!numeric && kinds.is_empty()) {
+            parts.push(self.keyword_range(path, lower, upper));
+        }
+        if kinds.contains(&ValueKind::Date)
+            && let (Ok(lo), Ok(hi)) = (
+                date_bound(lower, dates, true),
+                date_bound(upper, dates, false),
+            )
+        {
+            let as_date = |b: Bound<i64>| {
+                b.map(|ms| {
+                    let mut t = base();
+                    t.append_type_and_fast_value(DateTime::from_timestamp_millis(ms));
+                    t
+                })
+            };
+            parts.push(Box::new(RangeQuery::new(as_date(lo), as_date(hi))));
+        }
+        Ok(union(parts))
+    }
+
+    fn exists(&self, field: &str) -> BoxQuery {
+        match self.mapper.resolve(field) {
+            FieldTarget::Id | FieldTarget::Timestamp => Box::new(AllQuery),
+            FieldTarget::Keyword { path } | FieldTarget::Dynamic { path } => {
+                Box::new(ExistsQuery::new(format!("_val.{path}"), true))
+            }
+        }
+    }
+}
+
+fn term_query(t: Term) -> BoxQuery {
+    Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
+}
+
+/// Any of `parts` (none: nothing matches).
+fn union(mut parts: Vec<BoxQuery>) -> BoxQuery {
+    match parts.len() {
+        0 => Box::new(EmptyQuery),
+        1 => parts.remove(0),
+        _ => Box::new(BooleanQuery::union(parts)),
+    }
+}
+
+fn str_bound(b: &RangeBound) -> Bound<String> {
+    match b {
+        RangeBound::Unbounded => Bound::Unbounded,
+        RangeBound::Inclusive(v) => Bound::Included(v.clone()),
+        RangeBound::Exclusive(v) => Bound::Excluded(v.clone()),
+    }
+}
+
+fn num_bound(b: &RangeBound) -> Option<Bound<f64>> {
+    match b {
+        RangeBound::Unbounded => Some(Bound::Unbounded),
+        RangeBound::Inclusive(v) => v.trim().parse::<f64>().ok().map(Bound::Included),
+        RangeBound::Exclusive(v) => v.trim().parse::<f64>().ok().map(Bound::Excluded),
+    }
+}
+
+/// A float lower bound as the equivalent integer bound.
+fn int_lower(b: Bound<f64>) -> Option<Bound<i64>> {
+    Some(match b {
+        Bound::Unbounded => Bound::Unbounded,
+        Bound::Included(x) => Bound::Included(clamp_i64(x.ceil())?),
+        Bound::Excluded(x) if x.fract() == 0.0 => Bound::Excluded(clamp_i64(x)?),
+        Bound::Excluded(x) => Bound::Included(clamp_i64(x.ceil())?),
+    })
+}
+
+/// A float upper bound as the equivalent integer bound.
+fn int_upper(b: Bound<f64>) -> Option<Bound<i64>> {
+    Some(match b {
+        Bound::Unbounded => Bound::Unbounded,
+        Bound::Included(x) => Bound::Included(clamp_i64(x.floor())?),
+        Bound::Excluded(x) if x.fract() == 0.0 => Bound::Excluded(clamp_i64(x)?),
+        Bound::Excluded(x) => Bound::Included(clamp_i64(x.floor())?),
+    })
+}
+
+fn clamp_i64(x: f64) -> Option<i64> {
+    (x.is_finite() && x >= i64::MIN as f64 && x <= i64::MAX as f64).then_some(x as i64)
+}
+
+/// A date bound in epoch ms; `lower` picks ES's rounding (`gte` down, `gt` up, `lt` down,
+/// `lte` up).
+fn date_bound(b: &RangeBound, dates: &DateParser, lower: bool) -> Result<Bound<i64>, QueryError> {
+    Ok(match b {
+        RangeBound::Unbounded => Bound::Unbounded,
+        RangeBound::Inclusive(v) => Bound::Included(dates.parse(v, !lower)?),
+        RangeBound::Exclusive(v) => Bound::Excluded(dates.parse(v, lower)?),
+    })
+}

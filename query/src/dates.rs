@@ -1,0 +1,487 @@
+//! Dates in requests: Elasticsearch date math (`now-15m/m`, `2015-05-17||+1d/d`), `format`s
+//! (`epoch_millis`, `strict_date_optional_time`, Java patterns such as `yyyy-MM-dd HH:mm:ss`)
+//! and `time_zone` (`+01:00`, `Europe/Paris`).
+
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, Months, NaiveDate, NaiveDateTime,
+    NaiveTime, TimeZone, Timelike, Utc,
+};
+
+use crate::error::QueryError;
+
+/// A time zone given by offset or by name.
+#[derive(Debug, Clone, Copy)]
+pub enum Zone {
+    /// UTC.
+    Utc,
+    /// A fixed offset.
+    Fixed(FixedOffset),
+    /// An IANA zone.
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// Parses `Z`, `UTC`, `+01:00`, `-0530` or an IANA name.
+    pub fn parse(text: &str) -> Result<Zone, QueryError> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {
+            return Ok(Zone::Utc);
+        }
+        if t.starts_with('+') || t.starts_with('-') {
+            let sign = if t.starts_with('-') { -1 } else { 1 };
+            let digits: String = t[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+            let (h, m) = match digits.len() {
+                1 | 2 => (digits.parse::<i32>().ok(), Some(0)),
+                4 => (
+                    digits[..2].parse::<i32>().ok(),
+                    digits[2..].parse::<i32>().ok(),
+                ),
+                _ => (None, None),
+            };
+            if let (Some(h), Some(m)) = (h, m)
+                && let Some(off) = FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+            {
+                return Ok(Zone::Fixed(off));
+            }
+        }
+        t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| {
+            QueryError::IllegalArgument(format!("The datetime zone id '{text}' is not recognised"))
+        })
+    }
+
+    /// Local wall time of an instant.
+    pub fn to_local(&self, ms: i64) -> NaiveDateTime {
+        let utc = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+        match self {
+            Zone::Utc => utc.naive_utc(),
+            Zone::Fixed(o) => utc.with_timezone(o).naive_local(),
+            Zone::Named(tz) => utc.with_timezone(tz).naive_local(),
+        }
+    }
+
+    /// The instant of a local wall time (the earlier one when a DST change repeats it, the
+    /// first valid one after it when a DST change skips it).
+    pub fn from_local(&self, local: NaiveDateTime) -> i64 {
+        fn pick<T: TimeZone>(r: LocalResult<DateTime<T>>, tz: &T, local: NaiveDateTime) -> i64 {
+            match r {
+                LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => d.timestamp_millis(),
+                LocalResult::None => match tz.from_local_datetime(&(local + Duration::hours(1))) {
+                    LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => {
+                        d.timestamp_millis() - 3_600_000
+                    }
+                    LocalResult::None => local.and_utc().timestamp_millis(),
+                },
+            }
+        }
+        match self {
+            Zone::Utc => local.and_utc().timestamp_millis(),
+            Zone::Fixed(o) => pick(o.from_local_datetime(&local), o, local),
+            Zone::Named(tz) => pick(tz.from_local_datetime(&local), tz, local),
+        }
+    }
+}
+
+/// A calendar unit of date math and rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Year.
+    Year,
+    /// Month.
+    Month,
+    /// Week (starting Monday).
+    Week,
+    /// Day.
+    Day,
+    /// Hour.
+    Hour,
+    /// Minute.
+    Minute,
+    /// Second.
+    Second,
+}
+
+impl Unit {
+    fn parse(c: char) -> Option<Unit> {
+        Some(match c {
+            'y' => Unit::Year,
+            'M' => Unit::Month,
+            'w' => Unit::Week,
+            'd' => Unit::Day,
+            'h' | 'H' => Unit::Hour,
+            'm' => Unit::Minute,
+            's' => Unit::Second,
+            _ => return None,
+        })
+    }
+}
+
+/// Adds `n` units to a local time.
+pub fn add_units(t: NaiveDateTime, n: i64, unit: Unit) -> NaiveDateTime {
+    match unit {
+        Unit::Year => add_months(t, n * 12),
+        Unit::Month => add_months(t, n),
+        Unit::Week => t + Duration::weeks(n),
+        Unit::Day => t + Duration::days(n),
+        Unit::Hour => t + Duration::hours(n),
+        Unit::Minute => t + Duration::minutes(n),
+        Unit::Second => t + Duration::seconds(n),
+    }
+}
+
+fn add_months(t: NaiveDateTime, n: i64) -> NaiveDateTime {
+    if n >= 0 {
+        t.checked_add_months(Months::new(n as u32)).unwrap_or(t)
+    } else {
+        t.checked_sub_months(Months::new((-n) as u32)).unwrap_or(t)
+    }
+}
+
+/// Rounds a local time down to the start of its unit.
+pub fn floor_to(t: NaiveDateTime, unit: Unit) -> NaiveDateTime {
+    let d = t.date();
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
+    match unit {
+        Unit::Year => midnight(NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d)),
+        Unit::Month => midnight(NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)),
+        Unit::Week => midnight(d - Duration::days(i64::from(d.weekday().num_days_from_monday()))),
+        Unit::Day => midnight(d),
+        Unit::Hour => d.and_hms_opt(t.hour(), 0, 0).unwrap_or(t),
+        Unit::Minute => d.and_hms_opt(t.hour(), t.minute(), 0).unwrap_or(t),
+        Unit::Second => d.and_hms_opt(t.hour(), t.minute(), t.second()).unwrap_or(t),
+    }
+}
+
+/// How a date is read: the request's `format` and `time_zone`.
+#[derive(Debug, Clone)]
+pub struct DateParser {
+    formats: Vec<String>,
+    zone: Zone,
+    now_ms: i64,
+}
+
+impl DateParser {
+    /// A parser for `format` (ES default `strict_date_optional_time||epoch_millis`) and
+    /// `time_zone` (default UTC), with `now` fixed for the whole request.
+    pub fn new(
+        format: Option<&str>,
+        time_zone: Option<&str>,
+        now_ms: i64,
+    ) -> Result<DateParser, QueryError> {
+        let formats = format
+            .unwrap_or("strict_date_optional_time||epoch_millis")
+            .split("||")
+            .map(|f| f.trim().to_string())
+            .collect();
+        let zone = match time_zone {
+            Some(tz) => Zone::parse(tz)?,
+            None => Zone::Utc,
+        };
+        Ok(DateParser {
+            formats,
+            zone,
+            now_ms,
+        })
+    }
+
+    /// The time zone.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
+    /// Parses a date or date-math expression to epoch milliseconds. `round_up` chooses the
+    /// last millisecond of a rounded unit (for `gt` and `lte` bounds), as ES does.
+    pub fn parse(&self, text: &str, round_up: bool) -> Result<i64, QueryError> {
+        let text = text.trim();
+        let (anchor, math) = if let Some(rest) = text.strip_prefix("now") {
+            (self.now_ms, rest)
+        } else if let Some(i) = text.find("||") {
+            (self.parse_plain(&text[..i])?, &text[i + 2..])
+        } else {
+            return self.parse_plain(text);
+        };
+        self.apply_math(anchor, math, round_up)
+            .ok_or_else(|| failed(text, "invalid date math"))
+    }
+
+    fn apply_math(&self, anchor: i64, math: &str, round_up: bool) -> Option<i64> {
+        let mut t = self.zone.to_local(anchor);
+        let chars: Vec<char> = math.chars().collect();
+        let mut i = 0;
+        let mut rounded_up = false;
+        while i < chars.len() {
+            let op = chars[i];
+            i += 1;
+            match op {
+                '+' | '-' => {
+                    let start = i;
+                    while i < chars.len() && chars[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    let n: i64 = if start == i {
+                        1
+                    } else {
+                        chars[start..i].iter().collect::<String>().parse().ok()?
+                    };
+                    let unit = Unit::parse(*chars.get(i)?)?;
+                    i += 1;
+                    t = add_units(t, if op == '-' { -n } else { n }, unit);
+                }
+                '/' => {
+                    let unit = Unit::parse(*chars.get(i)?)?;
+                    i += 1;
+                    t = floor_to(t, unit);
+                    if round_up {
+                        t = add_units(t, 1, unit);
+                        rounded_up = true;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        let ms = self.zone.from_local(t);
+        Some(if rounded_up { ms - 1 } else { ms })
+    }
+
+    fn parse_plain(&self, text: &str) -> Result<i64, QueryError> {
+        for f in &self.formats {
+            if let Some(ms) = parse_with_format(text, f, &self.zone) {
+                return Ok(ms);
+            }
+        }
+        Err(failed(
+            text,
+            &format!("with format [{}]", self.formats.join("||")),
+        ))
+    }
+}
+
+fn failed(text: &str, why: &str) -> QueryError {
+    QueryError::Parsing(format!("failed to parse date field [{text}] {why}"))
+}
+
+fn parse_with_format(text: &str, format: &str, zone: &Zone) -> Option<i64> {
+    match format {
+        "epoch_millis" => parse_epoch(text, 1.0),
+        "epoch_second" => parse_epoch(text, 1000.0),
+        "strict_date_optional_time"
+        | "date_optional_time"
+        | "strict_date_time"
+        | "date_time"
+        | "strict_date_optional_time_nanos"
+        | "strict_date"
+        | "date"
+        | "iso8601" => parse_iso(text, zone),
+        custom => parse_java_pattern(text, custom, zone),
+    }
+}
+
+fn parse_epoch(text: &str, scale: f64) -> Option<i64> {
+    let t = text.trim();
+    if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    {
+        return None;
+    }
+    t.parse::<f64>().ok().map(|v| (v * scale) as i64)
+}
+
+/// ISO 8601 dates and times with optional parts and offset.
+fn parse_iso(text: &str, zone: &Zone) -> Option<i64> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(text) {
+        return Some(d.timestamp_millis());
+    }
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(text, fmt) {
+            return Some(d.timestamp_millis());
+        }
+    }
+    let local = text.strip_suffix('Z');
+    let (body, utc) = match local {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let naive = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(body, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(body, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_time(NaiveTime::MIN))
+    })
+    .or_else(|| {
+        NaiveDate::parse_from_str(&format!("{body}-01"), "%Y-%m-%d")
+            .ok()
+            .map(|d| d.and_time(NaiveTime::MIN))
+    })
+    .or_else(|| {
+        body.parse::<i32>()
+            .ok()
+            .filter(|_| body.len() == 4)
+            .and_then(|y| NaiveDate::from_ymd_opt(y, 1, 1))
+            .map(|d| d.and_time(NaiveTime::MIN))
+    })?;
+    Some(if utc {
+        naive.and_utc().timestamp_millis()
+    } else {
+        zone.from_local(naive)
+    })
+}
+
+/// Java/Joda patterns (`yyyy-MM-dd HH:mm:ss.SSS`) translated to chrono's.
+fn parse_java_pattern(text: &str, pattern: &str, zone: &Zone) -> Option<i64> {
+    let fmt = java_to_chrono(pattern)?;
+    if let Ok(d) = DateTime::parse_from_str(text, &fmt) {
+        return Some(d.timestamp_millis());
+    }
+    if let Ok(n) = NaiveDateTime::parse_from_str(text, &fmt) {
+        return Some(zone.from_local(n));
+    }
+    NaiveDate::parse_from_str(text, &fmt)
+        .ok()
+        .map(|d| zone.from_local(d.and_time(NaiveTime::MIN)))
+}
+
+fn java_to_chrono(pattern: &str) -> Option<String> {
+    let mut out = String::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let piece = match (c, n) {
+            ('y' | 'u', 2) => "%y".to_string(),
+            ('y' | 'u', _) => "%Y".to_string(),
+            ('M', 1 | 2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', _) => "%.f".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('Z' | 'X' | 'x', 1) => "%z".to_string(),
+            ('Z' | 'X' | 'x', _) => "%:z".to_string(),
+            ('\'', _) => {
+                // Quoted literal.
+                let end = chars[i + 1..].iter().position(|c| *c == '\'')? + i + 1;
+                let lit: String = chars[i + 1..end].iter().collect();
+                i = end + 1;
+                out.push_str(&lit.replace('%', "%%"));
+                continue;
+            }
+            (c, n) if c.is_ascii_alphabetic() => {
+                let _ = n;
+                return None;
+            }
+            (c, n) => std::iter::repeat_n(c, n).collect(),
+        };
+        // `.SSS` in Java includes the dot in the pattern; chrono's `%.f` brings its own.
+        if c == 'S' && out.ends_with('.') {
+            out.pop();
+        }
+        out.push_str(&piece);
+        i += n;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_164_730_123; // 2025-11-26T13:45:30.123Z
+
+    fn p(text: &str, up: bool) -> i64 {
+        DateParser::new(None, None, NOW)
+            .unwrap()
+            .parse(text, up)
+            .unwrap()
+    }
+
+    fn iso(ms: i64) -> String {
+        DateTime::<Utc>::from_timestamp_millis(ms)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    #[test]
+    fn now_math_and_rounding() {
+        assert_eq!(iso(p("now-15m", false)), "2025-11-26T13:30:30.123Z");
+        assert_eq!(iso(p("now-15m/m", false)), "2025-11-26T13:30:00.000Z");
+        assert_eq!(iso(p("now/d", true)), "2025-11-26T23:59:59.999Z");
+        assert_eq!(iso(p("now-1M/M", false)), "2025-10-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn anchored_math() {
+        assert_eq!(
+            iso(p("2015-05-17||+1d/d", false)),
+            "2015-05-18T00:00:00.000Z"
+        );
+        assert_eq!(
+            iso(p("2015-05-17T10:05:00Z||/h", true)),
+            "2015-05-17T10:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(p("1431857100000", false), 1_431_857_100_000);
+        assert_eq!(iso(p("2015-05-17", false)), "2015-05-17T00:00:00.000Z");
+        assert_eq!(
+            iso(p("2015-05-17T10:05:00.5+02:00", false)),
+            "2015-05-17T08:05:00.500Z"
+        );
+        let custom = DateParser::new(Some("yyyy-MM-dd HH:mm:ss"), None, NOW).unwrap();
+        assert_eq!(
+            iso(custom.parse("2015-05-17 10:05:00", false).unwrap()),
+            "2015-05-17T10:05:00.000Z"
+        );
+        let secs = DateParser::new(Some("epoch_second"), None, NOW).unwrap();
+        assert_eq!(secs.parse("1431857100", false).unwrap(), 1_431_857_100_000);
+    }
+
+    #[test]
+    fn time_zones_shift_local_dates_and_rounding() {
+        let paris = DateParser::new(None, Some("Europe/Paris"), NOW).unwrap();
+        assert_eq!(
+            iso(paris.parse("2015-05-17", false).unwrap()),
+            "2015-05-16T22:00:00.000Z"
+        );
+        assert_eq!(
+            iso(paris.parse("now/d", false).unwrap()),
+            "2025-11-25T23:00:00.000Z"
+        );
+        let plus = DateParser::new(None, Some("+05:30"), NOW).unwrap();
+        assert_eq!(
+            iso(plus.parse("2015-05-17T00:00:00", false).unwrap()),
+            "2015-05-16T18:30:00.000Z"
+        );
+        assert!(DateParser::new(None, Some("Mars/Olympus"), NOW).is_err());
+    }
+
+    #[test]
+    fn garbage_is_a_parsing_error() {
+        let err = DateParser::new(None, None, NOW)
+            .unwrap()
+            .parse("yesterday", false)
+            .unwrap_err();
+        assert_eq!(err.es_type(), "parsing_exception");
+    }
+}

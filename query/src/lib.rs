@@ -1,0 +1,23 @@
+//! Hydrant's query room: an Elasticsearch-compatible search API over the index room.
+//!
+//! A request is parsed into a [`QueryAst`](ast::QueryAst) — from Query DSL JSON ([`dsl`]) or
+//! Lucene syntax ([`query_string`]) — then compiled per shard against the shard's mapping and the
+//! fields its segments hold ([`compile`]), run, and merged across shards and indices into an
+//! ES-shaped answer ([`search`]). [`router`] serves it over HTTP; errors are ES error bodies
+//! ([`QueryError`]).
+//!
+//! This crate never writes: indices are created and filled by the ingest and index rooms.
+#![deny(missing_docs)]
+
+pub mod ast;
+pub mod compile;
+pub mod dates;
+pub mod dsl;
+mod error;
+pub mod query_string;
+pub mod request;
+pub mod routes;
+pub mod search;
+
+pub use error::QueryError;
+pub use routes::{QueryState, router};

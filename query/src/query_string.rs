@@ -1,0 +1,250 @@
+//! Lucene query syntax (`query_string`, `q=`), parsed with `tantivy-query-grammar` and turned
+//! into a [`QueryAst`].
+
+use tantivy_query_grammar::{Delimiter, Occur, UserInputAst, UserInputBound, UserInputLeaf};
+
+use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst, RangeBound};
+use crate::error::QueryError;
+
+/// How a query string is read.
+#[derive(Debug, Clone, Default)]
+pub struct QueryStringOptions {
+    /// Field of terms that name none (`None`: every field).
+    pub default_field: Option<String>,
+    /// How terms without `AND`/`OR`/`+`/`-` combine.
+    pub default_operator: Option<Operator>,
+}
+
+/// Parses Lucene syntax: `field:value`, `AND`/`OR`/`NOT`, `+`/`-`, phrases, `prefix*`,
+/// ranges `[a TO b]`, groups, `_exists_:field`/`field:*`.
+pub fn parse_query_string(
+    query: &str,
+    options: &QueryStringOptions,
+) -> Result<QueryAst, QueryError> {
+    if query.trim().is_empty() {
+        return Ok(QueryAst::MatchAll);
+    }
+    let ast = tantivy_query_grammar::parse_query(query).map_err(|_| QueryError::QueryString {
+        query: query.to_string(),
+        reason: "the syntax is not valid Lucene query syntax".to_string(),
+    })?;
+    convert(ast, options)
+}
+
+fn convert(ast: UserInputAst, options: &QueryStringOptions) -> Result<QueryAst, QueryError> {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            if clauses.is_empty() {
+                return Ok(QueryAst::MatchAll);
+            }
+            let default = match options.default_operator.unwrap_or(Operator::Or) {
+                Operator::Or => Occur::Should,
+                Operator::And => Occur::Must,
+            };
+            let mut b = BoolQuery::default();
+            for (occur, sub) in clauses {
+                let q = convert(sub, options)?;
+                let occur = occur.unwrap_or(default);
+                // `a AND NOT b` arrives as must(a), must(must_not(b)): lift the negation.
+                if let (Occur::Must, QueryAst::Bool(inner)) = (occur, &q)
+                    && inner.must.is_empty()
+                    && inner.should.is_empty()
+                    && inner.filter.is_empty()
+                    && let QueryAst::Bool(inner) = q
+                {
+                    b.must_not.extend(inner.must_not);
+                    continue;
+                }
+                match occur {
+                    Occur::Must => b.must.push(q),
+                    Occur::Should => b.should.push(q),
+                    Occur::MustNot => b.must_not.push(q),
+                }
+            }
+            if b.must.len() == 1 && b.should.is_empty() && b.must_not.is_empty() {
+                return Ok(b.must.remove(0));
+            }
+            if b.should.len() == 1 && b.must.is_empty() && b.must_not.is_empty() {
+                return Ok(b.should.remove(0));
+            }
+            Ok(QueryAst::Bool(b))
+        }
+        UserInputAst::Boost(inner, boost) => Ok(QueryAst::Boost {
+            query: Box::new(convert(*inner, options)?),
+            boost: boost.into_inner() as f32,
+        }),
+        UserInputAst::Leaf(leaf) => convert_leaf(*leaf, options),
+    }
+}
+
+fn field_of(name: Option<String>, options: &QueryStringOptions) -> Option<String> {
+    name.or_else(|| options.default_field.clone())
+        .filter(|f| f != "*")
+}
+
+fn convert_leaf(leaf: UserInputLeaf, options: &QueryStringOptions) -> Result<QueryAst, QueryError> {
+    Ok(match leaf {
+        UserInputLeaf::All => QueryAst::MatchAll,
+        UserInputLeaf::Literal(lit) => {
+            let field = field_of(lit.field_name, options);
+            if field.as_deref() == Some("_exists_") {
+                return Ok(QueryAst::Exists { field: lit.phrase });
+            }
+            let unquoted = lit.delimiter == Delimiter::None;
+            let wildcard_at = lit.phrase.find(['*', '?']);
+            if lit.prefix {
+                QueryAst::Prefix {
+                    field,
+                    prefix: lit.phrase,
+                }
+            } else if unquoted
+                && wildcard_at == Some(lit.phrase.len() - 1)
+                && lit.phrase.ends_with('*')
+            {
+                let mut prefix = lit.phrase;
+                prefix.pop();
+                QueryAst::Prefix { field, prefix }
+            } else if unquoted && wildcard_at.is_some() {
+                QueryAst::Wildcard {
+                    field,
+                    pattern: lit.phrase,
+                }
+            } else {
+                let kind = match lit.delimiter {
+                    Delimiter::None => MatchKind::Term,
+                    Delimiter::SingleQuotes | Delimiter::DoubleQuotes => {
+                        MatchKind::Phrase { slop: lit.slop }
+                    }
+                };
+                QueryAst::Match {
+                    field,
+                    text: lit.phrase,
+                    kind,
+                }
+            }
+        }
+        UserInputLeaf::Range {
+            field,
+            lower,
+            upper,
+        } => QueryAst::Range {
+            field: field_of(field, options),
+            lower: bound(lower),
+            upper: bound(upper),
+            format: None,
+            time_zone: None,
+        },
+        UserInputLeaf::Set { field, elements } => {
+            let field = field_of(field, options);
+            QueryAst::Bool(BoolQuery {
+                should: elements
+                    .into_iter()
+                    .map(|text| QueryAst::Match {
+                        field: field.clone(),
+                        text,
+                        kind: MatchKind::Term,
+                    })
+                    .collect(),
+                ..BoolQuery::default()
+            })
+        }
+        UserInputLeaf::Exists { field } => QueryAst::Exists { field },
+        UserInputLeaf::Regex { .. } => {
+            return Err(QueryError::Unsupported {
+                what: "regular expressions in query strings".to_string(),
+            });
+        }
+    })
+}
+
+fn bound(b: UserInputBound) -> RangeBound {
+    match b {
+        UserInputBound::Unbounded => RangeBound::Unbounded,
+        UserInputBound::Inclusive(v) if v == "*" => RangeBound::Unbounded,
+        UserInputBound::Exclusive(v) if v == "*" => RangeBound::Unbounded,
+        UserInputBound::Inclusive(v) => RangeBound::Inclusive(v),
+        UserInputBound::Exclusive(v) => RangeBound::Exclusive(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str) -> QueryAst {
+        parse_query_string(q, &QueryStringOptions::default()).unwrap()
+    }
+
+    fn word(field: Option<&str>, text: &str) -> QueryAst {
+        QueryAst::Match {
+            field: field.map(str::to_string),
+            text: text.to_string(),
+            kind: MatchKind::Term,
+        }
+    }
+
+    #[test]
+    fn field_terms_and_bare_terms() {
+        assert_eq!(parse("status:404"), word(Some("status"), "404"));
+        assert_eq!(parse("error"), word(None, "error"));
+    }
+
+    #[test]
+    fn boolean_operators() {
+        let q = parse("a AND NOT b:c");
+        let QueryAst::Bool(b) = q else {
+            panic!("{q:?}")
+        };
+        assert_eq!(b.must, vec![word(None, "a")]);
+        assert_eq!(b.must_not, vec![word(Some("b"), "c")]);
+        let QueryAst::Bool(b) = parse("a OR b") else {
+            panic!()
+        };
+        assert_eq!(b.should.len(), 2);
+    }
+
+    #[test]
+    fn phrases_prefixes_ranges_exists() {
+        assert_eq!(
+            parse("msg:\"hello world\""),
+            QueryAst::Match {
+                field: Some("msg".into()),
+                text: "hello world".into(),
+                kind: MatchKind::Phrase { slop: 0 }
+            }
+        );
+        assert!(matches!(parse("path:ima*"), QueryAst::Prefix { .. }));
+        assert!(matches!(
+            parse("bytes:[100 TO *]"),
+            QueryAst::Range {
+                upper: RangeBound::Unbounded,
+                ..
+            }
+        ));
+        assert_eq!(
+            parse("_exists_:user"),
+            QueryAst::Exists {
+                field: "user".into()
+            }
+        );
+        assert_eq!(parse("*"), QueryAst::MatchAll);
+    }
+
+    #[test]
+    fn default_operator_and_makes_terms_required() {
+        let opts = QueryStringOptions {
+            default_operator: Some(Operator::And),
+            ..Default::default()
+        };
+        let QueryAst::Bool(b) = parse_query_string("a b", &opts).unwrap() else {
+            panic!()
+        };
+        assert_eq!(b.must.len(), 2);
+    }
+
+    #[test]
+    fn bad_syntax_is_a_query_shard_exception() {
+        let err = parse_query_string("a AND (b", &QueryStringOptions::default()).unwrap_err();
+        assert_eq!(err.es_type(), "query_shard_exception");
+    }
+}

@@ -1,0 +1,69 @@
+//! The `hydrant` command: a log analytics pipeline in one process.
+//!
+//! Subcommands wire the rooms together: `serve` merges the ingest and query routers and runs
+//! the pipeline; `config check` validates a configuration file.
+
+mod cli;
+mod serve;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, ConfigCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args, &env),
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => return config_check(&file, &env),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HYDRANT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    let json = std::env::var("HYDRANT_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn config_check(file: &std::path::Path, env: &BTreeMap<String, String>) -> ExitCode {
+    match hydrant_config::Config::load(file, env) {
+        Ok(config) => {
+            print!("{}", config.to_toml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let problems = e.problems();
+            eprintln!(
+                "{} has {} problem{}:",
+                file.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `hydrant serve`: one HTTP port for ingest and search, the pipeline behind it, and a clean
+//! shutdown on SIGINT/SIGTERM that flushes every buffer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::HeaderValue;
+use hydrant_config::Config;
+use hydrant_index::Catalog;
+use hydrant_ingest::body::BodyLimits;
+use hydrant_ingest::{IngestState, Pipeline};
+use hydrant_query::QueryState;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::cli::ServeArgs;
+
+pub fn run(args: ServeArgs, env: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path, env)?,
+        None => Config::parse("", env)?,
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hydrant")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(Arc::new(config)))
+}
+
+async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let indices = config.indices_dir();
+    let catalog = Arc::new(
+        tokio::task::spawn_blocking(move || Catalog::open(&indices))
+            .await?
+            .context("cannot open the indices")?,
+    );
+    let pipeline = Pipeline::open(config.clone(), catalog.clone())
+        .await
+        .context("cannot open the streams")?;
+    let app = app(&config, catalog, pipeline.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
+    tracing::info!(listen = %local, data_dir = %data_dir.display(), "hydrant is listening on http://{local}, data in {}", data_dir.display());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("HTTP server failed")?;
+    tracing::info!("shutting down: flushing buffers");
+    pipeline.shutdown().await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// Every route of the process, with the headers and logging all responses share.
+pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> Router {
+    let ingest = hydrant_ingest::router(IngestState {
+        pipeline,
+        limits: BodyLimits {
+            max_body: config.http.max_body_size,
+            max_decompressed: config.http.max_decompressed_size,
+        },
+        max_record_size: config.ingest.max_record_size,
+    });
+    let query = hydrant_query::router(QueryState {
+        catalog,
+        node_name: "hydrant".to_string(),
+    });
+    query
+        .merge(ingest)
+        // Elasticsearch clients refuse servers that do not identify as Elasticsearch.
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::HeaderName::from_static("x-elastic-product"),
+            HeaderValue::from_static("Elasticsearch"),
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
