@@ -198,6 +198,7 @@ impl Pipeline {
             let bytes = records.iter().map(|r| r.size()).sum();
             shared.add_pending(bytes);
             shared.buffer_records(first, records);
+            shared.flush_soon();
             tracing::info!(
                 stream = name,
                 records = replayed,

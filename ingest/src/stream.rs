@@ -116,6 +116,8 @@ pub(crate) struct StreamShared {
     pub(crate) searchable: watch::Sender<u64>,
     wal: Mutex<Option<Arc<Wal>>>,
     closing: AtomicBool,
+    /// Flush whatever is buffered now, whatever the hints say.
+    force_flush: AtomicBool,
 }
 
 impl StreamShared {
@@ -141,6 +143,7 @@ impl StreamShared {
             searchable: watch::channel(start).0,
             wal: Mutex::new(None),
             closing: AtomicBool::new(false),
+            force_flush: AtomicBool::new(false),
         })
     }
 
@@ -160,6 +163,12 @@ impl StreamShared {
         if was_empty || full {
             self.wake_flusher.notify_one();
         }
+    }
+
+    /// Asks the flusher to deliver what is buffered now (replay, `refresh=wait_for`).
+    pub(crate) fn flush_soon(&self) {
+        self.force_flush.store(true, Ordering::Release);
+        self.wake_flusher.notify_one();
     }
 
     /// Counts `bytes` as pending (for replayed records that skip admission).
@@ -377,6 +386,9 @@ impl Stream {
     /// Waits until every record up to `position` is searchable in the embedded index (or
     /// delivered, for a stream without one), or `timeout` passes. Returns whether it is.
     pub async fn wait_searchable(&self, position: u64, timeout: Duration) -> bool {
+        if *self.shared.searchable.borrow() < position {
+            self.shared.flush_soon();
+        }
         let mut rx = self.shared.searchable.subscribe();
         tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
             .await
@@ -415,7 +427,8 @@ async fn flusher(stream: Arc<Stream>) {
     let shared = stream.shared.clone();
     loop {
         let closing = shared.closing.load(Ordering::Acquire);
-        if let Some(batch) = shared.take_due(closing) {
+        let forced = shared.force_flush.swap(false, Ordering::AcqRel);
+        if let Some(batch) = shared.take_due(closing || forced) {
             dispatch(&stream, batch).await;
             continue;
         }

@@ -1,0 +1,242 @@
+//! The end-to-end harness: the real `hydrant` binary on a loopback port chosen by the OS, with
+//! a temporary data directory, driven over HTTP.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hydrant");
+
+/// Path of a shared test-data file, relative to the repository root.
+pub fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata")
+        .join(rel)
+}
+
+/// A running `hydrant serve`.
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub env: HashMap<String, String>,
+    pub config: Option<PathBuf>,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    _tmp: Option<tempfile::TempDir>,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Server {
+    /// Starts a server on embedded defaults with a fresh data directory.
+    pub fn start() -> Server {
+        Server::start_with(&[], None)
+    }
+
+    /// Starts a server with extra `HYDRANT_*` variables and an optional config file body.
+    pub fn start_with(env: &[(&str, &str)], config: Option<&str>) -> Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data_dir = tmp.path().join("data");
+        let config = config.map(|text| {
+            let path = tmp.path().join("hydrant.toml");
+            std::fs::write(&path, text).expect("write config");
+            path
+        });
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            data_dir,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            config,
+            logs: Arc::new(Mutex::new(Vec::new())),
+            _tmp: Some(tmp),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .expect("http client"),
+        };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env("HYDRANT_LOG", "info,tantivy=warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if let Some(c) = &self.config {
+            cmd.arg("--config").arg(c);
+        }
+        let mut child = cmd.spawn().expect("spawn hydrant");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        let logs = self.logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on http://") {
+                    let rest = &line[i + "listening on http://".len()..];
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != ',')
+                        .collect();
+                    let _ = tx.send(addr);
+                }
+                logs.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "hydrant did not start; logs:\n{}",
+                    self.logs.lock().unwrap().join("\n")
+                );
+            }
+        };
+        self.url = format!("http://{addr}");
+        self.child = Some(child);
+    }
+
+    /// Log lines so far.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        let status = wait_timeout(child, Duration::from_secs(60))
+            .expect("hydrant did not stop after SIGTERM");
+        self.child = None;
+        status
+    }
+
+    /// Kills the process with SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+    }
+
+    /// Starts the process again on the same data directory (a new port).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill first");
+        self.spawn();
+    }
+
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post(path, "application/json", body.to_string())
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// `_count` of `target` for a Lucene query (`None`: everything).
+    pub fn count(&self, target: &str, q: Option<&str>) -> u64 {
+        let mut req = self.http.get(format!("{}/{target}/_count", self.url));
+        if let Some(q) = q {
+            req = req.query(&[("q", q)]);
+        }
+        let resp = req.send().expect("request");
+        let status = resp.status();
+        let body: Value = resp.json().expect("json");
+        assert!(status.is_success(), "count failed: {body}");
+        body["count"].as_u64().expect("count")
+    }
+
+    /// Polls `_count` until it reaches `expected` (or a generous deadline passes), returning
+    /// the last count seen. Freshness is a stated property, not a timed assertion.
+    pub fn wait_count(&self, target: &str, expected: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, body) = self.get(&format!("/{target}/_count"));
+            let n = if status == 200 {
+                body["count"].as_u64().unwrap_or(0)
+            } else {
+                0
+            };
+            if n >= expected || Instant::now() > deadline {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: every Rust test of the workspace (unit, integration, end-to-end against
+# the real binary, doc tests). Run from anywhere; installs nothing system-wide.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast --lib --bins --tests
+fi
+cargo test --workspace --doc
