@@ -10,3 +10,6 @@ else
   cargo test --workspace --no-fail-fast --lib --bins --tests
 fi
 cargo test --workspace --doc
+
+# Compatibility with real third-party clients (installs its Python packages into .venv).
+bash tests/interop/run.sh
