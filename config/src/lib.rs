@@ -21,6 +21,8 @@
 
 mod env;
 mod reader;
+mod sigproxy;
+mod storage;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -32,8 +34,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use reader::{parse_duration_str, parse_size_str, show_duration, show_size};
+pub use sigproxy::{AuthConfig, SecretText, SigningService, Sigv4AuthConfig, SigproxyConfig};
+pub use storage::{StorageConfig, StorageKind};
 pub use stream::{
-    FsyncPolicy, IndexSettings, RecordFormat, Rotation, StreamConfig, validate_stream_name,
+    BackupConfig, BackupFormat, BackupMode, Compression, FsyncPolicy, IndexSettings,
+    RecordFormat, Rotation, Secret, StreamConfig, check_prefix, validate_stream_name,
 };
 
 use reader::Section;
@@ -56,10 +61,16 @@ pub struct Config {
     pub http: HttpConfig,
     /// Ingest-wide settings.
     pub ingest: IngestConfig,
+    /// The SigV4 signing proxy (`hydrant sigproxy`).
+    pub sigproxy: SigproxyConfig,
+    /// Authentication of requests to Hydrant's own API.
+    pub auth: AuthConfig,
     /// Settings of every stream not listed in `streams`, and the base of those that are.
     pub defaults: StreamConfig,
     /// Streams configured by name.
     pub streams: BTreeMap<String, StreamConfig>,
+    /// Object storage for backups and the error output.
+    pub storage: StorageConfig,
 }
 
 /// Limits of the HTTP server.
@@ -199,6 +210,15 @@ impl Config {
     pub fn indices_dir(&self) -> PathBuf {
         self.data_dir.join("indices")
     }
+
+    /// Directory of the local object store (relative `storage.path` is under `data_dir`).
+    pub fn storage_dir(&self) -> PathBuf {
+        if self.storage.path.is_absolute() {
+            self.storage.path.clone()
+        } else {
+            self.data_dir.join(&self.storage.path)
+        }
+    }
 }
 
 fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
@@ -242,11 +262,15 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
         ingest
     };
 
+    let storage = storage::read_storage(root.section("storage"));
     let builtin = StreamConfig::builtin();
     let defaults = {
         let s = root.section("defaults");
         stream::read_stream(s, &builtin)
     };
+
+    let sigproxy = sigproxy::read_sigproxy(root.section("sigproxy"));
+    let auth = sigproxy::read_auth(root.section("auth"));
 
     let stream_tables = root.raw_table("streams");
     let mut streams = BTreeMap::new();
@@ -273,8 +297,11 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
         data_dir,
         http,
         ingest,
+        sigproxy,
+        auth,
         defaults,
         streams,
+        storage,
     }
 }
 

@@ -54,6 +54,11 @@ impl<'p> Section<'p> {
         self.table.remove(key)
     }
 
+    /// Whether the section sets `key` (without reading it).
+    pub(crate) fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
     /// A sub-table; a missing one reads as empty.
     pub(crate) fn section(&mut self, key: &str) -> Section<'_> {
         let path = self.key(key);
@@ -98,6 +103,30 @@ impl<'p> Section<'p> {
                 let path = self.key(key);
                 self.problem(key, format!("`{path}` must be a string, got `{other}`"));
                 default.to_string()
+            }
+        }
+    }
+
+    pub(crate) fn string_list(&mut self, key: &str) -> Vec<String> {
+        let path = self.key(key);
+        match self.take(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push(s),
+                        other => self.problem(
+                            key,
+                            format!("`{path}` must be a list of strings, got an item `{other}`"),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                self.problem(key, format!("`{path}` must be a list of strings, got `{other}`"));
+                Vec::new()
             }
         }
     }

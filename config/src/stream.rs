@@ -79,6 +79,107 @@ impl Choice for Rotation {
     }
 }
 
+/// Which records go to the backup (Firehose's `S3BackupMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum BackupMode {
+    /// Only records that could not be delivered (to the error output).
+    FailedDocumentsOnly,
+    /// Every record, plus the failed ones to the error output.
+    AllDocuments,
+}
+
+impl Choice for BackupMode {
+    const ALLOWED: &'static [&'static str] = &["FailedDocumentsOnly", "AllDocuments"];
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "FailedDocumentsOnly" => Some(BackupMode::FailedDocumentsOnly),
+            "AllDocuments" => Some(BackupMode::AllDocuments),
+            _ => None,
+        }
+    }
+}
+
+/// Compression of backup objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Compression {
+    /// gzip (for Parquet: the file's internal GZIP codec).
+    #[serde(rename = "GZIP")]
+    Gzip,
+    /// None.
+    #[serde(rename = "UNCOMPRESSED")]
+    Uncompressed,
+}
+
+impl Choice for Compression {
+    const ALLOWED: &'static [&'static str] = &["GZIP", "UNCOMPRESSED"];
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "GZIP" => Some(Compression::Gzip),
+            "UNCOMPRESSED" => Some(Compression::Uncompressed),
+            _ => None,
+        }
+    }
+}
+
+/// Format of backup objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupFormat {
+    /// One record per line, as received.
+    Ndjson,
+    /// Apache Parquet, the schema inferred from each batch's JSON records.
+    Parquet,
+}
+
+impl Choice for BackupFormat {
+    const ALLOWED: &'static [&'static str] = &["ndjson", "parquet"];
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "ndjson" => Some(BackupFormat::Ndjson),
+            "parquet" => Some(BackupFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// A stream's backup to object storage and its error output.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupConfig {
+    /// Which records are backed up.
+    pub mode: BackupMode,
+    /// Key prefix of backup objects; may hold `!{timestamp:yyyy-MM-dd}` expressions.
+    pub prefix: String,
+    /// Key prefix of the error output (records that could not be delivered).
+    pub error_prefix: String,
+    /// Compression of objects.
+    pub compression: Compression,
+    /// Format of backup objects.
+    pub format: BackupFormat,
+}
+
+/// A secret string (an access key): shown as `***` in rendered configs and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
 /// The settings of one stream.
 #[derive(Debug, Clone, Serialize)]
 pub struct StreamConfig {
@@ -101,6 +202,11 @@ pub struct StreamConfig {
     /// Bytes accepted but not yet delivered everywhere before this stream answers 429.
     #[serde(serialize_with = "ser_size")]
     pub max_buffered_size: u64,
+    /// Access keys a writer must present (`X-Amz-Firehose-Access-Key` or a bearer token);
+    /// empty: no check.
+    pub access_keys: Vec<Secret>,
+    /// Backup and error output.
+    pub backup: BackupConfig,
     /// The embedded index destination.
     pub index: IndexSettings,
 }
@@ -133,6 +239,14 @@ impl StreamConfig {
             fsync_interval: Duration::from_millis(200),
             retry_duration: Duration::from_secs(300),
             max_buffered_size: 256 * MIB,
+            access_keys: Vec::new(),
+            backup: BackupConfig {
+                mode: BackupMode::FailedDocumentsOnly,
+                prefix: String::new(),
+                error_prefix: "errors/".to_string(),
+                compression: Compression::Gzip,
+                format: BackupFormat::Ndjson,
+            },
             index: IndexSettings {
                 enabled: true,
                 rotation: Rotation::OneDay,
@@ -179,6 +293,32 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
             ),
         );
     }
+    let access_keys = if s.has("access_keys") {
+        s.string_list("access_keys").into_iter().map(Secret).collect()
+    } else {
+        base.access_keys.clone()
+    };
+    let backup = {
+        let mut t = s.section("backup");
+        let b = &base.backup;
+        let prefix = t.string("prefix", &b.prefix);
+        let error_prefix = t.string("error_prefix", &b.error_prefix);
+        for (key, value) in [("prefix", &prefix), ("error_prefix", &error_prefix)] {
+            if let Err(why) = check_prefix(value) {
+                let full = t.key(key);
+                t.problem(key, format!("`{full}` {why}, got `{value}`"));
+            }
+        }
+        let backup = BackupConfig {
+            mode: t.choice("mode", b.mode),
+            prefix,
+            error_prefix,
+            compression: t.choice("compression", b.compression),
+            format: t.choice("format", b.format),
+        };
+        t.finish();
+        backup
+    };
     let index = {
         let mut t = s.section("index");
         let writer_threads = t.int("writer_threads", base.index.writer_threads, 1, 16);
@@ -223,8 +363,38 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
         fsync_interval,
         retry_duration,
         max_buffered_size,
+        access_keys,
+        backup,
         index,
     }
+}
+
+/// Checks a key prefix: `!{timestamp:<pattern>}` and `!{firehose:random-string}` /
+/// `!{firehose:error-output-type}` are the expressions Firehose allows.
+pub fn check_prefix(prefix: &str) -> Result<(), String> {
+    let mut rest = prefix;
+    while let Some(start) = rest.find("!{") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "has an unclosed `!{` expression".to_string())?;
+        let expr = &after[..end];
+        let ok = match expr.split_once(':') {
+            Some(("timestamp", pattern)) => !pattern.is_empty(),
+            Some(("firehose", "random-string" | "error-output-type")) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "has the expression `!{{{expr}}}`; allowed are !{{timestamp:<pattern>}}, !{{firehose:random-string}} and !{{firehose:error-output-type}}"
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    if prefix.starts_with('/') {
+        return Err("must not start with `/`".to_string());
+    }
+    Ok(())
 }
 
 /// Checks a stream name against Elasticsearch's index-name rules, since the stream name is

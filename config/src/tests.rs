@@ -47,6 +47,35 @@ fn example_file_is_valid_and_matches_defaults() {
         toml::to_string(&example.ingest).unwrap(),
         toml::to_string(&defaults.ingest).unwrap()
     );
+    assert_eq!(
+        toml::to_string(&example.storage).unwrap(),
+        toml::to_string(&defaults.storage).unwrap()
+    );
+}
+
+#[test]
+fn backup_prefix_expressions_are_checked() {
+    let p = problems("[defaults.backup]\nprefix = \"logs/!{date:x}/\"\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("`defaults.backup.prefix` has the expression `!{date:x}`"), "{p:?}");
+    assert!(check_prefix("logs/!{timestamp:yyyy-MM-dd}/!{firehose:random-string}/").is_ok());
+    assert!(check_prefix("!{firehose:error-output-type}/").is_ok());
+    assert!(check_prefix("oops!{timestamp:yyyy").is_err());
+}
+
+#[test]
+fn access_keys_never_appear_in_the_rendered_config() {
+    let c = Config::parse("[streams.web]\naccess_keys = [\"s3cr3t-key\"]\n", &no_env()).unwrap();
+    assert_eq!(c.stream("web").access_keys[0].expose(), "s3cr3t-key");
+    let text = c.to_toml();
+    assert!(!text.contains("s3cr3t-key"), "{text}");
+    assert!(!format!("{c:?}").contains("s3cr3t-key"));
+}
+
+#[test]
+fn s3_storage_needs_a_bucket() {
+    let p = problems("[storage]\nkind = \"s3\"\n");
+    assert_eq!(p, vec!["`storage.bucket` must name a bucket when `storage.kind` is \"s3\""]);
 }
 
 #[test]

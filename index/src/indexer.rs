@@ -160,6 +160,12 @@ impl StreamIndexer {
         Ok(())
     }
 
+    /// Drops every writer without committing: what was added since the last commit is
+    /// discarded (it will be replayed from the write-ahead log).
+    pub fn abandon(&mut self) {
+        self.open.clear();
+    }
+
     fn make_room(&mut self, position: u64) -> Result<(), IndexError> {
         while self.open.len() >= MAX_OPEN_INDICES {
             let Some(oldest) = self

@@ -117,6 +117,9 @@ pub enum IngestError {
     /// The index room failed.
     #[error(transparent)]
     Index(#[from] hydrant_index::IndexError),
+    /// Object storage could not be set up.
+    #[error(transparent)]
+    Storage(crate::objects::StorageError),
 }
 
 impl IngestError {
@@ -136,7 +139,7 @@ impl IngestError {
             }
             IngestError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             IngestError::Wal { .. } | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Index(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::Index(_) | IngestError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -156,7 +159,7 @@ impl IngestError {
             }
             IngestError::Throttled { .. } => "es_rejected_execution_exception",
             IngestError::Wal { .. } | IngestError::ShuttingDown => "unavailable_exception",
-            IngestError::Index(_) => "exception",
+            IngestError::Index(_) | IngestError::Storage(_) => "exception",
         }
     }
 }

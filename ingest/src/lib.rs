@@ -13,11 +13,16 @@
 #![deny(missing_docs)]
 
 pub mod body;
-mod destination;
+pub mod destination;
+pub mod encode;
 mod error;
+pub mod error_output;
+pub mod metrics;
 pub mod ndjson;
+pub mod objects;
 mod pipeline;
 pub mod record;
+pub mod retry;
 pub mod routes;
 mod stream;
 pub mod wal;

@@ -6,12 +6,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use hydrant_config::Config;
+use hydrant_config::{BackupMode, Config};
 use hydrant_index::{Catalog, StreamIndexer};
+use object_store::ObjectStore;
 use parking_lot::RwLock;
 
-use crate::destination;
+use crate::destination::{self, DeliveryContext, backup::BackupSink, index::IndexDestination};
 use crate::error::IngestError;
+use crate::error_output::ErrorOutput;
+use crate::metrics::Metrics;
+use crate::objects::build_store;
 use crate::record::decode_record;
 use crate::stream::{Stream, StreamShared, destination_channel};
 use crate::wal::{Wal, WalOptions};
@@ -23,6 +27,8 @@ const SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
 pub struct Pipeline {
     config: Arc<Config>,
     catalog: Arc<Catalog>,
+    store: Arc<dyn ObjectStore>,
+    metrics: Arc<Metrics>,
     streams: RwLock<HashMap<String, Arc<Stream>>>,
     create: tokio::sync::Mutex<()>,
     global_pending: Arc<AtomicU64>,
@@ -41,9 +47,21 @@ impl Pipeline {
         config: Arc<Config>,
         catalog: Arc<Catalog>,
     ) -> Result<Arc<Pipeline>, IngestError> {
+        let store = build_store(&config).map_err(IngestError::Storage)?;
+        Pipeline::open_with_store(config, catalog, store).await
+    }
+
+    /// [`open`](Self::open) with a given object store (tests use an in-memory one).
+    pub async fn open_with_store(
+        config: Arc<Config>,
+        catalog: Arc<Catalog>,
+        store: Arc<dyn ObjectStore>,
+    ) -> Result<Arc<Pipeline>, IngestError> {
         let pipeline = Arc::new(Pipeline {
             config,
             catalog,
+            store,
+            metrics: Arc::new(Metrics::new()),
             streams: RwLock::new(HashMap::new()),
             create: tokio::sync::Mutex::new(()),
             global_pending: Arc::new(AtomicU64::new(0)),
@@ -110,6 +128,25 @@ impl Pipeline {
         names
     }
 
+    /// The configuration the pipeline runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The Prometheus text of every ingest metric, gauges refreshed.
+    pub fn metrics_text(&self) -> String {
+        let now = chrono::Utc::now().timestamp_millis();
+        for s in self.streams.read().values() {
+            s.observe(now);
+        }
+        self.metrics.encode()
+    }
+
+    /// The metrics registry (receivers count requests per API).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// Flushes every stream, waits for delivery to finish and closes the logs.
     pub async fn shutdown(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.read().values().cloned().collect();
@@ -151,24 +188,54 @@ impl Pipeline {
         let shared = StreamShared::new(
             name,
             config.clone(),
+            self.metrics.stream(name),
             self.global_pending.clone(),
             self.config.ingest.max_buffered_size,
             start,
         );
         let mut links = Vec::new();
         let mut workers = Vec::new();
+        let mut tasks = Vec::new();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let error_output = Arc::new(ErrorOutput::new(
+            self.store.clone(),
+            name,
+            &config.backup.error_prefix,
+            config.backup.compression,
+        ));
         if config.index.enabled {
-            let (link, port) = destination_channel(destination::INDEX, &shared, start);
-            let indexer = StreamIndexer::new(self.catalog.clone(), name, config.index.clone());
-            let thread = destination::index::spawn(
-                port,
-                indexer,
-                config.index.refresh_interval,
-                tokio::runtime::Handle::current(),
-            )
-            .map_err(|e| wal_io(&dir, e))?;
+            let metrics = self.metrics.destination(name, destination::INDEX);
+            let (link, port) =
+                destination_channel(destination::INDEX, &shared, start, metrics.clone());
+            let dest = IndexDestination {
+                indexer: StreamIndexer::new(self.catalog.clone(), name, config.index.clone()),
+                refresh: config.index.refresh_interval,
+                error_output: error_output.clone(),
+                metrics,
+                cancel: cancel.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            };
+            let thread = destination::index::spawn(port, dest).map_err(|e| wal_io(&dir, e))?;
             links.push(link);
             workers.push(thread);
+        }
+        if config.backup.mode == BackupMode::AllDocuments {
+            let metrics = self.metrics.destination(name, destination::BACKUP);
+            let (link, port) =
+                destination_channel(destination::BACKUP, &shared, start, metrics.clone());
+            let sink = BackupSink {
+                store: self.store.clone(),
+                stream: name.to_string(),
+                config: config.backup.clone(),
+            };
+            let ctx = DeliveryContext {
+                retry_duration: config.retry_duration,
+                error_output: error_output.clone(),
+                metrics,
+                cancel: cancel.clone(),
+            };
+            tasks.push(tokio::spawn(destination::run_sink(port, sink, ctx)));
+            links.push(link);
         }
         if replay.torn_bytes > 0 {
             tracing::warn!(
@@ -205,8 +272,9 @@ impl Pipeline {
                 "replaying records not yet delivered"
             );
         }
-        let stream = Stream::start(shared, Arc::new(wal), links);
+        let stream = Stream::start(shared, Arc::new(wal), links, cancel);
         stream.workers.lock().extend(workers);
+        stream.tasks.lock().extend(tasks);
         Ok(stream)
     }
 }

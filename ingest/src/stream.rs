@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use hydrant_config::StreamConfig;
@@ -12,8 +12,10 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{IngestError, WalError};
+use crate::metrics::{DestinationMetrics, StreamMetrics};
 use crate::record::{Record, encode_record};
 use crate::wal::{Wal, WalBatch};
 
@@ -43,16 +45,24 @@ impl Watermark {
 }
 
 /// One destination as the stream sees it: where batches go and how far it has got.
+///
+/// The queue is unbounded on purpose: a slow or failing destination must not stall the others,
+/// and the records it holds are in memory anyway until every destination has them. Memory is
+/// bounded by admission instead (`max_buffered_size`), which answers 429 past it.
 pub(crate) struct DestinationLink {
     pub(crate) name: String,
-    pub(crate) tx: mpsc::Sender<Arc<Batch>>,
+    pub(crate) tx: mpsc::UnboundedSender<Arc<Batch>>,
     pub(crate) delivered: Watermark,
+    /// Arrival time of the oldest record the destination is working on (0: none).
+    pub(crate) oldest: Arc<AtomicI64>,
+    pub(crate) metrics: DestinationMetrics,
 }
 
 /// What a destination task gets to receive batches and report progress.
 pub(crate) struct DestinationPort {
-    pub(crate) rx: mpsc::Receiver<Arc<Batch>>,
+    pub(crate) rx: mpsc::UnboundedReceiver<Arc<Batch>>,
     pub(crate) delivered: Watermark,
+    pub(crate) oldest: Arc<AtomicI64>,
     pub(crate) stream: Arc<StreamShared>,
 }
 
@@ -62,27 +72,35 @@ impl DestinationPort {
         self.delivered.0.fetch_max(position, Ordering::AcqRel);
         self.stream.progress();
     }
-}
 
-/// Batches each destination may have queued before the flusher waits (backpressure).
-const DESTINATION_QUEUE: usize = 4;
+    /// Notes the arrival time of the oldest record being delivered (for data freshness).
+    pub(crate) fn set_oldest(&self, arrival_ms: Option<i64>) {
+        self.oldest
+            .store(arrival_ms.unwrap_or(0), Ordering::Relaxed);
+    }
+}
 
 pub(crate) fn destination_channel(
     name: &str,
     stream: &Arc<StreamShared>,
     start: u64,
+    metrics: DestinationMetrics,
 ) -> (DestinationLink, DestinationPort) {
-    let (tx, rx) = mpsc::channel(DESTINATION_QUEUE);
+    let (tx, rx) = mpsc::unbounded_channel();
     let delivered = Watermark::new(start);
+    let oldest = Arc::new(AtomicI64::new(0));
     (
         DestinationLink {
             name: name.to_string(),
             tx,
             delivered: delivered.clone(),
+            oldest: oldest.clone(),
+            metrics,
         },
         DestinationPort {
             rx,
             delivered,
+            oldest,
             stream: stream.clone(),
         },
     )
@@ -99,6 +117,7 @@ struct Buffer {
 pub(crate) struct StreamShared {
     pub(crate) name: String,
     pub(crate) config: StreamConfig,
+    pub(crate) metrics: StreamMetrics,
     buffer: Mutex<Buffer>,
     wake_flusher: Notify,
     /// Batches flushed but not yet delivered everywhere: (last position, bytes).
@@ -124,6 +143,7 @@ impl StreamShared {
     pub(crate) fn new(
         name: &str,
         config: StreamConfig,
+        metrics: StreamMetrics,
         global_pending: Arc<AtomicU64>,
         global_limit: u64,
         start: u64,
@@ -131,6 +151,7 @@ impl StreamShared {
         Arc::new(StreamShared {
             name: name.to_string(),
             config,
+            metrics,
             buffer: Mutex::new(Buffer::default()),
             wake_flusher: Notify::new(),
             in_flight: Mutex::new(VecDeque::new()),
@@ -285,9 +306,18 @@ impl StreamShared {
             .map(|t| t + self.config.buffer_interval)
     }
 
-    /// Seconds the oldest undelivered record has waited (data freshness).
+    /// Bytes accepted and not yet delivered everywhere.
     pub(crate) fn buffered_bytes(&self) -> u64 {
         self.pending.load(Ordering::Acquire)
+    }
+
+    /// Arrival time of the oldest record still in the buffer.
+    fn buffer_oldest_arrival(&self) -> Option<i64> {
+        self.buffer
+            .lock()
+            .entries
+            .first()
+            .map(|(_, r)| r.arrival_ms)
     }
 }
 
@@ -296,8 +326,12 @@ pub struct Stream {
     pub(crate) shared: Arc<StreamShared>,
     wal: Arc<Wal>,
     links: Mutex<Vec<DestinationLink>>,
+    /// What shutdown needs after the links are gone: each destination's freshness and metrics.
+    observed: Vec<(Arc<AtomicI64>, DestinationMetrics)>,
     flusher: Mutex<Option<JoinHandle<()>>>,
     pub(crate) workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
+    pub(crate) cancel: CancellationToken,
 }
 
 impl std::fmt::Debug for Stream {
@@ -322,18 +356,26 @@ impl Stream {
         shared: Arc<StreamShared>,
         wal: Arc<Wal>,
         links: Vec<DestinationLink>,
+        cancel: CancellationToken,
     ) -> Arc<Stream> {
         *shared.wal.lock() = Some(wal.clone());
         *shared.links.lock() = links
             .iter()
             .map(|l| (l.name.clone(), l.delivered.clone()))
             .collect();
+        let observed = links
+            .iter()
+            .map(|l| (l.oldest.clone(), l.metrics.clone()))
+            .collect();
         let stream = Arc::new(Stream {
             shared,
             wal,
             links: Mutex::new(links),
+            observed,
             flusher: Mutex::new(None),
             workers: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            cancel,
         });
         let handle = tokio::spawn(flusher(stream.clone()));
         *stream.flusher.lock() = Some(handle);
@@ -362,7 +404,14 @@ impl Stream {
             return Err(IngestError::ShuttingDown);
         }
         let bytes: u64 = records.iter().map(Record::size).sum();
-        self.shared.admit(bytes)?;
+        if let Err(e) = self.shared.admit(bytes) {
+            self.shared
+                .metrics
+                .throttled_records
+                .inc_by(records.len() as u64);
+            return Err(e);
+        }
+        let count = records.len() as u64;
         let mut batch = WalBatch::new();
         for r in &records {
             batch.push(|buf| encode_record(r, buf));
@@ -380,7 +429,39 @@ impl Stream {
                     stream: self.shared.name.clone(),
                     source,
                 })?;
+        self.shared.metrics.incoming_records.inc_by(count);
+        self.shared.metrics.incoming_bytes.inc_by(bytes);
         Ok(Receipt { first, last })
+    }
+
+    /// Counts records refused as bad input.
+    pub fn count_rejected(&self, n: usize) {
+        self.shared.metrics.rejected_records.inc_by(n as u64);
+    }
+
+    /// Counts records refused because the stream is throttled.
+    pub fn count_throttled(&self, n: usize) {
+        self.shared.metrics.throttled_records.inc_by(n as u64);
+    }
+
+    /// Refreshes the gauges (buffered bytes, log size, data freshness) before a scrape.
+    pub fn observe(&self, now_ms: i64) {
+        let m = &self.shared.metrics;
+        m.buffered_bytes.set(self.shared.buffered_bytes() as i64);
+        m.wal_bytes.set(self.wal.size_bytes() as i64);
+        let buffered = self.shared.buffer_oldest_arrival();
+        for (oldest, dm) in &self.observed {
+            let working = match oldest.load(Ordering::Relaxed) {
+                0 => None,
+                t => Some(t),
+            };
+            let age = match (working, buffered) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+            .map_or(0.0, |t| ((now_ms - t).max(0) as f64) / 1000.0);
+            dm.freshness.set(age);
+        }
     }
 
     /// Waits until every record up to `position` is searchable in the embedded index (or
@@ -413,8 +494,14 @@ impl Stream {
         if let Some(f) = flusher {
             let _ = f.await;
         }
-        // Dropping the senders tells each destination to finish and commit.
+        // Dropping the senders tells each destination to finish what it has; one that is
+        // retrying stops now, and its records stay in the write-ahead log for the next start.
         self.links.lock().clear();
+        self.cancel.cancel();
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
+        for t in tasks {
+            let _ = t.await;
+        }
         let workers: Vec<_> = self.workers.lock().drain(..).collect();
         for w in workers {
             let _ = tokio::task::spawn_blocking(move || w.join()).await;
@@ -429,7 +516,7 @@ async fn flusher(stream: Arc<Stream>) {
         let closing = shared.closing.load(Ordering::Acquire);
         let forced = shared.force_flush.swap(false, Ordering::AcqRel);
         if let Some(batch) = shared.take_due(closing || forced) {
-            dispatch(&stream, batch).await;
+            dispatch(&stream, batch);
             continue;
         }
         if closing {
@@ -447,18 +534,14 @@ async fn flusher(stream: Arc<Stream>) {
     }
 }
 
-async fn dispatch(stream: &Stream, batch: Batch) {
+fn dispatch(stream: &Stream, batch: Batch) {
     let shared = &stream.shared;
     shared.in_flight.lock().push_back((batch.last, batch.bytes));
     shared.dispatched.fetch_max(batch.last, Ordering::AcqRel);
     let batch = Arc::new(batch);
-    let senders: Vec<mpsc::Sender<Arc<Batch>>> =
-        stream.links.lock().iter().map(|l| l.tx.clone()).collect();
-    for tx in senders {
-        // Waiting here when a destination is behind is the backpressure: the buffer grows
-        // and admission answers 429 past the stream's limit.
-        if tx.send(batch.clone()).await.is_err() {
-            tracing::error!(stream = %shared.name, "a destination stopped; its records stay in the write-ahead log");
+    for link in stream.links.lock().iter() {
+        if link.tx.send(batch.clone()).is_err() {
+            tracing::error!(stream = %shared.name, destination = %link.name, "a destination stopped; its records stay in the write-ahead log");
         }
     }
     shared.progress();

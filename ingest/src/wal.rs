@@ -31,6 +31,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -129,6 +131,7 @@ enum Command {
 pub struct Wal {
     tx: mpsc::Sender<Command>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    size: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Wal {
@@ -200,8 +203,16 @@ impl Wal {
             next_position,
             poisoned: None,
             dirty: false,
+            size: Arc::new(AtomicU64::new(0)),
         };
         writer.sealed.retain(|(f, _)| *f != writer.active.first);
+        let on_disk: u64 = list_segments(dir)?
+            .iter()
+            .filter_map(|(_, p)| fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        writer.size.store(on_disk, Ordering::Relaxed);
+        let size = writer.size.clone();
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("hydrant-wal".to_string())
@@ -211,6 +222,7 @@ impl Wal {
             Wal {
                 tx,
                 thread: Mutex::new(Some(thread)),
+                size,
             },
             replay,
         ))
@@ -236,6 +248,11 @@ impl Wal {
             return Err(WalError::Closed);
         }
         rx.await.map_err(|_| WalError::Closed)?
+    }
+
+    /// Bytes of the log's segment files.
+    pub fn size_bytes(&self) -> u64 {
+        self.size.load(Ordering::Relaxed)
     }
 
     /// Deletes every segment whose entries are all at positions `<= up_to`.
@@ -297,6 +314,8 @@ struct Writer {
     next_position: u64,
     poisoned: Option<String>,
     dirty: bool,
+    /// Bytes of all segment files.
+    size: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -414,6 +433,8 @@ impl Writer {
         self.active.writer.write_all(&header)?;
         self.active.writer.write_all(payload)?;
         self.active.size += (ENTRY_HEADER_LEN + payload.len()) as u64;
+        self.size
+            .fetch_add((ENTRY_HEADER_LEN + payload.len()) as u64, Ordering::Relaxed);
         self.next_position += 1;
         self.dirty = true;
         Ok(())
@@ -424,6 +445,7 @@ impl Writer {
         self.active.writer.get_ref().sync_data()?;
         let next = Segment::create(&self.dir, self.next_position)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.size.fetch_add(SEGMENT_HEADER_LEN, Ordering::Relaxed);
         let old = std::mem::replace(&mut self.active, next);
         self.sealed.push((old.first, old.path));
         Ok(())
@@ -471,9 +493,15 @@ impl Writer {
             .collect();
         for ((first, path), next_first) in sealed.into_iter().zip(firsts) {
             if next_first - 1 <= up_to {
+                let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 if let Err(e) = fs::remove_file(&path) {
                     tracing::warn!(path = %path.display(), error = %e, "cannot delete delivered WAL segment");
                     keep.push((first, path));
+                } else {
+                    self.size.fetch_sub(
+                        len.min(self.size.load(Ordering::Relaxed)),
+                        Ordering::Relaxed,
+                    );
                 }
             } else {
                 keep.push((first, path));

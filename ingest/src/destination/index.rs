@@ -1,31 +1,47 @@
 //! The embedded index destination: a dedicated thread that feeds a stream's records to its
 //! [`StreamIndexer`] and commits at most once per `refresh_interval`, with the WAL position of
-//! the last record as the commit's checkpoint.
+//! the last record as the commit's checkpoint. Records the index refuses (not JSON objects)
+//! go to the error output.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hydrant_index::{AddOutcome, SourceDoc, StreamIndexer};
 use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
 
-use crate::stream::DestinationPort;
+use crate::error_output::{ErrorOutput, Failed};
+use crate::metrics::DestinationMetrics;
+use crate::stream::{Batch, DestinationPort};
 
-/// Longest wait between two attempts after a failed commit.
-const MAX_COMMIT_BACKOFF: Duration = Duration::from_secs(30);
+use super::INDEX;
+
+/// Longest wait between two attempts after a failed commit or add.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the index thread needs.
+pub(crate) struct IndexDestination {
+    pub(crate) indexer: StreamIndexer,
+    pub(crate) refresh: Duration,
+    pub(crate) error_output: Arc<ErrorOutput>,
+    pub(crate) metrics: DestinationMetrics,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) runtime: Handle,
+}
 
 pub(crate) fn spawn(
     port: DestinationPort,
-    indexer: StreamIndexer,
-    refresh: Duration,
-    runtime: Handle,
+    dest: IndexDestination,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let name = format!("hydrant-index-{}", port.stream.name);
+    let name = format!("hy-index-{}", port.stream.name);
     std::thread::Builder::new()
         .name(name.chars().take(15).collect())
-        .spawn(move || run(port, indexer, refresh, runtime))
+        .spawn(move || run(port, dest))
 }
 
-fn run(mut port: DestinationPort, mut indexer: StreamIndexer, refresh: Duration, rt: Handle) {
+fn run(mut port: DestinationPort, mut d: IndexDestination) {
     let stream = port.stream.name.clone();
+    let refresh = d.refresh;
     let mut last_commit = Instant::now()
         .checked_sub(refresh)
         .unwrap_or_else(Instant::now);
@@ -37,31 +53,24 @@ fn run(mut port: DestinationPort, mut indexer: StreamIndexer, refresh: Duration,
             Some(_) => refresh.saturating_sub(last_commit.elapsed()),
             None => Duration::from_secs(3600),
         };
+        let rt = d.runtime.clone();
         let received = rt.block_on(async { tokio::time::timeout(wait, port.rx.recv()).await });
         match received {
             Ok(Some(batch)) => {
-                for (position, record) in &batch.entries {
-                    let doc = SourceDoc {
-                        id: &record.id,
-                        timestamp_ms: record.timestamp_ms,
-                        source: &record.data,
-                    };
-                    match indexer.add(*position, &doc, record.client_id) {
-                        Ok(AddOutcome::Added) | Ok(AddOutcome::AlreadyCommitted) => {}
-                        Ok(AddOutcome::Rejected(e)) => {
-                            tracing::warn!(%stream, id = %record.id, error = %e, "record rejected by the index");
-                        }
-                        Err(e) => {
-                            tracing::error!(%stream, id = %record.id, error = %e, "indexing failed");
-                        }
-                    }
+                if uncommitted.is_none() {
+                    port.set_oldest(batch.entries.first().map(|(_, r)| r.arrival_ms));
+                }
+                if !index_batch(&mut d, &batch, &stream) {
+                    // Shutting down before refused records reached the error output: commit
+                    // nothing more, so that replay brings this batch back whole.
+                    d.indexer.abandon();
+                    return;
                 }
                 uncommitted = Some(batch.last);
             }
             Ok(None) => {
                 // The stream is shutting down: commit what we have and stop.
-                let at = uncommitted.unwrap_or(0);
-                match indexer.close(at) {
+                match d.indexer.close(uncommitted.unwrap_or(0)) {
                     Ok(()) => {
                         if let Some(p) = uncommitted {
                             publish(&port, p);
@@ -78,21 +87,84 @@ fn run(mut port: DestinationPort, mut indexer: StreamIndexer, refresh: Duration,
         if let Some(position) = uncommitted
             && last_commit.elapsed() >= refresh
         {
-            match indexer.commit(position) {
+            match d.indexer.commit(position) {
                 Ok(()) => {
+                    d.metrics.success.inc();
+                    port.set_oldest(None);
                     publish(&port, position);
                     uncommitted = None;
                     last_commit = Instant::now();
                     backoff = Duration::from_millis(100);
                 }
                 Err(e) => {
-                    tracing::error!(%stream, error = %e, retry_in = ?backoff, "index commit failed");
+                    d.metrics.retries.inc();
+                    tracing::error!(%stream, error = %e, retry_in = ?backoff, "index commit failed; records stay in the write-ahead log");
                     std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(MAX_COMMIT_BACKOFF);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
     }
+}
+
+/// Adds a batch; refused records go to the error output before the batch counts as done.
+/// False when shutdown interrupted writing the error output.
+fn index_batch(d: &mut IndexDestination, batch: &Batch, stream: &str) -> bool {
+    let mut refused: Vec<(usize, String, String)> = Vec::new();
+    for (i, (position, record)) in batch.entries.iter().enumerate() {
+        let doc = SourceDoc {
+            id: &record.id,
+            timestamp_ms: record.timestamp_ms,
+            source: &record.data,
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match d.indexer.add(*position, &doc, record.client_id) {
+                Ok(AddOutcome::Added) => {
+                    d.metrics.records.inc();
+                    d.metrics.bytes.inc_by(record.data.len() as u64);
+                    break;
+                }
+                Ok(AddOutcome::AlreadyCommitted) => break,
+                Ok(AddOutcome::Rejected(e)) => {
+                    refused.push((i, e.es_type().to_string(), e.to_string()));
+                    break;
+                }
+                Err(e) => {
+                    // The writer itself failed (disk, a dead indexing thread): retry the same
+                    // record; nothing after it may be committed before it.
+                    d.metrics.retries.inc();
+                    tracing::error!(%stream, error = %e, retry_in = ?backoff, "indexing failed; retrying");
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+    if refused.is_empty() {
+        return true;
+    }
+    d.metrics.failed.inc();
+    let failed: Vec<Failed<'_>> = refused
+        .iter()
+        .map(|(i, code, message)| {
+            let record = &batch.entries[*i].1;
+            Failed {
+                record,
+                attempts: 1,
+                code: code.clone(),
+                message: message.clone(),
+                index: stream.to_string(),
+            }
+        })
+        .collect();
+    let written = d
+        .runtime
+        .block_on(d.error_output.write(INDEX, &failed, &d.cancel));
+    if written {
+        d.metrics.error_output_records.inc_by(failed.len() as u64);
+    }
+    written
 }
 
 fn publish(port: &DestinationPort, position: u64) {

@@ -1,0 +1,145 @@
+//! The error output: records a destination could not take, written to object storage as
+//! Firehose failure records under `{error_prefix}{destination}-failed/YYYY/MM/DD/HH/`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use hydrant_config::Compression;
+use object_store::ObjectStore;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::encode::{gzip, ndjson_bytes};
+use crate::objects::{object_key, put_object};
+use crate::record::Record;
+
+/// Longest wait between two attempts to write the error output.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// One record a destination gave up on, and why.
+#[derive(Debug, Clone)]
+pub struct Failed<'a> {
+    /// The record.
+    pub record: &'a Record,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Error code (an HTTP status, an ES error type, an S3 error).
+    pub code: String,
+    /// Error message.
+    pub message: String,
+    /// The index the record was meant for.
+    pub index: String,
+}
+
+/// Firehose's failure record, one JSON line per failed record.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureRecord<'a> {
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    error_code: &'a str,
+    error_message: &'a str,
+    attempt_ending_timestamp: i64,
+    raw_data: String,
+    subsequence_number: u32,
+    es_document_id: &'a str,
+    es_index_name: &'a str,
+}
+
+/// Where a stream's failed records go.
+pub struct ErrorOutput {
+    store: Arc<dyn ObjectStore>,
+    stream: String,
+    prefix: String,
+    compression: Compression,
+}
+
+impl std::fmt::Debug for ErrorOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErrorOutput")
+            .field("stream", &self.stream)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl ErrorOutput {
+    /// The error output of `stream`.
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        stream: &str,
+        prefix: &str,
+        compression: Compression,
+    ) -> ErrorOutput {
+        ErrorOutput {
+            store,
+            stream: stream.to_string(),
+            prefix: prefix.to_string(),
+            compression,
+        }
+    }
+
+    /// Writes `failed` for `destination`, retrying until it succeeds or `cancel` fires.
+    /// Returns whether the records are in the error output: until they are, the caller must
+    /// not report them delivered (they stay in the write-ahead log).
+    pub async fn write(
+        &self,
+        destination: &str,
+        failed: &[Failed<'_>],
+        cancel: &CancellationToken,
+    ) -> bool {
+        if failed.is_empty() {
+            return true;
+        }
+        let now = Utc::now();
+        let lines: Vec<Vec<u8>> = failed.iter().map(|f| failure_line(f, now)).collect();
+        let raw = ndjson_bytes(lines.iter().map(|l| &l[..]));
+        let (bytes, ext) = match self.compression {
+            Compression::Gzip => (Bytes::from(gzip(&raw)), ".gz"),
+            Compression::Uncompressed => (Bytes::from(raw), ""),
+        };
+        let oldest = failed
+            .iter()
+            .map(|f| f.record.arrival_ms)
+            .min()
+            .and_then(DateTime::<Utc>::from_timestamp_millis)
+            .unwrap_or(now);
+        let error_type = format!("{destination}-failed");
+        let key = object_key(&self.prefix, &self.stream, oldest, &error_type, ext);
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match put_object(&self.store, &key, bytes.clone()).await {
+                Ok(()) => {
+                    tracing::warn!(stream = %self.stream, destination, records = failed.len(), key = %key, "records written to the error output");
+                    return true;
+                }
+                Err(e) => {
+                    tracing::error!(stream = %self.stream, destination, error = %e, retry_in = ?backoff, "cannot write the error output; records stay in the write-ahead log");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = cancel.cancelled() => return false,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+fn failure_line(f: &Failed<'_>, now: DateTime<Utc>) -> Vec<u8> {
+    let rec = FailureRecord {
+        attempts_made: f.attempts,
+        arrival_timestamp: f.record.arrival_ms,
+        error_code: &f.code,
+        error_message: &f.message,
+        attempt_ending_timestamp: now.timestamp_millis(),
+        raw_data: base64::engine::general_purpose::STANDARD.encode(&f.record.data),
+        subsequence_number: 0,
+        es_document_id: &f.record.id,
+        es_index_name: &f.index,
+    };
+    serde_json::to_vec(&rec).unwrap_or_default()
+}
