@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 
 use crate::SigproxyError;
 use crate::canonical::{
-    ALGORITHM, CanonicalOptions, CanonicalRequest, amz_date, parse_amz_date, sha256_hex,
+    ALGORITHM, CanonicalOptions, CanonicalRequest, amz_date, parse_amz_date,
 };
 use crate::credentials::{Clock, system_clock};
 

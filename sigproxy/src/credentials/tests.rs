@@ -124,7 +124,7 @@ async fn status_masks_the_key_and_reports_expiry() {
     assert!(s.loaded && s.temporary);
     assert_eq!(s.access_key_id.as_deref(), Some("AKID…0001"));
     assert_eq!(s.expires_in_seconds, Some(3600));
-    assert_eq!(s.expires_at.as_deref(), Some("2027-01-15T09:20:00Z"));
+    assert_eq!(s.expires_at.as_deref(), Some("2027-01-15T09:00:00Z"));
 }
 
 #[tokio::test]
