@@ -260,7 +260,9 @@ fn check_region(s: &mut Section<'_>, key: &str, region: &str) {
 }
 
 fn check_basic_auth(s: &mut Section<'_>, value: &str) {
-    let user_ok = value.split_once(':').is_some_and(|(user, _)| !user.is_empty());
+    let user_ok = value
+        .split_once(':')
+        .is_some_and(|(user, _)| !user.is_empty());
     if !user_ok {
         // The value is a password: the message must not repeat it.
         let full = s.key("basic_auth");
@@ -361,7 +363,10 @@ mod tests {
                 "HYDRANT_SIGPROXY__ENDPOINT".to_string(),
                 "search-x.eu-west-1.es.amazonaws.com".to_string(),
             ),
-            ("HYDRANT_SIGPROXY__REQUEST_TIMEOUT".to_string(), "30s".to_string()),
+            (
+                "HYDRANT_SIGPROXY__REQUEST_TIMEOUT".to_string(),
+                "30s".to_string(),
+            ),
         ]);
         let c = Config::parse("", &env).unwrap();
         assert_eq!(c.sigproxy.endpoint, "search-x.eu-west-1.es.amazonaws.com");
@@ -371,7 +376,13 @@ mod tests {
     #[test]
     fn unknown_sigproxy_and_auth_keys_are_errors() {
         let p = problems("[sigproxy]\nendpont = \"x\"\n[auth.sigv4]\nregoin = \"x\"\n");
-        assert!(p.contains(&"unknown key `sigproxy.endpont`".to_string()), "{p:?}");
-        assert!(p.contains(&"unknown key `auth.sigv4.regoin`".to_string()), "{p:?}");
+        assert!(
+            p.contains(&"unknown key `sigproxy.endpont`".to_string()),
+            "{p:?}"
+        );
+        assert!(
+            p.contains(&"unknown key `auth.sigv4.regoin`".to_string()),
+            "{p:?}"
+        );
     }
 }

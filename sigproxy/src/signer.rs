@@ -114,7 +114,9 @@ pub fn sign_headers(
         SignableBody::Precomputed(input.payload_sha256.to_string()),
     )
     .map_err(|e| signing(&e))?;
-    let (instructions, signature) = sign(request, &params).map_err(|e| signing(&e))?.into_parts();
+    let (instructions, signature) = sign(request, &params)
+        .map_err(|e| signing(&e))?
+        .into_parts();
     let (added, _params) = instructions.into_parts();
     let mut headers = HeaderMap::with_capacity(added.len() + 1);
     for header in added {
@@ -288,7 +290,13 @@ mod tests {
     async fn signer_signs_host_content_type_and_its_own_headers_only() {
         let creds = Credentials::new("AKIDEXAMPLE", "secret", Some("tok".into()), None, "t");
         let cache = Arc::new(CredentialsCache::new(creds));
-        let signer = Signer::new(cache, "https", "x.eu-west-1.es.amazonaws.com", "eu-west-1", "es");
+        let signer = Signer::new(
+            cache,
+            "https",
+            "x.eu-west-1.es.amazonaws.com",
+            "eu-west-1",
+            "es",
+        );
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         headers.insert("kbn-xsrf", HeaderValue::from_static("true"));

@@ -25,9 +25,7 @@ use hydrant_config::Sigv4AuthConfig;
 use subtle::ConstantTimeEq;
 
 use crate::SigproxyError;
-use crate::canonical::{
-    ALGORITHM, CanonicalOptions, CanonicalRequest, amz_date, parse_amz_date,
-};
+use crate::canonical::{ALGORITHM, CanonicalOptions, CanonicalRequest, amz_date, parse_amz_date};
 use crate::credentials::{Clock, system_clock};
 
 /// What a request must satisfy.
@@ -98,8 +96,8 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, SigproxyError> 
         .ok_or_else(|| malformed("Authorization header requires 'Credential' parameter."))?;
     let signed = signed
         .ok_or_else(|| malformed("Authorization header requires 'SignedHeaders' parameter."))?;
-    let signature =
-        signature.ok_or_else(|| malformed("Authorization header requires 'Signature' parameter."))?;
+    let signature = signature
+        .ok_or_else(|| malformed("Authorization header requires 'Signature' parameter."))?;
     let scope: Vec<&str> = credential.split('/').collect();
     let [id, date, region, service, "aws4_request"] = scope.as_slice() else {
         return Err(malformed(
@@ -129,12 +127,13 @@ pub fn verify(
         .get(http::header::AUTHORIZATION)
         .ok_or(SigproxyError::MissingAuthentication)?;
     let auth = parse_authorization(&String::from_utf8_lossy(header.as_bytes()))?;
-    let secret = policy
-        .keys
-        .get(&auth.access_key_id)
-        .ok_or_else(|| SigproxyError::UnknownAccessKey {
-            access_key_id: auth.access_key_id.clone(),
-        })?;
+    let secret =
+        policy
+            .keys
+            .get(&auth.access_key_id)
+            .ok_or_else(|| SigproxyError::UnknownAccessKey {
+                access_key_id: auth.access_key_id.clone(),
+            })?;
     let date_text = header_text(&parts.headers, "x-amz-date").ok_or_else(|| {
         SigproxyError::MalformedAuthorization {
             reason: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".to_string(),
@@ -158,7 +157,12 @@ pub fn verify(
     let headers: Vec<(&str, String)> = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let creq = CanonicalRequest::new(
         parts.method.as_str(),
@@ -205,7 +209,11 @@ fn check_skew(
     Ok(())
 }
 
-fn check_scope(auth: &Authorization, date_text: &str, policy: &Policy) -> Result<(), SigproxyError> {
+fn check_scope(
+    auth: &Authorization,
+    date_text: &str,
+    policy: &Policy,
+) -> Result<(), SigproxyError> {
     if auth.region != policy.region {
         return Err(SigproxyError::WrongScope {
             expected: format!("a valid region, '{}'", policy.region),
@@ -220,7 +228,10 @@ fn check_scope(auth: &Authorization, date_text: &str, policy: &Policy) -> Result
     }
     if !date_text.starts_with(&auth.date) {
         return Err(SigproxyError::WrongScope {
-            expected: format!("the date of X-Amz-Date, '{}'", &date_text[..8.min(date_text.len())]),
+            expected: format!(
+                "the date of X-Amz-Date, '{}'",
+                &date_text[..8.min(date_text.len())]
+            ),
             got: auth.date.clone(),
         });
     }

@@ -49,13 +49,34 @@ const ACCESS_KEY: &str = "AKIDEXAMPLE";
 const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
 const SKIPPED: &[(&str, &str)] = &[
-    ("classic/get-header-value-multiline", "obsolete line folding (RFC 9112 §5.2)"),
-    ("crt-v4/get-header-value-multiline", "obsolete line folding (RFC 9112 §5.2)"),
-    ("classic/get-utf8", "raw UTF-8 path, single-encoded expectation"),
-    ("crt-v4/get-utf8", "raw UTF-8 path, single-encoded expectation"),
-    ("classic/normalize-path/get-space", "raw space in path, single-encoded expectation"),
-    ("crt-v4/get-space-normalized", "raw space in path, single-encoded expectation"),
-    ("crt-v4/get-space-unnormalized", "raw space in path, single-encoded expectation"),
+    (
+        "classic/get-header-value-multiline",
+        "obsolete line folding (RFC 9112 §5.2)",
+    ),
+    (
+        "crt-v4/get-header-value-multiline",
+        "obsolete line folding (RFC 9112 §5.2)",
+    ),
+    (
+        "classic/get-utf8",
+        "raw UTF-8 path, single-encoded expectation",
+    ),
+    (
+        "crt-v4/get-utf8",
+        "raw UTF-8 path, single-encoded expectation",
+    ),
+    (
+        "classic/normalize-path/get-space",
+        "raw space in path, single-encoded expectation",
+    ),
+    (
+        "crt-v4/get-space-normalized",
+        "raw space in path, single-encoded expectation",
+    ),
+    (
+        "crt-v4/get-space-unnormalized",
+        "raw space in path, single-encoded expectation",
+    ),
     ("classic/iam", "a string to sign without a request"),
 ];
 
@@ -93,8 +114,7 @@ fn parse_request(raw: &[u8]) -> Parsed {
         method: method.to_string(),
         path: path.to_string(),
         // A client percent-encodes non-ASCII bytes before they go on the wire.
-        query: percent_encoding::utf8_percent_encode(query, percent_encoding::CONTROLS)
-            .to_string(),
+        query: percent_encoding::utf8_percent_encode(query, percent_encoding::CONTROLS).to_string(),
         headers,
         body,
     }
@@ -175,22 +195,33 @@ fn expected(dir: &Path, crt: bool) -> Expected {
         Expected {
             creq: read_opt(file("creq")),
             sts: read_opt(file("sts")),
-            signature: authz
-                .as_ref()
-                .and_then(|a| a.rsplit_once("Signature=").map(|(_, s)| s.trim().to_string())),
+            signature: authz.as_ref().and_then(|a| {
+                a.rsplit_once("Signature=")
+                    .map(|(_, s)| s.trim().to_string())
+            }),
             // The `.sreq` of two cases is signed with key `ANOTREAL`, whose secret the suite
             // does not give; the request with its `.authz` is the same request, signed with
             // the suite's key.
-            signed_request: std::fs::read(file("req")).ok().zip(authz.clone()).map(|(req, a)| {
-                let text = String::from_utf8_lossy(&req).replace("\r\n", "\n");
-                let (head, body) = text.split_once("\n\n").unwrap_or((text.trim_end(), ""));
-                let date = a.split('/').nth(1).unwrap_or_default();
-                let head: Vec<&str> =
-                    head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("x-amz-date:")).collect();
-                let head = head.join("\n");
-                let stamp = if dir.ends_with("double-url-encode") { "T154045Z" } else { "T123600Z" };
-                format!("{head}\nX-Amz-Date:{date}{stamp}\nAuthorization:{a}\n\n{body}").into_bytes()
-            }),
+            signed_request: std::fs::read(file("req"))
+                .ok()
+                .zip(authz.clone())
+                .map(|(req, a)| {
+                    let text = String::from_utf8_lossy(&req).replace("\r\n", "\n");
+                    let (head, body) = text.split_once("\n\n").unwrap_or((text.trim_end(), ""));
+                    let date = a.split('/').nth(1).unwrap_or_default();
+                    let head: Vec<&str> = head
+                        .lines()
+                        .filter(|l| !l.to_ascii_lowercase().starts_with("x-amz-date:"))
+                        .collect();
+                    let head = head.join("\n");
+                    let stamp = if dir.ends_with("double-url-encode") {
+                        "T154045Z"
+                    } else {
+                        "T123600Z"
+                    };
+                    format!("{head}\nX-Amz-Date:{date}{stamp}\nAuthorization:{a}\n\n{body}")
+                        .into_bytes()
+                }),
             authz,
         }
     }
@@ -255,14 +286,22 @@ fn run_case(dir: &Path, crt: bool) -> Vec<&'static str> {
     let ours = creq.to_string();
     if let Some(sts) = &exp.sts {
         let hash_line = sts.lines().last().unwrap_or_default();
-        assert_eq!(sha256_hex(ours.as_bytes()), hash_line, "{name}: canonical request hash\n{ours}");
+        assert_eq!(
+            sha256_hex(ours.as_bytes()),
+            hash_line,
+            "{name}: canonical request hash\n{ours}"
+        );
         let our_sts = creq.string_to_sign(at_time, &ctx.region, &ctx.service);
         assert_eq!(&our_sts, sts, "{name}: string to sign");
         checked.push("string to sign");
         let key = v4::generate_signing_key(SECRET_KEY, at_time, &ctx.region, &ctx.service);
         let from_creq = v4::calculate_signature(key, our_sts.as_bytes());
         if let Some(sig) = &exp.signature {
-            assert_eq!(&from_creq, sig.trim(), "{name}: signature from the canonical request");
+            assert_eq!(
+                &from_creq,
+                sig.trim(),
+                "{name}: signature from the canonical request"
+            );
         }
     }
     if let Some(expected_creq) = &exp.creq {
@@ -273,7 +312,11 @@ fn run_case(dir: &Path, crt: bool) -> Vec<&'static str> {
     }
     if let Some(sig) = &exp.signature {
         let signature = aws_sigv4_signature(&req, &ctx, &payload);
-        assert_eq!(&signature.signature, sig.trim(), "{name}: aws-sigv4 signature");
+        assert_eq!(
+            &signature.signature,
+            sig.trim(),
+            "{name}: aws-sigv4 signature"
+        );
         if let Some(authz) = &exp.authz {
             assert_eq!(
                 signature.headers["authorization"].to_str().expect("ascii"),
@@ -317,7 +360,10 @@ fn our_canonical_request(
     if ctx.sign_body {
         headers.push(("x-amz-content-sha256".into(), payload.to_string()));
     }
-    let mut signed: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    let mut signed: Vec<String> = headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
     signed.sort();
     signed.dedup();
     CanonicalRequest::new(
@@ -390,7 +436,9 @@ fn check_verifier(name: &str, signed: &[u8], ctx: &Context) {
         } else {
             format!("{}?{}", req.path, req.query)
         };
-        let mut b = http::Request::builder().method(req.method.as_str()).uri(target);
+        let mut b = http::Request::builder()
+            .method(req.method.as_str())
+            .uri(target);
         for (n, v) in &req.headers {
             b = b.header(n.as_str(), v.as_str());
         }

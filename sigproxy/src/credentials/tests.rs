@@ -38,7 +38,9 @@ impl ProvideCredentials for Counting {
 }
 
 fn setup(lifetime: Option<Duration>) -> (CredentialsCache, Counting) {
-    let now = Arc::new(Mutex::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
+    let now = Arc::new(Mutex::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+    ));
     let provider = Counting {
         calls: Arc::new(AtomicUsize::new(0)),
         lifetime,
@@ -46,7 +48,8 @@ fn setup(lifetime: Option<Duration>) -> (CredentialsCache, Counting) {
         failing: Arc::new(Mutex::new(false)),
     };
     let clock_now = now.clone();
-    let cache = CredentialsCache::new(provider.clone()).with_clock(Arc::new(move || *clock_now.lock()));
+    let cache =
+        CredentialsCache::new(provider.clone()).with_clock(Arc::new(move || *clock_now.lock()));
     (cache, provider)
 }
 
@@ -58,7 +61,10 @@ fn advance(p: &Counting, by: Duration) {
 async fn long_lived_credentials_are_fetched_once() {
     let (cache, p) = setup(Some(Duration::from_secs(3600)));
     for _ in 0..100 {
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0001");
+        assert_eq!(
+            cache.credentials().await.unwrap().access_key_id(),
+            "AKIDTEST0001"
+        );
     }
     assert_eq!(p.calls.load(Ordering::SeqCst), 1);
 }
@@ -68,9 +74,15 @@ async fn credentials_are_refreshed_five_minutes_before_expiry() {
     let (cache, p) = setup(Some(Duration::from_secs(3600)));
     cache.credentials().await.unwrap();
     advance(&p, Duration::from_secs(3600 - 301));
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0001");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDTEST0001"
+    );
     advance(&p, Duration::from_secs(2));
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0002");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDTEST0002"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +90,10 @@ async fn expired_credentials_are_never_used() {
     let (cache, p) = setup(Some(Duration::from_secs(60)));
     cache.credentials().await.unwrap();
     advance(&p, Duration::from_secs(61));
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0002");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDTEST0002"
+    );
     *p.failing.lock() = true;
     advance(&p, Duration::from_secs(61));
     let err = cache.credentials().await.unwrap_err();
@@ -96,13 +111,23 @@ async fn a_failed_refresh_keeps_still_valid_credentials_and_is_not_retried_per_r
     *p.failing.lock() = true;
     advance(&p, Duration::from_secs(3400));
     for _ in 0..20 {
-        assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0001");
+        assert_eq!(
+            cache.credentials().await.unwrap().access_key_id(),
+            "AKIDTEST0001"
+        );
     }
-    assert_eq!(p.calls.load(Ordering::SeqCst), 2, "one refresh attempt, not one per request");
+    assert_eq!(
+        p.calls.load(Ordering::SeqCst),
+        2,
+        "one refresh attempt, not one per request"
+    );
     assert!(cache.status().last_error.is_some());
     *p.failing.lock() = false;
     advance(&p, Duration::from_secs(11));
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0003");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDTEST0003"
+    );
     assert!(cache.status().last_error.is_none());
 }
 
@@ -111,7 +136,10 @@ async fn invalidate_forces_a_new_fetch() {
     let (cache, p) = setup(None);
     cache.credentials().await.unwrap();
     cache.invalidate();
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDTEST0002");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDTEST0002"
+    );
     assert_eq!(p.calls.load(Ordering::SeqCst), 2);
 }
 
@@ -140,12 +168,21 @@ async fn a_rewritten_credentials_file_rebuilds_the_chain() {
         let creds = Credentials::new(key, "secret", None, None, "file");
         Box::pin(async move { SharedCredentialsProvider::new(creds) })
     });
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDFIRSTKEY");
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDFIRSTKEY");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDFIRSTKEY"
+    );
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDFIRSTKEY"
+    );
     assert_eq!(rebuilds.load(Ordering::SeqCst), 1);
     // A different length is a change even where the clock's granularity hides the mtime's.
     std::fs::write(&file, "AKIDROTATEDKEY2").unwrap();
-    assert_eq!(cache.credentials().await.unwrap().access_key_id(), "AKIDROTATEDKEY2");
+    assert_eq!(
+        cache.credentials().await.unwrap().access_key_id(),
+        "AKIDROTATEDKEY2"
+    );
     assert_eq!(rebuilds.load(Ordering::SeqCst), 2);
 }
 
@@ -154,11 +191,17 @@ fn shared_files_follow_the_aws_variables_then_home() {
     let env = BTreeMap::from([("HOME".to_string(), "/home/u".to_string())]);
     assert_eq!(
         shared_files(&env),
-        vec![PathBuf::from("/home/u/.aws/credentials"), PathBuf::from("/home/u/.aws/config")]
+        vec![
+            PathBuf::from("/home/u/.aws/credentials"),
+            PathBuf::from("/home/u/.aws/config")
+        ]
     );
     let env = BTreeMap::from([
         ("HOME".to_string(), "/home/u".to_string()),
-        ("AWS_SHARED_CREDENTIALS_FILE".to_string(), "/etc/creds".to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".to_string(),
+            "/etc/creds".to_string(),
+        ),
     ]);
     assert_eq!(shared_files(&env)[0], PathBuf::from("/etc/creds"));
 }

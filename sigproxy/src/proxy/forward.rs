@@ -117,8 +117,7 @@ async fn exchange(
         })?;
     let response = result.map_err(|e| upstream_error(state, &e))?;
     let upstream_latency = sent.elapsed();
-    if response.status() == http::StatusCode::FORBIDDEN && says_token_expired(response.headers())
-    {
+    if response.status() == http::StatusCode::FORBIDDEN && says_token_expired(response.headers()) {
         tracing::warn!("the endpoint says the security token has expired; loading new credentials");
         state.signer.credentials().invalidate();
     }
@@ -128,7 +127,10 @@ async fn exchange(
 }
 
 fn method_has_body(method: &http::Method) -> bool {
-    matches!(*method, http::Method::POST | http::Method::PUT | http::Method::PATCH)
+    matches!(
+        *method,
+        http::Method::POST | http::Method::PUT | http::Method::PATCH
+    )
 }
 
 fn says_token_expired(headers: &HeaderMap) -> bool {

@@ -125,7 +125,13 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["content-type", "cookie", "kbn-version", "kbn-xsrf", "osd-xsrf"]
+            [
+                "content-type",
+                "cookie",
+                "kbn-version",
+                "kbn-xsrf",
+                "osd-xsrf"
+            ]
         );
     }
 
@@ -142,8 +148,12 @@ mod tests {
             Some("http://127.0.0.1:9201/_plugin/kibana/app/kibana?x=1")
         );
         assert_eq!(
-            rewrite_location("https://Search-X.eu-west-1.es.amazonaws.com", &hosts, "localhost:1")
-                .as_deref(),
+            rewrite_location(
+                "https://Search-X.eu-west-1.es.amazonaws.com",
+                &hosts,
+                "localhost:1"
+            )
+            .as_deref(),
             Some("http://localhost:1/")
         );
     }
@@ -155,6 +165,9 @@ mod tests {
             rewrite_location("https://signin.aws.amazon.com/x", &hosts, "p:1"),
             None
         );
-        assert_eq!(rewrite_location("/_dashboards/app/home", &hosts, "p:1"), None);
+        assert_eq!(
+            rewrite_location("/_dashboards/app/home", &hosts, "p:1"),
+            None
+        );
     }
 }

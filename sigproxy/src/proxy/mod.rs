@@ -76,7 +76,8 @@ impl ProxySettings {
             .or(inferred.service)
             .unwrap_or(SigningService::Es);
         let listen = config.listen;
-        if !listen.ip().is_loopback() && !(config.allow_remote && config.basic_auth.is_some()) {
+        let protected = config.allow_remote && config.basic_auth.is_some();
+        if !(listen.ip().is_loopback() || protected) {
             return Err(SigproxyError::RemoteBindRefused { addr: listen });
         }
         let sign_host = if config.sign_host.is_empty() {
@@ -214,7 +215,11 @@ async fn basic_auth(State(state): State<ProxyState>, request: Request, next: Nex
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .map(|raw| <[u8; 32]>::from(Sha256::digest(&raw)));
     // Digests have one length whatever was sent, so the comparison leaks nothing.
     let ok = given.is_some_and(|g| bool::from(g.ct_eq(expected)));
