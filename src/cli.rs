@@ -19,6 +19,7 @@ Examples:
   hydrant serve                                  # 127.0.0.1:9200, data in ./hydrant-data
   hydrant serve --config hydrant.toml --listen 127.0.0.1:9300
   hydrant config check hydrant.toml              # every problem, or the effective config
+  hydrant sigproxy --endpoint search-logs-abc.eu-west-1.es.amazonaws.com
 
   curl -XPOST localhost:9200/v1/streams/web/records -H 'content-type: text/plain' \\
        --data-binary @access.log
@@ -29,6 +30,10 @@ pub enum Command {
     /// Run the pipeline: ingest and search APIs on one HTTP port.
     #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
+    /// Sign requests with AWS SigV4 for a managed Elasticsearch/OpenSearch domain: unsigned
+    /// clients (browser Kibana/Dashboards, Grafana, curl) use http://127.0.0.1:9201.
+    #[command(after_help = SIGPROXY_EXAMPLES)]
+    Sigproxy(crate::sigproxy_cmd::SigproxyArgs),
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -46,6 +51,23 @@ Environment:
   HYDRANT_<KEY>      overrides a config key, e.g. HYDRANT_DEFAULTS__BUFFER_SIZE=4MiB
   HYDRANT_LOG        log filter (default: info)
   HYDRANT_LOG_FORMAT json for JSON log lines";
+
+const SIGPROXY_EXAMPLES: &str = "\
+Examples:
+  hydrant sigproxy --endpoint https://search-logs-abc123.eu-west-1.es.amazonaws.com
+  # then browse http://127.0.0.1:9201/_plugin/kibana/ (or /_dashboards/ on OpenSearch)
+  hydrant sigproxy --endpoint abc123.us-east-1.aoss.amazonaws.com --profile analytics
+  hydrant sigproxy --endpoint https://localhost:8443 --region eu-west-1 \\
+                   --sign-host vpc-logs-abc123.eu-west-1.es.amazonaws.com   # through a tunnel
+  HYDRANT_SIGPROXY__BASIC_AUTH=kibana:s3cret hydrant sigproxy --endpoint ... \\
+                   --listen 0.0.0.0:9201 --allow-remote
+  curl -s localhost:9201/_sigproxy/health            # credentials loaded? expiry?
+
+Credentials come from the standard AWS chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+(/AWS_SESSION_TOKEN), ~/.aws/credentials and ~/.aws/config with --profile (role_arn +
+source_profile, credential_process, SSO), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), ECS
+and EC2 instance metadata. They are refreshed before they expire; an edited credentials
+file is used from the next request on.";
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

@@ -1,10 +1,12 @@
 //! The `hydrant` command: a log analytics pipeline in one process.
 //!
 //! Subcommands wire the rooms together: `serve` merges the ingest and query routers and runs
-//! the pipeline; `config check` validates a configuration file.
+//! the pipeline; `sigproxy` runs the SigV4 signing proxy; `config check` validates a
+//! configuration file.
 
 mod cli;
 mod serve;
+mod sigproxy_cmd;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -19,6 +21,7 @@ fn main() -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args, &env),
+        Command::Sigproxy(args) => sigproxy_cmd::run(args, &env),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => return config_check(&file, &env),
@@ -33,8 +36,9 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HYDRANT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HYDRANT_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,tantivy=warn,aws_config=warn")
+    });
     let json = std::env::var("HYDRANT_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

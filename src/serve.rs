@@ -79,8 +79,17 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         catalog,
         node_name: "hydrant".to_string(),
     });
-    query
-        .merge(ingest)
+    let api = query.merge(ingest);
+    // `[auth.sigv4]`: every request must carry a valid SigV4 signature, as on a managed domain.
+    let api = match &config.auth.sigv4 {
+        Some(auth) => {
+            tracing::info!(region = %auth.region, service = auth.service.as_str(), keys = auth.keys.len(), "SigV4 verification is on");
+            let policy = hydrant_sigproxy::verify::Policy::from_config(auth);
+            hydrant_sigproxy::verify::Verifier::new(policy, config.http.max_body_size).protect(api)
+        }
+        None => api,
+    };
+    api
         // Elasticsearch clients refuse servers that do not identify as Elasticsearch.
         .layer(SetResponseHeaderLayer::overriding(
             axum::http::HeaderName::from_static("x-elastic-product"),
@@ -89,7 +98,7 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         .layer(TraceLayer::new_for_http())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -60,17 +60,23 @@ pub(crate) struct Counted<B> {
     inner: B,
     entry: Option<Entry>,
     bytes: u64,
+    /// The length announced up front: the server stops polling once it has sent that much.
+    expected: Option<u64>,
 }
 
-impl<B> Counted<B> {
+impl<B: Body> Counted<B> {
     pub(crate) fn new(inner: B, entry: Entry) -> Counted<B> {
+        let expected = inner.size_hint().exact();
         Counted {
             inner,
             entry: Some(entry),
             bytes: 0,
+            expected,
         }
     }
+}
 
+impl<B> Counted<B> {
     fn finish(&mut self, complete: bool) {
         if let Some(entry) = self.entry.take() {
             entry.write(self.bytes, complete);
@@ -80,8 +86,10 @@ impl<B> Counted<B> {
 
 impl<B> Drop for Counted<B> {
     fn drop(&mut self) {
-        // Dropped before its end: the client went away, or the endpoint failed mid-answer.
-        self.finish(false);
+        // Dropped before its end, unless all the announced bytes went: the client went away, or
+        // the endpoint failed mid-answer.
+        let complete = self.expected.is_some_and(|n| self.bytes >= n);
+        self.finish(complete);
     }
 }
 
