@@ -114,6 +114,14 @@ pub enum IngestError {
     /// The process is shutting down.
     #[error("hydrant is shutting down")]
     ShuttingDown,
+    /// The writer did not present a valid access key for the stream.
+    #[error("{}", .denied.message(.stream))]
+    AccessDenied {
+        /// The stream.
+        stream: String,
+        /// Missing or wrong.
+        denied: crate::auth::AccessDenied,
+    },
     /// The index room failed.
     #[error(transparent)]
     Index(#[from] hydrant_index::IndexError),
@@ -138,6 +146,10 @@ impl IngestError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
             IngestError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::AccessDenied { denied, .. } => match denied {
+                crate::auth::AccessDenied::Missing => StatusCode::UNAUTHORIZED,
+                crate::auth::AccessDenied::Wrong => StatusCode::FORBIDDEN,
+            },
             IngestError::Wal { .. } | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Index(_) | IngestError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -158,6 +170,7 @@ impl IngestError {
                 "media_type_header_exception"
             }
             IngestError::Throttled { .. } => "es_rejected_execution_exception",
+            IngestError::AccessDenied { .. } => "security_exception",
             IngestError::Wal { .. } | IngestError::ShuttingDown => "unavailable_exception",
             IngestError::Index(_) | IngestError::Storage(_) => "exception",
         }

@@ -12,11 +12,14 @@
 //! are indexed (the index room) or searched (the query room).
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod body;
+pub mod bulk;
 pub mod destination;
 pub mod encode;
 mod error;
 pub mod error_output;
+pub mod firehose;
 pub mod metrics;
 pub mod ndjson;
 pub mod objects;

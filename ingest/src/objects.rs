@@ -47,8 +47,15 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
             )
         }
         StorageKind::S3 => {
-            // Credentials come from the usual AWS_* environment variables.
+            // Credentials come from the usual AWS_* environment variables. The client's own
+            // retries are off: destinations retry with the stream's shared policy and
+            // `retry_duration`, and two layers of retries would multiply the waits.
+            let retry = object_store::RetryConfig {
+                max_retries: 0,
+                ..Default::default()
+            };
             let mut b = AmazonS3Builder::from_env()
+                .with_retry(retry)
                 .with_bucket_name(&s.bucket)
                 .with_region(&s.region)
                 .with_virtual_hosted_style_request(!s.path_style);

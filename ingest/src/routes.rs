@@ -8,11 +8,14 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::check_access;
 use crate::body::{BodyLimits, read_body};
+use crate::bulk::{ingest_bulk, parse_bulk};
 use crate::error::IngestError;
+use crate::firehose::{self, FirehoseError};
 use crate::ndjson::{LineError, LineFormat, parse_lines};
 use crate::pipeline::Pipeline;
 
@@ -30,10 +33,15 @@ pub struct IngestState {
     pub max_record_size: u64,
 }
 
-/// The ingest routes: `POST /v1/streams/{stream}/records`.
+/// The ingest routes: NDJSON (`POST /v1/streams/{stream}/records`), Elasticsearch `_bulk`,
+/// the Firehose API (`POST /`) and the metrics (`GET /_hydrant/metrics`).
 pub fn router(state: IngestState) -> Router {
     Router::new()
         .route("/v1/streams/{stream}/records", post(post_records))
+        .route("/_bulk", post(bulk_all).put(bulk_all))
+        .route("/{target}/_bulk", post(bulk_target).put(bulk_target))
+        .route("/", post(firehose_api))
+        .route("/_hydrant/metrics", get(metrics))
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -106,6 +114,11 @@ pub async fn ingest_lines(
         },
     };
     let stream = state.pipeline.stream(stream).await?;
+    check_access(stream.config(), headers).map_err(|denied| IngestError::AccessDenied {
+        stream: stream.name().to_string(),
+        denied,
+    })?;
+    state.pipeline.metrics().request(stream.name(), "ndjson");
     let format = if text_body || stream.config().record_format == hydrant_config::RecordFormat::Text
     {
         LineFormat::Text
@@ -119,6 +132,7 @@ pub async fn ingest_lines(
         return Err(IngestError::EmptyBody);
     }
     let accepted = records.len();
+    stream.count_rejected(errors.len());
     if accepted > 0 {
         let receipt = stream.append(records).await?;
         if wants_wait(params.refresh.as_deref()) {
@@ -135,6 +149,104 @@ pub async fn ingest_lines(
 
 fn wants_wait(refresh: Option<&str>) -> bool {
     matches!(refresh, Some("wait_for") | Some("true") | Some(""))
+}
+
+/// Media types of `_bulk`, as the official clients send them.
+fn bulk_media_type_ok(headers: &HeaderMap) -> Result<(), IngestError> {
+    match content_type(headers).as_deref() {
+        None
+        | Some("application/x-ndjson")
+        | Some("application/json")
+        | Some("application/vnd.elasticsearch+x-ndjson")
+        | Some("application/vnd.elasticsearch+json") => Ok(()),
+        Some(other) => Err(IngestError::UnsupportedContentType {
+            content_type: other.to_string(),
+            allowed: "application/x-ndjson, application/json or application/vnd.elasticsearch+x-ndjson",
+        }),
+    }
+}
+
+async fn bulk(
+    state: &IngestState,
+    target: Option<&str>,
+    params: &RecordParams,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(e) = bulk_media_type_ok(headers) {
+        return e.into_response();
+    }
+    let body = match read_body(headers, body, state.limits).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return IngestError::EmptyBody.into_response();
+    }
+    let arrival_ms = chrono::Utc::now().timestamp_millis();
+    let items = parse_bulk(&body, target, state.max_record_size, arrival_ms);
+    let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
+    axum::Json(ingest_bulk(state, items, headers, wait).await).into_response()
+}
+
+async fn bulk_all(
+    State(state): State<IngestState>,
+    Query(params): Query<RecordParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    bulk(&state, None, &params, &headers, body).await
+}
+
+async fn bulk_target(
+    State(state): State<IngestState>,
+    Path(target): Path<String>,
+    Query(params): Query<RecordParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    bulk(&state, Some(&target), &params, &headers, body).await
+}
+
+async fn firehose_api(
+    State(state): State<IngestState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let is_amz_json =
+        content_type(&headers).is_some_and(|c| c.starts_with("application/x-amz-json"));
+    if !is_amz_json && !headers.contains_key("x-amz-target") {
+        // Not a Firehose call: answer as Elasticsearch does for `POST /`.
+        let body = serde_json::json!({
+            "error": "Incorrect HTTP method for uri [/] and method [POST], allowed: [HEAD, GET]",
+            "status": 405,
+        });
+        return (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+    }
+    let body = match read_body(&headers, body, state.limits).await {
+        Ok(b) => b,
+        Err(e) => return FirehoseError::from(e).into_response(),
+    };
+    match firehose::handle(&state, &headers, body).await {
+        Ok(answer) => {
+            let mut r = (StatusCode::OK, answer.to_string()).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(firehose::CONTENT_TYPE),
+            );
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn metrics(State(state): State<IngestState>) -> Response {
+    let mut r = state.pipeline.metrics_text().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
 }
 
 /// The media type of a request, lower-cased and without parameters.
