@@ -173,8 +173,15 @@ async fn bulk(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(e) = bulk_media_type_ok(headers) {
-        return e.into_response();
+    if let Err(IngestError::UnsupportedContentType { content_type, .. }) =
+        bulk_media_type_ok(headers)
+    {
+        // Elasticsearch's own answer to an unsupported media type.
+        let body = serde_json::json!({
+            "error": format!("Content-Type header [{content_type}] is not supported"),
+            "status": 406,
+        });
+        return (StatusCode::NOT_ACCEPTABLE, axum::Json(body)).into_response();
     }
     let body = match read_body(headers, body, state.limits).await {
         Ok(b) => b,
@@ -222,6 +229,13 @@ async fn firehose_api(
             "status": 405,
         });
         return (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+    }
+    if !is_amz_json {
+        return FirehoseError::from(IngestError::UnsupportedContentType {
+            content_type: content_type(&headers).unwrap_or_default(),
+            allowed: firehose::CONTENT_TYPE,
+        })
+        .into_response();
     }
     let body = match read_body(&headers, body, state.limits).await {
         Ok(b) => b,
