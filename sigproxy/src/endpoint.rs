@@ -47,12 +47,25 @@ impl Endpoint {
         if authority.contains('@') {
             return Err(invalid("it must not hold credentials"));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                let port: u16 = p.parse().map_err(|_| invalid("the port is not a number"))?;
-                (h, Some(port))
+        // `[v6]:port`, `[v6]`, `host:port` or `host`.
+        let (host, port_text) = match authority.strip_prefix('[') {
+            Some(v6) => {
+                let (addr, rest) = v6
+                    .split_once(']')
+                    .ok_or_else(|| invalid("an IPv6 address must end with `]`"))?;
+                (&authority[..addr.len() + 2], rest.strip_prefix(':'))
             }
-            _ => (authority, None),
+            None => match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            },
+        };
+        let port = match port_text {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| invalid("the port is not a number"))?,
+            ),
+            None => None,
         };
         if host.is_empty() {
             return Err(invalid("the host is empty"));
@@ -199,6 +212,12 @@ mod tests {
         assert_eq!(e.authority(), "127.0.0.1:9200");
         let e = Endpoint::parse("localhost:8443").unwrap();
         assert_eq!(e.base_url(), "https://localhost:8443");
+        let e = Endpoint::parse("http://[::1]:9200").unwrap();
+        assert_eq!(e.authority(), "[::1]:9200");
+        assert_eq!(
+            Endpoint::parse("[::1]").unwrap().base_url(),
+            "https://[::1]"
+        );
     }
 
     #[test]

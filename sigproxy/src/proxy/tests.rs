@@ -145,6 +145,11 @@ async fn awkward_paths_and_queries_are_signed_as_sent_and_verify_upstream() {
         ),
         ("//idx//_search?size=1&from=0", "/idx/_search?from=0&size=1"),
         ("/a/./b/../_count?pretty", "/a/_count?pretty="),
+        // A presigned URL's parameters would clash with the proxy's own signature.
+        (
+            "/idx/_search?X-Amz-Signature=abc&q=1&x-amz-security-token=t",
+            "/idx/_search?q=1",
+        ),
     ];
     for (sent, arrived) in cases {
         let r = client().get(format!("{base}{sent}")).send().await.unwrap();
