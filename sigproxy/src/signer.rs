@@ -79,24 +79,7 @@ pub fn sign_headers(
     let signing = |e: &dyn std::fmt::Display| SigproxyError::Signing {
         reason: e.to_string(),
     };
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = if options.double_encode_path {
-        PercentEncodingMode::Double
-    } else {
-        PercentEncodingMode::Single
-    };
-    settings.payload_checksum_kind = if options.content_sha256_header {
-        PayloadChecksumKind::XAmzSha256
-    } else {
-        PayloadChecksumKind::NoHeader
-    };
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::from(options.normalize_path);
-    settings.session_token_mode = if options.sign_session_token {
-        SessionTokenMode::Include
-    } else {
-        SessionTokenMode::Exclude
-    };
-    settings.signature_location = SignatureLocation::Headers;
+    let settings = settings(options);
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -141,6 +124,28 @@ pub fn sign_headers(
         auth.set_sensitive(true);
     }
     Ok(Signature { headers, signature })
+}
+
+fn settings(options: SignOptions) -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = if options.double_encode_path {
+        PercentEncodingMode::Double
+    } else {
+        PercentEncodingMode::Single
+    };
+    settings.payload_checksum_kind = if options.content_sha256_header {
+        PayloadChecksumKind::XAmzSha256
+    } else {
+        PayloadChecksumKind::NoHeader
+    };
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::from(options.normalize_path);
+    settings.session_token_mode = if options.sign_session_token {
+        SessionTokenMode::Include
+    } else {
+        SessionTokenMode::Exclude
+    };
+    settings.signature_location = SignatureLocation::Headers;
+    settings
 }
 
 /// Whether a request header is signed by [`Signer`]: `content-type` and `x-amz-*` (`host` is
