@@ -72,6 +72,32 @@ async fn exchange(
     request: Request,
 ) -> Result<(http::Response<reqwest::Body>, Duration), SigproxyError> {
     let settings = &state.settings;
+    let upstream = signed_request(state, request).await?;
+    let sent = Instant::now();
+    let result = tokio::time::timeout(settings.request_timeout, state.client.execute(upstream))
+        .await
+        .map_err(|_| SigproxyError::UpstreamTimeout {
+            endpoint: settings.endpoint.base_url(),
+            stage: "answer",
+            after: settings.request_timeout,
+        })?;
+    let response = result.map_err(|e| upstream_error(state, &e))?;
+    let upstream_latency = sent.elapsed();
+    if response.status() == http::StatusCode::FORBIDDEN && says_token_expired(response.headers()) {
+        tracing::warn!("the endpoint says the security token has expired; loading new credentials");
+        state.signer.credentials().invalidate();
+    }
+    let mut response: http::Response<reqwest::Body> = response.into();
+    *response.headers_mut() = response_headers(response.headers());
+    Ok((response, upstream_latency))
+}
+
+/// The client's request, read whole, rewritten to its canonical target and signed.
+async fn signed_request(
+    state: &ProxyState,
+    request: Request,
+) -> Result<reqwest::Request, SigproxyError> {
+    let settings = &state.settings;
     let (parts, body) = request.into_parts();
     let query: Option<String> = parts.uri.query().map(|q| {
         q.split('&')
@@ -107,23 +133,7 @@ async fn exchange(
     if !body.is_empty() || method_has_body(&parts.method) {
         *upstream.body_mut() = Some(reqwest::Body::from(body));
     }
-    let sent = Instant::now();
-    let result = tokio::time::timeout(settings.request_timeout, state.client.execute(upstream))
-        .await
-        .map_err(|_| SigproxyError::UpstreamTimeout {
-            endpoint: settings.endpoint.base_url(),
-            stage: "answer",
-            after: settings.request_timeout,
-        })?;
-    let response = result.map_err(|e| upstream_error(state, &e))?;
-    let upstream_latency = sent.elapsed();
-    if response.status() == http::StatusCode::FORBIDDEN && says_token_expired(response.headers()) {
-        tracing::warn!("the endpoint says the security token has expired; loading new credentials");
-        state.signer.credentials().invalidate();
-    }
-    let mut response: http::Response<reqwest::Body> = response.into();
-    *response.headers_mut() = response_headers(response.headers());
-    Ok((response, upstream_latency))
+    Ok(upstream)
 }
 
 fn method_has_body(method: &http::Method) -> bool {
