@@ -141,3 +141,31 @@ def test_assume_role_through_source_profile_against_moto_sts(cleanup, moto_with_
     assert health["credentials"]["expires_in_seconds"] > 0, health
     status, _, body = proxy.request("GET", "/2021-01-01/domain")
     assert status == 200, body
+
+
+def test_hydrant_verifies_what_opensearch_py_signs_and_refuses_the_rest(hydrant):
+    """The other half: Hydrant's own verifier (`[auth.sigv4]`) against a signer no one here
+    wrote (opensearch-py's AWSV4SignerAuth, on botocore)."""
+    import requests
+    from botocore.credentials import Credentials
+    from opensearchpy import OpenSearch, RequestsHttpConnection
+    from opensearchpy.exceptions import AuthorizationException
+    from opensearchpy.helpers.signer import RequestsAWSV4SignerAuth
+
+    h = hydrant(config=f'[auth.sigv4]\nregion = "eu-west-1"\n[auth.sigv4.keys]\n{KEY} = "{SECRET}"\n')
+    auth = RequestsAWSV4SignerAuth(Credentials(KEY, SECRET, TOKEN), "eu-west-1", "es")
+    lines = '{"msg":"disk full","level":"error"}\n{"msg":"a:b*c","level":"info"}\n'
+    r = requests.post(f"{h.url}/v1/streams/app/records?refresh=wait_for", data=lines, auth=auth,
+                      headers={"content-type": "application/x-ndjson"}, timeout=60)
+    assert r.status_code == 200, r.text
+    client = OpenSearch(hosts=[h.url], http_auth=auth, connection_class=RequestsHttpConnection)
+    assert client.count(index="app")["count"] == 2
+    assert client.count(index="ap*", q='msg:"a:b*c"')["count"] == 1
+
+    wrong = RequestsAWSV4SignerAuth(Credentials(KEY, "not-the-secret"), "eu-west-1", "es")
+    bad = OpenSearch(hosts=[h.url], http_auth=wrong, connection_class=RequestsHttpConnection)
+    with pytest.raises(AuthorizationException):
+        bad.count(index="app")
+    r = requests.get(f"{h.url}/app/_count", timeout=30)
+    assert r.status_code == 403
+    assert r.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
