@@ -289,3 +289,39 @@ fn kibana_and_dashboards_load_through_the_proxy_and_redirects_come_back_to_it() 
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());
     }
 }
+
+#[test]
+fn settings_come_from_the_config_file_and_flags_override_them() {
+    let hydrant = verifying_hydrant(&[(KEY, SECRET)]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("hydrant.toml");
+    let text = format!(
+        "[sigproxy]\nendpoint = \"{}\"\nregion = \"us-west-2\"\nlisten = \"127.0.0.1:0\"\nrequest_timeout = \"30s\"\n",
+        hydrant.url
+    );
+    std::fs::write(&config, text).expect("write");
+    let creds = format!("[default]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n");
+    let start = |extra: &[&str]| {
+        let mut args = vec!["--config".to_string(), config.display().to_string()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Proxy::start(
+            "",
+            ProxyOptions {
+                args,
+                credentials_file: Some(creds.clone()),
+                ..Default::default()
+            },
+        )
+    };
+    // From the file alone: the region is us-west-2, which Hydrant (eu-west-1) refuses.
+    let from_file = start(&[]);
+    let health = from_file.raw("GET", "/_sigproxy/health", &[], b"").json();
+    assert_eq!(health["endpoint"], hydrant.url.as_str(), "{health}");
+    assert_eq!(health["region"], "us-west-2", "{health}");
+    let reply = from_file.raw("GET", "/", &[], b"");
+    assert_eq!(reply.status, 403);
+    assert!(reply.text().contains("not 'us-west-2'"), "{}", reply.text());
+    // A flag wins over the file.
+    let overridden = start(&["--region", REGION]);
+    assert_eq!(overridden.raw("GET", "/", &[], b"").status, 200);
+}

@@ -74,16 +74,20 @@ impl Proxy {
         std::fs::write(&creds, options.credentials_file.unwrap_or_default()).expect("write");
         std::fs::write(&config, options.config_file.unwrap_or_default()).expect("write");
         let mut cmd = Command::new(BIN);
-        cmd.arg("sigproxy")
-            .args([
+        cmd.arg("sigproxy");
+        // An empty endpoint: everything comes from `options.args` (a config file, say).
+        if !endpoint.is_empty() {
+            let flags = [
                 "--endpoint",
                 endpoint,
                 "--region",
                 REGION,
                 "--listen",
                 "127.0.0.1:0",
-            ])
-            .args(&options.args)
+            ];
+            cmd.args(flags);
+        }
+        cmd.args(&options.args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", dir.path())
