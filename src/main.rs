@@ -5,6 +5,7 @@
 //! configuration file.
 
 mod cli;
+mod loadgen_cmd;
 mod serve;
 mod sigproxy_cmd;
 
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args, &env),
         Command::Sigproxy(args) => sigproxy_cmd::run(args, &env),
+        Command::Loadgen(args) => loadgen_cmd::run(args),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => return config_check(&file, &env),

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Ingest benchmark: HTTP → searchable throughput of `hydrant serve` (NDJSON and _bulk, with
+# fsync = "always", the default), next to tantivy indexing the same records directly in the
+# same run. The ratio shows what durability, HTTP and Hydrant's mapping cost.
+#
+#   bash bench/ingest.sh            # 500,000 JSON log records (~200 MB)
+#   N=2000000 bash bench/ingest.sh  # the 2 M-record reference run
+#   N=2000 bash bench/ingest.sh     # seconds-long smoke (what CI runs)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+N="${N:-500000}"
+FORMAT="${FORMAT:-json}"
+CONCURRENCY="${CONCURRENCY:-4}"
+BATCH="${BATCH:-1000}"
+out="$root/bench/out"
+mkdir -p "$out"
+
+cargo build --release --quiet --bin hydrant
+cargo build --release --quiet -p hydrant-index --example plain_tantivy
+bin="$root/target/release/hydrant"
+data="$out/ingest-$FORMAT-$N.ndjson"
+[ -s "$data" ] || "$bin" loadgen --format "$FORMAT" --parsed --count "$N" --seed 42 --emit "$data"
+bytes=$(stat -c %s "$data")
+
+ref_json=$("$root/target/release/examples/plain_tantivy" "$data" 2)
+
+run_hydrant() { # protocol -> report json path
+  local protocol="$1" dir port_file log report
+  dir=$(mktemp -d)
+  log="$dir/serve.log"
+  report="$out/ingest-$protocol-$N.json"
+  "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" >"$log" 2>&1 &
+  local pid=$!
+  local url=""
+  for _ in $(seq 1 300); do
+    url=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | sed 's/listening on //') || true
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { cat "$log"; kill "$pid"; exit 1; }
+  "$bin" loadgen --target "$url" --stream bench --protocol "$protocol" --replay "$data" \
+    --concurrency "$CONCURRENCY" --batch "$BATCH" --verify --quiet --report-json "$report" >/dev/null
+  kill -TERM "$pid"; wait "$pid" || true
+  rm -rf "$dir"
+  echo "$report"
+}
+
+nd=$(run_hydrant ndjson)
+bk=$(run_hydrant bulk)
+
+python3 - "$ref_json" "$nd" "$bk" "$N" "$bytes" <<'PY'
+import json, sys
+ref = json.loads(sys.argv[1])
+rows = [("tantivy directly (reference)", ref["docs"], ref["seconds"], ref["docs_per_sec"], ref["mb_per_sec"], None)]
+for name, path in (("hydrant NDJSON, fsync always", sys.argv[2]), ("hydrant _bulk, fsync always", sys.argv[3])):
+    r = json.load(open(path))
+    secs = r["records_acked"] / r["searchable_records_per_sec"]
+    rows.append((name, r["records_acked"], secs, r["searchable_records_per_sec"], r["searchable_mb_per_sec"], r))
+print(f"\ningest: {sys.argv[4]} records, {int(sys.argv[5]) / 1e6:.1f} MB (MB = 10^6 bytes), HTTP request to searchable")
+print(f"| {'run':<32} | {'docs':>9} | {'seconds':>8} | {'docs/s':>9} | {'MB/s':>7} | {'vs tantivy':>10} | {'lost':>4} | {'dup':>4} | {'ack p99 ms':>10} |")
+print(f"|{'-'*34}|{'-'*11}|{'-'*10}|{'-'*11}|{'-'*9}|{'-'*12}|{'-'*6}|{'-'*6}|{'-'*12}|")
+for name, docs, secs, dps, mbs, r in rows:
+    ratio = f"{dps / ref['docs_per_sec'] * 100:.0f} %"
+    lost = "" if r is None else str(r.get("lost", ""))
+    dup = "" if r is None else str(r.get("duplicated", ""))
+    p99 = "" if r is None else f"{r['latency_ms']['p99']:.1f}"
+    print(f"| {name:<32} | {docs:>9} | {secs:>8.2f} | {dps:>9.0f} | {mbs:>7.2f} | {ratio:>10} | {lost:>4} | {dup:>4} | {p99:>10} |")
+PY

@@ -1,0 +1,225 @@
+//! Request bodies for each ingest protocol, and reading how many records each answer took.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::generate::Generated;
+
+/// How records are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `POST /v1/streams/{stream}/records` (text lines as `text/plain`).
+    Ndjson,
+    /// Elasticsearch `POST /{stream}/_bulk`.
+    Bulk,
+    /// Firehose `PutRecordBatch` on `POST /`.
+    Firehose,
+}
+
+impl Protocol {
+    /// Parses `ndjson`, `bulk` or `firehose`.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        Some(match s {
+            "ndjson" => Protocol::Ndjson,
+            "bulk" => Protocol::Bulk,
+            "firehose" => Protocol::Firehose,
+            _ => return None,
+        })
+    }
+
+    /// Largest batch the protocol allows (Firehose: 500 records).
+    pub fn max_batch(&self) -> usize {
+        match self {
+            Protocol::Firehose => 500,
+            _ => usize::MAX,
+        }
+    }
+}
+
+/// A request ready to send.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    /// Path under the target URL.
+    pub path: String,
+    /// Body (gzipped when asked).
+    pub body: Bytes,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Records in the request.
+    pub records: usize,
+    /// Bytes of the records themselves (before framing and compression).
+    pub record_bytes: u64,
+}
+
+/// Builds the request for `records`.
+pub fn build(protocol: Protocol, stream: &str, records: &[Generated], gzip: bool) -> Payload {
+    let record_bytes: u64 = records.iter().map(|r| r.as_str().len() as u64).sum();
+    let text = records.first().is_some_and(|r| matches!(r, Generated::Text(_)));
+    let (path, mut headers, body) = match protocol {
+        Protocol::Ndjson => {
+            let mut body = Vec::with_capacity(record_bytes as usize + records.len());
+            for r in records {
+                body.extend_from_slice(r.as_str().as_bytes());
+                body.push(b'\n');
+            }
+            let ct = if text { "text/plain" } else { "application/x-ndjson" };
+            (
+                format!("/v1/streams/{stream}/records"),
+                vec![("content-type", ct.to_string())],
+                body,
+            )
+        }
+        Protocol::Bulk => {
+            let mut body = Vec::with_capacity(record_bytes as usize + records.len() * 16);
+            for r in records {
+                body.extend_from_slice(b"{\"index\":{}}\n");
+                match r {
+                    Generated::Json(j) => body.extend_from_slice(j.as_bytes()),
+                    Generated::Text(t) => {
+                        let _ = serde_json::to_writer(&mut body, &serde_json::json!({ "message": t }));
+                    }
+                }
+                body.push(b'\n');
+            }
+            (
+                format!("/{stream}/_bulk"),
+                vec![("content-type", "application/x-ndjson".to_string())],
+                body,
+            )
+        }
+        Protocol::Firehose => {
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let entries: Vec<Value> = records
+                .iter()
+                .map(|r| {
+                    let mut data = r.as_str().as_bytes().to_vec();
+                    data.push(b'\n');
+                    serde_json::json!({ "Data": b64.encode(data) })
+                })
+                .collect();
+            let body = serde_json::to_vec(&serde_json::json!({
+                "DeliveryStreamName": stream,
+                "Records": entries,
+            }))
+            .unwrap_or_default();
+            (
+                "/".to_string(),
+                vec![
+                    ("content-type", "application/x-amz-json-1.1".to_string()),
+                    ("x-amz-target", "Firehose_20150804.PutRecordBatch".to_string()),
+                ],
+                body,
+            )
+        }
+    };
+    let body = if gzip {
+        headers.push(("content-encoding", "gzip".to_string()));
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = e.write_all(&body);
+        e.finish().unwrap_or_default()
+    } else {
+        body
+    };
+    Payload {
+        path,
+        body: Bytes::from(body),
+        headers,
+        records: records.len(),
+        record_bytes,
+    }
+}
+
+/// What one answer says about its records.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Records acknowledged (durable).
+    pub acked: usize,
+    /// Refused records by error kind.
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// Reads an answer of `protocol` for a request of `sent` records.
+pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Outcome {
+    let mut out = Outcome::default();
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let whole = |out: &mut Outcome, kind: String| {
+        *out.errors.entry(kind).or_default() += sent as u64;
+    };
+    match protocol {
+        Protocol::Ndjson if status == 200 || status == 400 && v.get("accepted").is_some() => {
+            out.acked = v["accepted"].as_u64().unwrap_or(0) as usize;
+            for e in v["errors"].as_array().into_iter().flatten() {
+                let kind = e["type"].as_str().unwrap_or("unknown").to_string();
+                *out.errors.entry(kind).or_default() += 1;
+            }
+        }
+        Protocol::Bulk if status == 200 => {
+            for item in v["items"].as_array().into_iter().flatten() {
+                let Some((_, r)) = item.as_object().and_then(|o| o.iter().next()) else {
+                    continue;
+                };
+                let s = r["status"].as_u64().unwrap_or(0);
+                if (200..300).contains(&s) {
+                    out.acked += 1;
+                } else {
+                    let kind = r["error"]["type"].as_str().unwrap_or("unknown").to_string();
+                    *out.errors.entry(kind).or_default() += 1;
+                }
+            }
+        }
+        Protocol::Firehose if status == 200 => {
+            for r in v["RequestResponses"].as_array().into_iter().flatten() {
+                match r["ErrorCode"].as_str() {
+                    None => out.acked += 1,
+                    Some(code) => *out.errors.entry(code.to_string()).or_default() += 1,
+                }
+            }
+        }
+        _ => {
+            let kind = v["error"]["type"]
+                .as_str()
+                .or_else(|| v["__type"].as_str())
+                .map_or_else(|| format!("http_{status}"), |t| format!("http_{status}_{t}"));
+            whole(&mut out, kind);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_protocol_frames_its_records() {
+        let recs = vec![Generated::Json("{\"a\":1}".into()), Generated::Json("{\"a\":2}".into())];
+        let p = build(Protocol::Bulk, "web", &recs, false);
+        assert_eq!(p.path, "/web/_bulk");
+        assert_eq!(&p.body[..], b"{\"index\":{}}\n{\"a\":1}\n{\"index\":{}}\n{\"a\":2}\n");
+        let p = build(Protocol::Firehose, "web", &recs, false);
+        let v: Value = serde_json::from_slice(&p.body).unwrap();
+        assert_eq!(v["Records"].as_array().unwrap().len(), 2);
+        let text = vec![Generated::Text("GET /".into())];
+        let p = build(Protocol::Ndjson, "web", &text, true);
+        assert!(p.headers.contains(&("content-type", "text/plain".to_string())));
+        assert!(p.headers.contains(&("content-encoding", "gzip".to_string())));
+    }
+
+    #[test]
+    fn answers_count_acked_and_errors_by_kind() {
+        let bulk = br#"{"items":[{"index":{"status":201}},{"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}}]}"#;
+        let o = outcome(Protocol::Bulk, 200, bulk, 2);
+        assert_eq!(o.acked, 1);
+        assert_eq!(o.errors["es_rejected_execution_exception"], 1);
+        let fh = br#"{"FailedPutCount":1,"RequestResponses":[{"RecordId":"x"},{"ErrorCode":"ServiceUnavailableException"}]}"#;
+        assert_eq!(outcome(Protocol::Firehose, 200, fh, 2).acked, 1);
+        let throttled = br#"{"error":{"type":"es_rejected_execution_exception"},"status":429}"#;
+        let o = outcome(Protocol::Ndjson, 429, throttled, 5);
+        assert_eq!(o.acked, 0);
+        assert_eq!(o.errors["http_429_es_rejected_execution_exception"], 5);
+    }
+}

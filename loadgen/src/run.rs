@@ -1,0 +1,337 @@
+//! The load runner: workers sending batches over HTTP, an optional target rate (open loop),
+//! a live progress line, and the final report.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use parking_lot::Mutex;
+
+use crate::error::LoadError;
+use crate::generate::{Generated, Generator, LogFormat, TimeSpread};
+use crate::protocol::{Payload, Protocol, build, outcome};
+use crate::report::{Latency, Report, Verify};
+
+/// Records sent when neither a count nor a duration is given.
+pub const DEFAULT_COUNT: u64 = 100_000;
+
+/// What a run does.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// Hydrant's base URL.
+    pub target: String,
+    /// Stream (index) written to.
+    pub stream: String,
+    /// How records are sent.
+    pub protocol: Protocol,
+    /// What is generated.
+    pub format: LogFormat,
+    /// Access logs as parsed JSON objects instead of text lines.
+    pub parsed: bool,
+    /// Records to send (with `duration`, whichever ends first).
+    pub count: Option<u64>,
+    /// How long to send.
+    pub duration: Option<Duration>,
+    /// Target records per second (`None`: as fast as possible).
+    pub rate: Option<f64>,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Records per request.
+    pub batch: usize,
+    /// gzip request bodies.
+    pub gzip: bool,
+    /// Check afterwards that every acknowledged record is searchable.
+    pub verify: bool,
+    /// Generator seed.
+    pub seed: u64,
+    /// Where event times fall.
+    pub spread: TimeSpread,
+    /// Send the lines of this file instead of generated records.
+    pub replay: Option<PathBuf>,
+    /// Print a progress line every second.
+    pub progress: bool,
+}
+
+/// Where records come from.
+#[derive(Clone)]
+enum Source {
+    Generated(Arc<Generator>),
+    Replay(Arc<Vec<Generated>>),
+}
+
+impl Source {
+    fn get(&self, i: u64, now_ms: i64) -> Option<Generated> {
+        match self {
+            Source::Generated(g) => Some(g.record(i, now_ms)),
+            Source::Replay(lines) => lines.get(i as usize).cloned(),
+        }
+    }
+}
+
+/// Reads a file to replay: JSON objects stay JSON, other lines are text.
+pub fn read_replay(path: &PathBuf) -> Result<Vec<Generated>, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError::Replay {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            if l.trim_start().starts_with('{') {
+                Generated::Json(l.to_string())
+            } else {
+                Generated::Text(l.to_string())
+            }
+        })
+        .collect())
+}
+
+#[derive(Default)]
+struct Tally {
+    requests: AtomicU64,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    failed: AtomicU64,
+    unknown: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_acked: AtomicU64,
+    wire: AtomicU64,
+    in_flight: AtomicU64,
+}
+
+struct Shared {
+    cfg: LoadConfig,
+    source: Source,
+    limit: u64,
+    next: AtomicU64,
+    tally: Tally,
+    errors: Mutex<BTreeMap<String, u64>>,
+    latency: Mutex<Histogram<u64>>,
+    started: Instant,
+    deadline: Option<Instant>,
+    http: reqwest::Client,
+}
+
+/// Runs the load and returns the report.
+pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
+    let source = match &cfg.replay {
+        Some(path) => Source::Replay(Arc::new(read_replay(path)?)),
+        None => Source::Generated(Arc::new(Generator::new(cfg.format, cfg.parsed, cfg.seed, cfg.spread))),
+    };
+    let limit = match (&source, cfg.count, cfg.duration) {
+        (Source::Replay(lines), count, _) => count.unwrap_or(u64::MAX).min(lines.len() as u64),
+        (_, Some(c), _) => c,
+        (_, None, Some(_)) => u64::MAX,
+        (_, None, None) => DEFAULT_COUNT,
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .pool_max_idle_per_host(cfg.concurrency)
+        .build()
+        .map_err(|e| LoadError::Http(e.to_string()))?;
+    let before = if cfg.verify { count_docs(&http, &cfg).await? } else { 0 };
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        deadline: cfg.duration.map(|d| started + d),
+        cfg: cfg.clone(),
+        source,
+        limit,
+        next: AtomicU64::new(0),
+        tally: Tally::default(),
+        errors: Mutex::new(BTreeMap::new()),
+        latency: Mutex::new(
+            Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .map_err(|e| LoadError::Http(e.to_string()))?,
+        ),
+        started,
+        http,
+    });
+    let progress = cfg.progress.then(|| tokio::spawn(progress_loop(shared.clone())));
+    let workers: Vec<_> = (0..cfg.concurrency.max(1))
+        .map(|_| tokio::spawn(worker(shared.clone())))
+        .collect();
+    for w in workers {
+        let _ = w.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    if let Some(p) = progress {
+        p.abort();
+        eprintln!();
+    }
+    let t = &shared.tally;
+    let acked = t.acked.load(Ordering::Relaxed);
+    let bytes_acked = t.bytes_acked.load(Ordering::Relaxed);
+    let unknown = t.unknown.load(Ordering::Relaxed);
+    let mut report = Report {
+        protocol: format!("{:?}", cfg.protocol).to_lowercase(),
+        format: format!("{:?}", cfg.format).to_lowercase(),
+        requests: t.requests.load(Ordering::Relaxed),
+        records_sent: t.sent.load(Ordering::Relaxed),
+        records_acked: acked,
+        records_failed: t.failed.load(Ordering::Relaxed),
+        records_unknown: unknown,
+        bytes_sent: t.bytes_sent.load(Ordering::Relaxed),
+        bytes_acked,
+        wire_bytes: t.wire.load(Ordering::Relaxed),
+        duration_sec: elapsed,
+        records_per_sec: acked as f64 / elapsed,
+        mb_per_sec: bytes_acked as f64 / elapsed / 1e6,
+        latency_ms: Latency::from_histogram(&shared.latency.lock()),
+        errors: shared.errors.lock().clone(),
+        verify: None,
+        lost: None,
+        duplicated: None,
+        searchable_records_per_sec: None,
+        searchable_mb_per_sec: None,
+    };
+    if cfg.verify {
+        let acked_at = Instant::now();
+        let v = verify(&shared.http, &cfg, before, acked, unknown).await?;
+        let total = started.elapsed().as_secs_f64().max(1e-9);
+        report.searchable_records_per_sec = Some(acked as f64 / total);
+        report.searchable_mb_per_sec = Some(bytes_acked as f64 / total / 1e6);
+        report.lost = Some(v.lost);
+        report.duplicated = Some(v.duplicated);
+        report.verify = Some(Verify {
+            searchable_after_sec: acked_at.elapsed().as_secs_f64(),
+            ..v
+        });
+    }
+    Ok(report)
+}
+
+async fn worker(s: Arc<Shared>) {
+    let batch = s.cfg.batch.max(1).min(s.cfg.protocol.max_batch()) as u64;
+    loop {
+        if s.deadline.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        let first = s.next.fetch_add(batch, Ordering::Relaxed);
+        if first >= s.limit {
+            return;
+        }
+        let last = (first + batch).min(s.limit);
+        // Open loop: with a rate, each batch has a scheduled time and latency counts from it.
+        let scheduled = s.cfg.rate.map(|r| s.started + Duration::from_secs_f64(first as f64 / r));
+        if let Some(at) = scheduled {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let records: Vec<Generated> = (first..last).filter_map(|i| s.source.get(i, now_ms)).collect();
+        if records.is_empty() {
+            return;
+        }
+        let payload = build(s.cfg.protocol, &s.cfg.stream, &records, s.cfg.gzip);
+        drop(records);
+        send(&s, payload, scheduled.unwrap_or_else(Instant::now)).await;
+    }
+}
+
+async fn send(s: &Shared, p: Payload, from: Instant) {
+    let t = &s.tally;
+    t.in_flight.fetch_add(1, Ordering::Relaxed);
+    t.requests.fetch_add(1, Ordering::Relaxed);
+    t.sent.fetch_add(p.records as u64, Ordering::Relaxed);
+    t.bytes_sent.fetch_add(p.record_bytes, Ordering::Relaxed);
+    t.wire.fetch_add(p.body.len() as u64, Ordering::Relaxed);
+    let mut req = s.http.post(format!("{}{}", s.cfg.target, p.path));
+    for (k, v) in &p.headers {
+        req = req.header(*k, v);
+    }
+    let result = match req.body(p.body).send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            resp.bytes().await.map(|b| (status, b)).map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let micros = from.elapsed().as_micros() as u64;
+    let _ = s.latency.lock().record(micros.max(1));
+    t.in_flight.fetch_sub(1, Ordering::Relaxed);
+    match result {
+        Ok((status, body)) => {
+            let o = outcome(s.cfg.protocol, status, &body, p.records);
+            t.acked.fetch_add(o.acked as u64, Ordering::Relaxed);
+            let acked_bytes = p.record_bytes * o.acked as u64 / p.records.max(1) as u64;
+            t.bytes_acked.fetch_add(acked_bytes, Ordering::Relaxed);
+            let failed: u64 = o.errors.values().sum();
+            t.failed.fetch_add(failed, Ordering::Relaxed);
+            let mut e = s.errors.lock();
+            for (k, v) in o.errors {
+                *e.entry(k).or_default() += v;
+            }
+        }
+        Err(_) => {
+            t.unknown.fetch_add(p.records as u64, Ordering::Relaxed);
+            *s.errors
+                .lock()
+                .entry("transport".to_string())
+                .or_default() += p.records as u64;
+        }
+    }
+}
+
+async fn progress_loop(s: Arc<Shared>) {
+    let mut last = (0u64, 0u64, Instant::now());
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let t = &s.tally;
+        let acked = t.acked.load(Ordering::Relaxed);
+        let bytes = t.bytes_acked.load(Ordering::Relaxed);
+        let dt = last.2.elapsed().as_secs_f64().max(1e-9);
+        eprint!(
+            "\r[{:>5.0}s] acked {:>10}  {:>8.0} rec/s  {:>6.2} MB/s  errors {:>8}  in-flight {:>3}   ",
+            s.started.elapsed().as_secs_f64(),
+            acked,
+            (acked - last.0) as f64 / dt,
+            (bytes - last.1) as f64 / dt / 1e6,
+            t.failed.load(Ordering::Relaxed) + t.unknown.load(Ordering::Relaxed),
+            t.in_flight.load(Ordering::Relaxed),
+        );
+        last = (acked, bytes, Instant::now());
+    }
+}
+
+/// Documents in the stream now (0 when it does not exist yet).
+async fn count_docs(http: &reqwest::Client, cfg: &LoadConfig) -> Result<u64, LoadError> {
+    let url = format!("{}/{}/_count", cfg.target, cfg.stream);
+    let resp = http.get(&url).send().await.map_err(|e| LoadError::Http(e.to_string()))?;
+    if resp.status().as_u16() == 404 {
+        return Ok(0);
+    }
+    let v: serde_json::Value = resp.json().await.map_err(|e| LoadError::Http(e.to_string()))?;
+    v["count"].as_u64().ok_or_else(|| LoadError::Http(format!("unexpected _count answer: {v}")))
+}
+
+/// Polls `_count` until every acknowledged record is searchable (or the count stops moving).
+async fn verify(http: &reqwest::Client, cfg: &LoadConfig, before: u64, acked: u64, unknown: u64) -> Result<Verify, LoadError> {
+    let want = before + acked;
+    let mut last = (u64::MAX, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let n = count_docs(http, cfg).await?;
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
+        let settled = last.1.elapsed() > Duration::from_secs(10);
+        if n >= want || settled || Instant::now() > deadline {
+            if n >= want {
+                // Give stragglers (records of unknown fate) a moment to show up as duplicates.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            let n = count_docs(http, cfg).await?;
+            return Ok(Verify {
+                before,
+                after: n,
+                lost: want.saturating_sub(n),
+                duplicated: n.saturating_sub(want + unknown),
+                searchable_after_sec: 0.0,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,163 @@
+//! `hydrant loadgen`: realistic log traffic against a running Hydrant, over HTTP only.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use hydrant_loadgen::{Generated, Generator, LoadConfig, LogFormat, Protocol, TimeSpread};
+
+const EXAMPLES: &str = "\
+Examples:
+  hydrant loadgen --count 100000 --verify
+  hydrant loadgen --protocol bulk --format apache --parsed --duration 30s --rate 20000
+  hydrant loadgen --protocol firehose --format alb --batch 500 --gzip --report-json report.json
+  hydrant loadgen --format nginx --backfill 7d --count 1000000      # a week of history
+  hydrant loadgen --replay ../shared/testdata/logs/elastic-examples/apache_logs --verify
+  hydrant loadgen --format json --count 2000000 --emit data.ndjson   # write, do not send";
+
+/// Arguments of `hydrant loadgen`.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct LoadgenArgs {
+    /// Hydrant's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:9200")]
+    target: String,
+    /// Stream written to.
+    #[arg(long, default_value = "loadgen")]
+    stream: String,
+    /// ndjson, bulk or firehose.
+    #[arg(long, default_value = "ndjson")]
+    protocol: String,
+    /// apache, nginx, json or alb.
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// Send access logs (apache, nginx) as parsed JSON objects instead of text lines.
+    #[arg(long)]
+    parsed: bool,
+    /// Records to send (default 100000 unless --duration is given).
+    #[arg(long)]
+    count: Option<u64>,
+    /// How long to send, e.g. 30s or 5m.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Target records per second (default: as fast as possible).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Records per request (Firehose: at most 500).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// gzip request bodies.
+    #[arg(long)]
+    gzip: bool,
+    /// Afterwards, check with _count that every acknowledged record is searchable, once.
+    #[arg(long)]
+    verify: bool,
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+    /// Send the lines of this file instead of generated records.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// Generator seed (the same seed gives the same records).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Spread event times over this much recent history (a daily curve), e.g. 7d.
+    #[arg(long, value_parser = parse_duration)]
+    backfill: Option<Duration>,
+    /// Write the records to this file instead of sending them.
+    #[arg(long, value_name = "FILE")]
+    emit: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    hydrant_config::parse_duration_str(s).ok_or_else(|| format!("`{s}` is not a duration such as 30s or 5m"))
+}
+
+pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    let Some(protocol) = Protocol::parse(&args.protocol) else {
+        bail!("--protocol must be ndjson, bulk or firehose, got `{}`", args.protocol);
+    };
+    let Some(format) = LogFormat::parse(&args.format) else {
+        bail!("--format must be apache, nginx, json or alb, got `{}`", args.format);
+    };
+    if args.concurrency == 0 || args.batch == 0 {
+        bail!("--concurrency and --batch must be at least 1");
+    }
+    if protocol == Protocol::Firehose && args.batch > 500 {
+        bail!("--batch must be at most 500 with --protocol firehose (Firehose's limit), got {}", args.batch);
+    }
+    let spread = match args.backfill {
+        None => TimeSpread::Live,
+        Some(d) => {
+            let end = chrono::Utc::now().timestamp_millis();
+            TimeSpread::Range { start_ms: end - d.as_millis() as i64, end_ms: end }
+        }
+    };
+    if let Some(path) = &args.emit {
+        return emit(path, format, args.parsed, args.seed, spread, args.count.unwrap_or(hydrant_loadgen::run::DEFAULT_COUNT));
+    }
+    let cfg = LoadConfig {
+        target: args.target.trim_end_matches('/').to_string(),
+        stream: args.stream,
+        protocol,
+        format,
+        parsed: args.parsed,
+        count: args.count,
+        duration: args.duration,
+        rate: args.rate,
+        concurrency: args.concurrency,
+        batch: args.batch,
+        gzip: args.gzip,
+        verify: args.verify,
+        seed: args.seed,
+        spread,
+        replay: args.replay,
+        progress: !args.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(hydrant_loadgen::run(cfg))?;
+    print!("{report}");
+    if let Some(path) = &args.report_json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if report.lost.unwrap_or(0) > 0 || report.duplicated.unwrap_or(0) > 0 {
+        bail!(
+            "verification failed: {} lost, {} duplicated",
+            report.lost.unwrap_or(0),
+            report.duplicated.unwrap_or(0)
+        );
+    }
+    Ok(())
+}
+
+fn emit(path: &PathBuf, format: LogFormat, parsed: bool, seed: u64, spread: TimeSpread, count: u64) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let g = Generator::new(format, parsed, seed, spread);
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut bytes = 0u64;
+    for i in 0..count {
+        let r = g.record(i, now);
+        let line = match &r {
+            Generated::Text(t) | Generated::Json(t) => t,
+        };
+        bytes += line.len() as u64;
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    eprintln!("wrote {count} records ({bytes} bytes, {:.0} bytes/record) to {}", bytes as f64 / count.max(1) as f64, path.display());
+    Ok(())
+}
