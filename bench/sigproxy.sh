@@ -51,10 +51,10 @@ start() {
 }
 
 upstream="$(HYDRANT_LOG=warn,hydrant=info start serve "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data")"
-proxy="$(env -i PATH="$PATH" HOME="$work" HYDRANT_LOG=warn,hydrant=info \
+proxy="$(start sigproxy env -i PATH="$PATH" HOME="$work" HYDRANT_LOG=warn,hydrant=info \
   AWS_ACCESS_KEY_ID=AKIDBENCHMARK0000001 AWS_SECRET_ACCESS_KEY=bench/secret/key \
   AWS_SESSION_TOKEN=bench-session-token AWS_EC2_METADATA_DISABLED=true \
-  start sigproxy "$bin" sigproxy --endpoint "http://$upstream" --region us-east-1 --listen 127.0.0.1:0)"
+  "$bin" sigproxy --endpoint "http://$upstream" --region us-east-1 --listen 127.0.0.1:0)"
 
 # A small index to search.
 for i in $(seq 1 2000); do
