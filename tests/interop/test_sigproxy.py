@@ -169,3 +169,33 @@ def test_hydrant_verifies_what_opensearch_py_signs_and_refuses_the_rest(hydrant)
     r = requests.get(f"{h.url}/app/_count", timeout=30)
     assert r.status_code == 403
     assert r.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+def test_web_identity_credentials_from_moto_sts_are_accepted_by_moto(cleanup, tmp_path):
+    moto = Moto()
+    cleanup(moto)
+    iam = boto3.client("iam", endpoint_url=moto.url, region_name="us-east-1",
+                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/ci"},
+        "Action": "sts:AssumeRoleWithWebIdentity"}]}
+    role = iam.create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    search = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "es:*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName="ci", PolicyName="search", PolicyDocument=json.dumps(search))
+    token = tmp_path / "token"
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl")
+    # AssumeRoleWithWebIdentity is an unsigned call: the proxy makes it at start, before moto
+    # starts demanding signatures, which then apply to the role's temporary credentials.
+    proxy = Sigproxy(moto.url, ["--region", "us-east-1"], env={
+        "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
+        "AWS_ROLE_ARN": role["Arn"],
+        "AWS_ROLE_SESSION_NAME": "sigproxy-interop",
+        "AWS_ENDPOINT_URL_STS": moto.url,
+    })
+    cleanup(proxy)
+    status, _, body = proxy.request("GET", "/_sigproxy/health")
+    health = json.loads(body)
+    assert status == 200 and health["credentials"]["temporary"] is True, health
+    moto.enable_authentication()
+    status, _, body = proxy.request("GET", "/2021-01-01/domain")
+    assert status == 200, body
