@@ -34,7 +34,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use reader::{parse_duration_str, parse_size_str, show_duration, show_size};
-pub use sigproxy::{AuthConfig, SecretText, SigningService, Sigv4AuthConfig, SigproxyConfig};
+pub use sigproxy::{AuthConfig, SecretText, SigningService, SigproxyConfig, Sigv4AuthConfig};
 pub use storage::{StorageConfig, StorageKind};
 pub use stream::{
     BackupConfig, BackupFormat, BackupMode, Compression, FsyncPolicy, IndexSettings,
