@@ -261,10 +261,13 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// `AKIA…WXYZ`: enough to tell keys apart, not enough to use one.
 pub fn mask_key_id(id: &str) -> String {
-    if id.len() <= 8 {
-        return "*".repeat(id.len());
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
     }
-    format!("{}…{}", &id[..4], &id[id.len() - 4..])
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// Where the AWS chain is told to look: the profile and the shared files to watch.

@@ -205,3 +205,10 @@ fn shared_files_follow_the_aws_variables_then_home() {
     ]);
     assert_eq!(shared_files(&env)[0], PathBuf::from("/etc/creds"));
 }
+
+#[test]
+fn masking_keeps_four_characters_each_side_and_hides_short_ids() {
+    assert_eq!(mask_key_id("AKIAIOSFODNN7EXAMPLE"), "AKIA…MPLE");
+    assert_eq!(mask_key_id("SHORT"), "*****");
+    assert_eq!(mask_key_id("ÄKIDéééééééé"), "ÄKID…éééé");
+}
