@@ -230,7 +230,7 @@ fn check_scope(
         return Err(SigproxyError::WrongScope {
             expected: format!(
                 "the date of X-Amz-Date, '{}'",
-                &date_text[..8.min(date_text.len())]
+                date_text.get(..8).unwrap_or(date_text)
             ),
             got: auth.date.clone(),
         });

@@ -17,7 +17,8 @@ use crate::signer;
 /// Query parameters of a presigned URL: the proxy signs in headers, so these would conflict.
 fn is_presign_param(raw_pair: &str) -> bool {
     let name = raw_pair.split('=').next().unwrap_or("");
-    name.len() >= 6 && name[..6].eq_ignore_ascii_case("x-amz-")
+    name.get(..6)
+        .is_some_and(|p| p.eq_ignore_ascii_case("x-amz-"))
 }
 
 pub(crate) async fn forward(State(state): State<ProxyState>, request: Request) -> Response {
