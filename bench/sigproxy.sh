@@ -28,10 +28,12 @@ cargo build --release --quiet --bin hydrant
 bin="$root/target/release/hydrant"
 
 work="$(mktemp -d)"
-pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # `start` runs in a command substitution, so the pids come back through files.
+  for f in "$work"/*.pid; do
+    [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+  done
+  sleep 0.2
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,7 +42,7 @@ trap cleanup EXIT
 start() {
   local name="$1"; shift
   "$@" 2>"$work/$name.log" >/dev/null &
-  pids+=("$!")
+  echo "$!" >"$work/$name.pid"
   for _ in $(seq 1 300); do
     local addr
     addr="$(grep -o 'listening on http://[0-9.:]*' "$work/$name.log" | head -1 | sed 's|listening on http://||')" || true
