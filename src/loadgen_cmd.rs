@@ -78,31 +78,51 @@ pub struct LoadgenArgs {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    hydrant_config::parse_duration_str(s).ok_or_else(|| format!("`{s}` is not a duration such as 30s or 5m"))
+    hydrant_config::parse_duration_str(s)
+        .ok_or_else(|| format!("`{s}` is not a duration such as 30s or 5m"))
 }
 
 pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     let Some(protocol) = Protocol::parse(&args.protocol) else {
-        bail!("--protocol must be ndjson, bulk or firehose, got `{}`", args.protocol);
+        bail!(
+            "--protocol must be ndjson, bulk or firehose, got `{}`",
+            args.protocol
+        );
     };
     let Some(format) = LogFormat::parse(&args.format) else {
-        bail!("--format must be apache, nginx, json or alb, got `{}`", args.format);
+        bail!(
+            "--format must be apache, nginx, json or alb, got `{}`",
+            args.format
+        );
     };
     if args.concurrency == 0 || args.batch == 0 {
         bail!("--concurrency and --batch must be at least 1");
     }
     if protocol == Protocol::Firehose && args.batch > 500 {
-        bail!("--batch must be at most 500 with --protocol firehose (Firehose's limit), got {}", args.batch);
+        bail!(
+            "--batch must be at most 500 with --protocol firehose (Firehose's limit), got {}",
+            args.batch
+        );
     }
     let spread = match args.backfill {
         None => TimeSpread::Live,
         Some(d) => {
             let end = chrono::Utc::now().timestamp_millis();
-            TimeSpread::Range { start_ms: end - d.as_millis() as i64, end_ms: end }
+            TimeSpread::Range {
+                start_ms: end - d.as_millis() as i64,
+                end_ms: end,
+            }
         }
     };
     if let Some(path) = &args.emit {
-        return emit(path, format, args.parsed, args.seed, spread, args.count.unwrap_or(hydrant_loadgen::run::DEFAULT_COUNT));
+        return emit(
+            path,
+            format,
+            args.parsed,
+            args.seed,
+            spread,
+            args.count.unwrap_or(hydrant_loadgen::run::DEFAULT_COUNT),
+        );
     }
     let cfg = LoadConfig {
         target: args.target.trim_end_matches('/').to_string(),
@@ -142,8 +162,16 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn emit(path: &PathBuf, format: LogFormat, parsed: bool, seed: u64, spread: TimeSpread, count: u64) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+fn emit(
+    path: &PathBuf,
+    format: LogFormat,
+    parsed: bool,
+    seed: u64,
+    spread: TimeSpread,
+    count: u64,
+) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     let g = Generator::new(format, parsed, seed, spread);
     let now = chrono::Utc::now().timestamp_millis();
@@ -158,6 +186,10 @@ fn emit(path: &PathBuf, format: LogFormat, parsed: bool, seed: u64, spread: Time
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    eprintln!("wrote {count} records ({bytes} bytes, {:.0} bytes/record) to {}", bytes as f64 / count.max(1) as f64, path.display());
+    eprintln!(
+        "wrote {count} records ({bytes} bytes, {:.0} bytes/record) to {}",
+        bytes as f64 / count.max(1) as f64,
+        path.display()
+    );
     Ok(())
 }

@@ -24,7 +24,13 @@ struct Ledger {
     refused: BTreeSet<u64>,
 }
 
-fn client(url: String, ledger: Arc<Mutex<Ledger>>, next: Arc<AtomicUsize>, stop: Arc<AtomicBool>, bulk: bool) {
+fn client(
+    url: String,
+    ledger: Arc<Mutex<Ledger>>,
+    next: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    bulk: bool,
+) {
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -40,14 +46,29 @@ fn client(url: String, ledger: Arc<Mutex<Ledger>>, next: Arc<AtomicUsize>, stop:
         let resp = if bulk {
             let mut body = String::new();
             for s in good {
-                body.push_str(&format!("{{\"index\":{{\"_id\":\"id-{s}\"}}}}\n{}\n", json!({"seq": s})));
+                body.push_str(&format!(
+                    "{{\"index\":{{\"_id\":\"id-{s}\"}}}}\n{}\n",
+                    json!({"seq": s})
+                ));
             }
-            body.push_str(&format!("{{\"update\":{{\"_id\":\"id-{}\"}}}}\n{{\"doc\":{{\"seq\":{}}}}}\n", bad[0], bad[0]));
-            http.post(format!("{url}/crash/_bulk")).header("content-type", "application/x-ndjson").body(body).send()
+            body.push_str(&format!(
+                "{{\"update\":{{\"_id\":\"id-{}\"}}}}\n{{\"doc\":{{\"seq\":{}}}}}\n",
+                bad[0], bad[0]
+            ));
+            http.post(format!("{url}/crash/_bulk"))
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
         } else {
-            let mut body: String = good.iter().map(|s| format!("{}\n", json!({"seq": s}))).collect();
+            let mut body: String = good
+                .iter()
+                .map(|s| format!("{}\n", json!({"seq": s})))
+                .collect();
             body.push_str(&format!("[\"seq\", {}]\n", bad[0]));
-            http.post(format!("{url}/v1/streams/crash/records")).header("content-type", "application/x-ndjson").body(body).send()
+            http.post(format!("{url}/v1/streams/crash/records"))
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
         };
         let mut l = ledger.lock().unwrap();
         l.refused.extend(bad.iter().copied());
@@ -63,11 +84,16 @@ fn client(url: String, ledger: Arc<Mutex<Ledger>>, next: Arc<AtomicUsize>, stop:
 }
 
 fn all_seqs(server: &Server) -> BTreeMap<u64, usize> {
-    let (status, resp) = server.post_json("/crash/_search", &json!({"size": 10_000, "query": {"match_all": {}}}));
+    let (status, resp) = server.post_json(
+        "/crash/_search",
+        &json!({"size": 10_000, "query": {"match_all": {}}}),
+    );
     assert_eq!(status, 200, "{resp}");
     let mut seen = BTreeMap::new();
     for hit in resp["hits"]["hits"].as_array().unwrap() {
-        *seen.entry(hit["_source"]["seq"].as_u64().unwrap()).or_insert(0) += 1;
+        *seen
+            .entry(hit["_source"]["seq"].as_u64().unwrap())
+            .or_insert(0) += 1;
     }
     seen
 }
@@ -79,7 +105,12 @@ fn crash_under_load(bulk: bool) {
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..3)
         .map(|_| {
-            let (u, l, n, s) = (server.url.clone(), ledger.clone(), next.clone(), stop.clone());
+            let (u, l, n, s) = (
+                server.url.clone(),
+                ledger.clone(),
+                next.clone(),
+                stop.clone(),
+            );
             std::thread::spawn(move || client(u, l, n, s, bulk))
         })
         .collect();
@@ -103,11 +134,21 @@ fn crash_under_load(bulk: bool) {
     let duplicated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
     let lost: Vec<_> = l.acked.iter().filter(|s| !seen.contains_key(s)).collect();
-    assert!(lost.is_empty(), "{} acknowledged records lost: {lost:?}", lost.len());
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged records lost: {lost:?}",
+        lost.len()
+    );
     let wrong: Vec<_> = seen.keys().filter(|s| l.refused.contains(s)).collect();
     assert!(wrong.is_empty(), "refused records appeared: {wrong:?}");
-    let unexplained: Vec<_> = seen.keys().filter(|s| !l.acked.contains(s) && !l.unknown.contains(s)).collect();
-    assert!(unexplained.is_empty(), "records never sent appeared: {unexplained:?}");
+    let unexplained: Vec<_> = seen
+        .keys()
+        .filter(|s| !l.acked.contains(s) && !l.unknown.contains(s))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "records never sent appeared: {unexplained:?}"
+    );
 }
 
 #[test]

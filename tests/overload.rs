@@ -62,14 +62,26 @@ fn overload_answers_429_and_memory_stays_bounded() {
             other => panic!("unexpected status {other}"),
         }
     }
-    assert!(throttled > 300, "expected most requests throttled, got {throttled} of 400");
+    assert!(
+        throttled > 300,
+        "expected most requests throttled, got {throttled} of 400"
+    );
     assert!(ok >= 30, "the first 8 MiB are accepted, got {ok}");
     assert!(retry_after, "every 429 carries Retry-After");
     assert!(s3.faults.refused.load(Ordering::SeqCst) > 0);
-    assert!(server.metric("hydrant_throttled_records_total{stream=\"flood\"}") >= (throttled * 256) as f64);
+    assert!(
+        server.metric("hydrant_throttled_records_total{stream=\"flood\"}")
+            >= (throttled * 256) as f64
+    );
     let buffered = server.metric("hydrant_buffered_bytes{stream=\"flood\"}");
-    assert!(buffered <= 8.0 * 1024.0 * 1024.0 + 300_000.0, "buffered {buffered}");
+    assert!(
+        buffered <= 8.0 * 1024.0 * 1024.0 + 300_000.0,
+        "buffered {buffered}"
+    );
     let peak = peak_rss(server.pid());
-    eprintln!("peak RSS {} MiB after offering ~100 MiB", peak / (1024 * 1024));
+    eprintln!(
+        "peak RSS {} MiB after offering ~100 MiB",
+        peak / (1024 * 1024)
+    );
     assert!(peak < 300 * 1024 * 1024, "peak RSS {peak} bytes");
 }

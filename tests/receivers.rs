@@ -37,7 +37,10 @@ fn docs(n: usize, path: &str) -> Vec<Value> {
 }
 
 fn ndjson(docs: &[Value]) -> Vec<u8> {
-    docs.iter().map(|d| format!("{d}\n")).collect::<String>().into_bytes()
+    docs.iter()
+        .map(|d| format!("{d}\n"))
+        .collect::<String>()
+        .into_bytes()
 }
 
 fn bulk_body(docs: &[Value]) -> Vec<u8> {
@@ -52,7 +55,9 @@ fn firehose_body(stream: &str, docs: &[Value]) -> Vec<u8> {
         .iter()
         .map(|d| json!({"Data": b64(format!("{d}\n").as_bytes())}))
         .collect();
-    json!({"DeliveryStreamName": stream, "Records": records}).to_string().into_bytes()
+    json!({"DeliveryStreamName": stream, "Records": records})
+        .to_string()
+        .into_bytes()
 }
 
 fn firehose(server: &Server, target: &str, body: Vec<u8>, gzipped: bool) -> RequestBuilder {
@@ -80,17 +85,34 @@ fn one_scenario_through_every_receiver_plain_and_gzipped() {
             .http
             .post(format!("{}/v1/streams/{stream}/records", server.url))
             .header("content-type", "application/x-ndjson");
-        req = if gzipped { req.header("content-encoding", "gzip").body(gzip(&ndjson(&d))) } else { req.body(ndjson(&d)) };
+        req = if gzipped {
+            req.header("content-encoding", "gzip")
+                .body(gzip(&ndjson(&d)))
+        } else {
+            req.body(ndjson(&d))
+        };
         let (status, body, _) = send(req);
-        assert_eq!((status, body["accepted"].clone()), (200, json!(120)), "{body}");
+        assert_eq!(
+            (status, body["accepted"].clone()),
+            (200, json!(120)),
+            "{body}"
+        );
         // _bulk
         let stream = format!("bulk-{suffix}");
         let d = docs(120, &stream);
         let mut req = server
             .http
             .post(format!("{}/{stream}/_bulk", server.url))
-            .header("content-type", "application/vnd.elasticsearch+x-ndjson; compatible-with=8");
-        req = if gzipped { req.header("content-encoding", "gzip").body(gzip(&bulk_body(&d))) } else { req.body(bulk_body(&d)) };
+            .header(
+                "content-type",
+                "application/vnd.elasticsearch+x-ndjson; compatible-with=8",
+            );
+        req = if gzipped {
+            req.header("content-encoding", "gzip")
+                .body(gzip(&bulk_body(&d)))
+        } else {
+            req.body(bulk_body(&d))
+        };
         let (status, body, _) = send(req);
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["errors"], json!(false), "{body}");
@@ -98,19 +120,41 @@ fn one_scenario_through_every_receiver_plain_and_gzipped() {
         // Firehose
         let stream = format!("fh-{suffix}");
         let d = docs(120, &stream);
-        let (status, body, headers) = send(firehose(&server, "PutRecordBatch", firehose_body(&stream, &d), gzipped));
+        let (status, body, headers) = send(firehose(
+            &server,
+            "PutRecordBatch",
+            firehose_body(&stream, &d),
+            gzipped,
+        ));
         assert_eq!(status, 200, "{body}");
         assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
         assert_eq!(body["FailedPutCount"], json!(0));
         assert_eq!(body["RequestResponses"].as_array().unwrap().len(), 120);
     }
-    for stream in ["nd-plain", "nd-gz", "bulk-plain", "bulk-gz", "fh-plain", "fh-gz"] {
+    for stream in [
+        "nd-plain",
+        "nd-gz",
+        "bulk-plain",
+        "bulk-gz",
+        "fh-plain",
+        "fh-gz",
+    ] {
         assert_eq!(server.wait_count(stream, 120), 120, "{stream}");
         assert_eq!(server.count(stream, Some("level:error")), 12, "{stream}");
-        assert_eq!(server.count(stream, Some(&format!("path:\"{stream}\""))), 120, "{stream}");
+        assert_eq!(
+            server.count(stream, Some(&format!("path:\"{stream}\""))),
+            120,
+            "{stream}"
+        );
     }
-    assert_eq!(server.metric("hydrant_incoming_records_total{stream=\"fh-gz\"}"), 120.0);
-    assert_eq!(server.metric("hydrant_incoming_put_requests_total{stream=\"bulk-gz\",api=\"bulk\"}"), 1.0);
+    assert_eq!(
+        server.metric("hydrant_incoming_records_total{stream=\"fh-gz\"}"),
+        120.0
+    );
+    assert_eq!(
+        server.metric("hydrant_incoming_put_requests_total{stream=\"bulk-gz\",api=\"bulk\"}"),
+        1.0
+    );
 }
 
 fn strict_server() -> Server {
@@ -136,14 +180,20 @@ fn firehose_bad_input_table() {
 
     // Not JSON at all.
     let (status, body, headers) = fh(b"{not json".to_vec());
-    assert_eq!((status, body["__type"].as_str()), (400, Some("SerializationException")), "{body}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException")),
+        "{body}"
+    );
     assert_eq!(headers["x-amzn-errortype"], "SerializationException");
 
     // Bad base64 and an over-size record: refused one by one, the good record kept.
     let big = b64(&vec![b'x'; 1_024_001]);
     let (status, body, _) = fh(json!({"DeliveryStreamName": "known", "Records": [
         {"Data": good}, {"Data": "%%% not base64"}, {"Data": big}
-    ]}).to_string().into_bytes());
+    ]})
+    .to_string()
+    .into_bytes());
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["FailedPutCount"], json!(2));
     let r = &body["RequestResponses"];
@@ -156,18 +206,38 @@ fn firehose_bad_input_table() {
     // Over-size batch: 5 records of 900,000 bytes is more than 4 MiB.
     let chunk = b64(&vec![b'y'; 900_000]);
     let records: Vec<Value> = (0..5).map(|_| json!({"Data": chunk})).collect();
-    let (status, body, _) = fh(json!({"DeliveryStreamName": "known", "Records": records}).to_string().into_bytes());
-    assert_eq!((status, body["__type"].as_str()), (400, Some("InvalidArgumentException")), "{body}");
+    let (status, body, _) = fh(json!({"DeliveryStreamName": "known", "Records": records})
+        .to_string()
+        .into_bytes());
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("InvalidArgumentException")),
+        "{body}"
+    );
 
     // 501 records.
     let records: Vec<Value> = (0..501).map(|_| json!({"Data": good})).collect();
-    let (status, body, _) = fh(json!({"DeliveryStreamName": "known", "Records": records}).to_string().into_bytes());
-    assert_eq!((status, body["__type"].as_str()), (400, Some("InvalidArgumentException")), "{body}");
+    let (status, body, _) = fh(json!({"DeliveryStreamName": "known", "Records": records})
+        .to_string()
+        .into_bytes());
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("InvalidArgumentException")),
+        "{body}"
+    );
     assert!(body["message"].as_str().unwrap().contains("501"));
 
     // Unknown stream.
-    let (status, body, _) = fh(json!({"DeliveryStreamName": "nope", "Records": [{"Data": good}]}).to_string().into_bytes());
-    assert_eq!((status, body["__type"].as_str()), (400, Some("ResourceNotFoundException")), "{body}");
+    let (status, body, _) = fh(
+        json!({"DeliveryStreamName": "nope", "Records": [{"Data": good}]})
+            .to_string()
+            .into_bytes(),
+    );
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceNotFoundException")),
+        "{body}"
+    );
 
     // Gzip bomb.
     let req = server
@@ -188,13 +258,25 @@ fn firehose_bad_input_table() {
         .header("x-amz-target", "Firehose_20150804.PutRecordBatch")
         .body("{}");
     let (status, body, _) = send(req);
-    assert_eq!((status, body["__type"].as_str()), (415, Some("UnsupportedMediaTypeException")), "{body}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (415, Some("UnsupportedMediaTypeException")),
+        "{body}"
+    );
 
     // Missing required member, wrong member type.
     let (status, body, _) = fh(b"{\"Records\": []}".to_vec());
-    assert_eq!((status, body["__type"].as_str()), (400, Some("InvalidArgumentException")), "{body}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("InvalidArgumentException")),
+        "{body}"
+    );
     let (status, body, _) = fh(b"{\"DeliveryStreamName\": \"known\", \"Records\": 3}".to_vec());
-    assert_eq!((status, body["__type"].as_str()), (400, Some("SerializationException")), "{body}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException")),
+        "{body}"
+    );
 
     // Only the one good record made it.
     assert_eq!(server.wait_count("known", 1), 1);
@@ -207,9 +289,18 @@ fn firehose_records_that_are_not_json_objects_are_accepted_then_go_to_the_error_
         {"Data": b64(b"{\"good\":true}\n")},
         {"Data": b64(b"plain text, not json\n")},
     ]});
-    let (status, resp, _) = send(firehose(&server, "PutRecordBatch", body.to_string().into_bytes(), false));
+    let (status, resp, _) = send(firehose(
+        &server,
+        "PutRecordBatch",
+        body.to_string().into_bytes(),
+        false,
+    ));
     assert_eq!(status, 200);
-    assert_eq!(resp["FailedPutCount"], json!(0), "Firehose accepts opaque data");
+    assert_eq!(
+        resp["FailedPutCount"],
+        json!(0),
+        "Firehose accepts opaque data"
+    );
     assert_eq!(server.wait_count("opaque", 1), 1);
     let errors = common::eventually(std::time::Duration::from_secs(30), "error output", || {
         let dir = server.data_dir.join("objects/errors/index-failed");
@@ -219,12 +310,18 @@ fn firehose_records_that_are_not_json_objects_are_accepted_then_go_to_the_error_
     for entry in walk(&errors) {
         let bytes = std::fs::read(&entry).unwrap();
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text).unwrap();
-        found.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()));
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        found.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
     }
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["errorCode"], "mapper_parsing_exception");
-    let raw = base64::engine::general_purpose::STANDARD.decode(found[0]["rawData"].as_str().unwrap()).unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(found[0]["rawData"].as_str().unwrap())
+        .unwrap();
     assert_eq!(raw, b"plain text, not json\n");
 }
 
@@ -248,7 +345,12 @@ fn firehose_text_streams_wrap_each_record_as_a_message() {
         {"Data": b64(b"GET /index.html 200\n")},
         {"Data": b64(b"GET /missing 404\n")},
     ]});
-    let (status, resp, _) = send(firehose(&server, "PutRecordBatch", body.to_string().into_bytes(), false));
+    let (status, resp, _) = send(firehose(
+        &server,
+        "PutRecordBatch",
+        body.to_string().into_bytes(),
+        false,
+    ));
     assert_eq!((status, resp["FailedPutCount"].clone()), (200, json!(0)));
     assert_eq!(server.wait_count("lines", 2), 2);
     assert_eq!(server.count("lines", Some("message:missing")), 1);
@@ -257,17 +359,53 @@ fn firehose_text_streams_wrap_each_record_as_a_message() {
 #[test]
 fn firehose_put_record_list_and_describe() {
     let server = strict_server();
-    let (status, body, _) = send(firehose(&server, "PutRecord", json!({"DeliveryStreamName": "known", "Record": {"Data": b64(b"{\"one\":1}")}}).to_string().into_bytes(), false));
+    let (status, body, _) = send(firehose(
+        &server,
+        "PutRecord",
+        json!({"DeliveryStreamName": "known", "Record": {"Data": b64(b"{\"one\":1}")}})
+            .to_string()
+            .into_bytes(),
+        false,
+    ));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["RecordId"].as_str().unwrap().len(), 20);
-    let (_, body, _) = send(firehose(&server, "ListDeliveryStreams", b"{}".to_vec(), false));
+    let (_, body, _) = send(firehose(
+        &server,
+        "ListDeliveryStreams",
+        b"{}".to_vec(),
+        false,
+    ));
     assert_eq!(body["DeliveryStreamNames"], json!(["known"]));
-    let (_, body, _) = send(firehose(&server, "DescribeDeliveryStream", b"{\"DeliveryStreamName\":\"known\"}".to_vec(), false));
-    assert_eq!(body["DeliveryStreamDescription"]["DeliveryStreamStatus"], "ACTIVE");
-    let (status, body, _) = send(firehose(&server, "DescribeDeliveryStream", b"{\"DeliveryStreamName\":\"nope\"}".to_vec(), false));
-    assert_eq!((status, body["__type"].as_str()), (400, Some("ResourceNotFoundException")));
-    let (status, body, _) = send(firehose(&server, "DeleteDeliveryStream", b"{}".to_vec(), false));
-    assert_eq!((status, body["__type"].as_str()), (400, Some("UnknownOperationException")));
+    let (_, body, _) = send(firehose(
+        &server,
+        "DescribeDeliveryStream",
+        b"{\"DeliveryStreamName\":\"known\"}".to_vec(),
+        false,
+    ));
+    assert_eq!(
+        body["DeliveryStreamDescription"]["DeliveryStreamStatus"],
+        "ACTIVE"
+    );
+    let (status, body, _) = send(firehose(
+        &server,
+        "DescribeDeliveryStream",
+        b"{\"DeliveryStreamName\":\"nope\"}".to_vec(),
+        false,
+    ));
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceNotFoundException"))
+    );
+    let (status, body, _) = send(firehose(
+        &server,
+        "DeleteDeliveryStream",
+        b"{}".to_vec(),
+        false,
+    ));
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
 }
 
 #[test]
@@ -296,7 +434,11 @@ fn bulk_bad_input_table() {
         .iter()
         .map(|i| {
             let (action, v) = i.as_object().unwrap().iter().next().unwrap();
-            (action.clone(), v["status"].as_u64().unwrap(), v["error"]["type"].as_str().unwrap_or("").to_string())
+            (
+                action.clone(),
+                v["status"].as_u64().unwrap(),
+                v["error"]["type"].as_str().unwrap_or("").to_string(),
+            )
         })
         .collect();
     assert_eq!(
@@ -313,15 +455,29 @@ fn bulk_bad_input_table() {
     );
     assert_eq!(items[0]["index"]["_id"], "good-1");
     assert_eq!(items[0]["index"]["result"], "created");
-    assert!(items[3]["update"]["error"]["reason"].as_str().unwrap().contains("not supported"));
+    assert!(
+        items[3]["update"]["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not supported")
+    );
     assert_eq!(server.count("known", None), 2);
     let (_, resp) = server.get("/known/_search?q=ok:2");
     assert_eq!(resp["hits"]["hits"][0]["_id"], "good-2");
 
     // Media type and body limits.
-    let (status, resp, _) = send(server.http.post(format!("{}/_bulk", server.url)).header("content-type", "text/plain").body("{}"));
+    let (status, resp, _) = send(
+        server
+            .http
+            .post(format!("{}/_bulk", server.url))
+            .header("content-type", "text/plain")
+            .body("{}"),
+    );
     assert_eq!(status, 406, "{resp}");
-    assert_eq!(resp["error"], "Content-Type header [text/plain] is not supported");
+    assert_eq!(
+        resp["error"],
+        "Content-Type header [text/plain] is not supported"
+    );
     let (status, _, _) = send(
         server
             .http
@@ -331,15 +487,30 @@ fn bulk_bad_input_table() {
             .body(gzip_bomb()),
     );
     assert_eq!(status, 413);
-    let (status, resp, _) = send(server.http.post(format!("{}/known/_bulk", server.url)).header("content-type", "application/json").body("\n"));
-    assert_eq!((status, resp["error"]["type"].as_str()), (400, Some("parse_exception")));
+    let (status, resp, _) = send(
+        server
+            .http
+            .post(format!("{}/known/_bulk", server.url))
+            .header("content-type", "application/json")
+            .body("\n"),
+    );
+    assert_eq!(
+        (status, resp["error"]["type"].as_str()),
+        (400, Some("parse_exception"))
+    );
 }
 
 #[test]
 fn bulk_with_the_same_id_twice_keeps_the_last_version() {
     let server = Server::start();
     let body = "{\"index\":{\"_index\":\"ids\",\"_id\":\"x\"}}\n{\"v\":1}\n{\"index\":{\"_index\":\"ids\",\"_id\":\"x\"}}\n{\"v\":2}\n";
-    let (status, _, _) = send(server.http.post(format!("{}/_bulk?refresh=true", server.url)).header("content-type", "application/x-ndjson").body(body));
+    let (status, _, _) = send(
+        server
+            .http
+            .post(format!("{}/_bulk?refresh=true", server.url))
+            .header("content-type", "application/x-ndjson")
+            .body(body),
+    );
     assert_eq!(status, 200);
     assert_eq!(server.count("ids", None), 1);
     assert_eq!(server.count("ids", Some("v:2")), 1);
@@ -349,29 +520,79 @@ fn bulk_with_the_same_id_twice_keeps_the_last_version() {
 fn ndjson_bad_input_beyond_lines() {
     let server = strict_server();
     let post = |path: &str, ct: &str, gz: bool, body: Vec<u8>| {
-        let mut r = server.http.post(format!("{}{path}", server.url)).header("content-type", ct);
+        let mut r = server
+            .http
+            .post(format!("{}{path}", server.url))
+            .header("content-type", ct);
         if gz {
             r = r.header("content-encoding", "gzip");
         }
         send(r.body(body))
     };
-    let (status, body, _) = post("/v1/streams/known/records", "application/x-ndjson", true, gzip_bomb());
-    assert_eq!((status, body["error"]["type"].as_str()), (413, Some("content_too_long_exception")), "{body}");
-    let (status, body, _) = post("/v1/streams/known/records", "application/xml", false, b"<a/>".to_vec());
-    assert_eq!((status, body["error"]["type"].as_str()), (415, Some("media_type_header_exception")), "{body}");
-    let (status, body, _) = post("/v1/streams/nope/records", "application/x-ndjson", false, b"{}\n".to_vec());
-    assert_eq!((status, body["error"]["type"].as_str()), (404, Some("index_not_found_exception")), "{body}");
-    let (status, body, _) = post("/v1/streams/known/records", "application/x-ndjson", false, vec![b' '; 7 * 1024 * 1024]);
-    assert_eq!((status, body["error"]["type"].as_str()), (413, Some("content_too_long_exception")), "{body}");
-    let (status, _, _) = post("/v1/streams/known/records", "application/x-ndjson", true, b"not gzip".to_vec());
+    let (status, body, _) = post(
+        "/v1/streams/known/records",
+        "application/x-ndjson",
+        true,
+        gzip_bomb(),
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (413, Some("content_too_long_exception")),
+        "{body}"
+    );
+    let (status, body, _) = post(
+        "/v1/streams/known/records",
+        "application/xml",
+        false,
+        b"<a/>".to_vec(),
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (415, Some("media_type_header_exception")),
+        "{body}"
+    );
+    let (status, body, _) = post(
+        "/v1/streams/nope/records",
+        "application/x-ndjson",
+        false,
+        b"{}\n".to_vec(),
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("index_not_found_exception")),
+        "{body}"
+    );
+    let (status, body, _) = post(
+        "/v1/streams/known/records",
+        "application/x-ndjson",
+        false,
+        vec![b' '; 7 * 1024 * 1024],
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (413, Some("content_too_long_exception")),
+        "{body}"
+    );
+    let (status, _, _) = post(
+        "/v1/streams/known/records",
+        "application/x-ndjson",
+        true,
+        b"not gzip".to_vec(),
+    );
     assert_eq!(status, 400);
 }
 
 #[test]
 fn access_keys_guard_every_receiver() {
-    let server = Server::start_with(&[], Some("[streams.private]\naccess_keys = [\"sekrit-123\"]\n"));
+    let server = Server::start_with(
+        &[],
+        Some("[streams.private]\naccess_keys = [\"sekrit-123\"]\n"),
+    );
     let nd = |key: Option<&str>| {
-        let mut r = server.http.post(format!("{}/v1/streams/private/records", server.url)).header("content-type", "application/x-ndjson");
+        let mut r = server
+            .http
+            .post(format!("{}/v1/streams/private/records", server.url))
+            .header("content-type", "application/x-ndjson");
         if let Some(k) = key {
             r = r.header("x-amz-firehose-access-key", k);
         }
@@ -381,22 +602,45 @@ fn access_keys_guard_every_receiver() {
     assert_eq!(nd(Some("wrong")), 403);
     assert_eq!(nd(Some("sekrit-123")), 200);
     let (status, body, _) = send(
-        server.http.post(format!("{}/private/_bulk", server.url))
+        server
+            .http
+            .post(format!("{}/private/_bulk", server.url))
             .header("content-type", "application/x-ndjson")
             .header("authorization", "Bearer wrong")
             .body("{\"index\":{}}\n{\"a\":1}\n"),
     );
     assert_eq!(status, 200);
     assert_eq!(body["items"][0]["index"]["status"], 403);
-    assert_eq!(body["items"][0]["index"]["error"]["type"], "security_exception");
-    let (status, body, _) = send(
-        firehose(&server, "PutRecordBatch", json!({"DeliveryStreamName": "private", "Records": [{"Data": b64(b"{}")}]}).to_string().into_bytes(), false),
+    assert_eq!(
+        body["items"][0]["index"]["error"]["type"],
+        "security_exception"
     );
-    assert_eq!((status, body["__type"].as_str()), (401, Some("AccessDeniedException")));
+    let (status, body, _) = send(firehose(
+        &server,
+        "PutRecordBatch",
+        json!({"DeliveryStreamName": "private", "Records": [{"Data": b64(b"{}")}]})
+            .to_string()
+            .into_bytes(),
+        false,
+    ));
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (401, Some("AccessDeniedException"))
+    );
     let (status, _, _) = send(
-        firehose(&server, "PutRecordBatch", json!({"DeliveryStreamName": "private", "Records": [{"Data": b64(b"{}")}]}).to_string().into_bytes(), false)
-            .header("authorization", "Bearer sekrit-123"),
+        firehose(
+            &server,
+            "PutRecordBatch",
+            json!({"DeliveryStreamName": "private", "Records": [{"Data": b64(b"{}")}]})
+                .to_string()
+                .into_bytes(),
+            false,
+        )
+        .header("authorization", "Bearer sekrit-123"),
     );
     assert_eq!(status, 200);
-    assert!(!server.log_text().contains("sekrit-123"), "keys never appear in logs");
+    assert!(
+        !server.log_text().contains("sekrit-123"),
+        "keys never appear in logs"
+    );
 }

@@ -37,8 +37,8 @@ pub use reader::{parse_duration_str, parse_size_str, show_duration, show_size};
 pub use sigproxy::{AuthConfig, SecretText, SigningService, SigproxyConfig, Sigv4AuthConfig};
 pub use storage::{StorageConfig, StorageKind};
 pub use stream::{
-    BackupConfig, BackupFormat, BackupMode, Compression, FsyncPolicy, IndexSettings,
-    RecordFormat, Rotation, Secret, StreamConfig, check_prefix, validate_stream_name,
+    BackupConfig, BackupFormat, BackupMode, Compression, FsyncPolicy, IndexSettings, RecordFormat,
+    Rotation, Secret, StreamConfig, check_prefix, validate_stream_name,
 };
 
 use reader::Section;

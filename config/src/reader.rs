@@ -125,7 +125,10 @@ impl<'p> Section<'p> {
                 out
             }
             Some(other) => {
-                self.problem(key, format!("`{path}` must be a list of strings, got `{other}`"));
+                self.problem(
+                    key,
+                    format!("`{path}` must be a list of strings, got `{other}`"),
+                );
                 Vec::new()
             }
         }

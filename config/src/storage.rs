@@ -61,7 +61,8 @@ pub(crate) fn read_storage(mut s: Section<'_>) -> StorageConfig {
             format!("`{key}` must name a bucket when `storage.kind` is \"s3\""),
         );
     }
-    if !endpoint.is_empty() && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+    let is_url = endpoint.starts_with("http://") || endpoint.starts_with("https://");
+    if !endpoint.is_empty() && !is_url {
         let key = s.key("endpoint");
         s.problem(
             "endpoint",

@@ -294,7 +294,10 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
         );
     }
     let access_keys = if s.has("access_keys") {
-        s.string_list("access_keys").into_iter().map(Secret).collect()
+        s.string_list("access_keys")
+            .into_iter()
+            .map(Secret)
+            .collect()
     } else {
         base.access_keys.clone()
     };

@@ -57,7 +57,10 @@ fn example_file_is_valid_and_matches_defaults() {
 fn backup_prefix_expressions_are_checked() {
     let p = problems("[defaults.backup]\nprefix = \"logs/!{date:x}/\"\n");
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].starts_with("`defaults.backup.prefix` has the expression `!{date:x}`"), "{p:?}");
+    assert!(
+        p[0].starts_with("`defaults.backup.prefix` has the expression `!{date:x}`"),
+        "{p:?}"
+    );
     assert!(check_prefix("logs/!{timestamp:yyyy-MM-dd}/!{firehose:random-string}/").is_ok());
     assert!(check_prefix("!{firehose:error-output-type}/").is_ok());
     assert!(check_prefix("oops!{timestamp:yyyy").is_err());
@@ -75,7 +78,10 @@ fn access_keys_never_appear_in_the_rendered_config() {
 #[test]
 fn s3_storage_needs_a_bucket() {
     let p = problems("[storage]\nkind = \"s3\"\n");
-    assert_eq!(p, vec!["`storage.bucket` must name a bucket when `storage.kind` is \"s3\""]);
+    assert_eq!(
+        p,
+        vec!["`storage.bucket` must name a bucket when `storage.kind` is \"s3\""]
+    );
 }
 
 #[test]

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 use tantivy::schema::{
-    DateOptions, DateTimePrecision, INDEXED, JsonObjectOptions, OwnedValue, Schema,
-    TextFieldIndexing, IndexRecordOption,
+    DateOptions, DateTimePrecision, INDEXED, IndexRecordOption, JsonObjectOptions, OwnedValue,
+    Schema, TextFieldIndexing,
 };
 use tantivy::{DateTime, Index, TantivyDocument};
 
@@ -35,10 +35,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let ts = b.add_date_field(
         "@timestamp",
-        DateOptions::from(INDEXED).set_fast().set_precision(DateTimePrecision::Milliseconds),
+        DateOptions::from(INDEXED)
+            .set_fast()
+            .set_precision(DateTimePrecision::Milliseconds),
     );
     let index = Index::create_in_dir(dir.path(), b.build())?;
-    let mut writer = index.writer_with_num_threads(threads, 128 * 1024 * 1024 * threads.max(1) / 2)?;
+    let mut writer =
+        index.writer_with_num_threads(threads, 128 * 1024 * 1024 * threads.max(1) / 2)?;
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?);
     let started = Instant::now();
     let (mut docs, mut bytes) = (0u64, 0u64);
@@ -59,7 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         {
             doc.add_date(ts, DateTime::from_timestamp_millis(d.timestamp_millis()));
         }
-        let fields: Vec<(String, OwnedValue)> = obj.into_iter().map(|(k, v)| (k, OwnedValue::from(v))).collect();
+        let fields: Vec<(String, OwnedValue)> = obj
+            .into_iter()
+            .map(|(k, v)| (k, OwnedValue::from(v)))
+            .collect();
         doc.add_field_value(body, &OwnedValue::Object(fields));
         writer.add_document(doc)?;
         docs += 1;

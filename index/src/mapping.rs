@@ -10,13 +10,13 @@
 //! | `@timestamp` | event time, ms precision (indexed, fast) | time ranges, sorting, histograms |
 //! | `_source` | the record bytes exactly as sent (stored) | `_source` in hits |
 //! | `_text` | every string leaf, tokenized with positions (JSON) | full text, phrases |
-//! | `_val` | strings up to 256 chars untokenized, numbers, booleans (JSON, fast) | exact terms, ranges, sorting, aggregations |
+//! | `_val` | strings up to 256 chars untokenized, numbers, booleans (JSON, columns only) | exact terms, ranges, sorting, aggregations |
 //!
 //! So a string is searchable as text *and* usable as an exact value, `field.keyword` resolves
 //! to the exact form, and nested objects are addressed with dotted paths — as in ES, where a
 //! dynamic string becomes `text` with a `keyword` sub-field (`ignore_above: 256`).
 
-use serde_json::{Map, Value};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, IndexRecordOption, JsonObjectOptions, OwnedValue,
     STORED, STRING, Schema, TextFieldIndexing,
@@ -116,14 +116,12 @@ impl DocMapper {
                 )
                 .set_expand_dots_enabled(),
         );
+        // Exact values live in columns only: an inverted index of every distinct value
+        // (trace ids, messages, timestamps) would triple the cost of indexing, and term and
+        // range filters on columns stay fast (see the query room's compiler).
         let value = b.add_json_field(
             VALUE_FIELD,
             JsonObjectOptions::default()
-                .set_indexing_options(
-                    TextFieldIndexing::default()
-                        .set_tokenizer("raw")
-                        .set_index_option(IndexRecordOption::Basic),
-                )
                 .set_fast("raw")
                 .set_expand_dots_enabled(),
         );
@@ -168,8 +166,17 @@ impl DocMapper {
     /// Builds the document for one record; a record that is not a JSON object is an error
     /// for that record alone.
     pub fn to_document(&self, doc: &SourceDoc<'_>) -> Result<TantivyDocument, MappingError> {
-        let object: Map<String, Value> =
-            serde_json::from_slice(doc.source).map_err(|e| MappingError::NotAnObject {
+        let mut text = Vec::new();
+        let mut value = Vec::new();
+        let mut de = serde_json::Deserializer::from_slice(doc.source);
+        let split = Members {
+            text: &mut text,
+            value: &mut value,
+            top: true,
+        };
+        serde::de::Deserializer::deserialize_map(&mut de, split)
+            .and_then(|()| de.end())
+            .map_err(|e| MappingError::NotAnObject {
                 reason: format!("the record is not a JSON object: {e}"),
             })?;
         let mut out = TantivyDocument::new();
@@ -179,14 +186,6 @@ impl DocMapper {
             DateTime::from_timestamp_millis(doc.timestamp_ms),
         );
         out.add_bytes(self.fields.source, doc.source);
-        let mut text = Vec::new();
-        let mut value = Vec::new();
-        for (key, v) in object {
-            if key == TIMESTAMP_FIELD {
-                continue;
-            }
-            split_value(key, v, &mut text, &mut value);
-        }
         if !text.is_empty() {
             out.add_field_value(self.fields.text, &OwnedValue::Object(text));
         }
@@ -197,99 +196,127 @@ impl DocMapper {
     }
 }
 
-/// Sends one JSON member to the text and/or exact-value objects.
-fn split_value(
-    key: String,
-    v: Value,
-    text: &mut Vec<(String, OwnedValue)>,
-    value: &mut Vec<(String, OwnedValue)>,
-) {
-    match v {
-        Value::Null => {}
-        Value::Bool(b) => value.push((key, OwnedValue::Bool(b))),
-        Value::Number(n) => {
-            if let Some(n) = number(&n) {
-                value.push((key, n));
+type Tree = Vec<(String, OwnedValue)>;
+
+/// Reads a JSON object straight into its text and exact-value trees, without building a
+/// `serde_json::Value` first (this runs once per record on the indexing hot path).
+struct Members<'a> {
+    text: &'a mut Tree,
+    value: &'a mut Tree,
+    /// The record's top level, where `@timestamp` is skipped (it has its own field).
+    top: bool,
+}
+
+impl<'de> Visitor<'de> for Members<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if self.top && key == TIMESTAMP_FIELD {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let (t, v) = map.next_value_seed(Leaf)?;
+            if let Some(t) = t {
+                if let Some(v) = v {
+                    self.value.push((key.clone(), v));
+                }
+                self.text.push((key, t));
+            } else if let Some(v) = v {
+                self.value.push((key, v));
             }
         }
-        Value::String(s) => {
-            if s.len() <= IGNORE_ABOVE {
-                value.push((key.clone(), OwnedValue::Str(s.clone())));
-            }
-            text.push((key, OwnedValue::Str(s)));
-        }
-        Value::Array(items) => {
-            let mut t = Vec::new();
-            let mut x = Vec::new();
-            for item in items {
-                split_array_item(item, &mut t, &mut x);
-            }
-            if !t.is_empty() {
-                text.push((key.clone(), OwnedValue::Array(t)));
-            }
-            if !x.is_empty() {
-                value.push((key, OwnedValue::Array(x)));
-            }
-        }
-        Value::Object(members) => {
-            let mut t = Vec::new();
-            let mut x = Vec::new();
-            for (k, v) in members {
-                split_value(k, v, &mut t, &mut x);
-            }
-            if !t.is_empty() {
-                text.push((key.clone(), OwnedValue::Object(t)));
-            }
-            if !x.is_empty() {
-                value.push((key, OwnedValue::Object(x)));
-            }
-        }
+        Ok(())
     }
 }
 
-fn split_array_item(item: Value, text: &mut Vec<OwnedValue>, value: &mut Vec<OwnedValue>) {
-    match item {
-        Value::Null => {}
-        Value::Bool(b) => value.push(OwnedValue::Bool(b)),
-        Value::Number(n) => {
-            if let Some(n) = number(&n) {
-                value.push(n);
-            }
-        }
-        Value::String(s) => {
-            if s.len() <= IGNORE_ABOVE {
-                value.push(OwnedValue::Str(s.clone()));
-            }
-            text.push(OwnedValue::Str(s));
-        }
-        Value::Array(items) => {
-            for item in items {
-                split_array_item(item, text, value);
-            }
-        }
-        Value::Object(members) => {
-            let mut t = Vec::new();
-            let mut x = Vec::new();
-            for (k, v) in members {
-                split_value(k, v, &mut t, &mut x);
-            }
-            if !t.is_empty() {
-                text.push(OwnedValue::Object(t));
-            }
-            if !x.is_empty() {
-                value.push(OwnedValue::Object(x));
-            }
-        }
+/// One JSON value as its (text form, exact form); either may be absent.
+struct Leaf;
+
+type Split = (Option<OwnedValue>, Option<OwnedValue>);
+
+impl<'de> DeserializeSeed<'de> for Leaf {
+    type Value = Split;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Split, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-fn number(n: &serde_json::Number) -> Option<OwnedValue> {
-    if let Some(i) = n.as_i64() {
-        Some(OwnedValue::I64(i))
-    } else if let Some(u) = n.as_u64() {
-        Some(OwnedValue::U64(u))
-    } else {
-        n.as_f64().map(OwnedValue::F64)
+impl<'de> Visitor<'de> for Leaf {
+    type Value = Split;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Split, E> {
+        Ok((None, None))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Split, E> {
+        Ok((None, Some(OwnedValue::Bool(b))))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<Split, E> {
+        Ok((None, Some(OwnedValue::I64(i))))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<Split, E> {
+        Ok((
+            None,
+            Some(match i64::try_from(u) {
+                Ok(i) => OwnedValue::I64(i),
+                Err(_) => OwnedValue::U64(u),
+            }),
+        ))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<Split, E> {
+        Ok((None, Some(OwnedValue::F64(x))))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Split, E> {
+        self.visit_string(s.to_string())
+    }
+
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Split, E> {
+        let exact = (s.len() <= IGNORE_ABOVE).then(|| OwnedValue::Str(s.clone()));
+        Ok((Some(OwnedValue::Str(s)), exact))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Split, A::Error> {
+        let mut text = Vec::new();
+        let mut value = Vec::new();
+        while let Some((t, v)) = seq.next_element_seed(Leaf)? {
+            // Nested arrays flatten, as in Elasticsearch.
+            for (out, item) in [(&mut text, t), (&mut value, v)] {
+                match item {
+                    Some(OwnedValue::Array(items)) => out.extend(items),
+                    Some(x) => out.push(x),
+                    None => {}
+                }
+            }
+        }
+        let wrap = |items: Vec<OwnedValue>| (!items.is_empty()).then_some(OwnedValue::Array(items));
+        Ok((wrap(text), wrap(value)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Split, A::Error> {
+        let mut text = Vec::new();
+        let mut value = Vec::new();
+        Members {
+            text: &mut text,
+            value: &mut value,
+            top: false,
+        }
+        .visit_map(map)?;
+        let wrap = |tree: Tree| (!tree.is_empty()).then_some(OwnedValue::Object(tree));
+        Ok((wrap(text), wrap(value)))
     }
 }
 

@@ -87,6 +87,44 @@ fn lines(body: &Bytes) -> Vec<Line<'_>> {
 
 const ACTIONS: [&str; 4] = ["index", "create", "update", "delete"];
 
+/// The usual action line, read without building a JSON tree (the hot path of `_bulk`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionLine<'a> {
+    #[serde(borrow, default)]
+    index: Option<FastMeta<'a>>,
+    #[serde(borrow, default)]
+    create: Option<FastMeta<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastMeta<'a> {
+    #[serde(rename = "_index", borrow, default)]
+    index: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "_id", borrow, default)]
+    id: Option<&'a serde_json::value::RawValue>,
+}
+
+/// `index`/`create` lines with a string or number `_id`, read fast; anything else is `None`
+/// and goes through [`parse_action`].
+fn parse_action_fast(line: &[u8]) -> Option<(String, Option<String>, Option<String>)> {
+    let a: ActionLine<'_> = serde_json::from_slice(line).ok()?;
+    let (action, meta) = match (a.index, a.create) {
+        (Some(m), None) => ("index", m),
+        (None, Some(m)) => ("create", m),
+        _ => return None,
+    };
+    let id = match meta.id {
+        None => None,
+        Some(raw) => match serde_json::from_str::<Value>(raw.get()).ok()? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => return None,
+        },
+    };
+    Some((action.to_string(), meta.index.map(|c| c.into_owned()), id))
+}
+
 /// The action name and its metadata, when `line` is a well-formed action line.
 fn parse_action(line: &[u8]) -> Result<(String, Map<String, Value>), ItemError> {
     let value: Value = serde_json::from_slice(line).map_err(|e| {
@@ -158,6 +196,28 @@ pub fn parse_bulk(
     while i < lines.len() {
         let action_line = &lines[i];
         i += 1;
+        if let Some((action, index, id)) = parse_action_fast(action_line.bytes) {
+            let index = index.or_else(|| default_index.map(str::to_string));
+            let source = lines.get(i);
+            if source.is_some() {
+                i += 1;
+            }
+            let outcome = item_record(
+                index.as_deref(),
+                id.as_deref(),
+                source,
+                body,
+                max_record_size,
+                arrival_ms,
+            );
+            items.push(BulkItem {
+                action,
+                index,
+                id,
+                outcome,
+            });
+            continue;
+        }
         let (action, meta) = match parse_action(action_line.bytes) {
             Ok(a) => a,
             Err(e) => {
@@ -312,13 +372,13 @@ enum Answer {
 }
 
 /// Writes a parsed bulk request: records are grouped by stream and appended (durably) per
-/// stream; every item gets its own answer, in request order.
+/// stream; every item gets its own answer, in request order. Returns the JSON answer.
 pub async fn ingest_bulk(
     state: &IngestState,
     items: Vec<BulkItem>,
     headers: &HeaderMap,
     wait_for: Option<Duration>,
-) -> Value {
+) -> Vec<u8> {
     let started = std::time::Instant::now();
     let mut answers: Vec<Option<Answer>> = (0..items.len()).map(|_| None).collect();
     let mut groups: BTreeMap<String, Vec<(usize, Record)>> = BTreeMap::new();
@@ -347,33 +407,123 @@ pub async fn ingest_bulk(
             stream.wait_searchable(last, limit).await;
         }
     }
-    let mut errors = false;
-    let items: Vec<Value> = answers
-        .into_iter()
-        .zip(actions)
-        .map(|(a, action)| {
-            let body = match a {
-                Some(Answer::Created { index, id, seq_no }) => json!({
-                    "_index": index, "_id": id, "_version": 1, "result": "created",
-                    "_shards": {"total": 1, "successful": 1, "failed": 0},
-                    "_seq_no": seq_no, "_primary_term": 1, "status": 201,
-                }),
-                Some(Answer::Failed { index, id, error }) => {
-                    errors = true;
-                    json!({
-                        "_index": index, "_id": id, "status": error.status,
-                        "error": {"type": error.kind, "reason": error.reason},
-                    })
-                }
-                None => {
-                    errors = true;
-                    json!({"status": 500, "error": {"type": "exception", "reason": "item was not processed"}})
-                }
-            };
-            json!({ action: body })
-        })
+    let errors = answers
+        .iter()
+        .any(|a| !matches!(a, Some(Answer::Created { .. })));
+    let items: Vec<Item<'_>> = answers
+        .iter()
+        .zip(&actions)
+        .map(|(answer, action)| Item { action, answer })
         .collect();
-    json!({"took": started.elapsed().as_millis() as u64, "errors": errors, "items": items})
+    // Serialized here, from typed items: a bulk answer has an entry per document.
+    serde_json::to_vec(&BulkResponse {
+        took: started.elapsed().as_millis() as u64,
+        errors,
+        items,
+    })
+    .unwrap_or_else(|e| {
+        json!({"took": 0, "errors": true, "items": [], "error": e.to_string()})
+            .to_string()
+            .into_bytes()
+    })
+}
+
+#[derive(serde::Serialize)]
+struct BulkResponse<'a> {
+    took: u64,
+    errors: bool,
+    items: Vec<Item<'a>>,
+}
+
+/// `{"<action>": {...}}`, one per bulk item.
+struct Item<'a> {
+    action: &'a str,
+    answer: &'a Option<Answer>,
+}
+
+#[derive(serde::Serialize)]
+struct Shards {
+    total: u8,
+    successful: u8,
+    failed: u8,
+}
+
+#[derive(serde::Serialize)]
+struct Created<'a> {
+    #[serde(rename = "_index")]
+    index: &'a str,
+    #[serde(rename = "_id")]
+    id: &'a str,
+    #[serde(rename = "_version")]
+    version: u8,
+    result: &'static str,
+    #[serde(rename = "_shards")]
+    shards: Shards,
+    #[serde(rename = "_seq_no")]
+    seq_no: u64,
+    #[serde(rename = "_primary_term")]
+    primary_term: u8,
+    status: u16,
+}
+
+#[derive(serde::Serialize)]
+struct Refused<'a> {
+    #[serde(rename = "_index")]
+    index: &'a str,
+    #[serde(rename = "_id")]
+    id: Option<&'a str>,
+    status: u16,
+    error: ErrorBody<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    reason: &'a str,
+}
+
+impl serde::Serialize for Item<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        match self.answer {
+            Some(Answer::Created { index, id, seq_no }) => map.serialize_entry(
+                self.action,
+                &Created {
+                    index,
+                    id,
+                    version: 1,
+                    result: "created",
+                    shards: Shards {
+                        total: 1,
+                        successful: 1,
+                        failed: 0,
+                    },
+                    seq_no: *seq_no,
+                    primary_term: 1,
+                    status: 201,
+                },
+            )?,
+            Some(Answer::Failed { index, id, error }) => map.serialize_entry(
+                self.action,
+                &Refused {
+                    index,
+                    id: id.as_deref(),
+                    status: error.status,
+                    error: ErrorBody {
+                        kind: error.kind,
+                        reason: &error.reason,
+                    },
+                },
+            )?,
+            None => map.serialize_entry(
+                self.action,
+                &json!({"status": 500, "error": {"type": "exception", "reason": "item was not processed"}}),
+            )?,
+        }
+        map.end()
+    }
 }
 
 async fn append_group(

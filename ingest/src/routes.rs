@@ -193,7 +193,13 @@ async fn bulk(
     let arrival_ms = chrono::Utc::now().timestamp_millis();
     let items = parse_bulk(&body, target, state.max_record_size, arrival_ms);
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    axum::Json(ingest_bulk(state, items, headers, wait).await).into_response()
+    let answer = ingest_bulk(state, items, headers, wait).await;
+    let mut r = answer.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 async fn bulk_all(

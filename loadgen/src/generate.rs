@@ -69,7 +69,9 @@ pub enum TimeSpread {
 }
 
 const VERBS: [&str; 5] = ["GET", "GET", "GET", "POST", "PUT"];
-const SERVICES: [&str; 6] = ["checkout", "search", "auth", "catalog", "payments", "gateway"];
+const SERVICES: [&str; 6] = [
+    "checkout", "search", "auth", "catalog", "payments", "gateway",
+];
 const AGENTS: [&str; 10] = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
@@ -215,11 +217,16 @@ impl Generator {
         let mut rng = self.rng_for(i);
         let t = self.event_time(&mut rng, now_ms);
         let ip = &self.ips[(self.ip_zipf.sample(&mut rng) as usize - 1).min(self.ips.len() - 1)];
-        let path = &self.paths[(self.path_zipf.sample(&mut rng) as usize - 1).min(self.paths.len() - 1)];
+        let path =
+            &self.paths[(self.path_zipf.sample(&mut rng) as usize - 1).min(self.paths.len() - 1)];
         let agent = AGENTS[(self.agent_zipf.sample(&mut rng) as usize - 1).min(AGENTS.len() - 1)];
         let verb = VERBS[rng.random_range(0..VERBS.len())];
         let status = Self::status(&mut rng, t);
-        let bytes = if status == 304 { 0 } else { self.size.sample(&mut rng) as u64 };
+        let bytes = if status == 304 {
+            0
+        } else {
+            self.size.sample(&mut rng) as u64
+        };
         let latency_ms = self.latency.sample(&mut rng);
         let dt = DateTime::<Utc>::from_timestamp_millis(t).unwrap_or_default();
         match self.format {
@@ -306,11 +313,15 @@ mod tests {
     #[test]
     fn access_lines_look_like_combined_logs() {
         let g = Generator::new(LogFormat::Apache, false, 1, TimeSpread::Live);
-        let Generated::Text(line) = g.record(0, 1_764_162_000_000) else { panic!() };
+        let Generated::Text(line) = g.record(0, 1_764_162_000_000) else {
+            panic!()
+        };
         assert!(line.contains("[26/Nov/2025:13:00:00 +0000] \""), "{line}");
         assert!(line.contains(" HTTP/1.1\" "), "{line}");
         let parsed = Generator::new(LogFormat::Nginx, true, 1, TimeSpread::Live);
-        let Generated::Json(j) = parsed.record(0, 0) else { panic!() };
+        let Generated::Json(j) = parsed.record(0, 0) else {
+            panic!()
+        };
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
         assert!(v["response"].is_u64() && v["clientip"].is_string());
     }
@@ -320,17 +331,26 @@ mod tests {
         let g = Generator::new(LogFormat::Json, false, 7, TimeSpread::Live);
         let mut counts = std::collections::HashMap::new();
         for i in 0..20_000 {
-            let v: serde_json::Value = serde_json::from_str(g.record(i, 1_000_000).as_str()).unwrap();
-            *counts.entry(v["path"].as_str().unwrap().to_string()).or_insert(0u32) += 1;
+            let v: serde_json::Value =
+                serde_json::from_str(g.record(i, 1_000_000).as_str()).unwrap();
+            *counts
+                .entry(v["path"].as_str().unwrap().to_string())
+                .or_insert(0u32) += 1;
         }
         let mut c: Vec<u32> = counts.values().copied().collect();
         c.sort_unstable_by(|a, b| b.cmp(a));
-        assert!(c[0] > 10 * c[c.len() / 2], "top path {} vs median {}", c[0], c[c.len() / 2]);
+        assert!(
+            c[0] > 10 * c[c.len() / 2],
+            "top path {} vs median {}",
+            c[0],
+            c[c.len() / 2]
+        );
         // In a burst minute, 5xx are far more common than outside.
         let five = |t: i64| {
             (0..5_000)
                 .filter(|i| {
-                    let v: serde_json::Value = serde_json::from_str(g.record(*i, t).as_str()).unwrap();
+                    let v: serde_json::Value =
+                        serde_json::from_str(g.record(*i, t).as_str()).unwrap();
                     v["status"].as_u64().unwrap() >= 500
                 })
                 .count()
@@ -342,12 +362,22 @@ mod tests {
     fn backfill_times_stay_in_range_and_follow_the_day() {
         let start = 1_764_115_200_000; // a midnight UTC
         let end = start + 7 * 86_400_000;
-        let g = Generator::new(LogFormat::Json, false, 3, TimeSpread::Range { start_ms: start, end_ms: end });
+        let g = Generator::new(
+            LogFormat::Json,
+            false,
+            3,
+            TimeSpread::Range {
+                start_ms: start,
+                end_ms: end,
+            },
+        );
         let mut night = 0;
         let mut evening = 0;
         for i in 0..20_000 {
             let v: serde_json::Value = serde_json::from_str(g.record(i, 0).as_str()).unwrap();
-            let t = chrono::DateTime::parse_from_rfc3339(v["@timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
+            let t = chrono::DateTime::parse_from_rfc3339(v["@timestamp"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis();
             assert!(t >= start && t < end);
             match (t / 3_600_000) % 24 {
                 3 => night += 1,

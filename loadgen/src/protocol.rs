@@ -58,7 +58,9 @@ pub struct Payload {
 /// Builds the request for `records`.
 pub fn build(protocol: Protocol, stream: &str, records: &[Generated], gzip: bool) -> Payload {
     let record_bytes: u64 = records.iter().map(|r| r.as_str().len() as u64).sum();
-    let text = records.first().is_some_and(|r| matches!(r, Generated::Text(_)));
+    let text = records
+        .first()
+        .is_some_and(|r| matches!(r, Generated::Text(_)));
     let (path, mut headers, body) = match protocol {
         Protocol::Ndjson => {
             let mut body = Vec::with_capacity(record_bytes as usize + records.len());
@@ -66,7 +68,11 @@ pub fn build(protocol: Protocol, stream: &str, records: &[Generated], gzip: bool
                 body.extend_from_slice(r.as_str().as_bytes());
                 body.push(b'\n');
             }
-            let ct = if text { "text/plain" } else { "application/x-ndjson" };
+            let ct = if text {
+                "text/plain"
+            } else {
+                "application/x-ndjson"
+            };
             (
                 format!("/v1/streams/{stream}/records"),
                 vec![("content-type", ct.to_string())],
@@ -80,7 +86,8 @@ pub fn build(protocol: Protocol, stream: &str, records: &[Generated], gzip: bool
                 match r {
                     Generated::Json(j) => body.extend_from_slice(j.as_bytes()),
                     Generated::Text(t) => {
-                        let _ = serde_json::to_writer(&mut body, &serde_json::json!({ "message": t }));
+                        let _ =
+                            serde_json::to_writer(&mut body, &serde_json::json!({ "message": t }));
                     }
                 }
                 body.push(b'\n');
@@ -110,7 +117,10 @@ pub fn build(protocol: Protocol, stream: &str, records: &[Generated], gzip: bool
                 "/".to_string(),
                 vec![
                     ("content-type", "application/x-amz-json-1.1".to_string()),
-                    ("x-amz-target", "Firehose_20150804.PutRecordBatch".to_string()),
+                    (
+                        "x-amz-target",
+                        "Firehose_20150804.PutRecordBatch".to_string(),
+                    ),
                 ],
                 body,
             )
@@ -183,7 +193,10 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Out
             let kind = v["error"]["type"]
                 .as_str()
                 .or_else(|| v["__type"].as_str())
-                .map_or_else(|| format!("http_{status}"), |t| format!("http_{status}_{t}"));
+                .map_or_else(
+                    || format!("http_{status}"),
+                    |t| format!("http_{status}_{t}"),
+                );
             whole(&mut out, kind);
         }
     }
@@ -196,17 +209,29 @@ mod tests {
 
     #[test]
     fn each_protocol_frames_its_records() {
-        let recs = vec![Generated::Json("{\"a\":1}".into()), Generated::Json("{\"a\":2}".into())];
+        let recs = vec![
+            Generated::Json("{\"a\":1}".into()),
+            Generated::Json("{\"a\":2}".into()),
+        ];
         let p = build(Protocol::Bulk, "web", &recs, false);
         assert_eq!(p.path, "/web/_bulk");
-        assert_eq!(&p.body[..], b"{\"index\":{}}\n{\"a\":1}\n{\"index\":{}}\n{\"a\":2}\n");
+        assert_eq!(
+            &p.body[..],
+            b"{\"index\":{}}\n{\"a\":1}\n{\"index\":{}}\n{\"a\":2}\n"
+        );
         let p = build(Protocol::Firehose, "web", &recs, false);
         let v: Value = serde_json::from_slice(&p.body).unwrap();
         assert_eq!(v["Records"].as_array().unwrap().len(), 2);
         let text = vec![Generated::Text("GET /".into())];
         let p = build(Protocol::Ndjson, "web", &text, true);
-        assert!(p.headers.contains(&("content-type", "text/plain".to_string())));
-        assert!(p.headers.contains(&("content-encoding", "gzip".to_string())));
+        assert!(
+            p.headers
+                .contains(&("content-type", "text/plain".to_string()))
+        );
+        assert!(
+            p.headers
+                .contains(&("content-encoding", "gzip".to_string()))
+        );
     }
 
     #[test]

@@ -131,7 +131,11 @@ impl fmt::Display for Report {
             l.p50, l.p90, l.p99, l.max
         )?;
         if !self.errors.is_empty() {
-            let list: Vec<String> = self.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let list: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             writeln!(f, "errors   {}", list.join(" "))?;
         }
         if let Some(v) = &self.verify {

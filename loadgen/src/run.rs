@@ -120,7 +120,9 @@ struct Shared {
 pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
     let source = match &cfg.replay {
         Some(path) => Source::Replay(Arc::new(read_replay(path)?)),
-        None => Source::Generated(Arc::new(Generator::new(cfg.format, cfg.parsed, cfg.seed, cfg.spread))),
+        None => Source::Generated(Arc::new(Generator::new(
+            cfg.format, cfg.parsed, cfg.seed, cfg.spread,
+        ))),
     };
     let limit = match (&source, cfg.count, cfg.duration) {
         (Source::Replay(lines), count, _) => count.unwrap_or(u64::MAX).min(lines.len() as u64),
@@ -133,7 +135,11 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         .pool_max_idle_per_host(cfg.concurrency)
         .build()
         .map_err(|e| LoadError::Http(e.to_string()))?;
-    let before = if cfg.verify { count_docs(&http, &cfg).await? } else { 0 };
+    let before = if cfg.verify {
+        count_docs(&http, &cfg).await?
+    } else {
+        0
+    };
     let started = Instant::now();
     let shared = Arc::new(Shared {
         deadline: cfg.duration.map(|d| started + d),
@@ -150,7 +156,9 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         started,
         http,
     });
-    let progress = cfg.progress.then(|| tokio::spawn(progress_loop(shared.clone())));
+    let progress = cfg
+        .progress
+        .then(|| tokio::spawn(progress_loop(shared.clone())));
     let workers: Vec<_> = (0..cfg.concurrency.max(1))
         .map(|_| tokio::spawn(worker(shared.clone())))
         .collect();
@@ -216,12 +224,17 @@ async fn worker(s: Arc<Shared>) {
         }
         let last = (first + batch).min(s.limit);
         // Open loop: with a rate, each batch has a scheduled time and latency counts from it.
-        let scheduled = s.cfg.rate.map(|r| s.started + Duration::from_secs_f64(first as f64 / r));
+        let scheduled = s
+            .cfg
+            .rate
+            .map(|r| s.started + Duration::from_secs_f64(first as f64 / r));
         if let Some(at) = scheduled {
             tokio::time::sleep_until(at.into()).await;
         }
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let records: Vec<Generated> = (first..last).filter_map(|i| s.source.get(i, now_ms)).collect();
+        let records: Vec<Generated> = (first..last)
+            .filter_map(|i| s.source.get(i, now_ms))
+            .collect();
         if records.is_empty() {
             return;
         }
@@ -245,7 +258,10 @@ async fn send(s: &Shared, p: Payload, from: Instant) {
     let result = match req.body(p.body).send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
-            resp.bytes().await.map(|b| (status, b)).map_err(|e| e.to_string())
+            resp.bytes()
+                .await
+                .map(|b| (status, b))
+                .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     };
@@ -267,10 +283,7 @@ async fn send(s: &Shared, p: Payload, from: Instant) {
         }
         Err(_) => {
             t.unknown.fetch_add(p.records as u64, Ordering::Relaxed);
-            *s.errors
-                .lock()
-                .entry("transport".to_string())
-                .or_default() += p.records as u64;
+            *s.errors.lock().entry("transport".to_string()).or_default() += p.records as u64;
         }
     }
 }
@@ -299,16 +312,31 @@ async fn progress_loop(s: Arc<Shared>) {
 /// Documents in the stream now (0 when it does not exist yet).
 async fn count_docs(http: &reqwest::Client, cfg: &LoadConfig) -> Result<u64, LoadError> {
     let url = format!("{}/{}/_count", cfg.target, cfg.stream);
-    let resp = http.get(&url).send().await.map_err(|e| LoadError::Http(e.to_string()))?;
+    let resp = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| LoadError::Http(e.to_string()))?;
     if resp.status().as_u16() == 404 {
         return Ok(0);
     }
-    let v: serde_json::Value = resp.json().await.map_err(|e| LoadError::Http(e.to_string()))?;
-    v["count"].as_u64().ok_or_else(|| LoadError::Http(format!("unexpected _count answer: {v}")))
+    let v: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|e| LoadError::Http(e.to_string()))?;
+    v["count"]
+        .as_u64()
+        .ok_or_else(|| LoadError::Http(format!("unexpected _count answer: {v}")))
 }
 
 /// Polls `_count` until every acknowledged record is searchable (or the count stops moving).
-async fn verify(http: &reqwest::Client, cfg: &LoadConfig, before: u64, acked: u64, unknown: u64) -> Result<Verify, LoadError> {
+async fn verify(
+    http: &reqwest::Client,
+    cfg: &LoadConfig,
+    before: u64,
+    acked: u64,
+    unknown: u64,
+) -> Result<Verify, LoadError> {
     let want = before + acked;
     let mut last = (u64::MAX, Instant::now());
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -317,7 +345,7 @@ async fn verify(http: &reqwest::Client, cfg: &LoadConfig, before: u64, acked: u6
         if n != last.0 {
             last = (n, Instant::now());
         }
-        let settled = last.1.elapsed() > Duration::from_secs(10);
+        let settled = last.1.elapsed() > Duration::from_secs(30);
         if n >= want || settled || Instant::now() > deadline {
             if n >= want {
                 // Give stragglers (records of unknown fate) a moment to show up as duplicates.

@@ -237,11 +237,11 @@ impl<'a> Compiler<'a> {
             parts.push(q);
         }
         for t in self.typed_value_terms(path, text) {
-            parts.push(term_query(t));
+            parts.push(value_eq(t));
         }
         if parts.is_empty() {
             // Nothing to analyze (punctuation only): the exact value may still match.
-            parts.push(term_query(self.keyword_term(path, text)));
+            parts.push(value_eq(self.keyword_term(path, text)));
         }
         union(parts)
     }
@@ -258,7 +258,7 @@ impl<'a> Compiler<'a> {
         if !self.typed_value_terms("x", text).is_empty() {
             for p in self.numeric_paths() {
                 for t in self.typed_value_terms(&p, text) {
-                    parts.push(term_query(t));
+                    parts.push(value_eq(t));
                 }
             }
         }
@@ -298,7 +298,7 @@ impl<'a> Compiler<'a> {
                 let hi = dates.parse(text, true)?;
                 self.timestamp_range(Bound::Included(lo), Bound::Included(hi))
             }
-            FieldTarget::Keyword { path } => term_query(self.keyword_term(&path, text)),
+            FieldTarget::Keyword { path } => value_eq(self.keyword_term(&path, text)),
             FieldTarget::Dynamic { path } => self.match_dynamic(&path, text, kind),
         })
     }
@@ -308,13 +308,13 @@ impl<'a> Compiler<'a> {
             FieldTarget::Dynamic { path } => {
                 // The exact value, a token of the text form, or the number/boolean it spells.
                 let mut parts = vec![
-                    term_query(self.keyword_term(&path, value)),
+                    value_eq(self.keyword_term(&path, value)),
                     term_query(self.text_term(&path, value)),
                 ];
                 parts.extend(
                     self.typed_value_terms(&path, value)
                         .into_iter()
-                        .map(term_query),
+                        .map(value_eq),
                 );
                 union(parts)
             }
@@ -333,13 +333,9 @@ impl<'a> Compiler<'a> {
 
     fn prefix(&mut self, field: &str, prefix: &str) -> BoxQuery {
         match self.mapper.resolve(field) {
-            FieldTarget::Keyword { path } => Box::new(PhrasePrefixQuery::new(vec![
-                self.keyword_term(&path, prefix),
-            ])),
+            FieldTarget::Keyword { path } => self.value_prefix(&path, prefix),
             FieldTarget::Dynamic { path } => {
-                let mut parts = vec![Box::new(PhrasePrefixQuery::new(vec![
-                    self.keyword_term(&path, prefix),
-                ])) as BoxQuery];
+                let mut parts = vec![self.value_prefix(&path, prefix)];
                 if let Some(q) = self.prefix_text(&path, prefix) {
                     parts.push(q);
                 }
@@ -351,6 +347,13 @@ impl<'a> Compiler<'a> {
             )])),
             FieldTarget::Timestamp => Box::new(EmptyQuery),
         }
+    }
+
+    /// Exact strings starting with `prefix`, from the value columns.
+    fn value_prefix(&self, path: &str, prefix: &str) -> BoxQuery {
+        let lo = self.keyword_term(path, prefix);
+        let hi = self.keyword_term(path, &format!("{prefix}\u{10FFFF}"));
+        Box::new(RangeQuery::new(Bound::Included(lo), Bound::Included(hi)))
     }
 
     fn timestamp_range(&self, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
@@ -454,6 +457,14 @@ impl<'a> Compiler<'a> {
 
 fn term_query(t: Term) -> BoxQuery {
     Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
+}
+
+/// Documents whose column value equals `t` (`_val` has columns, not an inverted index).
+fn value_eq(t: Term) -> BoxQuery {
+    Box::new(RangeQuery::new(
+        Bound::Included(t.clone()),
+        Bound::Included(t),
+    ))
 }
 
 /// Any of `parts` (none: nothing matches).

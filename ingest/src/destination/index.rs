@@ -16,6 +16,9 @@ use crate::stream::{Batch, DestinationPort};
 
 use super::INDEX;
 
+/// Under a backlog, commits wait up to this many refresh intervals.
+const DEFERRAL_FACTOR: u32 = 10;
+
 /// Longest wait between two attempts after a failed commit or add.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -84,8 +87,15 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
             }
             Err(_elapsed) => {}
         }
+        // A commit is a barrier (tantivy stops taking documents while it writes segments), and
+        // each one leaves segments to merge. So under a backlog, commits are spaced out to at
+        // most one per `DEFERRAL_FACTOR` refresh intervals; when the index keeps up, every
+        // refresh interval, for freshness.
+        let since = last_commit.elapsed();
+        let keeping_up = port.rx.is_empty();
         if let Some(position) = uncommitted
-            && last_commit.elapsed() >= refresh
+            && since >= refresh
+            && (keeping_up || since >= refresh * DEFERRAL_FACTOR)
         {
             match d.indexer.commit(position) {
                 Ok(()) => {
