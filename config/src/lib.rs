@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod env;
+mod index;
 mod reader;
 mod sigproxy;
 mod storage;
@@ -33,12 +34,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use index::{FieldType, IndexSettings, MappingConfig, MappingMode, SizingConfig, SizingMode};
 pub use reader::{parse_duration_str, parse_size_str, show_duration, show_size};
 pub use sigproxy::{AuthConfig, SecretText, SigningService, SigproxyConfig, Sigv4AuthConfig};
 pub use storage::{StorageConfig, StorageKind};
 pub use stream::{
-    BackupConfig, BackupFormat, BackupMode, Compression, FsyncPolicy, IndexSettings, RecordFormat,
-    Rotation, Secret, StreamConfig, check_prefix, validate_stream_name,
+    BackupConfig, BackupFormat, BackupMode, Compression, FsyncPolicy, RecordFormat, Rotation,
+    Secret, StreamConfig, check_prefix, validate_stream_name,
 };
 
 use reader::Section;

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::index::IndexSettings;
 use crate::reader::{Choice, Section};
-use crate::{GIB, KIB, MIB, ser_duration, ser_size};
+use crate::{GIB, MIB, ser_duration, ser_size};
 
 /// How a stream reads record bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -211,23 +212,6 @@ pub struct StreamConfig {
     pub index: IndexSettings,
 }
 
-/// Settings of a stream's embedded tantivy index.
-#[derive(Debug, Clone, Serialize)]
-pub struct IndexSettings {
-    /// Whether records are indexed in the embedded index.
-    pub enabled: bool,
-    /// How often a new index is started, by each record's `@timestamp`.
-    pub rotation: Rotation,
-    /// Least time between two commits (what makes new records searchable).
-    #[serde(serialize_with = "ser_duration")]
-    pub refresh_interval: Duration,
-    /// Indexing threads per shard writer.
-    pub writer_threads: u64,
-    /// Indexing memory per shard writer, shared by its threads.
-    #[serde(serialize_with = "ser_size")]
-    pub writer_memory: u64,
-}
-
 impl StreamConfig {
     /// The built-in defaults, favouring freshness: 1 MiB / 1 s buffers, fsync always.
     pub fn builtin() -> StreamConfig {
@@ -247,13 +231,7 @@ impl StreamConfig {
                 compression: Compression::Gzip,
                 format: BackupFormat::Ndjson,
             },
-            index: IndexSettings {
-                enabled: true,
-                rotation: Rotation::OneDay,
-                refresh_interval: Duration::from_secs(1),
-                writer_threads: 2,
-                writer_memory: 128 * MIB,
-            },
+            index: IndexSettings::builtin(),
         }
     }
 }
@@ -322,41 +300,7 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
         t.finish();
         backup
     };
-    let index = {
-        let mut t = s.section("index");
-        let writer_threads = t.int("writer_threads", base.index.writer_threads, 1, 16);
-        let writer_memory = t.size(
-            "writer_memory",
-            base.index.writer_memory,
-            16 * MIB,
-            16 * GIB,
-        );
-        // tantivy needs at least 15 MB of arena per indexing thread.
-        if writer_memory / writer_threads.max(1) < 15 * 1000 * KIB {
-            let key = t.key("writer_memory");
-            t.problem(
-                "writer_memory",
-                format!(
-                    "`{key}` must give each of the {writer_threads} writer threads at least 15 MB, got `{}`",
-                    crate::show_size(writer_memory)
-                ),
-            );
-        }
-        let index = IndexSettings {
-            enabled: t.bool("enabled", base.index.enabled),
-            rotation: t.choice("rotation", base.index.rotation),
-            refresh_interval: t.duration(
-                "refresh_interval",
-                base.index.refresh_interval,
-                Duration::from_millis(10),
-                Duration::from_secs(3600),
-            ),
-            writer_threads,
-            writer_memory,
-        };
-        t.finish();
-        index
-    };
+    let index = crate::index::read_index(s.section("index"), &base.index);
     s.finish();
     StreamConfig {
         record_format,

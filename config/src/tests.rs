@@ -252,3 +252,54 @@ fn sizes_and_durations_parse_common_spellings() {
     assert_eq!(show_size(MIB), "1 MiB");
     assert_eq!(show_duration(Duration::from_secs(300)), "5m");
 }
+
+#[test]
+fn explicit_mapping_is_read_in_order_with_types() {
+    let c = Config::parse(
+        "[streams.web.index.mapping]\nmode = \"strict\"\n[streams.web.index.mapping.fields]\n\"http.status\" = \"long\"\n\"client.ip\" = \"ip\"\n",
+        &no_env(),
+    )
+    .unwrap();
+    let m = c.stream("web").index.mapping;
+    assert_eq!(m.mode, MappingMode::Strict);
+    assert!(
+        m.fields
+            .contains(&("http.status".to_string(), FieldType::Long))
+    );
+    assert!(m.fields.contains(&("client.ip".to_string(), FieldType::Ip)));
+    assert!(c.stream("other").index.mapping.fields.is_empty());
+}
+
+#[test]
+fn bad_mapping_fields_are_each_reported() {
+    let p = problems(
+        "[defaults.index.mapping.fields]\n\"a\" = \"integer\"\n\"@timestamp\" = \"date\"\n\"b..c\" = \"long\"\n",
+    );
+    assert_eq!(p.len(), 3, "{p:?}");
+    assert!(
+        p.iter().any(|m| m
+            .contains("`defaults.index.mapping.fields.a` must be one of \"keyword\", \"text\"")),
+        "{p:?}"
+    );
+    assert!(
+        p.iter()
+            .any(|m| m.contains("field `@timestamp`") && m.contains("reserved")),
+        "{p:?}"
+    );
+    assert!(p.iter().any(|m| m.contains("field `b..c`")), "{p:?}");
+}
+
+#[test]
+fn retention_and_sizing_are_read() {
+    let c = Config::parse(
+        "[defaults.index]\nretention = \"30d\"\n[defaults.index.sizing]\nmode = \"observed\"\ndaily_volume = \"4.7GiB\"\n",
+        &no_env(),
+    )
+    .unwrap();
+    assert_eq!(c.defaults.index.retention, Duration::from_secs(30 * 86_400));
+    assert_eq!(c.defaults.index.sizing.mode, SizingMode::Observed);
+    assert_eq!(
+        c.defaults.index.sizing.daily_volume,
+        (4.7 * GIB as f64) as u64
+    );
+}

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
+use hydrant_config::{MappingConfig, MappingMode};
+
 use crate::error::IndexError;
 use crate::mapping::DocMapper;
 use crate::rotation::Period;
@@ -30,6 +32,16 @@ pub struct IndexMeta {
     pub period: Option<Period>,
     /// Creation time, epoch milliseconds.
     pub created_ms: i64,
+    /// The doc mapping the index was created with.
+    #[serde(default = "dynamic_mapping")]
+    pub mapping: MappingConfig,
+}
+
+fn dynamic_mapping() -> MappingConfig {
+    MappingConfig {
+        mode: MappingMode::Dynamic,
+        fields: Vec::new(),
+    }
 }
 
 /// One index: metadata and shards.
@@ -162,13 +174,14 @@ impl Catalog {
             .collect()
     }
 
-    /// The index `name` of `stream`, created with `shards` shards when missing.
+    /// The index `name` of `stream`, created with `shards` shards and `mapping` when missing.
     pub fn get_or_create(
         &self,
         name: &str,
         stream: &str,
         period: Option<Period>,
         shards: usize,
+        mapping: &MappingConfig,
     ) -> Result<Arc<IndexHandle>, IndexError> {
         if let Some(h) = self.get(name) {
             return Ok(h);
@@ -184,9 +197,10 @@ impl Catalog {
             shards: shards.max(1),
             period,
             created_ms: chrono::Utc::now().timestamp_millis(),
+            mapping: mapping.clone(),
         };
         std::fs::create_dir_all(&dir).map_err(|e| IndexError::io(&dir, e))?;
-        let mapper = Arc::new(DocMapper::new());
+        let mapper = Arc::new(DocMapper::with_mapping(mapping));
         let shards = (0..meta.shards)
             .map(|i| {
                 Shard::open_or_create(format!("{name}/{i}"), &dir.join(i.to_string()), &mapper)
@@ -263,13 +277,24 @@ fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
             reason: format!("version {} is not supported", meta.version),
         });
     }
-    let mapper = Arc::new(DocMapper::new());
+    let mut mapper = Arc::new(DocMapper::with_mapping(&meta.mapping));
     let shards = (0..meta.shards)
         .map(|i| {
             Shard::open_or_create(format!("{name}/{i}"), &dir.join(i.to_string()), &mapper)
                 .map(Arc::new)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The schema on disk is the truth: map names to its fields.
+    if let Some(shard) = shards.first() {
+        mapper = Arc::new(
+            DocMapper::open(&meta.mapping, &shard.index().schema()).map_err(|reason| {
+                IndexError::BadMetadata {
+                    path: path.clone(),
+                    reason,
+                }
+            })?,
+        );
+    }
     Ok(IndexHandle {
         name,
         meta,
@@ -332,9 +357,12 @@ mod tests {
     fn aliases_patterns_and_lists_resolve() {
         let dir = tempfile::tempdir().unwrap();
         let c = Catalog::open(dir.path()).unwrap();
-        c.get_or_create("web-2026-11-25", "web", None, 1).unwrap();
-        c.get_or_create("web-2026-11-26", "web", None, 1).unwrap();
-        c.get_or_create("api", "api", None, 1).unwrap();
+        c.get_or_create("web-2026-11-25", "web", None, 1, &dynamic_mapping())
+            .unwrap();
+        c.get_or_create("web-2026-11-26", "web", None, 1, &dynamic_mapping())
+            .unwrap();
+        c.get_or_create("api", "api", None, 1, &dynamic_mapping())
+            .unwrap();
         let names = |expr: &str| -> Vec<String> {
             c.resolve(expr, ResolveOptions::default())
                 .unwrap()
@@ -363,7 +391,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let c = Catalog::open(dir.path()).unwrap();
-            c.get_or_create("web-x", "web", None, 2).unwrap();
+            c.get_or_create("web-x", "web", None, 2, &dynamic_mapping())
+                .unwrap();
         }
         let c = Catalog::open(dir.path()).unwrap();
         let h = c.get("web-x").unwrap();

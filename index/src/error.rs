@@ -67,13 +67,28 @@ pub enum MappingError {
         /// What was found instead.
         reason: String,
     },
+    /// A value does not fit its mapped type (`mapper_parsing_exception`).
+    #[error("{reason}")]
+    BadValue {
+        /// Which field, which value, which type.
+        reason: String,
+    },
+    /// A field that the strict mapping does not list (`strict_dynamic_mapping_exception`).
+    #[error("mapping set to strict, dynamic introduction of [{path}] within [_doc] is not allowed")]
+    Strict {
+        /// The unmapped field.
+        path: String,
+    },
 }
 
 impl MappingError {
     /// Elasticsearch's error `type` for this error.
     pub fn es_type(&self) -> &'static str {
         match self {
-            MappingError::NotAnObject { .. } => "mapper_parsing_exception",
+            MappingError::NotAnObject { .. } | MappingError::BadValue { .. } => {
+                "mapper_parsing_exception"
+            }
+            MappingError::Strict { .. } => "strict_dynamic_mapping_exception",
         }
     }
 }

@@ -81,7 +81,9 @@ impl StreamIndexer {
         replace: bool,
     ) -> Result<AddOutcome, IndexError> {
         let (name, period) = index_for(&self.stream, self.settings.rotation, doc.timestamp_ms);
-        let handle = self.catalog.get_or_create(&name, &self.stream, period, 1)?;
+        let handle =
+            self.catalog
+                .get_or_create(&name, &self.stream, period, 1, &self.settings.mapping)?;
         let shard_ord = route(doc.id, handle.shards().len());
         if position <= handle.shards()[shard_ord].committed() {
             return Ok(AddOutcome::AlreadyCommitted);

@@ -555,6 +555,16 @@ async fn append_group(
     state.pipeline.metrics().request(name, "bulk");
     let rotation = stream.config().index.rotation;
     for (n, r) in records {
+        if let Some(m) = stream.mapper()
+            && let Err(e) = m.check(&r.data)
+        {
+            answers[n] = Some(Answer::Failed {
+                index: name.to_string(),
+                id: Some(r.id.to_string()),
+                error: ItemError::new(400, e.es_type(), e.to_string()),
+            });
+            continue;
+        }
         let index = hydrant_index::rotation::index_for(name, rotation, r.timestamp_ms).0;
         meta.push((n, index, r.id.to_string()));
         batch.push(r);

@@ -5,6 +5,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use hydrant_index::{DocMapper, MappingError};
+
 use crate::record::{Record, new_id};
 
 /// How lines are read.
@@ -28,6 +30,10 @@ pub enum LineErrorKind {
     NotUtf8,
     /// Longer than `ingest.max_record_size`.
     TooLarge,
+    /// A value does not fit the stream's mapping.
+    MapperParsingException,
+    /// A field the stream's strict mapping does not list.
+    StrictDynamicMappingException,
 }
 
 /// One rejected line.
@@ -92,6 +98,7 @@ pub fn parse_lines(
     format: LineFormat,
     max_record_size: u64,
     arrival_ms: i64,
+    mapper: Option<&DocMapper>,
 ) -> (Vec<Record>, Vec<LineError>) {
     let mut records = Vec::new();
     let mut errors = Vec::new();
@@ -138,7 +145,10 @@ pub fn parse_lines(
             }
         };
         match format {
-            LineFormat::Json => match json_object_time(line) {
+            LineFormat::Json => match json_object_time(line).and_then(|ts| {
+                check_mapping(mapper, line)?;
+                Ok(ts)
+            }) {
                 Ok(ts) => records.push(Record {
                     id: new_id(arrival_ms),
                     client_id: false,
@@ -154,6 +164,21 @@ pub fn parse_lines(
         start = next;
     }
     (records, errors)
+}
+
+/// Checks a record against a stream's mapping, when it has one that can refuse records.
+pub fn check_mapping(
+    mapper: Option<&DocMapper>,
+    data: &[u8],
+) -> Result<(), (LineErrorKind, String)> {
+    let Some(m) = mapper else { return Ok(()) };
+    m.check(data).map_err(|e| {
+        let kind = match e {
+            MappingError::Strict { .. } => LineErrorKind::StrictDynamicMappingException,
+            _ => LineErrorKind::MapperParsingException,
+        };
+        (kind, e.to_string())
+    })
 }
 
 /// A line of text as the record `{"message": "<line>"}`.
@@ -179,7 +204,7 @@ mod tests {
     use super::*;
 
     fn parse(body: &[u8], format: LineFormat) -> (Vec<Record>, Vec<LineError>) {
-        parse_lines(&Bytes::copy_from_slice(body), format, 100, 1_000)
+        parse_lines(&Bytes::copy_from_slice(body), format, 100, 1_000, None)
     }
 
     #[test]

@@ -127,7 +127,13 @@ pub async fn ingest_lines(
     };
     let body = read_body(headers, body, state.limits).await?;
     let arrival_ms = chrono::Utc::now().timestamp_millis();
-    let (records, errors) = parse_lines(&body, format, state.max_record_size, arrival_ms);
+    let (records, errors) = parse_lines(
+        &body,
+        format,
+        state.max_record_size,
+        arrival_ms,
+        stream.mapper(),
+    );
     if records.is_empty() && errors.is_empty() {
         return Err(IngestError::EmptyBody);
     }

@@ -324,6 +324,8 @@ impl StreamShared {
 /// A running stream.
 pub struct Stream {
     pub(crate) shared: Arc<StreamShared>,
+    /// The stream's mapping, when it can refuse records (explicit fields or strict mode).
+    mapper: Option<Arc<hydrant_index::DocMapper>>,
     wal: Arc<Wal>,
     links: Mutex<Vec<DestinationLink>>,
     /// What shutdown needs after the links are gone: each destination's freshness and metrics.
@@ -367,8 +369,13 @@ impl Stream {
             .iter()
             .map(|l| (l.oldest.clone(), l.metrics.clone()))
             .collect();
+        let mapper = Some(Arc::new(hydrant_index::DocMapper::with_mapping(
+            &shared.config.index.mapping,
+        )))
+        .filter(|m| m.checks_records());
         let stream = Arc::new(Stream {
             shared,
+            mapper,
             wal,
             links: Mutex::new(links),
             observed,
@@ -391,6 +398,11 @@ impl Stream {
     /// The stream's settings.
     pub fn config(&self) -> &StreamConfig {
         &self.shared.config
+    }
+
+    /// The stream's mapping, when records must be checked against it before they are taken.
+    pub fn mapper(&self) -> Option<&hydrant_index::DocMapper> {
+        self.mapper.as_deref()
     }
 
     /// Accepts records: admission, then the write-ahead log. Resolves once they are durable;

@@ -2,6 +2,7 @@
 
 use std::ops::Bound;
 
+use hydrant_config::FieldType;
 use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, ExistsQuery, Occur,
@@ -14,6 +15,8 @@ use tantivy::{DateTime, Term};
 use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst, RangeBound};
 use crate::dates::DateParser;
 use crate::error::QueryError;
+
+mod explicit;
 
 type BoxQuery = Box<dyn Query>;
 
@@ -196,39 +199,8 @@ impl<'a> Compiler<'a> {
     /// Full text on the `_text` form of `path`.
     fn match_text(&mut self, path: &str, text: &str, kind: &MatchKind) -> Option<BoxQuery> {
         let tokens = self.tokens(text);
-        if tokens.is_empty() {
-            return None;
-        }
         let terms: Vec<Term> = tokens.iter().map(|t| self.text_term(path, t)).collect();
-        if terms.len() == 1 {
-            return Some(term_query(terms.into_iter().next()?));
-        }
-        Some(match kind {
-            MatchKind::Words {
-                operator,
-                minimum_should_match,
-            } => {
-                let n = terms.len();
-                let occur = match operator {
-                    Operator::And => Occur::Must,
-                    Operator::Or => Occur::Should,
-                };
-                let clauses = terms.into_iter().map(|t| (occur, term_query(t))).collect();
-                let required = match (operator, minimum_should_match) {
-                    (Operator::Or, Some(m)) => m.required(n).max(1),
-                    (Operator::Or, None) => 1,
-                    (Operator::And, _) => 0,
-                };
-                Box::new(BooleanQuery::with_minimum_required_clauses(
-                    clauses, required,
-                ))
-            }
-            MatchKind::Phrase { slop } => Box::new(PhraseQuery::new_with_offset_and_slop(
-                terms.into_iter().enumerate().collect(),
-                *slop,
-            )),
-            MatchKind::Term => Box::new(PhraseQuery::new(terms)),
-        })
+        match_terms(terms, kind)
     }
 
     fn match_dynamic(&mut self, path: &str, text: &str, kind: &MatchKind) -> BoxQuery {
@@ -260,6 +232,16 @@ impl<'a> Compiler<'a> {
                 for t in self.typed_value_terms(&p, text) {
                     parts.push(value_eq(t));
                 }
+            }
+        }
+        let explicit: Vec<(Field, FieldType)> = self
+            .mapper
+            .explicit_fields()
+            .map(|(_, field, kind)| (field, kind))
+            .collect();
+        for (field, field_kind) in explicit {
+            if let Some(q) = self.explicit_match(field, field_kind, text, kind) {
+                parts.push(q);
             }
         }
         union(parts)
@@ -300,6 +282,14 @@ impl<'a> Compiler<'a> {
             }
             FieldTarget::Keyword { path } => value_eq(self.keyword_term(&path, text)),
             FieldTarget::Dynamic { path } => self.match_dynamic(&path, text, kind),
+            FieldTarget::Explicit {
+                field,
+                kind: field_kind,
+                ..
+            } => self
+                .explicit_match(field, field_kind, text, kind)
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            FieldTarget::Missing => Box::new(EmptyQuery),
         })
     }
 
@@ -318,6 +308,12 @@ impl<'a> Compiler<'a> {
                 );
                 union(parts)
             }
+            // `term` is not analyzed: on a text field it matches one token as given.
+            FieldTarget::Explicit {
+                field,
+                kind: FieldType::Text,
+                ..
+            } => term_query(Term::from_field_text(field, value)),
             _ => self.match_field(field, value, &MatchKind::Term)?,
         })
     }
@@ -345,7 +341,8 @@ impl<'a> Compiler<'a> {
                 self.mapper.fields().id,
                 prefix,
             )])),
-            FieldTarget::Timestamp => Box::new(EmptyQuery),
+            FieldTarget::Explicit { field, kind, .. } => self.explicit_prefix(field, kind, prefix),
+            FieldTarget::Timestamp | FieldTarget::Missing => Box::new(EmptyQuery),
         }
     }
 
@@ -381,6 +378,10 @@ impl<'a> Compiler<'a> {
                 str_bound(lower).map(|v| Term::from_field_text(self.mapper.fields().id, &v)),
                 str_bound(upper).map(|v| Term::from_field_text(self.mapper.fields().id, &v)),
             ))),
+            FieldTarget::Explicit { field, kind, .. } => {
+                self.explicit_range(field, kind, lower, upper, dates)
+            }
+            FieldTarget::Missing => Ok(Box::new(EmptyQuery)),
         }
     }
 
@@ -451,8 +452,43 @@ impl<'a> Compiler<'a> {
             FieldTarget::Keyword { path } | FieldTarget::Dynamic { path } => {
                 Box::new(ExistsQuery::new(format!("_val.{path}"), true))
             }
+            FieldTarget::Explicit { field, kind, .. } => self.explicit_exists(field, kind),
+            FieldTarget::Missing => Box::new(EmptyQuery),
         }
     }
+}
+
+/// Analyzed words (terms of one field) matched as `kind` says.
+fn match_terms(terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
+    if terms.len() <= 1 {
+        return terms.into_iter().next().map(term_query);
+    }
+    Some(match kind {
+        MatchKind::Words {
+            operator,
+            minimum_should_match,
+        } => {
+            let n = terms.len();
+            let occur = match operator {
+                Operator::And => Occur::Must,
+                Operator::Or => Occur::Should,
+            };
+            let clauses = terms.into_iter().map(|t| (occur, term_query(t))).collect();
+            let required = match (operator, minimum_should_match) {
+                (Operator::Or, Some(m)) => m.required(n).max(1),
+                (Operator::Or, None) => 1,
+                (Operator::And, _) => 0,
+            };
+            Box::new(BooleanQuery::with_minimum_required_clauses(
+                clauses, required,
+            ))
+        }
+        MatchKind::Phrase { slop } => Box::new(PhraseQuery::new_with_offset_and_slop(
+            terms.into_iter().enumerate().collect(),
+            *slop,
+        )),
+        MatchKind::Term => Box::new(PhraseQuery::new(terms)),
+    })
 }
 
 fn term_query(t: Term) -> BoxQuery {

@@ -1,0 +1,376 @@
+//! Doc mapping: the tantivy schema of an index, records → documents, and field resolution for
+//! queries.
+//!
+//! Every index has the same fixed fields, the explicitly mapped fields of its stream's
+//! configuration, and a dynamic part that behaves like Elasticsearch's default dynamic mapping:
+//!
+//! | tantivy field | holds | used for |
+//! |---|---|---|
+//! | `_id` | record id (raw, stored, fast) | `ids` queries, replacing a document, tie-breaks |
+//! | `@timestamp` | event time, ms precision (indexed, fast) | time ranges, sorting, histograms |
+//! | `_source` | the record bytes exactly as sent (stored) | `_source` in hits |
+//! | `m<n>` | explicit field n: keyword, text, long, double, boolean, date or ip | as its type |
+//! | `_text` | every other string leaf, tokenized with positions (JSON) | full text, phrases |
+//! | `_val` | other strings up to 256 chars untokenized, numbers, booleans (JSON, columns only) | exact terms, ranges, sorting, aggregations |
+//!
+//! So a dynamic string is searchable as text *and* usable as an exact value, `field.keyword`
+//! resolves to the exact form, and nested objects are addressed with dotted paths — as in ES,
+//! where a dynamic string becomes `text` with a `keyword` sub-field (`ignore_above: 256`).
+//! Each index keeps the mapping it was created with (in its `index.json`), so changing the
+//! configuration affects new indices only.
+
+mod coerce;
+mod document;
+
+use std::collections::HashMap;
+
+pub use coerce::to_v6;
+use document::{Members, Walk};
+use hydrant_config::{FieldType, MappingConfig, MappingMode};
+use tantivy::schema::{
+    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions,
+    JsonObjectOptions, NumericOptions, OwnedValue, STORED, STRING, Schema, TEXT, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::{DateTime, TantivyDocument};
+
+use crate::error::MappingError;
+
+/// Strings longer than this are not kept as exact values (ES's dynamic `ignore_above`).
+pub const IGNORE_ABOVE: usize = 256;
+
+/// Name of the id field.
+pub const ID_FIELD: &str = "_id";
+/// Name of the event-time field.
+pub const TIMESTAMP_FIELD: &str = "@timestamp";
+const SOURCE_FIELD: &str = "_source";
+const TEXT_FIELD: &str = "_text";
+const VALUE_FIELD: &str = "_val";
+
+/// The fields of an index's schema.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaFields {
+    /// Record id.
+    pub id: Field,
+    /// Event time.
+    pub timestamp: Field,
+    /// Original record bytes.
+    pub source: Field,
+    /// Dynamic strings, tokenized.
+    pub text: Field,
+    /// Dynamic exact values and numbers.
+    pub value: Field,
+}
+
+/// Where a field named in a query lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldTarget {
+    /// The record id.
+    Id,
+    /// The event time.
+    Timestamp,
+    /// A dynamic field: its text form in `_text`, exact values and numbers in `_val`.
+    Dynamic {
+        /// Dotted path inside the record.
+        path: String,
+    },
+    /// `path.keyword`: only the exact-value form.
+    Keyword {
+        /// Dotted path inside the record (without `.keyword`).
+        path: String,
+    },
+    /// An explicitly mapped field.
+    Explicit {
+        /// Dotted path inside the record.
+        path: String,
+        /// The tantivy field.
+        field: Field,
+        /// Its type.
+        kind: FieldType,
+    },
+    /// A name no document of this index can have (`x.keyword` of an explicit non-keyword field,
+    /// an unmapped field of a strict mapping).
+    Missing,
+}
+
+/// Turns records into tantivy documents and query field names into schema locations.
+#[derive(Debug, Clone)]
+pub struct DocMapper {
+    schema: Schema,
+    fields: SchemaFields,
+    mapping: MappingConfig,
+    explicit: HashMap<String, (Field, FieldType)>,
+}
+
+/// One record as the index receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceDoc<'a> {
+    /// Record id (`_id`).
+    pub id: &'a str,
+    /// Event time in epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// The record, exactly as sent.
+    pub source: &'a [u8],
+}
+
+impl Default for DocMapper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The tantivy name of explicit field number `n`.
+fn explicit_name(n: usize) -> String {
+    format!("m{n}")
+}
+
+impl DocMapper {
+    /// The mapper with the dynamic schema only.
+    pub fn new() -> DocMapper {
+        DocMapper::with_mapping(&MappingConfig {
+            mode: MappingMode::Dynamic,
+            fields: Vec::new(),
+        })
+    }
+
+    /// The mapper (and schema) of a new index with `mapping`.
+    pub fn with_mapping(mapping: &MappingConfig) -> DocMapper {
+        let mut b = Schema::builder();
+        b.add_text_field(ID_FIELD, STRING | STORED | FAST);
+        b.add_date_field(
+            TIMESTAMP_FIELD,
+            DateOptions::from(INDEXED)
+                .set_fast()
+                .set_precision(DateTimePrecision::Milliseconds),
+        );
+        b.add_bytes_field(SOURCE_FIELD, STORED);
+        b.add_json_field(
+            TEXT_FIELD,
+            JsonObjectOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("default")
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                )
+                .set_expand_dots_enabled(),
+        );
+        // Exact values live in columns only: an inverted index of every distinct value
+        // (trace ids, messages, timestamps) would triple the cost of indexing, and term and
+        // range filters on columns stay fast (see the query room's compiler).
+        b.add_json_field(
+            VALUE_FIELD,
+            JsonObjectOptions::default()
+                .set_fast("raw")
+                .set_expand_dots_enabled(),
+        );
+        for (n, (_, kind)) in mapping.fields.iter().enumerate() {
+            let name = explicit_name(n);
+            match kind {
+                FieldType::Keyword => {
+                    b.add_text_field(&name, TextOptions::from(STRING).set_fast("raw"));
+                }
+                FieldType::Text => {
+                    b.add_text_field(&name, TEXT);
+                }
+                FieldType::Long => {
+                    b.add_i64_field(&name, NumericOptions::from(INDEXED).set_fast());
+                }
+                FieldType::Double => {
+                    b.add_f64_field(&name, NumericOptions::from(INDEXED).set_fast());
+                }
+                FieldType::Boolean => {
+                    b.add_bool_field(&name, NumericOptions::from(INDEXED).set_fast());
+                }
+                FieldType::Date => {
+                    b.add_date_field(
+                        &name,
+                        DateOptions::from(INDEXED)
+                            .set_fast()
+                            .set_precision(DateTimePrecision::Milliseconds),
+                    );
+                }
+                FieldType::Ip => {
+                    b.add_ip_addr_field(&name, IpAddrOptions::from(INDEXED).set_fast());
+                }
+            }
+        }
+        let schema = b.build();
+        // The schema was built just above with every name looked up here.
+        match DocMapper::open(mapping, &schema) {
+            Ok(m) => m,
+            Err(e) => panic!("schema built from the mapping lacks a field: {e}"),
+        }
+    }
+
+    /// The mapper of an existing index, from its mapping and tantivy schema.
+    pub fn open(mapping: &MappingConfig, schema: &Schema) -> Result<DocMapper, String> {
+        let get = |name: &str| {
+            schema
+                .get_field(name)
+                .map_err(|_| format!("the index schema has no field `{name}`"))
+        };
+        let fields = SchemaFields {
+            id: get(ID_FIELD)?,
+            timestamp: get(TIMESTAMP_FIELD)?,
+            source: get(SOURCE_FIELD)?,
+            text: get(TEXT_FIELD)?,
+            value: get(VALUE_FIELD)?,
+        };
+        let mut explicit = HashMap::new();
+        for (n, (path, kind)) in mapping.fields.iter().enumerate() {
+            explicit.insert(path.clone(), (get(&explicit_name(n))?, *kind));
+        }
+        Ok(DocMapper {
+            schema: schema.clone(),
+            fields,
+            mapping: mapping.clone(),
+            explicit,
+        })
+    }
+
+    /// The mapping this index was created with.
+    pub fn mapping(&self) -> &MappingConfig {
+        &self.mapping
+    }
+
+    /// The explicitly mapped fields: path, tantivy field, type.
+    pub fn explicit_fields(&self) -> impl Iterator<Item = (&str, Field, FieldType)> {
+        self.mapping.fields.iter().filter_map(|(path, _)| {
+            self.explicit
+                .get(path)
+                .map(|(field, kind)| (path.as_str(), *field, *kind))
+        })
+    }
+
+    /// The name tantivy knows a field's column by (for sorting and aggregations), and the
+    /// explicit type when the field is mapped: `m3` for an explicit field, `_val.path` for a
+    /// dynamic one, `@timestamp`, `_id`. `None` when no column can exist.
+    pub fn column_name(&self, name: &str) -> Option<(String, Option<FieldType>)> {
+        match self.resolve(name) {
+            FieldTarget::Id => Some((ID_FIELD.to_string(), Some(FieldType::Keyword))),
+            FieldTarget::Timestamp => Some((TIMESTAMP_FIELD.to_string(), Some(FieldType::Date))),
+            FieldTarget::Dynamic { path } | FieldTarget::Keyword { path } => {
+                Some((format!("{VALUE_FIELD}.{path}"), None))
+            }
+            FieldTarget::Explicit { field, kind, .. } => match kind {
+                FieldType::Text => None,
+                _ => Some((self.schema.get_field_name(field).to_string(), Some(kind))),
+            },
+            FieldTarget::Missing => None,
+        }
+    }
+
+    /// The tantivy schema.
+    pub fn schema(&self) -> Schema {
+        self.schema.clone()
+    }
+
+    /// The schema's fields.
+    pub fn fields(&self) -> SchemaFields {
+        self.fields
+    }
+
+    /// Where a field named in a query lives.
+    pub fn resolve(&self, name: &str) -> FieldTarget {
+        match name {
+            ID_FIELD => return FieldTarget::Id,
+            TIMESTAMP_FIELD => return FieldTarget::Timestamp,
+            _ => {}
+        }
+        if let Some((field, kind)) = self.explicit.get(name) {
+            return FieldTarget::Explicit {
+                path: name.to_string(),
+                field: *field,
+                kind: *kind,
+            };
+        }
+        if let Some(path) = name.strip_suffix(".keyword").filter(|p| !p.is_empty()) {
+            return match self.explicit.get(path) {
+                Some((field, FieldType::Keyword)) => FieldTarget::Explicit {
+                    path: path.to_string(),
+                    field: *field,
+                    kind: FieldType::Keyword,
+                },
+                Some(_) => FieldTarget::Missing,
+                None if self.mapping.mode == MappingMode::Strict => FieldTarget::Missing,
+                None => FieldTarget::Keyword {
+                    path: path.to_string(),
+                },
+            };
+        }
+        if self.mapping.mode == MappingMode::Strict {
+            return FieldTarget::Missing;
+        }
+        FieldTarget::Dynamic {
+            path: name.to_string(),
+        }
+    }
+
+    /// Whether records need checking against this mapping before they are accepted (explicit
+    /// fields or strict mode; the dynamic mapping takes any JSON object).
+    pub fn checks_records(&self) -> bool {
+        !self.explicit.is_empty() || self.mapping.mode == MappingMode::Strict
+    }
+
+    /// Checks a record against the mapping without building its document, so that receivers
+    /// can refuse it alone, as Elasticsearch does, before acknowledging anything.
+    pub fn check(&self, source: &[u8]) -> Result<(), MappingError> {
+        self.to_document(&SourceDoc {
+            id: "",
+            timestamp_ms: 0,
+            source,
+        })
+        .map(|_| ())
+    }
+
+    /// Builds the document for one record; a record that does not fit the mapping (not a JSON
+    /// object, a value of the wrong type, an unmapped field under `strict`) is an error for
+    /// that record alone.
+    pub fn to_document(&self, doc: &SourceDoc<'_>) -> Result<TantivyDocument, MappingError> {
+        let mut text = Vec::new();
+        let mut value = Vec::new();
+        let mut walk = Walk::new(&self.explicit, self.mapping.mode == MappingMode::Strict);
+        let mut de = serde_json::Deserializer::from_slice(doc.source);
+        let tracked = walk_prefix(&walk);
+        let members = Members {
+            text: &mut text,
+            value: &mut value,
+            walk: &mut walk,
+            prefix: tracked,
+            top: true,
+        };
+        let parsed =
+            serde::de::Deserializer::deserialize_map(&mut de, members).and_then(|()| de.end());
+        if let Some(e) = walk.error.take() {
+            return Err(e);
+        }
+        parsed.map_err(|e| MappingError::NotAnObject {
+            reason: format!("the record is not a JSON object: {e}"),
+        })?;
+        let mut out = TantivyDocument::new();
+        out.add_text(self.fields.id, doc.id);
+        out.add_date(
+            self.fields.timestamp,
+            DateTime::from_timestamp_millis(doc.timestamp_ms),
+        );
+        out.add_bytes(self.fields.source, doc.source);
+        for (field, v) in &walk.out {
+            out.add_field_value(*field, v);
+        }
+        if !text.is_empty() {
+            out.add_field_value(self.fields.text, &OwnedValue::Object(text));
+        }
+        if !value.is_empty() {
+            out.add_field_value(self.fields.value, &OwnedValue::Object(value));
+        }
+        Ok(out)
+    }
+}
+
+/// The top-level prefix: `Some("")` when leaves need their paths, `None` otherwise.
+fn walk_prefix(walk: &Walk<'_>) -> Option<String> {
+    walk.tracks().then(String::new)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,135 @@
+use hydrant_config::{FieldType, MappingConfig, MappingMode};
+use tantivy::schema::Value;
+
+use super::*;
+
+fn mapper(mode: MappingMode, fields: &[(&str, FieldType)]) -> DocMapper {
+    DocMapper::with_mapping(&MappingConfig {
+        mode,
+        fields: fields.iter().map(|(p, k)| (p.to_string(), *k)).collect(),
+    })
+}
+
+fn doc(m: &DocMapper, json: &str) -> Result<TantivyDocument, MappingError> {
+    m.to_document(&SourceDoc {
+        id: "1",
+        timestamp_ms: 0,
+        source: json.as_bytes(),
+    })
+}
+
+#[test]
+fn non_object_record_is_a_mapping_error() {
+    let err = doc(&DocMapper::new(), "[1,2]").unwrap_err();
+    assert_eq!(err.es_type(), "mapper_parsing_exception");
+}
+
+#[test]
+fn keyword_suffix_resolves_to_exact_form() {
+    let m = DocMapper::new();
+    assert_eq!(
+        m.resolve("user.name.keyword"),
+        FieldTarget::Keyword {
+            path: "user.name".into()
+        }
+    );
+    assert_eq!(
+        m.resolve("user.name"),
+        FieldTarget::Dynamic {
+            path: "user.name".into()
+        }
+    );
+    assert_eq!(m.resolve("@timestamp"), FieldTarget::Timestamp);
+}
+
+#[test]
+fn explicit_fields_take_their_values_coerced_and_leave_the_dynamic_trees() {
+    let m = mapper(
+        MappingMode::Dynamic,
+        &[
+            ("http.status", FieldType::Long),
+            ("client.ip", FieldType::Ip),
+        ],
+    );
+    // Dotted keys and nested objects reach the same field.
+    let d = doc(
+        &m,
+        r#"{"http":{"status":"404"},"client.ip":"10.1.2.3","msg":"x"}"#,
+    )
+    .unwrap();
+    let FieldTarget::Explicit { field: status, .. } = m.resolve("http.status") else {
+        panic!()
+    };
+    assert_eq!(d.get_first(status).and_then(|v| v.as_i64()), Some(404));
+    let FieldTarget::Explicit { field: ip, .. } = m.resolve("client.ip") else {
+        panic!()
+    };
+    assert!(d.get_first(ip).is_some());
+    assert_eq!(
+        m.column_name("http.status"),
+        Some(("m0".to_string(), Some(FieldType::Long)))
+    );
+    assert_eq!(m.column_name("msg"), Some(("_val.msg".to_string(), None)));
+}
+
+#[test]
+fn a_value_that_does_not_fit_its_type_rejects_the_record() {
+    let m = mapper(MappingMode::Dynamic, &[("bytes", FieldType::Long)]);
+    let err = doc(&m, r#"{"bytes":"lots"}"#).unwrap_err();
+    assert_eq!(err.es_type(), "mapper_parsing_exception");
+    assert_eq!(
+        err.to_string(),
+        "failed to parse field [bytes] of type [long]: cannot read 'lots' as long"
+    );
+    let err = doc(&m, r#"{"bytes":{"n":1}}"#).unwrap_err();
+    assert!(err.to_string().contains("found an object"), "{err}");
+    assert!(doc(&m, r#"{"bytes":null}"#).is_ok());
+}
+
+#[test]
+fn strict_mode_refuses_unmapped_fields_anywhere() {
+    let m = mapper(MappingMode::Strict, &[("level", FieldType::Keyword)]);
+    assert!(
+        doc(
+            &m,
+            r#"{"level":"info","@timestamp":"2026-01-01T00:00:00Z"}"#
+        )
+        .is_ok()
+    );
+    let err = doc(&m, r#"{"level":"info","user":{"id":7}}"#).unwrap_err();
+    assert_eq!(err.es_type(), "strict_dynamic_mapping_exception");
+    assert_eq!(
+        err.to_string(),
+        "mapping set to strict, dynamic introduction of [user.id] within [_doc] is not allowed"
+    );
+    assert_eq!(m.resolve("user.id"), FieldTarget::Missing);
+    assert!(m.checks_records());
+    assert!(!DocMapper::new().checks_records());
+}
+
+#[test]
+fn keyword_of_an_explicit_text_field_is_missing_and_of_a_keyword_is_itself() {
+    let m = mapper(
+        MappingMode::Dynamic,
+        &[("msg", FieldType::Text), ("host", FieldType::Keyword)],
+    );
+    assert_eq!(m.resolve("msg.keyword"), FieldTarget::Missing);
+    assert!(matches!(
+        m.resolve("host.keyword"),
+        FieldTarget::Explicit {
+            kind: FieldType::Keyword,
+            ..
+        }
+    ));
+    assert_eq!(m.column_name("msg"), None);
+}
+
+#[test]
+fn arrays_and_nested_timestamps_are_kept() {
+    let m = DocMapper::new();
+    let d = doc(&m, r#"{"tags":["a",["b"]],"inner":{"@timestamp":"x"}}"#).unwrap();
+    let text = d.get_first(m.fields().text).expect("text tree");
+    let json = serde_json::to_string(&tantivy::schema::OwnedValue::from(text)).unwrap();
+    assert!(json.contains("\"inner\":{\"@timestamp\":\"x\"}"), "{json}");
+    assert!(json.contains("\"tags\":[\"a\",\"b\"]"), "{json}");
+}
