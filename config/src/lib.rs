@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod elasticsearch;
 mod env;
 mod index;
 mod reader;
@@ -34,6 +35,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use elasticsearch::{
+    BulkAction, DocumentIdMode, ElasticsearchConfig, EndpointSelection, EsAuth, RotationTime,
+};
 pub use index::{FieldType, IndexSettings, MappingConfig, MappingMode, SizingConfig, SizingMode};
 pub use reader::{parse_duration_str, parse_size_str, show_duration, show_size};
 pub use sigproxy::{AuthConfig, SecretText, SigningService, SigproxyConfig, Sigv4AuthConfig};

@@ -246,7 +246,7 @@ fn read_keys(t: &mut Section<'_>) -> BTreeMap<String, SecretText> {
     keys
 }
 
-fn check_region(s: &mut Section<'_>, key: &str, region: &str) {
+pub(crate) fn check_region(s: &mut Section<'_>, key: &str, region: &str) {
     let ok = region
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');

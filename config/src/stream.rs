@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::elasticsearch::{ElasticsearchConfig, read_elasticsearch};
 use crate::index::IndexSettings;
 use crate::reader::{Choice, Section};
 use crate::{GIB, MIB, ser_duration, ser_size};
@@ -208,6 +209,8 @@ pub struct StreamConfig {
     pub access_keys: Vec<Secret>,
     /// Backup and error output.
     pub backup: BackupConfig,
+    /// The Elasticsearch/OpenSearch destination.
+    pub elasticsearch: ElasticsearchConfig,
     /// The embedded index destination.
     pub index: IndexSettings,
 }
@@ -231,6 +234,7 @@ impl StreamConfig {
                 compression: Compression::Gzip,
                 format: BackupFormat::Ndjson,
             },
+            elasticsearch: ElasticsearchConfig::builtin(),
             index: IndexSettings::builtin(),
         }
     }
@@ -301,6 +305,7 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
         backup
     };
     let index = crate::index::read_index(s.section("index"), &base.index);
+    let elasticsearch = read_elasticsearch(s.section("elasticsearch"), &base.elasticsearch);
     s.finish();
     StreamConfig {
         record_format,
@@ -312,6 +317,7 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
         max_buffered_size,
         access_keys,
         backup,
+        elasticsearch,
         index,
     }
 }

@@ -45,6 +45,49 @@ impl WalError {
     }
 }
 
+/// Errors setting up a stream's Elasticsearch destination (checked when the pipeline opens).
+#[derive(Debug, thiserror::Error)]
+pub enum ElasticsearchError {
+    /// An endpoint is not a usable URL.
+    #[error("elasticsearch endpoint `{endpoint}` is not usable: {reason}")]
+    Endpoint {
+        /// The endpoint as configured.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
+    /// SigV4 needs a region that the endpoint host does not name.
+    #[error(
+        "`elasticsearch.region` must be set for auth = \"sigv4\": the endpoint host `{host}` does not name a region"
+    )]
+    NoRegion {
+        /// The endpoint host.
+        host: String,
+    },
+    /// The CA file cannot be read.
+    #[error("elasticsearch `ca_file` `{path}` cannot be read: {source}")]
+    CaFileRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The CA file holds no usable certificate.
+    #[error("elasticsearch `ca_file` `{path}` holds no usable PEM certificate: {reason}")]
+    CaFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The HTTP client cannot be built (TLS setup).
+    #[error("elasticsearch HTTP client cannot be built: {reason}")]
+    Client {
+        /// Why.
+        reason: String,
+    },
+}
+
 /// Errors of an ingest request as a whole (per-record problems are reported per record).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -128,6 +171,14 @@ pub enum IngestError {
     /// Object storage could not be set up.
     #[error(transparent)]
     Storage(crate::objects::StorageError),
+    /// A stream's Elasticsearch destination could not be set up.
+    #[error("stream [{stream}]: {source}")]
+    Elasticsearch {
+        /// The stream (`*` for `[defaults]`).
+        stream: String,
+        /// Why.
+        source: ElasticsearchError,
+    },
 }
 
 impl IngestError {
@@ -151,7 +202,9 @@ impl IngestError {
                 crate::auth::AccessDenied::Wrong => StatusCode::FORBIDDEN,
             },
             IngestError::Wal { .. } | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Index(_) | IngestError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::Index(_) | IngestError::Storage(_) | IngestError::Elasticsearch { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -172,7 +225,9 @@ impl IngestError {
             IngestError::Throttled { .. } => "es_rejected_execution_exception",
             IngestError::AccessDenied { .. } => "security_exception",
             IngestError::Wal { .. } | IngestError::ShuttingDown => "unavailable_exception",
-            IngestError::Index(_) | IngestError::Storage(_) => "exception",
+            IngestError::Index(_) | IngestError::Storage(_) | IngestError::Elasticsearch { .. } => {
+                "exception"
+            }
         }
     }
 }

@@ -103,11 +103,13 @@ impl From<IngestError> for FirehoseError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 message,
             ),
-            IngestError::Index(_) | IngestError::Storage(_) => FirehoseError::new(
-                "InternalFailureException",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                message,
-            ),
+            IngestError::Index(_) | IngestError::Storage(_) | IngestError::Elasticsearch { .. } => {
+                FirehoseError::new(
+                    "InternalFailureException",
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    message,
+                )
+            }
         }
     }
 }

@@ -30,7 +30,7 @@ pub mod routes;
 mod stream;
 pub mod wal;
 
-pub use error::{IngestError, WalError};
+pub use error::{ElasticsearchError, IngestError, WalError};
 pub use pipeline::Pipeline;
 pub use record::Record;
 pub use routes::{IngestState, router};

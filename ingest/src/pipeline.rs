@@ -11,6 +11,7 @@ use hydrant_index::{Catalog, StreamIndexer};
 use object_store::ObjectStore;
 use parking_lot::RwLock;
 
+use crate::destination::elasticsearch::{ElasticsearchSink, SharedCredentials};
 use crate::destination::{self, DeliveryContext, backup::BackupSink, index::IndexDestination};
 use crate::error::IngestError;
 use crate::error_output::ErrorOutput;
@@ -32,6 +33,7 @@ pub struct Pipeline {
     streams: RwLock<HashMap<String, Arc<Stream>>>,
     create: tokio::sync::Mutex<()>,
     global_pending: Arc<AtomicU64>,
+    es_credentials: SharedCredentials,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -65,7 +67,9 @@ impl Pipeline {
             streams: RwLock::new(HashMap::new()),
             create: tokio::sync::Mutex::new(()),
             global_pending: Arc::new(AtomicU64::new(0)),
+            es_credentials: SharedCredentials::default(),
         });
+        pipeline.check_elasticsearch()?;
         let wal_dir = pipeline.config.wal_dir();
         if wal_dir.exists() {
             let entries = std::fs::read_dir(&wal_dir).map_err(|e| wal_io(&wal_dir, e))?;
@@ -155,6 +159,23 @@ impl Pipeline {
         }
     }
 
+    /// Sets up every configured Elasticsearch destination once, so that a bad endpoint, an
+    /// unreadable CA file or a missing SigV4 region stops the start rather than a first write.
+    fn check_elasticsearch(&self) -> Result<(), IngestError> {
+        let configured = self.config.streams.iter().map(|(n, c)| (n.as_str(), c));
+        for (name, config) in std::iter::once(("*", &self.config.defaults)).chain(configured) {
+            if config.elasticsearch.enabled {
+                ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials).map_err(
+                    |source| IngestError::Elasticsearch {
+                        stream: name.to_string(),
+                        source,
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     async fn start_stream(&self, name: &str) -> Result<Arc<Stream>, IngestError> {
         let config = self.config.stream(name);
         let dir: PathBuf = self.config.wal_dir().join(name);
@@ -228,6 +249,24 @@ impl Pipeline {
                 stream: name.to_string(),
                 config: config.backup.clone(),
             };
+            let ctx = DeliveryContext {
+                retry_duration: config.retry_duration,
+                error_output: error_output.clone(),
+                metrics,
+                cancel: cancel.clone(),
+            };
+            tasks.push(tokio::spawn(destination::run_sink(port, sink, ctx)));
+            links.push(link);
+        }
+        if config.elasticsearch.enabled {
+            let metrics = self.metrics.destination(name, destination::ELASTICSEARCH);
+            let (link, port) =
+                destination_channel(destination::ELASTICSEARCH, &shared, start, metrics.clone());
+            let sink = ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials)
+                .map_err(|source| IngestError::Elasticsearch {
+                    stream: name.to_string(),
+                    source,
+                })?;
             let ctx = DeliveryContext {
                 retry_duration: config.retry_duration,
                 error_output: error_output.clone(),

@@ -12,6 +12,7 @@
 //! blocks and commits on its own schedule.
 
 pub(crate) mod backup;
+pub(crate) mod elasticsearch;
 pub(crate) mod index;
 
 use std::future::Future;
@@ -30,6 +31,8 @@ use crate::stream::{Batch, DestinationPort};
 pub(crate) const INDEX: &str = "index";
 /// Name of the backup destination.
 pub(crate) const BACKUP: &str = "backup";
+/// Name of the Elasticsearch/OpenSearch destination.
+pub(crate) const ELASTICSEARCH: &str = "elasticsearch";
 
 /// Why a record (or a whole attempt) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,12 @@ pub trait Sink: Send + Sync + 'static {
 
     /// The index a record is meant for, shown in its failure record.
     fn index_name(&self, record: &Record) -> String;
+
+    /// Batches waiting behind the one received are merged into it up to this many bytes, so
+    /// that a destination that fell behind catches up in fewer, larger deliveries (0: never).
+    fn coalesce_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// What the delivery loop needs besides the sink.
@@ -86,6 +95,7 @@ pub(crate) struct DeliveryContext {
 /// Delivers every batch that arrives on `port` through `sink`.
 pub(crate) async fn run_sink<S: Sink>(mut port: DestinationPort, sink: S, ctx: DeliveryContext) {
     while let Some(batch) = port.rx.recv().await {
+        let batch = gather(&mut port, batch, sink.coalesce_bytes());
         port.set_oldest(batch.entries.first().map(|(_, r)| r.arrival_ms));
         if !deliver_batch(&sink, &batch, &ctx).await {
             // Shutting down mid-retry: the batch stays in the write-ahead log for next time.
@@ -94,6 +104,26 @@ pub(crate) async fn run_sink<S: Sink>(mut port: DestinationPort, sink: S, ctx: D
         port.set_oldest(None);
         port.delivered(batch.last);
     }
+}
+
+/// `first` and the batches queued behind it, merged until `limit` bytes (in order, so the
+/// merged batch's last position is the last of them all).
+fn gather(port: &mut DestinationPort, first: Arc<Batch>, limit: u64) -> Arc<Batch> {
+    if first.bytes >= limit || port.rx.is_empty() {
+        return first;
+    }
+    let mut merged = Batch {
+        entries: first.entries.clone(),
+        last: first.last,
+        bytes: first.bytes,
+    };
+    while merged.bytes < limit {
+        let Ok(next) = port.rx.try_recv() else { break };
+        merged.entries.extend(next.entries.iter().cloned());
+        merged.last = next.last;
+        merged.bytes += next.bytes;
+    }
+    Arc::new(merged)
 }
 
 /// Delivers one batch; false when cancelled before every record was placed.
