@@ -34,6 +34,8 @@ pub enum Command {
     /// clients (browser Kibana/Dashboards, Grafana, curl) use http://127.0.0.1:9201.
     #[command(after_help = SIGPROXY_EXAMPLES)]
     Sigproxy(crate::sigproxy_cmd::SigproxyArgs),
+    /// Size a cluster from a data pattern (AWS's sizing formulas), and show Hydrant's own plan.
+    Size(crate::size_cmd::SizeArgs),
     /// Send realistic log traffic to a running Hydrant and report what happened.
     Loadgen(crate::loadgen_cmd::LoadgenArgs),
     /// Work with configuration files.

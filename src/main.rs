@@ -8,6 +8,7 @@ mod cli;
 mod loadgen_cmd;
 mod serve;
 mod sigproxy_cmd;
+mod size_cmd;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args, &env),
         Command::Sigproxy(args) => sigproxy_cmd::run(args, &env),
         Command::Loadgen(args) => loadgen_cmd::run(args),
+        Command::Size(args) => size_cmd::run(args),
         Command::Config {
             command: ConfigCommand::Check { file },
         } => return config_check(&file, &env),
@@ -34,6 +36,15 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`hydrant size | head`) is not an error.
+pub fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 

@@ -74,6 +74,7 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
             max_decompressed: config.http.max_decompressed_size,
         },
         max_record_size: config.ingest.max_record_size,
+        destructive_requires_name: config.ingest.destructive_requires_name,
     });
     let query = hydrant_query::router(QueryState {
         catalog,

@@ -101,6 +101,8 @@ pub struct IngestConfig {
     /// Bytes buffered across all streams before receivers answer 429.
     #[serde(serialize_with = "ser_size")]
     pub max_buffered_size: u64,
+    /// `DELETE /{index}` must name indices: wildcards and `_all` are refused.
+    pub destructive_requires_name: bool,
 }
 
 /// One problem found in a configuration: the dotted key and a message naming the value.
@@ -263,6 +265,7 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
             auto_create_streams: s.bool("auto_create_streams", true),
             max_record_size: s.size("max_record_size", 1_024_000, 1, 64 * MIB),
             max_buffered_size: s.size("max_buffered_size", GIB, MIB, 1024 * GIB),
+            destructive_requires_name: s.bool("destructive_requires_name", true),
         };
         s.finish();
         ingest

@@ -18,6 +18,8 @@ use crate::rotation::Period;
 use crate::shard::Shard;
 
 const META_FILE: &str = "index.json";
+/// Directories of deleted indices being removed start with this.
+const TRASH_PREFIX: &str = ".deleted-";
 
 /// `index.json`: what the catalog knows about an index beyond its tantivy shards.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,6 +128,15 @@ impl Catalog {
         for entry in entries {
             let entry = entry.map_err(|e| IndexError::io(root, e))?;
             let dir = entry.path();
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(TRASH_PREFIX)
+            {
+                // A deletion a crash interrupted: finish it.
+                let _ = std::fs::remove_dir_all(&dir);
+                continue;
+            }
             if !dir.join(META_FILE).exists() {
                 continue;
             }
@@ -219,6 +230,24 @@ impl Catalog {
         state.streams.insert(stream.to_string());
         state.indices.insert(name.to_string(), handle.clone());
         Ok(handle)
+    }
+
+    /// Deletes the index `name` as a unit: it leaves the catalog at once (searches already
+    /// running keep their open files), then its directory is removed.
+    pub fn delete(&self, name: &str) -> Result<(), IndexError> {
+        let removed = self.state.write().indices.remove(name);
+        if removed.is_none() {
+            return Err(IndexError::IndexNotFound(name.to_string()));
+        }
+        let dir = self.root.join(name);
+        // Renamed first, so that a crash mid-removal never leaves a half index under its name.
+        let trash = self.root.join(format!(
+            "{TRASH_PREFIX}{name}-{}",
+            chrono::Utc::now().timestamp_millis()
+        ));
+        std::fs::rename(&dir, &trash).map_err(|e| IndexError::io(&dir, e))?;
+        std::fs::remove_dir_all(&trash).map_err(|e| IndexError::io(&trash, e))?;
+        Ok(())
     }
 
     /// Resolves a target expression — an index name, a stream alias, a wildcard pattern

@@ -5,10 +5,14 @@
 //! thread: every call here may block (tantivy commits fsync).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
-use hydrant_config::IndexSettings;
-use tantivy::{IndexWriter, Term};
+use hydrant_config::{IndexSettings, SizingMode};
+use tantivy::index::SegmentMeta;
+use tantivy::{FutureResult, IndexWriter, Term};
 
 use crate::catalog::{Catalog, IndexHandle};
 use crate::error::{IndexError, MappingError};
@@ -19,6 +23,19 @@ use crate::shard::encode_payload;
 /// Most indices of one stream with an open writer; backfills touching more close the least
 /// recently used (each writer holds `writer_memory` and its threads).
 const MAX_OPEN_INDICES: usize = 4;
+
+/// How long after its period ends an index still expects late records before it is sealed
+/// (merged down and its writer closed).
+pub const SEAL_GRACE_MS: i64 = 10 * 60 * 1000;
+
+/// What [`StreamIndexer::maintain`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    /// Indices deleted for retention.
+    pub deleted: Vec<String>,
+    /// Indices whose final merge started.
+    pub sealing: Vec<String>,
+}
 
 /// What happened to one record given to [`StreamIndexer::add`].
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +53,19 @@ struct OpenIndex {
     writers: Vec<Option<IndexWriter>>,
     dirty: Vec<bool>,
     last_used: u64,
+    /// Final merges running in the background, once the index is sealed.
+    merges: Vec<FutureResult<Option<SegmentMeta>>>,
+    sealed: bool,
+}
+
+impl OpenIndex {
+    /// Whether every final merge has finished (polled, never waited for).
+    fn merges_done(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        self.merges
+            .retain_mut(|m| matches!(Pin::new(m).poll(&mut cx), Poll::Pending));
+        self.merges.is_empty()
+    }
 }
 
 /// Writes one stream's records into its time-rotated indices.
@@ -47,6 +77,8 @@ pub struct StreamIndexer {
     clock: u64,
     /// Position of the last record given to `add`.
     last_added: u64,
+    /// Source bytes added per index since start (the observed volume for sizing).
+    added_bytes: HashMap<String, u64>,
 }
 
 impl std::fmt::Debug for StreamIndexer {
@@ -69,7 +101,46 @@ impl StreamIndexer {
             open: HashMap::new(),
             clock: 0,
             last_added: 0,
+            added_bytes: HashMap::new(),
         }
+    }
+
+    /// Shards for a new index covering `period`: the embedded plan of the sizing calculator, for
+    /// the configured daily volume, or for the volume the previous period received when
+    /// `sizing.mode = "observed"`.
+    fn shards_for(&self, period: Option<crate::rotation::Period>) -> usize {
+        let z = &self.settings.sizing;
+        let days = match self.settings.rotation {
+            hydrant_config::Rotation::NoRotation => {
+                (self.settings.retention.as_secs() / 86_400).max(1) as f64
+            }
+            _ => period.map_or(1.0, |p| (p.end_ms - p.start_ms) as f64 / 86_400_000.0),
+        };
+        let configured = z.daily_volume as f64 * days;
+        let per_index = match (z.mode, period) {
+            (SizingMode::Observed, Some(p)) => self
+                .previous_volume(p.start_ms)
+                .map_or(configured, |v| v as f64),
+            _ => configured,
+        };
+        crate::sizing::primary_shards(per_index, z.growth as f64, z.target_shard_size as f64)
+            .clamp(1, 64) as usize
+    }
+
+    /// Source bytes of the stream's index whose period ended last before `start_ms`.
+    fn previous_volume(&self, start_ms: i64) -> Option<u64> {
+        let previous = self
+            .catalog
+            .stream_indices(&self.stream)
+            .into_iter()
+            .filter(|h| h.meta().period.is_some_and(|p| p.end_ms <= start_ms))
+            .max_by_key(|h| h.meta().period.map(|p| p.end_ms))?;
+        if let Some(bytes) = self.added_bytes.get(previous.name()) {
+            return Some(*bytes);
+        }
+        // Not written in this run: its size on disk, less the indexing overhead.
+        let disk: u64 = previous.shards().iter().map(|s| dir_size(s.dir())).sum();
+        Some((disk as f64 / (1.0 + crate::sizing::INDEXING_OVERHEAD)) as u64)
     }
 
     /// Adds the record at WAL `position`. `replace` deletes an earlier document with the same
@@ -81,9 +152,19 @@ impl StreamIndexer {
         replace: bool,
     ) -> Result<AddOutcome, IndexError> {
         let (name, period) = index_for(&self.stream, self.settings.rotation, doc.timestamp_ms);
-        let handle =
-            self.catalog
-                .get_or_create(&name, &self.stream, period, 1, &self.settings.mapping)?;
+        let handle = match self.catalog.get(&name) {
+            Some(h) => h,
+            None => {
+                let shards = self.shards_for(period);
+                self.catalog.get_or_create(
+                    &name,
+                    &self.stream,
+                    period,
+                    shards,
+                    &self.settings.mapping,
+                )?
+            }
+        };
         let shard_ord = route(doc.id, handle.shards().len());
         if position <= handle.shards()[shard_ord].committed() {
             return Ok(AddOutcome::AlreadyCommitted);
@@ -105,6 +186,8 @@ impl StreamIndexer {
                     writers: (0..n).map(|_| None).collect(),
                     dirty: vec![false; n],
                     last_used: clock,
+                    merges: Vec::new(),
+                    sealed: false,
                 },
             );
         }
@@ -133,7 +216,10 @@ impl StreamIndexer {
             .add_document(document)
             .map_err(|e| IndexError::tantivy(&name, e))?;
         open.dirty[shard_ord] = true;
+        // A late record reopens a sealed index; it will be sealed again.
+        open.sealed = false;
         self.last_added = position;
+        *self.added_bytes.entry(name).or_default() += doc.source.len() as u64;
         Ok(AddOutcome::Added)
     }
 
@@ -158,6 +244,65 @@ impl StreamIndexer {
             for w in open.writers.into_iter().flatten() {
                 let _ = w.wait_merging_threads();
             }
+        }
+        Ok(())
+    }
+
+    /// Housekeeping between commits, never waiting on a merge: deletes indices past the
+    /// retention, starts the final merge of indices whose period ended more than
+    /// [`SEAL_GRACE_MS`] ago, and closes the writers of sealed indices whose merges finished.
+    /// `position` is the checkpoint of the last commit.
+    pub fn maintain(&mut self, now_ms: i64, position: u64) -> Result<Maintenance, IndexError> {
+        let mut done = Maintenance::default();
+        let retention = self.settings.retention.as_millis() as i64;
+        for h in self.catalog.stream_indices(&self.stream) {
+            let Some(p) = h.meta().period else { continue };
+            if retention > 0 && p.end_ms + retention <= now_ms {
+                self.open.remove(h.name());
+                self.catalog.delete(h.name())?;
+                self.added_bytes.remove(h.name());
+                tracing::info!(stream = %self.stream, index = %h.name(), "index deleted: its whole period is past the retention");
+                done.deleted.push(h.name().to_string());
+            }
+        }
+        let ended: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, o)| {
+                !o.sealed
+                    && o.handle
+                        .meta()
+                        .period
+                        .is_some_and(|p| p.end_ms + SEAL_GRACE_MS <= now_ms)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in ended {
+            if let Some(o) = self.open.get_mut(&name) {
+                commit_open(o, position)?;
+                seal(o);
+                done.sealing.push(name);
+            }
+        }
+        let mut finished = Vec::new();
+        for (name, o) in self.open.iter_mut() {
+            if o.sealed && o.merges_done() {
+                finished.push(name.clone());
+            }
+        }
+        for name in finished {
+            self.open.remove(&name);
+        }
+        Ok(done)
+    }
+
+    /// Deletes indices of this stream (closing their writers first, without committing).
+    pub fn delete(&mut self, names: &[String]) -> Result<(), IndexError> {
+        for name in names {
+            self.open.remove(name);
+            self.added_bytes.remove(name);
+            self.catalog.delete(name)?;
+            tracing::info!(stream = %self.stream, index = %name, "index deleted on request");
         }
         Ok(())
     }
@@ -187,6 +332,32 @@ impl StreamIndexer {
         }
         Ok(())
     }
+}
+
+/// Starts merging each shard of a sealed index down to one segment, in the background.
+fn seal(open: &mut OpenIndex) {
+    for (ord, slot) in open.writers.iter_mut().enumerate() {
+        let Some(writer) = slot else { continue };
+        match open.handle.shards()[ord].index().searchable_segment_ids() {
+            Ok(ids) if ids.len() > 1 => open.merges.push(writer.merge(&ids)),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(index = %open.handle.name(), error = %e, "cannot list segments to seal")
+            }
+        }
+    }
+    open.sealed = true;
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn commit_open(open: &mut OpenIndex, position: u64) -> Result<(), IndexError> {

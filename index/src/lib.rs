@@ -34,14 +34,16 @@ mod indexer;
 pub mod mapping;
 pub mod rotation;
 mod shard;
+pub mod sizing;
 pub mod timestamp;
 
 pub use catalog::{Catalog, IndexHandle, IndexMeta, ResolveOptions, wildcard_match};
 pub use error::{IndexError, MappingError};
 pub use fields::{DynamicFields, ValueKind, dynamic_fields};
-pub use indexer::{AddOutcome, StreamIndexer, route};
+pub use indexer::{AddOutcome, Maintenance, SEAL_GRACE_MS, StreamIndexer, route};
 pub use mapping::{DocMapper, FieldTarget, SchemaFields, SourceDoc};
 pub use shard::Shard;
+pub use sizing::{SizingInput, SizingPlan, plan};
 
 #[cfg(test)]
 mod tests;

@@ -125,6 +125,12 @@ impl Shard {
         self.committed.store(position, Ordering::Release);
     }
 
+    /// Makes the last commit visible to searchers (tests).
+    #[cfg(test)]
+    pub(crate) fn reload_for_tests(&self) {
+        let _ = self.reader.reload();
+    }
+
     /// Makes the last commit visible to searchers.
     pub(crate) fn reload(&self) -> Result<(), IndexError> {
         self.reader

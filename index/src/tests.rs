@@ -144,3 +144,118 @@ fn a_bad_record_is_rejected_alone() {
     ix.commit(2).unwrap();
     assert_eq!(count(&catalog, "web"), 1);
 }
+
+fn add_n(ix: &mut StreamIndexer, from: u64, n: u64, ts: i64) {
+    for pos in from..from + n {
+        let id = format!("id-{pos}");
+        let doc = SourceDoc {
+            id: &id,
+            timestamp_ms: ts,
+            source: b"{\"a\":1}",
+        };
+        assert_eq!(ix.add(pos, &doc, false).unwrap(), AddOutcome::Added);
+    }
+}
+
+#[test]
+fn shard_count_comes_from_the_sizing_plan_and_records_spread_evenly() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
+    let mut s = settings(Rotation::OneDay);
+    // 100 GiB a day in 30 GiB shards: ⌈100 × 1.1 / 30⌉ = 4 shards per daily index.
+    s.sizing.daily_volume = 100 * 1024 * 1024 * 1024;
+    let mut ix = StreamIndexer::new(catalog.clone(), "big", s);
+    add_n(&mut ix, 1, 4000, T0);
+    ix.commit(4000).unwrap();
+    let h = catalog.get("big-2025-11-26").unwrap();
+    assert_eq!(h.shards().len(), 4);
+    assert_eq!(h.meta().shards, 4);
+    let counts: Vec<u64> = h.shards().iter().map(|s| s.searcher().num_docs()).collect();
+    assert_eq!(counts.iter().sum::<u64>(), 4000);
+    // Hash routing: each shard within 10% of an even share.
+    for c in &counts {
+        assert!((900..=1100).contains(c), "uneven shards: {counts:?}");
+    }
+}
+
+#[test]
+fn retention_deletes_whole_indices_past_it_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
+    let mut s = settings(Rotation::OneDay);
+    s.retention = std::time::Duration::from_secs(2 * 86_400);
+    let mut ix = StreamIndexer::new(catalog.clone(), "web", s);
+    for day in 0..5 {
+        add_n(&mut ix, 1 + day as u64 * 10, 10, T0 + day * DAY_MS + 1000);
+    }
+    ix.commit(50).unwrap();
+    assert_eq!(catalog.stream_indices("web").len(), 5);
+    // "Now" is the start of day 5: days 0, 1 and 2 ended two days ago or more.
+    let now = T0 + 5 * DAY_MS;
+    let done = ix.maintain(now, 50).unwrap();
+    let mut deleted = done.deleted.clone();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        ["web-2025-11-26", "web-2025-11-27", "web-2025-11-28"]
+    );
+    let left: Vec<String> = catalog
+        .stream_indices("web")
+        .iter()
+        .map(|h| h.name().to_string())
+        .collect();
+    assert_eq!(left, ["web-2025-11-29", "web-2025-11-30"]);
+    assert!(!dir.path().join("web-2025-11-26").exists());
+    assert_eq!(count(&catalog, "web"), 20);
+    // Deleted indices stay deleted after a restart.
+    drop(ix);
+    let reopened = Catalog::open(dir.path()).unwrap();
+    assert_eq!(reopened.stream_indices("web").len(), 2);
+}
+
+#[test]
+fn an_index_past_its_period_is_sealed_into_one_segment_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
+    let mut ix = StreamIndexer::new(catalog.clone(), "web", settings(Rotation::OneDay));
+    for round in 0..4u64 {
+        add_n(&mut ix, 1 + round * 10, 10, T0 + 1000);
+        ix.commit(round * 10 + 10).unwrap();
+    }
+    let h = catalog.get("web-2025-11-26").unwrap();
+    let segments = |h: &crate::IndexHandle| {
+        h.shards()[0]
+            .index()
+            .searchable_segment_ids()
+            .unwrap()
+            .len()
+    };
+    assert!(segments(&h) >= 2, "each commit made a segment");
+    let later = T0 + DAY_MS + crate::SEAL_GRACE_MS + 1;
+    let done = ix.maintain(later, 40).unwrap();
+    assert_eq!(done.sealing, ["web-2025-11-26"]);
+    // The merge runs in the background; later maintenance closes the writer once it is done.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while segments(&h) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        ix.maintain(later, 40).unwrap();
+    }
+    assert_eq!(segments(&h), 1);
+    h.shards()[0].reload_for_tests();
+    assert_eq!(count(&catalog, "web"), 40);
+}
+
+#[test]
+fn deleting_an_index_closes_its_writer_and_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
+    let mut ix = StreamIndexer::new(catalog.clone(), "web", settings(Rotation::OneDay));
+    add_n(&mut ix, 1, 5, T0);
+    ix.commit(5).unwrap();
+    ix.delete(&["web-2025-11-26".to_string()]).unwrap();
+    assert!(catalog.get("web-2025-11-26").is_none());
+    // The stream can write a new index of the same name afterwards.
+    add_n(&mut ix, 6, 3, T0);
+    ix.commit(8).unwrap();
+    assert_eq!(count(&catalog, "web"), 3);
+}

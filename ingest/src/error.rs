@@ -168,6 +168,24 @@ pub enum IngestError {
     /// The index room failed.
     #[error(transparent)]
     Index(#[from] hydrant_index::IndexError),
+    /// Deleting indices failed.
+    #[error("deleting indices of stream [{stream}] failed: {reason}")]
+    Delete {
+        /// The stream.
+        stream: String,
+        /// Why.
+        reason: String,
+    },
+    /// A delete request names every index, which is refused unless configured.
+    #[error(
+        "Wildcard expressions or all indices are not allowed: [{0}]; set ingest.destructive_requires_name = false to allow it"
+    )]
+    DestructiveRequiresName(String),
+    /// A delete request names a stream alias instead of indices.
+    #[error(
+        "The provided expression [{0}] matches an alias, specify the corresponding concrete indices instead."
+    )]
+    DeleteAlias(String),
     /// Object storage could not be set up.
     #[error(transparent)]
     Storage(crate::objects::StorageError),
@@ -202,9 +220,16 @@ impl IngestError {
                 crate::auth::AccessDenied::Wrong => StatusCode::FORBIDDEN,
             },
             IngestError::Wal { .. } | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Index(_) | IngestError::Storage(_) | IngestError::Elasticsearch { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
+            IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
+                StatusCode::NOT_FOUND
             }
+            IngestError::DestructiveRequiresName(_) | IngestError::DeleteAlias(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            IngestError::Index(_)
+            | IngestError::Storage(_)
+            | IngestError::Delete { .. }
+            | IngestError::Elasticsearch { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -225,9 +250,16 @@ impl IngestError {
             IngestError::Throttled { .. } => "es_rejected_execution_exception",
             IngestError::AccessDenied { .. } => "security_exception",
             IngestError::Wal { .. } | IngestError::ShuttingDown => "unavailable_exception",
-            IngestError::Index(_) | IngestError::Storage(_) | IngestError::Elasticsearch { .. } => {
-                "exception"
+            IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
+                "index_not_found_exception"
             }
+            IngestError::DestructiveRequiresName(_) | IngestError::DeleteAlias(_) => {
+                "illegal_argument_exception"
+            }
+            IngestError::Index(_)
+            | IngestError::Storage(_)
+            | IngestError::Delete { .. }
+            | IngestError::Elasticsearch { .. } => "exception",
         }
     }
 }

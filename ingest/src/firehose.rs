@@ -103,13 +103,16 @@ impl From<IngestError> for FirehoseError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 message,
             ),
-            IngestError::Index(_) | IngestError::Storage(_) | IngestError::Elasticsearch { .. } => {
-                FirehoseError::new(
-                    "InternalFailureException",
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    message,
-                )
-            }
+            IngestError::Index(_)
+            | IngestError::Storage(_)
+            | IngestError::Delete { .. }
+            | IngestError::DestructiveRequiresName(_)
+            | IngestError::DeleteAlias(_)
+            | IngestError::Elasticsearch { .. } => FirehoseError::new(
+                "InternalFailureException",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                message,
+            ),
         }
     }
 }

@@ -49,6 +49,7 @@ pub struct Metrics {
     error_output_records: Family<DestLabel, Counter>,
     wal_bytes: Family<StreamLabel, Gauge>,
     buffered_bytes: Family<StreamLabel, Gauge>,
+    indices_deleted: Family<StreamLabel, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -72,6 +73,8 @@ pub struct StreamMetrics {
     pub wal_bytes: Gauge,
     /// Bytes accepted and not yet delivered everywhere.
     pub buffered_bytes: Gauge,
+    /// Indices deleted (retention or request).
+    pub indices_deleted: Counter,
 }
 
 /// A destination's handles.
@@ -119,6 +122,7 @@ impl Metrics {
             error_output_records: Family::default(),
             wal_bytes: Family::default(),
             buffered_bytes: Family::default(),
+            indices_deleted: Family::default(),
         };
         r.register(
             "incoming_records",
@@ -190,6 +194,11 @@ impl Metrics {
             "Bytes accepted and not yet delivered everywhere",
             m.buffered_bytes.clone(),
         );
+        r.register(
+            "indices_deleted",
+            "Indices deleted whole, by retention or on request",
+            m.indices_deleted.clone(),
+        );
         *m.registry.lock() = r;
         m
     }
@@ -206,6 +215,7 @@ impl Metrics {
             throttled_records: self.throttled_records.get_or_create(&l).clone(),
             wal_bytes: self.wal_bytes.get_or_create(&l).clone(),
             buffered_bytes: self.buffered_bytes.get_or_create(&l).clone(),
+            indices_deleted: self.indices_deleted.get_or_create(&l).clone(),
         }
     }
 

@@ -151,6 +151,62 @@ impl Pipeline {
         &self.metrics
     }
 
+    /// Deletes indices, each through the thread that owns its stream's writers when the
+    /// stream is running, directly otherwise. Returns the names deleted.
+    pub async fn delete_indices(&self, names: &[String]) -> Result<(), IngestError> {
+        let mut by_stream: HashMap<String, Vec<String>> = HashMap::new();
+        for name in names {
+            let handle = self.catalog.get(name).ok_or_else(|| {
+                IngestError::Index(hydrant_index::IndexError::IndexNotFound(name.clone()))
+            })?;
+            by_stream
+                .entry(handle.stream().to_string())
+                .or_default()
+                .push(name.clone());
+        }
+        for (stream, names) in by_stream {
+            let control = self
+                .get(&stream)
+                .and_then(|s| s.index_control.lock().clone());
+            match control {
+                Some(tx) => {
+                    let (reply, rx) = tokio::sync::oneshot::channel();
+                    let sent = tx.send(destination::index::IndexControl::Delete {
+                        names: names.clone(),
+                        reply,
+                    });
+                    let result = match sent {
+                        Ok(()) => rx
+                            .await
+                            .unwrap_or_else(|_| Err("the index thread stopped".to_string())),
+                        Err(_) => Err("the index thread stopped".to_string()),
+                    };
+                    result.map_err(|reason| IngestError::Delete {
+                        stream: stream.clone(),
+                        reason,
+                    })?;
+                }
+                None => {
+                    let catalog = self.catalog.clone();
+                    tokio::task::spawn_blocking(move || {
+                        names.iter().try_for_each(|n| catalog.delete(n))
+                    })
+                    .await
+                    .map_err(|e| IngestError::Delete {
+                        stream: stream.clone(),
+                        reason: e.to_string(),
+                    })??;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The catalog of indices.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
     /// Flushes every stream, waits for delivery to finish and closes the logs.
     pub async fn shutdown(&self) {
         let streams: Vec<Arc<Stream>> = self.streams.read().values().cloned().collect();
@@ -217,6 +273,7 @@ impl Pipeline {
         let mut links = Vec::new();
         let mut workers = Vec::new();
         let mut tasks = Vec::new();
+        let mut index_control = None;
         let cancel = tokio_util::sync::CancellationToken::new();
         let error_output = Arc::new(ErrorOutput::new(
             self.store.clone(),
@@ -228,8 +285,12 @@ impl Pipeline {
             let metrics = self.metrics.destination(name, destination::INDEX);
             let (link, port) =
                 destination_channel(destination::INDEX, &shared, start, metrics.clone());
+            let (control_tx, control) = tokio::sync::mpsc::unbounded_channel();
+            index_control = Some(control_tx);
             let dest = IndexDestination {
                 indexer: StreamIndexer::new(self.catalog.clone(), name, config.index.clone()),
+                control,
+                deleted: shared.metrics.indices_deleted.clone(),
                 refresh: config.index.refresh_interval,
                 error_output: error_output.clone(),
                 metrics,
@@ -314,6 +375,7 @@ impl Pipeline {
         let stream = Stream::start(shared, Arc::new(wal), links, cancel);
         stream.workers.lock().extend(workers);
         stream.tasks.lock().extend(tasks);
+        *stream.index_control.lock() = index_control;
         Ok(stream)
     }
 }

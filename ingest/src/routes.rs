@@ -31,6 +31,8 @@ pub struct IngestState {
     pub limits: BodyLimits,
     /// Largest single record.
     pub max_record_size: u64,
+    /// `DELETE /{index}` refuses wildcards and `_all`.
+    pub destructive_requires_name: bool,
 }
 
 /// The ingest routes: NDJSON (`POST /v1/streams/{stream}/records`), Elasticsearch `_bulk`,
@@ -42,6 +44,7 @@ pub fn router(state: IngestState) -> Router {
         .route("/{target}/_bulk", post(bulk_target).put(bulk_target))
         .route("/", post(firehose_api))
         .route("/_hydrant/metrics", get(metrics))
+        .route("/{target}", axum::routing::delete(delete_indices))
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -264,6 +267,45 @@ async fn firehose_api(
         }
         Err(e) => e.into_response(),
     }
+}
+
+async fn delete_indices(State(state): State<IngestState>, Path(target): Path<String>) -> Response {
+    match delete_target(&state, &target).await {
+        Ok(()) => axum::Json(serde_json::json!({"acknowledged": true})).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Deletes the indices `target` names (comma list; wildcards and `_all` only when allowed).
+pub async fn delete_target(state: &IngestState, target: &str) -> Result<(), IngestError> {
+    let catalog = state.pipeline.catalog().clone();
+    let mut names = Vec::new();
+    for part in target.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let wide = part == "_all" || part.contains('*');
+        if wide && state.destructive_requires_name {
+            return Err(IngestError::DestructiveRequiresName(part.to_string()));
+        }
+        if wide {
+            let options = hydrant_index::ResolveOptions::default();
+            names.extend(
+                catalog
+                    .resolve(part, options)?
+                    .iter()
+                    .map(|h| h.name().to_string()),
+            );
+        } else if catalog.get(part).is_some() {
+            names.push(part.to_string());
+        } else if !catalog.stream_indices(part).is_empty() {
+            return Err(IngestError::DeleteAlias(part.to_string()));
+        } else {
+            return Err(IngestError::Index(
+                hydrant_index::IndexError::IndexNotFound(part.to_string()),
+            ));
+        }
+    }
+    names.sort();
+    names.dedup();
+    state.pipeline.delete_indices(&names).await
 }
 
 async fn metrics(State(state): State<IngestState>) -> Response {

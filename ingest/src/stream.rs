@@ -334,6 +334,9 @@ pub struct Stream {
     pub(crate) workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) cancel: CancellationToken,
+    /// Requests for the index thread (deleting indices).
+    pub(crate) index_control:
+        Mutex<Option<mpsc::UnboundedSender<crate::destination::index::IndexControl>>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -383,6 +386,7 @@ impl Stream {
             workers: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             cancel,
+            index_control: Mutex::new(None),
         });
         let handle = tokio::spawn(flusher(stream.clone()));
         *stream.flusher.lock() = Some(handle);

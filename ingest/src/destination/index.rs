@@ -16,6 +16,18 @@ use crate::stream::{Batch, DestinationPort};
 
 use super::INDEX;
 
+/// A request handled by the index thread, which owns the stream's writers.
+pub(crate) enum IndexControl {
+    /// Delete these indices of the stream.
+    Delete {
+        names: Vec<String>,
+        reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// How often retention and sealing are checked when nothing else happens.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
 /// Under a backlog, commits wait up to this many refresh intervals.
 const DEFERRAL_FACTOR: u32 = 10;
 
@@ -25,6 +37,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// What the index thread needs.
 pub(crate) struct IndexDestination {
     pub(crate) indexer: StreamIndexer,
+    /// Requests from the HTTP API that need this thread's writers (index deletion).
+    pub(crate) control: tokio::sync::mpsc::UnboundedReceiver<IndexControl>,
+    /// Counts indices deleted (retention and requests).
+    pub(crate) deleted: prometheus_client::metrics::counter::Counter,
     pub(crate) refresh: Duration,
     pub(crate) error_output: Arc<ErrorOutput>,
     pub(crate) metrics: DestinationMetrics,
@@ -51,13 +67,37 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
     // Last position given to the indexer and not yet committed.
     let mut uncommitted: Option<u64> = None;
     let mut backoff = Duration::from_millis(100);
+    let mut committed = 0;
+    let mut last_maintenance = Instant::now();
     loop {
         let wait = match uncommitted {
             Some(_) => refresh.saturating_sub(last_commit.elapsed()),
-            None => Duration::from_secs(3600),
+            None => MAINTENANCE_EVERY.saturating_sub(last_maintenance.elapsed()),
         };
+        if last_maintenance.elapsed() >= MAINTENANCE_EVERY {
+            maintain(&mut d, &stream, committed);
+            last_maintenance = Instant::now();
+        }
         let rt = d.runtime.clone();
-        let received = rt.block_on(async { tokio::time::timeout(wait, port.rx.recv()).await });
+        let received = rt.block_on(async {
+            tokio::select! {
+                b = port.rx.recv() => Ok(b),
+                c = d.control.recv() => Err(c),
+                _ = tokio::time::sleep(wait) => Err(None),
+            }
+        });
+        let received = match received {
+            Err(Some(IndexControl::Delete { names, reply })) => {
+                let result = d.indexer.delete(&names).map_err(|e| e.to_string());
+                if result.is_ok() {
+                    d.deleted.inc_by(names.len() as u64);
+                }
+                let _ = reply.send(result);
+                continue;
+            }
+            Err(None) => Err(()),
+            Ok(b) => Ok(b),
+        };
         match received {
             Ok(Some(batch)) => {
                 if uncommitted.is_none() {
@@ -85,7 +125,7 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                 }
                 return;
             }
-            Err(_elapsed) => {}
+            Err(()) => {}
         }
         // A commit is a barrier (tantivy stops taking documents while it writes segments), and
         // each one leaves segments to merge. So under a backlog, commits are spaced out to at
@@ -103,8 +143,11 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                     port.set_oldest(None);
                     publish(&port, position);
                     uncommitted = None;
+                    committed = position;
                     last_commit = Instant::now();
                     backoff = Duration::from_millis(100);
+                    maintain(&mut d, &stream, committed);
+                    last_maintenance = Instant::now();
                 }
                 Err(e) => {
                     d.metrics.retries.inc();
@@ -175,6 +218,17 @@ fn index_batch(d: &mut IndexDestination, batch: &Batch, stream: &str) -> bool {
         d.metrics.error_output_records.inc_by(failed.len() as u64);
     }
     written
+}
+
+/// Retention and sealing; failures are logged and retried at the next round.
+fn maintain(d: &mut IndexDestination, stream: &str, committed: u64) {
+    let now = chrono::Utc::now().timestamp_millis();
+    match d.indexer.maintain(now, committed) {
+        Ok(done) => {
+            d.deleted.inc_by(done.deleted.len() as u64);
+        }
+        Err(e) => tracing::warn!(%stream, error = %e, "index maintenance failed; will retry"),
+    }
 }
 
 fn publish(port: &DestinationPort, position: u64) {
