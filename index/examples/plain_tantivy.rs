@@ -17,6 +17,24 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, Index, TantivyDocument};
 
+/// CPU seconds used by this process so far (user + system).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: plain_tantivy FILE [THREADS]")?;
@@ -44,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         index.writer_with_num_threads(threads, 128 * 1024 * 1024 * threads.max(1) / 2)?;
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?);
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     let (mut docs, mut bytes) = (0u64, 0u64);
     for line in file.lines() {
         let line = line?;
@@ -72,8 +91,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     writer.commit()?;
     let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "{{\"docs\": {docs}, \"bytes\": {bytes}, \"seconds\": {secs:.3}, \"docs_per_sec\": {:.0}, \"mb_per_sec\": {:.2}, \"threads\": {threads}}}",
+        "{{\"docs\": {docs}, \"bytes\": {bytes}, \"seconds\": {secs:.3}, \"cpu_seconds\": {cpu:.2}, \"docs_per_sec\": {:.0}, \"mb_per_sec\": {:.2}, \"threads\": {threads}}}",
         docs as f64 / secs,
         bytes as f64 / secs / 1e6
     );

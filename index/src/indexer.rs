@@ -22,7 +22,10 @@ use crate::shard::encode_payload;
 
 /// Most indices of one stream with an open writer; backfills touching more close the least
 /// recently used (each writer holds `writer_memory` and its threads).
-const MAX_OPEN_INDICES: usize = 4;
+const MAX_OPEN_INDICES: usize = 8;
+
+/// Least memory tantivy accepts for one writer thread (15 MB), with a margin.
+const MIN_WRITER_MEMORY: usize = 16 * 1024 * 1024;
 
 /// How long after its period ends an index still expects late records before it is sealed
 /// (merged down and its writer closed).
@@ -151,13 +154,63 @@ impl StreamIndexer {
         doc: &SourceDoc<'_>,
         replace: bool,
     ) -> Result<AddOutcome, IndexError> {
-        let (name, period) = index_for(&self.stream, self.settings.rotation, doc.timestamp_ms);
-        let handle = match self.catalog.get(&name) {
+        let mut out = self.add_batch(&[(position, *doc, replace)])?;
+        Ok(out.pop().unwrap_or(AddOutcome::AlreadyCommitted))
+    }
+
+    /// Adds records (WAL position, record, replace-by-id), in position order; one outcome each.
+    ///
+    /// Records are taken index by index (in the order each index first appears), so that a
+    /// backfill interleaving many days does not reopen writers record after record. A writer
+    /// closed to make room commits with a checkpoint that is exact for its index: the position
+    /// before its first record still to come in this batch, or the batch's last position.
+    pub fn add_batch(
+        &mut self,
+        docs: &[(u64, SourceDoc<'_>, bool)],
+    ) -> Result<Vec<AddOutcome>, IndexError> {
+        let mut groups: Vec<(String, Option<crate::rotation::Period>, Vec<usize>)> = Vec::new();
+        let mut group_of: HashMap<String, usize> = HashMap::new();
+        for (i, (_, doc, _)) in docs.iter().enumerate() {
+            let (name, period) = index_for(&self.stream, self.settings.rotation, doc.timestamp_ms);
+            match group_of.get(&name) {
+                Some(g) => groups[*g].2.push(i),
+                None => {
+                    group_of.insert(name.clone(), groups.len());
+                    groups.push((name, period, vec![i]));
+                }
+            }
+        }
+        let mut pending: HashMap<String, u64> = groups
+            .iter()
+            .map(|(name, _, idx)| (name.clone(), docs[idx[0]].0))
+            .collect();
+        let last = docs.iter().map(|(p, _, _)| *p).max().unwrap_or(0);
+        let mut outcomes: Vec<AddOutcome> = vec![AddOutcome::AlreadyCommitted; docs.len()];
+        for (name, period, idx) in groups {
+            let handle = self.index_for_group(&name, period, &pending, last)?;
+            pending.remove(&name);
+            for i in idx {
+                let (position, doc, replace) = &docs[i];
+                outcomes[i] = self.add_one(&handle, *position, doc, *replace)?;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// The open index `name`, created and opened (making room) when needed.
+    fn index_for_group(
+        &mut self,
+        name: &str,
+        period: Option<crate::rotation::Period>,
+        pending: &HashMap<String, u64>,
+        last: u64,
+    ) -> Result<Arc<IndexHandle>, IndexError> {
+        let handle = match self.catalog.get(name) {
             Some(h) => h,
             None => {
                 let shards = self.shards_for(period);
                 self.catalog.get_or_create(
-                    &name,
+                    name,
                     &self.stream,
                     period,
                     shards,
@@ -165,6 +218,35 @@ impl StreamIndexer {
                 )?
             }
         };
+        self.clock += 1;
+        let clock = self.clock;
+        if let Some(open) = self.open.get_mut(name) {
+            open.last_used = clock;
+            return Ok(open.handle.clone());
+        }
+        self.make_room(pending, last)?;
+        let n = handle.shards().len();
+        self.open.insert(
+            name.to_string(),
+            OpenIndex {
+                handle: handle.clone(),
+                writers: (0..n).map(|_| None).collect(),
+                dirty: vec![false; n],
+                last_used: clock,
+                merges: Vec::new(),
+                sealed: false,
+            },
+        );
+        Ok(handle)
+    }
+
+    fn add_one(
+        &mut self,
+        handle: &Arc<IndexHandle>,
+        position: u64,
+        doc: &SourceDoc<'_>,
+        replace: bool,
+    ) -> Result<AddOutcome, IndexError> {
         let shard_ord = route(doc.id, handle.shards().len());
         if position <= handle.shards()[shard_ord].committed() {
             return Ok(AddOutcome::AlreadyCommitted);
@@ -173,54 +255,52 @@ impl StreamIndexer {
             Ok(d) => d,
             Err(e) => return Ok(AddOutcome::Rejected(e)),
         };
-        let id_field = handle.mapper().fields().id;
-        self.clock += 1;
-        let clock = self.clock;
-        if !self.open.contains_key(&name) {
-            self.make_room(position.saturating_sub(1))?;
-            let n = handle.shards().len();
-            self.open.insert(
-                name.clone(),
-                OpenIndex {
-                    handle: handle.clone(),
-                    writers: (0..n).map(|_| None).collect(),
-                    dirty: vec![false; n],
-                    last_used: clock,
-                    merges: Vec::new(),
-                    sealed: false,
-                },
-            );
-        }
-        let Some(open) = self.open.get_mut(&name) else {
-            return Err(IndexError::IndexNotFound(name));
+        let (threads, memory) = self.writer_budget(handle);
+        let name = handle.name();
+        let Some(open) = self.open.get_mut(name) else {
+            return Err(IndexError::IndexNotFound(name.to_string()));
         };
-        open.last_used = clock;
         let writer = match &mut open.writers[shard_ord] {
             Some(w) => w,
             slot @ None => {
                 let shard = &handle.shards()[shard_ord];
                 let w = shard
                     .index()
-                    .writer_with_num_threads(
-                        self.settings.writer_threads as usize,
-                        self.settings.writer_memory as usize,
-                    )
+                    .writer_with_num_threads(threads, memory)
                     .map_err(|e| IndexError::tantivy(shard.name(), e))?;
                 slot.insert(w)
             }
         };
         if replace {
-            writer.delete_term(Term::from_field_text(id_field, doc.id));
+            writer.delete_term(Term::from_field_text(handle.mapper().fields().id, doc.id));
         }
         writer
             .add_document(document)
-            .map_err(|e| IndexError::tantivy(&name, e))?;
+            .map_err(|e| IndexError::tantivy(name, e))?;
         open.dirty[shard_ord] = true;
         // A late record reopens a sealed index; it will be sealed again.
         open.sealed = false;
         self.last_added = position;
-        *self.added_bytes.entry(name).or_default() += doc.source.len() as u64;
+        *self.added_bytes.entry(name.to_string()).or_default() += doc.source.len() as u64;
         Ok(AddOutcome::Added)
+    }
+
+    /// Threads and memory for a shard writer: the configured budget for the index receiving
+    /// current data, a quarter of it on one thread for older indices (backfills, late records),
+    /// so that several open at once stay within bounds.
+    fn writer_budget(&self, handle: &IndexHandle) -> (usize, usize) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let current = handle
+            .meta()
+            .period
+            .is_none_or(|p| now < p.end_ms + SEAL_GRACE_MS);
+        let threads = self.settings.writer_threads as usize;
+        let memory = self.settings.writer_memory as usize;
+        if current {
+            (threads, memory)
+        } else {
+            (1, (memory / 4).max(MIN_WRITER_MEMORY))
+        }
     }
 
     /// Commits every shard written since its last commit with checkpoint `position` (every
@@ -313,7 +393,10 @@ impl StreamIndexer {
         self.open.clear();
     }
 
-    fn make_room(&mut self, position: u64) -> Result<(), IndexError> {
+    /// Closes the least recently used writers until there is room for one more index. Each
+    /// closes with a checkpoint exact for its index (see [`add_batch`](Self::add_batch)). The
+    /// writer is dropped without waiting for its merges (sealing merges indices later).
+    fn make_room(&mut self, pending: &HashMap<String, u64>, last: u64) -> Result<(), IndexError> {
         while self.open.len() >= MAX_OPEN_INDICES {
             let Some(oldest) = self
                 .open
@@ -324,10 +407,8 @@ impl StreamIndexer {
                 break;
             };
             if let Some(mut open) = self.open.remove(&oldest) {
+                let position = pending.get(&oldest).map_or(last, |first| first - 1);
                 commit_open(&mut open, position)?;
-                for w in open.writers.into_iter().flatten() {
-                    let _ = w.wait_merging_threads();
-                }
             }
         }
         Ok(())

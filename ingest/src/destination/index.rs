@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hydrant_index::{AddOutcome, SourceDoc, StreamIndexer};
+use hydrant_index::{AddOutcome, IndexError, SourceDoc, StreamIndexer};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
@@ -69,6 +69,9 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
     let mut backoff = Duration::from_millis(100);
     let mut committed = 0;
     let mut last_maintenance = Instant::now();
+    // Batches added since the last commit: after a writer failure, they are added again from
+    // a clean state (the last commit), so that nothing half-added is ever committed.
+    let mut since_commit: Vec<Arc<Batch>> = Vec::new();
     loop {
         let wait = match uncommitted {
             Some(_) => refresh.saturating_sub(last_commit.elapsed()),
@@ -103,11 +106,20 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                 if uncommitted.is_none() {
                     port.set_oldest(batch.entries.first().map(|(_, r)| r.arrival_ms));
                 }
-                if !index_batch(&mut d, &batch, &stream) {
-                    // Shutting down before refused records reached the error output: commit
-                    // nothing more, so that replay brings this batch back whole.
-                    d.indexer.abandon();
-                    return;
+                since_commit.push(batch.clone());
+                match index_batch(&mut d, &batch, &stream) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Shutting down before refused records reached the error output:
+                        // commit nothing more, so that replay brings this batch back whole.
+                        d.indexer.abandon();
+                        return;
+                    }
+                    Err(e) => {
+                        if !recover(&mut d, &since_commit, &stream, e) {
+                            return;
+                        }
+                    }
                 }
                 uncommitted = Some(batch.last);
             }
@@ -143,6 +155,7 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                     port.set_oldest(None);
                     publish(&port, position);
                     uncommitted = None;
+                    since_commit.clear();
                     committed = position;
                     last_commit = Instant::now();
                     backoff = Duration::from_millis(100);
@@ -154,48 +167,77 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                     tracing::error!(%stream, error = %e, retry_in = ?backoff, "index commit failed; records stay in the write-ahead log");
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
+                    if !recover(&mut d, &since_commit, &stream, e) {
+                        return;
+                    }
                 }
             }
         }
     }
 }
 
-/// Adds a batch; refused records go to the error output before the batch counts as done.
-/// False when shutdown interrupted writing the error output.
-fn index_batch(d: &mut IndexDestination, batch: &Batch, stream: &str) -> bool {
-    let mut refused: Vec<(usize, String, String)> = Vec::new();
-    for (i, (position, record)) in batch.entries.iter().enumerate() {
-        let doc = SourceDoc {
-            id: &record.id,
-            timestamp_ms: record.timestamp_ms,
-            source: &record.data,
-        };
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match d.indexer.add(*position, &doc, record.client_id) {
-                Ok(AddOutcome::Added) => {
-                    d.metrics.records.inc();
-                    d.metrics.bytes.inc_by(record.data.len() as u64);
-                    break;
-                }
-                Ok(AddOutcome::AlreadyCommitted) => break,
-                Ok(AddOutcome::Rejected(e)) => {
-                    refused.push((i, e.es_type().to_string(), e.to_string()));
-                    break;
-                }
-                Err(e) => {
-                    // The writer itself failed (disk, a dead indexing thread): retry the same
-                    // record; nothing after it may be committed before it.
-                    d.metrics.retries.inc();
-                    tracing::error!(%stream, error = %e, retry_in = ?backoff, "indexing failed; retrying");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+/// Starts over from the last commit after a writer failure and adds `batches` again, with
+/// growing waits, until it works or shutdown begins (false).
+fn recover(
+    d: &mut IndexDestination,
+    batches: &[Arc<Batch>],
+    stream: &str,
+    first: IndexError,
+) -> bool {
+    let mut backoff = Duration::from_millis(100);
+    let mut error = first;
+    loop {
+        d.metrics.retries.inc();
+        tracing::error!(%stream, %error, retry_in = ?backoff, "indexing failed; starting over from the last commit");
+        d.indexer.abandon();
+        std::thread::sleep(backoff);
+        if d.cancel.is_cancelled() {
+            return false;
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        let mut again = Ok(true);
+        for b in batches {
+            again = index_batch(d, b, stream);
+            if !matches!(again, Ok(true)) {
+                break;
             }
+        }
+        match again {
+            Ok(done) => return done,
+            Err(e) => error = e,
+        }
+    }
+}
+
+/// Adds a batch; refused records go to the error output before the batch counts as done.
+/// `Ok(false)` when shutdown interrupted writing the error output; `Err` when the writer failed.
+fn index_batch(d: &mut IndexDestination, batch: &Batch, stream: &str) -> Result<bool, IndexError> {
+    let docs: Vec<(u64, SourceDoc<'_>, bool)> = batch
+        .entries
+        .iter()
+        .map(|(position, record)| {
+            let doc = SourceDoc {
+                id: &record.id,
+                timestamp_ms: record.timestamp_ms,
+                source: &record.data,
+            };
+            (*position, doc, record.client_id)
+        })
+        .collect();
+    let outcomes = d.indexer.add_batch(&docs)?;
+    let mut refused: Vec<(usize, String, String)> = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            AddOutcome::Added => {
+                d.metrics.records.inc();
+                d.metrics.bytes.inc_by(batch.entries[i].1.data.len() as u64);
+            }
+            AddOutcome::AlreadyCommitted => {}
+            AddOutcome::Rejected(e) => refused.push((i, e.es_type().to_string(), e.to_string())),
         }
     }
     if refused.is_empty() {
-        return true;
+        return Ok(true);
     }
     d.metrics.failed.inc();
     let failed: Vec<Failed<'_>> = refused
@@ -217,7 +259,7 @@ fn index_batch(d: &mut IndexDestination, batch: &Batch, stream: &str) -> bool {
     if written {
         d.metrics.error_output_records.inc_by(failed.len() as u64);
     }
-    written
+    Ok(written)
 }
 
 /// Retention and sealing; failures are logged and retried at the next round.

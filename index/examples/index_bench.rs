@@ -1,0 +1,103 @@
+//! Hydrant's indexer alone — doc mapping, rotation, shard routing, commit checkpoints — over an
+//! NDJSON file, reporting docs/s and MB/s (and CPU seconds, for per-core figures). Compare with
+//! `plain_tantivy` on the same file (bench/index.sh runs both).
+//!
+//! Usage: `cargo run --release -p hydrant-index --example index_bench -- FILE [THREADS]`
+
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hydrant_config::{IndexSettings, Rotation};
+use hydrant_index::{Catalog, SourceDoc, StreamIndexer};
+
+/// CPU seconds used by this process so far (user + system).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().ok_or("usage: index_bench FILE [THREADS]")?;
+    let threads: u64 = args.next().map(|t| t.parse()).transpose()?.unwrap_or(2);
+    let dir = tempfile::tempdir()?;
+    let catalog = Arc::new(Catalog::open(dir.path())?);
+    let mut settings = IndexSettings::builtin();
+    settings.rotation = Rotation::OneDay;
+    settings.writer_threads = threads;
+    settings.writer_memory = 128 * 1024 * 1024 * threads / 2;
+    let mut indexer = StreamIndexer::new(catalog.clone(), "bench", settings);
+    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?);
+    let started = Instant::now();
+    let cpu0 = cpu_seconds();
+    let (mut docs, mut bytes) = (0u64, 0u64);
+    // Records go in as ingest delivers them: in batches (about 1 MiB, the default buffer size).
+    let mut lines: Vec<(u64, String, i64, Vec<u8>)> = Vec::new();
+    let mut flush =
+        |lines: &mut Vec<(u64, String, i64, Vec<u8>)>| -> Result<(), Box<dyn std::error::Error>> {
+            let batch: Vec<(u64, SourceDoc<'_>, bool)> = lines
+                .iter()
+                .map(|(pos, id, ts, src)| {
+                    (
+                        *pos,
+                        SourceDoc {
+                            id,
+                            timestamp_ms: *ts,
+                            source: src,
+                        },
+                        false,
+                    )
+                })
+                .collect();
+            indexer.add_batch(&batch)?;
+            lines.clear();
+            Ok(())
+        };
+    let mut pending = 0usize;
+    for line in file.split(b'\n') {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        bytes += line.len() as u64;
+        docs += 1;
+        let ts = serde_json::from_slice::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| {
+                v.get("@timestamp")
+                    .and_then(hydrant_index::timestamp::parse_timestamp)
+            })
+            .unwrap_or(0);
+        pending += line.len();
+        lines.push((docs, docs.to_string(), ts, line));
+        if pending >= 1 << 20 {
+            flush(&mut lines)?;
+            pending = 0;
+        }
+    }
+    flush(&mut lines)?;
+    drop(flush);
+    indexer.close(docs)?;
+    let secs = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    let indices = catalog.list().len();
+    println!(
+        "{{\"docs\": {docs}, \"bytes\": {bytes}, \"seconds\": {secs:.3}, \"cpu_seconds\": {cpu:.2}, \"docs_per_sec\": {:.0}, \"mb_per_sec\": {:.2}, \"threads\": {threads}, \"indices\": {indices}}}",
+        docs as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+    Ok(())
+}
