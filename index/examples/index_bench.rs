@@ -89,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     flush(&mut lines)?;
-    drop(flush);
+
     indexer.close(docs)?;
     let secs = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;

@@ -347,7 +347,7 @@ mod tests {
         let big = plan(&input(2048.0, 30, 1, Rotation::OneDay, 0.0));
         let d = &big.domain;
         assert!(
-            d.data_nodes * (d.storage_per_node_bytes / (GIB as u64)) as u64
+            d.data_nodes * (d.storage_per_node_bytes / (GIB as u64))
                 >= (big.min_storage_bytes as f64 / GIB) as u64
         );
         assert!(d.data_nodes > 3, "{d:?}");

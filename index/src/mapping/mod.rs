@@ -30,7 +30,6 @@ use hydrant_config::{FieldType, MappingConfig, MappingMode};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions,
     JsonObjectOptions, NumericOptions, OwnedValue, STORED, STRING, Schema, TEXT, TextFieldIndexing,
-    TextOptions,
 };
 use tantivy::{DateTime, TantivyDocument};
 
@@ -167,7 +166,7 @@ impl DocMapper {
             let name = explicit_name(n);
             match kind {
                 FieldType::Keyword => {
-                    b.add_text_field(&name, TextOptions::from(STRING).set_fast("raw"));
+                    b.add_text_field(&name, STRING.set_fast("raw"));
                 }
                 FieldType::Text => {
                     b.add_text_field(&name, TEXT);
