@@ -10,11 +10,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 MB="${MB:-1100}"
 THREADS="${THREADS:-2}"
-out="$root/bench/out"
-mkdir -p "$out"
+source "$root/bench/lib.sh"
 data="$out/samples-${MB}MB.ndjson"
 
-cargo build --release --quiet -p hydrant-index --example index_bench --example plain_tantivy
+bench_build -p hydrant-index --example index_bench --example plain_tantivy
 
 if [ ! -s "$data" ]; then
   python3 - "$root/../shared/testdata/logs" "$data" "$MB" <<'PY'
@@ -40,8 +39,8 @@ with open(dst, "w", encoding="utf-8") as f:
 PY
 fi
 
-ref=$("$root/target/release/examples/plain_tantivy" "$data" "$THREADS")
-ours=$("$root/target/release/examples/index_bench" "$data" "$THREADS")
+ref=$("$bin_dir/examples/plain_tantivy" "$data" "$THREADS")
+ours=$("$bin_dir/examples/index_bench" "$data" "$THREADS")
 python3 - "$ref" "$ours" "$THREADS" <<'PY'
 import json, sys
 ref, ours, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])

@@ -13,36 +13,23 @@ N="${N:-500000}"
 FORMAT="${FORMAT:-json}"
 CONCURRENCY="${CONCURRENCY:-4}"
 BATCH="${BATCH:-1000}"
-out="$root/bench/out"
-mkdir -p "$out"
+source "$root/bench/lib.sh"
 
-cargo build --release --quiet --bin hydrant
-cargo build --release --quiet -p hydrant-index --example plain_tantivy
-bin="$root/target/release/hydrant"
+bench_build --bin hydrant
+bench_build -p hydrant-index --example plain_tantivy
+bin="$bin_dir/hydrant"
 data="$out/ingest-$FORMAT-$N.ndjson"
 [ -s "$data" ] || "$bin" loadgen --format "$FORMAT" --parsed --count "$N" --seed 42 --emit "$data"
 bytes=$(stat -c %s "$data")
 
-ref_json=$("$root/target/release/examples/plain_tantivy" "$data" 2)
+ref_json=$("$bin_dir/examples/plain_tantivy" "$data" 2)
 
 run_hydrant() { # protocol -> report json path
-  local protocol="$1" dir port_file log report
-  dir=$(mktemp -d)
-  log="$dir/serve.log"
-  report="$out/ingest-$protocol-$N.json"
-  "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" >"$log" 2>&1 &
-  local pid=$!
-  local url=""
-  for _ in $(seq 1 300); do
-    url=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | sed 's/listening on //') || true
-    [ -n "$url" ] && break
-    sleep 0.1
-  done
-  [ -n "$url" ] || { cat "$log"; kill "$pid"; exit 1; }
-  "$bin" loadgen --target "$url" --stream bench --protocol "$protocol" --replay "$data" \
+  local protocol="$1" report="$out/ingest-$1-$N.json"
+  start_serve
+  "$bin" loadgen --target "$SERVE_URL" --stream bench --protocol "$protocol" --replay "$data" \
     --concurrency "$CONCURRENCY" --batch "$BATCH" --verify --quiet --report-json "$report" >/dev/null
-  kill -TERM "$pid"; wait "$pid" || true
-  rm -rf "$dir"
+  stop_serve
   echo "$report"
 }
 
