@@ -259,21 +259,7 @@ pub(crate) fn read_elasticsearch(
             format!("`{key}` is not a valid index name ({why}), got `{index}`"),
         );
     }
-    let auth = t.choice("auth", base.auth);
-    let username = t.string("username", &base.username);
-    let password = match t.string("password", "") {
-        p if p.is_empty() => base.password.clone(),
-        p => Some(SecretText::new(p)),
-    };
-    if auth == EsAuth::Basic && (username.is_empty() || password.is_none()) {
-        let (u, p, a) = (t.key("username"), t.key("password"), t.key("auth"));
-        t.problem(
-            "auth",
-            format!("`{u}` and `{p}` must both be set when `{a}` is \"basic\""),
-        );
-    }
-    let region = t.string("region", &base.region);
-    crate::sigproxy::check_region(&mut t, "region", &region);
+    let (auth, username, password, region) = read_auth(&mut t, base);
     let config = ElasticsearchConfig {
         enabled,
         endpoints,
@@ -314,6 +300,29 @@ pub(crate) fn read_elasticsearch(
     };
     t.finish();
     config
+}
+
+/// `auth` and what it needs: the user and password of `basic`, the region of `sigv4`.
+fn read_auth(
+    t: &mut Section<'_>,
+    base: &ElasticsearchConfig,
+) -> (EsAuth, String, Option<SecretText>, String) {
+    let auth = t.choice("auth", base.auth);
+    let username = t.string("username", &base.username);
+    let password = match t.string("password", "") {
+        p if p.is_empty() => base.password.clone(),
+        p => Some(SecretText::new(p)),
+    };
+    if auth == EsAuth::Basic && (username.is_empty() || password.is_none()) {
+        let (u, p, a) = (t.key("username"), t.key("password"), t.key("auth"));
+        t.problem(
+            "auth",
+            format!("`{u}` and `{p}` must both be set when `{a}` is \"basic\""),
+        );
+    }
+    let region = t.string("region", &base.region);
+    crate::sigproxy::check_region(t, "region", &region);
+    (auth, username, password, region)
 }
 
 /// Checks `[http(s)://]host[:port][/path]`; the message completes "the endpoint … ".

@@ -437,3 +437,103 @@ async fn sigv4_requests_pass_hydrants_own_verifier() {
         kinds(&results)
     );
 }
+
+/// An HTTPS `_bulk` endpoint with a certificate from the test CA in `testdata/`, answering
+/// every document 201, one connection per request.
+async fn tls_server() -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::{
+        self,
+        pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    };
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/destination/elasticsearch/testdata"
+    );
+    let certs = CertificateDer::pem_file_iter(format!("{dir}/server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}/server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 8192];
+                let (head_end, length) = loop {
+                    let n = tls.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        break (end + 4, length);
+                    }
+                };
+                while request.len() < head_end + length {
+                    let n = tls.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let docs = request[head_end..].iter().filter(|b| **b == b'\n').count() / 2;
+                let items: Vec<Value> = (0..docs)
+                    .map(|_| json!({"index": {"status": 201}}))
+                    .collect();
+                let body = json!({"errors": false, "items": items}).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn https_endpoints_are_trusted_through_the_ca_file_and_refused_without_it() {
+    let addr = tls_server().await;
+    let mut c = config(&[addr]);
+    c.endpoints = vec![format!("https://{addr}")];
+    c.gzip = false;
+    let recs = records(3);
+    let untrusted = sink(&c).send(&refs(&recs)).await.unwrap();
+    assert!(
+        kinds(&untrusted)
+            .iter()
+            .all(|k| k == "retry ConnectionError"),
+        "{:?}",
+        kinds(&untrusted)
+    );
+    c.ca_file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/destination/elasticsearch/testdata/ca.pem"
+    )
+    .to_string();
+    let trusted = sink(&c).send(&refs(&recs)).await.unwrap();
+    assert_eq!(kinds(&trusted), ["ok", "ok", "ok"]);
+}
