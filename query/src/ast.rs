@@ -106,6 +106,25 @@ pub enum QueryAst {
         field: FieldName,
         /// The pattern.
         pattern: String,
+        /// Match regardless of case (the exact-value form is otherwise case-sensitive; the
+        /// tokenized form is always lowercase).
+        case_insensitive: bool,
+    },
+    /// Values matching a regular expression (Lucene syntax, anchored at both ends).
+    Regexp {
+        /// The field (`None`: every field).
+        field: FieldName,
+        /// The expression.
+        pattern: String,
+        /// Match regardless of case.
+        case_insensitive: bool,
+    },
+    /// The best of several queries, plus `tie_breaker` times the others' scores.
+    DisMax {
+        /// The queries.
+        queries: Vec<QueryAst>,
+        /// Weight of the non-best scores.
+        tie_breaker: f32,
     },
     /// Values in a range.
     Range {

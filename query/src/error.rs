@@ -6,7 +6,7 @@ use serde_json::json;
 
 /// Every way a search request can fail. The ES `type` and HTTP status come from
 /// [`QueryError::es_type`] and [`QueryError::status`].
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QueryError {
     /// A target names no index or alias.
     #[error("no such index [{0}]")]
@@ -28,12 +28,40 @@ pub enum QueryError {
         /// Why it cannot be parsed.
         reason: String,
     },
+    /// A request that cannot run against the shards' fields (sorting on an unmapped field).
+    #[error("{0}")]
+    QueryShard(String),
     /// A feature Hydrant does not implement (said, never answered wrongly).
     #[error("{what} is not supported")]
     Unsupported {
         /// What is not supported, as ES would name it.
         what: String,
     },
+    /// An aggregation would create more buckets than allowed.
+    #[error(
+        "Trying to create too many buckets. Must be less than or equal to: [{limit}] but was [{current}]. This limit can be set by changing the [search.max_buckets] cluster level setting."
+    )]
+    TooManyBuckets {
+        /// The bucket limit.
+        limit: u64,
+        /// Buckets the request needed.
+        current: u64,
+    },
+    /// A request would use more memory than its budget.
+    #[error(
+        "[request] Data too large, data for [{what}] would be [{current}b], which is larger than the limit of [{limit}b]"
+    )]
+    MemoryExceeded {
+        /// What needed the memory.
+        what: String,
+        /// The budget, in bytes.
+        limit: u64,
+        /// Bytes the request needed.
+        current: u64,
+    },
+    /// A point in time or scroll that expired or never existed.
+    #[error("No search context found for id [{0}]")]
+    SearchContextMissing(String),
     /// The search ran past its `timeout`.
     #[error("search timed out after {0} ms")]
     Timeout(u64),
@@ -46,12 +74,17 @@ impl QueryError {
     /// HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            QueryError::IndexNotFound(_) => StatusCode::NOT_FOUND,
+            QueryError::IndexNotFound(_) | QueryError::SearchContextMissing(_) => {
+                StatusCode::NOT_FOUND
+            }
             QueryError::XContentParse(_)
             | QueryError::Parsing(_)
             | QueryError::IllegalArgument(_)
             | QueryError::QueryString { .. }
-            | QueryError::Unsupported { .. } => StatusCode::BAD_REQUEST,
+            | QueryError::QueryShard(_)
+            | QueryError::Unsupported { .. }
+            | QueryError::TooManyBuckets { .. } => StatusCode::BAD_REQUEST,
+            QueryError::MemoryExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             QueryError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             QueryError::Search(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,7 +99,10 @@ impl QueryError {
             QueryError::IllegalArgument(_) | QueryError::Unsupported { .. } => {
                 "illegal_argument_exception"
             }
-            QueryError::QueryString { .. } => "query_shard_exception",
+            QueryError::QueryString { .. } | QueryError::QueryShard(_) => "query_shard_exception",
+            QueryError::TooManyBuckets { .. } => "too_many_buckets_exception",
+            QueryError::MemoryExceeded { .. } => "circuit_breaking_exception",
+            QueryError::SearchContextMissing(_) => "search_context_missing_exception",
             QueryError::Timeout(_) => "search_timeout_exception",
             QueryError::Search(_) => "search_phase_execution_exception",
         }
@@ -77,10 +113,22 @@ impl QueryError {
         let kind = self.es_type();
         let reason = self.to_string();
         let mut cause = json!({"type": kind, "reason": reason});
-        if let QueryError::IndexNotFound(index) = self {
-            cause["index"] = json!(index);
-            cause["resource.type"] = json!("index_or_alias");
-            cause["resource.id"] = json!(index);
+        match self {
+            QueryError::IndexNotFound(index) => {
+                cause["index"] = json!(index);
+                cause["resource.type"] = json!("index_or_alias");
+                cause["resource.id"] = json!(index);
+                cause["index_uuid"] = json!("_na_");
+            }
+            QueryError::TooManyBuckets { limit, .. } => {
+                cause["max_buckets"] = json!(limit);
+            }
+            QueryError::MemoryExceeded { current, limit, .. } => {
+                cause["bytes_wanted"] = json!(current);
+                cause["bytes_limit"] = json!(limit);
+                cause["durability"] = json!("TRANSIENT");
+            }
+            _ => {}
         }
         let mut error = cause.clone();
         error["root_cause"] = json!([cause]);
@@ -102,7 +150,29 @@ impl From<hydrant_index::IndexError> for QueryError {
 
 impl From<tantivy::TantivyError> for QueryError {
     fn from(e: tantivy::TantivyError) -> Self {
-        QueryError::Search(e.to_string())
+        use tantivy::aggregation::AggregationError;
+        match e {
+            tantivy::TantivyError::AggregationError(AggregationError::BucketLimitExceeded {
+                limit,
+                current,
+            }) => QueryError::TooManyBuckets {
+                limit: u64::from(limit),
+                current: u64::from(current),
+            },
+            tantivy::TantivyError::AggregationError(AggregationError::MemoryExceeded {
+                limit,
+                current,
+            }) => QueryError::MemoryExceeded {
+                what: "aggregations".to_string(),
+                limit: limit.get_bytes(),
+                current: current.get_bytes(),
+            },
+            tantivy::TantivyError::AggregationError(other) => {
+                QueryError::IllegalArgument(other.to_string())
+            }
+            tantivy::TantivyError::InvalidArgument(reason) => QueryError::IllegalArgument(reason),
+            other => QueryError::Search(other.to_string()),
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! This crate never writes: indices are created and filled by the ingest and index rooms.
 #![deny(missing_docs)]
 
+pub mod aggs;
 pub mod ast;
 pub mod compile;
 pub mod dates;
@@ -18,6 +19,9 @@ pub mod query_string;
 pub mod request;
 pub mod routes;
 pub mod search;
+pub mod simple_query_string;
+#[cfg(test)]
+mod testing;
 
 pub use error::QueryError;
 pub use routes::{QueryState, router};

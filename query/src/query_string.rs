@@ -108,6 +108,7 @@ fn convert_leaf(leaf: UserInputLeaf, options: &QueryStringOptions) -> Result<Que
                 QueryAst::Wildcard {
                     field,
                     pattern: lit.phrase,
+                    case_insensitive: false,
                 }
             } else {
                 let kind = match lit.delimiter {
@@ -149,11 +150,11 @@ fn convert_leaf(leaf: UserInputLeaf, options: &QueryStringOptions) -> Result<Que
             })
         }
         UserInputLeaf::Exists { field } => QueryAst::Exists { field },
-        UserInputLeaf::Regex { .. } => {
-            return Err(QueryError::Unsupported {
-                what: "regular expressions in query strings".to_string(),
-            });
-        }
+        UserInputLeaf::Regex { field, pattern } => QueryAst::Regexp {
+            field: field_of(field, options),
+            pattern,
+            case_insensitive: false,
+        },
     })
 }
 

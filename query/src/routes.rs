@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::error::QueryError;
 use crate::request::{SearchParams, SearchRequest, parse_body};
-use crate::search::{count, search};
+use crate::search::{SearchOptions, ShardTarget, count, search};
 
 /// What the search routes need.
 #[derive(Clone)]
@@ -90,7 +90,11 @@ pub async fn run_search(
     tokio::task::spawn_blocking(move || {
         let req = SearchRequest::parse(&body, &params)?;
         let indices = resolve(&catalog, &target, &params)?;
-        search(&indices, &req, now_ms())
+        let opts = SearchOptions {
+            now_ms: now_ms(),
+            ..SearchOptions::default()
+        };
+        search(&ShardTarget::open(&indices), &req, &opts)
     })
     .await
     .map_err(|e| QueryError::Search(e.to_string()))?
@@ -117,7 +121,7 @@ pub async fn run_count(
             req.query = crate::ast::QueryAst::MatchAll;
         }
         let indices = resolve(&catalog, &target, &params)?;
-        count(&indices, &req.query, now_ms())
+        count(&ShardTarget::open(&indices), &req.query, now_ms())
     })
     .await
     .map_err(|e| QueryError::Search(e.to_string()))?

@@ -5,8 +5,8 @@ use std::ops::Bound;
 use hydrant_config::FieldType;
 use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, ExistsQuery, Occur,
-    PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
+    ExistsQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -17,6 +17,9 @@ use crate::dates::DateParser;
 use crate::error::QueryError;
 
 mod explicit;
+mod pattern;
+
+pub(crate) use pattern::Pattern;
 
 type BoxQuery = Box<dyn Query>;
 
@@ -68,10 +71,32 @@ impl<'a> Compiler<'a> {
                 ),
                 Some(f) => self.prefix(f, prefix),
             },
-            QueryAst::Wildcard { .. } => {
-                return Err(QueryError::Unsupported {
-                    what: "wildcards other than a trailing `*`".to_string(),
-                });
+            QueryAst::Wildcard {
+                field,
+                pattern,
+                case_insensitive,
+            } => self.pattern(field, &Pattern::wildcard(pattern, *case_insensitive))?,
+            QueryAst::Regexp {
+                field,
+                pattern,
+                case_insensitive,
+            } => self.pattern(field, &Pattern::regexp(pattern, *case_insensitive))?,
+            QueryAst::DisMax {
+                queries,
+                tie_breaker,
+            } => {
+                let compiled = queries
+                    .iter()
+                    .map(|q| self.compile(q))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if compiled.is_empty() {
+                    Box::new(EmptyQuery)
+                } else {
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                        compiled,
+                        *tie_breaker,
+                    ))
+                }
             }
             QueryAst::Range {
                 field,

@@ -9,6 +9,9 @@ use chrono::{
 
 use crate::error::QueryError;
 
+mod format;
+pub use format::format_date;
+
 /// A time zone given by offset or by name.
 #[derive(Debug, Clone, Copy)]
 pub enum Zone {
@@ -340,7 +343,7 @@ fn parse_iso(text: &str, zone: &Zone) -> Option<i64> {
 
 /// Java/Joda patterns (`yyyy-MM-dd HH:mm:ss.SSS`) translated to chrono's.
 fn parse_java_pattern(text: &str, pattern: &str, zone: &Zone) -> Option<i64> {
-    let fmt = java_to_chrono(pattern)?;
+    let fmt = java_to_chrono(pattern, false)?;
     if let Ok(d) = DateTime::parse_from_str(text, &fmt) {
         return Some(d.timestamp_millis());
     }
@@ -352,7 +355,9 @@ fn parse_java_pattern(text: &str, pattern: &str, zone: &Zone) -> Option<i64> {
         .map(|d| zone.from_local(d.and_time(NaiveTime::MIN)))
 }
 
-fn java_to_chrono(pattern: &str) -> Option<String> {
+/// A Java/Joda date pattern as a chrono format string; `for_output` picks fixed-width
+/// fractions (`SSS` prints three digits) instead of the lenient parsing form.
+pub(crate) fn java_to_chrono(pattern: &str, for_output: bool) -> Option<String> {
     let mut out = String::new();
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
@@ -373,6 +378,11 @@ fn java_to_chrono(pattern: &str) -> Option<String> {
             ('h', _) => "%I".to_string(),
             ('m', _) => "%M".to_string(),
             ('s', _) => "%S".to_string(),
+            ('S', n) if for_output => match n {
+                0..=3 => "%3f".to_string(),
+                4..=6 => "%6f".to_string(),
+                _ => "%9f".to_string(),
+            },
             ('S', _) => "%.f".to_string(),
             ('a', _) => "%p".to_string(),
             ('Z' | 'X' | 'x', 1) => "%z".to_string(),
@@ -392,7 +402,7 @@ fn java_to_chrono(pattern: &str) -> Option<String> {
             (c, n) => std::iter::repeat_n(c, n).collect(),
         };
         // `.SSS` in Java includes the dot in the pattern; chrono's `%.f` brings its own.
-        if c == 'S' && out.ends_with('.') {
+        if c == 'S' && !for_output && out.ends_with('.') {
             out.pop();
         }
         out.push_str(&piece);

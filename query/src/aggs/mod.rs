@@ -1,0 +1,211 @@
+//! Elasticsearch aggregations on tantivy's aggregation engine.
+//!
+//! The stages follow tantivy's own: an ES request is parsed into [`AggNode`]s (one file per
+//! aggregation: `terms.rs`, `date_histogram.rs`, …); each shard gets the tantivy request the
+//! tree [plans](plan) for it (field names become column names, and what tantivy lacks is
+//! rewritten into what it has: calendar intervals and time zones into ranges, `filters` into
+//! `filter`s, numbers of mixed type into one merged column); every shard's
+//! [`IntermediateAggregationResults`](tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults)
+//! are merged across shards and indices; the merged result is finalized once by tantivy and
+//! then [rendered](render) in ES's shape (`key_as_string`, `format`, `time_zone`, `meta`,
+//! `top_hits` sources).
+
+mod args;
+mod calendar;
+mod cardinality;
+mod date_histogram;
+mod fields;
+mod filters;
+mod histogram;
+mod metrics;
+mod percentiles;
+mod plan;
+mod range;
+mod render;
+mod run;
+mod sources;
+mod terms;
+mod top_hits;
+
+use serde_json::Value;
+
+pub use fields::{FieldKind, FieldKinds};
+pub use run::{AggRun, Bounds, HitLookup};
+
+use crate::error::QueryError;
+
+/// One aggregation of a request, with its sub-aggregations.
+#[derive(Debug, Clone)]
+pub struct AggNode {
+    /// The name the client gave it.
+    pub name: String,
+    /// What it computes.
+    pub kind: AggKind,
+    /// Sub-aggregations (bucket aggregations only).
+    pub subs: Vec<AggNode>,
+    /// `meta`, echoed in the response.
+    pub meta: Option<Value>,
+}
+
+/// The aggregation types Hydrant answers.
+#[derive(Debug, Clone)]
+pub enum AggKind {
+    /// `terms`.
+    Terms(terms::Terms),
+    /// `histogram`.
+    Histogram(histogram::Histogram),
+    /// `date_histogram`.
+    DateHistogram(date_histogram::DateHistogram),
+    /// `range` and `date_range`.
+    Range(range::Range),
+    /// `filter`.
+    Filter(filters::Filter),
+    /// `filters`.
+    Filters(filters::Filters),
+    /// `avg`, `sum`, `min`, `max`, `value_count`, `stats`, `extended_stats`.
+    Metric(metrics::Metric),
+    /// `cardinality`.
+    Cardinality(cardinality::Cardinality),
+    /// `percentiles`.
+    Percentiles(percentiles::Percentiles),
+    /// `top_hits`.
+    TopHits(top_hits::TopHits),
+}
+
+impl AggKind {
+    fn is_bucket(&self) -> bool {
+        matches!(
+            self,
+            AggKind::Terms(_)
+                | AggKind::Histogram(_)
+                | AggKind::DateHistogram(_)
+                | AggKind::Range(_)
+                | AggKind::Filter(_)
+                | AggKind::Filters(_)
+        )
+    }
+
+    /// The ES type name (`typed_keys` prefixes, messages).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            AggKind::Terms(_) => "terms",
+            AggKind::Histogram(_) => "histogram",
+            AggKind::DateHistogram(_) => "date_histogram",
+            AggKind::Range(r) if r.date => "date_range",
+            AggKind::Range(_) => "range",
+            AggKind::Filter(_) => "filter",
+            AggKind::Filters(_) => "filters",
+            AggKind::Metric(m) => m.kind.name(),
+            AggKind::Cardinality(_) => "cardinality",
+            AggKind::Percentiles(_) => "percentiles",
+            AggKind::TopHits(_) => "top_hits",
+        }
+    }
+
+    /// The fields this aggregation reads (not its sub-aggregations).
+    fn fields(&self) -> Vec<&str> {
+        match self {
+            AggKind::Terms(t) => vec![t.field.as_str()],
+            AggKind::Histogram(h) => vec![h.field.as_str()],
+            AggKind::DateHistogram(d) => vec![d.field.as_str()],
+            AggKind::Range(r) => vec![r.field.as_str()],
+            AggKind::Metric(m) => vec![m.field.as_str()],
+            AggKind::Cardinality(c) => vec![c.field.as_str()],
+            AggKind::Percentiles(p) => vec![p.field.as_str()],
+            AggKind::TopHits(t) => t.sort_fields(),
+            AggKind::Filter(_) | AggKind::Filters(_) => Vec::new(),
+        }
+    }
+}
+
+/// Parses a request's `aggs` object.
+pub fn parse_aggs(v: &Value) -> Result<Vec<AggNode>, QueryError> {
+    let o = v.as_object().ok_or_else(|| {
+        QueryError::Parsing(format!(
+            "Expected [START_OBJECT] under [aggs], but got a [{}]",
+            if v.is_array() { "START_ARRAY" } else { "VALUE" }
+        ))
+    })?;
+    o.iter()
+        .map(|(name, body)| parse_node(name, body))
+        .collect()
+}
+
+fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
+    let o = body.as_object().ok_or_else(|| {
+        QueryError::Parsing(format!(
+            "Expected [START_OBJECT] under [{name}], but got a [{body}]"
+        ))
+    })?;
+    let mut kind: Option<(&str, AggKind)> = None;
+    let mut subs = Vec::new();
+    let mut meta = None;
+    for (key, v) in o {
+        match key.as_str() {
+            "aggs" | "aggregations" => subs = parse_aggs(v)?,
+            "meta" => meta = Some(v.clone()),
+            t => {
+                if let Some((first, _)) = &kind {
+                    return Err(QueryError::Parsing(format!(
+                        "Found two aggregation type definitions in [{name}]: [{first}] and [{t}]"
+                    )));
+                }
+                kind = Some((t, parse_kind(t, v)?));
+            }
+        }
+    }
+    let (type_name, kind) = kind.ok_or_else(|| {
+        QueryError::Parsing(format!("Missing definition for aggregation [{name}]"))
+    })?;
+    if !subs.is_empty() && !kind.is_bucket() {
+        return Err(QueryError::Parsing(format!(
+            "Aggregator [{name}] of type [{type_name}] cannot accept sub-aggregations"
+        )));
+    }
+    Ok(AggNode {
+        name: name.to_string(),
+        kind,
+        subs,
+        meta,
+    })
+}
+
+fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
+    Ok(match t {
+        "terms" => AggKind::Terms(terms::Terms::parse(v)?),
+        "histogram" => AggKind::Histogram(histogram::Histogram::parse(v)?),
+        "date_histogram" => AggKind::DateHistogram(date_histogram::DateHistogram::parse(v)?),
+        "range" => AggKind::Range(range::Range::parse(v, false)?),
+        "date_range" => AggKind::Range(range::Range::parse(v, true)?),
+        "filter" => AggKind::Filter(filters::Filter::parse(v)?),
+        "filters" => AggKind::Filters(filters::Filters::parse(v)?),
+        "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
+        "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),
+        "top_hits" => AggKind::TopHits(top_hits::TopHits::parse(v)?),
+        // Everything else (geo grids, pipelines, composite, …) is refused by name rather than
+        // answered wrongly.
+        other => match metrics::MetricKind::from_name(other) {
+            Some(kind) => AggKind::Metric(metrics::Metric::parse(kind, v)?),
+            None => {
+                return Err(QueryError::Unsupported {
+                    what: format!("aggregation type [{other}]"),
+                });
+            }
+        },
+    })
+}
+
+/// Every field an aggregation tree reads.
+pub fn tree_fields(nodes: &[AggNode]) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in nodes {
+        out.extend(n.kind.fields().into_iter().map(str::to_string));
+        out.extend(tree_fields(&n.subs));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests;

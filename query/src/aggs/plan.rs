@@ -1,0 +1,154 @@
+//! Planning: an ES aggregation tree becomes the tantivy request for one shard.
+
+use hydrant_config::FieldType;
+use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
+use tantivy::aggregation::ValueSourceRegistry;
+use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
+use tantivy::query::{EmptyQuery, Query};
+
+use super::fields::FieldKind;
+use super::sources::{self, Target};
+use super::{AggKind, AggNode, Bounds, FieldKinds};
+use crate::ast::QueryAst;
+use crate::compile::Compiler;
+use crate::error::QueryError;
+
+/// The values an aggregation reads from a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Whatever the column holds (terms, cardinality, value_count).
+    Any,
+    /// Numbers (metrics, histograms, ranges).
+    Numbers,
+    /// Dates (date histograms, date ranges).
+    Dates,
+}
+
+/// Plans the tantivy request of one shard (or, without a compiler, the request's structure
+/// only, for finalizing the merged results).
+pub(crate) struct Planner<'a> {
+    pub mapper: &'a DocMapper,
+    pub fields: &'a DynamicFields,
+    pub compiler: Option<Compiler<'a>>,
+    pub kinds: &'a FieldKinds,
+    pub bounds: &'a Bounds,
+    pub registry: ValueSourceRegistry,
+}
+
+/// A tantivy aggregation node.
+pub(crate) fn node(agg: AggregationVariants, subs: Aggregations) -> Aggregation {
+    Aggregation {
+        agg,
+        sub_aggregation: subs,
+    }
+}
+
+/// The column name of a field no document has: tantivy reads it as an empty column.
+fn unmapped(field: &str) -> String {
+    format!("__unmapped__{field}")
+}
+
+impl<'a> Planner<'a> {
+    /// The tantivy request for `nodes`.
+    pub fn plan(&mut self, nodes: &[AggNode]) -> Result<Aggregations, QueryError> {
+        let mut out = Aggregations::default();
+        for n in nodes {
+            for (name, agg) in self.plan_node(n)? {
+                out.insert(name, agg);
+            }
+        }
+        Ok(out)
+    }
+
+    fn plan_node(&mut self, n: &AggNode) -> Result<Vec<(String, Aggregation)>, QueryError> {
+        let subs = self.plan(&n.subs)?;
+        let name = n.name.clone();
+        Ok(match &n.kind {
+            AggKind::Terms(t) => vec![(name, t.plan(self, subs)?)],
+            AggKind::Histogram(h) => vec![(name, h.plan(self, subs)?)],
+            AggKind::DateHistogram(d) => vec![(name, d.plan(self, subs)?)],
+            AggKind::Range(r) => r.plan(self, &name, subs)?,
+            AggKind::Filter(f) => vec![(name, f.plan(self, subs)?)],
+            AggKind::Filters(f) => f.plan(self, &name, subs)?,
+            AggKind::Metric(m) => vec![(name, m.plan(self)?)],
+            AggKind::Cardinality(c) => vec![(name, c.plan(self)?)],
+            AggKind::Percentiles(p) => vec![(name, p.plan(self)?)],
+            AggKind::TopHits(t) => vec![(name, t.plan(self)?)],
+        })
+    }
+
+    /// The tantivy query of a filter, compiled for this shard.
+    pub fn compile(&mut self, q: &QueryAst) -> Result<Box<dyn Query>, QueryError> {
+        match &mut self.compiler {
+            Some(c) => c.compile(q),
+            None => Ok(Box::new(EmptyQuery)),
+        }
+    }
+
+    /// The column an aggregation of type `agg` reads for `field`.
+    pub fn column(&mut self, field: &str, want: Want, agg: &str) -> Result<String, QueryError> {
+        let kind = self.kinds.get(field);
+        check_kind(field, kind, want, agg)?;
+        match self.mapper.resolve(field) {
+            FieldTarget::Explicit {
+                kind: FieldType::Text,
+                ..
+            } => return Err(text_field(field)),
+            FieldTarget::Missing => return Ok(unmapped(field)),
+            _ => {}
+        }
+        let Some((column, explicit)) = self.mapper.column_name(field) else {
+            return Ok(unmapped(field));
+        };
+        let path = column.strip_prefix("_val.").filter(|_| explicit.is_none());
+        let numeric_kinds = path
+            .and_then(|p| self.fields.paths.get(p))
+            .map(|k| {
+                k.iter()
+                    .filter(|k| matches!(k, ValueKind::I64 | ValueKind::U64 | ValueKind::F64))
+                    .count()
+            })
+            .unwrap_or(0);
+        Ok(match want {
+            Want::Any => column,
+            Want::Numbers if numeric_kinds > 1 => {
+                sources::register(&mut self.registry, &column, Target::Numbers)
+            }
+            Want::Numbers => column,
+            Want::Dates => {
+                let native = column == "@timestamp" || explicit == Some(FieldType::Date);
+                if native {
+                    column
+                } else {
+                    sources::register(&mut self.registry, &column, Target::Dates)
+                }
+            }
+        })
+    }
+}
+
+fn text_field(field: &str) -> QueryError {
+    QueryError::IllegalArgument(format!(
+        "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
+    ))
+}
+
+/// ES refuses numeric aggregations on strings rather than answering nothing.
+fn check_kind(field: &str, kind: FieldKind, want: Want, agg: &str) -> Result<(), QueryError> {
+    let refused = match want {
+        Want::Any => kind == FieldKind::Text,
+        Want::Numbers | Want::Dates => {
+            matches!(kind, FieldKind::Keyword | FieldKind::Ip | FieldKind::Text)
+        }
+    };
+    if !refused {
+        return Ok(());
+    }
+    if kind == FieldKind::Text {
+        return Err(text_field(field));
+    }
+    Err(QueryError::IllegalArgument(format!(
+        "Field [{field}] of type [{}] is not supported for aggregation [{agg}]",
+        kind.es_type()
+    )))
+}

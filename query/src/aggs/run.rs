@@ -1,0 +1,213 @@
+//! Running an aggregation request: a collector per shard, the merge of their intermediate
+//! results, and the final rendering — plus the pre-pass that finds the time span of calendar
+//! date histograms.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use hydrant_index::{DocMapper, DynamicFields};
+use serde_json::{Map, Value};
+use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
+use tantivy::aggregation::agg_result::{AggregationResult, MetricResult};
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::metric::{MaxAggregation, MinAggregation};
+use tantivy::aggregation::{
+    AggContextParams, AggregationLimitsGuard, DistributedAggregationCollector, ValueSourceRegistry,
+};
+use tantivy::tokenizer::TokenizerManager;
+
+use super::date_histogram::MAX_BUCKETS;
+use super::plan::{Planner, Want, node};
+use super::render::Renderer;
+use super::{AggKind, AggNode, FieldKinds};
+use crate::compile::Compiler;
+use crate::error::QueryError;
+
+/// Memory one request's aggregations may use before failing with a typed error.
+pub const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Fetches a document's index and source by id (for `top_hits`).
+pub trait HitLookup {
+    /// The index holding document `id` and its source, if any shard has it.
+    fn fetch(&self, id: &str) -> Option<(String, Value)>;
+}
+
+/// The time span (epoch ms) of the date fields calendar histograms bucket.
+#[derive(Debug, Clone, Default)]
+pub struct Bounds(HashMap<String, (i64, i64)>);
+
+impl Bounds {
+    /// The span of `field`, if it has values.
+    pub fn get(&self, field: &str) -> Option<(i64, i64)> {
+        self.0.get(field).copied()
+    }
+}
+
+/// One request's aggregations, from planning to rendering.
+#[derive(Debug)]
+pub struct AggRun {
+    nodes: Vec<AggNode>,
+    kinds: FieldKinds,
+    bounds: Bounds,
+}
+
+fn limits() -> AggregationLimitsGuard {
+    AggregationLimitsGuard::new(Some(MEMORY_LIMIT), Some(MAX_BUCKETS as u32))
+}
+
+fn collector(aggs: Aggregations, registry: ValueSourceRegistry) -> DistributedAggregationCollector {
+    let context = AggContextParams::new(limits(), TokenizerManager::default())
+        .with_value_sources(Arc::new(registry));
+    DistributedAggregationCollector::from_aggs(aggs, context)
+}
+
+fn span_fields(nodes: &[AggNode], out: &mut Vec<String>) {
+    for n in nodes {
+        if let AggKind::DateHistogram(d) = &n.kind
+            && d.needs_span()
+            && !out.contains(&d.field)
+        {
+            out.push(d.field.clone());
+        }
+        span_fields(&n.subs, out);
+    }
+}
+
+impl AggRun {
+    /// A run of `nodes` over shards where the fields they read have `kinds`.
+    pub fn new(nodes: Vec<AggNode>, kinds: FieldKinds) -> AggRun {
+        AggRun {
+            nodes,
+            kinds,
+            bounds: Bounds::default(),
+        }
+    }
+
+    /// The date fields whose time span must be known before planning.
+    pub fn span_fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        span_fields(&self.nodes, &mut out);
+        out
+    }
+
+    /// The collector of the span pre-pass on one shard (`None` when no span is needed).
+    pub fn span_collector(
+        &self,
+        mapper: &DocMapper,
+        fields: &DynamicFields,
+    ) -> Result<Option<DistributedAggregationCollector>, QueryError> {
+        let wanted = self.span_fields();
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let mut p = self.planner(mapper, fields, None);
+        let mut aggs = Aggregations::default();
+        for (i, field) in wanted.iter().enumerate() {
+            let column = p.column(field, Want::Dates, "date_histogram")?;
+            aggs.insert(
+                format!("min{i}"),
+                node(
+                    AggregationVariants::Min(MinAggregation::from_field_name(column.clone())),
+                    Aggregations::default(),
+                ),
+            );
+            aggs.insert(
+                format!("max{i}"),
+                node(
+                    AggregationVariants::Max(MaxAggregation::from_field_name(column)),
+                    Aggregations::default(),
+                ),
+            );
+        }
+        let registry = p.registry;
+        Ok(Some(collector(aggs, registry)))
+    }
+
+    /// Records the spans from the merged results of the pre-pass.
+    pub fn set_spans(&mut self, merged: IntermediateAggregationResults) -> Result<(), QueryError> {
+        let wanted = self.span_fields();
+        let mut structure = Aggregations::default();
+        for i in 0..wanted.len() {
+            for which in ["min", "max"] {
+                let variant = if which == "min" {
+                    AggregationVariants::Min(MinAggregation::from_field_name(String::new()))
+                } else {
+                    AggregationVariants::Max(MaxAggregation::from_field_name(String::new()))
+                };
+                structure.insert(
+                    format!("{which}{i}"),
+                    node(variant, Aggregations::default()),
+                );
+            }
+        }
+        let mut done = merged.into_final_result(structure, limits())?;
+        let mut value = |name: String| match done.0.remove(&name) {
+            Some(AggregationResult::MetricResult(MetricResult::Min(v) | MetricResult::Max(v))) => {
+                v.value
+            }
+            _ => None,
+        };
+        for (i, field) in wanted.into_iter().enumerate() {
+            // Date columns hold nanoseconds.
+            if let (Some(lo), Some(hi)) = (value(format!("min{i}")), value(format!("max{i}"))) {
+                self.bounds
+                    .0
+                    .insert(field, ((lo / 1e6).floor() as i64, (hi / 1e6).ceil() as i64));
+            }
+        }
+        Ok(())
+    }
+
+    fn planner<'a>(
+        &'a self,
+        mapper: &'a DocMapper,
+        fields: &'a DynamicFields,
+        compiler: Option<Compiler<'a>>,
+    ) -> Planner<'a> {
+        Planner {
+            mapper,
+            fields,
+            compiler,
+            kinds: &self.kinds,
+            bounds: &self.bounds,
+            registry: ValueSourceRegistry::default(),
+        }
+    }
+
+    /// The collector of one shard, whose queries `compiler` compiles.
+    pub fn collector<'a>(
+        &'a self,
+        mapper: &'a DocMapper,
+        fields: &'a DynamicFields,
+        compiler: Compiler<'a>,
+    ) -> Result<DistributedAggregationCollector, QueryError> {
+        let mut p = self.planner(mapper, fields, Some(compiler));
+        let aggs = p.plan(&self.nodes)?;
+        Ok(collector(aggs, p.registry))
+    }
+
+    /// Finalizes the merged results of every shard and renders them in ES's shape.
+    /// `doc_count` is the number of documents the aggregations saw.
+    pub fn finish(
+        &self,
+        merged: IntermediateAggregationResults,
+        lookup: &dyn HitLookup,
+        typed_keys: bool,
+        doc_count: u64,
+    ) -> Result<Map<String, Value>, QueryError> {
+        let mapper = DocMapper::new();
+        let fields = DynamicFields::default();
+        let structure = self.planner(&mapper, &fields, None).plan(&self.nodes)?;
+        let results = merged.into_final_result(structure, limits())?;
+        let renderer = Renderer {
+            kinds: &self.kinds,
+            lookup,
+            typed_keys,
+            doc_count: Cell::new(doc_count),
+        };
+        let mut out = Map::new();
+        renderer.render(&self.nodes, results, &mut out)?;
+        Ok(out)
+    }
+}

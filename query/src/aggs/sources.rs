@@ -1,0 +1,184 @@
+//! Computed columns for tantivy's aggregations, where a dynamic field's values live in several
+//! columns or in the wrong type.
+//!
+//! A dynamic JSON path that holds both integers and floats (`"latency": 3` and
+//! `"latency": 2.5`) has two columns per segment, and tantivy's metric aggregations read one
+//! column per field: without this module they would silently skip half the values. A numeric
+//! field holding epoch milliseconds (a dynamic `timestamp`) is not a date column, so a
+//! `date_histogram` on it would find nothing. Both are answered by a [`ValueSource`] that reads
+//! every numeric column of the path and yields one stream of values in the type asked for.
+
+use std::sync::Arc;
+
+use tantivy::aggregation::{ValueSource, ValueSourceProvider, ValueSourceRegistry};
+use tantivy::columnar::{
+    Cardinality, Column, ColumnType, DynamicColumn, MonotonicallyMappableToU64, RowId,
+};
+use tantivy::{DateTime, DocId, SegmentReader};
+
+/// What a computed column yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Every number of the path as `f64`.
+    Numbers,
+    /// Dates: date columns as they are, numbers read as epoch milliseconds.
+    Dates,
+}
+
+/// Registers the computed column for `column` (a tantivy column name) and returns the name
+/// aggregation requests use for it.
+pub(crate) fn register(registry: &mut ValueSourceRegistry, column: &str, target: Target) -> String {
+    let name = match target {
+        Target::Numbers => format!("#numbers:{column}"),
+        Target::Dates => format!("#dates:{column}"),
+    };
+    registry.register(
+        &name,
+        Arc::new(Merged {
+            column: column.to_string(),
+            target,
+        }),
+    );
+    name
+}
+
+struct Merged {
+    column: String,
+    target: Target,
+}
+
+/// One input column and how its values become the output's.
+type Converter = fn(u64) -> u64;
+
+impl ValueSourceProvider for Merged {
+    fn for_segment(
+        &self,
+        reader: &SegmentReader,
+        _allowed_column_types: Option<&[ColumnType]>,
+    ) -> tantivy::Result<Option<Box<dyn ValueSource>>> {
+        let mut inputs: Vec<(Column<u64>, Converter)> = Vec::new();
+        for handle in reader.fast_fields().dynamic_column_handles(&self.column)? {
+            let column = handle.open()?;
+            if let Some(input) = convert(column, self.target) {
+                inputs.push(input);
+            }
+        }
+        let out_type = match self.target {
+            Target::Numbers => ColumnType::F64,
+            Target::Dates => ColumnType::DateTime,
+        };
+        if inputs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(MergedSource {
+            inputs,
+            out_type,
+            scratch_docs: Vec::new(),
+            scratch_values: Vec::new(),
+            pairs: Vec::new(),
+        })))
+    }
+}
+
+fn identity(v: u64) -> u64 {
+    v
+}
+
+fn i64_to_f64(v: u64) -> u64 {
+    (i64::from_u64(v) as f64).to_u64()
+}
+
+fn u64_to_f64(v: u64) -> u64 {
+    (v as f64).to_u64()
+}
+
+fn ms_i64_to_date(v: u64) -> u64 {
+    DateTime::from_timestamp_millis(i64::from_u64(v)).to_u64()
+}
+
+fn ms_u64_to_date(v: u64) -> u64 {
+    DateTime::from_timestamp_millis(i64::try_from(v).unwrap_or(i64::MAX)).to_u64()
+}
+
+fn ms_f64_to_date(v: u64) -> u64 {
+    DateTime::from_timestamp_millis(f64::from_u64(v) as i64).to_u64()
+}
+
+/// The u64-mapped column of `column` and the conversion of its values, when it can feed
+/// `target`.
+fn convert(column: DynamicColumn, target: Target) -> Option<(Column<u64>, Converter)> {
+    let (col, conv): (Column<u64>, Converter) = match (column, target) {
+        (DynamicColumn::I64(c), Target::Numbers) => (c.to_u64_monotonic(), i64_to_f64),
+        (DynamicColumn::U64(c), Target::Numbers) => (c, u64_to_f64),
+        (DynamicColumn::F64(c), Target::Numbers) => (c.to_u64_monotonic(), identity),
+        (DynamicColumn::DateTime(c), Target::Dates) => (c.to_u64_monotonic(), identity),
+        (DynamicColumn::I64(c), Target::Dates) => (c.to_u64_monotonic(), ms_i64_to_date),
+        (DynamicColumn::U64(c), Target::Dates) => (c, ms_u64_to_date),
+        (DynamicColumn::F64(c), Target::Dates) => (c.to_u64_monotonic(), ms_f64_to_date),
+        // Dates in a numbers request stay out (ES would refuse the mix), as do strings.
+        _ => return None,
+    };
+    Some((col, conv))
+}
+
+/// Several columns read as one, values grouped by document in ascending order.
+struct MergedSource {
+    inputs: Vec<(Column<u64>, Converter)>,
+    out_type: ColumnType,
+    scratch_docs: Vec<DocId>,
+    scratch_values: Vec<u64>,
+    pairs: Vec<(DocId, u64)>,
+}
+
+impl std::fmt::Debug for MergedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergedSource")
+            .field("inputs", &self.inputs.len())
+            .field("out_type", &self.out_type)
+            .finish()
+    }
+}
+
+impl ValueSource for MergedSource {
+    fn column_type(&self) -> ColumnType {
+        self.out_type
+    }
+
+    fn load_block(
+        &mut self,
+        docs: &[DocId],
+        values: &mut Vec<u64>,
+        docids: &mut Vec<DocId>,
+        row_ids: &mut Vec<RowId>,
+    ) -> Cardinality {
+        self.pairs.clear();
+        for (column, conv) in &self.inputs {
+            self.scratch_docs.clear();
+            row_ids.clear();
+            column.row_ids_for_docs(docs, &mut self.scratch_docs, row_ids);
+            self.scratch_values.clear();
+            self.scratch_values.resize(row_ids.len(), 0);
+            column.values.get_vals(row_ids, &mut self.scratch_values);
+            self.pairs.extend(
+                self.scratch_docs
+                    .iter()
+                    .zip(&self.scratch_values)
+                    .map(|(d, v)| (*d, conv(*v))),
+            );
+        }
+        if self.inputs.len() > 1 {
+            self.pairs.sort_by_key(|(d, _)| *d);
+        }
+        docids.clear();
+        values.clear();
+        for (d, v) in &self.pairs {
+            docids.push(*d);
+            values.push(*v);
+        }
+        Cardinality::Multivalued
+    }
+
+    fn to_f64(self: Box<Self>) -> Box<dyn ValueSource> {
+        self
+    }
+}

@@ -1,0 +1,217 @@
+//! `terms`: one bucket per distinct value, ordered by count, key or a sub-aggregation's metric,
+//! with ES's `doc_count_error_upper_bound` and `sum_other_doc_count`.
+
+use serde_json::{Map, Value, json};
+use tantivy::aggregation::Key;
+use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
+use tantivy::aggregation::agg_result::{AggregationResult, BucketResult};
+use tantivy::aggregation::bucket::{
+    CustomOrder, IncludeExcludeParam, Order, OrderTarget, TermsAggregation,
+};
+
+use super::AggNode;
+use super::args::{Args, number};
+use super::fields::FieldKind;
+use super::plan::{Planner, Want, node};
+use super::render::{Renderer, key_json};
+use crate::error::QueryError;
+
+/// A parsed `terms` aggregation.
+#[derive(Debug, Clone)]
+pub struct Terms {
+    /// The field.
+    pub field: String,
+    size: u32,
+    shard_size: Option<u32>,
+    min_doc_count: u64,
+    order: Option<(String, bool)>,
+    missing: Option<Value>,
+    include: Option<Value>,
+    exclude: Option<Value>,
+    format: Option<String>,
+}
+
+impl Terms {
+    /// Parses the options.
+    pub fn parse(v: &Value) -> Result<Terms, QueryError> {
+        let a = Args::new("terms", v)?;
+        a.allow(&[
+            "field",
+            "size",
+            "shard_size",
+            "min_doc_count",
+            "shard_min_doc_count",
+            "order",
+            "missing",
+            "include",
+            "exclude",
+            "show_term_doc_count_error",
+            "execution_hint",
+            "collect_mode",
+            "value_type",
+            "format",
+        ])?;
+        let size = a.u64("size")?.unwrap_or(10);
+        if size == 0 {
+            return Err(QueryError::IllegalArgument(
+                "[size] must be greater than 0. Found [0] in [terms]".to_string(),
+            ));
+        }
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Terms {
+            field: a.field()?,
+            size: clamp(size),
+            shard_size: a.u64("shard_size")?.map(clamp),
+            min_doc_count: a.u64("min_doc_count")?.unwrap_or(1),
+            order: a.get("order").map(parse_order).transpose()?,
+            missing: a.get("missing").cloned(),
+            include: a.get("include").cloned(),
+            exclude: a.get("exclude").cloned(),
+            format: a.str("format")?,
+        })
+    }
+
+    pub(crate) fn plan(
+        &self,
+        p: &mut Planner<'_>,
+        subs: Aggregations,
+    ) -> Result<Aggregation, QueryError> {
+        let field = p.column(&self.field, Want::Any, "terms")?;
+        let order = self.order.as_ref().map(|(target, desc)| CustomOrder {
+            target: match target.as_str() {
+                "_count" => OrderTarget::Count,
+                "_key" | "_term" => OrderTarget::Key,
+                other => OrderTarget::SubAggregation(other.to_string()),
+            },
+            order: if *desc { Order::Desc } else { Order::Asc },
+        });
+        let missing = self.missing.as_ref().map(|m| match m {
+            Value::Number(_) => number(m).map_or(Key::Str(m.to_string()), Key::F64),
+            Value::String(s) => Key::Str(s.clone()),
+            other => Key::Str(other.to_string()),
+        });
+        let req = TermsAggregation {
+            field,
+            size: Some(self.size),
+            segment_size: self.shard_size,
+            show_term_doc_count_error: Some(true),
+            min_doc_count: Some(self.min_doc_count),
+            order,
+            missing,
+            include: self.include.as_ref().map(include_exclude).transpose()?,
+            exclude: self.exclude.as_ref().map(include_exclude).transpose()?,
+        };
+        Ok(node(AggregationVariants::Terms(req), subs))
+    }
+
+    pub(crate) fn render(
+        &self,
+        n: &AggNode,
+        result: AggregationResult,
+        r: &Renderer<'_>,
+    ) -> Result<Value, QueryError> {
+        let AggregationResult::BucketResult(BucketResult::Terms {
+            buckets,
+            sum_other_doc_count,
+            doc_count_error_upper_bound,
+        }) = result
+        else {
+            return Err(r.mismatch(n));
+        };
+        let kind = r.kinds.get(&self.field);
+        let mut out = Vec::with_capacity(buckets.len());
+        for b in buckets {
+            let mut bucket = Map::new();
+            render_key(&mut bucket, b.key, kind, self.format.as_deref(), r);
+            bucket.insert("doc_count".into(), json!(b.doc_count));
+            r.subs(&n.subs, b.sub_aggregation, &mut bucket)?;
+            out.push(Value::Object(bucket));
+        }
+        Ok(json!({
+            "doc_count_error_upper_bound": doc_count_error_upper_bound.unwrap_or(0),
+            "sum_other_doc_count": sum_other_doc_count,
+            "buckets": out,
+        }))
+    }
+}
+
+/// `key` (and `key_as_string` for dates and booleans) of a terms bucket.
+fn render_key(
+    bucket: &mut Map<String, Value>,
+    key: Key,
+    kind: FieldKind,
+    format: Option<&str>,
+    r: &Renderer<'_>,
+) {
+    match (kind, key) {
+        (FieldKind::Date, Key::Str(s)) => match chrono::DateTime::parse_from_rfc3339(&s) {
+            Ok(d) => {
+                let ms = d.timestamp_millis();
+                bucket.insert("key".into(), json!(ms));
+                bucket.insert("key_as_string".into(), json!(r.date(ms, format)));
+            }
+            Err(_) => {
+                bucket.insert("key".into(), json!(s));
+            }
+        },
+        (FieldKind::Date, k @ (Key::I64(_) | Key::U64(_) | Key::F64(_))) => {
+            let ms = key_json(&k).as_f64().unwrap_or(0.0) as i64;
+            bucket.insert("key".into(), json!(ms));
+            bucket.insert("key_as_string".into(), json!(r.date(ms, format)));
+        }
+        (FieldKind::Bool, Key::U64(b)) => {
+            bucket.insert("key".into(), json!(b));
+            bucket.insert(
+                "key_as_string".into(),
+                json!(if b != 0 { "true" } else { "false" }),
+            );
+        }
+        (_, k) => {
+            bucket.insert("key".into(), key_json(&k));
+        }
+    }
+}
+
+fn parse_order(v: &Value) -> Result<(String, bool), QueryError> {
+    let first = match v {
+        Value::Array(items) => items
+            .first()
+            .ok_or_else(|| QueryError::Parsing("[terms] order must not be empty".to_string()))?,
+        other => other,
+    };
+    let o = first.as_object().ok_or_else(|| {
+        QueryError::Parsing(format!("[terms] order must be an object, got [{first}]"))
+    })?;
+    let (target, dir) = o
+        .iter()
+        .next()
+        .ok_or_else(|| QueryError::Parsing("[terms] order must not be empty".to_string()))?;
+    let desc = match dir.as_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("desc") => true,
+        Some("asc") => false,
+        _ => {
+            return Err(QueryError::Parsing(format!(
+                "Unknown terms order direction [{dir}]"
+            )));
+        }
+    };
+    Ok((target.clone(), desc))
+}
+
+fn include_exclude(v: &Value) -> Result<IncludeExcludeParam, QueryError> {
+    match v {
+        Value::String(s) => Ok(IncludeExcludeParam::Regex(s.clone())),
+        Value::Array(items) => Ok(IncludeExcludeParam::Values(
+            items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        )),
+        _ => Err(QueryError::Unsupported {
+            what: "[include]/[exclude] partitions in [terms]".to_string(),
+        }),
+    }
+}

@@ -1,0 +1,175 @@
+//! `top_hits`: the best documents of each bucket, with their `_source`.
+//!
+//! tantivy picks the documents (sorted by numeric or date columns) and returns their column
+//! values; the `_id` column names each document, and its stored source is then fetched through
+//! [`HitLookup`](super::HitLookup), as ES's fetch phase does.
+
+use serde_json::{Map, Value, json};
+use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
+use tantivy::aggregation::agg_result::{AggregationResult, MetricResult};
+use tantivy::aggregation::metric::TopHitsAggregationReq;
+use tantivy::columnar::MonotonicallyMappableToU64;
+use tantivy::schema::OwnedValue;
+
+use super::AggNode;
+use super::args::Args;
+use super::fields::FieldKind;
+use super::plan::{Planner, Want, node};
+use super::render::{Renderer, number_json};
+use crate::error::QueryError;
+use crate::request::{SortSpec, SortTarget, SourceFilter, parse_sort};
+
+/// A parsed `top_hits` aggregation.
+#[derive(Debug, Clone)]
+pub struct TopHits {
+    size: usize,
+    from: usize,
+    sort: Vec<SortSpec>,
+    source: SourceFilter,
+}
+
+impl TopHits {
+    /// Parses the options.
+    pub fn parse(v: &Value) -> Result<TopHits, QueryError> {
+        let a = Args::new("top_hits", v)?;
+        a.allow(&[
+            "size",
+            "from",
+            "sort",
+            "_source",
+            "version",
+            "seq_no_primary_term",
+            "explain",
+            "track_scores",
+            "stored_fields",
+            "docvalue_fields",
+            "fields",
+        ])?;
+        let sort = match a.get("sort") {
+            Some(s) => parse_sort(s)?,
+            None => Vec::new(),
+        };
+        let mut kept = Vec::new();
+        for s in sort {
+            match &s.target {
+                SortTarget::Field(_) => kept.push(s),
+                SortTarget::Doc | SortTarget::ShardDoc => {}
+                SortTarget::Score => {
+                    return Err(QueryError::Unsupported {
+                        what: "sorting [top_hits] by [_score]".to_string(),
+                    });
+                }
+            }
+        }
+        Ok(TopHits {
+            size: a.u64("size")?.unwrap_or(3) as usize,
+            from: a.u64("from")?.unwrap_or(0) as usize,
+            sort: kept,
+            source: match a.get("_source") {
+                Some(s) => SourceFilter::parse(s)?,
+                None => SourceFilter::default(),
+            },
+        })
+    }
+
+    /// Fields the sort reads.
+    pub fn sort_fields(&self) -> Vec<&str> {
+        self.sort.iter().filter_map(SortSpec::field).collect()
+    }
+
+    pub(crate) fn plan(&self, p: &mut Planner<'_>) -> Result<Aggregation, QueryError> {
+        let mut sort = Vec::new();
+        let mut fields = vec!["_id".to_string()];
+        for s in &self.sort {
+            let name = s.field().unwrap_or_default();
+            let kind = p.kinds.get(name);
+            if !kind.is_numeric() && kind != FieldKind::Unmapped && kind != FieldKind::Bool {
+                return Err(QueryError::Unsupported {
+                    what: format!(
+                        "sorting [top_hits] by [{name}] of type [{}]",
+                        kind.es_type()
+                    ),
+                });
+            }
+            let column = p.column(name, Want::Any, "top_hits")?;
+            sort.push(json!({ column.clone(): if s.desc { "desc" } else { "asc" } }));
+            fields.push(column);
+        }
+        let req: TopHitsAggregationReq = serde_json::from_value(json!({
+            "size": self.size,
+            "from": self.from,
+            "sort": sort,
+            "docvalue_fields": fields,
+        }))
+        .map_err(|e| QueryError::Parsing(format!("[top_hits] {e}")))?;
+        Ok(node(
+            AggregationVariants::TopHits(req),
+            Aggregations::default(),
+        ))
+    }
+
+    pub(crate) fn render(
+        &self,
+        n: &AggNode,
+        result: AggregationResult,
+        r: &Renderer<'_>,
+    ) -> Result<Value, QueryError> {
+        let AggregationResult::MetricResult(MetricResult::TopHits(top)) = result else {
+            return Err(r.mismatch(n));
+        };
+        let mut hits = Vec::with_capacity(top.hits.len());
+        for entry in top.hits {
+            let Some(id) = entry.doc_value_fields.get("_id").and_then(first_str) else {
+                continue;
+            };
+            let mut hit = Map::new();
+            match r.lookup.fetch(&id) {
+                Some((index, source)) => {
+                    hit.insert("_index".into(), json!(index));
+                    hit.insert("_id".into(), json!(id));
+                    hit.insert("_score".into(), Value::Null);
+                    if self.source.enabled {
+                        hit.insert("_source".into(), self.source.apply(&source));
+                    }
+                }
+                None => continue,
+            }
+            if !self.sort.is_empty() {
+                let values: Vec<Value> = self
+                    .sort
+                    .iter()
+                    .zip(&entry.sort)
+                    .map(|(s, v)| sort_value(r.kinds.get(s.field().unwrap_or_default()), *v))
+                    .collect();
+                hit.insert("sort".into(), Value::Array(values));
+            }
+            hits.push(Value::Object(hit));
+        }
+        Ok(json!({
+            "hits": {
+                "total": {"value": r.doc_count.get(), "relation": "eq"},
+                "max_score": null,
+                "hits": hits,
+            }
+        }))
+    }
+}
+
+fn first_str(v: &OwnedValue) -> Option<String> {
+    match v {
+        OwnedValue::Str(s) => Some(s.clone()),
+        OwnedValue::Array(items) => items.iter().find_map(first_str),
+        _ => None,
+    }
+}
+
+/// A sort value from tantivy's u64-mapped form.
+fn sort_value(kind: FieldKind, v: Option<u64>) -> Value {
+    let Some(v) = v else { return Value::Null };
+    match kind {
+        FieldKind::Date => json!(i64::from_u64(v) / 1_000_000),
+        FieldKind::Double => number_json(f64::from_u64(v)),
+        FieldKind::Bool => json!(v),
+        _ => json!(i64::from_u64(v)),
+    }
+}

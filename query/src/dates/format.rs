@@ -1,0 +1,109 @@
+//! Dates in responses: `key_as_string`, `value_as_string`, sort values and `fields`, printed in
+//! the request's `format` and `time_zone` as Elasticsearch prints them.
+
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
+
+use super::{Zone, java_to_chrono};
+
+/// Prints epoch milliseconds in `format` (ES names such as `strict_date_optional_time`,
+/// `epoch_millis`, `epoch_second`, `strict_date`, or a Java pattern; the first of an `a||b`
+/// list) at `zone`. Unknown patterns fall back to ES's default format.
+pub fn format_date(ms: i64, format: Option<&str>, zone: Zone) -> String {
+    let first = format
+        .and_then(|f| f.split("||").next())
+        .map(str::trim)
+        .unwrap_or("strict_date_optional_time");
+    match first {
+        "epoch_millis" => return ms.to_string(),
+        "epoch_second" => return ms.div_euclid(1000).to_string(),
+        _ => {}
+    }
+    let local = at_zone(ms, zone);
+    let pattern = match first {
+        "strict_date_optional_time"
+        | "date_optional_time"
+        | "strict_date_optional_time_nanos"
+        | "strict_date_time"
+        | "date_time"
+        | "iso8601" => None,
+        "strict_date" | "date" | "yyyy-MM-dd" => Some("%Y-%m-%d".to_string()),
+        "strict_date_hour_minute_second" | "date_hour_minute_second" => {
+            Some("%Y-%m-%dT%H:%M:%S".to_string())
+        }
+        "strict_date_time_no_millis" | "date_time_no_millis" => {
+            Some(if local.offset().local_minus_utc() == 0 {
+                "%Y-%m-%dT%H:%M:%SZ".to_string()
+            } else {
+                "%Y-%m-%dT%H:%M:%S%:z".to_string()
+            })
+        }
+        "basic_date" => Some("%Y%m%d".to_string()),
+        custom => java_to_chrono(custom, true),
+    };
+    match pattern {
+        Some(p) => local.format(&p).to_string(),
+        None => iso(&local),
+    }
+}
+
+fn at_zone(ms: i64, zone: Zone) -> DateTime<FixedOffset> {
+    let utc = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    match zone {
+        Zone::Utc => utc.fixed_offset(),
+        Zone::Fixed(o) => utc.with_timezone(&o),
+        Zone::Named(tz) => {
+            let offset = tz.offset_from_utc_datetime(&utc.naive_utc()).fix();
+            utc.with_timezone(&offset)
+        }
+    }
+}
+
+/// `2015-05-17T10:05:03.000Z`, or `…+02:00` away from UTC.
+fn iso(t: &DateTime<FixedOffset>) -> String {
+    if t.offset().local_minus_utc() == 0 {
+        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: i64 = 1_431_857_103_000; // 2015-05-17T10:05:03Z
+
+    #[test]
+    fn default_format_is_iso_with_millis() {
+        assert_eq!(format_date(MS, None, Zone::Utc), "2015-05-17T10:05:03.000Z");
+        let paris = Zone::parse("Europe/Paris").unwrap();
+        assert_eq!(
+            format_date(MS, None, paris),
+            "2015-05-17T12:05:03.000+02:00"
+        );
+    }
+
+    #[test]
+    fn named_formats_and_patterns() {
+        assert_eq!(
+            format_date(MS, Some("epoch_millis"), Zone::Utc),
+            "1431857103000"
+        );
+        assert_eq!(
+            format_date(MS, Some("epoch_second"), Zone::Utc),
+            "1431857103"
+        );
+        assert_eq!(
+            format_date(MS, Some("strict_date"), Zone::Utc),
+            "2015-05-17"
+        );
+        assert_eq!(
+            format_date(MS + 45, Some("yyyy-MM-dd HH:mm:ss.SSS"), Zone::Utc),
+            "2015-05-17 10:05:03.045"
+        );
+        assert_eq!(
+            format_date(MS, Some("epoch_millis||strict_date"), Zone::Utc),
+            "1431857103000"
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! Term-level queries: `term`, `terms`, `range`, `prefix`, `wildcard`, `regexp`, `exists`,
+//! `ids`.
+
+use serde_json::Value;
+
+use super::{object, parsing, scalar_text, single_field, with_boost};
+use crate::ast::{BoolQuery, QueryAst, RangeBound};
+use crate::error::QueryError;
+
+pub(super) fn parse_term(body: &Value) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field("term", body)?;
+    let value = match v {
+        Value::Object(o) => o
+            .get("value")
+            .map(scalar_text)
+            .transpose()?
+            .ok_or_else(|| parsing("[term] query requires a [value]"))?,
+        other => scalar_text(other)?,
+    };
+    Ok(with_boost(QueryAst::Term { field, value }, v))
+}
+
+pub(super) fn parse_terms(body: &Value) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field("terms", body)?;
+    let values = v.as_array().ok_or_else(|| {
+        parsing(format!(
+            "[terms] query does not support [{field}] with a non-array value"
+        ))
+    })?;
+    let should = values
+        .iter()
+        .map(|v| {
+            Ok(QueryAst::Term {
+                field: field.clone(),
+                value: scalar_text(v)?,
+            })
+        })
+        .collect::<Result<Vec<_>, QueryError>>()?;
+    if should.is_empty() {
+        return Ok(QueryAst::MatchNone);
+    }
+    Ok(QueryAst::ConstantScore {
+        filter: Box::new(QueryAst::Bool(BoolQuery {
+            should,
+            ..BoolQuery::default()
+        })),
+        boost: 1.0,
+    })
+}
+
+pub(super) fn parse_range(body: &Value) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field("range", body)?;
+    let o = object("range", v)?;
+    let mut lower = RangeBound::Unbounded;
+    let mut upper = RangeBound::Unbounded;
+    let mut format = None;
+    let mut time_zone = None;
+    let mut include_lower = true;
+    let mut include_upper = true;
+    let mut from = None;
+    let mut to = None;
+    for (key, val) in o {
+        let text = || -> Result<Option<String>, QueryError> {
+            if val.is_null() {
+                Ok(None)
+            } else {
+                scalar_text(val).map(Some)
+            }
+        };
+        match key.as_str() {
+            "gte" => lower = text()?.map_or(RangeBound::Unbounded, RangeBound::Inclusive),
+            "gt" => lower = text()?.map_or(RangeBound::Unbounded, RangeBound::Exclusive),
+            "lte" => upper = text()?.map_or(RangeBound::Unbounded, RangeBound::Inclusive),
+            "lt" => upper = text()?.map_or(RangeBound::Unbounded, RangeBound::Exclusive),
+            "from" => from = text()?,
+            "to" => to = text()?,
+            "include_lower" => include_lower = val.as_bool().unwrap_or(true),
+            "include_upper" => include_upper = val.as_bool().unwrap_or(true),
+            "format" => format = val.as_str().map(str::to_string),
+            "time_zone" => time_zone = val.as_str().map(str::to_string),
+            "boost" | "_name" | "relation" => {}
+            other => {
+                return Err(parsing(format!("[range] query does not support [{other}]")));
+            }
+        }
+    }
+    if let Some(f) = from {
+        lower = if include_lower {
+            RangeBound::Inclusive(f)
+        } else {
+            RangeBound::Exclusive(f)
+        };
+    }
+    if let Some(t) = to {
+        upper = if include_upper {
+            RangeBound::Inclusive(t)
+        } else {
+            RangeBound::Exclusive(t)
+        };
+    }
+    Ok(QueryAst::Range {
+        field: Some(field),
+        lower,
+        upper,
+        format,
+        time_zone,
+    })
+}
+
+pub(super) fn parse_exists(body: &Value) -> Result<QueryAst, QueryError> {
+    let field = object("exists", body)?
+        .get("field")
+        .and_then(Value::as_str)
+        .ok_or_else(|| parsing("[exists] must be provided with a [field]"))?;
+    Ok(QueryAst::Exists {
+        field: field.to_string(),
+    })
+}
+
+pub(super) fn parse_ids(body: &Value) -> Result<QueryAst, QueryError> {
+    let values = object("ids", body)?
+        .get("values")
+        .and_then(Value::as_array)
+        .ok_or_else(|| parsing("[ids] requires a [values] array"))?;
+    Ok(QueryAst::Ids(
+        values.iter().map(scalar_text).collect::<Result<_, _>>()?,
+    ))
+}
+
+/// The value of `{"field": "v"}` or `{"field": {"value": "v", …}}` (with `alias` as another
+/// name of `value`), and the options object when there is one.
+fn value_and_options<'a>(
+    name: &str,
+    v: &'a Value,
+    alias: &str,
+) -> Result<(String, Option<&'a serde_json::Map<String, Value>>), QueryError> {
+    match v {
+        Value::Object(o) => {
+            let value = o
+                .get("value")
+                .or_else(|| o.get(alias))
+                .map(scalar_text)
+                .transpose()?
+                .ok_or_else(|| parsing(format!("[{name}] requires a [value]")))?;
+            Ok((value, Some(o)))
+        }
+        other => Ok((scalar_text(other)?, None)),
+    }
+}
+
+pub(super) fn parse_prefix(body: &Value) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field("prefix", body)?;
+    let (prefix, options) = value_and_options("prefix", v, "prefix")?;
+    let ci = options
+        .and_then(|o| o.get("case_insensitive"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let q = if ci {
+        QueryAst::Wildcard {
+            field: Some(field),
+            pattern: format!("{}*", escape_wildcard(&prefix)),
+            case_insensitive: true,
+        }
+    } else {
+        QueryAst::Prefix {
+            field: Some(field),
+            prefix,
+        }
+    };
+    Ok(with_boost(q, v))
+}
+
+fn escape_wildcard(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `wildcard` (`regexp == false`) and `regexp`.
+pub(super) fn parse_pattern(
+    name: &str,
+    body: &Value,
+    regexp: bool,
+) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field(name, body)?;
+    let alias = if regexp { "regexp" } else { "wildcard" };
+    let (pattern, options) = value_and_options(name, v, alias)?;
+    if let Some(o) = options {
+        for key in o.keys() {
+            match key.as_str() {
+                "value"
+                | "wildcard"
+                | "regexp"
+                | "boost"
+                | "_name"
+                | "rewrite"
+                | "case_insensitive"
+                | "flags"
+                | "flags_value"
+                | "max_determinized_states" => {}
+                other => {
+                    return Err(parsing(format!(
+                        "[{name}] query does not support [{other}]"
+                    )));
+                }
+            }
+        }
+    }
+    let case_insensitive = options
+        .and_then(|o| o.get("case_insensitive"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let q = if regexp {
+        QueryAst::Regexp {
+            field: Some(field),
+            pattern,
+            case_insensitive,
+        }
+    } else {
+        QueryAst::Wildcard {
+            field: Some(field),
+            pattern,
+            case_insensitive,
+        }
+    };
+    Ok(with_boost(q, v))
+}

@@ -1,0 +1,277 @@
+//! Elasticsearch Query DSL (JSON) → [`QueryAst`].
+
+use serde_json::{Map, Value};
+
+use crate::ast::{BoolQuery, MinimumShouldMatch, QueryAst};
+use crate::error::QueryError;
+
+mod leaf;
+mod text;
+
+fn parsing(reason: impl Into<String>) -> QueryError {
+    QueryError::Parsing(reason.into())
+}
+
+/// Parses one query object, such as `{"match_all": {}}`.
+pub fn parse_query(value: &Value) -> Result<QueryAst, QueryError> {
+    let obj = value.as_object().ok_or_else(|| {
+        parsing(format!(
+            "query malformed, must start with start_object, got [{}]",
+            kind(value)
+        ))
+    })?;
+    let mut iter = obj.iter();
+    let (name, body) = iter
+        .next()
+        .ok_or_else(|| parsing("query malformed, empty clause found"))?;
+    if let Some((second, _)) = iter.next() {
+        return Err(parsing(format!(
+            "[{name}] malformed query, expected [END_OBJECT] but found [FIELD_NAME] [{second}]"
+        )));
+    }
+    match name.as_str() {
+        "match_all" => Ok(with_boost(QueryAst::MatchAll, body)),
+        "match_none" => Ok(QueryAst::MatchNone),
+        "bool" => parse_bool(body),
+        "match" => text::parse_match(name, body, false),
+        "match_phrase" => text::parse_match(name, body, true),
+        "multi_match" => text::parse_multi_match(body),
+        "query_string" => text::parse_query_string_dsl(body),
+        "simple_query_string" => text::parse_simple(body),
+        "term" => leaf::parse_term(body),
+        "terms" => leaf::parse_terms(body),
+        "range" => leaf::parse_range(body),
+        "exists" => leaf::parse_exists(body),
+        "ids" => leaf::parse_ids(body),
+        "prefix" => leaf::parse_prefix(body),
+        "wildcard" => leaf::parse_pattern(name, body, false),
+        "regexp" => leaf::parse_pattern(name, body, true),
+        "constant_score" => {
+            let o = object(name, body)?;
+            let filter = o
+                .get("filter")
+                .ok_or_else(|| parsing("[constant_score] requires a 'filter' element"))?;
+            Ok(QueryAst::ConstantScore {
+                filter: Box::new(parse_query(filter)?),
+                boost: boost_of(o).unwrap_or(1.0),
+            })
+        }
+        "dis_max" => parse_dis_max(body),
+        other => Err(parsing(format!("unknown query [{other}]"))),
+    }
+}
+
+fn parse_dis_max(body: &Value) -> Result<QueryAst, QueryError> {
+    let o = object("dis_max", body)?;
+    let queries = o
+        .get("queries")
+        .and_then(Value::as_array)
+        .ok_or_else(|| parsing("[dis_max] requires 'queries' field with at least one clause"))?
+        .iter()
+        .map(parse_query)
+        .collect::<Result<Vec<_>, _>>()?;
+    let tie_breaker = o.get("tie_breaker").and_then(Value::as_f64).unwrap_or(0.0) as f32;
+    Ok(with_boost(
+        QueryAst::DisMax {
+            queries,
+            tie_breaker,
+        },
+        body,
+    ))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "VALUE_NULL",
+        Value::Bool(_) => "VALUE_BOOLEAN",
+        Value::Number(_) => "VALUE_NUMBER",
+        Value::String(_) => "VALUE_STRING",
+        Value::Array(_) => "START_ARRAY",
+        Value::Object(_) => "START_OBJECT",
+    }
+}
+
+fn object<'a>(name: &str, v: &'a Value) -> Result<&'a Map<String, Value>, QueryError> {
+    v.as_object().ok_or_else(|| {
+        parsing(format!(
+            "[{name}] query malformed, no start_object after query name"
+        ))
+    })
+}
+
+fn boost_of(o: &Map<String, Value>) -> Option<f32> {
+    o.get("boost").and_then(Value::as_f64).map(|b| b as f32)
+}
+
+fn with_boost(q: QueryAst, body: &Value) -> QueryAst {
+    match body.as_object().and_then(boost_of) {
+        Some(b) if (b - 1.0).abs() > f32::EPSILON => QueryAst::Boost {
+            query: Box::new(q),
+            boost: b,
+        },
+        _ => q,
+    }
+}
+
+/// The text of a scalar: strings as they are, numbers and booleans as written.
+pub fn scalar_text(v: &Value) -> Result<String, QueryError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(parsing(format!("expected a value, got [{}]", kind(other)))),
+    }
+}
+
+/// `{"field": …}`: the one field name and its body.
+fn single_field<'a>(name: &str, body: &'a Value) -> Result<(String, &'a Value), QueryError> {
+    let o = object(name, body)?;
+    let mut fields = o
+        .iter()
+        .filter(|(k, _)| k.as_str() != "boost" && k.as_str() != "_name");
+    let (field, v) = fields
+        .next()
+        .ok_or_else(|| parsing(format!("[{name}] query doesn't support an empty body")))?;
+    if let Some((other, _)) = fields.next() {
+        return Err(parsing(format!(
+            "[{name}] query doesn't support multiple fields, found [{field}] and [{other}]"
+        )));
+    }
+    Ok((field.clone(), v))
+}
+
+fn parse_msm(v: &Value) -> Result<MinimumShouldMatch, QueryError> {
+    match v {
+        Value::Number(n) => n.as_i64().map(MinimumShouldMatch::Count).ok_or_else(|| {
+            parsing(format!(
+                "[minimum_should_match] must be an integer, got [{n}]"
+            ))
+        }),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Some(p) = s.strip_suffix('%') {
+                p.trim()
+                    .parse::<f64>()
+                    .map(MinimumShouldMatch::Percent)
+                    .map_err(|_| parsing(format!("cannot parse [minimum_should_match] [{s}]")))
+            } else {
+                s.parse::<i64>()
+                    .map(MinimumShouldMatch::Count)
+                    .map_err(|_| parsing(format!("cannot parse [minimum_should_match] [{s}]")))
+            }
+        }
+        other => Err(parsing(format!(
+            "[minimum_should_match] must be a number or a string, got [{}]",
+            kind(other)
+        ))),
+    }
+}
+
+fn parse_bool(body: &Value) -> Result<QueryAst, QueryError> {
+    let o = object("bool", body)?;
+    let mut b = BoolQuery::default();
+    for (key, v) in o {
+        let target = match key.as_str() {
+            "must" => &mut b.must,
+            "should" => &mut b.should,
+            "must_not" | "mustNot" => &mut b.must_not,
+            "filter" => &mut b.filter,
+            "minimum_should_match" => {
+                b.minimum_should_match = Some(parse_msm(v)?);
+                continue;
+            }
+            "boost" | "_name" | "adjust_pure_negative" => continue,
+            other => return Err(parsing(format!("[bool] query does not support [{other}]"))),
+        };
+        match v {
+            Value::Array(items) => {
+                for item in items {
+                    target.push(parse_query(item)?);
+                }
+            }
+            Value::Object(_) => target.push(parse_query(v)?),
+            other => {
+                return Err(parsing(format!(
+                    "[bool] query malformed, [{key}] must be an object or array, got [{}]",
+                    kind(other)
+                )));
+            }
+        }
+    }
+    Ok(with_boost(QueryAst::Bool(b), body))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ast::{MatchKind, Operator};
+
+    #[test]
+    fn unknown_query_is_a_parsing_exception() {
+        let err = parse_query(&json!({"geo_shape": {}})).unwrap_err();
+        assert_eq!(err.es_type(), "parsing_exception");
+        assert_eq!(err.to_string(), "unknown query [geo_shape]");
+    }
+
+    #[test]
+    fn bool_accepts_objects_and_arrays() {
+        let q = parse_query(&json!({"bool": {
+            "must": {"match": {"msg": "a b"}},
+            "filter": [{"term": {"status": 404}}, {"range": {"bytes": {"gte": 10}}}],
+            "must_not": [{"exists": {"field": "x"}}],
+            "minimum_should_match": "75%"
+        }}))
+        .unwrap();
+        let QueryAst::Bool(b) = q else { panic!() };
+        assert_eq!(b.must.len(), 1);
+        assert_eq!(b.filter.len(), 2);
+        assert_eq!(b.must_not.len(), 1);
+        assert_eq!(
+            b.minimum_should_match,
+            Some(MinimumShouldMatch::Percent(75.0))
+        );
+        assert_eq!(
+            b.filter[0],
+            QueryAst::Term {
+                field: "status".into(),
+                value: "404".into()
+            }
+        );
+    }
+
+    #[test]
+    fn match_with_operator_and_bad_operator() {
+        let q =
+            parse_query(&json!({"match": {"msg": {"query": "a b", "operator": "AND"}}})).unwrap();
+        assert!(matches!(
+            q,
+            QueryAst::Match {
+                kind: MatchKind::Words {
+                    operator: Operator::And,
+                    ..
+                },
+                ..
+            }
+        ));
+        let err =
+            parse_query(&json!({"match": {"msg": {"query": "a", "operator": "xor"}}})).unwrap_err();
+        assert_eq!(err.es_type(), "illegal_argument_exception");
+    }
+
+    #[test]
+    fn two_query_names_in_one_object_are_rejected() {
+        let err = parse_query(&json!({"match_all": {}, "match_none": {}})).unwrap_err();
+        assert_eq!(err.es_type(), "parsing_exception");
+    }
+
+    #[test]
+    fn msm_arithmetic() {
+        assert_eq!(MinimumShouldMatch::Count(2).required(3), 2);
+        assert_eq!(MinimumShouldMatch::Count(-1).required(3), 2);
+        assert_eq!(MinimumShouldMatch::Percent(75.0).required(3), 2);
+        assert_eq!(MinimumShouldMatch::Percent(-25.0).required(4), 3);
+        assert_eq!(MinimumShouldMatch::Count(5).required(3), 3);
+    }
+}

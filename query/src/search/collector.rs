@@ -1,0 +1,373 @@
+//! One collector per shard for everything a search needs in a single pass over the matches:
+//! the count, the top hits in the request's sort order (after `search_after`, past
+//! `post_filter` and `min_score`), and the aggregations — stopping at `terminate_after` or the
+//! `timeout`.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::{AggregationSegmentCollector, DistributedAggregationCollector};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{Scorer, Weight};
+use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
+
+use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
+use crate::error::QueryError;
+
+/// Builds the key readers of a segment.
+pub(crate) type KeysFor =
+    dyn Fn(SegmentOrdinal, &SegmentReader) -> Result<Vec<KeyReader>, QueryError> + Send + Sync;
+
+/// The top hits part of a shard's collection.
+pub(crate) struct TopSpec {
+    /// Hits to keep (`from + size`).
+    pub k: usize,
+    pub dirs: Arc<[Dir]>,
+    pub keys: Box<KeysFor>,
+    /// `search_after`, as global values.
+    pub after: Option<Vec<SortValue>>,
+    /// Custom `missing` values, per key.
+    pub missing: Vec<Option<SortValue>>,
+}
+
+/// A hit candidate of one shard.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub key: Vec<SortValue>,
+    pub score: f32,
+    pub doc: DocAddress,
+}
+
+/// What one shard found.
+pub(crate) struct ShardFruit {
+    pub count: u64,
+    pub hits: Vec<Candidate>,
+    pub aggs: Option<IntermediateAggregationResults>,
+    pub terminated_early: bool,
+    pub timed_out: bool,
+}
+
+/// The collector of one shard.
+pub(crate) struct ShardCollector {
+    pub top: Option<TopSpec>,
+    pub aggs: Option<DistributedAggregationCollector>,
+    pub post_filter: Option<Box<dyn Weight>>,
+    pub min_score: Option<f32>,
+    pub scoring: bool,
+    pub terminate_after: Option<u64>,
+    pub deadline: Option<Instant>,
+    pub collected: Arc<AtomicU64>,
+    pub timed_out: Arc<AtomicBool>,
+}
+
+struct HeapEntry {
+    key: Vec<SegVal>,
+    doc: DocId,
+    score: f32,
+    dirs: Arc<[Dir]>,
+}
+
+impl HeapEntry {
+    fn order(&self, other: &HeapEntry) -> Ordering {
+        cmp_seg(&self.key, &other.key, &self.dirs).then(self.doc.cmp(&other.doc))
+    }
+}
+
+impl PartialEq for HeapEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.order(other) == Ordering::Equal
+    }
+}
+impl Eq for HeapEntry {}
+impl PartialOrd for HeapEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for HeapEntry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order(other)
+    }
+}
+
+struct SegmentTop {
+    k: usize,
+    dirs: Arc<[Dir]>,
+    readers: Vec<KeyReader>,
+    after: Option<Vec<SegVal>>,
+    missing: Vec<Option<SortValue>>,
+    heap: BinaryHeap<HeapEntry>,
+    segment: SegmentOrdinal,
+}
+
+impl SegmentTop {
+    fn offer(&mut self, doc: DocId, score: Score) {
+        let first = match self.readers.first_mut() {
+            Some(r) => r.read(doc, score),
+            None => return,
+        };
+        if self.heap.len() >= self.k
+            && let Some(worst) = self.heap.peek()
+            && cmp_seg(&[first], &worst.key[..1], &self.dirs[..1]) == Ordering::Greater
+        {
+            return;
+        }
+        let mut key = Vec::with_capacity(self.readers.len());
+        key.push(first);
+        for r in self.readers.iter_mut().skip(1) {
+            key.push(r.read(doc, score));
+        }
+        if let Some(after) = &self.after
+            && cmp_seg(&key, after, &self.dirs) != Ordering::Greater
+        {
+            return;
+        }
+        let entry = HeapEntry {
+            key,
+            doc,
+            score,
+            dirs: self.dirs.clone(),
+        };
+        if self.heap.len() < self.k {
+            self.heap.push(entry);
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && entry < *worst
+        {
+            *worst = entry;
+        }
+    }
+
+    fn harvest(self) -> Vec<Candidate> {
+        let readers = self.readers;
+        let missing = self.missing;
+        self.heap
+            .into_vec()
+            .into_iter()
+            .map(|e| Candidate {
+                key: e
+                    .key
+                    .iter()
+                    .zip(&readers)
+                    .zip(&missing)
+                    .map(|((v, r), m)| r.global(*v, m.as_ref()))
+                    .collect(),
+                score: e.score,
+                doc: DocAddress::new(self.segment, e.doc),
+            })
+            .collect()
+    }
+}
+
+/// The segment part of [`ShardCollector`].
+pub(crate) struct ShardSegment {
+    count: u64,
+    top: Option<SegmentTop>,
+    aggs: Option<AggregationSegmentCollector>,
+    post_filter: Option<Box<dyn Scorer>>,
+    min_score: Option<f32>,
+    terminate_after: Option<u64>,
+    deadline: Option<Instant>,
+    collected: Arc<AtomicU64>,
+    timed_out: Arc<AtomicBool>,
+    stopped: bool,
+    since_clock: u32,
+    error: Option<QueryError>,
+}
+
+impl ShardSegment {
+    /// Whether collection must stop before `doc` (terminate_after, timeout).
+    fn must_stop(&mut self) -> bool {
+        if self.stopped {
+            return true;
+        }
+        if let Some(limit) = self.terminate_after
+            && self.collected.fetch_add(1, AtomicOrdering::Relaxed) >= limit
+        {
+            self.stopped = true;
+            return true;
+        }
+        if let Some(deadline) = self.deadline {
+            self.since_clock += 1;
+            if self.since_clock >= 1024 {
+                self.since_clock = 0;
+                if Instant::now() >= deadline {
+                    self.timed_out.store(true, AtomicOrdering::Relaxed);
+                    self.stopped = true;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn passes_post_filter(&mut self, doc: DocId) -> bool {
+        let Some(scorer) = &mut self.post_filter else {
+            return true;
+        };
+        if scorer.doc() == TERMINATED {
+            return false;
+        }
+        if scorer.doc() < doc {
+            scorer.seek(doc);
+        }
+        scorer.doc() == doc
+    }
+}
+
+impl SegmentCollector for ShardSegment {
+    type Fruit = Result<ShardFruit, QueryError>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.must_stop() {
+            return;
+        }
+        if let Some(min) = self.min_score
+            && score < min
+        {
+            return;
+        }
+        if let Some(aggs) = &mut self.aggs {
+            aggs.collect(doc, score);
+        }
+        if !self.passes_post_filter(doc) {
+            return;
+        }
+        self.count += 1;
+        if let Some(top) = &mut self.top {
+            top.offer(doc, score);
+        }
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let plain = self.top.is_none()
+            && self.post_filter.is_none()
+            && self.min_score.is_none()
+            && self.terminate_after.is_none()
+            && self.deadline.is_none();
+        if plain {
+            self.count += docs.len() as u64;
+            if let Some(aggs) = &mut self.aggs {
+                aggs.collect_block(docs);
+            }
+            return;
+        }
+        for doc in docs {
+            self.collect(*doc, 0.0);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let aggs = match self.aggs {
+            Some(a) => Some(a.harvest()?),
+            None => None,
+        };
+        Ok(ShardFruit {
+            count: self.count,
+            hits: self.top.map(SegmentTop::harvest).unwrap_or_default(),
+            aggs,
+            terminated_early: self.stopped && !self.timed_out.load(AtomicOrdering::Relaxed),
+            timed_out: self.timed_out.load(AtomicOrdering::Relaxed),
+        })
+    }
+}
+
+impl Collector for ShardCollector {
+    type Fruit = Result<ShardFruit, QueryError>;
+    type Child = ShardSegment;
+
+    fn for_segment(
+        &self,
+        segment_local_id: SegmentOrdinal,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<ShardSegment> {
+        let mut error = None;
+        let top = match &self.top {
+            Some(spec) => match (spec.keys)(segment_local_id, segment) {
+                Ok(readers) => {
+                    let after = spec.after.as_ref().map(|a| {
+                        a.iter()
+                            .zip(&readers)
+                            .map(|(v, r)| r.seg_value(v))
+                            .collect()
+                    });
+                    Some(SegmentTop {
+                        k: spec.k,
+                        dirs: spec.dirs.clone(),
+                        readers,
+                        after,
+                        missing: spec.missing.clone(),
+                        heap: BinaryHeap::with_capacity(spec.k.min(10_000) + 1),
+                        segment: segment_local_id,
+                    })
+                }
+                Err(e) => {
+                    error = Some(e);
+                    None
+                }
+            },
+            None => None,
+        };
+        let aggs = match &self.aggs {
+            Some(a) => Some(a.for_segment(segment_local_id, segment)?),
+            None => None,
+        };
+        let post_filter = match &self.post_filter {
+            Some(w) => Some(w.scorer(segment, 1.0)?),
+            None => None,
+        };
+        Ok(ShardSegment {
+            count: 0,
+            top,
+            aggs,
+            post_filter,
+            min_score: self.min_score,
+            terminate_after: self.terminate_after,
+            deadline: self.deadline,
+            collected: self.collected.clone(),
+            timed_out: self.timed_out.clone(),
+            stopped: false,
+            since_clock: 0,
+            error,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.scoring
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Result<ShardFruit, QueryError>>,
+    ) -> tantivy::Result<Result<ShardFruit, QueryError>> {
+        let mut out = ShardFruit {
+            count: 0,
+            hits: Vec::new(),
+            aggs: None,
+            terminated_early: false,
+            timed_out: false,
+        };
+        for fruit in fruits {
+            let fruit = match fruit {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(e)),
+            };
+            out.count += fruit.count;
+            out.hits.extend(fruit.hits);
+            out.terminated_early |= fruit.terminated_early;
+            out.timed_out |= fruit.timed_out;
+            match (&mut out.aggs, fruit.aggs) {
+                (Some(acc), Some(more)) => acc.merge_fruits(more)?,
+                (slot @ None, more) => *slot = more,
+                (_, None) => {}
+            }
+        }
+        Ok(Ok(out))
+    }
+}

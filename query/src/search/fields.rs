@@ -1,0 +1,173 @@
+//! `fields` and `docvalue_fields` of a hit: the document's values flattened to dotted paths,
+//! every value in an array, dates in the requested format — as ES's fields API returns them.
+
+use hydrant_config::FieldType;
+use hydrant_index::{DocMapper, FieldTarget, mapping::IGNORE_ABOVE};
+use serde_json::{Map, Value, json};
+
+use crate::dates::{DateParser, Zone, format_date};
+use crate::request::{FieldSpec, path_match};
+
+/// Every leaf of `source` with its dotted path, in document order (arrays flattened).
+pub fn flatten(source: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    walk(source, String::new(), &mut out);
+    out
+}
+
+fn walk(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(o) => {
+            for (k, child) in o {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                walk(child, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                walk(item, path.clone(), out);
+            }
+        }
+        Value::Null => {}
+        leaf => out.push((path, leaf.clone())),
+    }
+}
+
+/// What values of a hit the fields API reads.
+pub struct HitValues<'a> {
+    /// The document's source.
+    pub source: &'a Value,
+    /// Its event time, epoch ms.
+    pub timestamp_ms: Option<i64>,
+    /// Its index's mapper.
+    pub mapper: &'a DocMapper,
+}
+
+/// `fields` (or, with `exact_only`, `docvalue_fields`) of one hit.
+pub fn hit_fields(
+    specs: &[FieldSpec],
+    hit: &HitValues<'_>,
+    exact_only: bool,
+) -> Map<String, Value> {
+    let mut out: Map<String, Value> = Map::new();
+    if specs.is_empty() {
+        return out;
+    }
+    let push = |out: &mut Map<String, Value>, name: &str, v: Value| {
+        if let Value::Array(list) = out.entry(name.to_string()).or_insert_with(|| json!([])) {
+            list.push(v);
+        }
+    };
+    for spec in specs {
+        if path_match(&spec.pattern, "@timestamp")
+            && !out.contains_key("@timestamp")
+            && let Some(ms) = hit.timestamp_ms
+        {
+            push(
+                &mut out,
+                "@timestamp",
+                json!(format_date(ms, spec.format.as_deref(), Zone::Utc)),
+            );
+        }
+    }
+    for (path, value) in flatten(hit.source) {
+        if path == "@timestamp" {
+            // Read from the event-time column above, whatever form the source spelled it in.
+            continue;
+        }
+        let keyword = format!("{path}.keyword");
+        for spec in specs {
+            let target = hit.mapper.resolve(&path);
+            if path_match(&spec.pattern, &path) {
+                if let Some(v) = field_value(&value, &target, spec, exact_only) {
+                    push(&mut out, &path, v);
+                }
+                break;
+            }
+        }
+        let dynamic_string = matches!(hit.mapper.resolve(&path), FieldTarget::Dynamic { .. })
+            && value.as_str().is_some_and(|s| s.len() <= IGNORE_ABOVE);
+        if dynamic_string && !exact_only && specs.iter().any(|s| path_match(&s.pattern, &keyword)) {
+            push(&mut out, &keyword, value.clone());
+        }
+    }
+    out
+}
+
+/// One value as the fields API shows it, or `None` when it has no such form.
+fn field_value(
+    value: &Value,
+    target: &FieldTarget,
+    spec: &FieldSpec,
+    exact_only: bool,
+) -> Option<Value> {
+    match target {
+        FieldTarget::Explicit {
+            kind: FieldType::Date,
+            ..
+        } => {
+            let ms = match value {
+                Value::Number(n) => n.as_i64()?,
+                Value::String(s) => DateParser::new(None, None, 0).ok()?.parse(s, false).ok()?,
+                _ => return None,
+            };
+            Some(json!(format_date(ms, spec.format.as_deref(), Zone::Utc)))
+        }
+        FieldTarget::Explicit {
+            kind: FieldType::Text,
+            ..
+        } if exact_only => None,
+        FieldTarget::Dynamic { .. } if exact_only => match value {
+            Value::String(s) if s.len() > IGNORE_ABOVE => None,
+            other => Some(other.clone()),
+        },
+        FieldTarget::Missing => None,
+        _ => Some(value.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flatten_walks_objects_and_arrays() {
+        let src = json!({"a": {"b": 1, "c": [2, {"d": "x"}]}, "e": null, "f": [true]});
+        assert_eq!(
+            flatten(&src),
+            vec![
+                ("a.b".to_string(), json!(1)),
+                ("a.c".to_string(), json!(2)),
+                ("a.c.d".to_string(), json!("x")),
+                ("f".to_string(), json!(true)),
+            ]
+        );
+    }
+
+    #[test]
+    fn kibana_star_returns_every_field_with_keyword_forms_and_the_timestamp() {
+        let mapper = DocMapper::new();
+        let src = json!({"message": "hello", "status": 200, "user": {"name": "bob"}});
+        let hit = HitValues {
+            source: &src,
+            timestamp_ms: Some(1_431_857_103_000),
+            mapper: &mapper,
+        };
+        let specs = vec![FieldSpec {
+            pattern: "*".into(),
+            format: None,
+            include_unmapped: true,
+        }];
+        let f = hit_fields(&specs, &hit, false);
+        assert_eq!(f["message"], json!(["hello"]));
+        assert_eq!(f["message.keyword"], json!(["hello"]));
+        assert_eq!(f["status"], json!([200]));
+        assert_eq!(f["user.name"], json!(["bob"]));
+        assert_eq!(f["@timestamp"], json!(["2015-05-17T10:05:03.000Z"]));
+        assert!(f.get("status.keyword").is_none());
+    }
+}

@@ -1,0 +1,280 @@
+//! Basic highlighting: the words of a hit's text fields that the query matched, wrapped in the
+//! request's tags, in fragments of about `fragment_size` characters.
+
+use regex::Regex;
+use serde_json::{Map, Value, json};
+use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+
+use super::fields::flatten;
+use crate::ast::QueryAst;
+use crate::request::{HighlightSpec, path_match};
+
+/// How a query word matches a token.
+#[derive(Debug, Clone)]
+enum Matcher {
+    Token(String),
+    Prefix(String),
+    Pattern(Regex),
+}
+
+impl Matcher {
+    fn matches(&self, token: &str) -> bool {
+        match self {
+            Matcher::Token(t) => t == token,
+            Matcher::Prefix(p) => token.starts_with(p.as_str()),
+            Matcher::Pattern(r) => r.is_match(token),
+        }
+    }
+}
+
+/// The words of a query, by field (`None`: any field).
+#[derive(Debug, Clone, Default)]
+pub struct QueryTerms {
+    entries: Vec<(Option<String>, Matcher)>,
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .build()
+}
+
+fn tokens(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// `*`/`?` wildcards as an anchored regex.
+pub fn wildcard_regex(pattern: &str, case_insensitive: bool) -> Option<Regex> {
+    let mut re = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).ok()
+}
+
+impl QueryTerms {
+    /// The words `q` looks for (negated clauses excluded).
+    pub fn of(q: &QueryAst) -> QueryTerms {
+        let mut t = QueryTerms::default();
+        t.collect(q);
+        t
+    }
+
+    fn collect(&mut self, q: &QueryAst) {
+        match q {
+            QueryAst::Bool(b) => {
+                for sub in b.must.iter().chain(&b.should).chain(&b.filter) {
+                    self.collect(sub);
+                }
+            }
+            QueryAst::Match { field, text, .. } => {
+                for w in tokens(text) {
+                    self.entries.push((field.clone(), Matcher::Token(w)));
+                }
+            }
+            QueryAst::Term { field, value } => {
+                self.entries
+                    .push((Some(field.clone()), Matcher::Token(value.to_lowercase())));
+                for w in tokens(value) {
+                    self.entries.push((Some(field.clone()), Matcher::Token(w)));
+                }
+            }
+            QueryAst::Prefix { field, prefix } => self
+                .entries
+                .push((field.clone(), Matcher::Prefix(prefix.to_lowercase()))),
+            QueryAst::Wildcard { field, pattern, .. } => {
+                if let Some(r) = wildcard_regex(pattern, true) {
+                    self.entries.push((field.clone(), Matcher::Pattern(r)));
+                }
+            }
+            QueryAst::Regexp { field, pattern, .. } => {
+                if let Ok(r) = Regex::new(&format!("(?i)^(?:{pattern})$")) {
+                    self.entries.push((field.clone(), Matcher::Pattern(r)));
+                }
+            }
+            QueryAst::Boost { query, .. } => self.collect(query),
+            QueryAst::ConstantScore { filter, .. } => self.collect(filter),
+            QueryAst::DisMax { queries, .. } => {
+                for sub in queries {
+                    self.collect(sub);
+                }
+            }
+            QueryAst::MatchAll
+            | QueryAst::MatchNone
+            | QueryAst::Range { .. }
+            | QueryAst::Exists { .. }
+            | QueryAst::Ids(_) => {}
+        }
+    }
+
+    fn for_field<'a>(
+        &'a self,
+        path: &'a str,
+        any_field: bool,
+    ) -> impl Iterator<Item = &'a Matcher> {
+        self.entries.iter().filter_map(move |(f, m)| {
+            let applies = any_field
+                || match f.as_deref() {
+                    None | Some("*") => true,
+                    Some(f) => {
+                        f == path || f.strip_suffix(".keyword") == Some(path) || path_match(f, path)
+                    }
+                };
+            applies.then_some(m)
+        })
+    }
+}
+
+/// The `highlight` object of one hit.
+pub fn highlight(spec: &HighlightSpec, terms: &QueryTerms, source: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (path, value) in flatten(source) {
+        let Value::String(text) = value else { continue };
+        if !spec.fields.iter().any(|p| path_match(p, &path)) {
+            continue;
+        }
+        let matchers: Vec<&Matcher> = terms.for_field(&path, !spec.require_field_match).collect();
+        if matchers.is_empty() {
+            continue;
+        }
+        let fragments = fragments(&text, &matchers, spec);
+        if !fragments.is_empty() {
+            let entry = out.entry(path).or_insert_with(|| json!([]));
+            if let Value::Array(list) = entry {
+                list.extend(fragments.into_iter().map(Value::String));
+            }
+        }
+    }
+    out
+}
+
+/// Byte ranges of the matching tokens of `text`.
+fn matches(text: &str, matchers: &[&Matcher]) -> Vec<(usize, usize)> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token();
+        if matchers.iter().any(|m| m.matches(&t.text)) {
+            out.push((t.offset_from, t.offset_to));
+        }
+    }
+    out
+}
+
+fn fragments(text: &str, matchers: &[&Matcher], spec: &HighlightSpec) -> Vec<String> {
+    let hits = matches(text, matchers);
+    if hits.is_empty() {
+        return Vec::new();
+    }
+    let whole = spec.number_of_fragments == 0 || text.len() <= spec.fragment_size;
+    if whole {
+        return vec![mark(text, 0, text.len(), &hits, spec)];
+    }
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (start, _) in &hits {
+        if out.iter().any(|(a, b)| start >= a && start < b) {
+            continue;
+        }
+        let begin = floor_char(text, start.saturating_sub(spec.fragment_size / 4));
+        let end = floor_char(text, (begin + spec.fragment_size).min(text.len()));
+        out.push((begin, end));
+        if out.len() >= spec.number_of_fragments {
+            break;
+        }
+    }
+    out.into_iter()
+        .map(|(a, b)| mark(text, a, b, &hits, spec))
+        .collect()
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn mark(
+    text: &str,
+    from: usize,
+    to: usize,
+    hits: &[(usize, usize)],
+    spec: &HighlightSpec,
+) -> String {
+    let enc = |s: &str| {
+        if spec.html_encode {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#x27;")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let mut at = from;
+    for (a, b) in hits.iter().copied().filter(|(a, b)| *a >= from && *b <= to) {
+        out.push_str(&enc(&text[at..a]));
+        out.push_str(&spec.pre_tag);
+        out.push_str(&enc(&text[a..b]));
+        out.push_str(&spec.post_tag);
+        at = b;
+    }
+    out.push_str(&enc(&text[at..to]));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query_string::{QueryStringOptions, parse_query_string};
+
+    fn spec(fields: &[&str]) -> HighlightSpec {
+        HighlightSpec {
+            fields: fields.iter().map(|s| s.to_string()).collect(),
+            pre_tag: "<em>".into(),
+            post_tag: "</em>".into(),
+            fragment_size: 100,
+            number_of_fragments: 5,
+            require_field_match: true,
+            html_encode: false,
+        }
+    }
+
+    #[test]
+    fn words_of_the_query_are_tagged_in_their_fields_only() {
+        let q =
+            parse_query_string("msg:disk AND level:error", &QueryStringOptions::default()).unwrap();
+        let src = json!({"msg": "Disk full on /dev/sda", "level": "error", "other": "disk"});
+        let h = highlight(&spec(&["*"]), &QueryTerms::of(&q), &src);
+        assert_eq!(h["msg"], json!(["<em>Disk</em> full on /dev/sda"]));
+        assert_eq!(h["level"], json!(["<em>error</em>"]));
+        assert!(h.get("other").is_none());
+    }
+
+    #[test]
+    fn long_text_is_cut_into_fragments_around_matches() {
+        let q = parse_query_string("needle", &QueryStringOptions::default()).unwrap();
+        let text = format!("{} needle {}", "a ".repeat(200), "b ".repeat(200));
+        let mut s = spec(&["msg"]);
+        s.fragment_size = 40;
+        let h = highlight(&s, &QueryTerms::of(&q), &json!({"msg": text}));
+        let frag = h["msg"][0].as_str().unwrap();
+        assert!(frag.contains("<em>needle</em>"));
+        assert!(frag.len() < 60);
+    }
+}

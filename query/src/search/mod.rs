@@ -1,0 +1,430 @@
+//! Running a search over shards: one pass per shard collects the count, the top hits in the
+//! request's order and the aggregations; the shards' results are merged into one
+//! Elasticsearch-shaped answer, and the page of hits is fetched (source, fields, highlight).
+
+mod collector;
+mod fetch;
+mod fields;
+mod highlight;
+mod response;
+mod sort;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::time::Instant;
+
+use hydrant_index::{DynamicFields, IndexHandle, Shard, dynamic_fields};
+use tantivy::Searcher;
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::collector::Count;
+use tantivy::query::{EnableScoring, Query};
+
+pub use fields::{HitValues, flatten, hit_fields};
+pub use highlight::{QueryTerms, wildcard_regex};
+pub use response::{
+    CountResponse, Hit, Hits, SearchResponse, ShardStats, Total, TotalHits, raw_source, raw_value,
+};
+pub use sort::{SortValue, parse_value, value_json};
+
+use self::collector::{Candidate, ShardCollector, ShardFruit, TopSpec};
+use self::fetch::{Lookup, render_hit};
+use self::sort::{Dir, KeyReader, cmp_values};
+use crate::aggs::{AggRun, FieldKind, FieldKinds, tree_fields};
+use crate::ast::QueryAst;
+use crate::compile::Compiler;
+use crate::error::QueryError;
+use crate::request::{Missing, SearchRequest, SortSpec, SortTarget, TrackTotalHits};
+
+/// One shard to search, through the searcher it is searched with (a point in time keeps the
+/// same searchers across requests).
+#[derive(Clone)]
+pub struct ShardTarget {
+    /// The index.
+    pub index: Arc<IndexHandle>,
+    /// The shard.
+    pub shard: Arc<Shard>,
+    /// Its searcher.
+    pub searcher: Searcher,
+    /// The dynamic fields its segments hold.
+    pub fields: Arc<DynamicFields>,
+}
+
+impl ShardTarget {
+    /// Every shard of `indices`, with current searchers.
+    pub fn open(indices: &[Arc<IndexHandle>]) -> Vec<ShardTarget> {
+        let mut out = Vec::new();
+        for index in indices {
+            for shard in index.shards() {
+                let searcher = shard.searcher();
+                let fields = Arc::new(dynamic_fields(&searcher));
+                out.push(ShardTarget {
+                    index: index.clone(),
+                    shard: shard.clone(),
+                    searcher,
+                    fields,
+                });
+            }
+        }
+        out
+    }
+
+    fn compiler(&self, now_ms: i64) -> Compiler<'_> {
+        Compiler::new(
+            self.index.mapper(),
+            &self.fields,
+            self.shard.index(),
+            now_ms,
+        )
+    }
+}
+
+/// Request options that come from the URL rather than the body.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// The request's `now`, epoch ms.
+    pub now_ms: i64,
+    /// Aggregation names prefixed with their type.
+    pub typed_keys: bool,
+    /// `hits.total` as a number.
+    pub total_as_int: bool,
+}
+
+/// The field kinds of `names` over `targets`.
+fn kinds(targets: &[ShardTarget], names: &[String]) -> FieldKinds {
+    FieldKinds::resolve(
+        targets
+            .iter()
+            .map(|t| (t.index.mapper().as_ref(), t.fields.as_ref())),
+        names,
+    )
+}
+
+/// The sort of a request, with what each key needs.
+struct SortPlan {
+    specs: Vec<SortSpec>,
+    kinds: Vec<FieldKind>,
+    dirs: Arc<[Dir]>,
+    missing: Vec<Option<SortValue>>,
+    after: Option<Vec<SortValue>>,
+    by_score: bool,
+}
+
+impl SortPlan {
+    fn new(targets: &[ShardTarget], req: &SearchRequest) -> Result<SortPlan, QueryError> {
+        let specs = if req.sort.is_empty() {
+            vec![SortSpec::new(SortTarget::Score)]
+        } else {
+            req.sort.clone()
+        };
+        let names: Vec<String> = specs
+            .iter()
+            .filter_map(|s| s.field().map(str::to_string))
+            .collect();
+        let field_kinds = kinds(targets, &names);
+        let mut kinds_out = Vec::new();
+        let mut missing = Vec::new();
+        for s in &specs {
+            let kind = match s.field() {
+                Some(f) => check_sortable(f, field_kinds.get(f), s, !targets.is_empty())?,
+                None => FieldKind::Long,
+            };
+            missing.push(match &s.missing {
+                Missing::Value(v) => Some(parse_value(v, kind, s)?),
+                _ => None,
+            });
+            kinds_out.push(kind);
+        }
+        let after = match &req.search_after {
+            None => None,
+            Some(values) if values.len() != specs.len() => {
+                return Err(QueryError::IllegalArgument(format!(
+                    "search_after has {} value(s) but sort has {}.",
+                    values.len(),
+                    specs.len()
+                )));
+            }
+            Some(values) => Some(
+                values
+                    .iter()
+                    .zip(specs.iter().zip(&kinds_out))
+                    .map(|(v, (s, k))| parse_value(v, *k, s))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(SortPlan {
+            by_score: specs.iter().any(|s| s.target == SortTarget::Score),
+            dirs: specs.iter().map(Dir::of).collect(),
+            specs,
+            kinds: kinds_out,
+            missing,
+            after,
+        })
+    }
+
+    /// The function building a segment's key readers on `target` (shard number `shard_no`).
+    fn keys_for(&self, target: &ShardTarget, shard_no: u64) -> Box<collector::KeysFor> {
+        let specs = self.specs.clone();
+        let missing = self.missing.clone();
+        let columns: Vec<Option<String>> = specs
+            .iter()
+            .map(|s| {
+                s.field()
+                    .and_then(|f| target.index.mapper().column_name(f))
+                    .map(|(c, _)| c)
+            })
+            .collect();
+        let mut bases = Vec::new();
+        let mut base = 0u64;
+        for r in target.searcher.segment_readers() {
+            bases.push(base);
+            base += u64::from(r.max_doc());
+        }
+        Box::new(move |ord, reader| {
+            let seg_base = bases.get(ord as usize).copied().unwrap_or(0);
+            specs
+                .iter()
+                .zip(&columns)
+                .zip(&missing)
+                .map(|((s, col), m)| match &s.target {
+                    SortTarget::Field(_) => KeyReader::field(reader, col.as_deref(), s, m.as_ref()),
+                    SortTarget::ShardDoc => {
+                        Ok(KeyReader::special(&s.target, (shard_no << 32) + seg_base))
+                    }
+                    other => Ok(KeyReader::special(other, seg_base)),
+                })
+                .collect()
+        })
+    }
+}
+
+fn check_sortable(
+    field: &str,
+    kind: FieldKind,
+    spec: &SortSpec,
+    any_target: bool,
+) -> Result<FieldKind, QueryError> {
+    match kind {
+        FieldKind::Unmapped if spec.unmapped_type.is_none() && any_target => {
+            Err(QueryError::QueryShard(format!(
+                "No mapping found for [{field}] in order to sort on"
+            )))
+        }
+        FieldKind::Text => Err(QueryError::IllegalArgument(format!(
+            "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
+        ))),
+        FieldKind::Unmapped => Ok(match spec.unmapped_type.as_deref() {
+            Some("date" | "date_nanos") => FieldKind::Date,
+            Some("long" | "integer" | "short" | "byte") => FieldKind::Long,
+            Some("double" | "float" | "half_float" | "scaled_float") => FieldKind::Double,
+            Some("boolean") => FieldKind::Bool,
+            _ => FieldKind::Keyword,
+        }),
+        other => Ok(other),
+    }
+}
+
+/// What every shard found, merged.
+struct Gathered {
+    count: u64,
+    hits: Vec<(Candidate, usize)>,
+    aggs: Option<IntermediateAggregationResults>,
+    terminated_early: bool,
+    timed_out: bool,
+}
+
+/// Runs `req` over `targets`.
+pub fn search(
+    targets: &[ShardTarget],
+    req: &SearchRequest,
+    opts: &SearchOptions,
+) -> Result<SearchResponse, QueryError> {
+    let started = Instant::now();
+    let plan = SortPlan::new(targets, req)?;
+    let mut aggs = if req.aggs.is_empty() {
+        None
+    } else {
+        Some(AggRun::new(
+            req.aggs.clone(),
+            kinds(targets, &tree_fields(&req.aggs)),
+        ))
+    };
+    if let Some(run) = &mut aggs
+        && !run.span_fields().is_empty()
+    {
+        run.set_spans(spans(targets, &req.query, run, opts.now_ms)?)?;
+    }
+    let gathered = gather(targets, req, &plan, aggs.as_ref(), opts.now_ms, started)?;
+    let aggregations = match &aggs {
+        Some(run) => {
+            let merged = gathered.aggs.unwrap_or_default();
+            let lookup = Lookup { targets };
+            Some(run.finish(merged, &lookup, opts.typed_keys, gathered.count)?)
+        }
+        None => None,
+    };
+    let mut hits = gathered.hits;
+    hits.sort_by(|(a, sa), (b, sb)| {
+        cmp_values(&a.key, &b.key, &plan.dirs)
+            .then(sa.cmp(sb))
+            .then(a.doc.cmp(&b.doc))
+    });
+    let show_score = plan.by_score || req.track_scores;
+    let max_score = show_score
+        .then(|| hits.iter().map(|(c, _)| c.score).fold(f32::NAN, f32::max))
+        .filter(|s| !s.is_nan());
+    let terms = req.highlight.as_ref().map(|_| QueryTerms::of(&req.query));
+    let page: Vec<Hit> = hits
+        .into_iter()
+        .skip(req.from)
+        .take(req.size)
+        .map(|(c, shard)| {
+            render_hit(
+                &targets[shard],
+                &c,
+                req,
+                &plan.specs,
+                &plan.kinds,
+                terms.as_ref(),
+                show_score,
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(SearchResponse {
+        scroll_id: None,
+        pit_id: None,
+        took: started.elapsed().as_millis() as u64,
+        timed_out: gathered.timed_out,
+        terminated_early: req.terminate_after.map(|_| gathered.terminated_early),
+        shards: ShardStats::all_ok(targets.len()),
+        hits: Hits {
+            total: total(req.track_total_hits, gathered.count, opts.total_as_int),
+            max_score,
+            hits: page,
+        },
+        aggregations,
+    })
+}
+
+fn total(track: TrackTotalHits, count: u64, as_int: bool) -> Option<Total> {
+    let (value, relation) = match track {
+        TrackTotalHits::Exact => (count, "eq"),
+        TrackTotalHits::UpTo(limit) if count > limit => (limit, "gte"),
+        TrackTotalHits::UpTo(_) => (count, "eq"),
+        TrackTotalHits::Off if as_int => return Some(Total::Int(-1)),
+        TrackTotalHits::Off => return None,
+    };
+    Some(if as_int {
+        Total::Int(i64::try_from(value).unwrap_or(i64::MAX))
+    } else {
+        Total::Object(TotalHits { value, relation })
+    })
+}
+
+/// The pre-pass: the time span of the fields calendar date histograms bucket.
+fn spans(
+    targets: &[ShardTarget],
+    query: &QueryAst,
+    run: &AggRun,
+    now_ms: i64,
+) -> Result<IntermediateAggregationResults, QueryError> {
+    let mut merged = IntermediateAggregationResults::default();
+    for t in targets {
+        let Some(collector) = run.span_collector(t.index.mapper(), &t.fields)? else {
+            continue;
+        };
+        let q = t.compiler(now_ms).compile(query)?;
+        merged.merge_fruits(t.searcher.search(&*q, &collector)?)?;
+    }
+    Ok(merged)
+}
+
+fn gather(
+    targets: &[ShardTarget],
+    req: &SearchRequest,
+    plan: &SortPlan,
+    aggs: Option<&AggRun>,
+    now_ms: i64,
+    started: Instant,
+) -> Result<Gathered, QueryError> {
+    let want = req.from + req.size;
+    let scoring = req.min_score.is_some() || (want > 0 && (plan.by_score || req.track_scores));
+    let deadline = req.timeout.and_then(|t| started.checked_add(t));
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let mut out = Gathered {
+        count: 0,
+        hits: Vec::new(),
+        aggs: None,
+        terminated_early: false,
+        timed_out: false,
+    };
+    for (i, t) in targets.iter().enumerate() {
+        let query = t.compiler(now_ms).compile(&req.query)?;
+        let post_filter = match &req.post_filter {
+            Some(pf) => {
+                let q: Box<dyn Query> = t.compiler(now_ms).compile(pf)?;
+                Some(q.weight(EnableScoring::disabled_from_searcher(&t.searcher))?)
+            }
+            None => None,
+        };
+        let collector = ShardCollector {
+            top: (want > 0).then(|| TopSpec {
+                k: want,
+                dirs: plan.dirs.clone(),
+                keys: plan.keys_for(t, i as u64),
+                after: plan.after.clone(),
+                missing: plan.missing.clone(),
+            }),
+            aggs: match aggs {
+                Some(run) => {
+                    Some(run.collector(t.index.mapper(), &t.fields, t.compiler(now_ms))?)
+                }
+                None => None,
+            },
+            post_filter,
+            min_score: req.min_score,
+            scoring,
+            terminate_after: req.terminate_after,
+            deadline,
+            collected: Arc::new(AtomicU64::new(0)),
+            timed_out: timed_out.clone(),
+        };
+        let fruit: ShardFruit = t.searcher.search(&*query, &collector)??;
+        out.count += fruit.count;
+        out.terminated_early |= fruit.terminated_early;
+        out.timed_out |= fruit.timed_out;
+        let mut shard_hits = fruit.hits;
+        shard_hits.sort_by(|a, b| cmp_values(&a.key, &b.key, &plan.dirs).then(a.doc.cmp(&b.doc)));
+        shard_hits.truncate(want);
+        out.hits.extend(shard_hits.into_iter().map(|c| (c, i)));
+        match (&mut out.aggs, fruit.aggs) {
+            (Some(acc), Some(more)) => acc.merge_fruits(more)?,
+            (slot @ None, more) => *slot = more,
+            (_, None) => {}
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            out.timed_out = true;
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Counts the documents matching `query` over `targets`.
+pub fn count(
+    targets: &[ShardTarget],
+    query: &QueryAst,
+    now_ms: i64,
+) -> Result<CountResponse, QueryError> {
+    let mut total = 0u64;
+    for t in targets {
+        let q = t.compiler(now_ms).compile(query)?;
+        total += t.searcher.search(&*q, &Count)? as u64;
+    }
+    Ok(CountResponse {
+        count: total,
+        shards: ShardStats::all_ok(targets.len()),
+    })
+}
+
+#[cfg(test)]
+mod tests;

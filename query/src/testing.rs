@@ -1,0 +1,97 @@
+//! Test corpora: documents indexed through the index room into a temporary catalog, searched
+//! through the same functions the HTTP routes call.
+
+use std::sync::Arc;
+
+use hydrant_config::{IndexSettings, MappingConfig, Rotation};
+use hydrant_index::timestamp::parse_timestamp;
+use hydrant_index::{Catalog, ResolveOptions, SourceDoc, StreamIndexer};
+use serde_json::Value;
+
+use crate::request::{SearchParams, SearchRequest};
+use crate::search::{SearchOptions, ShardTarget, search};
+
+/// 2015-05-17T10:05:00Z, the default event time of test documents.
+pub const T0: i64 = 1_431_857_100_000;
+
+/// Indexed documents in a temporary directory.
+pub struct Corpus {
+    _dir: tempfile::TempDir,
+    /// The catalog holding them.
+    pub catalog: Arc<Catalog>,
+}
+
+/// Indexes `docs` into stream `stream` with about `shards` shards per daily index (documents
+/// on different days land in different indices).
+pub fn corpus(
+    stream: &str,
+    docs: &[Value],
+    shards: usize,
+    mapping: Option<MappingConfig>,
+) -> Corpus {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let catalog = Arc::new(Catalog::open(&dir.path().join("indices")).expect("catalog"));
+    let mut settings = IndexSettings::builtin();
+    settings.rotation = Rotation::OneDay;
+    settings.writer_threads = 1;
+    settings.writer_memory = 20 * 1024 * 1024;
+    settings.sizing.target_shard_size = 1024 * 1024;
+    // ceil(volume × 1.1 / target) shards.
+    settings.sizing.daily_volume = ((shards as f64 - 0.5) / 1.1 * 1024.0 * 1024.0) as u64;
+    if let Some(m) = mapping {
+        settings.mapping = m;
+    }
+    let mut indexer = StreamIndexer::new(catalog.clone(), stream, settings);
+    let sources: Vec<(String, Vec<u8>, i64)> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ts = d
+                .get("@timestamp")
+                .or_else(|| d.get("timestamp"))
+                .and_then(parse_timestamp)
+                .unwrap_or(T0);
+            (format!("doc{i:05}"), d.to_string().into_bytes(), ts)
+        })
+        .collect();
+    for (i, (id, source, ts)) in sources.iter().enumerate() {
+        let doc = SourceDoc {
+            id,
+            timestamp_ms: *ts,
+            source,
+        };
+        indexer.add(i as u64 + 1, &doc, false).expect("add");
+    }
+    indexer.commit(docs.len() as u64).expect("commit");
+    Corpus { _dir: dir, catalog }
+}
+
+impl Corpus {
+    /// The shards `target` resolves to.
+    pub fn targets(&self, target: &str) -> Vec<ShardTarget> {
+        let indices = self
+            .catalog
+            .resolve(target, ResolveOptions::default())
+            .expect("resolve");
+        ShardTarget::open(&indices)
+    }
+
+    /// `_search` on `target`, as JSON; errors as their ES bodies.
+    pub fn search(&self, target: &str, body: Value) -> Value {
+        match self.try_search(target, body) {
+            Ok(v) => v,
+            Err(e) => e.to_json(),
+        }
+    }
+
+    /// `_search` on `target`.
+    pub fn try_search(&self, target: &str, body: Value) -> Result<Value, crate::QueryError> {
+        let req = SearchRequest::parse(body.to_string().as_bytes(), &SearchParams::default())?;
+        let opts = SearchOptions {
+            now_ms: T0 + 86_400_000,
+            ..SearchOptions::default()
+        };
+        let resp = search(&self.targets(target), &req, &opts)?;
+        Ok(serde_json::to_value(resp).expect("json"))
+    }
+}
