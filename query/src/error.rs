@@ -62,6 +62,9 @@ pub enum QueryError {
     /// A point in time or scroll that expired or never existed.
     #[error("No search context found for id [{0}]")]
     SearchContextMissing(String),
+    /// The request body is larger than accepted.
+    #[error("request body is too large: {0}")]
+    ContentTooLong(String),
     /// The search ran past its `timeout`.
     #[error("search timed out after {0} ms")]
     Timeout(u64),
@@ -85,6 +88,7 @@ impl QueryError {
             | QueryError::Unsupported { .. }
             | QueryError::TooManyBuckets { .. } => StatusCode::BAD_REQUEST,
             QueryError::MemoryExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            QueryError::ContentTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
             QueryError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             QueryError::Search(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +107,7 @@ impl QueryError {
             QueryError::TooManyBuckets { .. } => "too_many_buckets_exception",
             QueryError::MemoryExceeded { .. } => "circuit_breaking_exception",
             QueryError::SearchContextMissing(_) => "search_context_missing_exception",
+            QueryError::ContentTooLong(_) => "content_too_long_exception",
             QueryError::Timeout(_) => "search_timeout_exception",
             QueryError::Search(_) => "search_phase_execution_exception",
         }

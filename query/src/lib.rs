@@ -10,11 +10,16 @@
 #![deny(missing_docs)]
 
 pub mod aggs;
+pub mod arrow;
 pub mod ast;
 pub mod compile;
+pub mod contexts;
 pub mod dates;
 pub mod dsl;
+pub mod engine;
 mod error;
+pub mod meta;
+pub mod msearch;
 pub mod query_string;
 pub mod request;
 pub mod routes;

@@ -43,8 +43,7 @@ impl Parser<'_> {
     fn expr(&mut self, nested: bool) -> Option<QueryAst> {
         let mut acc: Option<QueryAst> = None;
         let mut op: Option<Operator> = None;
-        loop {
-            let Some(c) = self.peek() else { break };
+        while let Some(c) = self.peek() {
             match c {
                 ')' if nested => {
                     self.at += 1;

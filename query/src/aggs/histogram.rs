@@ -61,7 +61,7 @@ impl BucketOrder {
             BucketOrder::KeyAsc => {}
             BucketOrder::KeyDesc => buckets.reverse(),
             BucketOrder::CountAsc => buckets.sort_by_key(|(_, b)| count(b)),
-            BucketOrder::CountDesc => buckets.sort_by(|(_, a), (_, b)| count(b).cmp(&count(a))),
+            BucketOrder::CountDesc => buckets.sort_by_key(|(_, b)| std::cmp::Reverse(count(b))),
         }
     }
 }

@@ -129,11 +129,13 @@ pub(super) fn parse_ids(body: &Value) -> Result<QueryAst, QueryError> {
 
 /// The value of `{"field": "v"}` or `{"field": {"value": "v", …}}` (with `alias` as another
 /// name of `value`), and the options object when there is one.
+type Options<'a> = Option<&'a serde_json::Map<String, Value>>;
+
 fn value_and_options<'a>(
     name: &str,
     v: &'a Value,
     alias: &str,
-) -> Result<(String, Option<&'a serde_json::Map<String, Value>>), QueryError> {
+) -> Result<(String, Options<'a>), QueryError> {
     match v {
         Value::Object(o) => {
             let value = o

@@ -178,7 +178,6 @@ impl SearchRequest {
                     Some(op) if op.eq_ignore_ascii_case("and") => Some(Operator::And),
                     _ => None,
                 },
-                ..QueryStringOptions::default()
             };
             req.query = parse_query_string(q, &options)?;
         }

@@ -1,0 +1,231 @@
+//! The typed entry points the HTTP routes call: one function per endpoint, testable without
+//! HTTP. Each resolves its target, picks the shards (current ones, or a point in time's), and
+//! runs the request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hydrant_index::{Catalog, IndexHandle, ResolveOptions};
+use serde_json::{Map, Value, json};
+
+use crate::ast::QueryAst;
+use crate::contexts::{Contexts, ScrollState};
+use crate::error::QueryError;
+use crate::request::{
+    SearchParams, SearchRequest, SortSpec, SortTarget, parse_body, parse_duration,
+};
+use crate::search::{
+    CountResponse, SearchOptions, SearchResponse, ShardStats, ShardTarget, count, search,
+};
+
+/// Default keep-alive of a scroll or point in time when none is given.
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
+
+/// What the search endpoints run on.
+pub struct Engine {
+    /// The indices.
+    pub catalog: Arc<Catalog>,
+    contexts: Contexts,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn options(params: &SearchParams) -> SearchOptions {
+    SearchOptions {
+        now_ms: now_ms(),
+        typed_keys: params.typed_keys == Some(true),
+        total_as_int: params.rest_total_hits_as_int == Some(true),
+    }
+}
+
+/// Sorts of a point in time or scroll end with `_shard_doc`, so that every hit has a unique
+/// position to continue after (ES adds the same tie-breaker).
+fn with_tiebreaker(req: &mut SearchRequest) {
+    let has = req.sort.iter().any(|s| s.target == SortTarget::ShardDoc);
+    if !has {
+        if req.sort.is_empty() {
+            req.sort.push(SortSpec::new(SortTarget::Score));
+        }
+        req.sort.push(SortSpec::new(SortTarget::ShardDoc));
+    }
+}
+
+fn last_sort_values(resp: &SearchResponse) -> Option<Vec<Value>> {
+    resp.hits.hits.last().and_then(|h| h.sort.clone())
+}
+
+impl Engine {
+    /// An engine over `catalog`.
+    pub fn new(catalog: Arc<Catalog>) -> Engine {
+        Engine {
+            catalog,
+            contexts: Contexts::default(),
+        }
+    }
+
+    /// The indices `target` names.
+    pub fn resolve(
+        &self,
+        target: &str,
+        params: &SearchParams,
+    ) -> Result<Vec<Arc<IndexHandle>>, QueryError> {
+        let options = ResolveOptions {
+            ignore_unavailable: params.ignore_unavailable.unwrap_or(false),
+            allow_no_indices: params.allow_no_indices.unwrap_or(true),
+        };
+        Ok(self.catalog.resolve(target, options)?)
+    }
+
+    /// `_search` on `target` (`None`: every index, or the point in time the body names).
+    pub fn search(
+        &self,
+        target: Option<&str>,
+        params: &SearchParams,
+        body: &[u8],
+    ) -> Result<(SearchRequest, SearchResponse), QueryError> {
+        let req = SearchRequest::parse(body, params)?;
+        self.run(target, params, req)
+    }
+
+    /// Runs a parsed request.
+    pub fn run(
+        &self,
+        target: Option<&str>,
+        params: &SearchParams,
+        mut req: SearchRequest,
+    ) -> Result<(SearchRequest, SearchResponse), QueryError> {
+        let opts = options(params);
+        if let Some(pit) = req.pit.clone() {
+            if target.is_some() {
+                return Err(QueryError::IllegalArgument(
+                    "[indices] cannot be used with point in time. Do not specify any index with point in time."
+                        .to_string(),
+                ));
+            }
+            if params.scroll.is_some() {
+                return Err(QueryError::IllegalArgument(
+                    "using [point in time] is not allowed in a scroll context".to_string(),
+                ));
+            }
+            let targets = self.contexts.pit(&pit.id, pit.keep_alive)?;
+            with_tiebreaker(&mut req);
+            let mut resp = search(&targets, &req, &opts)?;
+            resp.pit_id = Some(pit.id);
+            return Ok((req, resp));
+        }
+        let indices = self.resolve(target.unwrap_or("_all"), params)?;
+        let targets = ShardTarget::open(&indices);
+        let Some(scroll) = &params.scroll else {
+            let resp = search(&targets, &req, &opts)?;
+            return Ok((req, resp));
+        };
+        let keep_alive = parse_duration(scroll, "scroll")?;
+        let show_sort = !req.sort.is_empty();
+        with_tiebreaker(&mut req);
+        let mut resp = search(&targets, &req, &opts)?;
+        let state = ScrollState {
+            request: SearchRequest {
+                from: 0,
+                ..req.clone()
+            },
+            show_sort,
+            after: last_sort_values(&resp),
+        };
+        resp.scroll_id = Some(self.contexts.open_scroll(targets, state, keep_alive)?);
+        if !show_sort {
+            for h in &mut resp.hits.hits {
+                h.sort = None;
+            }
+        }
+        Ok((req, resp))
+    }
+
+    /// `_search/scroll`: the next page of scroll `scroll_id`.
+    pub fn scroll(
+        &self,
+        scroll_id: &str,
+        keep_alive: Option<&str>,
+        params: &SearchParams,
+    ) -> Result<SearchResponse, QueryError> {
+        let keep_alive = keep_alive
+            .map(|k| parse_duration(k, "scroll"))
+            .transpose()?;
+        let (targets, state) = self.contexts.scroll(scroll_id, keep_alive)?;
+        let mut req = state.request;
+        req.search_after = state.after;
+        // Aggregations are computed on the first page only, as in ES.
+        req.aggs.clear();
+        let mut resp = search(&targets, &req, &options(params))?;
+        self.contexts.advance(scroll_id, last_sort_values(&resp));
+        resp.scroll_id = Some(scroll_id.to_string());
+        if !state.show_sort {
+            for h in &mut resp.hits.hits {
+                h.sort = None;
+            }
+        }
+        Ok(resp)
+    }
+
+    /// `DELETE _search/scroll`: closes scrolls; the ES answer.
+    pub fn clear_scroll(&self, ids: &[String]) -> Value {
+        let n = self.contexts.close(ids, false);
+        json!({"succeeded": true, "num_freed": n})
+    }
+
+    /// `_count` on `target`.
+    pub fn count(
+        &self,
+        target: Option<&str>,
+        params: &SearchParams,
+        body: &[u8],
+    ) -> Result<CountResponse, QueryError> {
+        let parsed = parse_body(body)?;
+        for key in parsed.keys() {
+            if key != "query" {
+                return Err(QueryError::Parsing(format!(
+                    "request does not support [{key}]"
+                )));
+            }
+        }
+        let mut req = SearchRequest::parse(body, params)?;
+        if parsed.get("query").is_none() && params.q.is_none() {
+            req.query = QueryAst::MatchAll;
+        }
+        let indices = self.resolve(target.unwrap_or("_all"), params)?;
+        count(&ShardTarget::open(&indices), &req.query, now_ms())
+    }
+
+    /// `POST /{target}/_pit`: opens a point in time.
+    pub fn open_pit(&self, target: &str, params: &SearchParams) -> Result<Value, QueryError> {
+        let keep_alive = match &params.keep_alive {
+            Some(k) => parse_duration(k, "keep_alive")?,
+            None => {
+                return Err(QueryError::IllegalArgument(
+                    "[keep_alive] is required when opening a point in time".to_string(),
+                ));
+            }
+        };
+        let indices = self.resolve(target, params)?;
+        let targets = ShardTarget::open(&indices);
+        let shards = ShardStats::all_ok(targets.len());
+        let id = self.contexts.open_pit(targets, keep_alive)?;
+        Ok(json!({"id": id, "_shards": shards}))
+    }
+
+    /// `DELETE /_pit`: closes a point in time; whether it existed, and the ES answer.
+    pub fn close_pit(&self, body: &[u8]) -> Result<(bool, Value), QueryError> {
+        let parsed: Map<String, Value> = parse_body(body)?;
+        let id = parsed.get("id").and_then(Value::as_str).ok_or_else(|| {
+            QueryError::Parsing("[id] is required to close a point in time".to_string())
+        })?;
+        let n = self.contexts.close(&[id.to_string()], true);
+        Ok((n > 0, json!({"succeeded": true, "num_freed": n})))
+    }
+
+    /// The default keep-alive of scrolls opened without one.
+    pub fn default_keep_alive() -> Duration {
+        DEFAULT_KEEP_ALIVE
+    }
+}

@@ -1,0 +1,249 @@
+//! `_mapping` and `_field_caps`: the fields of indices as Elasticsearch describes them. A
+//! dynamic string is `text` with a `keyword` sub-field (as ES's default dynamic mapping makes
+//! it), numbers are `long` or `float`, explicit fields keep their declared type.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use hydrant_config::FieldType;
+use hydrant_index::{DynamicFields, IndexHandle, ValueKind, dynamic_fields};
+use serde_json::{Map, Value, json};
+
+use crate::request::path_match;
+
+/// A field as a mapping lists it.
+#[derive(Debug, Clone, PartialEq)]
+struct Leaf {
+    path: String,
+    es_type: &'static str,
+    /// Dynamic strings have `path.keyword`.
+    keyword_sub: bool,
+}
+
+fn explicit_type(kind: FieldType) -> &'static str {
+    match kind {
+        FieldType::Keyword => "keyword",
+        FieldType::Text => "text",
+        FieldType::Long => "long",
+        FieldType::Double => "double",
+        FieldType::Boolean => "boolean",
+        FieldType::Date => "date",
+        FieldType::Ip => "ip",
+    }
+}
+
+/// The dynamic fields of every shard of `index`.
+fn index_fields(index: &IndexHandle) -> DynamicFields {
+    let mut out = DynamicFields::default();
+    for shard in index.shards() {
+        out.merge(&dynamic_fields(&shard.searcher()));
+    }
+    out
+}
+
+fn leaves(index: &IndexHandle) -> Vec<Leaf> {
+    let mut out = vec![Leaf {
+        path: "@timestamp".to_string(),
+        es_type: "date",
+        keyword_sub: false,
+    }];
+    let mut explicit = BTreeSet::new();
+    for (path, _, kind) in index.mapper().explicit_fields() {
+        explicit.insert(path.to_string());
+        out.push(Leaf {
+            path: path.to_string(),
+            es_type: explicit_type(kind),
+            keyword_sub: false,
+        });
+    }
+    for (path, kinds) in &index_fields(index).paths {
+        if explicit.contains(path) || path == "@timestamp" {
+            continue;
+        }
+        let strings = kinds.contains(&ValueKind::Text) || kinds.contains(&ValueKind::Keyword);
+        let es_type = if strings {
+            "text"
+        } else if kinds.contains(&ValueKind::Date) {
+            "date"
+        } else if kinds.contains(&ValueKind::F64) {
+            "float"
+        } else if kinds.contains(&ValueKind::I64) || kinds.contains(&ValueKind::U64) {
+            "long"
+        } else if kinds.contains(&ValueKind::Bool) {
+            "boolean"
+        } else {
+            continue;
+        };
+        out.push(Leaf {
+            path: path.clone(),
+            es_type,
+            keyword_sub: strings,
+        });
+    }
+    out
+}
+
+fn leaf_mapping(leaf: &Leaf) -> Value {
+    if leaf.keyword_sub {
+        json!({"type": leaf.es_type, "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}})
+    } else {
+        json!({"type": leaf.es_type})
+    }
+}
+
+/// Puts `leaf` at its dotted path, creating object `properties` on the way; an object wins
+/// over a leaf of the same name (ES would have refused the second).
+fn insert(props: &mut Map<String, Value>, path: &str, leaf: Value) {
+    let mut parts = path.split('.').peekable();
+    let mut current = props;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            if current
+                .get(part)
+                .is_none_or(|v| v.get("properties").is_none())
+            {
+                current.insert(part.to_string(), leaf);
+            }
+            return;
+        }
+        let entry = current
+            .entry(part.to_string())
+            .or_insert_with(|| json!({"properties": {}}));
+        if entry.get("properties").is_none() {
+            *entry = json!({"properties": {}});
+        }
+        let Some(Value::Object(next)) = entry.get_mut("properties") else {
+            return;
+        };
+        current = next;
+    }
+}
+
+/// `GET /{target}/_mapping`.
+pub fn mapping(indices: &[Arc<IndexHandle>]) -> Value {
+    let mut out = Map::new();
+    for index in indices {
+        let mut props = Map::new();
+        for leaf in leaves(index) {
+            insert(&mut props, &leaf.path, leaf_mapping(&leaf));
+        }
+        out.insert(
+            index.name().to_string(),
+            json!({"mappings": {"properties": props}}),
+        );
+    }
+    Value::Object(out)
+}
+
+/// One capability entry: type, searchable, aggregatable, metadata.
+type Cap = (&'static str, bool, bool, bool);
+
+fn caps_of(index: &IndexHandle) -> BTreeMap<String, Cap> {
+    let mut out: BTreeMap<String, Cap> = BTreeMap::new();
+    out.insert("_id".into(), ("_id", true, false, true));
+    out.insert("_index".into(), ("_index", false, false, true));
+    out.insert("_source".into(), ("_source", false, false, true));
+    for leaf in leaves(index) {
+        let aggregatable = leaf.es_type != "text";
+        out.insert(leaf.path.clone(), (leaf.es_type, true, aggregatable, false));
+        if leaf.keyword_sub {
+            out.insert(
+                format!("{}.keyword", leaf.path),
+                ("keyword", true, true, false),
+            );
+        }
+        let mut prefix = String::new();
+        for part in leaf
+            .path
+            .split('.')
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+        {
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(part);
+            out.entry(prefix.clone())
+                .or_insert(("object", false, false, false));
+        }
+    }
+    out
+}
+
+/// One type of a field across indices: searchable, aggregatable, metadata, the indices.
+type Merged = (bool, bool, bool, Vec<String>);
+
+/// `GET /{target}/_field_caps?fields=…`.
+pub fn field_caps(
+    indices: &[Arc<IndexHandle>],
+    patterns: &[String],
+    include_unmapped: bool,
+) -> Value {
+    let names: Vec<String> = indices.iter().map(|i| i.name().to_string()).collect();
+    let mut merged: BTreeMap<String, BTreeMap<&'static str, Merged>> = BTreeMap::new();
+    for index in indices {
+        for (field, (ty, s, a, m)) in caps_of(index) {
+            if !patterns.iter().any(|p| path_match(p, &field)) {
+                continue;
+            }
+            let e =
+                merged
+                    .entry(field)
+                    .or_default()
+                    .entry(ty)
+                    .or_insert((true, true, m, Vec::new()));
+            e.0 &= s;
+            e.1 &= a;
+            e.3.push(index.name().to_string());
+        }
+    }
+    let mut fields = Map::new();
+    for (field, types) in merged {
+        let present: usize = types.values().map(|t| t.3.len()).sum();
+        let several = types.len() > 1 || (include_unmapped && present < names.len());
+        let mut entry = Map::new();
+        for (ty, (s, a, m, on)) in &types {
+            let mut cap =
+                json!({"type": ty, "metadata_field": m, "searchable": s, "aggregatable": a});
+            if several {
+                cap["indices"] = json!(on);
+            }
+            entry.insert((*ty).to_string(), cap);
+        }
+        if include_unmapped && present < names.len() {
+            let missing: Vec<&String> = names
+                .iter()
+                .filter(|n| !types.values().any(|t| t.3.contains(n)))
+                .collect();
+            entry.insert(
+                "unmapped".into(),
+                json!({"type": "unmapped", "metadata_field": false, "searchable": false, "aggregatable": false, "indices": missing}),
+            );
+        }
+        fields.insert(field, Value::Object(entry));
+    }
+    json!({"indices": names, "fields": fields})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_paths_nest_and_objects_win_over_leaves() {
+        let mut props = Map::new();
+        insert(&mut props, "user.name", json!({"type": "text"}));
+        insert(&mut props, "user", json!({"type": "long"}));
+        insert(&mut props, "a.b.c", json!({"type": "long"}));
+        assert_eq!(
+            Value::Object(props),
+            json!({
+                "user": {"properties": {"name": {"type": "text"}}},
+                "a": {"properties": {"b": {"properties": {"c": {"type": "long"}}}}}
+            })
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! What clients ask about the data rather than of it: mappings, field capabilities, cluster
+//! health, index resolution and the cat tables.
+
+pub mod cat;
+pub mod cluster;
+pub mod mapping;
+
+pub use cat::{CatOutput, CatParams, cat_indices, cat_shards};
+pub use cluster::{health, resolve};
+pub use mapping::{field_caps, mapping};

@@ -1,0 +1,290 @@
+//! `GET /`, index existence and settings, `_mapping`, `_field_caps`, `_cluster/health`,
+//! `_resolve/index` and the cat tables.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, ES_VERSION, EsBody, EsQuery, blocking, respond, typed};
+use crate::dsl::parse_query;
+use crate::error::QueryError;
+use crate::meta::{self, CatOutput, CatParams};
+use crate::request::{SearchParams, parse_body};
+use crate::search::{ShardTarget, count};
+
+pub(super) async fn info(State(state): State<AppState>) -> Response {
+    axum::Json(json!({
+        "name": state.node_name,
+        "cluster_name": "hydrant",
+        "cluster_uuid": "hydrant",
+        "version": {
+            "number": ES_VERSION,
+            "build_flavor": "default",
+            "build_type": "hydrant",
+            "build_hash": env!("CARGO_PKG_VERSION"),
+            "build_date": "2026-11-26T00:00:00.000Z",
+            "build_snapshot": false,
+            "lucene_version": "9.12.0",
+            "minimum_wire_compatibility_version": "7.17.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        },
+        "tagline": "You Know, for Search",
+    }))
+    .into_response()
+}
+
+pub(super) async fn info_head() -> StatusCode {
+    StatusCode::OK
+}
+
+/// Targets of metadata requests resolve strictly unless told otherwise, as in ES.
+fn strict(mut p: SearchParams) -> SearchParams {
+    p.allow_no_indices.get_or_insert(false);
+    p
+}
+
+pub(super) async fn index_head(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> StatusCode {
+    match state.engine.resolve(&target, &strict(params)) {
+        Ok(i) if !i.is_empty() => StatusCode::OK,
+        _ => StatusCode::NOT_FOUND,
+    }
+}
+
+pub(super) async fn index_get(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    respond(
+        blocking(move || {
+            let indices = state.engine.resolve(&target, &strict(params))?;
+            let mappings = meta::mapping(&indices);
+            let mut out = serde_json::Map::new();
+            for index in &indices {
+                let aliases = if index.stream() != index.name() {
+                    json!({ index.stream(): {} })
+                } else {
+                    json!({})
+                };
+                out.insert(
+                    index.name().to_string(),
+                    json!({
+                        "aliases": aliases,
+                        "mappings": mappings[index.name()]["mappings"],
+                        "settings": {"index": {
+                            "number_of_shards": index.shards().len().to_string(),
+                            "number_of_replicas": "0",
+                            "provided_name": index.name(),
+                            "creation_date": index.meta().created_ms.to_string(),
+                        }},
+                    }),
+                );
+            }
+            Ok(Value::Object(out))
+        })
+        .await,
+    )
+}
+
+async fn run_mapping(state: AppState, target: String, params: SearchParams) -> Response {
+    respond(
+        blocking(move || {
+            let indices = state.engine.resolve(&target, &params)?;
+            Ok(meta::mapping(&indices))
+        })
+        .await,
+    )
+}
+
+pub(super) async fn mapping_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    run_mapping(state, "_all".into(), params).await
+}
+
+pub(super) async fn mapping_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    run_mapping(state, target, strict(params)).await
+}
+
+/// URL parameters of `_field_caps`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct CapsParams {
+    fields: Option<String>,
+    include_unmapped: Option<bool>,
+    ignore_unavailable: Option<bool>,
+    allow_no_indices: Option<bool>,
+}
+
+async fn run_field_caps(
+    state: AppState,
+    target: String,
+    params: CapsParams,
+    body: axum::body::Bytes,
+) -> Response {
+    respond(
+        blocking(move || {
+            let parsed = parse_body(&body)?;
+            let mut patterns: Vec<String> = match parsed.get("fields") {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+                _ => Vec::new(),
+            };
+            patterns.extend(
+                params
+                    .fields
+                    .iter()
+                    .flat_map(|f| f.split(',').map(|s| s.trim().to_string())),
+            );
+            if patterns.is_empty() {
+                return Err(QueryError::IllegalArgument(
+                    "specified fields can't be null or empty".to_string(),
+                ));
+            }
+            let search = SearchParams {
+                ignore_unavailable: params.ignore_unavailable,
+                allow_no_indices: params.allow_no_indices,
+                ..SearchParams::default()
+            };
+            let mut indices = state.engine.resolve(&target, &search)?;
+            if let Some(filter) = parsed.get("index_filter") {
+                // Kibana narrows the field list to indices that have documents in its time range.
+                let query = parse_query(filter)?;
+                let now = chrono::Utc::now().timestamp_millis();
+                let mut kept = Vec::new();
+                for index in indices {
+                    let targets = ShardTarget::open(std::slice::from_ref(&index));
+                    if count(&targets, &query, now)?.count > 0 {
+                        kept.push(index);
+                    }
+                }
+                indices = kept;
+            }
+            Ok(meta::field_caps(
+                &indices,
+                &patterns,
+                params.include_unmapped == Some(true),
+            ))
+        })
+        .await,
+    )
+}
+
+pub(super) async fn field_caps_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CapsParams>,
+    EsBody(body): EsBody,
+) -> Response {
+    run_field_caps(state, "_all".into(), params, body).await
+}
+
+pub(super) async fn field_caps_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<CapsParams>,
+    EsBody(body): EsBody,
+) -> Response {
+    run_field_caps(state, target, params, body).await
+}
+
+pub(super) async fn health_all(State(state): State<AppState>) -> Response {
+    respond(
+        blocking(move || {
+            let indices = state.engine.resolve("_all", &SearchParams::default())?;
+            Ok(meta::health(&indices))
+        })
+        .await,
+    )
+}
+
+pub(super) async fn health_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    respond(
+        blocking(move || {
+            let indices = state.engine.resolve(&target, &strict(params))?;
+            Ok(meta::health(&indices))
+        })
+        .await,
+    )
+}
+
+pub(super) async fn resolve_index(
+    State(state): State<AppState>,
+    Path(expr): Path<String>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    respond(meta::resolve(
+        &state.engine.catalog,
+        &expr,
+        params.ignore_unavailable == Some(true),
+    ))
+}
+
+fn cat_answer(result: Result<CatOutput, QueryError>) -> Response {
+    match result {
+        Ok(CatOutput::Json(v)) => axum::Json(v).into_response(),
+        Ok(CatOutput::Text(t)) => typed("text/plain; charset=UTF-8", t),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run_cat(state: AppState, target: String, params: CatParams, shards: bool) -> Response {
+    cat_answer(
+        blocking(move || {
+            let indices = state.engine.resolve(&target, &SearchParams::default())?;
+            if shards {
+                meta::cat_shards(&indices, &params)
+            } else {
+                meta::cat_indices(&indices, &params)
+            }
+        })
+        .await,
+    )
+}
+
+pub(super) async fn cat_indices_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, false).await
+}
+
+pub(super) async fn cat_indices_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, target, params, false).await
+}
+
+pub(super) async fn cat_shards_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, true).await
+}
+
+pub(super) async fn cat_shards_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, target, params, true).await
+}
