@@ -24,8 +24,9 @@ if ! command -v wrk >/dev/null 2>&1; then
     sudo apt-get install -y -qq wrk >/dev/null
   fi
 fi
-cargo build --release --quiet --bin hydrant
-bin="$root/target/release/hydrant"
+source "$root/bench/lib.sh"
+bench_build --bin hydrant
+bin="$bin_dir/hydrant"
 
 work="$(mktemp -d)"
 cleanup() {

@@ -5,7 +5,7 @@ use std::io::Read;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 
 use crate::error::IngestError;
 
@@ -36,29 +36,11 @@ pub async fn read_body(
         Some(e) if e == "gzip" || e == "x-gzip" => true,
         Some(e) => return Err(IngestError::UnsupportedEncoding(e)),
     };
-    if let Some(len) = headers
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        && len > limits.max_body
-    {
-        return Err(IngestError::BodyTooLarge {
-            limit: limits.max_body,
-        });
-    }
-    let raw = Limited::new(body, limits.max_body as usize)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.downcast_ref::<LengthLimitError>().is_some() {
-                IngestError::BodyTooLarge {
-                    limit: limits.max_body,
-                }
-            } else {
-                IngestError::BodyRead(e.to_string())
-            }
-        })?
-        .to_bytes();
+        .and_then(|v| v.parse::<u64>().ok());
+    let raw = collect_limited(body, limits.max_body, declared).await?;
     if !gzip {
         return Ok(raw);
     }
@@ -69,6 +51,48 @@ pub async fn read_body(
         tokio::task::spawn_blocking(move || inflate(&raw, max))
             .await
             .map_err(|e| IngestError::BodyRead(e.to_string()))?
+    }
+}
+
+/// A body past the limit is still read (and thrown away) up to this many bytes, so that the
+/// client, still sending, gets the 413 instead of a reset connection.
+const DRAIN_MAX: u64 = 256 * 1024 * 1024;
+
+/// Reads a body of at most `max` bytes. Past it, the rest is drained (up to [`DRAIN_MAX`])
+/// before answering 413.
+async fn collect_limited(body: Body, max: u64, declared: Option<u64>) -> Result<Bytes, IngestError> {
+    let mut body = body;
+    let too_large = IngestError::BodyTooLarge { limit: max };
+    if declared.is_some_and(|len| len > max) {
+        drain(&mut body, DRAIN_MAX).await;
+        return Err(too_large);
+    }
+    let mut out = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(max) as usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| IngestError::BodyRead(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() as u64 + data.len() as u64 > max {
+                drain(&mut body, DRAIN_MAX.saturating_sub(out.len() as u64)).await;
+                return Err(too_large);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// Reads and discards up to `max` more bytes of `body`.
+async fn drain(body: &mut Body, max: u64) {
+    let mut seen = 0u64;
+    while seen <= max {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    seen += data.len() as u64;
+                }
+            }
+            _ => return,
+        }
     }
 }
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hydrant_config::{Config, StorageKind};
-use object_store::aws::AmazonS3Builder;
+use hydrant_sigproxy::credentials::{self, CredentialsCache};
+use object_store::CredentialProvider;
+use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -47,7 +49,8 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
             )
         }
         StorageKind::S3 => {
-            // Credentials come from the usual AWS_* environment variables. The client's own
+            // Credentials come from the standard AWS chain (environment, profile, SSO, web
+            // identity, instance metadata), refreshed before they expire. The client's own
             // retries are off: destinations retry with the stream's shared policy and
             // `retry_duration`, and two layers of retries would multiply the waits.
             let retry = object_store::RetryConfig {
@@ -55,6 +58,7 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
                 ..Default::default()
             };
             let mut b = AmazonS3Builder::from_env()
+                .with_credentials(Arc::new(AwsChain(aws_chain())))
                 .with_retry(retry)
                 .with_bucket_name(&s.bucket)
                 .with_region(&s.region)
@@ -67,6 +71,48 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
             Arc::new(b.build().map_err(|e| StorageError::Config(e.to_string()))?)
         }
     })
+}
+
+/// The AWS credential chain of the sigproxy room, for object storage.
+fn aws_chain() -> Arc<CredentialsCache> {
+    // The chain reads the environment and shared files itself (that is how AWS defines it);
+    // the files listed here are watched so that rotated credentials are picked up.
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    Arc::new(credentials::aws_chain(credentials::ChainOptions {
+        profile: None,
+        region: None,
+        watched: credentials::shared_files(&env),
+    }))
+}
+
+/// object_store's view of the AWS credential chain.
+struct AwsChain(Arc<CredentialsCache>);
+
+impl std::fmt::Debug for AwsChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AwsChain")
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialProvider for AwsChain {
+    type Credential = AwsCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
+        let c = self
+            .0
+            .credentials()
+            .await
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })?;
+        Ok(Arc::new(AwsCredential {
+            key_id: c.access_key_id().to_string(),
+            secret_key: c.secret_access_key().to_string(),
+            token: c.session_token().map(str::to_string),
+        }))
+    }
 }
 
 /// Writes one object, in parts when it is large.

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every bench script for a few seconds on debug builds, so that none of them rots. The
+# numbers printed mean nothing (debug builds, tiny inputs); BENCHMARKS.md has the real runs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export PROFILE=debug
+echo "== bench smoke: ingest";   N=2000 bash bench/ingest.sh
+echo "== bench smoke: index";    MB=5 bash bench/index.sh
+echo "== bench smoke: memory";   DURATION=3s BUFFERED=8MiB WRITER=32MiB bash bench/memory.sh
+echo "== bench smoke: sigproxy"; DURATION=1s CONNS=2 bash bench/sigproxy.sh
+if [ -f bench/query.sh ]; then
+  echo "== bench smoke: query"; N=5000 RUNS=3 bash bench/query.sh
+fi
