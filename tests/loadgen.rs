@@ -18,7 +18,12 @@ fn loadgen(server: &Server, args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("latency  p50"), "{text}");
     serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
@@ -33,7 +38,19 @@ fn every_protocol_and_format_is_acknowledged_and_verified() {
         ("lg-fh", "firehose", "alb", vec!["--gzip"]),
         ("lg-text", "ndjson", "nginx", vec![]),
     ] {
-        let mut args = vec!["--stream", stream, "--protocol", protocol, "--format", format, "--count", "3000", "--batch", "250", "--verify"];
+        let mut args = vec![
+            "--stream",
+            stream,
+            "--protocol",
+            protocol,
+            "--format",
+            format,
+            "--count",
+            "3000",
+            "--batch",
+            "250",
+            "--verify",
+        ];
         args.extend(extra);
         let r = loadgen(&server, &args);
         assert_eq!(r["records_acked"], 3000, "{stream}: {r}");
@@ -54,7 +71,18 @@ fn replaying_a_real_log_file_sends_every_line() {
     let server = Server::start();
     let path = testdata("logs/elastic-examples/apache_logs");
     let lines = std::fs::read_to_string(&path).unwrap().lines().count();
-    let r = loadgen(&server, &["--stream", "replay", "--replay", path.to_str().unwrap(), "--verify", "--concurrency", "2"]);
+    let r = loadgen(
+        &server,
+        &[
+            "--stream",
+            "replay",
+            "--replay",
+            path.to_str().unwrap(),
+            "--verify",
+            "--concurrency",
+            "2",
+        ],
+    );
     assert_eq!(r["records_acked"], lines as u64);
     assert_eq!(r["lost"], 0);
     assert_eq!(server.count("replay", Some("message:Googlebot")), 543);
@@ -66,7 +94,17 @@ fn refused_records_are_reported_by_kind_not_as_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
     let out = Command::new(BIN)
-        .args(["loadgen", "--target", &server.url, "--stream", "missing", "--count", "100", "--quiet", "--report-json"])
+        .args([
+            "loadgen",
+            "--target",
+            &server.url,
+            "--stream",
+            "missing",
+            "--count",
+            "100",
+            "--quiet",
+            "--report-json",
+        ])
         .arg(&report)
         .output()
         .unwrap();
@@ -82,7 +120,18 @@ fn the_same_seed_emits_the_same_records() {
     let emit = |name: &str, seed: &str| {
         let path = dir.path().join(name);
         let out = Command::new(BIN)
-            .args(["loadgen", "--format", "json", "--count", "500", "--seed", seed, "--backfill", "2d", "--emit"])
+            .args([
+                "loadgen",
+                "--format",
+                "json",
+                "--count",
+                "500",
+                "--seed",
+                seed,
+                "--backfill",
+                "2d",
+                "--emit",
+            ])
             .arg(&path)
             .output()
             .unwrap();

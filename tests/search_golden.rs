@@ -14,7 +14,8 @@ fn parse(line: &str) -> Option<Value> {
     let (ip, rest) = line.split_once(' ')?;
     let open = rest.find('[')?;
     let close = open + rest[open..].find(']')?;
-    let when = chrono::DateTime::parse_from_str(&rest[open + 1..close], "%d/%b/%Y:%H:%M:%S %z").ok()?;
+    let when =
+        chrono::DateTime::parse_from_str(&rest[open + 1..close], "%d/%b/%Y:%H:%M:%S %z").ok()?;
     let after = &rest[close + 1..];
     let q1 = after.find('"')?;
     let q2 = q1 + 1 + after[q1 + 1..].find('"')?;
@@ -65,7 +66,10 @@ fn contains(actual: &Value, expected: &Value, rel: f64, at: &str) -> Result<(), 
             Ok(())
         }
         (Value::Number(a), Value::Number(e)) => {
-            let (a, e) = (a.as_f64().unwrap_or(f64::NAN), e.as_f64().unwrap_or(f64::NAN));
+            let (a, e) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                e.as_f64().unwrap_or(f64::NAN),
+            );
             if (a - e).abs() <= rel * e.abs().max(1.0) {
                 Ok(())
             } else {
@@ -81,7 +85,10 @@ fn contains(actual: &Value, expected: &Value, rel: f64, at: &str) -> Result<(), 
 fn apache_sample_answers_match_duckdb() {
     let text = std::fs::read_to_string(testdata("logs/elastic-examples/apache_logs"))
         .expect("apache_logs sample");
-    let records: Vec<Value> = text.lines().map(|l| parse(l).expect("parsable line")).collect();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| parse(l).expect("parsable line"))
+        .collect();
     let cases: Value = serde_json::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/apache/cases.json"),
@@ -89,7 +96,11 @@ fn apache_sample_answers_match_duckdb() {
         .expect("cases.json"),
     )
     .expect("cases.json is JSON");
-    assert_eq!(cases["records"], json!(records.len()), "the sample changed: rerun compute.py");
+    assert_eq!(
+        cases["records"],
+        json!(records.len()),
+        "the sample changed: rerun compute.py"
+    );
 
     let server = Server::start();
     let body: String = records.iter().map(|r| format!("{r}\n")).collect();
@@ -100,7 +111,10 @@ fn apache_sample_answers_match_duckdb() {
     );
     assert_eq!(status, 200, "{resp}");
     assert_eq!(resp["accepted"], json!(records.len()));
-    assert_eq!(server.wait_count("web", records.len() as u64), records.len() as u64);
+    assert_eq!(
+        server.wait_count("web", records.len() as u64),
+        records.len() as u64
+    );
 
     let mut failures = Vec::new();
     for case in cases["cases"].as_array().expect("cases") {

@@ -60,7 +60,11 @@ const DRAIN_MAX: u64 = 256 * 1024 * 1024;
 
 /// Reads a body of at most `max` bytes. Past it, the rest is drained (up to [`DRAIN_MAX`])
 /// before answering 413.
-async fn collect_limited(body: Body, max: u64, declared: Option<u64>) -> Result<Bytes, IngestError> {
+async fn collect_limited(
+    body: Body,
+    max: u64,
+    declared: Option<u64>,
+) -> Result<Bytes, IngestError> {
     let mut body = body;
     let too_large = IngestError::BodyTooLarge { limit: max };
     if declared.is_some_and(|len| len > max) {
