@@ -111,6 +111,6 @@ def test_parquet_backup_reads_in_pyarrow_and_duckdb(hydrant, moto_s3, tmp_path):
         (tmp_path / f"part{i}.parquet").write_bytes(body)
     assert sorted(rows) == list(range(200))
     total, avg = duckdb.sql(
-        f"select count(*), avg(latency_ms) from read_parquet('{tmp_path}/*.parquet')").fetchone()
+        f"select count(*), avg(latency_ms) from read_parquet('{tmp_path}/*.parquet')").fetchall()[0]
     assert total == 200
     assert abs(avg - sum(i * 1.5 for i in range(200)) / 200) < 1e-9
