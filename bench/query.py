@@ -1,0 +1,114 @@
+"""Times three dashboard questions against Hydrant (over HTTP) and DuckDB (over Parquet).
+
+Usage: query.py HYDRANT_URL INDEX PARQUET RUNS  (run by bench/query.sh)
+
+Every answer is compared with DuckDB's before anything is timed, so a fast wrong answer cannot
+pass for a result. Hydrant's latency is measured by this client (request to parsed response,
+keep-alive connection); its own `took` is shown beside it. DuckDB runs in this process with its
+default threads, reading the Parquet file on every query.
+"""
+
+import statistics
+import sys
+import time
+
+import duckdb
+import requests
+
+url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+http = requests.Session()
+db = duckdb.connect()
+db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
+
+
+def search(body):
+    r = http.post(f"{url}/{index}/_search", json=body, timeout=300)
+    r.raise_for_status()
+    return r.json()
+
+
+QUESTIONS = [
+    (
+        "terms on a keyword (top 10 services)",
+        {"size": 0, "aggs": {"s": {"terms": {"field": "service.keyword", "size": 10}}}},
+        "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC, service LIMIT 10",
+        lambda es: sorted((b["key"], b["doc_count"]) for b in es["aggregations"]["s"]["buckets"]),
+        lambda rows: sorted((k, n) for k, n in rows),
+    ),
+    (
+        "date_histogram 1m + avg latency",
+        {
+            "size": 0,
+            "aggs": {
+                "m": {
+                    "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
+                    "aggs": {"lat": {"avg": {"field": "latency_ms"}}},
+                }
+            },
+        },
+        "SELECT epoch_ms(date_trunc('minute', \"@timestamp\")) AS k, count(*), avg(latency_ms) "
+        "FROM logs GROUP BY k ORDER BY k",
+        lambda es: [
+            (b["key"], b["doc_count"], round(b["lat"]["value"], 6))
+            for b in es["aggregations"]["m"]["buckets"]
+        ],
+        lambda rows: [(k, n, round(a, 6)) for k, n, a in rows],
+    ),
+    (
+        "query_string, newest 100 hits",
+        {
+            "size": 100,
+            "query": {"query_string": {"query": "message:POST AND level:error"}},
+            "sort": [{"@timestamp": "desc"}],
+        },
+        # The text field matches the token case-insensitively wherever it occurs (a path like
+        # /blog/post-1 matches too). Ties on @timestamp may put different records at the 100th
+        # place, so the answers are compared by their timestamps: the same 100 newest.
+        "SELECT epoch_ms(\"@timestamp\") FROM logs WHERE regexp_matches(message, '\\bpost\\b', 'i') "
+        "AND level = 'error' ORDER BY 1 DESC LIMIT 100",
+        lambda es: [h["sort"][0] for h in es["hits"]["hits"]],
+        lambda rows: [r[0] for r in rows],
+    ),
+]
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+total = db.execute("SELECT count(*) FROM logs").fetchone()[0]
+count = http.get(f"{url}/{index}/_count", timeout=60).json()["count"]
+print(f"\nquery: {total} records; Hydrant holds {count}; {runs} timed runs per question after 2 warm-ups")
+if count != total:
+    sys.exit(f"Hydrant has {count} records, the Parquet file {total}: ingest incomplete")
+print(f"| {'question':<38} | {'hydrant p50':>11} | {'p99':>7} | {'took p50':>8} | {'duckdb p50':>10} | {'p99':>7} | {'p50 ratio':>9} | answers |")
+print(f"|{'-'*40}|{'-'*13}|{'-'*9}|{'-'*10}|{'-'*12}|{'-'*9}|{'-'*11}|---------|")
+differ = []
+for name, body, sql, from_es, from_sql in QUESTIONS:
+    es_answer = from_es(search(body))
+    sql_answer = from_sql(db.execute(sql).fetchall())
+    agree = es_answer == sql_answer
+    if not agree:
+        differ.append(name)
+        print(f"  {name}: answers differ\n    hydrant {es_answer[:5]}\n    duckdb  {sql_answer[:5]}")
+    lat_h, took, lat_d = [], [], []
+    for i in range(runs + 2):
+        t = time.perf_counter()
+        res = search(body)
+        dt = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        db.execute(sql).fetchall()
+        dd = (time.perf_counter() - t) * 1000
+        if i >= 2:
+            lat_h.append(dt)
+            took.append(res["took"])
+            lat_d.append(dd)
+    h50, d50 = statistics.median(lat_h), statistics.median(lat_d)
+    print(
+        f"| {name:<38} | {h50:>8.1f} ms | {pct(lat_h, 99):>7.1f} | {statistics.median(took):>5.0f} ms "
+        f"| {d50:>7.1f} ms | {pct(lat_d, 99):>7.1f} | {h50 / d50:>8.2f}x | {'same' if agree else 'DIFFER':>7} |"
+    )
+print("ratio = Hydrant p50 / DuckDB p50 (below 1: Hydrant is faster)")
+if differ:
+    sys.exit(f"answers differ from DuckDB's: {', '.join(differ)}")
