@@ -143,7 +143,11 @@ pub fn verify(
         reason: format!("X-Amz-Date `{date_text}` is not of the form yyyyMMddTHHmmssZ"),
     })?;
     check_skew(time, now, policy.max_clock_skew, &date_text)?;
-    check_scope(&auth, &date_text, policy)?;
+    // AWS SDKs sign Firehose API calls for the service `firehose`, whatever Hydrant's own
+    // search API is configured to expect.
+    let firehose_call = header_text(&parts.headers, "x-amz-target")
+        .is_some_and(|t| t.starts_with(FIREHOSE_TARGET_PREFIX));
+    check_scope(&auth, &date_text, policy, firehose_call)?;
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(SigproxyError::MalformedAuthorization {
             reason: "'Host' must be a signed header.".to_string(),
@@ -209,10 +213,14 @@ fn check_skew(
     Ok(())
 }
 
+/// The `X-Amz-Target` prefix of the Firehose API's operations.
+const FIREHOSE_TARGET_PREFIX: &str = "Firehose_20150804.";
+
 fn check_scope(
     auth: &Authorization,
     date_text: &str,
     policy: &Policy,
+    firehose_call: bool,
 ) -> Result<(), SigproxyError> {
     if auth.region != policy.region {
         return Err(SigproxyError::WrongScope {
@@ -220,9 +228,13 @@ fn check_scope(
             got: auth.region.clone(),
         });
     }
-    if auth.service != policy.service {
+    if auth.service != policy.service && !(firehose_call && auth.service == "firehose") {
         return Err(SigproxyError::WrongScope {
-            expected: format!("the service '{}'", policy.service),
+            expected: if firehose_call {
+                format!("the service '{}' or 'firehose'", policy.service)
+            } else {
+                format!("the service '{}'", policy.service)
+            },
             got: auth.service.clone(),
         });
     }

@@ -222,3 +222,53 @@ fn authorization_header_parts_are_read_and_malformed_ones_named() {
     );
     assert!(parse_authorization("Basic dXNlcjpwYXNz").is_err());
 }
+
+/// A request signed for `service`, with an `X-Amz-Target` header when `target` is given.
+async fn signed_for(service: &str, target: Option<&str>) -> http::Request<Body> {
+    let creds = Credentials::new(KEY, SECRET, None, None, "test");
+    let signer = Signer::new(
+        Arc::new(CredentialsCache::new(creds)),
+        "http",
+        "hydrant.local",
+        "eu-west-1",
+        service,
+    )
+    .with_clock(Arc::new(now));
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
+    if let Some(t) = target {
+        headers.insert("x-amz-target", t.parse().unwrap());
+    }
+    let body: &'static [u8] = b"{}";
+    let sig = signer
+        .sign(&signer::Request {
+            method: "POST",
+            path_and_query: "/",
+            headers: &headers,
+            payload_sha256: &sha256_hex(body),
+        })
+        .await
+        .unwrap();
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("host", "hydrant.local");
+    for (n, v) in headers.iter().chain(sig.headers.iter()) {
+        builder = builder.header(n, v);
+    }
+    builder.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn firehose_calls_may_be_signed_for_firehose_as_aws_sdks_do() {
+    let target = Some("Firehose_20150804.PutRecordBatch");
+    let (status, _, body) = send(signed_for("firehose", target).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Only Firehose calls: the search API still needs the configured service.
+    let (status, _, body) = send(signed_for("firehose", None).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("'es'"), "{body}");
+    let (status, _, body) = send(signed_for("s3", target).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("'es' or 'firehose'"), "{body}");
+}
