@@ -1,7 +1,7 @@
 //! Queries on explicitly mapped fields: each type has its own terms (tokens for `text`, exact
 //! strings for `keyword`, typed values for numbers, booleans, dates and IPs).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::ops::Bound;
 
 use hydrant_config::FieldType;
@@ -19,36 +19,69 @@ use crate::dates::DateParser;
 use crate::error::QueryError;
 
 impl Compiler<'_> {
-    /// The typed term for `value` in an explicit non-text field, if it reads as that type.
-    fn explicit_term(&self, field: Field, kind: FieldType, value: &str) -> Option<Term> {
+    /// The query for `value` in an explicit non-text, non-date field, or why `value` cannot be
+    /// a value of that field (Elasticsearch's reasons).
+    fn explicit_term(
+        &self,
+        field: Field,
+        kind: FieldType,
+        value: &str,
+    ) -> Result<BoxQuery, String> {
         let v = value.trim();
-        Some(match kind {
-            FieldType::Keyword | FieldType::Text => Term::from_field_text(field, value),
+        let term = match kind {
+            FieldType::Keyword | FieldType::Text | FieldType::Date => {
+                Term::from_field_text(field, value)
+            }
             FieldType::Long => Term::from_field_i64(
                 field,
-                v.parse::<i64>().ok().or_else(|| {
-                    v.parse::<f64>()
-                        .ok()
-                        .filter(|x| x.fract() == 0.0)
-                        .map(|x| x as i64)
+                v.parse::<i64>()
+                    .ok()
+                    .or_else(|| {
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|x| x.fract() == 0.0)
+                            .map(|x| x as i64)
+                    })
+                    .ok_or_else(|| format!("For input string: \"{v}\""))?,
+            ),
+            FieldType::Double => Term::from_field_f64(
+                field,
+                v.parse::<f64>()
+                    .map_err(|_| format!("For input string: \"{v}\""))?,
+            ),
+            FieldType::Boolean => Term::from_field_bool(
+                field,
+                v.parse::<bool>().map_err(|_| {
+                    format!("Can't parse boolean value [{v}], expected [true] or [false]")
                 })?,
             ),
-            FieldType::Double => Term::from_field_f64(field, v.parse::<f64>().ok()?),
-            FieldType::Boolean => Term::from_field_bool(field, v.parse::<bool>().ok()?),
-            FieldType::Ip => Term::from_field_ip_addr(field, to_v6(v.parse::<IpAddr>().ok()?)),
-            FieldType::Date => return None,
-        })
+            FieldType::Ip => {
+                if let Some((lo, hi)) = cidr(v)? {
+                    return Ok(Box::new(RangeQuery::new(
+                        Bound::Included(Term::from_field_ip_addr(field, lo)),
+                        Bound::Included(Term::from_field_ip_addr(field, hi)),
+                    )));
+                }
+                let ip = v
+                    .parse::<IpAddr>()
+                    .map_err(|_| format!("'{v}' is not an IP string literal."))?;
+                Term::from_field_ip_addr(field, to_v6(ip))
+            }
+        };
+        Ok(term_query(term))
     }
 
-    /// `match` (and query-string terms) on an explicit field; `None` when the text cannot be a
-    /// value of the field (it then matches nothing).
+    /// `match` (and query-string terms) on an explicit field: `Ok(None)` when the text has no
+    /// words, an error when it cannot be a value of the field (callers searching every field
+    /// skip those, as Elasticsearch's lenient `*` does).
     pub(super) fn explicit_match(
         &mut self,
         field: Field,
         kind: FieldType,
         text: &str,
         how: &MatchKind,
-    ) -> Option<BoxQuery> {
+    ) -> Result<Option<BoxQuery>, QueryError> {
+        let failed = |why: String| QueryError::QueryShard(format!("failed to create query: {why}"));
         match kind {
             FieldType::Text => {
                 let terms = self
@@ -56,15 +89,22 @@ impl Compiler<'_> {
                     .iter()
                     .map(|t| Term::from_field_text(field, t))
                     .collect();
-                match_terms(terms, how)
+                Ok(match_terms(terms, how))
             }
             FieldType::Date => {
-                let dates = DateParser::new(None, None, self.now_ms).ok()?;
-                let lo = dates.parse(text, false).ok()?;
-                let hi = dates.parse(text, true).ok()?;
-                Some(date_range(field, Bound::Included(lo), Bound::Included(hi)))
+                let dates = DateParser::new(None, None, self.now_ms)?;
+                let lo = dates.parse(text, false)?;
+                let hi = dates.parse(text, true)?;
+                Ok(Some(date_range(
+                    field,
+                    Bound::Included(lo),
+                    Bound::Included(hi),
+                )))
             }
-            _ => self.explicit_term(field, kind, text).map(term_query),
+            _ => self
+                .explicit_term(field, kind, text)
+                .map(Some)
+                .map_err(failed),
         }
     }
 
@@ -190,7 +230,68 @@ impl Compiler<'_> {
     }
 }
 
+/// The first and last address of a CIDR block (`10.0.0.0/8`, `2001:db8::/32`), as IPv6;
+/// `None` when `v` has no prefix length.
+fn cidr(v: &str) -> Result<Option<(Ipv6Addr, Ipv6Addr)>, String> {
+    let Some((addr, len)) = v.split_once('/') else {
+        return Ok(None);
+    };
+    let bad = || format!("Expected [ip/prefix] but was [{v}]");
+    let ip = addr.trim().parse::<IpAddr>().map_err(|_| bad())?;
+    let len: u32 = len.trim().parse().map_err(|_| bad())?;
+    // An IPv4 block is the same block of IPv4-mapped IPv6 addresses (96 bits in front).
+    let (bits, max) = match ip {
+        IpAddr::V4(_) => (len + 96, 32),
+        IpAddr::V6(_) => (len, 128),
+    };
+    if len > max {
+        return Err(bad());
+    }
+    let base = u128::from(to_v6(ip));
+    let host = u128::MAX.checked_shr(bits).unwrap_or(0);
+    Ok(Some((
+        Ipv6Addr::from(base & !host),
+        Ipv6Addr::from(base | host),
+    )))
+}
+
 fn date_range(field: Field, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
     let term = |ms: i64| Term::from_field_date(field, DateTime::from_timestamp_millis(ms));
     Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_blocks_span_their_first_to_last_address() {
+        let v4 = |s: &str| to_v6(s.parse::<IpAddr>().unwrap());
+        assert_eq!(
+            cidr("10.0.0.0/24").unwrap(),
+            Some((v4("10.0.0.0"), v4("10.0.0.255")))
+        );
+        assert_eq!(
+            cidr("10.1.2.3/8").unwrap(),
+            Some((v4("10.0.0.0"), v4("10.255.255.255")))
+        );
+        assert_eq!(
+            cidr("10.1.2.3/32").unwrap(),
+            Some((v4("10.1.2.3"), v4("10.1.2.3")))
+        );
+        assert_eq!(
+            cidr("2001:db8::/32").unwrap(),
+            Some((
+                "2001:db8::".parse().unwrap(),
+                "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap()
+            ))
+        );
+        assert_eq!(
+            cidr("::/0").unwrap().map(|r| r.1),
+            Some(Ipv6Addr::from(u128::MAX))
+        );
+        assert_eq!(cidr("10.0.0.1").unwrap(), None);
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("nope/8").is_err());
+    }
 }

@@ -18,8 +18,10 @@ use crate::error::QueryError;
 
 mod explicit;
 mod pattern;
+mod values;
 
 pub(crate) use pattern::Pattern;
+use values::value_eq;
 
 type BoxQuery = Box<dyn Query>;
 
@@ -191,36 +193,6 @@ impl<'a> Compiler<'a> {
         t
     }
 
-    /// Terms for a value typed as a number or boolean, in every type it may be stored as.
-    fn typed_value_terms(&self, path: &str, value: &str) -> Vec<Term> {
-        let base = || Term::from_field_json_path(self.value_field(), path, true);
-        let v = value.trim();
-        let mut out = Vec::new();
-        if let Ok(i) = v.parse::<i64>() {
-            let mut t = base();
-            t.append_type_and_fast_value(i);
-            out.push(t);
-            let mut f = base();
-            f.append_type_and_fast_value(i as f64);
-            out.push(f);
-        } else if let Ok(u) = v.parse::<u64>() {
-            let mut t = base();
-            t.append_type_and_fast_value(u);
-            out.push(t);
-        } else if let Ok(x) = v.parse::<f64>()
-            && x.is_finite()
-        {
-            let mut f = base();
-            f.append_type_and_fast_value(x);
-            out.push(f);
-        } else if v == "true" || v == "false" {
-            let mut b = base();
-            b.append_type_and_fast_value(v == "true");
-            out.push(b);
-        }
-        out
-    }
-
     /// Full text on the `_text` form of `path`.
     fn match_text(&mut self, path: &str, text: &str, kind: &MatchKind) -> Option<BoxQuery> {
         let tokens = self.tokens(text);
@@ -233,9 +205,7 @@ impl<'a> Compiler<'a> {
         if let Some(q) = self.match_text(path, text, kind) {
             parts.push(q);
         }
-        for t in self.typed_value_terms(path, text) {
-            parts.push(value_eq(t));
-        }
+        parts.extend(self.typed_value_queries(path, text));
         if parts.is_empty() {
             // Nothing to analyze (punctuation only): the exact value may still match.
             parts.push(value_eq(self.keyword_term(path, text)));
@@ -252,11 +222,9 @@ impl<'a> Compiler<'a> {
                 parts.push(q);
             }
         }
-        if !self.typed_value_terms("x", text).is_empty() {
+        if !values::typed(text).is_empty() {
             for p in self.numeric_paths() {
-                for t in self.typed_value_terms(&p, text) {
-                    parts.push(value_eq(t));
-                }
+                parts.extend(self.typed_value_queries(&p, text));
             }
         }
         let explicit: Vec<(Field, FieldType)> = self
@@ -265,7 +233,8 @@ impl<'a> Compiler<'a> {
             .map(|(_, field, kind)| (field, kind))
             .collect();
         for (field, field_kind) in explicit {
-            if let Some(q) = self.explicit_match(field, field_kind, text, kind) {
+            // Lenient, as Elasticsearch is on `*`: text that is no value of a field skips it.
+            if let Ok(Some(q)) = self.explicit_match(field, field_kind, text, kind) {
                 parts.push(q);
             }
         }
@@ -312,7 +281,7 @@ impl<'a> Compiler<'a> {
                 kind: field_kind,
                 ..
             } => self
-                .explicit_match(field, field_kind, text, kind)
+                .explicit_match(field, field_kind, text, kind)?
                 .unwrap_or_else(|| Box::new(EmptyQuery)),
             FieldTarget::Missing => Box::new(EmptyQuery),
         })
@@ -326,11 +295,7 @@ impl<'a> Compiler<'a> {
                     value_eq(self.keyword_term(&path, value)),
                     term_query(self.text_term(&path, value)),
                 ];
-                parts.extend(
-                    self.typed_value_terms(&path, value)
-                        .into_iter()
-                        .map(value_eq),
-                );
+                parts.extend(self.typed_value_queries(&path, value));
                 union(parts)
             }
             // `term` is not analyzed: on a text field it matches one token as given.
@@ -520,14 +485,6 @@ fn term_query(t: Term) -> BoxQuery {
     Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
 }
 
-/// Documents whose column value equals `t` (`_val` has columns, not an inverted index).
-fn value_eq(t: Term) -> BoxQuery {
-    Box::new(RangeQuery::new(
-        Bound::Included(t.clone()),
-        Bound::Included(t),
-    ))
-}
-
 /// Any of `parts` (none: nothing matches).
 fn union(mut parts: Vec<BoxQuery>) -> BoxQuery {
     match parts.len() {
@@ -586,3 +543,6 @@ fn date_bound(b: &RangeBound, dates: &DateParser, lower: bool) -> Result<Bound<i
         RangeBound::Exclusive(v) => Bound::Excluded(dates.parse(v, lower)?),
     })
 }
+
+#[cfg(test)]
+mod tests;

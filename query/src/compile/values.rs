@@ -1,0 +1,145 @@
+//! Equality on the typed columns of a dynamic field (`_val.<path>`): a query value such as
+//! `"5"`, `5.0` or `"true"` is looked for in every column type it may have been stored as.
+//!
+//! Numbers run as one-value ranges on the column (tantivy's fast-field range query reconciles
+//! i64/u64/f64). Booleans cannot: tantivy's range query refuses a boolean term on a JSON
+//! field ("unsupported value bytes type"), so they are matched by reading the segment's
+//! boolean column directly.
+
+use std::ops::Bound;
+
+use tantivy::columnar::Column;
+use tantivy::query::doc_predicate_query::{
+    ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery,
+};
+use tantivy::query::{AllScorer, RangeQuery};
+use tantivy::{DocId, SegmentReader, Term};
+
+use super::{BoxQuery, Compiler};
+
+/// A query value read as each type a JSON column can hold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Typed {
+    /// Signed integer (also looked for as a float).
+    I64(i64),
+    /// Unsigned integer above `i64::MAX`.
+    U64(u64),
+    /// Finite float.
+    F64(f64),
+    /// Boolean (`true`/`false` only, as Elasticsearch's boolean fields take them).
+    Bool(bool),
+}
+
+/// The typed readings of `value`; none for text that spells no number or boolean.
+pub(super) fn typed(value: &str) -> Vec<Typed> {
+    let v = value.trim();
+    if let Ok(i) = v.parse::<i64>() {
+        vec![Typed::I64(i), Typed::F64(i as f64)]
+    } else if let Ok(u) = v.parse::<u64>() {
+        vec![Typed::U64(u)]
+    } else if let Ok(x) = v.parse::<f64>()
+        && x.is_finite()
+    {
+        vec![Typed::F64(x)]
+    } else if v == "true" || v == "false" {
+        vec![Typed::Bool(v == "true")]
+    } else {
+        Vec::new()
+    }
+}
+
+impl Compiler<'_> {
+    /// Documents whose `path` holds the number or boolean `value` spells, in any column type.
+    pub(super) fn typed_value_queries(&self, path: &str, value: &str) -> Vec<BoxQuery> {
+        typed(value)
+            .into_iter()
+            .map(|t| self.typed_eq(path, t))
+            .collect()
+    }
+
+    fn typed_eq(&self, path: &str, value: Typed) -> BoxQuery {
+        let mut term = Term::from_field_json_path(self.value_field(), path, true);
+        match value {
+            Typed::I64(i) => term.append_type_and_fast_value(i),
+            Typed::U64(u) => term.append_type_and_fast_value(u),
+            Typed::F64(x) => term.append_type_and_fast_value(x),
+            Typed::Bool(b) => {
+                let field = self
+                    .mapper
+                    .schema()
+                    .get_field_name(self.value_field())
+                    .to_string();
+                return Box::new(DocPredicateQuery::from(BoolColumnEq {
+                    column: format!("{field}.{path}"),
+                    value: b,
+                }));
+            }
+        }
+        value_eq(term)
+    }
+}
+
+/// Documents whose column value equals `t` (`_val` has columns, not an inverted index).
+pub(super) fn value_eq(t: Term) -> BoxQuery {
+    Box::new(RangeQuery::new(
+        Bound::Included(t.clone()),
+        Bound::Included(t),
+    ))
+}
+
+/// Documents whose boolean column `column` holds `value` (any of its values, for arrays).
+#[derive(Debug, Clone)]
+struct BoolColumnEq {
+    column: String,
+    value: bool,
+}
+
+impl DocPredicate for BoolColumnEq {
+    type SegmentDocPredicate = BoolDocs;
+
+    fn doc_predicate(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<ConstOrVariableSegmentPredicate<BoolDocs>> {
+        let Some(column) = reader.fast_fields().column_opt::<bool>(&self.column)? else {
+            return Ok(ConstOrVariableSegmentPredicate::Const(false));
+        };
+        Ok(ConstOrVariableSegmentPredicate::Variable {
+            predicate: BoolDocs {
+                column,
+                value: self.value,
+            },
+            necessary_condition: Box::new(AllScorer::new(reader.max_doc())),
+        })
+    }
+}
+
+/// [`BoolColumnEq`] on one segment.
+struct BoolDocs {
+    column: Column<bool>,
+    value: bool,
+}
+
+impl tantivy::query::doc_predicate_query::SegmentDocPredicate for BoolDocs {
+    fn eval(&mut self, doc: DocId) -> bool {
+        self.column.values_for_doc(doc).any(|v| v == self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_as_every_type_they_spell() {
+        assert_eq!(typed(" 5 "), vec![Typed::I64(5), Typed::F64(5.0)]);
+        assert_eq!(typed("18446744073709551615"), vec![Typed::U64(u64::MAX)]);
+        assert_eq!(typed("6.25"), vec![Typed::F64(6.25)]);
+        assert_eq!(typed("true"), vec![Typed::Bool(true)]);
+        assert_eq!(typed("false"), vec![Typed::Bool(false)]);
+        assert!(typed("True").is_empty(), "ES booleans are lowercase");
+        assert!(typed("NaN").is_empty());
+        assert!(typed("inf").is_empty());
+        assert!(typed("10.0.0.1").is_empty());
+    }
+}
