@@ -4,9 +4,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
 use clap::Args;
 use hydrant_loadgen::{Generated, Generator, LoadConfig, LogFormat, Protocol, TimeSpread};
+use hydrant_sigproxy::Signer;
+use hydrant_sigproxy::credentials::{self, ChainOptions};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -15,7 +19,8 @@ Examples:
   hydrant loadgen --protocol firehose --format alb --batch 500 --gzip --report-json report.json
   hydrant loadgen --format nginx --backfill 7d --count 1000000      # a week of history
   hydrant loadgen --replay ../shared/testdata/logs/elastic-examples/apache_logs --verify
-  hydrant loadgen --format json --count 2000000 --emit data.ndjson   # write, do not send";
+  hydrant loadgen --format json --count 2000000 --emit data.ndjson   # write, do not send
+  hydrant loadgen --protocol firehose --sigv4 --profile dev          # Hydrant with [auth.sigv4] keys";
 
 /// Arguments of `hydrant loadgen`.
 #[derive(Debug, Args)]
@@ -75,6 +80,20 @@ pub struct LoadgenArgs {
     /// No progress line.
     #[arg(long)]
     quiet: bool,
+    /// Sign every request with AWS SigV4, with credentials from the AWS chain (environment,
+    /// shared files with --profile, web identity, container and instance metadata).
+    #[arg(long)]
+    sigv4: bool,
+    /// SigV4 signing region.
+    #[arg(long, default_value = "us-east-1", requires = "sigv4")]
+    region: String,
+    /// SigV4 signing service of the search, `_bulk` and NDJSON APIs. Firehose API calls are
+    /// signed for `firehose`, as AWS SDKs sign them.
+    #[arg(long, default_value = "es", requires = "sigv4")]
+    service: String,
+    /// Profile of the shared AWS config and credentials files.
+    #[arg(long, requires = "sigv4")]
+    profile: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -124,6 +143,16 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
             args.count.unwrap_or(hydrant_loadgen::run::DEFAULT_COUNT),
         );
     }
+    let sigv4 = if args.sigv4 {
+        Some(signer(
+            &args.target,
+            &args.region,
+            &args.service,
+            args.profile.clone(),
+        )?)
+    } else {
+        None
+    };
     let cfg = LoadConfig {
         target: args.target.trim_end_matches('/').to_string(),
         stream: args.stream,
@@ -141,6 +170,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         spread,
         replay: args.replay,
         progress: !args.quiet,
+        sigv4,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -160,6 +190,39 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A SigV4 signer for requests to `target` (signing its host and port as sent).
+fn signer(
+    target: &str,
+    region: &str,
+    service: &str,
+    profile: Option<String>,
+) -> anyhow::Result<hydrant_loadgen::Sigv4> {
+    let uri: axum::http::Uri = target
+        .parse()
+        .with_context(|| format!("--target `{target}` is not a URL"))?;
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        bail!("--target `{target}` needs a scheme and a host, e.g. http://127.0.0.1:9200");
+    };
+    // The host header reqwest sends: the port only when it is not the scheme's default.
+    let host = match (scheme, authority.port_u16()) {
+        ("http", Some(80)) | ("https", Some(443)) => authority.host().to_string(),
+        _ => authority.as_str().to_string(),
+    };
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let chain = credentials::aws_chain(ChainOptions {
+        profile,
+        region: Some(region.to_string()),
+        watched: credentials::shared_files(&env),
+    });
+    let chain = Arc::new(chain);
+    let signer =
+        |service: &str| Arc::new(Signer::new(chain.clone(), scheme, &host, region, service));
+    Ok(hydrant_loadgen::Sigv4 {
+        search: signer(service),
+        firehose: signer("firehose"),
+    })
 }
 
 fn emit(

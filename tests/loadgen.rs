@@ -155,3 +155,81 @@ fn the_same_seed_emits_the_same_records() {
     assert_ne!(strip(&a), strip(&c));
     assert_eq!(a.lines().count(), 500);
 }
+
+#[test]
+fn sigv4_signed_traffic_reaches_a_hydrant_that_verifies_it() {
+    const KEY: &str = "AKIDLOADGENTEST";
+    const SECRET: &str = "loadgen/test+secret";
+    let config =
+        format!("[auth.sigv4]\nregion = \"eu-west-1\"\n[auth.sigv4.keys]\n{KEY} = \"{SECRET}\"\n");
+    let server = Server::start_with(&[], Some(&config));
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials");
+    std::fs::write(
+        &creds,
+        format!("[bench]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    let run = |profile: Option<&str>, protocol: &str, stream: &str| -> Value {
+        let report = dir.path().join(format!("{stream}.json"));
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "loadgen",
+            "--target",
+            &server.url,
+            "--quiet",
+            "--count",
+            "1000",
+        ])
+        .args(["--protocol", protocol, "--stream", stream, "--report-json"])
+        .arg(&report)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE");
+        if let Some(p) = profile {
+            cmd.args([
+                "--sigv4",
+                "--region",
+                "eu-west-1",
+                "--profile",
+                p,
+                "--verify",
+            ]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+    };
+    // Firehose calls signed for `firehose` (as AWS SDKs do), _bulk for `es`.
+    for (protocol, stream) in [("firehose", "signed-fh"), ("bulk", "signed-bulk")] {
+        let r = run(Some("bench"), protocol, stream);
+        assert_eq!(r["records_acked"], 1000, "{protocol}: {r}");
+        assert_eq!(r["lost"], 0, "{protocol}");
+        assert_eq!(r["duplicated"], 0, "{protocol}");
+    }
+    // Unsigned, every record is refused, and the report says so.
+    let r = run(None, "ndjson", "unsigned");
+    assert_eq!(r["records_acked"], 0);
+    let refused: u64 = r["errors"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(refused, 1000, "{r}");
+    assert!(
+        r["errors"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k.starts_with("http_403")),
+        "{r}"
+    );
+}

@@ -20,4 +20,4 @@ pub use error::LoadError;
 pub use generate::{Generated, Generator, LogFormat, TimeSpread};
 pub use protocol::Protocol;
 pub use report::Report;
-pub use run::{LoadConfig, run};
+pub use run::{LoadConfig, Sigv4, run};

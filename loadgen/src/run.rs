@@ -53,6 +53,58 @@ pub struct LoadConfig {
     pub replay: Option<PathBuf>,
     /// Print a progress line every second.
     pub progress: bool,
+    /// Sign every request with AWS SigV4 (for Hydrant with `[auth.sigv4]` keys, or AWS itself).
+    pub sigv4: Option<Sigv4>,
+}
+
+/// AWS SigV4 signing of loadgen's requests, with the signer of `hydrant sigproxy`.
+#[derive(Clone)]
+pub struct Sigv4 {
+    /// Signs `_bulk`, NDJSON and `_count` requests (service `es` as a rule).
+    pub search: Arc<hydrant_sigproxy::Signer>,
+    /// Signs Firehose API calls (service `firehose`, as AWS SDKs sign them).
+    pub firehose: Arc<hydrant_sigproxy::Signer>,
+}
+
+impl std::fmt::Debug for Sigv4 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sigv4")
+            .field("region", &self.search.region())
+            .field("service", &self.search.service())
+            .finish()
+    }
+}
+
+impl Sigv4 {
+    /// Adds the signature headers for `method path` with `headers` and `body` to `request`.
+    async fn sign(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        path: &str,
+        headers: &[(&'static str, String)],
+        body: &[u8],
+    ) -> Result<reqwest::RequestBuilder, LoadError> {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            let v = http::HeaderValue::from_str(v).map_err(|e| LoadError::Http(e.to_string()))?;
+            map.insert(*k, v);
+        }
+        let signer = match map.get("x-amz-target") {
+            Some(_) => &self.firehose,
+            None => &self.search,
+        };
+        let signature = signer
+            .sign(&hydrant_sigproxy::signer::Request {
+                method,
+                path_and_query: path,
+                headers: &map,
+                payload_sha256: &hydrant_sigproxy::canonical::sha256_hex(body),
+            })
+            .await
+            .map_err(|e| LoadError::Http(format!("cannot sign the request: {e}")))?;
+        Ok(request.headers(signature.headers))
+    }
 }
 
 /// Where records come from.
@@ -255,6 +307,23 @@ async fn send(s: &Shared, p: Payload, from: Instant) {
     for (k, v) in &p.headers {
         req = req.header(*k, v);
     }
+    if let Some(sigv4) = &s.cfg.sigv4 {
+        match sigv4.sign(req, "POST", &p.path, &p.headers, &p.body).await {
+            Ok(signed) => req = signed,
+            Err(e) => {
+                // Not sent: the records failed, and why is logged (once per kind is enough).
+                t.in_flight.fetch_sub(1, Ordering::Relaxed);
+                t.failed.fetch_add(p.records as u64, Ordering::Relaxed);
+                let mut errors = s.errors.lock();
+                let n = errors.entry("signing".to_string()).or_default();
+                if *n == 0 {
+                    tracing::warn!("{e}");
+                }
+                *n += p.records as u64;
+                return;
+            }
+        }
+    }
     let result = match req.body(p.body).send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
@@ -311,9 +380,12 @@ async fn progress_loop(s: Arc<Shared>) {
 
 /// Documents in the stream now (0 when it does not exist yet).
 async fn count_docs(http: &reqwest::Client, cfg: &LoadConfig) -> Result<u64, LoadError> {
-    let url = format!("{}/{}/_count", cfg.target, cfg.stream);
-    let resp = http
-        .get(&url)
+    let path = format!("/{}/_count", cfg.stream);
+    let mut request = http.get(format!("{}{path}", cfg.target));
+    if let Some(sigv4) = &cfg.sigv4 {
+        request = sigv4.sign(request, "GET", &path, &[], b"").await?;
+    }
+    let resp = request
         .send()
         .await
         .map_err(|e| LoadError::Http(e.to_string()))?;
