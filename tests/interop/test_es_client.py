@@ -1,7 +1,12 @@
 """The official Elasticsearch Python client against Hydrant's search API."""
 
+import datetime as dt
+
+import pytest
 import requests
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError, helpers
+
+import search_corpus as corpus
 
 
 def test_client_accepts_the_server_and_searches(hydrant):
@@ -26,3 +31,109 @@ def test_client_accepts_the_server_and_searches(hydrant):
     assert res["hits"]["hits"][0]["_source"]["level"] == "error"
     res = es.search(index="app", q="level:info", sort="@timestamp:desc")
     assert [hit["_source"]["msg"] for hit in res["hits"]["hits"]] == ["recovered"]
+
+
+@pytest.fixture
+def weblogs(hydrant):
+    """A server holding the corpus in stream `weblogs`, shipped with the client's bulk helper."""
+    h = hydrant()
+    es = Elasticsearch(h.url, request_timeout=60)
+    recs = corpus.records()
+    actions = ({"_index": "weblogs", "_source": r} for r in recs)
+    ok, errors = helpers.bulk(es, actions, chunk_size=400, refresh="wait_for")
+    assert (ok, errors) == (len(recs), [])
+    assert h.wait_count("weblogs", len(recs)) == len(recs)
+    return es, recs
+
+
+def test_info_names_an_elasticsearch_8_cluster(weblogs):
+    es, _ = weblogs
+    info = es.info()
+    assert info["version"]["number"].startswith("8.")
+    assert info["tagline"] == "You Know, for Search"
+    assert info["cluster_name"]
+
+
+def test_search_aggregations_match_the_records(weblogs):
+    es, recs = weblogs
+    gte = corpus.START + dt.timedelta(hours=7)
+    lte = corpus.START + dt.timedelta(hours=60)
+    res = es.search(index="weblogs", **corpus.search_body(gte, lte))
+    corpus.check_search(res.body, recs, gte, lte)
+
+
+def test_count_with_dsl_and_lucene_queries(weblogs):
+    es, recs = weblogs
+    assert es.count(index="weblogs")["count"] == len(recs)
+    assert es.count(index="weblogs", query={"term": {"ok": False}})["count"] == sum(not r["ok"] for r in recs)
+    assert es.count(index="weblogs", q="service:api AND status:[400 TO 599]")["count"] == sum(
+        r["service"] == "api" and 400 <= r["status"] <= 599 for r in recs
+    )
+    # Every daily index answers for its own day.
+    days = sorted({r["@timestamp"][:10] for r in recs})
+    assert len(days) >= 3
+    for day in days:
+        assert es.count(index=f"weblogs-{day}")["count"] == sum(r["@timestamp"].startswith(day) for r in recs)
+
+
+def test_msearch_answers_each_search_on_its_own(weblogs):
+    es, recs = weblogs
+    res = es.msearch(
+        searches=[
+            {"index": "weblogs"},
+            {"size": 0, "track_total_hits": True, "query": {"match": {"msg": "timeout"}}},
+            {"index": "weblogs"},
+            {"query": {"query_string": {"query": "service:(api"}}},
+            {"index": "no-such-logs"},
+            {"query": {"match_all": {}}},
+            {"index": "weblogs", "ignore_unavailable": True},
+            {"size": 0, "aggs": {"s": {"terms": {"field": "status"}}}},
+        ]
+    )
+    first, broken, missing, last = res["responses"]
+    assert first["status"] == 200
+    assert first["hits"]["total"]["value"] == sum("timeout" in r["msg"].split() for r in recs)
+    assert broken["status"] == 400
+    assert broken["error"]["type"] in ("query_shard_exception", "parsing_exception", "search_phase_execution_exception")
+    assert missing["status"] == 404
+    assert missing["error"]["type"] == "index_not_found_exception"
+    assert last["status"] == 200
+    want = {}
+    for r in recs:
+        want[r["status"]] = want.get(r["status"], 0) + 1
+    assert {b["key"]: b["doc_count"] for b in last["aggregations"]["s"]["buckets"]} == want
+
+
+def test_field_caps_types_and_aggregatability(weblogs):
+    es, _ = weblogs
+    corpus.check_field_caps(es.field_caps(index="weblogs", fields="*").body)
+    caps = es.field_caps(index="weblogs-*", fields="status,service*")
+    assert set(caps["fields"]) == {"status", "service", "service.keyword"}
+    assert len(caps["indices"]) >= 3
+
+
+def test_scan_returns_every_document_once(weblogs):
+    es, recs = weblogs
+    query = {"query": {"range": {"@timestamp": {"gte": "2026-03-28T00:00:00Z"}}}}
+    seqs = [hit["_source"]["seq"] for hit in helpers.scan(es, index="weblogs", query=query, size=97)]
+    want = sorted(r["seq"] for r in recs if r["@timestamp"] >= "2026-03-28")
+    assert len(seqs) == len(set(seqs)), "a document came twice"
+    assert sorted(seqs) == want
+    # preserve_order pages through sorted results: the same documents, newest first.
+    ordered = list(helpers.scan(es, index="weblogs", query={**query, "sort": [{"@timestamp": "desc"}]},
+                                preserve_order=True, size=250))
+    stamps = [hit["_source"]["@timestamp"] for hit in ordered]
+    assert stamps == sorted(stamps, reverse=True)
+    assert sorted(hit["_source"]["seq"] for hit in ordered) == want
+
+
+def test_client_errors_are_elasticsearch_errors(weblogs):
+    es, _ = weblogs
+    with pytest.raises(NotFoundError) as e:
+        es.search(index="no-such-logs")
+    assert e.value.meta.status == 404
+    assert e.value.body["error"]["type"] == "index_not_found_exception"
+    with pytest.raises(BadRequestError) as e:
+        es.search(index="weblogs", aggs={"g": {"geo_grid": {"field": "x"}}})
+    assert e.value.body["error"]["type"] in ("illegal_argument_exception", "parsing_exception", "x_content_parse_exception")
+    assert "geo_grid" in e.value.body["error"]["reason"]
