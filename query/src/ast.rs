@@ -153,6 +153,9 @@ pub enum QueryAst {
         /// The factor.
         boost: f32,
     },
+    /// `lenient: true`: text that is no value of a field's type (a word on a number field)
+    /// matches nothing there instead of failing the request.
+    Lenient(Box<QueryAst>),
     /// A query whose documents all get the same score.
     ConstantScore {
         /// The filter.

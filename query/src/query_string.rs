@@ -24,11 +24,52 @@ pub fn parse_query_string(
     if query.trim().is_empty() {
         return Ok(QueryAst::MatchAll);
     }
-    let ast = tantivy_query_grammar::parse_query(query).map_err(|_| QueryError::QueryString {
-        query: query.to_string(),
-        reason: "the syntax is not valid Lucene query syntax".to_string(),
-    })?;
+    let rewritten = match_all_as_star(query);
+    let ast =
+        tantivy_query_grammar::parse_query(&rewritten).map_err(|_| QueryError::QueryString {
+            query: query.to_string(),
+            reason: "the syntax is not valid Lucene query syntax".to_string(),
+        })?;
     convert(ast, options)
+}
+
+/// Lucene's `*:*` (every document), which the grammar does not know, as its `*`. Only whole
+/// terms outside quotes are rewritten: `"a *:* b"` and `f:*:*x` stay as written.
+fn match_all_as_star(query: &str) -> std::borrow::Cow<'_, str> {
+    if !query.contains("*:*") {
+        return query.into();
+    }
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = String::with_capacity(query.len());
+    let mut quoted = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_term =
+            i == 0 || matches!(chars[i - 1], ' ' | '\t' | '\n' | '(' | '+' | '-' | '!');
+        let ends_term =
+            |j: usize| j >= chars.len() || matches!(chars[j], ' ' | '\t' | '\n' | ')' | '^');
+        if !quoted && starts_term && chars[i..].starts_with(&['*', ':', '*']) && ends_term(i + 3) {
+            out.push('*');
+            i += 3;
+            continue;
+        }
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(next) = chars.get(i + 1) {
+                    out.push(*next);
+                }
+                i += 2;
+                continue;
+            }
+            '"' => quoted = !quoted,
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    out.into()
 }
 
 fn convert(ast: UserInputAst, options: &QueryStringOptions) -> Result<QueryAst, QueryError> {
@@ -229,6 +270,19 @@ mod tests {
             }
         );
         assert_eq!(parse("*"), QueryAst::MatchAll);
+    }
+
+    #[test]
+    fn star_colon_star_matches_everything() {
+        assert_eq!(parse("*:*"), QueryAst::MatchAll);
+        assert_eq!(parse(" *:* "), QueryAst::MatchAll);
+        let QueryAst::Bool(b) = parse("*:* AND NOT level:debug") else {
+            panic!()
+        };
+        assert_eq!(b.must, vec![QueryAst::MatchAll]);
+        assert_eq!(b.must_not, vec![word(Some("level"), "debug")]);
+        assert_eq!(parse("(*:*)"), QueryAst::MatchAll);
+        assert_eq!(match_all_as_star("msg:\"*:*\""), "msg:\"*:*\"");
     }
 
     #[test]

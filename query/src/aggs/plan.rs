@@ -101,17 +101,21 @@ impl<'a> Planner<'a> {
             return Ok(unmapped(field));
         };
         let path = column.strip_prefix("_val.").filter(|_| explicit.is_none());
-        let numeric_kinds = path
-            .and_then(|p| self.fields.paths.get(p))
+        let kinds = path.and_then(|p| self.fields.paths.get(p));
+        let numeric_kinds = kinds
             .map(|k| {
                 k.iter()
                     .filter(|k| matches!(k, ValueKind::I64 | ValueKind::U64 | ValueKind::F64))
                     .count()
             })
             .unwrap_or(0);
+        // Booleans count as 0 and 1 in numeric aggregations, as in Elasticsearch; tantivy's
+        // metrics read no boolean column, so they go through a computed one.
+        let booleans = explicit == Some(FieldType::Boolean)
+            || kinds.is_some_and(|k| k.contains(&ValueKind::Bool));
         Ok(match want {
             Want::Any => column,
-            Want::Numbers if numeric_kinds > 1 => {
+            Want::Numbers if numeric_kinds > 1 || booleans => {
                 sources::register(&mut self.registry, &column, Target::Numbers)
             }
             Want::Numbers => column,

@@ -7,6 +7,7 @@
 //! field holding epoch milliseconds (a dynamic `timestamp`) is not a date column, so a
 //! `date_histogram` on it would find nothing. Both are answered by a [`ValueSource`] that reads
 //! every numeric column of the path and yields one stream of values in the type asked for.
+//! Booleans are numbers there too (0 and 1), as Elasticsearch's metrics read them.
 
 use std::sync::Arc;
 
@@ -92,6 +93,10 @@ fn u64_to_f64(v: u64) -> u64 {
     (v as f64).to_u64()
 }
 
+fn bool_to_f64(v: u64) -> u64 {
+    (v as f64).to_u64()
+}
+
 fn ms_i64_to_date(v: u64) -> u64 {
     DateTime::from_timestamp_millis(i64::from_u64(v)).to_u64()
 }
@@ -111,6 +116,7 @@ fn convert(column: DynamicColumn, target: Target) -> Option<(Column<u64>, Conver
         (DynamicColumn::I64(c), Target::Numbers) => (c.to_u64_monotonic(), i64_to_f64),
         (DynamicColumn::U64(c), Target::Numbers) => (c, u64_to_f64),
         (DynamicColumn::F64(c), Target::Numbers) => (c.to_u64_monotonic(), identity),
+        (DynamicColumn::Bool(c), Target::Numbers) => (c.to_u64_monotonic(), bool_to_f64),
         (DynamicColumn::DateTime(c), Target::Dates) => (c.to_u64_monotonic(), identity),
         (DynamicColumn::I64(c), Target::Dates) => (c.to_u64_monotonic(), ms_i64_to_date),
         (DynamicColumn::U64(c), Target::Dates) => (c, ms_u64_to_date),

@@ -222,6 +222,28 @@ fn metrics_read_integers_and_floats_of_one_field() {
 }
 
 #[test]
+fn booleans_are_zero_and_one_in_numeric_aggregations() {
+    let a = aggs(json!({"size": 0, "aggs": {
+        "share": {"avg": {"field": "ok"}},
+        "oks": {"sum": {"field": "ok"}},
+        "h": {"histogram": {"field": "ok", "interval": 1}}
+    }}));
+    let oks = docs().iter().filter(|d| d["ok"] == json!(true)).count();
+    assert!(close(
+        a["share"]["value"].as_f64().unwrap(),
+        oks as f64 / N as f64
+    ));
+    assert!(close(a["oks"]["value"].as_f64().unwrap(), oks as f64));
+    let got: Vec<(f64, u64)> = a["h"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["key"].as_f64().unwrap(), b["doc_count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(0.0, (N - oks) as u64), (1.0, oks as u64)]);
+}
+
+#[test]
 fn min_max_of_dates_have_value_as_string() {
     let a = aggs(json!({"size": 0, "aggs": {
         "first": {"min": {"field": "@timestamp"}},

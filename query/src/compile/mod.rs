@@ -31,6 +31,8 @@ pub struct Compiler<'a> {
     fields: &'a DynamicFields,
     analyzer: TextAnalyzer,
     now_ms: i64,
+    /// Inside `lenient: true`: values of the wrong type match nothing rather than fail.
+    lenient: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -50,6 +52,7 @@ impl<'a> Compiler<'a> {
             fields,
             analyzer,
             now_ms,
+            lenient: false,
         }
     }
 
@@ -125,6 +128,12 @@ impl<'a> Compiler<'a> {
             )),
             QueryAst::Boost { query, boost } => {
                 Box::new(BoostQuery::new(self.compile(query)?, *boost))
+            }
+            QueryAst::Lenient(inner) => {
+                let was = std::mem::replace(&mut self.lenient, true);
+                let q = self.compile(inner);
+                self.lenient = was;
+                q?
             }
             QueryAst::ConstantScore { filter, boost } => {
                 Box::new(ConstScoreQuery::new(self.compile(filter)?, *boost))
@@ -280,9 +289,12 @@ impl<'a> Compiler<'a> {
                 field,
                 kind: field_kind,
                 ..
-            } => self
-                .explicit_match(field, field_kind, text, kind)?
-                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            } => match self.explicit_match(field, field_kind, text, kind) {
+                Ok(Some(q)) => q,
+                Ok(None) => Box::new(EmptyQuery),
+                Err(_) if self.lenient => Box::new(EmptyQuery),
+                Err(e) => return Err(e),
+            },
             FieldTarget::Missing => Box::new(EmptyQuery),
         })
     }
@@ -363,7 +375,12 @@ impl<'a> Compiler<'a> {
                 Ok(self.timestamp_range(lo, hi))
             }
             FieldTarget::Keyword { path } => Ok(self.keyword_range(&path, lower, upper)),
-            FieldTarget::Dynamic { path } => self.range_dynamic(&path, lower, upper, dates),
+            FieldTarget::Dynamic { path } => {
+                if !self.lenient {
+                    self.check_numeric_bounds(&path, lower, upper)?;
+                }
+                self.range_dynamic(&path, lower, upper, dates)
+            }
             FieldTarget::Id => Ok(Box::new(RangeQuery::new(
                 str_bound(lower).map(|v| Term::from_field_text(self.mapper.fields().id, &v)),
                 str_bound(upper).map(|v| Term::from_field_text(self.mapper.fields().id, &v)),
@@ -414,6 +431,11 @@ impl<'a> Compiler<'a> {
                 };
                 parts.push(Box::new(RangeQuery::new(as_i64(ilo), as_i64(ihi))));
             }
+        }
+        if kinds.contains(&ValueKind::Bool)
+            && let Some(q) = self.bool_range(path, lower, upper)
+        {
+            parts.push(q);
         }
         if kinds.contains(&ValueKind::Keyword) || (!numeric && kinds.is_empty()) {
             parts.push(self.keyword_range(path, lower, upper));

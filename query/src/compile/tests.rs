@@ -141,6 +141,14 @@ fn booleans_of_dynamic_fields_match_as_booleans_and_as_words() {
                 want(|d| d["word"] == json!("true")),
             ),
             (json!({"exists": {"field": "even"}}), N as u64),
+            (json!({"range": {"even": {"gte": true}}}), even),
+            (json!({"range": {"even": {"lt": "true"}}}), odd),
+            (
+                json!({"range": {"even": {"gte": false, "lte": true}}}),
+                N as u64,
+            ),
+            (qs("*:*"), N as u64),
+            (qs("*:* AND NOT even:true"), odd),
             // No field named: every field holding true, or the word.
             (
                 qs("true"),
@@ -260,13 +268,48 @@ fn explicitly_typed_fields_match_typed_values() {
 }
 
 #[test]
+fn lenient_queries_skip_fields_a_value_cannot_be() {
+    let word_true = want(|d| d["word"] == json!("true"));
+    check(
+        explicit(),
+        "exp",
+        vec![
+            (
+                json!({"multi_match": {"query": "true", "fields": ["n", "ip", "word"], "lenient": true}}),
+                word_true,
+            ),
+            (
+                json!({"match": {"n": {"query": "five", "lenient": true}}}),
+                0,
+            ),
+            (
+                json!({"query_string": {"query": "n:five OR word:true", "lenient": true}}),
+                word_true,
+            ),
+        ],
+    );
+}
+
+#[test]
 fn values_of_the_wrong_type_get_es_errors() {
     let cases = [
         (dynamic(), "dyn", json!({"term": {"even": null}})),
         (dynamic(), "dyn", json!({"term": {"even": {"value": null}}})),
         (dynamic(), "dyn", json!({"term": {"even": [true]}})),
         (dynamic(), "dyn", json!({"match": {"even": {"x": 1}}})),
+        (
+            dynamic(),
+            "dyn",
+            json!({"range": {"price": {"gte": "abc"}}}),
+        ),
+        (dynamic(), "dyn", qs("n:[a TO 5]")),
         (explicit(), "exp", json!({"term": {"n": "five"}})),
+        (
+            explicit(),
+            "exp",
+            json!({"multi_match": {"query": "five", "fields": ["n", "word"]}}),
+        ),
+        (explicit(), "exp", qs("n:five")),
         (explicit(), "exp", json!({"term": {"even": "yes"}})),
         (explicit(), "exp", json!({"term": {"ip": "not-an-ip"}})),
         (explicit(), "exp", json!({"range": {"n": {"gte": "ten"}}})),

@@ -6,8 +6,9 @@
 //! field ("unsupported value bytes type"), so they are matched by reading the segment's
 //! boolean column directly.
 
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 
+use hydrant_index::ValueKind;
 use tantivy::columnar::Column;
 use tantivy::query::doc_predicate_query::{
     ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery,
@@ -15,7 +16,9 @@ use tantivy::query::doc_predicate_query::{
 use tantivy::query::{AllScorer, RangeQuery};
 use tantivy::{DocId, SegmentReader, Term};
 
-use super::{BoxQuery, Compiler};
+use super::{BoxQuery, Compiler, union};
+use crate::ast::RangeBound;
+use crate::error::QueryError;
 
 /// A query value read as each type a JSON column can hold.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,6 +79,69 @@ impl Compiler<'_> {
             }
         }
         value_eq(term)
+    }
+}
+
+impl Compiler<'_> {
+    /// `range` on a dynamic field that only ever held numbers: a bound that is no number is
+    /// an error, as on Elasticsearch's numeric fields (not an empty answer).
+    pub(super) fn check_numeric_bounds(
+        &self,
+        path: &str,
+        lower: &RangeBound,
+        upper: &RangeBound,
+    ) -> Result<(), QueryError> {
+        let Some(kinds) = self.fields.paths.get(path) else {
+            return Ok(());
+        };
+        let numeric_only = !kinds.is_empty()
+            && kinds
+                .iter()
+                .all(|k| matches!(k, ValueKind::I64 | ValueKind::U64 | ValueKind::F64));
+        if !numeric_only {
+            return Ok(());
+        }
+        for b in [lower, upper] {
+            if let RangeBound::Inclusive(v) | RangeBound::Exclusive(v) = b
+                && v.trim().parse::<f64>().is_err()
+            {
+                return Err(QueryError::QueryShard(format!(
+                    "failed to create query: For input string: \"{v}\""
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `range` on the boolean column of `path` (`false` < `true`, as Elasticsearch orders
+    /// them); `None` when a bound is no boolean.
+    pub(super) fn bool_range(
+        &self,
+        path: &str,
+        lower: &RangeBound,
+        upper: &RangeBound,
+    ) -> Option<BoxQuery> {
+        let parse = |v: &str| match v.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        let lo = match lower {
+            RangeBound::Unbounded => Bound::Unbounded,
+            RangeBound::Inclusive(v) => Bound::Included(parse(v)?),
+            RangeBound::Exclusive(v) => Bound::Excluded(parse(v)?),
+        };
+        let hi = match upper {
+            RangeBound::Unbounded => Bound::Unbounded,
+            RangeBound::Inclusive(v) => Bound::Included(parse(v)?),
+            RangeBound::Exclusive(v) => Bound::Excluded(parse(v)?),
+        };
+        let parts: Vec<BoxQuery> = [false, true]
+            .into_iter()
+            .filter(|b| (lo, hi).contains(b))
+            .map(|b| self.typed_eq(path, Typed::Bool(b)))
+            .collect();
+        Some(union(parts))
     }
 }
 

@@ -38,7 +38,16 @@ pub(super) fn parse_match(name: &str, body: &Value, phrase: bool) -> Result<Quer
     } else {
         Some(field)
     };
-    Ok(QueryAst::Match { field, text, kind })
+    Ok(lenient(QueryAst::Match { field, text, kind }, v))
+}
+
+/// `q` under `lenient: true` when `body` asks for it.
+fn lenient(q: QueryAst, body: &Value) -> QueryAst {
+    if body.get("lenient").and_then(Value::as_bool) == Some(true) {
+        QueryAst::Lenient(Box::new(q))
+    } else {
+        q
+    }
 }
 
 pub(super) fn parse_query_string_dsl(body: &Value) -> Result<QueryAst, QueryError> {
@@ -73,16 +82,22 @@ pub(super) fn parse_query_string_dsl(body: &Value) -> Result<QueryAst, QueryErro
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        return Ok(QueryAst::Bool(BoolQuery {
-            should,
-            ..BoolQuery::default()
-        }));
+        return Ok(lenient(
+            QueryAst::Bool(BoolQuery {
+                should,
+                ..BoolQuery::default()
+            }),
+            body,
+        ));
     }
     let options = QueryStringOptions {
         default_field: fields.into_iter().next().or(default_field),
         default_operator,
     };
-    Ok(with_boost(parse_query_string(query, &options)?, body))
+    Ok(lenient(
+        with_boost(parse_query_string(query, &options)?, body),
+        body,
+    ))
 }
 
 /// `operator` / `default_operator`.
@@ -205,7 +220,7 @@ pub(super) fn parse_multi_match(body: &Value) -> Result<QueryAst, QueryError> {
             tie_breaker: o.get("tie_breaker").and_then(Value::as_f64).unwrap_or(0.0) as f32,
         },
     };
-    Ok(with_boost(q, body))
+    Ok(lenient(with_boost(q, body), body))
 }
 
 pub(super) fn parse_simple(body: &Value) -> Result<QueryAst, QueryError> {
