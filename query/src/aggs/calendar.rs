@@ -70,7 +70,10 @@ impl Interval {
     pub fn fixed(text: &str) -> Result<Interval, QueryError> {
         match parse_ms(text) {
             Some(ms) if ms > 0 => Ok(Interval::Fixed(ms)),
-            _ => Err(QueryError::IllegalArgument(format!(
+            Some(_) => Err(QueryError::IllegalArgument(
+                "Zero or negative time interval not supported".to_string(),
+            )),
+            None => Err(QueryError::IllegalArgument(format!(
                 "failed to parse setting [date_histogram.fixedInterval] with value [{text}] as a time value: unit is missing or unrecognized"
             ))),
         }
@@ -398,5 +401,21 @@ mod tests {
         assert_eq!(parse_ms("+6h"), Some(6 * HOUR));
         assert_eq!(parse_ms("1000ms"), Some(1000));
         assert_eq!(parse_ms("2y"), None);
+    }
+
+    #[test]
+    fn fixed_intervals_must_be_positive_time_values() {
+        assert_eq!(Interval::fixed("90s").unwrap(), Interval::Fixed(90_000));
+        assert_eq!(
+            Interval::fixed("0s").unwrap_err().to_string(),
+            "Zero or negative time interval not supported"
+        );
+        assert!(Interval::fixed("-1h").is_err());
+        assert!(
+            Interval::fixed("1M")
+                .unwrap_err()
+                .to_string()
+                .contains("unit is missing or unrecognized")
+        );
     }
 }

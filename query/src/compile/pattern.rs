@@ -84,6 +84,10 @@ impl Pattern {
 }
 
 fn bad_pattern(body: &str, why: &str) -> QueryError {
+    // The regex crate explains over several lines (the pattern, a caret, `error: …`): the last
+    // one says what is wrong.
+    let why = why.lines().last().unwrap_or(why).trim();
+    let why = why.strip_prefix("error: ").unwrap_or(why);
     QueryError::QueryShard(format!(
         "failed to create query: invalid pattern [{body}]: {why}"
     ))
@@ -187,6 +191,9 @@ impl Compiler<'_> {
         field: &FieldName,
         p: &Pattern,
     ) -> Result<BoxQuery, QueryError> {
+        // Checked as the user wrote it, so that an error names their pattern, not the term
+        // automaton built around it.
+        p.value_regex()?;
         let Some(field) = field else {
             let mut parts = vec![self.text_tokens(None, p)?, self.values(None, p)?];
             let explicit: Vec<(Field, FieldType)> = self
@@ -246,6 +253,18 @@ mod tests {
         let escaped = Pattern::wildcard(r"a\*b", false).value_regex().unwrap();
         assert!(escaped.is_match("a*b"));
         assert!(!escaped.is_match("axb"));
+    }
+
+    #[test]
+    fn a_broken_regexp_is_reported_as_written() {
+        let e = Pattern::regexp("(unclosed", false)
+            .value_regex()
+            .unwrap_err();
+        assert_eq!(e.es_type(), "query_shard_exception");
+        assert_eq!(
+            e.to_string(),
+            "failed to create query: invalid pattern [(unclosed]: unclosed group"
+        );
     }
 
     #[test]
