@@ -80,6 +80,11 @@ pub struct LoadgenArgs {
     /// No progress line.
     #[arg(long)]
     quiet: bool,
+    /// How long records the server refuses for now (429, 503, Firehose's
+    /// ServiceUnavailableException) are sent again, with backoff, before they count as refused;
+    /// 0s: never.
+    #[arg(long, value_parser = parse_duration, default_value = "5m")]
+    retry_for: Duration,
     /// Sign every request with AWS SigV4, with credentials from the AWS chain (environment,
     /// shared files with --profile, web identity, container and instance metadata).
     #[arg(long)]
@@ -170,6 +175,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         spread,
         replay: args.replay,
         progress: !args.quiet,
+        retry_for: args.retry_for,
         sigv4,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

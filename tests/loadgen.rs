@@ -5,7 +5,10 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, Server, testdata};
+use std::time::Duration;
+
+use common::s3::S3Server;
+use common::{BIN, Server, env_refs, testdata};
 use serde_json::Value;
 
 fn loadgen(server: &Server, args: &[&str]) -> Value {
@@ -232,4 +235,44 @@ fn sigv4_signed_traffic_reaches_a_hydrant_that_verifies_it() {
             .all(|k| k.starts_with("http_403")),
         "{r}"
     );
+}
+
+#[test]
+fn records_refused_for_now_are_sent_again_until_the_server_takes_them() {
+    // The backup store is down, so the stream's buffer fills and the receivers answer 429;
+    // once the store is back, loadgen's retries get every record in, once.
+    let s3 = S3Server::start();
+    *s3.faults.always_fail.lock().unwrap() = Some("/backup/".to_string());
+    let mut env = s3.env();
+    for (k, v) in [
+        ("HYDRANT_DEFAULTS__BACKUP__MODE", "AllDocuments"),
+        ("HYDRANT_DEFAULTS__BACKUP__PREFIX", "backup/"),
+        ("HYDRANT_DEFAULTS__RETRY_DURATION", "1h"),
+        ("HYDRANT_DEFAULTS__BUFFER_SIZE", "1MiB"),
+        ("HYDRANT_DEFAULTS__MAX_BUFFERED_SIZE", "1MiB"),
+    ] {
+        env.push((k.to_string(), v.to_string()));
+    }
+    let server = Server::start_with(&env_refs(&env), None);
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let mut child = Command::new(BIN)
+        .args(["loadgen", "--target", &server.url, "--stream", "pushback"])
+        .args(["--count", "20000", "--batch", "500", "--protocol", "bulk"])
+        .args(["--verify", "--quiet", "--report-json"])
+        .arg(&report)
+        .spawn()
+        .unwrap();
+    common::eventually(Duration::from_secs(60), "429s from the full buffer", || {
+        (server.metric("hydrant_throttled_records_total{stream=\"pushback\"}") > 0.0).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    *s3.faults.always_fail.lock().unwrap() = None;
+    assert!(child.wait().unwrap().success());
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["records_acked"], 20000, "{r}");
+    assert!(r["retries"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["errors"].as_object().unwrap().is_empty(), "{r}");
+    assert_eq!(r["lost"], 0);
+    assert_eq!(r["duplicated"], 0);
 }

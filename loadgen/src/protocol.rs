@@ -148,8 +148,17 @@ pub fn build(protocol: Protocol, stream: &str, records: &[Generated], gzip: bool
 pub struct Outcome {
     /// Records acknowledged (durable).
     pub acked: usize,
-    /// Refused records by error kind.
+    /// Refused records by error kind, other than those in `retry`.
     pub errors: BTreeMap<String, u64>,
+    /// Records refused for now (throttled or unavailable: 429, 503, Firehose's
+    /// `ServiceUnavailableException`), by their position in the request, with the error kind.
+    /// A shipper sends them again after a pause, as Beats, Vector and the AWS SDKs do.
+    pub retry: Vec<(usize, String)>,
+}
+
+/// Whether an HTTP status means "not now, try again".
+fn retryable_status(status: u64) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
 }
 
 /// Reads an answer of `protocol` for a request of `sent` records.
@@ -168,23 +177,33 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Out
             }
         }
         Protocol::Bulk if status == 200 => {
-            for item in v["items"].as_array().into_iter().flatten() {
+            for (i, item) in v["items"].as_array().into_iter().flatten().enumerate() {
                 let Some((_, r)) = item.as_object().and_then(|o| o.iter().next()) else {
                     continue;
                 };
                 let s = r["status"].as_u64().unwrap_or(0);
+                let kind = || r["error"]["type"].as_str().unwrap_or("unknown").to_string();
                 if (200..300).contains(&s) {
                     out.acked += 1;
+                } else if retryable_status(s) {
+                    out.retry.push((i, format!("http_{s}_{}", kind())));
                 } else {
-                    let kind = r["error"]["type"].as_str().unwrap_or("unknown").to_string();
-                    *out.errors.entry(kind).or_default() += 1;
+                    *out.errors.entry(kind()).or_default() += 1;
                 }
             }
         }
         Protocol::Firehose if status == 200 => {
-            for r in v["RequestResponses"].as_array().into_iter().flatten() {
+            for (i, r) in v["RequestResponses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 match r["ErrorCode"].as_str() {
                     None => out.acked += 1,
+                    Some(code @ "ServiceUnavailableException") => {
+                        out.retry.push((i, code.to_string()))
+                    }
                     Some(code) => *out.errors.entry(code.to_string()).or_default() += 1,
                 }
             }
@@ -197,7 +216,11 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Out
                     || format!("http_{status}"),
                     |t| format!("http_{status}_{t}"),
                 );
-            whole(&mut out, kind);
+            if retryable_status(u64::from(status)) {
+                out.retry = (0..sent).map(|i| (i, kind.clone())).collect();
+            } else {
+                whole(&mut out, kind);
+            }
         }
     }
     out
@@ -236,15 +259,38 @@ mod tests {
 
     #[test]
     fn answers_count_acked_and_errors_by_kind() {
-        let bulk = br#"{"items":[{"index":{"status":201}},{"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}}]}"#;
+        let bulk = br#"{"items":[{"index":{"status":201}},{"index":{"status":400,"error":{"type":"mapper_parsing_exception"}}}]}"#;
         let o = outcome(Protocol::Bulk, 200, bulk, 2);
         assert_eq!(o.acked, 1);
-        assert_eq!(o.errors["es_rejected_execution_exception"], 1);
+        assert_eq!(o.errors["mapper_parsing_exception"], 1);
         let fh = br#"{"FailedPutCount":1,"RequestResponses":[{"RecordId":"x"},{"ErrorCode":"ServiceUnavailableException"}]}"#;
         assert_eq!(outcome(Protocol::Firehose, 200, fh, 2).acked, 1);
         let throttled = br#"{"error":{"type":"es_rejected_execution_exception"},"status":429}"#;
         let o = outcome(Protocol::Ndjson, 429, throttled, 5);
         assert_eq!(o.acked, 0);
-        assert_eq!(o.errors["http_429_es_rejected_execution_exception"], 5);
+        assert!(o.errors.is_empty());
+        assert_eq!(o.retry.len(), 5);
+        assert_eq!(
+            o.retry[4],
+            (4, "http_429_es_rejected_execution_exception".to_string())
+        );
+        let missing = br#"{"error":{"type":"index_not_found_exception"},"status":404}"#;
+        let o = outcome(Protocol::Ndjson, 404, missing, 5);
+        assert_eq!(o.errors["http_404_index_not_found_exception"], 5);
+        assert!(o.retry.is_empty());
+    }
+
+    #[test]
+    fn throttled_items_are_retried_by_position_and_the_rest_are_not() {
+        let bulk = br#"{"items":[{"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}},{"index":{"status":201}},{"index":{"status":400,"error":{"type":"mapper_parsing_exception"}}},{"index":{"status":503,"error":{"type":"unavailable"}}}]}"#;
+        let o = outcome(Protocol::Bulk, 200, bulk, 4);
+        assert_eq!(o.acked, 1);
+        assert_eq!(o.errors["mapper_parsing_exception"], 1);
+        let at: Vec<usize> = o.retry.iter().map(|r| r.0).collect();
+        assert_eq!(at, [0, 3]);
+        let fh = br#"{"FailedPutCount":2,"RequestResponses":[{"ErrorCode":"ServiceUnavailableException"},{"RecordId":"x"},{"ErrorCode":"InvalidArgumentException"}]}"#;
+        let o = outcome(Protocol::Firehose, 200, fh, 3);
+        assert_eq!(o.retry, [(0, "ServiceUnavailableException".to_string())]);
+        assert_eq!(o.errors["InvalidArgumentException"], 1);
     }
 }

@@ -71,6 +71,11 @@ pub struct Report {
     pub records_failed: u64,
     /// Records whose fate is unknown (the request failed in transport).
     pub records_unknown: u64,
+    /// Requests sent again with the records a server refused for now (429, 503, Firehose's
+    /// `ServiceUnavailableException`): the server's backpressure.
+    pub retries: u64,
+    /// Records in those requests.
+    pub records_retried: u64,
     /// Bytes of records sent (before framing and compression).
     pub bytes_sent: u64,
     /// Bytes of records acknowledged.
@@ -83,8 +88,9 @@ pub struct Report {
     pub records_per_sec: f64,
     /// Acknowledged megabytes (10^6 bytes) of records per second.
     pub mb_per_sec: f64,
-    /// Acknowledgement latency per request, in milliseconds (measured from the scheduled send
-    /// time when a rate is set, so a slow server cannot hide its queueing).
+    /// Acknowledgement latency per batch, in milliseconds, from its first attempt to its last
+    /// answer (measured from the scheduled send time when a rate is set, so a slow server
+    /// cannot hide its queueing).
     pub latency_ms: Latency,
     /// Refused records by kind (error type, HTTP status, transport).
     pub errors: BTreeMap<String, u64>,
@@ -127,9 +133,16 @@ impl fmt::Display for Report {
         let l = &self.latency_ms;
         writeln!(
             f,
-            "latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (per request)",
+            "latency  p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (per batch)",
             l.p50, l.p90, l.p99, l.max
         )?;
+        if self.retries > 0 {
+            writeln!(
+                f,
+                "retries  {} requests with {} records refused for now (backpressure) were sent again",
+                self.retries, self.records_retried
+            )?;
+        }
         if !self.errors.is_empty() {
             let list: Vec<String> = self
                 .errors

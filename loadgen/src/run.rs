@@ -53,6 +53,9 @@ pub struct LoadConfig {
     pub replay: Option<PathBuf>,
     /// Print a progress line every second.
     pub progress: bool,
+    /// How long records refused for now (429, 503, Firehose's `ServiceUnavailableException`)
+    /// are sent again, with backoff, before they count as refused; zero: never.
+    pub retry_for: Duration,
     /// Sign every request with AWS SigV4 (for Hydrant with `[auth.sigv4]` keys, or AWS itself).
     pub sigv4: Option<Sigv4>,
 }
@@ -153,6 +156,8 @@ struct Tally {
     bytes_acked: AtomicU64,
     wire: AtomicU64,
     in_flight: AtomicU64,
+    retries: AtomicU64,
+    records_retried: AtomicU64,
 }
 
 struct Shared {
@@ -234,6 +239,8 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, LoadError> {
         records_acked: acked,
         records_failed: t.failed.load(Ordering::Relaxed),
         records_unknown: unknown,
+        retries: t.retries.load(Ordering::Relaxed),
+        records_retried: t.records_retried.load(Ordering::Relaxed),
         bytes_sent: t.bytes_sent.load(Ordering::Relaxed),
         bytes_acked,
         wire_bytes: t.wire.load(Ordering::Relaxed),
@@ -290,18 +297,58 @@ async fn worker(s: Arc<Shared>) {
         if records.is_empty() {
             return;
         }
-        let payload = build(s.cfg.protocol, &s.cfg.stream, &records, s.cfg.gzip);
-        drop(records);
-        send(&s, payload, scheduled.unwrap_or_else(Instant::now)).await;
+        send_until_answered(&s, records, scheduled.unwrap_or_else(Instant::now)).await;
     }
 }
 
-async fn send(s: &Shared, p: Payload, from: Instant) {
+/// Sends `records` and, while some are refused for now, sends those again after a pause
+/// (the server's `Retry-After`, else 50 ms doubling to 2 s) until `retry_for` has passed.
+/// The latency recorded runs from `from` to the last answer: what the shipper waited.
+async fn send_until_answered(s: &Shared, mut records: Vec<Generated>, from: Instant) {
     let t = &s.tally;
     t.in_flight.fetch_add(1, Ordering::Relaxed);
+    t.sent.fetch_add(records.len() as u64, Ordering::Relaxed);
+    let bytes: usize = records.iter().map(|r| r.as_str().len()).sum();
+    t.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    let give_up = Instant::now() + s.cfg.retry_for;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let p = build(s.cfg.protocol, &s.cfg.stream, &records, s.cfg.gzip);
+        let Some((retry, retry_after)) = send(s, p).await else {
+            break;
+        };
+        if retry.is_empty() {
+            break;
+        }
+        if Instant::now() >= give_up {
+            let mut errors = s.errors.lock();
+            for (_, kind) in &retry {
+                *errors.entry(kind.clone()).or_default() += 1;
+            }
+            t.failed.fetch_add(retry.len() as u64, Ordering::Relaxed);
+            break;
+        }
+        t.retries.fetch_add(1, Ordering::Relaxed);
+        t.records_retried
+            .fetch_add(retry.len() as u64, Ordering::Relaxed);
+        records = retry
+            .into_iter()
+            .filter_map(|(i, _)| records.get(i).cloned())
+            .collect();
+        tokio::time::sleep(retry_after.unwrap_or(pause).min(Duration::from_secs(10))).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
+    let micros = from.elapsed().as_micros() as u64;
+    let _ = s.latency.lock().record(micros.max(1));
+    t.in_flight.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Sends one request; counts what was acknowledged and refused for good, and returns the
+/// records refused for now with the server's `Retry-After` (`None`: the request failed in
+/// transport or could not be signed, and its records are counted).
+async fn send(s: &Shared, p: Payload) -> Option<(Vec<(usize, String)>, Option<Duration>)> {
+    let t = &s.tally;
     t.requests.fetch_add(1, Ordering::Relaxed);
-    t.sent.fetch_add(p.records as u64, Ordering::Relaxed);
-    t.bytes_sent.fetch_add(p.record_bytes, Ordering::Relaxed);
     t.wire.fetch_add(p.body.len() as u64, Ordering::Relaxed);
     let mut req = s.http.post(format!("{}{}", s.cfg.target, p.path));
     for (k, v) in &p.headers {
@@ -312,7 +359,6 @@ async fn send(s: &Shared, p: Payload, from: Instant) {
             Ok(signed) => req = signed,
             Err(e) => {
                 // Not sent: the records failed, and why is logged (once per kind is enough).
-                t.in_flight.fetch_sub(1, Ordering::Relaxed);
                 t.failed.fetch_add(p.records as u64, Ordering::Relaxed);
                 let mut errors = s.errors.lock();
                 let n = errors.entry("signing".to_string()).or_default();
@@ -320,25 +366,28 @@ async fn send(s: &Shared, p: Payload, from: Instant) {
                     tracing::warn!("{e}");
                 }
                 *n += p.records as u64;
-                return;
+                return None;
             }
         }
     }
     let result = match req.body(p.body).send().await {
         Ok(resp) => {
             let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
             resp.bytes()
                 .await
-                .map(|b| (status, b))
+                .map(|b| (status, retry_after, b))
                 .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
     };
-    let micros = from.elapsed().as_micros() as u64;
-    let _ = s.latency.lock().record(micros.max(1));
-    t.in_flight.fetch_sub(1, Ordering::Relaxed);
     match result {
-        Ok((status, body)) => {
+        Ok((status, retry_after, body)) => {
             let o = outcome(s.cfg.protocol, status, &body, p.records);
             t.acked.fetch_add(o.acked as u64, Ordering::Relaxed);
             let acked_bytes = p.record_bytes * o.acked as u64 / p.records.max(1) as u64;
@@ -349,10 +398,12 @@ async fn send(s: &Shared, p: Payload, from: Instant) {
             for (k, v) in o.errors {
                 *e.entry(k).or_default() += v;
             }
+            Some((o.retry, retry_after))
         }
         Err(_) => {
             t.unknown.fetch_add(p.records as u64, Ordering::Relaxed);
             *s.errors.lock().entry("transport".to_string()).or_default() += p.records as u64;
+            None
         }
     }
 }
