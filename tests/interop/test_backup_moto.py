@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import time
+import uuid
 
 import boto3
 import duckdb
@@ -34,15 +35,17 @@ def moto_s3(tmp_path):
     creds.write_text("[backup-writer]\naws_access_key_id = AKIDBACKUP\naws_secret_access_key = secretbackup\n")
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id="AKIDBACKUP", aws_secret_access_key="secretbackup")
-    s3.create_bucket(Bucket="hydrant-backup")
-    yield endpoint, s3, str(creds)
+    # moto keeps its buckets for the whole process: each test gets its own.
+    bucket = f"hydrant-backup-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    yield endpoint, s3, str(creds), bucket
     server.stop()
 
 
-def hydrant_env(endpoint, creds_file, fmt):
+def hydrant_env(endpoint, creds_file, bucket, fmt):
     env = {
         "HYDRANT_STORAGE__KIND": "s3",
-        "HYDRANT_STORAGE__BUCKET": "hydrant-backup",
+        "HYDRANT_STORAGE__BUCKET": bucket,
         "HYDRANT_STORAGE__ENDPOINT": endpoint,
         "HYDRANT_DEFAULTS__BACKUP__MODE": "AllDocuments",
         "HYDRANT_DEFAULTS__BACKUP__PREFIX": "backup/",
@@ -66,9 +69,9 @@ def ship(h, n):
     return lines
 
 
-def backup_objects(s3):
-    resp = s3.list_objects_v2(Bucket="hydrant-backup", Prefix="backup/")
-    return [(o["Key"], s3.get_object(Bucket="hydrant-backup", Key=o["Key"])["Body"].read())
+def backup_objects(s3, bucket):
+    resp = s3.list_objects_v2(Bucket=bucket, Prefix="backup/")
+    return [(o["Key"], s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
             for o in resp.get("Contents", [])]
 
 
@@ -83,13 +86,13 @@ def wait_for(predicate, timeout=30):
 
 
 def test_gzip_ndjson_backup_lands_in_s3_with_profile_credentials(hydrant, moto_s3):
-    endpoint, s3, creds = moto_s3
-    h = hydrant(env=hydrant_env(endpoint, creds, "ndjson"))
+    endpoint, s3, creds, bucket = moto_s3
+    h = hydrant(env=hydrant_env(endpoint, creds, bucket, "ndjson"))
     sent = ship(h, 300)
 
     def all_lines():
         lines = []
-        for key, body in backup_objects(s3):
+        for key, body in backup_objects(s3, bucket):
             assert key.endswith(".gz"), key
             lines += gzip.decompress(body).decode().splitlines()
         return lines if len(lines) >= len(sent) else None
@@ -98,18 +101,21 @@ def test_gzip_ndjson_backup_lands_in_s3_with_profile_credentials(hydrant, moto_s
 
 
 def test_parquet_backup_reads_in_pyarrow_and_duckdb(hydrant, moto_s3, tmp_path):
-    endpoint, s3, creds = moto_s3
-    h = hydrant(env=hydrant_env(endpoint, creds, "parquet"))
+    endpoint, s3, creds, bucket = moto_s3
+    h = hydrant(env=hydrant_env(endpoint, creds, bucket, "parquet"))
     ship(h, 200)
-    objects = wait_for(lambda: backup_objects(s3) or None)
-    rows = []
-    for i, (key, body) in enumerate(objects):
-        assert key.endswith(".parquet"), key
-        table = pq.read_table(io.BytesIO(body))
-        assert {"n", "service", "latency_ms"} <= set(table.column_names)
-        rows += table.column("n").to_pylist()
-        (tmp_path / f"part{i}.parquet").write_bytes(body)
-    assert sorted(rows) == list(range(200))
+
+    def all_rows():
+        rows = []
+        for i, (key, body) in enumerate(backup_objects(s3, bucket)):
+            assert key.endswith(".parquet"), key
+            table = pq.read_table(io.BytesIO(body))
+            assert {"n", "service", "latency_ms"} <= set(table.column_names)
+            rows += table.column("n").to_pylist()
+            (tmp_path / f"part{i}.parquet").write_bytes(body)
+        return rows if len(rows) >= 200 else None
+
+    assert sorted(wait_for(all_rows)) == list(range(200))
     total, avg = duckdb.sql(
         f"select count(*), avg(latency_ms) from read_parquet('{tmp_path}/*.parquet')").fetchall()[0]
     assert total == 200

@@ -235,7 +235,10 @@ async fn signed_for(service: &str, target: Option<&str>) -> http::Request<Body> 
     )
     .with_clock(Arc::new(now));
     let mut headers = HeaderMap::new();
-    headers.insert("content-type", "application/x-amz-json-1.1".parse().unwrap());
+    headers.insert(
+        "content-type",
+        "application/x-amz-json-1.1".parse().unwrap(),
+    );
     if let Some(t) = target {
         headers.insert("x-amz-target", t.parse().unwrap());
     }
