@@ -17,6 +17,12 @@ use clap::Parser;
 
 use cli::{Cli, Command, ConfigCommand};
 
+/// mimalloc instead of the system allocator: indexing allocates and frees many small buffers
+/// per document on several threads, where glibc's malloc costs measurably more (see
+/// BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
