@@ -7,18 +7,18 @@
 #   bash bench/es_sink.sh             # 200,000 JSON log records
 #   N=1000000 bash bench/es_sink.sh
 #   GZIP=false bash bench/es_sink.sh  # uncompressed requests between the two
+#   N=2000 PROFILE=debug bash bench/es_sink.sh   # seconds-long smoke (what CI runs)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 N="${N:-200000}"
 GZIP="${GZIP:-true}"
-out="$root/bench/out"
-mkdir -p "$out"
+source "$root/bench/lib.sh"
 
-cargo build --release --quiet --bin hydrant
-bin="${CARGO_TARGET_DIR:-$root/target}/release/hydrant"
+bench_build --bin hydrant
+bin="$bin_dir/hydrant"
 data="$out/es-sink-json-$N.ndjson"
-[ -s "$data" ] || "$bin" loadgen --format json --count "$N" --seed 42 --emit "$data"
+[ -s "$data" ] || "$bin" loadgen --format json --count "$N" --seed 42 --emit "$data" 2>/dev/null
 bytes=$(stat -c %s "$data")
 work=$(mktemp -d)
 pids=()

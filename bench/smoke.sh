@@ -9,6 +9,5 @@ echo "== bench smoke: ingest";   N=2000 bash bench/ingest.sh
 echo "== bench smoke: index";    MB=5 bash bench/index.sh
 echo "== bench smoke: memory";   DURATION=3s BUFFERED=8MiB WRITER=32MiB bash bench/memory.sh
 echo "== bench smoke: sigproxy"; DURATION=1s CONNS=2 bash bench/sigproxy.sh
-if [ -f bench/query.sh ]; then
-  echo "== bench smoke: query"; N=5000 RUNS=3 bash bench/query.sh
-fi
+echo "== bench smoke: es_sink";  N=2000 bash bench/es_sink.sh
+echo "== bench smoke: query";    N=5000 RUNS=3 bash bench/query.sh
