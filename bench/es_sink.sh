@@ -21,9 +21,8 @@ data="$out/es-sink-json-$N.ndjson"
 [ -s "$data" ] || "$bin" loadgen --format json --count "$N" --seed 42 --emit "$data" 2>/dev/null
 bytes=$(stat -c %s "$data")
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+cleanup() { # start runs in a subshell ($(start …)), so each server leaves its pid in a file
+  for f in "$work"/*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -33,7 +32,7 @@ start() { # name config-text -> url
   local name="$1" log="$work/$1.log"
   printf '%s' "$2" > "$work/$name.toml"
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/$name" --config "$work/$name.toml" >"$log" 2>&1 &
-  pids+=($!)
+  echo $! > "$work/$name.pid"
   local url=""
   for _ in $(seq 1 300); do
     url=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | sed 's/listening on //') || true

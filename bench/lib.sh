@@ -12,11 +12,13 @@ bin_dir="$root/target/$PROFILE"
 out="$root/bench/out"
 mkdir -p "$out"
 
-# Starts `hydrant serve` on a free loopback port with a fresh data dir; sets SERVE_PID, SERVE_URL
-# and SERVE_DIR. Extra arguments are environment assignments (HYDRANT_...=...).
+# Starts `hydrant serve` on a free loopback port with a fresh data dir (or SERVE_DATA_DIR, which
+# is kept); sets SERVE_PID, SERVE_URL and SERVE_DIR. Extra arguments are environment assignments
+# (HYDRANT_...=...).
 start_serve() {
   SERVE_DIR=$(mktemp -d)
-  env "$@" "$bin_dir/hydrant" serve --listen 127.0.0.1:0 --data-dir "$SERVE_DIR/data" >"$SERVE_DIR/serve.log" 2>&1 &
+  env "$@" "$bin_dir/hydrant" serve --listen 127.0.0.1:0 --data-dir "${SERVE_DATA_DIR:-$SERVE_DIR/data}" \
+    >"$SERVE_DIR/serve.log" 2>&1 &
   SERVE_PID=$!
   SERVE_URL=""
   for _ in $(seq 1 300); do

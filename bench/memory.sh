@@ -31,7 +31,7 @@ peak_file=$(mktemp)
 sampler=$!
 report="$out/memory.json"
 "$bin" loadgen --target "$SERVE_URL" --stream flood --format json --duration "$DURATION" \
-  --concurrency 8 --batch 1000 --quiet --report-json "$report" >/dev/null || true
+  --concurrency 8 --batch 1000 --retry-for 0s --quiet --report-json "$report" >/dev/null || true
 hwm=$(awk '/VmHWM/ {print $2}' /proc/"$SERVE_PID"/status)
 kill "$sampler" 2>/dev/null || true
 

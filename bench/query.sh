@@ -28,12 +28,14 @@ bin="$bin_dir/hydrant"
 bash "$root/tests/interop/setup.sh" # DuckDB and requests from PyPI, into .venv
 py="$root/.venv/bin/python"
 
-data="$out/query-$N.ndjson"
-parquet="$out/query-$N.parquet"
+# The data, its Parquet copy and Hydrant's data dir belong together (event times are relative
+# to when they were generated): one set per N and build profile.
+data="$out/query-$N-$PROFILE.ndjson"
+parquet="$out/query-$N-$PROFILE.parquet"
 dir="$out/query-$N-$PROFILE"
 if [ ! -f "$dir/.complete" ]; then
   rm -rf "$dir" "$data" "$parquet"
-  "$bin" loadgen --format json --count "$N" --seed 7 --backfill 1d --emit "$data" >/dev/null
+  "$bin" loadgen --format json --count "$N" --seed 7 --backfill 1d --emit "$data" 2>/dev/null
 fi
 if [ ! -s "$parquet" ]; then
   "$py" - "$data" "$parquet" <<'PY'
@@ -47,17 +49,9 @@ PY
 fi
 
 mkdir -p "$dir"
-log="$dir/serve.log"
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" >"$log" 2>&1 &
-SERVE_PID=$!
-trap 'kill -TERM $SERVE_PID 2>/dev/null || true; wait $SERVE_PID 2>/dev/null || true' EXIT
-url=""
-for _ in $(seq 1 600); do
-  url=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | sed 's/listening on //') || true
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { cat "$log" >&2; exit 1; }
+SERVE_DATA_DIR="$dir/data" start_serve
+trap stop_serve EXIT
+url="$SERVE_URL"
 
 if [ ! -f "$dir/.complete" ]; then
   echo "ingesting $N records into $url (once; kept for the next run)" >&2

@@ -80,7 +80,7 @@ pub struct LoadgenArgs {
     /// No progress line.
     #[arg(long)]
     quiet: bool,
-    /// How long records the server refuses for now (429, 503, Firehose's
+    /// How long records the server refuses for now (429, Firehose's
     /// ServiceUnavailableException) are sent again, with backoff, before they count as refused;
     /// 0s: never.
     #[arg(long, value_parser = parse_duration, default_value = "5m")]
@@ -211,6 +211,11 @@ fn signer(
     let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
         bail!("--target `{target}` needs a scheme and a host, e.g. http://127.0.0.1:9200");
     };
+    // What is signed is the host and the API path; a path prefix or user info in the target
+    // would be sent but not signed.
+    if !matches!(uri.path(), "" | "/") || authority.as_str().contains('@') {
+        bail!("with --sigv4, --target must be scheme://host[:port] only, got `{target}`");
+    }
     // The host header reqwest sends: the port only when it is not the scheme's default.
     let host = match (scheme, authority.port_u16()) {
         ("http", Some(80)) | ("https", Some(443)) => authority.host().to_string(),

@@ -80,7 +80,10 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         catalog,
         node_name: "hydrant".to_string(),
     });
-    let api = query.merge(ingest);
+    let api = query
+        .merge(ingest)
+        .fallback(no_handler)
+        .method_not_allowed_fallback(wrong_method);
     // `[auth.sigv4]`: every request must carry a valid SigV4 signature, as on a managed domain.
     let api = match &config.auth.sigv4 {
         Some(auth) => {
@@ -97,6 +100,42 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
             HeaderValue::from_static("Elasticsearch"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Elasticsearch's answer to a path no API serves.
+async fn no_handler(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    let reason = format!("no handler found for uri [{uri}] and method [{method}]");
+    es_error(
+        axum::http::StatusCode::BAD_REQUEST,
+        "illegal_argument_exception",
+        reason,
+    )
+}
+
+/// Elasticsearch's answer to a known path with a method it does not take.
+async fn wrong_method(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> axum::response::Response {
+    let reason = format!("Incorrect HTTP method for uri [{uri}] and method [{method}]");
+    es_error(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed_exception",
+        reason,
+    )
+}
+
+fn es_error(
+    status: axum::http::StatusCode,
+    kind: &str,
+    reason: String,
+) -> axum::response::Response {
+    let cause = serde_json::json!({ "type": kind, "reason": reason });
+    let body = serde_json::json!({
+        "error": { "root_cause": [cause.clone()], "type": kind, "reason": reason },
+        "status": status.as_u16(),
+    });
+    axum::response::IntoResponse::into_response((status, axum::Json(body)))
 }
 
 pub(crate) async fn shutdown_signal() {

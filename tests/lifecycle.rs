@@ -1,5 +1,5 @@
 //! Process lifecycle: clean shutdown flushes buffers; SIGKILL after an acknowledgement loses
-//! nothing; `config check` reports problems.
+//! nothing; `config check` reports problems; a path no API serves gets an Elasticsearch error.
 
 mod common;
 
@@ -124,5 +124,31 @@ fn help_shows_examples() {
     assert!(
         text.contains("--data-dir") && text.contains("HYDRANT_LOG"),
         "{text}"
+    );
+}
+
+#[test]
+fn unknown_paths_and_methods_get_elasticsearch_errors() {
+    let server = Server::start();
+    let (status, body) = server.get("/web/_doc/1/_nothing/here");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "illegal_argument_exception");
+    assert_eq!(
+        body["error"]["reason"],
+        "no handler found for uri [/web/_doc/1/_nothing/here] and method [GET]"
+    );
+    assert_eq!(body["status"], 400);
+    let resp = server
+        .http
+        .delete(format!("{}/_search", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["x-elastic-product"], "Elasticsearch");
+    let body: serde_json::Value = resp.json().unwrap();
+    assert_eq!(body["error"]["type"], "method_not_allowed_exception");
+    assert_eq!(
+        body["error"]["root_cause"][0]["reason"],
+        body["error"]["reason"]
     );
 }

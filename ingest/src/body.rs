@@ -27,10 +27,11 @@ pub async fn read_body(
     body: Body,
     limits: BodyLimits,
 ) -> Result<Bytes, IngestError> {
-    let gzip = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().unwrap_or("").trim().to_ascii_lowercase())
-    {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .trim()
+            .to_ascii_lowercase()
+    }) {
         None => false,
         Some(e) if e.is_empty() || e == "identity" => false,
         Some(e) if e == "gzip" || e == "x-gzip" => true,
@@ -85,19 +86,25 @@ async fn collect_limited(
     Ok(out.freeze())
 }
 
-/// Reads and discards up to `max` more bytes of `body`.
+/// A drain takes at most this long: a client trickling bytes gets its 413 regardless.
+const DRAIN_TIME_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads and discards up to `max` more bytes of `body`, for at most [`DRAIN_TIME_MAX`].
 async fn drain(body: &mut Body, max: u64) {
-    let mut seen = 0u64;
-    while seen <= max {
-        match body.frame().await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    seen += data.len() as u64;
+    let discard = async {
+        let mut seen = 0u64;
+        while seen <= max {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        seen += data.len() as u64;
+                    }
                 }
+                _ => return,
             }
-            _ => return,
         }
-    }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME_MAX, discard).await;
 }
 
 /// Inflates gzip (all members) into at most `max` bytes.

@@ -150,16 +150,19 @@ pub struct Outcome {
     pub acked: usize,
     /// Refused records by error kind, other than those in `retry`.
     pub errors: BTreeMap<String, u64>,
-    /// Records refused for now (throttled or unavailable: 429, 503, Firehose's
-    /// `ServiceUnavailableException`), by their position in the request, with the error kind.
-    /// A shipper sends them again after a pause, as Beats, Vector and the AWS SDKs do.
+    /// Records refused for now — throttled, so certainly not stored: 429, or Firehose's
+    /// `ServiceUnavailableException` — by their position in the request, with the error kind.
+    /// A shipper sends them again after a pause, as Beats, Vector and the AWS SDKs do. A 502 or
+    /// 504 (a proxy that gave up) is not among them: the records may have been stored, and
+    /// sending them again could duplicate them.
     pub retry: Vec<(usize, String)>,
+    /// Records the answer says nothing about (fewer items than records, or an unreadable
+    /// body): their fate is unknown.
+    pub unaccounted: usize,
 }
 
-/// Whether an HTTP status means "not now, try again".
-fn retryable_status(status: u64) -> bool {
-    matches!(status, 429 | 502 | 503 | 504)
-}
+/// The Firehose error that says "slow down": nothing of the request was stored.
+const FIREHOSE_THROTTLED: &str = "ServiceUnavailableException";
 
 /// Reads an answer of `protocol` for a request of `sent` records.
 pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Outcome {
@@ -185,7 +188,7 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Out
                 let kind = || r["error"]["type"].as_str().unwrap_or("unknown").to_string();
                 if (200..300).contains(&s) {
                     out.acked += 1;
-                } else if retryable_status(s) {
+                } else if s == 429 {
                     out.retry.push((i, format!("http_{s}_{}", kind())));
                 } else {
                     *out.errors.entry(kind()).or_default() += 1;
@@ -201,9 +204,7 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Out
             {
                 match r["ErrorCode"].as_str() {
                     None => out.acked += 1,
-                    Some(code @ "ServiceUnavailableException") => {
-                        out.retry.push((i, code.to_string()))
-                    }
+                    Some(code @ FIREHOSE_THROTTLED) => out.retry.push((i, code.to_string())),
                     Some(code) => *out.errors.entry(code.to_string()).or_default() += 1,
                 }
             }
@@ -216,13 +217,18 @@ pub fn outcome(protocol: Protocol, status: u16, body: &[u8], sent: usize) -> Out
                     || format!("http_{status}"),
                     |t| format!("http_{status}_{t}"),
                 );
-            if retryable_status(u64::from(status)) {
+            let throttled = status == 429
+                || protocol == Protocol::Firehose
+                    && v["__type"].as_str() == Some(FIREHOSE_THROTTLED);
+            if throttled {
                 out.retry = (0..sent).map(|i| (i, kind.clone())).collect();
             } else {
                 whole(&mut out, kind);
             }
         }
     }
+    let answered = out.acked + out.errors.values().sum::<u64>() as usize + out.retry.len();
+    out.unaccounted = sent.saturating_sub(answered);
     out
 }
 
@@ -282,12 +288,26 @@ mod tests {
 
     #[test]
     fn throttled_items_are_retried_by_position_and_the_rest_are_not() {
-        let bulk = br#"{"items":[{"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}},{"index":{"status":201}},{"index":{"status":400,"error":{"type":"mapper_parsing_exception"}}},{"index":{"status":503,"error":{"type":"unavailable"}}}]}"#;
+        let bulk = br#"{"items":[{"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}},{"index":{"status":201}},{"index":{"status":400,"error":{"type":"mapper_parsing_exception"}}},{"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}}]}"#;
         let o = outcome(Protocol::Bulk, 200, bulk, 4);
         assert_eq!(o.acked, 1);
         assert_eq!(o.errors["mapper_parsing_exception"], 1);
         let at: Vec<usize> = o.retry.iter().map(|r| r.0).collect();
         assert_eq!(at, [0, 3]);
+        // Fewer items than records: the rest are of unknown fate.
+        let o = outcome(
+            Protocol::Bulk,
+            200,
+            br#"{"items":[{"index":{"status":201}}]}"#,
+            3,
+        );
+        assert_eq!((o.acked, o.unaccounted), (1, 2));
+        // A proxy's 502/504 may come after the records were stored: not retried.
+        let o = outcome(Protocol::Bulk, 504, b"upstream timed out", 3);
+        assert!(o.retry.is_empty());
+        assert_eq!(o.errors["http_504"], 3);
+        let fh_whole = br#"{"__type":"ServiceUnavailableException","message":"Slow down."}"#;
+        assert_eq!(outcome(Protocol::Firehose, 503, fh_whole, 2).retry.len(), 2);
         let fh = br#"{"FailedPutCount":2,"RequestResponses":[{"ErrorCode":"ServiceUnavailableException"},{"RecordId":"x"},{"ErrorCode":"InvalidArgumentException"}]}"#;
         let o = outcome(Protocol::Firehose, 200, fh, 3);
         assert_eq!(o.retry, [(0, "ServiceUnavailableException".to_string())]);

@@ -71,7 +71,7 @@ pub struct Report {
     pub records_failed: u64,
     /// Records whose fate is unknown (the request failed in transport).
     pub records_unknown: u64,
-    /// Requests sent again with the records a server refused for now (429, 503, Firehose's
+    /// Requests sent again with the records a server refused for now (429, Firehose's
     /// `ServiceUnavailableException`): the server's backpressure.
     pub retries: u64,
     /// Records in those requests.

@@ -53,7 +53,7 @@ pub struct LoadConfig {
     pub replay: Option<PathBuf>,
     /// Print a progress line every second.
     pub progress: bool,
-    /// How long records refused for now (429, 503, Firehose's `ServiceUnavailableException`)
+    /// How long records refused for now (429, Firehose's `ServiceUnavailableException`)
     /// are sent again, with backoff, before they count as refused; zero: never.
     pub retry_for: Duration,
     /// Sign every request with AWS SigV4 (for Hydrant with `[auth.sigv4]` keys, or AWS itself).
@@ -105,7 +105,7 @@ impl Sigv4 {
                 payload_sha256: &hydrant_sigproxy::canonical::sha256_hex(body),
             })
             .await
-            .map_err(|e| LoadError::Http(format!("cannot sign the request: {e}")))?;
+            .map_err(|e| LoadError::Http(e.to_string()))?;
         Ok(request.headers(signature.headers))
     }
 }
@@ -310,7 +310,9 @@ async fn send_until_answered(s: &Shared, mut records: Vec<Generated>, from: Inst
     t.sent.fetch_add(records.len() as u64, Ordering::Relaxed);
     let bytes: usize = records.iter().map(|r| r.as_str().len()).sum();
     t.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
-    let give_up = Instant::now() + s.cfg.retry_for;
+    // Retries end with the run: at `retry_for`, or at the end of `--duration`.
+    let retry_limit = Instant::now() + s.cfg.retry_for;
+    let give_up = s.deadline.map_or(retry_limit, |d| d.min(retry_limit));
     let mut pause = Duration::from_millis(50);
     loop {
         let p = build(s.cfg.protocol, &s.cfg.stream, &records, s.cfg.gzip);
@@ -335,7 +337,14 @@ async fn send_until_answered(s: &Shared, mut records: Vec<Generated>, from: Inst
             .into_iter()
             .filter_map(|(i, _)| records.get(i).cloned())
             .collect();
-        tokio::time::sleep(retry_after.unwrap_or(pause).min(Duration::from_secs(10))).await;
+        // Equal jitter, so that workers throttled together do not come back together; the
+        // server's Retry-After is a floor; never past the deadline.
+        let half = pause / 2;
+        let jittered = half + half.mul_f64(rand::random::<f64>());
+        let wait = retry_after
+            .map_or(jittered, |floor| floor.max(jittered))
+            .min(give_up.saturating_duration_since(Instant::now()));
+        tokio::time::sleep(wait).await;
         pause = (pause * 2).min(Duration::from_secs(2));
     }
     let micros = from.elapsed().as_micros() as u64;
@@ -363,7 +372,7 @@ async fn send(s: &Shared, p: Payload) -> Option<(Vec<(usize, String)>, Option<Du
                 let mut errors = s.errors.lock();
                 let n = errors.entry("signing".to_string()).or_default();
                 if *n == 0 {
-                    tracing::warn!("{e}");
+                    tracing::warn!(error = %e, "cannot sign the request");
                 }
                 *n += p.records as u64;
                 return None;
@@ -397,6 +406,10 @@ async fn send(s: &Shared, p: Payload) -> Option<(Vec<(usize, String)>, Option<Du
             let mut e = s.errors.lock();
             for (k, v) in o.errors {
                 *e.entry(k).or_default() += v;
+            }
+            if o.unaccounted > 0 {
+                t.unknown.fetch_add(o.unaccounted as u64, Ordering::Relaxed);
+                *e.entry("unaccounted".to_string()).or_default() += o.unaccounted as u64;
             }
             Some((o.retry, retry_after))
         }

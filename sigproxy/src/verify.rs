@@ -145,8 +145,12 @@ pub fn verify(
     check_skew(time, now, policy.max_clock_skew, &date_text)?;
     // AWS SDKs sign Firehose API calls for the service `firehose`, whatever Hydrant's own
     // search API is configured to expect.
-    let firehose_call = header_text(&parts.headers, "x-amz-target")
-        .is_some_and(|t| t.starts_with(FIREHOSE_TARGET_PREFIX));
+    // Only a signed `X-Amz-Target` on `POST /` (where the Firehose API answers) counts.
+    let firehose_call = parts.method == http::Method::POST
+        && parts.uri.path() == "/"
+        && auth.signed_headers.iter().any(|h| h == "x-amz-target")
+        && header_text(&parts.headers, "x-amz-target")
+            .is_some_and(|t| t.starts_with(FIREHOSE_TARGET_PREFIX));
     check_scope(&auth, &date_text, policy, firehose_call)?;
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(SigproxyError::MalformedAuthorization {

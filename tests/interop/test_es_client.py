@@ -137,3 +137,33 @@ def test_client_errors_are_elasticsearch_errors(weblogs):
         es.search(index="weblogs", aggs={"g": {"geo_grid": {"field": "x"}}})
     assert e.value.body["error"]["type"] in ("illegal_argument_exception", "parsing_exception", "x_content_parse_exception")
     assert "geo_grid" in e.value.body["error"]["reason"]
+
+
+def test_cat_indices_and_shards_read_by_the_client(weblogs):
+    """`_cat` output as the client reads it: JSON rows, and the `v` text table scripts parse."""
+    es, recs = weblogs
+    per_day = {}
+    for r in recs:
+        name = "weblogs-" + r["@timestamp"][:10]  # OneDay rotation by the record's @timestamp
+        per_day[name] = per_day.get(name, 0) + 1
+    rows = es.cat.indices(index="weblogs*", format="json", bytes="b")
+    by_name = {row["index"]: row for row in rows}
+    assert set(by_name) == set(per_day)
+    for name, n in per_day.items():
+        row = by_name[name]
+        assert int(row["docs.count"]) == n, row
+        assert row["health"] == "green" and row["status"] == "open"
+        assert int(row["pri"]) >= 1 and int(row["rep"]) == 0
+        assert int(row["store.size"]) > 0 and row["uuid"]
+    text = es.cat.indices(index="weblogs*", v=True, h="index,docs.count", s="index")
+    lines = str(text).strip().splitlines()
+    assert lines[0].split() == ["index", "docs.count"]
+    assert [line.split() for line in lines[1:]] == [[k, str(per_day[k])] for k in sorted(per_day)]
+    shards = es.cat.shards(index="weblogs*", format="json")
+    docs = {}
+    for s in shards:
+        assert s["prirep"] == "p" and s["state"] == "STARTED"
+        docs[s["index"]] = docs.get(s["index"], 0) + int(s["docs"])
+    assert docs == per_day
+    shard_count = {name: int(by_name[name]["pri"]) for name in per_day}
+    assert len(shards) == sum(shard_count.values())
