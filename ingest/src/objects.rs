@@ -52,12 +52,14 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
             // Credentials come from the standard AWS chain (environment, profile, SSO, web
             // identity, instance metadata), refreshed before they expire. The client's own
             // retries are off: destinations retry with the stream's shared policy and
-            // `retry_duration`, and two layers of retries would multiply the waits.
+            // `retry_duration`, and two layers of retries would multiply the waits. Built from
+            // the typed configuration only (`new`, not `from_env`), so that stray `AWS_*`
+            // variables cannot silently override the bucket, region or endpoint.
             let retry = object_store::RetryConfig {
                 max_retries: 0,
                 ..Default::default()
             };
-            let mut b = AmazonS3Builder::from_env()
+            let mut b = AmazonS3Builder::new()
                 .with_credentials(Arc::new(AwsChain(aws_chain())))
                 .with_retry(retry)
                 .with_bucket_name(&s.bucket)
