@@ -5,7 +5,6 @@ use std::io::Read;
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
-use http_body_util::BodyExt;
 
 use crate::error::IngestError;
 
@@ -37,10 +36,7 @@ pub async fn read_body(
         Some(e) if e == "gzip" || e == "x-gzip" => true,
         Some(e) => return Err(IngestError::UnsupportedEncoding(e)),
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = hydrant_sigproxy::body::declared_length(headers);
     let raw = collect_limited(body, limits.max_body, declared).await?;
     if !gzip {
         return Ok(raw);
@@ -55,56 +51,20 @@ pub async fn read_body(
     }
 }
 
-/// A body past the limit is still read (and thrown away) up to this many bytes, so that the
-/// client, still sending, gets the 413 instead of a reset connection.
-const DRAIN_MAX: u64 = 256 * 1024 * 1024;
-
-/// Reads a body of at most `max` bytes. Past it, the rest is drained (up to [`DRAIN_MAX`])
-/// before answering 413.
+/// Reads a body of at most `max` bytes; past it, the rest is drained before answering 413
+/// (see [`hydrant_sigproxy::body`]).
 async fn collect_limited(
     body: Body,
     max: u64,
     declared: Option<u64>,
 ) -> Result<Bytes, IngestError> {
-    let mut body = body;
-    let too_large = IngestError::BodyTooLarge { limit: max };
-    if declared.is_some_and(|len| len > max) {
-        drain(&mut body, DRAIN_MAX).await;
-        return Err(too_large);
-    }
-    let mut out = bytes::BytesMut::with_capacity(declared.unwrap_or(0).min(max) as usize);
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| IngestError::BodyRead(e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() as u64 + data.len() as u64 > max {
-                drain(&mut body, DRAIN_MAX.saturating_sub(out.len() as u64)).await;
-                return Err(too_large);
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Ok(out.freeze())
-}
-
-/// A drain takes at most this long: a client trickling bytes gets its 413 regardless.
-const DRAIN_TIME_MAX: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Reads and discards up to `max` more bytes of `body`, for at most [`DRAIN_TIME_MAX`].
-async fn drain(body: &mut Body, max: u64) {
-    let discard = async {
-        let mut seen = 0u64;
-        while seen <= max {
-            match body.frame().await {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        seen += data.len() as u64;
-                    }
-                }
-                _ => return,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(DRAIN_TIME_MAX, discard).await;
+    use hydrant_sigproxy::body::{ReadError, read_limited};
+    read_limited(body, declared, max)
+        .await
+        .map_err(|e| match e {
+            ReadError::TooLarge => IngestError::BodyTooLarge { limit: max },
+            ReadError::Read(reason) => IngestError::BodyRead(reason),
+        })
 }
 
 /// Inflates gzip (all members) into at most `max` bytes.

@@ -86,13 +86,15 @@ impl Sigv4 {
         method: &str,
         path: &str,
         headers: &[(&'static str, String)],
-        body: &[u8],
+        body: &bytes::Bytes,
     ) -> Result<reqwest::RequestBuilder, LoadError> {
         let mut map = http::HeaderMap::new();
         for (k, v) in headers {
             let v = http::HeaderValue::from_str(v).map_err(|e| LoadError::Http(e.to_string()))?;
             map.insert(*k, v);
         }
+        // Large bodies are hashed off the async threads.
+        let payload_sha256 = hydrant_sigproxy::proxy::hash_body(body.clone()).await;
         let signer = match map.get("x-amz-target") {
             Some(_) => &self.firehose,
             None => &self.search,
@@ -102,7 +104,7 @@ impl Sigv4 {
                 method,
                 path_and_query: path,
                 headers: &map,
-                payload_sha256: &hydrant_sigproxy::canonical::sha256_hex(body),
+                payload_sha256: &payload_sha256,
             })
             .await
             .map_err(|e| LoadError::Http(e.to_string()))?;
@@ -447,7 +449,9 @@ async fn count_docs(http: &reqwest::Client, cfg: &LoadConfig) -> Result<u64, Loa
     let path = format!("/{}/_count", cfg.stream);
     let mut request = http.get(format!("{}{path}", cfg.target));
     if let Some(sigv4) = &cfg.sigv4 {
-        request = sigv4.sign(request, "GET", &path, &[], b"").await?;
+        request = sigv4
+            .sign(request, "GET", &path, &[], &bytes::Bytes::new())
+            .await?;
     }
     let resp = request
         .send()

@@ -32,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod body;
 pub mod canonical;
 pub mod credentials;
 pub mod endpoint;

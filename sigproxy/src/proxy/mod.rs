@@ -22,9 +22,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
-use http_body_util::BodyExt;
 use hydrant_config::{SecretText, SigningService, SigproxyConfig};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -249,37 +248,22 @@ pub(crate) fn es_error(e: &SigproxyError) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// Reads a whole body, refusing past `limit` bytes (at once when `content-length` says so).
+/// Reads a whole body, refusing past `limit` bytes (see [`crate::body`]).
 pub(crate) async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: u64,
 ) -> Result<Bytes, SigproxyError> {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(SigproxyError::BodyTooLarge { limit });
-    }
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(limit) as usize);
-    let mut body = body;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| SigproxyError::BodyRead {
-            reason: e.to_string(),
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if (buf.len() + data.len()) as u64 > limit {
-                return Err(SigproxyError::BodyTooLarge { limit });
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(buf.freeze())
+    crate::body::read_limited(body, crate::body::declared_length(headers), limit)
+        .await
+        .map_err(|e| match e {
+            crate::body::ReadError::TooLarge => SigproxyError::BodyTooLarge { limit },
+            crate::body::ReadError::Read(reason) => SigproxyError::BodyRead { reason },
+        })
 }
 
 /// Hex SHA-256 of a body, off the async threads when it is large enough to matter.
-pub(crate) async fn hash_body(body: Bytes) -> String {
+pub async fn hash_body(body: Bytes) -> String {
     if body.len() < 256 * 1024 {
         return crate::canonical::sha256_hex(&body);
     }

@@ -1,6 +1,7 @@
 //! The proxy over real loopback HTTP, in front of an upstream that verifies SigV4 like a
 //! managed domain (the crate's own verifier) and echoes what it received.
 
+use http_body_util::BodyExt;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
