@@ -17,6 +17,10 @@ use tantivy::schema::{
 };
 use tantivy::{DateTime, Index, TantivyDocument};
 
+/// The allocator Hydrant's binary uses, for both sides of the comparison.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// CPU seconds used by this process so far (user + system).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

@@ -82,6 +82,9 @@ pub struct StreamIndexer {
     last_added: u64,
     /// Source bytes added per index since start (the observed volume for sizing).
     added_bytes: HashMap<String, u64>,
+    /// End of the newest period this indexer has opened an index for (the head of the
+    /// stream: current data, or the front of a backfill).
+    newest_end_ms: i64,
 }
 
 impl std::fmt::Debug for StreamIndexer {
@@ -105,6 +108,7 @@ impl StreamIndexer {
             clock: 0,
             last_added: 0,
             added_bytes: HashMap::new(),
+            newest_end_ms: i64::MIN,
         }
     }
 
@@ -225,6 +229,9 @@ impl StreamIndexer {
             return Ok(open.handle.clone());
         }
         self.make_room(pending, last)?;
+        if let Some(p) = period {
+            self.newest_end_ms = self.newest_end_ms.max(p.end_ms);
+        }
         let n = handle.shards().len();
         self.open.insert(
             name.to_string(),
@@ -285,15 +292,16 @@ impl StreamIndexer {
         Ok(AddOutcome::Added)
     }
 
-    /// Threads and memory for a shard writer: the configured budget for the index receiving
-    /// current data, a quarter of it on one thread for older indices (backfills, late records),
-    /// so that several open at once stay within bounds.
+    /// Threads and memory for a shard writer: the configured budget for the index at the head
+    /// of the stream (receiving current data, or the newest period of a backfill loaded in time
+    /// order), a quarter of it on one thread for older indices (late records), so that several
+    /// open at once stay within bounds.
     fn writer_budget(&self, handle: &IndexHandle) -> (usize, usize) {
         let now = chrono::Utc::now().timestamp_millis();
         let current = handle
             .meta()
             .period
-            .is_none_or(|p| now < p.end_ms + SEAL_GRACE_MS);
+            .is_none_or(|p| now < p.end_ms + SEAL_GRACE_MS || p.end_ms >= self.newest_end_ms);
         let threads = self.settings.writer_threads as usize;
         let memory = self.settings.writer_memory as usize;
         if current {
