@@ -16,7 +16,7 @@ use tantivy::{FutureResult, IndexWriter, Term};
 
 use crate::catalog::{Catalog, IndexHandle};
 use crate::error::{IndexError, MappingError};
-use crate::mapping::SourceDoc;
+use crate::mapping::{LogDoc, SourceDoc};
 use crate::rotation::index_for;
 use crate::shard::encode_payload;
 
@@ -53,7 +53,7 @@ pub enum AddOutcome {
 
 struct OpenIndex {
     handle: Arc<IndexHandle>,
-    writers: Vec<Option<IndexWriter>>,
+    writers: Vec<Option<IndexWriter<LogDoc>>>,
     dirty: Vec<bool>,
     last_used: u64,
     /// Final merges running in the background, once the index is sealed.
@@ -273,7 +273,7 @@ impl StreamIndexer {
                 let shard = &handle.shards()[shard_ord];
                 let w = shard
                     .index()
-                    .writer_with_num_threads(threads, memory)
+                    .writer_with_num_threads::<LogDoc>(threads, memory)
                     .map_err(|e| IndexError::tantivy(shard.name(), e))?;
                 slot.insert(w)
             }

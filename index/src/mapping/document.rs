@@ -1,46 +1,354 @@
-//! Reading one record into a tantivy document: a single pass over the JSON that sends every
-//! leaf to its place — an explicitly mapped field (coerced to its type), or the dynamic text and
-//! exact-value trees — without building a `serde_json::Value` first (this runs once per record
-//! on the indexing hot path).
+//! One record as a tantivy document, built in a single pass over its JSON and without copying
+//! its strings: the record is kept once (it is `_source`), strings are offsets into it, and the
+//! dynamic text tree (`_text`) and exact-value tree (`_val`) are two views of one flat tape of
+//! the record's members. This runs once per record on the indexing hot path; building
+//! `OwnedValue` trees and a `TantivyDocument` from them allocated every key and string three
+//! times.
 
 use std::collections::HashMap;
 
 use hydrant_config::FieldType;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use tantivy::DateTime;
+use tantivy::schema::document::{Document, ReferenceValue, ReferenceValueLeaf, Value};
 use tantivy::schema::{Field, OwnedValue};
 
 use super::coerce::{Scalar, coerce};
-use super::{IGNORE_ABOVE, TIMESTAMP_FIELD};
+use super::{IGNORE_ABOVE, SchemaFields, TIMESTAMP_FIELD};
 use crate::error::MappingError;
 
-pub(crate) type Tree = Vec<(String, OwnedValue)>;
-
-/// What one record's walk needs and produces besides the dynamic trees.
-pub(crate) struct Walk<'m> {
-    explicit: &'m HashMap<String, (Field, FieldType)>,
-    strict: bool,
-    /// Whether leaves need their dotted path (explicit fields or strict mode).
-    track: bool,
-    /// Values of explicit fields.
-    pub(crate) out: Vec<(Field, OwnedValue)>,
-    /// Why the record was refused, when it was.
-    pub(crate) error: Option<MappingError>,
+/// A string of the record: a range of its source, or of the side buffer for strings that had
+/// escapes.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+    unescaped: bool,
 }
 
-impl<'m> Walk<'m> {
-    pub(crate) fn new(explicit: &'m HashMap<String, (Field, FieldType)>, strict: bool) -> Walk<'m> {
-        Walk {
-            explicit,
-            strict,
-            track: strict || !explicit.is_empty(),
-            out: Vec::new(),
-            error: None,
+const NO_KEY: Span = Span {
+    start: 0,
+    len: 0,
+    unescaped: false,
+};
+
+/// The subtree holds a string (something for `_text`).
+const TEXT: u8 = 1;
+/// The subtree holds an exact value (something for `_val`).
+const EXACT: u8 = 2;
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Str(Span),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    /// Members follow, up to node `end` (exclusive).
+    Object {
+        end: u32,
+        holds: u8,
+    },
+    /// Elements follow, up to node `end` (exclusive).
+    Array {
+        end: u32,
+        holds: u8,
+    },
+}
+
+/// One member of an object (with its key) or element of an array, in document order; a
+/// container's members come right after it.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    key: Span,
+    kind: Kind,
+}
+
+/// Which tree a value is seen through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// `_text`: strings only.
+    Text,
+    /// `_val`: numbers, booleans and strings up to [`IGNORE_ABOVE`] bytes.
+    Exact,
+}
+
+/// A record ready for the index writer.
+pub struct LogDoc {
+    fields: SchemaFields,
+    id: String,
+    timestamp: DateTime,
+    /// The record exactly as sent (valid UTF-8: it parsed as JSON).
+    source: String,
+    /// Strings that had escapes, unescaped.
+    unescaped: String,
+    /// The record's members; node 0 is the record itself, when it has any dynamic value.
+    nodes: Vec<Node>,
+    /// Values of explicitly mapped fields, coerced to their types.
+    explicit: Vec<(Field, OwnedValue)>,
+}
+
+impl std::fmt::Debug for LogDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogDoc")
+            .field("id", &self.id)
+            .field("source_len", &self.source.len())
+            .field("nodes", &self.nodes.len())
+            .finish()
+    }
+}
+
+impl LogDoc {
+    fn str(&self, s: Span) -> &str {
+        let buf = if s.unescaped {
+            &self.unescaped
+        } else {
+            &self.source
+        };
+        let (start, end) = (s.start as usize, s.start as usize + s.len as usize);
+        buf.get(start..end).unwrap_or("")
+    }
+
+    fn root_holds(&self) -> u8 {
+        match self.nodes.first().map(|n| n.kind) {
+            Some(Kind::Object { holds, .. }) => holds,
+            _ => 0,
         }
     }
 
-    /// Whether leaves need their dotted paths.
-    pub(crate) fn tracks(&self) -> bool {
-        self.track
+    /// The first value of `field` (tests, and checks of explicit fields).
+    pub fn get_first(&self, field: Field) -> Option<DocValue<'_>> {
+        self.iter_fields_and_values()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v)
+    }
+}
+
+/// A value of a [`LogDoc`], as tantivy reads it.
+#[derive(Debug, Clone)]
+pub enum DocValue<'a> {
+    /// A leaf held outside the tape (id, time, source, explicit fields).
+    Leaf(ReferenceValueLeaf<'a>),
+    /// A tape node seen through one of the dynamic trees.
+    Node {
+        /// The document holding the tape.
+        doc: &'a LogDoc,
+        /// The node's place on the tape.
+        at: u32,
+        /// The tree it is seen through.
+        view: View,
+    },
+}
+
+fn visible(node: &Node, view: View) -> bool {
+    match (node.kind, view) {
+        (Kind::Object { holds, .. } | Kind::Array { holds, .. }, View::Text) => holds & TEXT != 0,
+        (Kind::Object { holds, .. } | Kind::Array { holds, .. }, View::Exact) => holds & EXACT != 0,
+        (Kind::Str(_), View::Text) => true,
+        (_, View::Text) => false,
+        (Kind::Str(s), View::Exact) => s.len as usize <= IGNORE_ABOVE,
+        (_, View::Exact) => true,
+    }
+}
+
+/// The members of a container visible in a view.
+#[derive(Debug, Clone)]
+pub struct Members<'a> {
+    doc: &'a LogDoc,
+    at: u32,
+    end: u32,
+    view: View,
+}
+
+impl<'a> Members<'a> {
+    fn next_node(&mut self) -> Option<(u32, &'a Node)> {
+        while self.at < self.end {
+            let at = self.at;
+            let node = self.doc.nodes.get(at as usize)?;
+            self.at = match node.kind {
+                Kind::Object { end, .. } | Kind::Array { end, .. } => end,
+                _ => at + 1,
+            };
+            if visible(node, self.view) {
+                return Some((at, node));
+            }
+        }
+        None
+    }
+}
+
+/// Elements of an array.
+#[derive(Debug, Clone)]
+pub struct Elements<'a>(Members<'a>);
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = DocValue<'a>;
+
+    fn next(&mut self) -> Option<DocValue<'a>> {
+        let m = &mut self.0;
+        let (at, _) = m.next_node()?;
+        Some(DocValue::Node {
+            doc: m.doc,
+            at,
+            view: m.view,
+        })
+    }
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, DocValue<'a>);
+
+    fn next(&mut self) -> Option<(&'a str, DocValue<'a>)> {
+        let (at, node) = self.next_node()?;
+        Some((
+            self.doc.str(node.key),
+            DocValue::Node {
+                doc: self.doc,
+                at,
+                view: self.view,
+            },
+        ))
+    }
+}
+
+impl<'a> Value<'a> for DocValue<'a> {
+    type ArrayIter = Elements<'a>;
+    type ObjectIter = Members<'a>;
+
+    fn as_value(&self) -> ReferenceValue<'a, Self> {
+        let (doc, at, view) = match self {
+            DocValue::Leaf(leaf) => return ReferenceValue::Leaf(leaf.clone()),
+            DocValue::Node { doc, at, view } => (*doc, *at, *view),
+        };
+        let Some(node) = doc.nodes.get(at as usize) else {
+            return ReferenceValue::Leaf(ReferenceValueLeaf::Null);
+        };
+        let members = |end| Members {
+            doc,
+            at: at + 1,
+            end,
+            view,
+        };
+        ReferenceValue::Leaf(match node.kind {
+            Kind::Str(s) => ReferenceValueLeaf::Str(doc.str(s)),
+            Kind::I64(i) => ReferenceValueLeaf::I64(i),
+            Kind::U64(u) => ReferenceValueLeaf::U64(u),
+            Kind::F64(x) => ReferenceValueLeaf::F64(x),
+            Kind::Bool(b) => ReferenceValueLeaf::Bool(b),
+            Kind::Object { end, .. } => return ReferenceValue::Object(members(end)),
+            Kind::Array { end, .. } => return ReferenceValue::Array(Elements(members(end))),
+        })
+    }
+}
+
+/// The fields of a [`LogDoc`]: id, time, source, explicit fields, then the dynamic trees.
+#[derive(Debug)]
+pub struct FieldValues<'a> {
+    doc: &'a LogDoc,
+    step: usize,
+}
+
+impl<'a> Iterator for FieldValues<'a> {
+    type Item = (Field, DocValue<'a>);
+
+    fn next(&mut self) -> Option<(Field, DocValue<'a>)> {
+        let doc = self.doc;
+        let f = &doc.fields;
+        loop {
+            let step = self.step;
+            self.step += 1;
+            let n = doc.explicit.len();
+            return Some(match step {
+                0 => (f.id, DocValue::Leaf(ReferenceValueLeaf::Str(&doc.id))),
+                1 => (
+                    f.timestamp,
+                    DocValue::Leaf(ReferenceValueLeaf::Date(doc.timestamp)),
+                ),
+                2 => (
+                    f.source,
+                    DocValue::Leaf(ReferenceValueLeaf::Bytes(doc.source.as_bytes())),
+                ),
+                s if s < 3 + n => {
+                    let (field, value) = &doc.explicit[s - 3];
+                    match value.as_value() {
+                        ReferenceValue::Leaf(leaf) => (*field, DocValue::Leaf(leaf)),
+                        _ => continue,
+                    }
+                }
+                s if s == 3 + n || s == 4 + n => {
+                    let (field, view, bit) = if s == 3 + n {
+                        (f.text, View::Text, TEXT)
+                    } else {
+                        (f.value, View::Exact, EXACT)
+                    };
+                    if doc.root_holds() & bit == 0 {
+                        continue;
+                    }
+                    (field, DocValue::Node { doc, at: 0, view })
+                }
+                _ => return None,
+            });
+        }
+    }
+}
+
+impl Document for LogDoc {
+    type Value<'a> = DocValue<'a>;
+    type FieldsValuesIter<'a> = FieldValues<'a>;
+
+    fn iter_fields_and_values(&self) -> FieldValues<'_> {
+        FieldValues { doc: self, step: 0 }
+    }
+}
+
+/// What one record's walk needs and produces besides the tape.
+struct Walk<'m, 's> {
+    explicit: &'m HashMap<String, (Field, FieldType)>,
+    strict: bool,
+    /// The record being read (strings borrowed from it are kept as ranges).
+    source: &'s str,
+    unescaped: String,
+    nodes: Vec<Node>,
+    /// Values of explicit fields.
+    out: Vec<(Field, OwnedValue)>,
+    /// Why the record was refused, when it was.
+    error: Option<MappingError>,
+}
+
+impl<'s> Walk<'_, 's> {
+    /// A string borrowed from the source: its range (copied when it is not in the source).
+    fn borrowed(&mut self, s: &'s str) -> Span {
+        let offset = (s.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
+        if offset <= self.source.len() && s.len() <= self.source.len() - offset {
+            Span {
+                start: offset as u32,
+                len: s.len() as u32,
+                unescaped: false,
+            }
+        } else {
+            self.copied(s)
+        }
+    }
+
+    /// A string the parser unescaped: copied to the side buffer.
+    fn copied(&mut self, s: &str) -> Span {
+        let start = self.unescaped.len() as u32;
+        self.unescaped.push_str(s);
+        Span {
+            start,
+            len: s.len() as u32,
+            unescaped: true,
+        }
+    }
+
+    fn text(&self, s: Span) -> &str {
+        let buf = if s.unescaped {
+            self.unescaped.as_str()
+        } else {
+            self.source
+        };
+        buf.get(s.start as usize..(s.start + s.len) as usize)
+            .unwrap_or("")
     }
 
     fn refuse<E: de::Error>(&mut self, e: MappingError) -> E {
@@ -48,165 +356,289 @@ impl<'m> Walk<'m> {
         self.error = Some(e);
         E::custom(msg)
     }
+
+    /// Starts a container node; [`close`](Self::close) finishes it.
+    fn open(&mut self, key: Span, object: bool) -> usize {
+        let kind = if object {
+            Kind::Object { end: 0, holds: 0 }
+        } else {
+            Kind::Array { end: 0, holds: 0 }
+        };
+        self.nodes.push(Node { key, kind });
+        self.nodes.len() - 1
+    }
+
+    /// Ends the container opened at `at`, dropping it when it holds nothing (an empty object,
+    /// nulls only, or only explicitly mapped fields), as if it were absent.
+    fn close(&mut self, at: usize, holds: u8) -> u8 {
+        if holds == 0 {
+            self.nodes.truncate(at);
+            return 0;
+        }
+        let end = self.nodes.len() as u32;
+        if let Some(node) = self.nodes.get_mut(at) {
+            node.kind = match node.kind {
+                Kind::Object { .. } => Kind::Object { end, holds },
+                _ => Kind::Array { end, holds },
+            };
+        }
+        holds
+    }
 }
 
-/// The members of an object (the record itself at the top, where `@timestamp` is skipped).
-pub(crate) struct Members<'w, 'm> {
-    pub(crate) text: &'w mut Tree,
-    pub(crate) value: &'w mut Tree,
-    pub(crate) walk: &'w mut Walk<'m>,
+/// Parses a record (its bytes as sent) into a document for `fields`.
+pub(crate) fn build(
+    fields: SchemaFields,
+    explicit: &HashMap<String, (Field, FieldType)>,
+    strict: bool,
+    id: &str,
+    timestamp_ms: i64,
+    source: &[u8],
+) -> Result<LogDoc, MappingError> {
+    let not_an_object = |e: &dyn std::fmt::Display| MappingError::NotAnObject {
+        reason: format!("the record is not a JSON object: {e}"),
+    };
+    let source = match std::str::from_utf8(source) {
+        Ok(s) => s.to_owned(),
+        // The parser says where the bad byte is, in its words.
+        Err(utf8) => {
+            return Err(match serde_json::from_slice::<IgnoredAny>(source) {
+                Err(e) => not_an_object(&e),
+                Ok(_) => not_an_object(&utf8),
+            });
+        }
+    };
+    let track = strict || !explicit.is_empty();
+    let mut walk = Walk {
+        explicit,
+        strict,
+        source: &source,
+        unescaped: String::new(),
+        nodes: Vec::with_capacity(16),
+        out: Vec::new(),
+        error: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(&source);
+    let root = Object {
+        walk: &mut walk,
+        key: NO_KEY,
+        prefix: track.then(String::new),
+        top: true,
+    };
+    let parsed = de.deserialize_map(root).and_then(|_| de.end());
+    if let Some(e) = walk.error.take() {
+        return Err(e);
+    }
+    parsed.map_err(|e| not_an_object(&e))?;
+    let Walk {
+        unescaped,
+        nodes,
+        out,
+        ..
+    } = walk;
+    Ok(LogDoc {
+        fields,
+        id: id.to_owned(),
+        timestamp: DateTime::from_timestamp_millis(timestamp_ms),
+        source,
+        unescaped,
+        nodes,
+        explicit: out,
+    })
+}
+
+/// An object: its node, then its members (the record itself at the top, where `@timestamp` is
+/// skipped: it has its own field).
+struct Object<'w, 'm, 's> {
+    walk: &'w mut Walk<'m, 's>,
+    key: Span,
     /// Dotted path of this object ("" at the top), when paths are tracked.
-    pub(crate) prefix: Option<String>,
-    /// The record's top level.
-    pub(crate) top: bool,
+    prefix: Option<String>,
+    top: bool,
 }
 
-impl<'de> Visitor<'de> for Members<'_, '_> {
-    type Value = ();
+impl<'s> Visitor<'s> for Object<'_, '_, 's> {
+    /// What the object holds (0: nothing, and it was left out).
+    type Value = u8;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            if self.top && key == TIMESTAMP_FIELD {
+    fn visit_map<A: MapAccess<'s>>(self, mut map: A) -> Result<u8, A::Error> {
+        let walk = self.walk;
+        let at = walk.open(self.key, true);
+        let mut holds = 0;
+        while let Some(key) = map.next_key_seed(Key { walk: &mut *walk })? {
+            let name = walk.text(key);
+            if self.top && name == TIMESTAMP_FIELD {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
             let path = self.prefix.as_ref().map(|p| {
                 if p.is_empty() {
-                    key.clone()
+                    name.to_owned()
                 } else {
-                    format!("{p}.{key}")
+                    format!("{p}.{name}")
                 }
             });
-            let (t, v) = map.next_value_seed(Leaf {
-                walk: self.walk,
+            holds |= map.next_value_seed(Leaf {
+                walk: &mut *walk,
+                key,
                 path,
+                in_array: false,
             })?;
-            match (t, v) {
-                (Some(t), Some(v)) => {
-                    self.value.push((key.clone(), v));
-                    self.text.push((key, t));
-                }
-                (Some(t), None) => self.text.push((key, t)),
-                (None, Some(v)) => self.value.push((key, v)),
-                (None, None) => {}
-            }
         }
-        Ok(())
+        Ok(walk.close(at, holds))
     }
 }
 
-/// One JSON value as its (text form, exact form) for the dynamic trees; either may be absent.
-type Split = (Option<OwnedValue>, Option<OwnedValue>);
-
-struct Leaf<'w, 'm> {
-    walk: &'w mut Walk<'m>,
-    path: Option<String>,
+/// A member's key.
+struct Key<'w, 'm, 's> {
+    walk: &'w mut Walk<'m, 's>,
 }
 
-impl<'de> DeserializeSeed<'de> for Leaf<'_, '_> {
-    type Value = Split;
+impl<'s> DeserializeSeed<'s> for Key<'_, '_, 's> {
+    type Value = Span;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Split, D::Error> {
+    fn deserialize<D: Deserializer<'s>>(self, d: D) -> Result<Span, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'s> Visitor<'s> for Key<'_, '_, 's> {
+    type Value = Span;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'s str) -> Result<Span, E> {
+        Ok(self.walk.borrowed(s))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Span, E> {
+        Ok(self.walk.copied(s))
+    }
+}
+
+/// One member's value, or one array element.
+struct Leaf<'w, 'm, 's> {
+    walk: &'w mut Walk<'m, 's>,
+    key: Span,
+    path: Option<String>,
+    /// An element of an array: a nested array's elements join it (arrays flatten, as in
+    /// Elasticsearch).
+    in_array: bool,
+}
+
+impl<'s> DeserializeSeed<'s> for Leaf<'_, '_, 's> {
+    /// What the value holds (0: nothing, and it was left out).
+    type Value = u8;
+
+    fn deserialize<D: Deserializer<'s>>(self, d: D) -> Result<u8, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl Leaf<'_, '_> {
-    fn scalar<E: de::Error>(self, v: Scalar) -> Result<Split, E> {
+impl Leaf<'_, '_, '_> {
+    /// A scalar: to its explicit field (coerced), refused (strict), or onto the tape. `owned`
+    /// makes the string of an explicit field only when there is one.
+    fn scalar<E: de::Error>(
+        self,
+        kind: Kind,
+        owned: impl FnOnce(&Walk<'_, '_>) -> Scalar,
+    ) -> Result<u8, E> {
+        let walk = self.walk;
         if let Some(path) = &self.path {
-            if let Some((field, kind)) = self.walk.explicit.get(path) {
-                return match coerce(path, *kind, v) {
+            if let Some((field, ty)) = walk.explicit.get(path) {
+                let value = owned(walk);
+                return match coerce(path, *ty, value) {
                     Ok(value) => {
-                        self.walk.out.push((*field, value));
-                        Ok((None, None))
+                        walk.out.push((*field, value));
+                        Ok(0)
                     }
-                    Err(reason) => Err(self.walk.refuse(MappingError::BadValue { reason })),
+                    Err(reason) => Err(walk.refuse(MappingError::BadValue { reason })),
                 };
             }
-            if self.walk.strict {
+            if walk.strict {
                 let path = path.clone();
-                return Err(self.walk.refuse(MappingError::Strict { path }));
+                return Err(walk.refuse(MappingError::Strict { path }));
             }
         }
-        Ok(match v {
-            Scalar::Bool(b) => (None, Some(OwnedValue::Bool(b))),
-            Scalar::I64(i) => (None, Some(OwnedValue::I64(i))),
-            Scalar::U64(u) => (
-                None,
-                Some(match i64::try_from(u) {
-                    Ok(i) => OwnedValue::I64(i),
-                    Err(_) => OwnedValue::U64(u),
-                }),
-            ),
-            Scalar::F64(x) => (None, Some(OwnedValue::F64(x))),
-            Scalar::Str(s) => {
-                let exact = (s.len() <= IGNORE_ABOVE).then(|| OwnedValue::Str(s.clone()));
-                (Some(OwnedValue::Str(s)), exact)
-            }
+        walk.nodes.push(Node {
+            key: self.key,
+            kind,
+        });
+        Ok(match kind {
+            Kind::Str(s) if s.len as usize <= IGNORE_ABOVE => TEXT | EXACT,
+            Kind::Str(_) => TEXT,
+            _ => EXACT,
         })
+    }
+
+    fn string<E: de::Error>(self, span: Span) -> Result<u8, E> {
+        self.scalar(Kind::Str(span), |w| Scalar::Str(w.text(span).to_owned()))
     }
 }
 
-impl<'de> Visitor<'de> for Leaf<'_, '_> {
-    type Value = Split;
+impl<'s> Visitor<'s> for Leaf<'_, '_, 's> {
+    type Value = u8;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Split, E> {
-        Ok((None, None))
+    fn visit_unit<E: de::Error>(self) -> Result<u8, E> {
+        Ok(0)
     }
 
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Split, E> {
-        self.scalar(Scalar::Bool(b))
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<u8, E> {
+        self.scalar(Kind::Bool(b), |_| Scalar::Bool(b))
     }
 
-    fn visit_i64<E: de::Error>(self, i: i64) -> Result<Split, E> {
-        self.scalar(Scalar::I64(i))
+    fn visit_i64<E: de::Error>(self, i: i64) -> Result<u8, E> {
+        self.scalar(Kind::I64(i), |_| Scalar::I64(i))
     }
 
-    fn visit_u64<E: de::Error>(self, u: u64) -> Result<Split, E> {
-        self.scalar(Scalar::U64(u))
+    fn visit_u64<E: de::Error>(self, u: u64) -> Result<u8, E> {
+        let kind = i64::try_from(u).map_or(Kind::U64(u), Kind::I64);
+        self.scalar(kind, |_| Scalar::U64(u))
     }
 
-    fn visit_f64<E: de::Error>(self, x: f64) -> Result<Split, E> {
-        self.scalar(Scalar::F64(x))
+    fn visit_f64<E: de::Error>(self, x: f64) -> Result<u8, E> {
+        self.scalar(Kind::F64(x), |_| Scalar::F64(x))
     }
 
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Split, E> {
-        self.scalar(Scalar::Str(s.to_string()))
+    fn visit_borrowed_str<E: de::Error>(self, s: &'s str) -> Result<u8, E> {
+        let span = self.walk.borrowed(s);
+        self.string(span)
     }
 
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Split, E> {
-        self.scalar(Scalar::Str(s))
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<u8, E> {
+        let span = self.walk.copied(s);
+        self.string(span)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Split, A::Error> {
-        let mut text = Vec::new();
-        let mut value = Vec::new();
-        while let Some((t, v)) = seq.next_element_seed(Leaf {
-            walk: self.walk,
+    fn visit_seq<A: SeqAccess<'s>>(self, mut seq: A) -> Result<u8, A::Error> {
+        let walk = self.walk;
+        let at = (!self.in_array).then(|| walk.open(self.key, false));
+        let mut holds = 0;
+        while let Some(h) = seq.next_element_seed(Leaf {
+            walk: &mut *walk,
+            key: NO_KEY,
             path: self.path.clone(),
+            in_array: true,
         })? {
-            // Nested arrays flatten, as in Elasticsearch.
-            for (out, item) in [(&mut text, t), (&mut value, v)] {
-                match item {
-                    Some(OwnedValue::Array(items)) => out.extend(items),
-                    Some(x) => out.push(x),
-                    None => {}
-                }
-            }
+            holds |= h;
         }
-        let wrap = |items: Vec<OwnedValue>| (!items.is_empty()).then_some(OwnedValue::Array(items));
-        Ok((wrap(text), wrap(value)))
+        Ok(match at {
+            Some(at) => walk.close(at, holds),
+            None => holds,
+        })
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Split, A::Error> {
+    fn visit_map<A: MapAccess<'s>>(self, map: A) -> Result<u8, A::Error> {
         if let Some(path) = &self.path
             && let Some((_, kind)) = self.walk.explicit.get(path)
         {
@@ -216,17 +648,12 @@ impl<'de> Visitor<'de> for Leaf<'_, '_> {
             );
             return Err(self.walk.refuse(MappingError::BadValue { reason }));
         }
-        let mut text = Vec::new();
-        let mut value = Vec::new();
-        Members {
-            text: &mut text,
-            value: &mut value,
+        Object {
             walk: self.walk,
+            key: self.key,
             prefix: self.path,
             top: false,
         }
-        .visit_map(map)?;
-        let wrap = |tree: Tree| (!tree.is_empty()).then_some(OwnedValue::Object(tree));
-        Ok((wrap(text), wrap(value)))
+        .visit_map(map)
     }
 }

@@ -25,13 +25,12 @@ mod document;
 use std::collections::HashMap;
 
 pub use coerce::to_v6;
-use document::{Members, Walk};
+pub use document::{DocValue, Elements, FieldValues, LogDoc, Members, View};
 use hydrant_config::{FieldType, MappingConfig, MappingMode};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions,
-    JsonObjectOptions, NumericOptions, OwnedValue, STORED, STRING, Schema, TEXT, TextFieldIndexing,
+    JsonObjectOptions, NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing,
 };
-use tantivy::{DateTime, TantivyDocument};
 
 use crate::error::MappingError;
 
@@ -325,50 +324,16 @@ impl DocMapper {
     /// Builds the document for one record; a record that does not fit the mapping (not a JSON
     /// object, a value of the wrong type, an unmapped field under `strict`) is an error for
     /// that record alone.
-    pub fn to_document(&self, doc: &SourceDoc<'_>) -> Result<TantivyDocument, MappingError> {
-        let mut text = Vec::new();
-        let mut value = Vec::new();
-        let mut walk = Walk::new(&self.explicit, self.mapping.mode == MappingMode::Strict);
-        let mut de = serde_json::Deserializer::from_slice(doc.source);
-        let tracked = walk_prefix(&walk);
-        let members = Members {
-            text: &mut text,
-            value: &mut value,
-            walk: &mut walk,
-            prefix: tracked,
-            top: true,
-        };
-        let parsed =
-            serde::de::Deserializer::deserialize_map(&mut de, members).and_then(|()| de.end());
-        if let Some(e) = walk.error.take() {
-            return Err(e);
-        }
-        parsed.map_err(|e| MappingError::NotAnObject {
-            reason: format!("the record is not a JSON object: {e}"),
-        })?;
-        let mut out = TantivyDocument::new();
-        out.add_text(self.fields.id, doc.id);
-        out.add_date(
-            self.fields.timestamp,
-            DateTime::from_timestamp_millis(doc.timestamp_ms),
-        );
-        out.add_bytes(self.fields.source, doc.source);
-        for (field, v) in &walk.out {
-            out.add_field_value(*field, v);
-        }
-        if !text.is_empty() {
-            out.add_field_value(self.fields.text, &OwnedValue::Object(text));
-        }
-        if !value.is_empty() {
-            out.add_field_value(self.fields.value, &OwnedValue::Object(value));
-        }
-        Ok(out)
+    pub fn to_document(&self, doc: &SourceDoc<'_>) -> Result<LogDoc, MappingError> {
+        document::build(
+            self.fields,
+            &self.explicit,
+            self.mapping.mode == MappingMode::Strict,
+            doc.id,
+            doc.timestamp_ms,
+            doc.source,
+        )
     }
-}
-
-/// The top-level prefix: `Some("")` when leaves need their paths, `None` otherwise.
-fn walk_prefix(walk: &Walk<'_>) -> Option<String> {
-    walk.tracks().then(String::new)
 }
 
 #[cfg(test)]

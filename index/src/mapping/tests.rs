@@ -10,7 +10,7 @@ fn mapper(mode: MappingMode, fields: &[(&str, FieldType)]) -> DocMapper {
     })
 }
 
-fn doc(m: &DocMapper, json: &str) -> Result<TantivyDocument, MappingError> {
+fn doc(m: &DocMapper, json: &str) -> Result<LogDoc, MappingError> {
     m.to_document(&SourceDoc {
         id: "1",
         timestamp_ms: 0,
@@ -129,7 +129,73 @@ fn arrays_and_nested_timestamps_are_kept() {
     let m = DocMapper::new();
     let d = doc(&m, r#"{"tags":["a",["b"]],"inner":{"@timestamp":"x"}}"#).unwrap();
     let text = d.get_first(m.fields().text).expect("text tree");
-    let json = serde_json::to_string(&tantivy::schema::OwnedValue::from(text)).unwrap();
+    let json = serde_json::to_string(&tantivy::schema::OwnedValue::from(text.as_value())).unwrap();
     assert!(json.contains("\"inner\":{\"@timestamp\":\"x\"}"), "{json}");
     assert!(json.contains("\"tags\":[\"a\",\"b\"]"), "{json}");
+}
+
+/// A dynamic tree of `d` as JSON text (`None` when the document has none).
+fn tree(d: &LogDoc, field: tantivy::schema::Field) -> Option<serde_json::Value> {
+    let v = d.get_first(field)?;
+    let owned = tantivy::schema::OwnedValue::from(v.as_value());
+    Some(serde_json::to_value(&owned).unwrap())
+}
+
+#[test]
+fn dynamic_trees_split_text_and_exact_values_as_elasticsearch_does() {
+    let m = DocMapper::new();
+    let long = "x".repeat(IGNORE_ABOVE + 1);
+    let source = format!(
+        r#"{{"@timestamp":"2026-01-01T00:00:00Z","msg":"a \"quoted\" line","long":"{long}","n":-3,"big":18446744073709551615,"f":1.5,"ok":true,"none":null,"empty":{{}},"nulls":{{"a":null}},"nums":{{"a":1}},"tab\tkey":"v","arr":[{{"k":"s","c":2}},[3,"t"]],"@timestamp2":"u"}}"#
+    );
+    let d = doc(&m, &source).unwrap();
+    let text = tree(&d, m.fields().text).unwrap();
+    let exact = tree(&d, m.fields().value).unwrap();
+    assert_eq!(
+        text,
+        serde_json::json!({"msg": "a \"quoted\" line", "long": long, "tab\tkey": "v",
+            "arr": [{"k": "s"}, "t"], "@timestamp2": "u"})
+    );
+    assert_eq!(
+        exact,
+        serde_json::json!({"msg": "a \"quoted\" line", "n": -3, "big": 18446744073709551615u64,
+            "f": 1.5, "ok": true, "nums": {"a": 1}, "tab\tkey": "v",
+            "arr": [{"k": "s", "c": 2}, 3, "t"], "@timestamp2": "u"})
+    );
+    // `_source` is the record exactly as sent.
+    let src = d.get_first(m.fields().source).and_then(|v| v.as_bytes());
+    assert_eq!(src, Some(source.as_bytes()));
+    assert_eq!(
+        d.get_first(m.fields().id).and_then(|v| v.as_str()),
+        Some("1")
+    );
+}
+
+#[test]
+fn records_without_dynamic_values_have_no_trees() {
+    let m = DocMapper::new();
+    let d = doc(&m, r#"{"@timestamp":1,"a":null,"b":{"c":{}}}"#).unwrap();
+    assert!(d.get_first(m.fields().text).is_none());
+    assert!(d.get_first(m.fields().value).is_none());
+    let d = doc(&m, r#"{"n":1}"#).unwrap();
+    assert!(d.get_first(m.fields().text).is_none());
+    assert_eq!(
+        tree(&d, m.fields().value),
+        Some(serde_json::json!({"n": 1}))
+    );
+}
+
+#[test]
+fn invalid_utf8_and_trailing_data_are_mapping_errors() {
+    let m = DocMapper::new();
+    let err = m
+        .to_document(&SourceDoc {
+            id: "1",
+            timestamp_ms: 0,
+            source: b"{\"a\":\"\xff\"}",
+        })
+        .unwrap_err();
+    assert_eq!(err.es_type(), "mapper_parsing_exception");
+    assert!(doc(&m, r#"{"a":1} {"b":2}"#).is_err());
+    assert!(doc(&m, r#"{"a":1"#).is_err());
 }
