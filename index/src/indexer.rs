@@ -275,6 +275,7 @@ impl StreamIndexer {
                     .index()
                     .writer_with_num_threads::<LogDoc>(threads, memory)
                     .map_err(|e| IndexError::tantivy(shard.name(), e))?;
+                w.set_merge_policy(Box::new(hot_merge_policy()));
                 slot.insert(w)
             }
         };
@@ -421,6 +422,27 @@ impl StreamIndexer {
         }
         Ok(())
     }
+}
+
+/// How a shard's segments are merged while its index still takes records.
+///
+/// Logs are append-only and arrive in time order, and each refresh commits a small segment per
+/// writer thread (a second of data). Segments are merged in tiers of similar size, tantivy's
+/// log-structured policy, set for that pattern:
+/// - ten segments of one tier make a merge (Elasticsearch's `segments_per_tier`, Quickwit's
+///   `merge_factor`), so a record is rewritten about once per tenfold growth of its segment;
+/// - every segment under 10,000 documents (the output of one refresh) is in the lowest tier;
+/// - segments past 2 M documents are left alone while the index is hot: merging them again
+///   costs ingest CPU for little gain in search, and sealing merges the whole index once, when
+///   its period is over;
+/// - deleted documents (only client `_id`s written again) never force a merge on their own.
+fn hot_merge_policy() -> tantivy::indexer::LogMergePolicy {
+    let mut p = tantivy::indexer::LogMergePolicy::default();
+    p.set_min_num_segments(10);
+    p.set_min_layer_size(10_000);
+    p.set_max_docs_before_merge(2_000_000);
+    p.set_del_docs_ratio_before_merge(1.0);
+    p
 }
 
 /// Starts merging each shard of a sealed index down to one segment, in the background.

@@ -246,6 +246,33 @@ fn an_index_past_its_period_is_sealed_into_one_segment_without_blocking() {
 }
 
 #[test]
+fn a_hot_index_merges_the_small_segments_of_its_refreshes_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
+    let mut ix = StreamIndexer::new(catalog.clone(), "web", settings(Rotation::OneDay));
+    // 25 refreshes, one small segment each.
+    for round in 0..25u64 {
+        add_n(&mut ix, 1 + round * 2, 2, T0 + 1000);
+        ix.commit(round * 2 + 2).unwrap();
+    }
+    let h = catalog.get("web-2025-11-26").unwrap();
+    let index = h.shards()[0].index().clone();
+    let segments = || index.searchable_segment_ids().unwrap().len();
+    // Merges run in the background and finish later; tiers of ten keep the count down.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while segments() > 10 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        segments() <= 10,
+        "{} segments after 25 refreshes",
+        segments()
+    );
+    h.shards()[0].reload_for_tests();
+    assert_eq!(count(&catalog, "web"), 50);
+}
+
+#[test]
 fn deleting_an_index_closes_its_writer_and_removes_it() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
