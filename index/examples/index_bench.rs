@@ -91,7 +91,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(hydrant_index::timestamp::parse_timestamp_str)
             .unwrap_or(0);
         pending += line.len();
-        lines.push((docs, docs.to_string(), ts, line));
+        // Ids as ingest makes them for records that come without one.
+        let arrival = chrono::Utc::now().timestamp_millis();
+        lines.push((docs, hydrant_index::new_id(arrival).into(), ts, line));
         if pending >= 1 << 20 {
             flush(&mut lines)?;
             pending = 0;

@@ -30,6 +30,7 @@
 pub mod catalog;
 mod error;
 pub mod fields;
+mod id;
 mod indexer;
 pub mod mapping;
 pub mod rotation;
@@ -40,6 +41,7 @@ pub mod timestamp;
 pub use catalog::{Catalog, IndexHandle, IndexMeta, ResolveOptions, wildcard_match};
 pub use error::{IndexError, MappingError};
 pub use fields::{DynamicFields, ValueKind, dynamic_fields};
+pub use id::new_id;
 pub use indexer::{AddOutcome, Maintenance, SEAL_GRACE_MS, StreamIndexer, route};
 pub use mapping::{DocMapper, FieldTarget, SchemaFields, SourceDoc};
 pub use shard::Shard;

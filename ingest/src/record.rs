@@ -4,6 +4,8 @@ use bytes::Bytes;
 
 use crate::error::WalError;
 
+pub use hydrant_index::new_id;
+
 /// One accepted record.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -106,19 +108,6 @@ pub fn decode_record(payload: Bytes) -> Result<Record, WalError> {
     })
 }
 
-/// A new document id: 20 URL-safe base64 characters from the arrival time in milliseconds
-/// (48 bits, so ids sort roughly by arrival) and 72 random bits, like Elasticsearch's
-/// auto-generated ids.
-pub fn new_id(arrival_ms: i64) -> Box<str> {
-    use base64::Engine;
-    let mut raw = [0u8; 15];
-    raw[..6].copy_from_slice(&(arrival_ms as u64).to_be_bytes()[2..]);
-    rand::fill(&mut raw[6..]);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(raw)
-        .into_boxed_str()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,13 +149,5 @@ mod tests {
         );
         buf[0] = 9;
         assert!(decode_record(Bytes::from(buf)).is_err());
-    }
-
-    #[test]
-    fn ids_are_20_chars_and_distinct() {
-        let a = new_id(1);
-        let b = new_id(1);
-        assert_eq!(a.len(), 20);
-        assert_ne!(a, b);
     }
 }
