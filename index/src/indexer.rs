@@ -78,8 +78,6 @@ pub struct StreamIndexer {
     settings: IndexSettings,
     open: HashMap<String, OpenIndex>,
     clock: u64,
-    /// Position of the last record given to `add`.
-    last_added: u64,
     /// Source bytes added per index since start (the observed volume for sizing).
     added_bytes: HashMap<String, u64>,
     /// End of the newest period this indexer has opened an index for (the head of the
@@ -106,7 +104,6 @@ impl StreamIndexer {
             settings,
             open: HashMap::new(),
             clock: 0,
-            last_added: 0,
             added_bytes: HashMap::new(),
             newest_end_ms: i64::MIN,
         }
@@ -174,15 +171,32 @@ impl StreamIndexer {
     ) -> Result<Vec<AddOutcome>, IndexError> {
         let mut groups: Vec<(String, Option<crate::rotation::Period>, Vec<usize>)> = Vec::new();
         let mut group_of: HashMap<String, usize> = HashMap::new();
+        // Records mostly arrive in time order: the previous record's period is checked first,
+        // so that the index name is formatted once per run of records rather than per record.
+        let mut previous: Option<(Option<crate::rotation::Period>, usize)> = None;
         for (i, (_, doc, _)) in docs.iter().enumerate() {
-            let (name, period) = index_for(&self.stream, self.settings.rotation, doc.timestamp_ms);
-            match group_of.get(&name) {
-                Some(g) => groups[*g].2.push(i),
+            let ts = doc.timestamp_ms;
+            if let Some((period, g)) = previous
+                && period.is_none_or(|p| p.start_ms <= ts && ts < p.end_ms)
+                && (period.is_some()
+                    || self.settings.rotation == hydrant_config::Rotation::NoRotation)
+            {
+                groups[g].2.push(i);
+                continue;
+            }
+            let (name, period) = index_for(&self.stream, self.settings.rotation, ts);
+            let g = match group_of.get(&name) {
+                Some(g) => {
+                    groups[*g].2.push(i);
+                    *g
+                }
                 None => {
                     group_of.insert(name.clone(), groups.len());
                     groups.push((name, period, vec![i]));
+                    groups.len() - 1
                 }
-            }
+            };
+            previous = Some((period, g));
         }
         let mut pending: HashMap<String, u64> = groups
             .iter()
@@ -193,10 +207,20 @@ impl StreamIndexer {
         for (name, period, idx) in groups {
             let handle = self.index_for_group(&name, period, &pending, last)?;
             pending.remove(&name);
+            let budget = self.writer_budget(&handle);
+            let Some(open) = self.open.get_mut(&name) else {
+                return Err(IndexError::IndexNotFound(name));
+            };
+            let mut added = 0u64;
             for i in idx {
                 let (position, doc, replace) = &docs[i];
-                outcomes[i] = self.add_one(&handle, *position, doc, *replace)?;
+                let outcome = add_one(open, budget, *position, doc, *replace)?;
+                if outcome == AddOutcome::Added {
+                    added += doc.source.len() as u64;
+                }
+                outcomes[i] = outcome;
             }
+            *self.added_bytes.entry(name).or_default() += added;
         }
         Ok(outcomes)
     }
@@ -245,52 +269,6 @@ impl StreamIndexer {
             },
         );
         Ok(handle)
-    }
-
-    fn add_one(
-        &mut self,
-        handle: &Arc<IndexHandle>,
-        position: u64,
-        doc: &SourceDoc<'_>,
-        replace: bool,
-    ) -> Result<AddOutcome, IndexError> {
-        let shard_ord = route(doc.id, handle.shards().len());
-        if position <= handle.shards()[shard_ord].committed() {
-            return Ok(AddOutcome::AlreadyCommitted);
-        }
-        let document = match handle.mapper().to_document(doc) {
-            Ok(d) => d,
-            Err(e) => return Ok(AddOutcome::Rejected(e)),
-        };
-        let (threads, memory) = self.writer_budget(handle);
-        let name = handle.name();
-        let Some(open) = self.open.get_mut(name) else {
-            return Err(IndexError::IndexNotFound(name.to_string()));
-        };
-        let writer = match &mut open.writers[shard_ord] {
-            Some(w) => w,
-            slot @ None => {
-                let shard = &handle.shards()[shard_ord];
-                let w = shard
-                    .index()
-                    .writer_with_num_threads::<LogDoc>(threads, memory)
-                    .map_err(|e| IndexError::tantivy(shard.name(), e))?;
-                w.set_merge_policy(Box::new(hot_merge_policy()));
-                slot.insert(w)
-            }
-        };
-        if replace {
-            writer.delete_term(Term::from_field_text(handle.mapper().fields().id, doc.id));
-        }
-        writer
-            .add_document(document)
-            .map_err(|e| IndexError::tantivy(name, e))?;
-        open.dirty[shard_ord] = true;
-        // A late record reopens a sealed index; it will be sealed again.
-        open.sealed = false;
-        self.last_added = position;
-        *self.added_bytes.entry(name.to_string()).or_default() += doc.source.len() as u64;
-        Ok(AddOutcome::Added)
     }
 
     /// Threads and memory for a shard writer: the configured budget for the index at the head
@@ -422,6 +400,47 @@ impl StreamIndexer {
         }
         Ok(())
     }
+}
+
+/// Adds one record to its shard of `open` (writers are opened with `budget`: threads, memory).
+fn add_one(
+    open: &mut OpenIndex,
+    budget: (usize, usize),
+    position: u64,
+    doc: &SourceDoc<'_>,
+    replace: bool,
+) -> Result<AddOutcome, IndexError> {
+    let handle = &open.handle;
+    let shard_ord = route(doc.id, handle.shards().len());
+    if position <= handle.shards()[shard_ord].committed() {
+        return Ok(AddOutcome::AlreadyCommitted);
+    }
+    let document = match handle.mapper().to_document(doc) {
+        Ok(d) => d,
+        Err(e) => return Ok(AddOutcome::Rejected(e)),
+    };
+    let writer = match &mut open.writers[shard_ord] {
+        Some(w) => w,
+        slot @ None => {
+            let shard = &handle.shards()[shard_ord];
+            let w = shard
+                .index()
+                .writer_with_num_threads::<LogDoc>(budget.0, budget.1)
+                .map_err(|e| IndexError::tantivy(shard.name(), e))?;
+            w.set_merge_policy(Box::new(hot_merge_policy()));
+            slot.insert(w)
+        }
+    };
+    if replace {
+        writer.delete_term(Term::from_field_text(handle.mapper().fields().id, doc.id));
+    }
+    writer
+        .add_document(document)
+        .map_err(|e| IndexError::tantivy(handle.name(), e))?;
+    open.dirty[shard_ord] = true;
+    // A late record reopens a sealed index; it will be sealed again.
+    open.sealed = false;
+    Ok(AddOutcome::Added)
 }
 
 /// How a shard's segments are merged while its index still takes records.
