@@ -5,7 +5,10 @@ bench_build() {
   if [ "$PROFILE" = release ]; then
     cargo build --release --quiet "$@"
   else
-    cargo build --quiet "$@"
+    # Debug binaries come from the test build (`cargo test --no-run` builds the binary and the
+    # examples as well), with the tests' feature set: a `cargo build` of one target resolves
+    # features without the dev-dependencies and compiles tantivy, tokio and the rest again.
+    cargo test --workspace --no-run --quiet
   fi
 }
 bin_dir="$root/target/$PROFILE"

@@ -33,7 +33,7 @@ py="$root/.venv/bin/python"
 data="$out/query-$N-$PROFILE.ndjson"
 parquet="$out/query-$N-$PROFILE.parquet"
 dir="$out/query-$N-$PROFILE"
-if [ ! -f "$dir/.complete" ]; then
+if [ ! -f "$dir/.complete" ] || [ ! -s "$parquet" ]; then
   rm -rf "$dir" "$data" "$parquet"
   "$bin" loadgen --format json --count "$N" --seed 7 --backfill 1d --emit "$data" 2>/dev/null
 fi

@@ -6,7 +6,9 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 bash "$root/tests/interop/setup.sh"
 cd "$root"
 if [ -z "${INTEROP_HYDRANT_BIN:-}" ]; then
-  cargo build --quiet --bin hydrant
+  # The binary of the test build (same feature set as the Rust tests, so nothing recompiles
+  # after them; `cargo build --bin hydrant` would resolve features without dev-dependencies).
+  cargo test --workspace --no-run --quiet
   INTEROP_HYDRANT_BIN="$root/target/debug/hydrant"
 fi
 export INTEROP_HYDRANT_BIN
