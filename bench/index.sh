@@ -42,6 +42,7 @@ fi
 # This machine's two cores are shared, so one pair of runs can be off by 10-20 %: ROUNDS pairs,
 # alternating, and the median of the per-round ratios.
 ROUNDS="${ROUNDS:-3}"
+[ "$ROUNDS" -ge 1 ] || { echo "ROUNDS must be at least 1" >&2; exit 2; }
 runs=()
 for round in $(seq 1 "$ROUNDS"); do
   runs+=("$("$bin_dir/examples/plain_tantivy" "$data" "$THREADS")")

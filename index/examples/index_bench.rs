@@ -70,7 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         bytes += line.len() as u64;
         docs += 1;
-        // The event time, read as the receivers read it (the rest of the record skipped).
+        // The event time: the samples carry `@timestamp` as an RFC 3339 string (the receivers also
+        // take `timestamp`, epoch numbers and escaped strings; the samples have none of those).
         let ts = serde_json::from_slice::<TimeField<'_>>(&line)
             .ok()
             .and_then(|t| t.at_timestamp)

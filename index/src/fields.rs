@@ -7,7 +7,6 @@ use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use tantivy::index::SegmentId;
-use tantivy::schema::Type;
 use tantivy::{Searcher, SegmentReader};
 
 /// Value types a dynamic field holds (one field can hold several across documents).
@@ -87,8 +86,105 @@ fn segment_fields(segment: &SegmentReader) -> Arc<DynamicFields> {
         return f.clone();
     }
     let mut fields = DynamicFields::default();
-    if let Ok(metas) = segment.fields_metadata() {
-        for meta in metas {
+    text_paths(segment, &mut fields);
+    value_columns(segment, &mut fields);
+    let fields = Arc::new(fields);
+    let mut c = cache().lock();
+    if c.len() >= CACHE_LIMIT {
+        c.clear();
+    }
+    c.insert(id, fields.clone());
+    fields
+}
+
+/// How tantivy encodes a JSON term: the path's segments joined by this byte, then
+/// [`END_OF_PATH`], the value's type code and the value.
+const PATH_SEGMENT_SEP: u8 = 1;
+const END_OF_PATH: u8 = 0;
+
+/// The paths of `_text`: one seek of its term dictionary per path, to the first term past
+/// every term of the path found last — never a scan of the terms (tantivy's `fields_metadata`
+/// reads every term, which on a large merged segment costs the first search a second or more).
+fn text_paths(segment: &SegmentReader, out: &mut DynamicFields) {
+    let Ok(field) = segment.schema().get_field(crate::mapping::TEXT_FIELD) else {
+        return;
+    };
+    let Ok(inverted) = segment.inverted_index(field) else {
+        return;
+    };
+    let terms = inverted.terms();
+    let mut from: Vec<u8> = Vec::new();
+    loop {
+        let Ok(mut stream) = terms.range().ge(&from).into_stream() else {
+            return;
+        };
+        if !stream.advance() {
+            return;
+        }
+        let key = stream.key();
+        let Some(end) = key.iter().position(|b| *b == END_OF_PATH) else {
+            return;
+        };
+        let path = dotted(&key[..end]);
+        out.paths.entry(path).or_default().insert(ValueKind::Text);
+        from.clear();
+        from.extend_from_slice(&key[..end]);
+        from.push(END_OF_PATH + 1);
+    }
+}
+
+/// The paths and value kinds of `_val`, from the names of the segment's columns.
+fn value_columns(segment: &SegmentReader, out: &mut DynamicFields) {
+    use tantivy::Directory;
+    use tantivy::columnar::{ColumnType, ColumnarReader};
+    let file = format!("{}.fast", segment.segment_id().uuid_string());
+    let Ok(slice) = segment
+        .index()
+        .directory()
+        .open_read(std::path::Path::new(&file))
+    else {
+        return;
+    };
+    let Ok(columns) = ColumnarReader::open(slice).and_then(|c| c.list_columns()) else {
+        return;
+    };
+    let mut prefix = crate::mapping::VALUE_FIELD.as_bytes().to_vec();
+    prefix.push(PATH_SEGMENT_SEP);
+    for (name, handle) in columns {
+        let Some(path) = name.as_bytes().strip_prefix(prefix.as_slice()) else {
+            continue;
+        };
+        let kind = match handle.column_type() {
+            ColumnType::Str => ValueKind::Keyword,
+            ColumnType::I64 => ValueKind::I64,
+            ColumnType::U64 => ValueKind::U64,
+            ColumnType::F64 => ValueKind::F64,
+            ColumnType::Bool => ValueKind::Bool,
+            ColumnType::DateTime => ValueKind::Date,
+            _ => continue,
+        };
+        out.paths.entry(dotted(path)).or_default().insert(kind);
+    }
+}
+
+/// A path as tantivy stores it, with dots between its segments.
+fn dotted(path: &[u8]) -> String {
+    String::from_utf8_lossy(path).replace(char::from(PATH_SEGMENT_SEP), ".")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tantivy::schema::Type;
+
+    use super::*;
+    use crate::{Catalog, SourceDoc, StreamIndexer};
+
+    /// What tantivy's `fields_metadata` (a scan of every term) says: the reference.
+    fn from_metadata(segment: &SegmentReader) -> DynamicFields {
+        let mut fields = DynamicFields::default();
+        for meta in segment.fields_metadata().unwrap() {
             let (kind, path) = if let Some(path) = meta.field_name.strip_prefix("_text.") {
                 (ValueKind::Text, path)
             } else if let Some(path) = meta.field_name.strip_prefix("_val.") {
@@ -111,12 +207,45 @@ fn segment_fields(segment: &SegmentReader) -> Arc<DynamicFields> {
                 .or_default()
                 .insert(kind);
         }
+        fields
     }
-    let fields = Arc::new(fields);
-    let mut c = cache().lock();
-    if c.len() >= CACHE_LIMIT {
-        c.clear();
+
+    #[test]
+    fn seeking_paths_finds_what_a_scan_of_every_term_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
+        let mut settings = hydrant_config::StreamConfig::builtin().index;
+        settings.writer_threads = 1;
+        settings.writer_memory = 20 * 1024 * 1024;
+        let mut ix = StreamIndexer::new(catalog.clone(), "web", settings);
+        let long = "y".repeat(300);
+        let records = [
+            r#"{"msg":"GET /a 200","status":200,"ok":true,"lat":1.5}"#.to_string(),
+            r#"{"a":{"b":"x","c":{"d":7}},"a.b":"dotted","tags":["p","q",3]}"#.to_string(),
+            r#"{"":"empty key","ünï":"code","big":18446744073709551615,"n":null}"#.to_string(),
+            format!(r#"{{"long":"{long}","msg":"another line","a":{{"bb":"z"}}}}"#),
+            r#"{"arr":[{"k":"v"},{"k":1}],"status":"404"}"#.to_string(),
+        ];
+        for (i, r) in records.iter().enumerate() {
+            let id = i.to_string();
+            let doc = SourceDoc {
+                id: &id,
+                timestamp_ms: 1_764_115_200_000,
+                source: r.as_bytes(),
+            };
+            ix.add(i as u64 + 1, &doc, false).unwrap();
+        }
+        ix.commit(records.len() as u64).unwrap();
+        let handle = catalog.stream_indices("web").pop().unwrap();
+        let searcher = handle.shards()[0].searcher();
+        assert!(!searcher.segment_readers().is_empty());
+        for segment in searcher.segment_readers() {
+            let mut seen = DynamicFields::default();
+            text_paths(segment, &mut seen);
+            value_columns(segment, &mut seen);
+            let want = from_metadata(segment);
+            assert_eq!(seen, want);
+            assert!(want.paths.len() >= 12, "{want:?}");
+        }
     }
-    c.insert(id, fields.clone());
-    fields
 }

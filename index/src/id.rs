@@ -1,24 +1,30 @@
 //! Ids for records that come without one.
 
 /// A new document id: 20 URL-safe base64 characters of the arrival time in milliseconds (48
-/// bits), a sequence number (24 bits) and a random node id drawn once per process (48 bits) —
-/// the layout of Elasticsearch's time-based auto-generated ids.
+/// bits, big-endian, never going back within a process even if the clock does), a sequence
+/// number (24 bits) and a random node id drawn once per process (48 bits). The parts are those
+/// of Elasticsearch's time-based auto-generated ids; the byte order is simpler.
 ///
 /// The ids one process makes share a prefix (the time) and a suffix (the node), so they cost
 /// the term dictionary and the `_id` column little: fully random ids made the indexer use 23 %
-/// more CPU (its FST building could share nothing). Two processes, or two runs, differ by node.
+/// more CPU (its FST building could share nothing). Two processes, or two runs, differ by node;
+/// one process repeats an id only after 2^24 ids within one millisecond.
 pub fn new_id(arrival_ms: i64) -> Box<str> {
     use base64::Engine;
     use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
     static NODE: OnceLock<[u8; 6]> = OnceLock::new();
+    static LAST_MS: AtomicI64 = AtomicI64::new(i64::MIN);
     static SEQUENCE: OnceLock<AtomicU32> = OnceLock::new();
     let node = NODE.get_or_init(rand::random);
     let sequence = SEQUENCE
         .get_or_init(|| AtomicU32::new(rand::random()))
         .fetch_add(1, Ordering::Relaxed);
+    let ms = LAST_MS
+        .fetch_max(arrival_ms, Ordering::Relaxed)
+        .max(arrival_ms);
     let mut raw = [0u8; 15];
-    raw[..6].copy_from_slice(&(arrival_ms as u64).to_be_bytes()[2..]);
+    raw[..6].copy_from_slice(&(ms as u64).to_be_bytes()[2..]);
     raw[6..9].copy_from_slice(&sequence.to_be_bytes()[1..]);
     raw[9..].copy_from_slice(node);
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -40,6 +46,9 @@ mod tests {
             ids.iter()
                 .all(|id| id[..8] == ids[0][..8] && id[12..] == ids[0][12..])
         );
-        assert_ne!(new_id(1)[..8], new_id(2)[..8]);
+        // A later time is a new prefix; an earlier one (a clock stepped back) is not taken.
+        let later = new_id(1_764_115_201_000);
+        assert_ne!(later[..8], ids[0][..8]);
+        assert_eq!(new_id(1_764_115_200_000)[..8], later[..8]);
     }
 }

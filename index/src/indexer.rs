@@ -80,7 +80,7 @@ pub struct StreamIndexer {
     clock: u64,
     /// Source bytes added per index since start (the observed volume for sizing).
     added_bytes: HashMap<String, u64>,
-    /// End of the newest period this indexer has opened an index for (the head of the
+    /// End of the newest period this indexer has received records for (the head of the
     /// stream: current data, or the front of a backfill).
     newest_end_ms: i64,
 }
@@ -203,6 +203,15 @@ impl StreamIndexer {
             .map(|(name, _, idx)| (name.clone(), docs[idx[0]].0))
             .collect();
         let last = docs.iter().map(|(p, _, _)| *p).max().unwrap_or(0);
+        // The head of the stream is the newest period of the whole batch, so that a backfill
+        // interleaving several periods gives the full writer budget to one index only.
+        if let Some(end) = groups
+            .iter()
+            .filter_map(|(_, p, _)| p.map(|p| p.end_ms))
+            .max()
+        {
+            self.newest_end_ms = self.newest_end_ms.max(end);
+        }
         let mut outcomes: Vec<AddOutcome> = vec![AddOutcome::AlreadyCommitted; docs.len()];
         for (name, period, idx) in groups {
             let handle = self.index_for_group(&name, period, &pending, last)?;
@@ -220,7 +229,9 @@ impl StreamIndexer {
                 }
                 outcomes[i] = outcome;
             }
-            *self.added_bytes.entry(name).or_default() += added;
+            if added > 0 {
+                *self.added_bytes.entry(name).or_default() += added;
+            }
         }
         Ok(outcomes)
     }
@@ -253,9 +264,6 @@ impl StreamIndexer {
             return Ok(open.handle.clone());
         }
         self.make_room(pending, last)?;
-        if let Some(p) = period {
-            self.newest_end_ms = self.newest_end_ms.max(p.end_ms);
-        }
         let n = handle.shards().len();
         self.open.insert(
             name.to_string(),

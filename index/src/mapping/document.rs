@@ -317,7 +317,9 @@ struct Walk<'m, 's> {
 
 impl<'s> Walk<'_, 's> {
     /// A string borrowed from the source: its range (copied when it is not in the source).
+    /// Records are far below 4 GiB (`max_record_size`), so ranges fit in `u32`.
     fn borrowed(&mut self, s: &'s str) -> Span {
+        debug_assert!(self.source.len() <= u32::MAX as usize);
         let offset = (s.as_ptr() as usize).wrapping_sub(self.source.as_ptr() as usize);
         if offset <= self.source.len() && s.len() <= self.source.len() - offset {
             Span {
@@ -400,9 +402,10 @@ pub(crate) fn build(
     };
     let source = match std::str::from_utf8(source) {
         Ok(s) => s.to_owned(),
-        // The parser says where the bad byte is, in its words.
+        // The parser's own words for the record (it checks the UTF-8 of strings as it
+        // builds values), or the UTF-8 error when the parser finds nothing else wrong.
         Err(utf8) => {
-            return Err(match serde_json::from_slice::<IgnoredAny>(source) {
+            return Err(match serde_json::from_slice::<serde_json::Value>(source) {
                 Err(e) => not_an_object(&e),
                 Ok(_) => not_an_object(&utf8),
             });

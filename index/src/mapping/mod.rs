@@ -42,8 +42,8 @@ pub const ID_FIELD: &str = "_id";
 /// Name of the event-time field.
 pub const TIMESTAMP_FIELD: &str = "@timestamp";
 const SOURCE_FIELD: &str = "_source";
-const TEXT_FIELD: &str = "_text";
-const VALUE_FIELD: &str = "_val";
+pub(crate) const TEXT_FIELD: &str = "_text";
+pub(crate) const VALUE_FIELD: &str = "_val";
 
 /// The fields of an index's schema.
 #[derive(Debug, Clone, Copy)]
