@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn ids_are_20_chars_distinct_and_share_time_prefix_and_node_suffix() {
-        let ids: Vec<Box<str>> = (0..100_000).map(|_| new_id(1_764_115_200_123)).collect();
+        let ids: Vec<Box<str>> = (0..100_000).map(|_| new_id(1_900_000_000_123)).collect();
         assert!(ids.iter().all(|id| id.len() == 20));
         let distinct: std::collections::HashSet<&str> = ids.iter().map(|i| &**i).collect();
         assert_eq!(distinct.len(), ids.len());
@@ -47,8 +47,30 @@ mod tests {
                 .all(|id| id[..8] == ids[0][..8] && id[12..] == ids[0][12..])
         );
         // A later time is a new prefix; an earlier one (a clock stepped back) is not taken.
-        let later = new_id(1_764_115_201_000);
+        // (Times here are later than any other test of this binary uses.)
+        let later = new_id(1_900_000_001_000);
         assert_ne!(later[..8], ids[0][..8]);
-        assert_eq!(new_id(1_764_115_200_000)[..8], later[..8]);
+        assert_eq!(new_id(1_900_000_000_000)[..8], later[..8]);
+    }
+
+    #[test]
+    fn auto_ids_spread_evenly_over_shards() {
+        // Ids that share their prefix and suffix still route evenly (within 3 % of the mean).
+        let ids: Vec<Box<str>> = (0..60_000)
+            .map(|i| new_id(1_764_115_300_000 + i / 1000))
+            .collect();
+        for shards in [2usize, 3, 5, 8] {
+            let mut counts = vec![0usize; shards];
+            for id in &ids {
+                counts[crate::route(id, shards)] += 1;
+            }
+            let mean = ids.len() as f64 / shards as f64;
+            for c in &counts {
+                assert!(
+                    (*c as f64 - mean).abs() / mean < 0.03,
+                    "{shards} shards: {counts:?}"
+                );
+            }
+        }
     }
 }
