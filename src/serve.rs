@@ -31,6 +31,9 @@ pub fn run(args: ServeArgs, env: &BTreeMap<String, String>) -> anyhow::Result<()
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hydrant")
+        // Room beyond the default 2 MiB for the recursion every parser bounds explicitly
+        // (query strings, the query DSL, regexes): a margin, never the bound itself.
+        .thread_stack_size(8 << 20)
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(Arc::new(config)))
@@ -94,12 +97,32 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         None => api,
     };
     api
+        // A bug that panics in a handler costs that request a 500 in ES's shape, not the
+        // connection (panics in searches already come back as errors from the blocking pool).
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_answer,
+        ))
         // Elasticsearch clients refuse servers that do not identify as Elasticsearch.
         .layer(SetResponseHeaderLayer::overriding(
             axum::http::HeaderName::from_static("x-elastic-product"),
             HeaderValue::from_static("Elasticsearch"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The answer to a request whose handler panicked; the panic is logged with its message.
+fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    es_error(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "exception",
+        "the server failed while handling this request; the error is logged".to_string(),
+    )
 }
 
 /// Elasticsearch's answer to a path no API serves.

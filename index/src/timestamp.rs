@@ -3,6 +3,16 @@
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
+/// The tantivy date of an instant in epoch milliseconds, saturated to what tantivy can hold.
+///
+/// tantivy keeps dates as `i64` nanoseconds (1677-09-21 to 2262-04-11), and its own
+/// `from_timestamp_millis` multiplies without checking: a date outside that span would panic
+/// in a debug build and wrap around to a wrong date in a release build. Saturating keeps range
+/// bounds right (a bound before 1677 includes every stored date) and stored dates ordered.
+pub fn tantivy_date(ms: i64) -> tantivy::DateTime {
+    tantivy::DateTime::from_timestamp_nanos(ms.saturating_mul(1_000_000))
+}
+
 /// Reads a record's event time in epoch milliseconds from a parsed `@timestamp` or
 /// `timestamp` value: an RFC 3339 string (`2026-11-26T13:00:00Z`, with any offset), a string
 /// without offset (taken as UTC, as Elasticsearch does), or epoch milliseconds as a number or
@@ -38,6 +48,20 @@ pub fn parse_timestamp_str(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn dates_outside_tantivys_span_saturate_instead_of_wrapping() {
+        let min = tantivy_date(i64::MIN).into_timestamp_nanos();
+        let year_1025 = tantivy_date(-29_987_568_000_000).into_timestamp_nanos();
+        let year_3000 = tantivy_date(32_503_680_000_000).into_timestamp_nanos();
+        assert_eq!(year_1025, i64::MIN);
+        assert_eq!(min, i64::MIN);
+        assert_eq!(year_3000, i64::MAX);
+        assert_eq!(
+            tantivy_date(1_431_857_100_000).into_timestamp_millis(),
+            1_431_857_100_000
+        );
+    }
 
     #[test]
     fn rfc3339_with_offset_is_converted_to_utc() {

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::value::RawValue;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use hydrant_index::{DocMapper, MappingError};
 
@@ -48,37 +48,155 @@ pub struct LineError {
     pub reason: String,
 }
 
-/// The event-time fields of a record; everything else is skipped without being built.
-#[derive(Deserialize)]
-struct TimeFields<'a> {
-    #[serde(rename = "@timestamp", borrow, default)]
-    at_timestamp: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    timestamp: Option<&'a RawValue>,
-}
-
-/// Reads the event time of a JSON object record, checking on the way that it is one.
+/// Reads the event time of a JSON object record (`@timestamp`, else `timestamp`), checking on
+/// the way that it is one JSON object the indexer will be able to read: valid JSON, nested no
+/// deeper than serde_json parses (128 levels). Nothing but the event time is built.
 pub fn json_object_time(line: &[u8]) -> Result<Option<i64>, (LineErrorKind, String)> {
     let first = line.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first != Some(b'{') {
-        return Err(
-            match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                Ok(_) => (
-                    LineErrorKind::NotAnObject,
-                    format!("expected a JSON object, got {}", json_kind(first)),
-                ),
-                Err(e) => (LineErrorKind::InvalidJson, format!("invalid JSON: {e}")),
-            },
-        );
+        return Err(match serde_json::from_slice::<Walk>(line) {
+            Ok(_) => (
+                LineErrorKind::NotAnObject,
+                format!("expected a JSON object, got {}", json_kind(first)),
+            ),
+            Err(e) => (LineErrorKind::InvalidJson, format!("invalid JSON: {e}")),
+        });
     }
-    let fields: TimeFields<'_> = serde_json::from_slice(line)
+    let times: EventTime = serde_json::from_slice(line)
         .map_err(|e| (LineErrorKind::InvalidJson, format!("invalid JSON: {e}")))?;
-    let raw = fields.at_timestamp.or(fields.timestamp);
-    Ok(raw.and_then(|r| {
-        serde_json::from_str::<serde_json::Value>(r.get())
-            .ok()
-            .and_then(|v| hydrant_index::timestamp::parse_timestamp(&v))
-    }))
+    Ok(times.at_timestamp.or(times.timestamp))
+}
+
+/// A JSON value walked through without being built. Unlike `IgnoredAny` (which serde_json skips
+/// without a depth limit), every object and array is entered, so serde_json's recursion limit
+/// refuses what the indexer could not parse either.
+struct Walk;
+
+impl<'de> Deserialize<'de> for Walk {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Walk, D::Error> {
+        d.deserialize_any(WalkVisitor)
+    }
+}
+
+struct WalkVisitor;
+
+impl<'de> Visitor<'de> for WalkVisitor {
+    type Value = Walk;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_unit<E>(self) -> Result<Walk, E> {
+        Ok(Walk)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Walk, A::Error> {
+        while seq.next_element::<Walk>()?.is_some() {}
+        Ok(Walk)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Walk, A::Error> {
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value::<Walk>()?;
+        }
+        Ok(Walk)
+    }
+}
+
+/// The event-time fields of a top-level object, read in the same walk.
+#[derive(Default)]
+struct EventTime {
+    at_timestamp: Option<i64>,
+    timestamp: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for EventTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EventTime, D::Error> {
+        d.deserialize_map(EventTimeVisitor)
+    }
+}
+
+struct EventTimeVisitor;
+
+impl<'de> Visitor<'de> for EventTimeVisitor {
+    type Value = EventTime;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventTime, A::Error> {
+        let mut out = EventTime::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "@timestamp" => out.at_timestamp = map.next_value::<TimeValue>()?.0,
+                "timestamp" => out.timestamp = map.next_value::<TimeValue>()?.0,
+                _ => {
+                    map.next_value::<Walk>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A time field's value: epoch milliseconds or a date string, else `None` (and walked).
+struct TimeValue(Option<i64>);
+
+impl<'de> Deserialize<'de> for TimeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimeValue, D::Error> {
+        d.deserialize_any(TimeValueVisitor)
+    }
+}
+
+struct TimeValueVisitor;
+
+impl<'de> Visitor<'de> for TimeValueVisitor {
+    type Value = TimeValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a date")
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<TimeValue, E> {
+        Ok(TimeValue(Some(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<TimeValue, E> {
+        Ok(TimeValue(i64::try_from(v).ok()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<TimeValue, E> {
+        // Saturating, as epoch milliseconds beyond i64 are no date anyway.
+        Ok(TimeValue(v.is_finite().then_some(v as i64)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<TimeValue, E> {
+        Ok(TimeValue(hydrant_index::timestamp::parse_timestamp_str(v)))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<TimeValue, E> {
+        Ok(TimeValue(None))
+    }
+    fn visit_unit<E>(self) -> Result<TimeValue, E> {
+        Ok(TimeValue(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<TimeValue, A::Error> {
+        WalkVisitor.visit_seq(seq).map(|_| TimeValue(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TimeValue, A::Error> {
+        WalkVisitor.visit_map(map).map(|_| TimeValue(None))
+    }
 }
 
 fn json_kind(first: Option<u8>) -> &'static str {
@@ -242,6 +360,40 @@ mod tests {
         assert_eq!(records[0].timestamp_ms, 1_431_857_100_000);
         assert_eq!(records[1].timestamp_ms, 1_431_857_100_000);
         assert_eq!(records[2].timestamp_ms, 1_000);
+    }
+
+    #[test]
+    fn records_nested_deeper_than_the_indexer_reads_are_refused_alone() {
+        let deep = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let arrays = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let body = format!(
+            "{}\n{}\n{}\n{{\"ok\":1}}\n",
+            deep(100_000),
+            arrays,
+            deep(100)
+        );
+        let body = Bytes::from(body);
+        let (records, errors) = parse_lines(&body, LineFormat::Json, 1 << 20, 1_000, None);
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![1, 2], "{errors:?}");
+        assert!(errors[0].reason.contains("recursion limit"), "{errors:?}");
+        assert_eq!(records.len(), 2);
+    }
+
+    #[test]
+    fn event_time_from_any_value_kind() {
+        let times = |line: &str| json_object_time(line.as_bytes()).unwrap();
+        assert_eq!(times(r#"{"x":{"@timestamp":5},"timestamp":7}"#), Some(7));
+        assert_eq!(
+            times(r#"{"@timestamp":"1970-01-01T00:00:01Z","timestamp":7}"#),
+            Some(1000)
+        );
+        assert_eq!(times(r#"{"@timestamp":[1],"timestamp":{"a":1}}"#), None);
+        assert_eq!(times(r#"{"@timestamp":1.5e300}"#), Some(i64::MAX));
+        assert_eq!(
+            times(r#"{"@timestamp":"2015-05-17T10:05:00\u002B02:00"}"#),
+            Some(1_431_849_900_000)
+        );
     }
 
     #[test]

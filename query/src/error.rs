@@ -28,6 +28,22 @@ pub enum QueryError {
         /// Why it cannot be parsed.
         reason: String,
     },
+    /// A query nests deeper than Hydrant parses (each level is a level of recursion, and a
+    /// stack overflow would take the whole process down).
+    #[error(
+        "Query contains too many nested clauses: [{what}] nests {depth} levels deep, the limit is {limit}"
+    )]
+    TooManyNestedClauses {
+        /// The query type or syntax (`query_string`, `simple_query_string`).
+        what: &'static str,
+        /// How deep the request nests (a lower bound when parsing stopped at the limit).
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A date or date-math expression that cannot be read, or whose arithmetic overflows.
+    #[error("{0}")]
+    DateParse(String),
     /// A request that cannot run against the shards' fields (sorting on an unmapped field).
     #[error("{0}")]
     QueryShard(String),
@@ -85,6 +101,8 @@ impl QueryError {
             | QueryError::IllegalArgument(_)
             | QueryError::QueryString { .. }
             | QueryError::QueryShard(_)
+            | QueryError::TooManyNestedClauses { .. }
+            | QueryError::DateParse(_)
             | QueryError::Unsupported { .. }
             | QueryError::TooManyBuckets { .. } => StatusCode::BAD_REQUEST,
             QueryError::MemoryExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -105,6 +123,8 @@ impl QueryError {
             }
             QueryError::QueryString { .. } | QueryError::QueryShard(_) => "query_shard_exception",
             QueryError::TooManyBuckets { .. } => "too_many_buckets_exception",
+            QueryError::TooManyNestedClauses { .. } => "too_many_nested_clauses",
+            QueryError::DateParse(_) => "parse_exception",
             QueryError::MemoryExceeded { .. } => "circuit_breaking_exception",
             QueryError::SearchContextMissing(_) => "search_context_missing_exception",
             QueryError::ContentTooLong(_) => "content_too_long_exception",

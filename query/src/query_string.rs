@@ -6,6 +6,13 @@ use tantivy_query_grammar::{Delimiter, Occur, UserInputAst, UserInputBound, User
 use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst, RangeBound};
 use crate::error::QueryError;
 
+/// How deeply groups and `NOT`s may nest in a query string. The grammar and the conversion
+/// below recurse once per level, and a stack overflow aborts the whole process, so depth is
+/// measured before parsing. Far beyond what people or dashboards write. A debug build parses,
+/// compiles and searches 180 levels of real nesting on a 2 MiB thread stack (256 overflow);
+/// `serve` gives its threads 8 MiB, so the limit keeps a wide margin in every build.
+pub const MAX_QUERY_STRING_DEPTH: usize = 100;
+
 /// How a query string is read.
 #[derive(Debug, Clone, Default)]
 pub struct QueryStringOptions {
@@ -24,6 +31,14 @@ pub fn parse_query_string(
     if query.trim().is_empty() {
         return Ok(QueryAst::MatchAll);
     }
+    let depth = nesting_depth(query);
+    if depth > MAX_QUERY_STRING_DEPTH {
+        return Err(QueryError::TooManyNestedClauses {
+            what: "query_string",
+            depth,
+            limit: MAX_QUERY_STRING_DEPTH,
+        });
+    }
     let rewritten = match_all_as_star(query);
     let ast =
         tantivy_query_grammar::parse_query(&rewritten).map_err(|_| QueryError::QueryString {
@@ -31,6 +46,41 @@ pub fn parse_query_string(
             reason: "the syntax is not valid Lucene query syntax".to_string(),
         })?;
     convert(ast, options)
+}
+
+/// How many levels the grammar recurses through for `query`: open groups plus the `NOT`s in a
+/// row before a term (each `NOT` is one level of the grammar's `leaf`). Quoted text and
+/// escaped characters do not nest. An over-estimate only where syntax is broken anyway.
+fn nesting_depth(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut groups, mut nots, mut deepest) = (0usize, 0usize, 0usize);
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'"' => quoted = !quoted,
+            _ if quoted => {}
+            b'(' => {
+                groups += 1;
+                deepest = deepest.max(groups + nots);
+            }
+            b')' => groups = groups.saturating_sub(1),
+            b'N' if bytes[i..].starts_with(b"NOT")
+                && (i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'('))
+                && bytes.get(i + 3).is_some_and(u8::is_ascii_whitespace) =>
+            {
+                nots += 1;
+                deepest = deepest.max(groups + nots);
+                i += 2;
+            }
+            c if c.is_ascii_whitespace() => {}
+            // A term, a range or anything else ends a run of `NOT`s; the open groups stay.
+            _ => nots = 0,
+        }
+        i += 1;
+    }
+    deepest
 }
 
 /// Lucene's `*:*` (every document), which the grammar does not know, as its `*`. Only whole
@@ -295,6 +345,31 @@ mod tests {
             panic!()
         };
         assert_eq!(b.must.len(), 2);
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_quotes_and_escapes() {
+        assert_eq!(nesting_depth("a"), 0);
+        assert_eq!(nesting_depth("((a) OR (b))"), 2);
+        assert_eq!(nesting_depth("msg:\"(((\" AND \\("), 0);
+        assert_eq!(nesting_depth("NOT NOT (NOT a)"), 4);
+        assert_eq!(nesting_depth("NOT a AND NOT b"), 1);
+        assert_eq!(nesting_depth("NOTE:x"), 0);
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses_and_past_it_is_refused() {
+        let deep = |n: usize| format!("{}a{}", "(b ".repeat(n), ")".repeat(n));
+        let at_limit = parse_query_string(&deep(MAX_QUERY_STRING_DEPTH), &Default::default());
+        assert!(at_limit.is_ok(), "{at_limit:?}");
+        for n in [MAX_QUERY_STRING_DEPTH + 1, 100_000] {
+            let err = parse_query_string(&deep(n), &Default::default()).unwrap_err();
+            assert_eq!(err.es_type(), "too_many_nested_clauses");
+            assert_eq!(err.status().as_u16(), 400);
+        }
+        let nots = format!("{}a", "NOT ".repeat(100_000));
+        let err = parse_query_string(&nots, &Default::default()).unwrap_err();
+        assert_eq!(err.es_type(), "too_many_nested_clauses");
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! `prefix*`, `( )`, `~N`) that never fails — what it cannot read, it reads as words, as ES does.
 
 use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst};
+use crate::error::QueryError;
+
+/// How deeply groups may nest: the parser recurses once per group, and a stack overflow would
+/// abort the whole process, so depth is measured before parsing.
+pub const MAX_SIMPLE_QUERY_DEPTH: usize = 100;
 
 /// How a simple query string is read.
 #[derive(Debug, Clone)]
@@ -12,15 +17,44 @@ pub struct SimpleOptions {
     pub default_operator: Operator,
 }
 
-/// Parses `text`.
-pub fn parse_simple_query_string(text: &str, options: &SimpleOptions) -> QueryAst {
+/// Parses `text`. Only nesting deeper than [`MAX_SIMPLE_QUERY_DEPTH`] is an error.
+pub fn parse_simple_query_string(
+    text: &str,
+    options: &SimpleOptions,
+) -> Result<QueryAst, QueryError> {
+    let depth = group_depth(text);
+    if depth > MAX_SIMPLE_QUERY_DEPTH {
+        return Err(QueryError::TooManyNestedClauses {
+            what: "simple_query_string",
+            depth,
+            limit: MAX_SIMPLE_QUERY_DEPTH,
+        });
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut p = Parser {
         chars,
         at: 0,
         options,
     };
-    p.expr(false).unwrap_or(QueryAst::MatchAll)
+    Ok(p.expr(false).unwrap_or(QueryAst::MatchAll))
+}
+
+/// The deepest nesting of groups, as the parser below will meet them: every `(` outside a
+/// phrase opens one.
+fn group_depth(text: &str) -> usize {
+    let (mut open, mut deepest, mut quoted) = (0usize, 0usize, false);
+    for c in text.bytes() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'(' if !quoted => {
+                open += 1;
+                deepest = deepest.max(open);
+            }
+            b')' if !quoted => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 struct Parser<'a> {
@@ -234,6 +268,7 @@ mod tests {
                 default_operator: op,
             },
         )
+        .unwrap()
     }
 
     fn word(t: &str) -> QueryAst {
@@ -282,6 +317,23 @@ mod tests {
             panic!()
         };
         assert!(matches!(group.must[0], QueryAst::Prefix { .. }));
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses_and_past_it_is_refused() {
+        let options = SimpleOptions {
+            fields: Vec::new(),
+            default_operator: Operator::Or,
+        };
+        let deep = |n: usize| format!("{}a{}", "(b | ".repeat(n), ")".repeat(n));
+        assert!(parse_simple_query_string(&deep(MAX_SIMPLE_QUERY_DEPTH), &options).is_ok());
+        for n in [MAX_SIMPLE_QUERY_DEPTH + 1, 100_000] {
+            let err = parse_simple_query_string(&deep(n), &options).unwrap_err();
+            assert_eq!(err.es_type(), "too_many_nested_clauses");
+        }
+        // Parentheses inside a phrase are text.
+        let phrase = format!("\"{}\"", "(".repeat(1000));
+        assert!(parse_simple_query_string(&phrase, &options).is_ok());
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
+use crate::timestamp::tantivy_date;
 use hydrant_config::FieldType;
-use tantivy::DateTime;
+
 use tantivy::schema::OwnedValue;
 
 /// A JSON scalar as the parser met it.
@@ -110,7 +111,7 @@ pub(crate) fn coerce(path: &str, kind: FieldType, v: Scalar) -> Result<OwnedValu
                 Scalar::Str(s) => crate::timestamp::parse_timestamp_str(s),
                 Scalar::Bool(_) | Scalar::F64(_) => None,
             };
-            ms.map(|ms| OwnedValue::Date(DateTime::from_timestamp_millis(ms)))
+            ms.map(|ms| OwnedValue::Date(tantivy_date(ms)))
                 .ok_or_else(|| fail(&v))
         }
         FieldType::Ip => match &v {
@@ -170,9 +171,7 @@ mod tests {
                 FieldType::Date,
                 Scalar::Str("2015-05-17T10:05:00Z".into())
             ),
-            Ok(OwnedValue::Date(DateTime::from_timestamp_millis(
-                1_431_857_100_000
-            )))
+            Ok(OwnedValue::Date(tantivy_date(1_431_857_100_000)))
         );
         assert!(coerce("d", FieldType::Date, Scalar::Str("soon".into())).is_err());
         assert!(matches!(

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::timestamp::tantivy_date;
 use hydrant_config::FieldType;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tantivy::DateTime;
@@ -442,7 +443,7 @@ pub(crate) fn build(
     Ok(LogDoc {
         fields,
         id: id.to_owned(),
-        timestamp: DateTime::from_timestamp_millis(timestamp_ms),
+        timestamp: tantivy_date(timestamp_ms),
         source,
         unescaped,
         nodes,

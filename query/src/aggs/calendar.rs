@@ -8,7 +8,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
-use crate::dates::{Unit, Zone, add_units, floor_to};
+use crate::dates::{MAX_DURATION_MS, Unit, Zone, add_units, floor_to};
 use crate::error::QueryError;
 
 const MINUTE: i64 = 60_000;
@@ -69,7 +69,7 @@ impl Interval {
     /// Parses a `fixed_interval` (`30s`, `1000ms`, `5m`, `2h`, `1d`).
     pub fn fixed(text: &str) -> Result<Interval, QueryError> {
         match parse_ms(text) {
-            Some(ms) if ms > 0 => Ok(Interval::Fixed(ms)),
+            Some(ms) if ms > 0 => Interval::fixed_ms(ms),
             Some(_) => Err(QueryError::IllegalArgument(
                 "Zero or negative time interval not supported".to_string(),
             )),
@@ -77,6 +77,22 @@ impl Interval {
                 "failed to parse setting [date_histogram.fixedInterval] with value [{text}] as a time value: unit is missing or unrecognized"
             ))),
         }
+    }
+
+    /// A fixed interval of `ms` milliseconds, refused when zero, negative or longer than
+    /// [`MAX_DURATION_MS`].
+    pub fn fixed_ms(ms: i64) -> Result<Interval, QueryError> {
+        if ms <= 0 {
+            return Err(QueryError::IllegalArgument(
+                "Zero or negative time interval not supported".to_string(),
+            ));
+        }
+        if ms > MAX_DURATION_MS {
+            return Err(QueryError::IllegalArgument(format!(
+                "the interval of [{ms}ms] is too long, the longest supported is [{MAX_DURATION_MS}ms]"
+            )));
+        }
+        Ok(Interval::Fixed(ms))
     }
 
     /// The legacy `interval`: a calendar unit when it names one, fixed otherwise.
@@ -101,7 +117,8 @@ impl Interval {
     }
 }
 
-/// A time value with unit (`-30m`, `+6h`, `1500ms`) in milliseconds.
+/// A time value with unit (`-30m`, `+6h`, `1500ms`) in milliseconds; `None` when malformed or
+/// longer than [`MAX_DURATION_MS`] either way.
 pub fn parse_ms(text: &str) -> Option<i64> {
     let t = text.trim();
     let (sign, t) = match t.strip_prefix('-') {
@@ -119,7 +136,9 @@ pub fn parse_ms(text: &str) -> Option<i64> {
         "d" => DAY,
         _ => return None,
     };
-    n.checked_mul(unit_ms).map(|v| v * sign)
+    n.checked_mul(unit_ms)
+        .filter(|v| *v <= MAX_DURATION_MS)
+        .map(|v| v * sign)
 }
 
 /// Where the buckets of a date histogram start.
@@ -214,11 +233,21 @@ fn boundaries(
             current: estimate,
         });
     }
+    let out_of_range = || {
+        QueryError::IllegalArgument(format!(
+            "date histogram buckets between [{min}] and [{max}] leave the supported date range"
+        ))
+    };
     let shift = Duration::milliseconds(offset);
-    let mut local = floor_local(zone.to_local(min) - shift, interval) + shift;
+    let shifted = |t: NaiveDateTime, d: Duration| t.checked_add_signed(d).ok_or_else(out_of_range);
+    let mut local = shifted(
+        floor_local(shifted(zone.to_local(min), -shift)?, interval),
+        shift,
+    )?;
     let mut out = vec![zone.from_local(local)];
     loop {
-        local = step_local(local - shift, interval) + shift;
+        let next = step_local(shifted(local, -shift)?, interval).ok_or_else(out_of_range)?;
+        local = shifted(next, shift)?;
         let utc = zone.from_local(local);
         if utc <= *out.last().unwrap_or(&i64::MIN) {
             // A DST gap swallowed the boundary: skip it.
@@ -265,9 +294,9 @@ fn floor_local(t: NaiveDateTime, interval: Interval) -> NaiveDateTime {
     }
 }
 
-fn step_local(t: NaiveDateTime, interval: Interval) -> NaiveDateTime {
+fn step_local(t: NaiveDateTime, interval: Interval) -> Option<NaiveDateTime> {
     match interval {
-        Interval::Fixed(ms) => t + Duration::milliseconds(ms),
+        Interval::Fixed(ms) => t.checked_add_signed(Duration::milliseconds(ms)),
         Interval::Calendar(u) => match u {
             CalendarUnit::Minute => add_units(t, 1, Unit::Minute),
             CalendarUnit::Hour => add_units(t, 1, Unit::Hour),

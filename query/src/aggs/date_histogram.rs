@@ -19,7 +19,7 @@ use super::calendar::{Grid, Interval, grid, is_fixed_everywhere, parse_ms};
 use super::histogram::{BucketOrder, histogram_buckets};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, buckets_json};
-use crate::dates::{DateParser, Zone, format_date};
+use crate::dates::{DateParser, MAX_DATE_MS, MAX_DURATION_MS, Zone, format_date};
 use crate::error::QueryError;
 
 /// ES's `search.max_buckets`.
@@ -51,9 +51,14 @@ fn date_bounds(
         match v.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => dates.parse(s, up).map(Some),
-            Some(n) => number(n).map(|x| Some(x as i64)).ok_or_else(|| {
-                QueryError::Parsing(format!("[{what}.{k}] must be a date or a number"))
-            }),
+            Some(n) => number(n)
+                .filter(|x| x.abs() <= MAX_DATE_MS as f64)
+                .map(|x| Some(x as i64))
+                .ok_or_else(|| {
+                    QueryError::Parsing(format!(
+                        "[{what}.{k}] must be a date or a number within {MAX_DATE_MS} ms of the epoch"
+                    ))
+                }),
         }
     };
     match (get("min", false)?, get("max", true)?) {
@@ -91,7 +96,8 @@ impl DateHistogram {
             (None, Some(c), None) => Interval::calendar(&c)?,
             (None, None, Some(Value::String(i))) => Interval::legacy(i)?,
             (None, None, Some(n)) if number(n).is_some() => {
-                Interval::Fixed(number(n).unwrap_or(0.0) as i64)
+                // Saturates on huge values, which fixed_ms then refuses.
+                Interval::fixed_ms(number(n).unwrap_or(0.0) as i64)?
             }
             (None, None, None) => {
                 return Err(QueryError::IllegalArgument(
@@ -117,7 +123,12 @@ impl DateHistogram {
             Some(Value::String(s)) => parse_ms(s).ok_or_else(|| {
                 QueryError::IllegalArgument(format!("failed to parse [offset] [{s}]"))
             })?,
-            Some(n) => number(n).unwrap_or(0.0) as i64,
+            Some(n) => number(n)
+                .filter(|x| x.abs() <= MAX_DURATION_MS as f64)
+                .map(|x| x as i64)
+                .ok_or_else(|| {
+                    QueryError::IllegalArgument(format!("failed to parse [offset] [{n}]"))
+                })?,
         };
         Ok(DateHistogram {
             field: a.field()?,

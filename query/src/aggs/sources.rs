@@ -11,11 +11,12 @@
 
 use std::sync::Arc;
 
+use hydrant_index::timestamp::tantivy_date;
 use tantivy::aggregation::{ValueSource, ValueSourceProvider, ValueSourceRegistry};
 use tantivy::columnar::{
     Cardinality, Column, ColumnType, DynamicColumn, MonotonicallyMappableToU64, RowId,
 };
-use tantivy::{DateTime, DocId, SegmentReader};
+use tantivy::{DocId, SegmentReader};
 
 /// What a computed column yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,15 +99,15 @@ fn bool_to_f64(v: u64) -> u64 {
 }
 
 fn ms_i64_to_date(v: u64) -> u64 {
-    DateTime::from_timestamp_millis(i64::from_u64(v)).to_u64()
+    tantivy_date(i64::from_u64(v)).to_u64()
 }
 
 fn ms_u64_to_date(v: u64) -> u64 {
-    DateTime::from_timestamp_millis(i64::try_from(v).unwrap_or(i64::MAX)).to_u64()
+    tantivy_date(i64::try_from(v).unwrap_or(i64::MAX)).to_u64()
 }
 
 fn ms_f64_to_date(v: u64) -> u64 {
-    DateTime::from_timestamp_millis(f64::from_u64(v) as i64).to_u64()
+    tantivy_date(f64::from_u64(v) as i64).to_u64()
 }
 
 /// The u64-mapped column of `column` and the conversion of its values, when it can feed

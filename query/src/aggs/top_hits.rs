@@ -19,6 +19,9 @@ use super::render::{Renderer, number_json};
 use crate::error::QueryError;
 use crate::request::{SortSpec, SortTarget, SourceFilter, parse_sort};
 
+/// ES's `index.max_inner_result_window`: a `top_hits`'s `from + size` may not exceed it.
+const MAX_INNER_RESULT_WINDOW: u64 = 100;
+
 /// A parsed `top_hits` aggregation.
 #[derive(Debug, Clone)]
 pub struct TopHits {
@@ -61,9 +64,17 @@ impl TopHits {
                 }
             }
         }
+        let size = a.u64("size")?.unwrap_or(3);
+        let from = a.u64("from")?.unwrap_or(0);
+        let window = size.saturating_add(from);
+        if window > MAX_INNER_RESULT_WINDOW {
+            return Err(QueryError::IllegalArgument(format!(
+                "Top hits result window is too large, the top hits aggregator's from + size must be less than or equal to: [{MAX_INNER_RESULT_WINDOW}] but was [{window}]. This limit can be set by changing the [index.max_inner_result_window] index level setting."
+            )));
+        }
         Ok(TopHits {
-            size: a.u64("size")?.unwrap_or(3) as usize,
-            from: a.u64("from")?.unwrap_or(0) as usize,
+            size: size as usize,
+            from: from as usize,
             sort: kept,
             source: match a.get("_source") {
                 Some(s) => SourceFilter::parse(s)?,

@@ -6,9 +6,10 @@ use std::ops::Bound;
 
 use hydrant_config::FieldType;
 use hydrant_index::mapping::to_v6;
+use hydrant_index::timestamp::tantivy_date;
+use tantivy::Term;
 use tantivy::query::{EmptyQuery, ExistsQuery, PhrasePrefixQuery, RangeQuery, RegexQuery};
 use tantivy::schema::Field;
-use tantivy::{DateTime, Term};
 
 use super::{
     BoxQuery, Compiler, date_bound, int_lower, int_upper, match_terms, num_bound, str_bound,
@@ -256,7 +257,7 @@ fn cidr(v: &str) -> Result<Option<(Ipv6Addr, Ipv6Addr)>, String> {
 }
 
 fn date_range(field: Field, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
-    let term = |ms: i64| Term::from_field_date(field, DateTime::from_timestamp_millis(ms));
+    let term = |ms: i64| Term::from_field_date(field, tantivy_date(ms));
     Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
 }
 

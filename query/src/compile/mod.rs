@@ -3,14 +3,15 @@
 use std::ops::Bound;
 
 use hydrant_config::FieldType;
+use hydrant_index::timestamp::tantivy_date;
 use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
+use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
     ExistsQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DateTime, Term};
 
 use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst, RangeBound};
 use crate::dates::DateParser;
@@ -357,7 +358,7 @@ impl<'a> Compiler<'a> {
 
     fn timestamp_range(&self, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
         let field = self.mapper.fields().timestamp;
-        let term = |ms: i64| Term::from_field_date(field, DateTime::from_timestamp_millis(ms));
+        let term = |ms: i64| Term::from_field_date(field, tantivy_date(ms));
         Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
     }
 
@@ -449,7 +450,7 @@ impl<'a> Compiler<'a> {
             let as_date = |b: Bound<i64>| {
                 b.map(|ms| {
                     let mut t = base();
-                    t.append_type_and_fast_value(DateTime::from_timestamp_millis(ms));
+                    t.append_type_and_fast_value(tantivy_date(ms));
                     t
                 })
             };

@@ -33,10 +33,14 @@ impl Pattern {
     /// A `wildcard` pattern: `*` any run, `?` one character, `\` escapes.
     pub fn wildcard(pattern: &str, case_insensitive: bool) -> Pattern {
         let mut body = String::new();
-        let mut chars = pattern.chars();
+        let mut chars = pattern.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
-                '*' => body.push_str(".*"),
+                // A run of stars is one star: the automaton stays small however many are sent.
+                '*' => {
+                    while chars.next_if_eq(&'*').is_some() {}
+                    body.push_str(".*");
+                }
                 '?' => body.push('.'),
                 '\\' => {
                     if let Some(next) = chars.next() {

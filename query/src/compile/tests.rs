@@ -336,6 +336,7 @@ fn values_of_the_wrong_type_get_es_errors() {
         let es_kind = matches!(
             kind,
             "parsing_exception"
+                | "parse_exception"
                 | "x_content_parse_exception"
                 | "query_shard_exception"
                 | "illegal_argument_exception"

@@ -118,24 +118,35 @@ impl Unit {
     }
 }
 
-/// Adds `n` units to a local time.
-pub fn add_units(t: NaiveDateTime, n: i64, unit: Unit) -> NaiveDateTime {
-    match unit {
-        Unit::Year => add_months(t, n * 12),
-        Unit::Month => add_months(t, n),
-        Unit::Week => t + Duration::weeks(n),
-        Unit::Day => t + Duration::days(n),
-        Unit::Hour => t + Duration::hours(n),
-        Unit::Minute => t + Duration::minutes(n),
-        Unit::Second => t + Duration::seconds(n),
-    }
+/// The latest (and, negated, the earliest) instant a request may name, in epoch ms: about
+/// 126,000 years either side of 1970. Every date, bound and histogram boundary stays within it,
+/// and intervals and offsets within [`MAX_DURATION_MS`], so that sums of a few of them can never
+/// overflow an `i64` or leave chrono's calendar.
+pub const MAX_DATE_MS: i64 = 4_000_000_000_000_000;
+
+/// The longest interval or offset a request may name, in ms (about 31,700 years).
+pub const MAX_DURATION_MS: i64 = 1_000_000_000_000_000;
+
+/// Adds `n` units to a local time; `None` when the result leaves the calendar.
+pub fn add_units(t: NaiveDateTime, n: i64, unit: Unit) -> Option<NaiveDateTime> {
+    let delta = match unit {
+        Unit::Year => return add_months(t, n.checked_mul(12)?),
+        Unit::Month => return add_months(t, n),
+        Unit::Week => Duration::try_weeks(n),
+        Unit::Day => Duration::try_days(n),
+        Unit::Hour => Duration::try_hours(n),
+        Unit::Minute => Duration::try_minutes(n),
+        Unit::Second => Duration::try_seconds(n),
+    }?;
+    t.checked_add_signed(delta)
 }
 
-fn add_months(t: NaiveDateTime, n: i64) -> NaiveDateTime {
+fn add_months(t: NaiveDateTime, n: i64) -> Option<NaiveDateTime> {
+    let months = Months::new(u32::try_from(n.unsigned_abs()).ok()?);
     if n >= 0 {
-        t.checked_add_months(Months::new(n as u32)).unwrap_or(t)
+        t.checked_add_months(months)
     } else {
-        t.checked_sub_months(Months::new((-n) as u32)).unwrap_or(t)
+        t.checked_sub_months(months)
     }
 }
 
@@ -202,8 +213,10 @@ impl DateParser {
         } else {
             return self.parse_plain(text);
         };
-        self.apply_math(anchor, math, round_up)
-            .ok_or_else(|| failed(text, "invalid date math"))
+        let ms = self
+            .apply_math(anchor, math, round_up)
+            .ok_or_else(|| failed(text, "invalid date math, or a date outside the calendar"))?;
+        in_range(text, ms)
     }
 
     fn apply_math(&self, anchor: i64, math: &str, round_up: bool) -> Option<i64> {
@@ -227,14 +240,14 @@ impl DateParser {
                     };
                     let unit = Unit::parse(*chars.get(i)?)?;
                     i += 1;
-                    t = add_units(t, if op == '-' { -n } else { n }, unit);
+                    t = add_units(t, if op == '-' { -n } else { n }, unit)?;
                 }
                 '/' => {
                     let unit = Unit::parse(*chars.get(i)?)?;
                     i += 1;
                     t = floor_to(t, unit);
                     if round_up {
-                        t = add_units(t, 1, unit);
+                        t = add_units(t, 1, unit)?;
                         rounded_up = true;
                     }
                 }
@@ -248,7 +261,7 @@ impl DateParser {
     fn parse_plain(&self, text: &str) -> Result<i64, QueryError> {
         for f in &self.formats {
             if let Some(ms) = parse_with_format(text, f, &self.zone) {
-                return Ok(ms);
+                return in_range(text, ms);
             }
         }
         Err(failed(
@@ -259,7 +272,18 @@ impl DateParser {
 }
 
 fn failed(text: &str, why: &str) -> QueryError {
-    QueryError::Parsing(format!("failed to parse date field [{text}] {why}"))
+    QueryError::DateParse(format!("failed to parse date field [{text}] {why}"))
+}
+
+/// `ms` when it lies within [`MAX_DATE_MS`] of the epoch.
+fn in_range(text: &str, ms: i64) -> Result<i64, QueryError> {
+    if ms.unsigned_abs() > MAX_DATE_MS.unsigned_abs() {
+        return Err(failed(
+            text,
+            &format!("out of range: the supported dates lie within {MAX_DATE_MS} ms of the epoch"),
+        ));
+    }
+    Ok(ms)
 }
 
 fn parse_with_format(text: &str, format: &str, zone: &Zone) -> Option<i64> {
@@ -287,7 +311,12 @@ fn parse_epoch(text: &str, scale: f64) -> Option<i64> {
     {
         return None;
     }
-    t.parse::<f64>().ok().map(|v| (v * scale) as i64)
+    // Out-of-range values are refused by the caller; NaN and infinities never get that far.
+    t.parse::<f64>()
+        .ok()
+        .map(|v| v * scale)
+        .filter(|v| v.is_finite() && v.abs() <= MAX_DATE_MS as f64)
+        .map(|v| v as i64)
 }
 
 /// ISO 8601 dates and times with optional parts and offset.
@@ -487,11 +516,40 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_a_parsing_error() {
+    fn garbage_is_a_parse_exception() {
         let err = DateParser::new(None, None, NOW)
             .unwrap()
             .parse("yesterday", false)
             .unwrap_err();
-        assert_eq!(err.es_type(), "parsing_exception");
+        assert_eq!(err.es_type(), "parse_exception");
+    }
+
+    #[test]
+    fn overflowing_date_math_is_an_error_never_a_wrapped_date() {
+        let dates = DateParser::new(None, None, NOW).unwrap();
+        for text in [
+            "now-99999999999y/d",
+            "now+99999999999y",
+            "now-9223372036854775807M",
+            "now+9223372036854775807w",
+            "now-99999999999999999d",
+            "now+999999999999999999999s",
+            "2015-05-17||+300000y",
+            "99999999999999999999",
+            "-9223372036854775808",
+        ] {
+            let err = dates.parse(text, false).unwrap_err();
+            assert_eq!(err.es_type(), "parse_exception", "{text}");
+            assert_eq!(err.status().as_u16(), 400, "{text}");
+        }
+        // Large but representable arithmetic still works.
+        assert_eq!(iso(p("now-1000y/y", false)), "1025-01-01T00:00:00.000Z");
+        assert_eq!(iso(p("now+100000d/d", false)), "2299-09-11T00:00:00.000Z");
+    }
+
+    #[test]
+    fn long_chains_of_date_math_are_iterative() {
+        let chain = format!("now{}", "+1d-1d".repeat(100_000));
+        assert_eq!(p(&chain, false), NOW);
     }
 }

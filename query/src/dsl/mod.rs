@@ -12,8 +12,25 @@ fn parsing(reason: impl Into<String>) -> QueryError {
     QueryError::Parsing(reason.into())
 }
 
+/// How deeply compound queries (`bool`, `constant_score`, `dis_max`) may nest: Elasticsearch's
+/// default for `indices.query.bool.max_nested_depth`. Request bodies are JSON nested at most
+/// 128 deep (serde_json's limit), so this bounds the recursion of every later stage too.
+pub const MAX_NESTED_DEPTH: usize = 30;
+
 /// Parses one query object, such as `{"match_all": {}}`.
 pub fn parse_query(value: &Value) -> Result<QueryAst, QueryError> {
+    parse_nested(value, 1)
+}
+
+/// Parses a query found `depth` levels down (the top query is level 1).
+fn parse_nested(value: &Value, depth: usize) -> Result<QueryAst, QueryError> {
+    if depth > MAX_NESTED_DEPTH {
+        return Err(QueryError::IllegalArgument(
+            "The nested depth of the query exceeds the maximum nested depth for queries set in \
+             [indices.query.bool.max_nested_depth]"
+                .to_string(),
+        ));
+    }
     let obj = value.as_object().ok_or_else(|| {
         parsing(format!(
             "query malformed, must start with start_object, got [{}]",
@@ -32,7 +49,7 @@ pub fn parse_query(value: &Value) -> Result<QueryAst, QueryError> {
     match name.as_str() {
         "match_all" => Ok(with_boost(QueryAst::MatchAll, body)),
         "match_none" => Ok(QueryAst::MatchNone),
-        "bool" => parse_bool(body),
+        "bool" => parse_bool(body, depth),
         "match" => text::parse_match(name, body, false),
         "match_phrase" => text::parse_match(name, body, true),
         "multi_match" => text::parse_multi_match(body),
@@ -52,23 +69,23 @@ pub fn parse_query(value: &Value) -> Result<QueryAst, QueryError> {
                 .get("filter")
                 .ok_or_else(|| parsing("[constant_score] requires a 'filter' element"))?;
             Ok(QueryAst::ConstantScore {
-                filter: Box::new(parse_query(filter)?),
+                filter: Box::new(parse_nested(filter, depth + 1)?),
                 boost: boost_of(o).unwrap_or(1.0),
             })
         }
-        "dis_max" => parse_dis_max(body),
+        "dis_max" => parse_dis_max(body, depth),
         other => Err(parsing(format!("unknown query [{other}]"))),
     }
 }
 
-fn parse_dis_max(body: &Value) -> Result<QueryAst, QueryError> {
+fn parse_dis_max(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
     let o = object("dis_max", body)?;
     let queries = o
         .get("queries")
         .and_then(Value::as_array)
         .ok_or_else(|| parsing("[dis_max] requires 'queries' field with at least one clause"))?
         .iter()
-        .map(parse_query)
+        .map(|q| parse_nested(q, depth + 1))
         .collect::<Result<Vec<_>, _>>()?;
     let tie_breaker = o.get("tie_breaker").and_then(Value::as_f64).unwrap_or(0.0) as f32;
     Ok(with_boost(
@@ -167,7 +184,7 @@ fn parse_msm(v: &Value) -> Result<MinimumShouldMatch, QueryError> {
     }
 }
 
-fn parse_bool(body: &Value) -> Result<QueryAst, QueryError> {
+fn parse_bool(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
     let o = object("bool", body)?;
     let mut b = BoolQuery::default();
     for (key, v) in o {
@@ -186,10 +203,10 @@ fn parse_bool(body: &Value) -> Result<QueryAst, QueryError> {
         match v {
             Value::Array(items) => {
                 for item in items {
-                    target.push(parse_query(item)?);
+                    target.push(parse_nested(item, depth + 1)?);
                 }
             }
-            Value::Object(_) => target.push(parse_query(v)?),
+            Value::Object(_) => target.push(parse_nested(v, depth + 1)?),
             other => {
                 return Err(parsing(format!(
                     "[bool] query malformed, [{key}] must be an object or array, got [{}]",
@@ -207,6 +224,25 @@ mod tests {
 
     use super::*;
     use crate::ast::{MatchKind, Operator};
+
+    #[test]
+    fn compound_queries_nest_up_to_the_limit() {
+        let nest = |n: usize| {
+            let mut q = json!({"match_all": {}});
+            for i in 1..n {
+                q = match i % 3 {
+                    0 => json!({"bool": {"must": [q]}}),
+                    1 => json!({"constant_score": {"filter": q}}),
+                    _ => json!({"dis_max": {"queries": [q]}}),
+                };
+            }
+            q
+        };
+        assert!(parse_query(&nest(MAX_NESTED_DEPTH)).is_ok());
+        let err = parse_query(&nest(MAX_NESTED_DEPTH + 1)).unwrap_err();
+        assert_eq!(err.es_type(), "illegal_argument_exception");
+        assert!(err.to_string().contains("max_nested_depth"), "{err}");
+    }
 
     #[test]
     fn unknown_query_is_a_parsing_exception() {

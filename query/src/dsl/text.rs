@@ -238,7 +238,7 @@ pub(super) fn parse_simple(body: &Value) -> Result<QueryAst, QueryError> {
         default_operator: operator(o.get("default_operator"))?.unwrap_or(Operator::Or),
     };
     Ok(with_boost(
-        simple_query_string::parse_simple_query_string(query, &options),
+        simple_query_string::parse_simple_query_string(query, &options)?,
         body,
     ))
 }

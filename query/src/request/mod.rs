@@ -186,10 +186,17 @@ impl SearchRequest {
         }
         req.from = usize_of(body, "from")?.or(params.from).unwrap_or(0);
         req.size = usize_of(body, "size")?.or(params.size).unwrap_or(10);
-        if req.from + req.size > MAX_RESULT_WINDOW && params.scroll.is_none() {
+        let window = req.from.saturating_add(req.size);
+        if params.scroll.is_some() {
+            if req.size > MAX_RESULT_WINDOW {
+                return Err(QueryError::IllegalArgument(format!(
+                    "Batch size is too large, size must be less than or equal to: [{MAX_RESULT_WINDOW}] but was [{}]. Scroll batch sizes cost as much memory as result windows so they are controlled by the [index.max_result_window] index level setting.",
+                    req.size
+                )));
+            }
+        } else if window > MAX_RESULT_WINDOW {
             return Err(QueryError::IllegalArgument(format!(
-                "Result window is too large, from + size must be less than or equal to: [{MAX_RESULT_WINDOW}] but was [{}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting.",
-                req.from + req.size
+                "Result window is too large, from + size must be less than or equal to: [{MAX_RESULT_WINDOW}] but was [{window}]. See the scroll api for a more efficient way to request large data sets. This limit can be set by changing the [index.max_result_window] index level setting."
             )));
         }
         if let Some(sort) = body.get("sort") {

@@ -346,7 +346,7 @@ fn gather(
     now_ms: i64,
     started: Instant,
 ) -> Result<Gathered, QueryError> {
-    let want = req.from + req.size;
+    let want = req.from.saturating_add(req.size);
     let scoring = req.min_score.is_some() || (want > 0 && (plan.by_score || req.track_scores));
     let deadline = req.timeout.and_then(|t| started.checked_add(t));
     let timed_out = Arc::new(AtomicBool::new(false));
