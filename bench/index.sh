@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Index benchmark: Hydrant's indexer alone (doc mapping, rotation, routing, checkpoints) next to
-# tantivy used directly with a plain schema, on the real samples of ../shared/testdata/logs scaled
+# tantivy used directly with a plain schema, on the real samples of tests/data/logs scaled
 # up with varied timestamps, in the same run.
 #
 #   bash bench/index.sh             # ≥ 1 GB (the reference run)
@@ -16,7 +16,7 @@ data="$out/samples-${MB}MB.ndjson"
 bench_build -p hydrant-index --example index_bench --example plain_tantivy
 
 if [ ! -s "$data" ]; then
-  python3 - "$root/../shared/testdata/logs" "$data" "$MB" <<'PY'
+  python3 - "$root/tests/data/logs" "$data" "$MB" <<'PY'
 import json, sys, os, datetime
 src, dst, mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
 apache = open(os.path.join(src, "elastic-examples/apache_logs"), encoding="utf-8").read().splitlines()

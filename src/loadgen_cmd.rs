@@ -18,7 +18,7 @@ Examples:
   hydrant loadgen --protocol bulk --format apache --parsed --duration 30s --rate 20000
   hydrant loadgen --protocol firehose --format alb --batch 500 --gzip --report-json report.json
   hydrant loadgen --format nginx --backfill 7d --count 1000000      # a week of history
-  hydrant loadgen --replay ../shared/testdata/logs/elastic-examples/apache_logs --verify
+  hydrant loadgen --replay tests/data/logs/elastic-examples/apache_logs --verify
   hydrant loadgen --format json --count 2000000 --emit data.ndjson   # write, do not send
   hydrant loadgen --protocol firehose --sigv4 --profile dev          # Hydrant with [auth.sigv4] keys";
 

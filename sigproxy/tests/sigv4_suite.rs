@@ -1,4 +1,4 @@
-//! The AWS SigV4 test suites in `../shared/testdata/sigv4/` (classic and CRT v4), header
+//! The AWS SigV4 test suites in `tests/data/sigv4/` of the repository (classic and CRT v4), header
 //! signing: for every case that applies, the canonical request, the string to sign and the
 //! signature are reproduced byte for byte — the signature twice, by `aws-sigv4` (what the
 //! proxy and the ingest sink send) and from this crate's canonical request (what the verifier
@@ -82,7 +82,7 @@ const SKIPPED: &[(&str, &str)] = &[
 ];
 
 fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/sigv4")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/sigv4")
 }
 
 /// A request as the suites write it: request line, headers, blank line, body.

@@ -16,10 +16,10 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_hydrant");
 
-/// Path of a shared test-data file, relative to the repository root.
+/// Path of a test-data file under `tests/data/` (sources and licenses in its README).
 pub fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata")
+        .join("tests/data")
         .join(rel)
 }
 

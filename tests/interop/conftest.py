@@ -12,7 +12,7 @@ import requests
 
 BIN = os.environ.get("INTEROP_HYDRANT_BIN", os.path.join(os.path.dirname(__file__), "../../target/debug/hydrant"))
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
-SHARED = os.path.abspath(os.path.join(ROOT, "../shared/testdata"))
+SHARED = os.path.join(ROOT, "tests/data")
 
 
 class Hydrant:

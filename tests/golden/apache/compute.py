@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Expected answers for the golden search tests, computed without Hydrant.
 
-Reads ../shared/testdata/logs/elastic-examples/apache_logs, parses each line into a record
+Reads tests/data/logs/elastic-examples/apache_logs, parses each line into a record
 (the same fields tests/search_golden.rs sends to Hydrant, parsed there by its own code), loads
 the records into DuckDB and answers each case's question in SQL. Writes cases.json beside this
 script: for each case, the Hydrant request and the parts of the response it must contain.
@@ -30,7 +30,7 @@ import duckdb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../../.."))
-SOURCE = os.path.join(ROOT, "../shared/testdata/logs/elastic-examples/apache_logs")
+SOURCE = os.path.join(ROOT, "tests/data/logs/elastic-examples/apache_logs")
 
 LINE = re.compile(r'^(\S+) \S+ \S+ \[([^\]]+)\] "([^"]*)" (\d{3}) (\S+) "([^"]*)" "([^"]*)"?$')
 
@@ -199,7 +199,7 @@ def cases(db, n):
 def main():
     db, n = load()
     data = {
-        "source": "../shared/testdata/logs/elastic-examples/apache_logs",
+        "source": "tests/data/logs/elastic-examples/apache_logs",
         "records": n,
         "cases": cases(db, n),
     }
