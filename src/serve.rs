@@ -83,8 +83,10 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         catalog,
         node_name: "hydrant".to_string(),
     });
+    let ui = hydrant_ui::router(Arc::new(hydrant_ui::DashboardStore::new(&config.data_dir)));
     let api = query
         .merge(ingest)
+        .merge(ui)
         .fallback(no_handler)
         .method_not_allowed_fallback(wrong_method);
     // `[auth.sigv4]`: every request must carry a valid SigV4 signature, as on a managed domain.
@@ -97,6 +99,8 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         None => api,
     };
     api
+        // A browser opening `/` gets the UI; API clients keep getting Elasticsearch's answer.
+        .layer(axum::middleware::from_fn(hydrant_ui::redirect_browsers))
         // A bug that panics in a handler costs that request a 500 in ES's shape, not the
         // connection (panics in searches already come back as errors from the blocking pool).
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -153,12 +157,7 @@ fn es_error(
     kind: &str,
     reason: String,
 ) -> axum::response::Response {
-    let cause = serde_json::json!({ "type": kind, "reason": reason });
-    let body = serde_json::json!({
-        "error": { "root_cause": [cause.clone()], "type": kind, "reason": reason },
-        "status": status.as_u16(),
-    });
-    axum::response::IntoResponse::into_response((status, axum::Json(body)))
+    hydrant_http::es_error(status, kind, &reason)
 }
 
 pub(crate) async fn shutdown_signal() {

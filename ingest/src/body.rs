@@ -36,7 +36,7 @@ pub async fn read_body(
         Some(e) if e == "gzip" || e == "x-gzip" => true,
         Some(e) => return Err(IngestError::UnsupportedEncoding(e)),
     };
-    let declared = hydrant_sigproxy::body::declared_length(headers);
+    let declared = hydrant_http::body::declared_length(headers);
     let raw = collect_limited(body, limits.max_body, declared).await?;
     if !gzip {
         return Ok(raw);
@@ -52,13 +52,13 @@ pub async fn read_body(
 }
 
 /// Reads a body of at most `max` bytes; past it, the rest is drained before answering 413
-/// (see [`hydrant_sigproxy::body`]).
+/// (see [`hydrant_http::body`]).
 async fn collect_limited(
     body: Body,
     max: u64,
     declared: Option<u64>,
 ) -> Result<Bytes, IngestError> {
-    use hydrant_sigproxy::body::{ReadError, read_limited};
+    use hydrant_http::body::{ReadError, read_limited};
     read_limited(body, declared, max)
         .await
         .map_err(|e| match e {

@@ -337,15 +337,7 @@ impl IntoResponse for IngestError {
         let status = self.status();
         let reason = self.to_string();
         let kind = self.es_type();
-        let body = serde_json::json!({
-            "error": {
-                "root_cause": [{"type": kind, "reason": reason}],
-                "type": kind,
-                "reason": reason,
-            },
-            "status": status.as_u16(),
-        });
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = hydrant_http::es_error(status, kind, &reason);
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

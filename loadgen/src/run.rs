@@ -94,7 +94,7 @@ impl Sigv4 {
             map.insert(*k, v);
         }
         // Large bodies are hashed off the async threads.
-        let payload_sha256 = hydrant_sigproxy::proxy::hash_body(body.clone()).await;
+        let payload_sha256 = hydrant_http::hash_body(body.clone()).await;
         let signer = match map.get("x-amz-target") {
             Some(_) => &self.firehose,
             None => &self.search,

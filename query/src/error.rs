@@ -135,29 +135,22 @@ impl QueryError {
 
     /// The ES error body: `{"error":{"root_cause":[…],"type":…,"reason":…},"status":N}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let kind = self.es_type();
-        let reason = self.to_string();
-        let mut cause = json!({"type": kind, "reason": reason});
-        match self {
-            QueryError::IndexNotFound(index) => {
-                cause["index"] = json!(index);
-                cause["resource.type"] = json!("index_or_alias");
-                cause["resource.id"] = json!(index);
-                cause["index_uuid"] = json!("_na_");
-            }
-            QueryError::TooManyBuckets { limit, .. } => {
-                cause["max_buckets"] = json!(limit);
-            }
-            QueryError::MemoryExceeded { current, limit, .. } => {
-                cause["bytes_wanted"] = json!(current);
-                cause["bytes_limit"] = json!(limit);
-                cause["durability"] = json!("TRANSIENT");
-            }
-            _ => {}
-        }
-        let mut error = cause.clone();
-        error["root_cause"] = json!([cause]);
-        json!({"error": error, "status": self.status().as_u16()})
+        let extra = match self {
+            QueryError::IndexNotFound(index) => Some(json!({
+                "index": index,
+                "resource.type": "index_or_alias",
+                "resource.id": index,
+                "index_uuid": "_na_",
+            })),
+            QueryError::TooManyBuckets { limit, .. } => Some(json!({"max_buckets": limit})),
+            QueryError::MemoryExceeded { current, limit, .. } => Some(json!({
+                "bytes_wanted": current,
+                "bytes_limit": limit,
+                "durability": "TRANSIENT",
+            })),
+            _ => None,
+        };
+        hydrant_http::es_error_body(self.status(), self.es_type(), &self.to_string(), extra)
     }
 }
 

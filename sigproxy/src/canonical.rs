@@ -12,7 +12,6 @@ use std::fmt;
 use std::time::SystemTime;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
-use sha2::{Digest, Sha256};
 
 /// Everything but RFC 3986's unreserved characters is percent-encoded (SigV4's `UriEncode`).
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
@@ -32,9 +31,7 @@ pub const EMPTY_PAYLOAD_SHA256: &str =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// Lowercase hex SHA-256 of `data`, the form of `x-amz-content-sha256`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
+pub use hydrant_http::sha256_hex;
 
 /// A path and query rewritten to the form a SigV4 signer canonicalises them to, so that what is
 /// sent is exactly what was signed.

@@ -32,7 +32,6 @@
 //! ```
 #![deny(missing_docs)]
 
-pub mod body;
 pub mod canonical;
 pub mod credentials;
 pub mod endpoint;

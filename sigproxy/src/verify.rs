@@ -290,7 +290,7 @@ async fn check(State(verifier): State<Verifier>, request: Request, next: Next) -
         Ok(b) => b,
         Err(e) => return aws_error(&e),
     };
-    let hash = crate::proxy::hash_body(body.clone()).await;
+    let hash = hydrant_http::hash_body(body.clone()).await;
     match verify(&parts, &hash, &verifier.policy, (verifier.clock)()) {
         Ok(key) => {
             tracing::debug!(access_key_id = %key, "sigv4 signature verified");

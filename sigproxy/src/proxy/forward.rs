@@ -9,10 +9,11 @@ use http::{HeaderMap, HeaderValue, header};
 
 use super::access_log::{self, Counted, Entry};
 use super::headers::{request_headers, response_headers, rewrite_location};
-use super::{ProxyState, es_error, hash_body, read_body};
+use super::{ProxyState, es_error, read_body};
 use crate::SigproxyError;
 use crate::canonical::ForwardTarget;
 use crate::signer;
+use hydrant_http::hash_body;
 
 /// Query parameters of a presigned URL: the proxy signs in headers, so these would conflict.
 fn is_presign_param(raw_pair: &str) -> bool {

@@ -236,16 +236,7 @@ async fn basic_auth(State(state): State<ProxyState>, request: Request, next: Nex
 
 /// An Elasticsearch-shaped error, so that Kibana and clients show the reason.
 pub(crate) fn es_error(e: &SigproxyError) -> Response {
-    let status = e.status();
-    let body = serde_json::json!({
-        "error": {
-            "root_cause": [{ "type": e.es_error_type(), "reason": e.to_string() }],
-            "type": e.es_error_type(),
-            "reason": e.to_string(),
-        },
-        "status": status.as_u16(),
-    });
-    (status, axum::Json(body)).into_response()
+    hydrant_http::es_error(e.status(), e.es_error_type(), &e.to_string())
 }
 
 /// Reads a whole body, refusing past `limit` bytes (see [`crate::body`]).
@@ -254,25 +245,13 @@ pub(crate) async fn read_body(
     headers: &HeaderMap,
     limit: u64,
 ) -> Result<Bytes, SigproxyError> {
-    crate::body::read_limited(body, crate::body::declared_length(headers), limit)
+    use hydrant_http::body::{ReadError, declared_length, read_limited};
+    read_limited(body, declared_length(headers), limit)
         .await
         .map_err(|e| match e {
-            crate::body::ReadError::TooLarge => SigproxyError::BodyTooLarge { limit },
-            crate::body::ReadError::Read(reason) => SigproxyError::BodyRead { reason },
+            ReadError::TooLarge => SigproxyError::BodyTooLarge { limit },
+            ReadError::Read(reason) => SigproxyError::BodyRead { reason },
         })
-}
-
-/// Hex SHA-256 of a body, off the async threads when it is large enough to matter.
-pub async fn hash_body(body: Bytes) -> String {
-    if body.len() < 256 * 1024 {
-        return crate::canonical::sha256_hex(&body);
-    }
-    let shared = body.clone();
-    match tokio::task::spawn_blocking(move || crate::canonical::sha256_hex(&shared)).await {
-        Ok(hash) => hash,
-        // Only when the runtime is shutting down: hash here rather than fail.
-        Err(_) => crate::canonical::sha256_hex(&body),
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Reading a whole request body within a size limit, shared by every HTTP entry point of
-//! Hydrant (the ingest receivers, the SigV4 verifier and the signing proxy).
+//! Hydrant (the receivers, the search API, the SigV4 verifier and the signing proxy).
 //!
 //! Past the limit the rest of the body is still read and thrown away — up to [`DRAIN_MAX`]
 //! bytes and [`DRAIN_TIME_MAX`] — so that a client still sending gets its 413 instead of a reset

@@ -1,0 +1,15 @@
+//! HTTP pieces shared by every entry point of Hydrant — the ingest receivers, the search API,
+//! the UI, the SigV4 verifier and the signing proxy — so that none of them reaches into
+//! another room for them:
+//!
+//! - [`body`]: reading a whole request body within a size limit, draining past it;
+//! - [`es_error`]: Elasticsearch's error body (`{"error":{"root_cause":…},"status":N}`);
+//! - [`sha256_hex`] and [`hash_body`]: the body hash SigV4 signs and checks.
+#![deny(missing_docs)]
+
+pub mod body;
+mod error_body;
+mod hash;
+
+pub use error_body::{es_error, es_error_body};
+pub use hash::{hash_body, sha256_hex};
