@@ -3,6 +3,7 @@
 //! another room for them:
 //!
 //! - [`body`]: reading a whole request body within a size limit, draining past it;
+//! - [`ndjson`]: splitting newline-delimited bodies into lines;
 //! - [`es_error`]: Elasticsearch's error body (`{"error":{"root_cause":…},"status":N}`);
 //! - [`sha256_hex`] and [`hash_body`]: the body hash SigV4 signs and checks.
 #![deny(missing_docs)]
@@ -10,6 +11,7 @@
 pub mod body;
 mod error_body;
 mod hash;
+pub mod ndjson;
 
 pub use error_body::{es_error, es_error_body};
 pub use hash::{hash_body, sha256_hex};

@@ -61,11 +61,23 @@ impl IndexError {
 /// Why one record could not be turned into an index document. The record is rejected alone.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MappingError {
-    /// The record is not a JSON object (Elasticsearch's `mapper_parsing_exception`).
-    #[error("failed to parse: {reason}")]
+    /// The record is valid JSON but not an object (Elasticsearch's `mapper_parsing_exception`).
+    #[error("failed to parse: expected a JSON object, got {found}")]
     NotAnObject {
-        /// What was found instead.
+        /// What was found instead (`an array`, `a string`, …).
+        found: &'static str,
+    },
+    /// The record is not valid JSON.
+    #[error("failed to parse: invalid JSON: {reason}")]
+    NotJson {
+        /// The parser's words, with line and column.
         reason: String,
+    },
+    /// The record is not valid UTF-8.
+    #[error("failed to parse: invalid UTF-8 at byte {at}")]
+    NotUtf8 {
+        /// Offset of the first invalid byte.
+        at: usize,
     },
     /// A value does not fit its mapped type (`mapper_parsing_exception`).
     #[error("{reason}")]
@@ -85,9 +97,10 @@ impl MappingError {
     /// Elasticsearch's error `type` for this error.
     pub fn es_type(&self) -> &'static str {
         match self {
-            MappingError::NotAnObject { .. } | MappingError::BadValue { .. } => {
-                "mapper_parsing_exception"
-            }
+            MappingError::NotAnObject { .. }
+            | MappingError::NotJson { .. }
+            | MappingError::NotUtf8 { .. }
+            | MappingError::BadValue { .. } => "mapper_parsing_exception",
             MappingError::Strict { .. } => "strict_dynamic_mapping_exception",
         }
     }

@@ -1,44 +1,25 @@
-//! The Elasticsearch `_bulk` receiver's parsing: action/source line pairs into records, each
-//! item with its own outcome. A bad item costs only itself.
+//! The Elasticsearch `_bulk` receiver: framing action/source line pairs into items, accepting
+//! each item's source through its stream's [`Acceptor`](crate::accept::Acceptor), and the answer with one outcome per
+//! item. A bad item costs only itself.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
+use hydrant_http::ndjson::{Line, lines};
 use serde_json::{Map, Value, json};
 
+use crate::accept::{ItemError, MAX_ID_BYTES, RecordError, off_runtime};
 use crate::auth::check_access;
 use crate::error::IngestError;
-use crate::ndjson::{LineErrorKind, json_object_time};
-use crate::record::{Record, new_id};
+use crate::record::Record;
 use crate::routes::IngestState;
+use crate::stream::Stream;
 
-/// Longest `_id` Elasticsearch accepts, in bytes.
-const MAX_ID_BYTES: usize = 512;
-
-/// An item's error, shaped as in an ES bulk response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemError {
-    /// HTTP status of the item.
-    pub status: u16,
-    /// ES error type.
-    pub kind: &'static str,
-    /// Why.
-    pub reason: String,
-}
-
-impl ItemError {
-    fn new(status: u16, kind: &'static str, reason: impl Into<String>) -> ItemError {
-        ItemError {
-            status,
-            kind,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// One action of a bulk request.
+/// One action of a bulk request, framed: what it targets, and its source line or why it has
+/// none worth accepting.
 #[derive(Debug, Clone)]
 pub struct BulkItem {
     /// `index`, `create`, `update` or `delete` (as named in the request).
@@ -47,42 +28,8 @@ pub struct BulkItem {
     pub index: Option<String>,
     /// The `_id` given, if any.
     pub id: Option<String>,
-    /// The record to write, or why this item fails.
-    pub outcome: Result<Record, ItemError>,
-}
-
-/// A parsed line with its number (from 1).
-struct Line<'a> {
-    number: usize,
-    bytes: &'a [u8],
-    start: usize,
-}
-
-fn lines(body: &Bytes) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut number = 0;
-    while start < body.len() {
-        let end = body[start..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(body.len(), |i| start + i);
-        number += 1;
-        let mut line_end = end;
-        if line_end > start && body[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
-        let bytes = &body[start..line_end];
-        if !bytes.iter().all(u8::is_ascii_whitespace) {
-            out.push(Line {
-                number,
-                bytes,
-                start,
-            });
-        }
-        start = end + 1;
-    }
-    out
+    /// The source line's range in the body, or why this item fails before its content is read.
+    pub source: Result<std::ops::Range<usize>, RecordError>,
 }
 
 const ACTIONS: [&str; 4] = ["index", "create", "update", "delete"];
@@ -126,52 +73,43 @@ fn parse_action_fast(line: &[u8]) -> Option<(String, Option<String>, Option<Stri
 }
 
 /// The action name and its metadata, when `line` is a well-formed action line.
-fn parse_action(line: &[u8]) -> Result<(String, Map<String, Value>), ItemError> {
-    let value: Value = serde_json::from_slice(line).map_err(|e| {
-        ItemError::new(
-            400,
+fn parse_action(line: &Line<'_>) -> Result<(String, Map<String, Value>), RecordError> {
+    let malformed = |kind: &'static str, reason: String| RecordError::MalformedAction {
+        line: line.number,
+        kind,
+        reason,
+    };
+    let value: Value = serde_json::from_slice(line.bytes).map_err(|e| {
+        malformed(
             "x_content_parse_exception",
             format!("malformed action/metadata line: {e}"),
         )
     })?;
+    let illegal = |reason: String| malformed("illegal_argument_exception", reason);
     let Value::Object(obj) = value else {
-        return Err(ItemError::new(
-            400,
-            "illegal_argument_exception",
-            "Malformed action/metadata line, expected START_OBJECT",
+        return Err(illegal(
+            "Malformed action/metadata line, expected START_OBJECT".into(),
         ));
     };
     let mut iter = obj.into_iter();
-    let (action, meta) = iter.next().ok_or_else(|| {
-        ItemError::new(
-            400,
-            "illegal_argument_exception",
-            "Malformed action/metadata line, expected a field",
-        )
-    })?;
+    let (action, meta) = iter
+        .next()
+        .ok_or_else(|| illegal("Malformed action/metadata line, expected a field".into()))?;
     if !ACTIONS.contains(&action.as_str()) {
-        return Err(ItemError::new(
-            400,
-            "illegal_argument_exception",
-            format!(
-                "Malformed action/metadata line, expected field [create], [delete], [index] or [update] but found [{action}]"
-            ),
-        ));
+        return Err(illegal(format!(
+            "Malformed action/metadata line, expected field [create], [delete], [index] or [update] but found [{action}]"
+        )));
     }
     if iter.next().is_some() {
-        return Err(ItemError::new(
-            400,
-            "illegal_argument_exception",
-            format!("Malformed action/metadata line, expected END_OBJECT after [{action}]"),
-        ));
+        return Err(illegal(format!(
+            "Malformed action/metadata line, expected END_OBJECT after [{action}]"
+        )));
     }
     match meta {
         Value::Object(m) => Ok((action, m)),
-        _ => Err(ItemError::new(
-            400,
-            "illegal_argument_exception",
-            format!("Malformed action/metadata line, [{action}] must be an object"),
-        )),
+        _ => Err(illegal(format!(
+            "Malformed action/metadata line, [{action}] must be an object"
+        ))),
     }
 }
 
@@ -183,178 +121,84 @@ fn meta_string(meta: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// Parses a bulk body into items, in request order.
-pub fn parse_bulk(
-    body: &Bytes,
-    default_index: Option<&str>,
-    max_record_size: u64,
-    arrival_ms: i64,
-) -> Vec<BulkItem> {
-    let lines = lines(body);
+/// Frames a bulk body into items, in request order. Only the action lines are parsed here;
+/// sources are accepted later, by their stream.
+pub fn frame_bulk(body: &[u8], default_index: Option<&str>) -> Vec<BulkItem> {
+    let lines: Vec<Line<'_>> = lines(body).filter(|l| !l.is_blank()).collect();
     let mut items = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let action_line = &lines[i];
         i += 1;
-        if let Some((action, index, id)) = parse_action_fast(action_line.bytes) {
-            let index = index.or_else(|| default_index.map(str::to_string));
-            let source = lines.get(i);
-            if source.is_some() {
-                i += 1;
-            }
-            let outcome = item_record(
-                index.as_deref(),
-                id.as_deref(),
-                source,
-                body,
-                max_record_size,
-                arrival_ms,
-            );
-            items.push(BulkItem {
-                action,
-                index,
-                id,
-                outcome,
-            });
-            continue;
-        }
-        let (action, meta) = match parse_action(action_line.bytes) {
+        let parsed = match parse_action_fast(action_line.bytes) {
+            Some((action, index, id)) => Ok((action, index, id)),
+            None => parse_action(action_line).map(|(action, meta)| {
+                let index = meta_string(&meta, "_index");
+                let id = meta_string(&meta, "_id");
+                (action, index, id)
+            }),
+        };
+        let (action, index, id) = match parsed {
             Ok(a) => a,
             Err(e) => {
                 // Without a readable action we cannot know whether a source line follows;
                 // a next line that is not itself an action is taken as this one's source.
-                if i < lines.len() && parse_action(lines[i].bytes).is_err() {
+                if i < lines.len() && parse_action(&lines[i]).is_err() {
                     i += 1;
                 }
                 items.push(BulkItem {
                     action: "index".to_string(),
                     index: default_index.map(str::to_string),
                     id: None,
-                    outcome: Err(ItemError {
-                        reason: format!("{} (line {})", e.reason, action_line.number),
-                        ..e
-                    }),
+                    source: Err(e),
                 });
                 continue;
             }
         };
-        let index = meta_string(&meta, "_index").or_else(|| default_index.map(str::to_string));
-        let id = meta_string(&meta, "_id");
-        let has_source = action != "delete";
-        let source = if has_source {
+        let index = index.or_else(|| default_index.map(str::to_string));
+        let source_line = if action == "delete" {
+            None
+        } else {
             let s = lines.get(i);
             if s.is_some() {
                 i += 1;
             }
             s
-        } else {
-            None
         };
-        let outcome = match action.as_str() {
-            "update" | "delete" => Err(ItemError::new(
-                400,
-                "illegal_argument_exception",
-                format!(
-                    "[{action}] is not supported: Hydrant streams are append-only; send the new version with [index] and the same _id"
-                ),
-            )),
-            _ => item_record(
-                index.as_deref(),
-                id.as_deref(),
-                source,
-                body,
-                max_record_size,
-                arrival_ms,
-            ),
+        let source = match action.as_str() {
+            "update" | "delete" => Err(RecordError::UnsupportedAction(action.clone())),
+            _ => check_item(index.as_deref(), id.as_deref(), source_line),
         };
         items.push(BulkItem {
             action,
             index,
             id,
-            outcome,
+            source,
         });
     }
     items
 }
 
-fn item_record(
+/// What `_bulk` itself requires of an item: an index, an acceptable `_id`, a source line.
+fn check_item(
     index: Option<&str>,
     id: Option<&str>,
     source: Option<&Line<'_>>,
-    body: &Bytes,
-    max_record_size: u64,
-    arrival_ms: i64,
-) -> Result<Record, ItemError> {
+) -> Result<std::ops::Range<usize>, RecordError> {
     if index.is_none() {
-        return Err(ItemError::new(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: index is missing;",
-        ));
+        return Err(RecordError::MissingIndex);
     }
-    if let Some(id) = id {
-        if id.is_empty() {
-            return Err(ItemError::new(
-                400,
-                "action_request_validation_exception",
-                "Validation Failed: 1: if _id is specified it must not be empty;",
-            ));
+    match id {
+        Some("") => return Err(RecordError::EmptyId),
+        Some(id) if id.len() > MAX_ID_BYTES => {
+            return Err(RecordError::IdTooLong {
+                head: id.chars().take(32).collect(),
+                len: id.len(),
+            });
         }
-        if id.len() > MAX_ID_BYTES {
-            return Err(ItemError::new(
-                400,
-                "action_request_validation_exception",
-                format!(
-                    "Validation Failed: 1: id [{}...] is too long, must be no longer than 512 bytes but was: {};",
-                    &id.chars().take(32).collect::<String>(),
-                    id.len()
-                ),
-            ));
-        }
+        _ => {}
     }
-    let Some(source) = source else {
-        return Err(ItemError::new(
-            400,
-            "action_request_validation_exception",
-            "Validation Failed: 1: source is missing;",
-        ));
-    };
-    if source.bytes.len() as u64 > max_record_size {
-        return Err(ItemError::new(
-            413,
-            "document_too_large_exception",
-            format!(
-                "document is {} bytes, the limit is {max_record_size}",
-                source.bytes.len()
-            ),
-        ));
-    }
-    if std::str::from_utf8(source.bytes).is_err() {
-        return Err(ItemError::new(
-            400,
-            "mapper_parsing_exception",
-            "failed to parse: source is not valid UTF-8",
-        ));
-    }
-    let timestamp = json_object_time(source.bytes).map_err(|(kind, reason)| {
-        let reason = match kind {
-            LineErrorKind::NotAnObject => format!("failed to parse: {reason}"),
-            _ => format!("failed to parse: {reason}"),
-        };
-        ItemError::new(400, "mapper_parsing_exception", reason)
-    })?;
-    let (record_id, client_id) = match id {
-        Some(id) => (id.into(), true),
-        None => (new_id(arrival_ms), false),
-    };
-    Ok(Record {
-        id: record_id,
-        client_id,
-        arrival_ms,
-        timestamp_ms: timestamp.unwrap_or(arrival_ms),
-        is_object: true,
-        data: body.slice(source.start..source.start + source.bytes.len()),
-    })
+    source.map(Line::range).ok_or(RecordError::MissingSource)
 }
 
 /// The answer to one item, before it is shaped as JSON.
@@ -371,36 +215,62 @@ enum Answer {
     },
 }
 
-/// Writes a parsed bulk request: records are grouped by stream and appended (durably) per
-/// stream; every item gets its own answer, in request order. Returns the JSON answer.
+/// An item waiting for its stream: its number, source range and `_id`.
+type Pending = (usize, std::ops::Range<usize>, Option<String>);
+
+/// Writes a bulk request: items are framed, grouped by stream, accepted by their stream and
+/// appended (durably) per stream; every item gets its own answer, in request order. Framing and
+/// accepting a large body run on the blocking pool. Returns the JSON answer.
 pub async fn ingest_bulk(
     state: &IngestState,
-    items: Vec<BulkItem>,
+    body: Bytes,
+    target: Option<&str>,
     headers: &HeaderMap,
     wait_for: Option<Duration>,
 ) -> Vec<u8> {
     let started = std::time::Instant::now();
+    let arrival_ms = chrono::Utc::now().timestamp_millis();
+    let framed = {
+        let body = body.clone();
+        let target = target.map(str::to_string);
+        off_runtime(body.len(), move || frame_bulk(&body, target.as_deref())).await
+    };
+    let items = match framed {
+        Ok(items) => items,
+        Err(e) => return whole_request_failed(&e),
+    };
     let mut answers: Vec<Option<Answer>> = (0..items.len()).map(|_| None).collect();
-    let mut groups: BTreeMap<String, Vec<(usize, Record)>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
     let actions: Vec<String> = items.iter().map(|i| i.action.clone()).collect();
     for (n, item) in items.into_iter().enumerate() {
-        match item.outcome {
-            Ok(record) => {
-                let stream = item.index.unwrap_or_default();
-                groups.entry(stream).or_default().push((n, record));
-            }
-            Err(error) => {
+        match (item.source, item.index) {
+            (Ok(range), Some(index)) => groups.entry(index).or_default().push((n, range, item.id)),
+            (Err(e), index) => {
                 answers[n] = Some(Answer::Failed {
-                    index: item.index.unwrap_or_default(),
+                    index: index.unwrap_or_default(),
                     id: item.id,
-                    error,
+                    error: e.bulk_item(),
+                });
+            }
+            (Ok(_), None) => {
+                answers[n] = Some(Answer::Failed {
+                    index: String::new(),
+                    id: item.id,
+                    error: RecordError::MissingIndex.bulk_item(),
                 });
             }
         }
     }
     let mut waits = Vec::new();
-    for (name, records) in groups {
-        append_group(state, &name, records, headers, &mut answers, &mut waits).await;
+    for (name, pending) in groups {
+        let group = Group {
+            state,
+            name: &name,
+            body: &body,
+            arrival_ms,
+            headers,
+        };
+        group.append(pending, &mut answers, &mut waits).await;
     }
     if let Some(limit) = wait_for {
         for (stream, last) in waits {
@@ -426,6 +296,12 @@ pub async fn ingest_bulk(
             .to_string()
             .into_bytes()
     })
+}
+
+fn whole_request_failed(e: &IngestError) -> Vec<u8> {
+    json!({"took": 0, "errors": true, "items": [], "error": e.to_string()})
+        .to_string()
+        .into_bytes()
 }
 
 #[derive(serde::Serialize)]
@@ -526,63 +402,98 @@ impl serde::Serialize for Item<'_> {
     }
 }
 
-async fn append_group(
-    state: &IngestState,
-    name: &str,
-    records: Vec<(usize, Record)>,
-    headers: &HeaderMap,
-    answers: &mut [Option<Answer>],
-    waits: &mut Vec<(std::sync::Arc<crate::Stream>, u64)>,
-) {
-    // Item number, concrete index and id of each record, kept for the answers.
-    let mut meta: Vec<(usize, String, String)> = Vec::with_capacity(records.len());
-    let mut batch: Vec<Record> = Vec::with_capacity(records.len());
-    let stream = match state.pipeline.stream(name).await {
-        Ok(s) => s,
-        Err(e) => {
-            let ids = records.iter().map(|(n, r)| (*n, r.id.to_string()));
-            return fail_all(answers, name, ids, &e);
-        }
-    };
-    if let Err(denied) = check_access(stream.config(), headers) {
-        let e = IngestError::AccessDenied {
-            stream: name.to_string(),
-            denied,
+/// One stream's share of a bulk request.
+struct Group<'a> {
+    state: &'a IngestState,
+    name: &'a str,
+    body: &'a Bytes,
+    arrival_ms: i64,
+    headers: &'a HeaderMap,
+}
+
+impl Group<'_> {
+    async fn append(
+        &self,
+        pending: Vec<Pending>,
+        answers: &mut [Option<Answer>],
+        waits: &mut Vec<(Arc<Stream>, u64)>,
+    ) {
+        let name = self.name;
+        let ids = |pending: &[Pending]| -> Vec<(usize, Option<String>)> {
+            pending.iter().map(|(n, _, id)| (*n, id.clone())).collect()
         };
-        let ids = records.iter().map(|(n, r)| (*n, r.id.to_string()));
-        return fail_all(answers, name, ids, &e);
-    }
-    state.pipeline.metrics().request(name, "bulk");
-    let rotation = stream.config().index.rotation;
-    for (n, r) in records {
-        if let Some(m) = stream.mapper()
-            && let Err(e) = m.check(&r.data)
-        {
-            answers[n] = Some(Answer::Failed {
-                index: name.to_string(),
-                id: Some(r.id.to_string()),
-                error: ItemError::new(400, e.es_type(), e.to_string()),
-            });
-            continue;
+        let stream = match self.state.pipeline.stream(name).await {
+            Ok(s) => s,
+            Err(e) => return fail_all(answers, name, ids(&pending), &e),
+        };
+        if let Err(denied) = check_access(stream.config(), self.headers) {
+            let e = IngestError::AccessDenied {
+                stream: name.to_string(),
+                denied,
+            };
+            return fail_all(answers, name, ids(&pending), &e);
         }
-        let index = hydrant_index::rotation::index_for(name, rotation, r.timestamp_ms).0;
-        meta.push((n, index, r.id.to_string()));
-        batch.push(r);
-    }
-    match stream.append(batch).await {
-        Ok(receipt) => {
-            for (k, (n, index, id)) in meta.into_iter().enumerate() {
-                answers[n] = Some(Answer::Created {
-                    index,
-                    id,
-                    seq_no: receipt.first + k as u64,
-                });
+        self.state.pipeline.metrics().request(name, "bulk");
+        let accept = stream.acceptor(self.state.max_record_size, self.arrival_ms);
+        let bytes: usize = pending.iter().map(|(_, r, _)| r.len()).sum();
+        let sent = ids(&pending);
+        let body = self.body.clone();
+        let accepted = off_runtime(bytes, move || {
+            pending
+                .into_iter()
+                .map(|(n, range, id)| {
+                    let outcome = accept.json(body.slice(range), id.as_deref());
+                    (n, id, outcome)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let accepted = match accepted {
+            Ok(a) => a,
+            Err(e) => return fail_all(answers, name, sent, &e),
+        };
+        let rotation = stream.config().index.rotation;
+        // Item number, concrete index and id of each record, kept for the answers.
+        let mut meta: Vec<(usize, String, String)> = Vec::with_capacity(accepted.len());
+        let mut batch: Vec<Record> = Vec::with_capacity(accepted.len());
+        let mut refused = 0;
+        for (n, id, outcome) in accepted {
+            match outcome {
+                Ok(r) => {
+                    let index =
+                        hydrant_index::rotation::index_for(name, rotation, r.timestamp_ms).0;
+                    meta.push((n, index, r.id.to_string()));
+                    batch.push(r);
+                }
+                Err(e) => {
+                    refused += 1;
+                    answers[n] = Some(Answer::Failed {
+                        index: name.to_string(),
+                        id,
+                        error: e.bulk_item(),
+                    });
+                }
             }
-            waits.push((stream, receipt.last));
         }
-        Err(e) => {
-            let ids = meta.into_iter().map(|(n, _, id)| (n, id));
-            fail_all(answers, name, ids, &e);
+        stream.count_rejected(refused);
+        if batch.is_empty() {
+            return;
+        }
+        match stream.append(batch).await {
+            Ok(receipt) => {
+                for (k, (n, index, id)) in meta.into_iter().enumerate() {
+                    answers[n] = Some(Answer::Created {
+                        index,
+                        id,
+                        seq_no: receipt.first + k as u64,
+                    });
+                }
+                waits.push((stream, receipt.last));
+            }
+            Err(e) => {
+                let ids = meta.into_iter().map(|(n, _, id)| (n, Some(id))).collect();
+                fail_all(answers, name, ids, &e);
+            }
         }
     }
 }
@@ -591,7 +502,7 @@ async fn append_group(
 fn fail_all(
     answers: &mut [Option<Answer>],
     stream: &str,
-    ids: impl Iterator<Item = (usize, String)>,
+    ids: Vec<(usize, Option<String>)>,
     e: &IngestError,
 ) {
     let error = ItemError {
@@ -602,7 +513,7 @@ fn fail_all(
     for (n, id) in ids {
         answers[n] = Some(Answer::Failed {
             index: stream.to_string(),
-            id: Some(id),
+            id,
             error: error.clone(),
         });
     }
@@ -612,93 +523,69 @@ fn fail_all(
 mod tests {
     use super::*;
 
-    fn parse(body: &str) -> Vec<BulkItem> {
-        parse_bulk(
-            &Bytes::copy_from_slice(body.as_bytes()),
-            Some("web"),
-            1000,
-            5,
-        )
+    fn frame(body: &str) -> Vec<BulkItem> {
+        frame_bulk(body.as_bytes(), Some("web"))
+    }
+
+    fn refusal(item: &BulkItem) -> ItemError {
+        item.source.as_ref().unwrap_err().bulk_item()
     }
 
     #[test]
-    fn index_and_create_keep_index_and_id() {
-        let items = parse(
-            "{\"index\":{\"_index\":\"logs\",\"_id\":\"a1\"}}\n{\"x\":1}\n{\"create\":{}}\n{\"y\":2}\n",
-        );
+    fn index_and_create_keep_index_id_and_source() {
+        let body = "{\"index\":{\"_index\":\"logs\",\"_id\":\"a1\"}}\n{\"x\":1}\n{\"create\":{}}\n{\"y\":2}\n";
+        let items = frame(body);
         assert_eq!(items.len(), 2);
-        let r0 = items[0].outcome.as_ref().unwrap();
         assert_eq!(items[0].index.as_deref(), Some("logs"));
-        assert_eq!(&*r0.id, "a1");
-        assert!(r0.client_id);
-        assert_eq!(&r0.data[..], b"{\"x\":1}");
+        assert_eq!(items[0].id.as_deref(), Some("a1"));
+        let range = items[0].source.clone().unwrap();
+        assert_eq!(&body.as_bytes()[range], b"{\"x\":1}");
         assert_eq!(items[1].index.as_deref(), Some("web"));
-        assert!(!items[1].outcome.as_ref().unwrap().client_id);
+        assert_eq!(items[1].id, None);
     }
 
     #[test]
     fn update_and_delete_are_refused_per_item_and_their_lines_consumed() {
-        let items = parse(
+        let items = frame(
             "{\"update\":{\"_id\":\"1\"}}\n{\"doc\":{}}\n{\"delete\":{\"_id\":\"2\"}}\n{\"index\":{}}\n{\"ok\":true}\n",
         );
         assert_eq!(items.len(), 3);
-        assert_eq!(items[0].outcome.as_ref().unwrap_err().status, 400);
-        assert!(
-            items[0]
-                .outcome
-                .as_ref()
-                .unwrap_err()
-                .reason
-                .contains("not supported")
-        );
+        assert_eq!(refusal(&items[0]).status, 400);
+        assert!(refusal(&items[0]).reason.contains("not supported"));
         assert_eq!(items[1].action, "delete");
-        assert!(items[1].outcome.is_err());
-        assert!(items[2].outcome.is_ok());
+        assert!(items[1].source.is_err());
+        assert!(items[2].source.is_ok());
     }
 
     #[test]
     fn a_malformed_action_costs_only_itself() {
-        let items = parse("{\"index\":\n{\"lost\":1}\n{\"index\":{}}\n{\"ok\":1}\n");
+        let items = frame("{\"index\":\n{\"lost\":1}\n{\"index\":{}}\n{\"ok\":1}\n");
         assert_eq!(items.len(), 2);
-        let e = items[0].outcome.as_ref().unwrap_err();
+        let e = refusal(&items[0]);
         assert_eq!(e.kind, "x_content_parse_exception");
         assert!(e.reason.ends_with("(line 1)"), "{}", e.reason);
-        assert!(items[1].outcome.is_ok());
+        assert!(items[1].source.is_ok());
         // An unknown action keeps the next action line.
-        let items = parse("{\"upsert\":{}}\n{\"index\":{}}\n{\"ok\":1}\n");
+        let items = frame("{\"upsert\":{}}\n{\"index\":{}}\n{\"ok\":1}\n");
         assert_eq!(items.len(), 2);
-        assert!(items[1].outcome.is_ok());
+        assert_eq!(refusal(&items[0]).kind, "illegal_argument_exception");
+        assert!(items[1].source.is_ok());
     }
 
     #[test]
-    fn bad_sources_are_mapper_parsing_exceptions() {
-        let items =
-            parse("{\"index\":{}}\n[1,2]\n{\"index\":{}}\nnot json\n{\"index\":{}}\n{\"ok\":1}\n");
+    fn missing_index_source_and_bad_ids() {
+        let items = frame_bulk(b"{\"index\":{}}\n{\"a\":1}\n", None);
         assert_eq!(
-            items[0].outcome.as_ref().unwrap_err().kind,
-            "mapper_parsing_exception"
-        );
-        assert_eq!(
-            items[1].outcome.as_ref().unwrap_err().kind,
-            "mapper_parsing_exception"
-        );
-        assert!(items[2].outcome.is_ok());
-    }
-
-    #[test]
-    fn missing_index_and_oversize_documents() {
-        let items = parse_bulk(
-            &Bytes::from_static(b"{\"index\":{}}\n{\"a\":1}\n"),
-            None,
-            1000,
-            0,
-        );
-        assert_eq!(
-            items[0].outcome.as_ref().unwrap_err().kind,
+            refusal(&items[0]).kind,
             "action_request_validation_exception"
         );
-        let big = format!("{{\"index\":{{}}}}\n{{\"a\":\"{}\"}}\n", "x".repeat(2000));
-        let items = parse(&big);
-        assert_eq!(items[0].outcome.as_ref().unwrap_err().status, 413);
+        let long = "x".repeat(600);
+        let body = format!(
+            "{{\"index\":{{\"_id\":\"\"}}}}\n{{}}\n{{\"index\":{{\"_id\":\"{long}\"}}}}\n{{}}\n{{\"index\":{{}}}}\n"
+        );
+        let items = frame(&body);
+        assert!(refusal(&items[0]).reason.contains("must not be empty"));
+        assert!(refusal(&items[1]).reason.contains("too long"));
+        assert!(refusal(&items[2]).reason.contains("source is missing"));
     }
 }

@@ -1,4 +1,12 @@
 //! The ingest room's errors, and how each maps to HTTP statuses and client error shapes.
+//!
+//! - [`IngestError`]: a request as a whole failed. Its status, Elasticsearch error type and
+//!   Firehose error come from [`IngestError::status`], [`IngestError::es_type`] and
+//!   [`IngestError::firehose`], the one place each mapping lives.
+//! - [`crate::accept::RecordError`]: one record was refused; the request goes on.
+//! - [`StartError`]: the pipeline or a stream could not start (configuration, storage, the log).
+//! - [`WalError`], [`ElasticsearchError`] and [`crate::objects::StorageError`] say what failed
+//!   inside those.
 
 use std::path::PathBuf;
 
@@ -28,6 +36,16 @@ pub enum WalError {
     /// An entry's payload is not a record this version can read.
     #[error("write-ahead log record is unreadable: {0}")]
     BadRecord(String),
+    /// An entry read back at start-up holds no readable record.
+    #[error("write-ahead log `{dir}` has an unreadable record at position {position}: {reason}")]
+    BadEntry {
+        /// The stream's log directory.
+        dir: PathBuf,
+        /// The entry's position (its sequence number, not a byte offset).
+        position: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// An earlier write or fsync failed; no more appends are accepted.
     #[error("write-ahead log stopped after a failed write: {0}")]
     Poisoned(String),
@@ -88,6 +106,65 @@ pub enum ElasticsearchError {
     },
 }
 
+/// Errors starting the pipeline or one of its streams.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Object storage could not be set up.
+    #[error(transparent)]
+    Storage(crate::objects::StorageError),
+    /// A stream's Elasticsearch destination could not be set up.
+    #[error("stream [{stream}]: {source}")]
+    Elasticsearch {
+        /// The stream (`*` for `[defaults]`).
+        stream: String,
+        /// Why.
+        source: ElasticsearchError,
+    },
+    /// A stream's write-ahead log could not be opened or replayed.
+    #[error("stream [{stream}]: {source}")]
+    Wal {
+        /// The stream.
+        stream: String,
+        /// Why.
+        source: WalError,
+    },
+    /// The directory of the logs could not be read.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A thread could not be started.
+    #[error("cannot start the {what} thread: {source}")]
+    Spawn {
+        /// Which thread.
+        what: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A start-up task on the blocking pool failed (it panicked, or the runtime is stopping).
+    #[error("{what} did not finish: {reason}")]
+    Interrupted {
+        /// What was running.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a request-level error looks to a Firehose client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirehoseFault {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The `__type` clients switch on (`ResourceNotFoundException`, …).
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+}
+
 /// Errors of an ingest request as a whole (per-record problems are reported per record).
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -134,6 +211,15 @@ pub enum IngestError {
     /// The request has no records at all.
     #[error("request body is empty")]
     EmptyBody,
+    /// The request is well-formed but a parameter's value is not acceptable.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// The request body is not the JSON shape the API expects.
+    #[error("{0}")]
+    Malformed(String),
+    /// The API has no such operation (Firehose's `X-Amz-Target`).
+    #[error("{0}")]
+    UnknownOperation(String),
     /// Too much is buffered: the client should slow down and retry.
     #[error(
         "stream [{stream}] has {buffered} bytes waiting for delivery, the limit is {limit}: slow down"
@@ -153,6 +239,14 @@ pub enum IngestError {
         stream: String,
         /// Why.
         source: WalError,
+    },
+    /// A stream written to for the first time could not be started.
+    #[error("stream [{stream}] cannot be started: {source}")]
+    StreamStart {
+        /// The stream.
+        stream: String,
+        /// Why.
+        source: Box<StartError>,
     },
     /// The process is shutting down.
     #[error("hydrant is shutting down")]
@@ -186,28 +280,25 @@ pub enum IngestError {
         "The provided expression [{0}] matches an alias, specify the corresponding concrete indices instead."
     )]
     DeleteAlias(String),
-    /// Object storage could not be set up.
-    #[error(transparent)]
-    Storage(crate::objects::StorageError),
-    /// A stream's Elasticsearch destination could not be set up.
-    #[error("stream [{stream}]: {source}")]
-    Elasticsearch {
-        /// The stream (`*` for `[defaults]`).
-        stream: String,
-        /// Why.
-        source: ElasticsearchError,
-    },
 }
 
 impl IngestError {
-    /// HTTP status of this error.
+    /// HTTP status of this error (Elasticsearch's and NDJSON's; see [`Self::firehose`]).
     pub fn status(&self) -> StatusCode {
         match self {
-            IngestError::StreamNotFound(_) => StatusCode::NOT_FOUND,
+            IngestError::StreamNotFound(_)
+            | IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
+                StatusCode::NOT_FOUND
+            }
             IngestError::InvalidStreamName { .. }
             | IngestError::BadGzip(_)
             | IngestError::EmptyBody
-            | IngestError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            | IngestError::BodyRead(_)
+            | IngestError::InvalidArgument(_)
+            | IngestError::Malformed(_)
+            | IngestError::UnknownOperation(_)
+            | IngestError::DestructiveRequiresName(_)
+            | IngestError::DeleteAlias(_) => StatusCode::BAD_REQUEST,
             IngestError::BodyTooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
@@ -219,47 +310,161 @@ impl IngestError {
                 crate::auth::AccessDenied::Missing => StatusCode::UNAUTHORIZED,
                 crate::auth::AccessDenied::Wrong => StatusCode::FORBIDDEN,
             },
-            IngestError::Wal { .. } | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
-                StatusCode::NOT_FOUND
-            }
-            IngestError::DestructiveRequiresName(_) | IngestError::DeleteAlias(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            IngestError::Index(_)
-            | IngestError::Storage(_)
-            | IngestError::Delete { .. }
-            | IngestError::Elasticsearch { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            IngestError::Wal { .. }
+            | IngestError::StreamStart { .. }
+            | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Index(_) | IngestError::Delete { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// Elasticsearch's error `type` for this error.
     pub fn es_type(&self) -> &'static str {
         match self {
-            IngestError::StreamNotFound(_) => "index_not_found_exception",
+            IngestError::StreamNotFound(_)
+            | IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
+                "index_not_found_exception"
+            }
             IngestError::InvalidStreamName { .. } => "invalid_index_name_exception",
             IngestError::BodyTooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
                 "content_too_long_exception"
             }
-            IngestError::BadGzip(_) | IngestError::BodyRead(_) | IngestError::EmptyBody => {
-                "parse_exception"
-            }
+            IngestError::BadGzip(_)
+            | IngestError::BodyRead(_)
+            | IngestError::EmptyBody
+            | IngestError::Malformed(_) => "parse_exception",
             IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedContentType { .. } => {
                 "media_type_header_exception"
             }
+            IngestError::InvalidArgument(_)
+            | IngestError::UnknownOperation(_)
+            | IngestError::DestructiveRequiresName(_)
+            | IngestError::DeleteAlias(_) => "illegal_argument_exception",
             IngestError::Throttled { .. } => "es_rejected_execution_exception",
             IngestError::AccessDenied { .. } => "security_exception",
-            IngestError::Wal { .. } | IngestError::ShuttingDown => "unavailable_exception",
-            IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
-                "index_not_found_exception"
+            IngestError::Wal { .. }
+            | IngestError::StreamStart { .. }
+            | IngestError::ShuttingDown => "unavailable_exception",
+            IngestError::Index(_) | IngestError::Delete { .. } => "exception",
+        }
+    }
+
+    /// The error as Firehose answers it: its status, `__type` and message.
+    pub fn firehose(&self) -> FirehoseFault {
+        let fault = |status, code| FirehoseFault {
+            status,
+            code,
+            message: self.to_string(),
+        };
+        match self {
+            IngestError::StreamNotFound(name) => FirehoseFault {
+                status: StatusCode::BAD_REQUEST,
+                code: "ResourceNotFoundException",
+                message: format!(
+                    "Firehose {name} under account {} not found.",
+                    crate::firehose::ACCOUNT
+                ),
+            },
+            IngestError::Throttled { .. } => FirehoseFault {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "ServiceUnavailableException",
+                message: "Slow down.".to_string(),
+            },
+            IngestError::InvalidStreamName { .. }
+            | IngestError::InvalidArgument(_)
+            | IngestError::EmptyBody => fault(StatusCode::BAD_REQUEST, "InvalidArgumentException"),
+            IngestError::BodyTooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
+                fault(StatusCode::PAYLOAD_TOO_LARGE, "InvalidArgumentException")
             }
-            IngestError::DestructiveRequiresName(_) | IngestError::DeleteAlias(_) => {
-                "illegal_argument_exception"
+            IngestError::BadGzip(_) | IngestError::BodyRead(_) | IngestError::Malformed(_) => {
+                fault(StatusCode::BAD_REQUEST, "SerializationException")
             }
+            IngestError::UnknownOperation(_) => {
+                fault(StatusCode::BAD_REQUEST, "UnknownOperationException")
+            }
+            IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedContentType { .. } => {
+                fault(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaTypeException",
+                )
+            }
+            IngestError::AccessDenied { .. } => fault(self.status(), "AccessDeniedException"),
+            IngestError::Wal { .. }
+            | IngestError::StreamStart { .. }
+            | IngestError::ShuttingDown => fault(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+            ),
             IngestError::Index(_)
-            | IngestError::Storage(_)
             | IngestError::Delete { .. }
-            | IngestError::Elasticsearch { .. } => "exception",
+            | IngestError::DestructiveRequiresName(_)
+            | IngestError::DeleteAlias(_) => fault(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalFailureException",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_is_429_for_elasticsearch_and_503_slow_down_for_firehose() {
+        let e = IngestError::Throttled {
+            stream: "web".into(),
+            buffered: 10,
+            limit: 5,
+        };
+        assert_eq!(e.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.es_type(), "es_rejected_execution_exception");
+        let f = e.firehose();
+        assert_eq!(
+            (f.status, f.code, f.message.as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+                "Slow down."
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_stream_is_404_for_elasticsearch_and_firehoses_resource_not_found() {
+        let e = IngestError::StreamNotFound("web".into());
+        assert_eq!(
+            (e.status(), e.es_type()),
+            (StatusCode::NOT_FOUND, "index_not_found_exception")
+        );
+        let f = e.firehose();
+        assert_eq!(
+            (f.status, f.code),
+            (StatusCode::BAD_REQUEST, "ResourceNotFoundException")
+        );
+        assert!(
+            f.message.contains("Firehose web under account"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn a_failing_log_or_stream_start_is_unavailable_never_internal() {
+        let wal = IngestError::Wal {
+            stream: "web".into(),
+            source: WalError::Closed,
+        };
+        let start = IngestError::StreamStart {
+            stream: "web".into(),
+            source: Box::new(StartError::Spawn {
+                what: "index",
+                source: std::io::Error::other("no threads"),
+            }),
+        };
+        for e in [wal, start, IngestError::ShuttingDown] {
+            assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+            assert_eq!(e.es_type(), "unavailable_exception");
+            assert_eq!(e.firehose().code, "ServiceUnavailableException");
         }
     }
 }

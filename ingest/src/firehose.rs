@@ -10,10 +10,10 @@ use hydrant_config::RecordFormat;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::accept::{Acceptor, RecordError, off_runtime};
 use crate::auth::check_access;
 use crate::error::IngestError;
-use crate::ndjson::{json_object_time, text_record};
-use crate::record::{Record, new_id};
+use crate::record::Record;
 use crate::routes::IngestState;
 
 /// Most records in one `PutRecordBatch`.
@@ -27,112 +27,25 @@ pub const MAX_RECORD_BYTES: usize = 1_024_000;
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const TARGET_PREFIX: &str = "Firehose_20150804.";
 /// The account id shown in ARNs and messages.
-const ACCOUNT: &str = "000000000000";
+pub(crate) const ACCOUNT: &str = "000000000000";
 
-/// A Firehose error: the `__type` clients switch on, and a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirehoseError {
-    /// `ResourceNotFoundException`, `InvalidArgumentException`, …
-    pub kind: &'static str,
-    /// Why.
-    pub message: String,
-    /// HTTP status.
-    pub status: StatusCode,
-}
-
-impl FirehoseError {
-    fn new(kind: &'static str, status: StatusCode, message: impl Into<String>) -> FirehoseError {
-        FirehoseError {
-            kind,
-            message: message.into(),
-            status,
-        }
+/// A request-level error in Firehose's shape: `{"__type", "message"}` with its status and
+/// `x-amzn-errortype` (the mapping itself is [`IngestError::firehose`]).
+pub fn error_response(e: &IngestError) -> Response {
+    let fault = e.firehose();
+    let body = json!({"__type": fault.code, "message": fault.message});
+    let mut r = (fault.status, body.to_string()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    h.insert("x-amzn-errortype", HeaderValue::from_static(fault.code));
+    if fault.status == StatusCode::SERVICE_UNAVAILABLE {
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
-
-    fn invalid(message: impl Into<String>) -> FirehoseError {
-        FirehoseError::new("InvalidArgumentException", StatusCode::BAD_REQUEST, message)
-    }
-
-    fn serialization(message: impl Into<String>) -> FirehoseError {
-        FirehoseError::new("SerializationException", StatusCode::BAD_REQUEST, message)
-    }
-}
-
-impl From<IngestError> for FirehoseError {
-    fn from(e: IngestError) -> FirehoseError {
-        let message = e.to_string();
-        match e {
-            IngestError::StreamNotFound(name) => FirehoseError::new(
-                "ResourceNotFoundException",
-                StatusCode::BAD_REQUEST,
-                format!("Firehose {name} under account {ACCOUNT} not found."),
-            ),
-            IngestError::InvalidStreamName { .. } => FirehoseError::invalid(message),
-            IngestError::Throttled { .. } => FirehoseError::new(
-                "ServiceUnavailableException",
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Slow down.",
-            ),
-            IngestError::AccessDenied { denied, .. } => FirehoseError::new(
-                "AccessDeniedException",
-                match denied {
-                    crate::auth::AccessDenied::Missing => StatusCode::UNAUTHORIZED,
-                    crate::auth::AccessDenied::Wrong => StatusCode::FORBIDDEN,
-                },
-                message,
-            ),
-            IngestError::BodyTooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
-                FirehoseError::new(
-                    "InvalidArgumentException",
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    message,
-                )
-            }
-            IngestError::BadGzip(_) | IngestError::BodyRead(_) | IngestError::EmptyBody => {
-                FirehoseError::serialization(message)
-            }
-            IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedContentType { .. } => {
-                FirehoseError::new(
-                    "UnsupportedMediaTypeException",
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    message,
-                )
-            }
-            IngestError::Wal { .. } | IngestError::ShuttingDown => FirehoseError::new(
-                "ServiceUnavailableException",
-                StatusCode::SERVICE_UNAVAILABLE,
-                message,
-            ),
-            IngestError::Index(_)
-            | IngestError::Storage(_)
-            | IngestError::Delete { .. }
-            | IngestError::DestructiveRequiresName(_)
-            | IngestError::DeleteAlias(_)
-            | IngestError::Elasticsearch { .. } => FirehoseError::new(
-                "InternalFailureException",
-                StatusCode::INTERNAL_SERVER_ERROR,
-                message,
-            ),
-        }
-    }
-}
-
-impl IntoResponse for FirehoseError {
-    fn into_response(self) -> Response {
-        let body = json!({"__type": self.kind, "message": self.message});
-        let mut r = (self.status, body.to_string()).into_response();
-        let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        h.insert("x-amzn-errortype", HeaderValue::from_static(self.kind));
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        r
-    }
+    r
 }
 
 /// One answer of `PutRecordBatch`, in request order.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct RecordResponse {
     /// Id of an accepted record.
@@ -151,156 +64,173 @@ pub async fn handle(
     state: &IngestState,
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<Value, FirehoseError> {
+) -> Result<Value, IngestError> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let Some(op) = target.strip_prefix(TARGET_PREFIX) else {
-        return Err(FirehoseError::new(
-            "UnknownOperationException",
-            StatusCode::BAD_REQUEST,
-            format!(
-                "operation [{target}] is not known; X-Amz-Target must start with {TARGET_PREFIX}"
-            ),
-        ));
+        return Err(IngestError::UnknownOperation(format!(
+            "operation [{target}] is not known; X-Amz-Target must start with {TARGET_PREFIX}"
+        )));
     };
-    let request: Value = serde_json::from_slice(&body).map_err(|e| {
-        FirehoseError::serialization(format!("request body is not valid JSON: {e}"))
-    })?;
+    let request: Value = off_runtime(body.len(), move || serde_json::from_slice(&body))
+        .await?
+        .map_err(|e| IngestError::Malformed(format!("request body is not valid JSON: {e}")))?;
     if !request.is_object() {
-        return Err(FirehoseError::serialization(
-            "request body must be a JSON object",
+        return Err(IngestError::Malformed(
+            "request body must be a JSON object".to_string(),
         ));
     }
     match op {
-        "PutRecordBatch" => put_record_batch(state, headers, &request).await,
+        "PutRecordBatch" => put_record_batch(state, headers, request).await,
         "PutRecord" => put_record(state, headers, &request).await,
         "ListDeliveryStreams" => Ok(list_delivery_streams(state)),
         "DescribeDeliveryStream" => describe_delivery_stream(state, &request).await,
-        other => Err(FirehoseError::new(
-            "UnknownOperationException",
-            StatusCode::BAD_REQUEST,
-            format!("operation [{other}] is not supported by Hydrant"),
-        )),
+        other => Err(IngestError::UnknownOperation(format!(
+            "operation [{other}] is not supported by Hydrant"
+        ))),
     }
 }
 
-fn stream_name(request: &Value) -> Result<&str, FirehoseError> {
+fn stream_name(request: &Value) -> Result<String, IngestError> {
     match request.get("DeliveryStreamName") {
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(FirehoseError::serialization(
-            "DeliveryStreamName must be a string",
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(IngestError::Malformed(
+            "DeliveryStreamName must be a string".to_string(),
         )),
-        None => Err(FirehoseError::invalid("DeliveryStreamName is required")),
+        None => Err(IngestError::InvalidArgument(
+            "DeliveryStreamName is required".to_string(),
+        )),
     }
 }
 
-/// Decodes one record's `Data`; `Err` is that record's error message.
-fn record_data(record: &Value) -> Result<Vec<u8>, Result<String, FirehoseError>> {
+/// One record's `Data`, base64-decoded: an error of the whole request when the member is
+/// missing or not a string, of this record alone when it is not base64.
+fn record_data(record: &Value) -> Result<Result<Vec<u8>, RecordError>, IngestError> {
     let data = match record.get("Data") {
         Some(Value::String(s)) => s,
         Some(_) => {
-            return Err(Err(FirehoseError::serialization(
-                "Record.Data must be a base64 string",
-            )));
+            return Err(IngestError::Malformed(
+                "Record.Data must be a base64 string".to_string(),
+            ));
         }
-        None => return Err(Err(FirehoseError::invalid("Record.Data is required"))),
+        None => {
+            return Err(IngestError::InvalidArgument(
+                "Record.Data is required".to_string(),
+            ));
+        }
     };
-    let bytes = base64::engine::general_purpose::STANDARD
+    Ok(base64::engine::general_purpose::STANDARD
         .decode(data)
-        .map_err(|e| Ok(format!("Data is not valid base64: {e}")))?;
-    if bytes.len() > MAX_RECORD_BYTES {
-        return Err(Ok(format!(
-            "Record size is {} bytes, which exceeds the limit of {MAX_RECORD_BYTES} bytes",
-            bytes.len()
-        )));
-    }
-    Ok(bytes)
+        .map_err(|e| RecordError::BadBase64(e.to_string())))
 }
 
-/// A record as the stream's `record_format` reads it: JSON objects are taken as they are (with
-/// their event time); anything else is kept as opaque bytes, or wrapped as text.
-fn to_record(data: Vec<u8>, format: RecordFormat, arrival_ms: i64) -> Record {
+/// A record as the stream's `record_format` reads it: text wrapped as `{"message": …}`, anything
+/// else through the accept path's opaque rule.
+fn to_record(
+    accept: &Acceptor,
+    data: Vec<u8>,
+    format: RecordFormat,
+) -> Result<Record, RecordError> {
     if format == RecordFormat::Text {
+        if data.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge {
+                size: data.len() as u64,
+                limit: MAX_RECORD_BYTES as u64,
+            });
+        }
         let text = String::from_utf8_lossy(&data);
-        return text_record(text.trim_end_matches(['\n', '\r']), arrival_ms);
+        return Ok(accept.text_record(text.trim_end_matches(['\n', '\r'])));
     }
-    let (is_object, ts) = match json_object_time(&data) {
-        Ok(ts) => (true, ts),
-        Err(_) => (false, None),
-    };
-    Record {
-        id: new_id(arrival_ms),
-        client_id: false,
-        arrival_ms,
-        timestamp_ms: ts.unwrap_or(arrival_ms),
-        is_object,
-        data: Bytes::from(data),
+    accept.opaque(Bytes::from(data), MAX_RECORD_BYTES as u64)
+}
+
+/// Decodes and accepts every record of a batch: each outcome in request order, and the batch's
+/// data size.
+fn accept_batch(
+    records: &[Value],
+    accept: &Acceptor,
+    format: RecordFormat,
+) -> Result<(Vec<Result<Record, RecordError>>, usize), IngestError> {
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut total = 0usize;
+    for r in records {
+        outcomes.push(match record_data(r)? {
+            Ok(data) => {
+                total += data.len();
+                to_record(accept, data, format)
+            }
+            Err(e) => Err(e),
+        });
     }
+    Ok((outcomes, total))
 }
 
 async fn put_record_batch(
     state: &IngestState,
     headers: &HeaderMap,
-    request: &Value,
-) -> Result<Value, FirehoseError> {
-    let name = stream_name(request)?;
-    let records = match request.get("Records") {
+    mut request: Value,
+) -> Result<Value, IngestError> {
+    let name = stream_name(&request)?;
+    let records = match request.get_mut("Records").map(Value::take) {
         Some(Value::Array(r)) => r,
-        Some(_) => return Err(FirehoseError::serialization("Records must be a list")),
-        None => return Err(FirehoseError::invalid("Records is required")),
+        Some(_) => return Err(IngestError::Malformed("Records must be a list".to_string())),
+        None => {
+            return Err(IngestError::InvalidArgument(
+                "Records is required".to_string(),
+            ));
+        }
     };
     if records.is_empty() {
-        return Err(FirehoseError::invalid(
-            "Records must have at least 1 member",
+        return Err(IngestError::InvalidArgument(
+            "Records must have at least 1 member".to_string(),
         ));
     }
     if records.len() > MAX_BATCH_RECORDS {
-        return Err(FirehoseError::invalid(format!(
+        return Err(IngestError::InvalidArgument(format!(
             "Records has {} members, the limit is {MAX_BATCH_RECORDS}",
             records.len()
         )));
     }
-    let stream = state.pipeline.stream(name).await?;
+    let stream = state.pipeline.stream(&name).await?;
     check_access(stream.config(), headers).map_err(|denied| IngestError::AccessDenied {
-        stream: name.to_string(),
+        stream: name.clone(),
         denied,
     })?;
-    state.pipeline.metrics().request(name, "firehose");
-    let arrival_ms = chrono::Utc::now().timestamp_millis();
-    let mut responses: Vec<RecordResponse> = Vec::with_capacity(records.len());
-    let mut accepted: Vec<(usize, Record)> = Vec::with_capacity(records.len());
-    let mut total = 0usize;
-    for (i, r) in records.iter().enumerate() {
-        match record_data(r) {
-            Ok(data) => {
-                total += data.len();
-                accepted.push((
-                    i,
-                    to_record(data, stream.config().record_format, arrival_ms),
-                ));
-                responses.push(RecordResponse {
-                    record_id: None,
-                    error_code: None,
-                    error_message: None,
-                });
-            }
-            Err(Ok(message)) => responses.push(RecordResponse {
-                record_id: None,
-                error_code: Some("InvalidArgumentException".to_string()),
-                error_message: Some(message),
-            }),
-            Err(Err(e)) => return Err(e),
-        }
-    }
+    state.pipeline.metrics().request(&name, "firehose");
+    let accept = stream.acceptor(state.max_record_size, chrono::Utc::now().timestamp_millis());
+    let format = stream.config().record_format;
+    let size: usize = records
+        .iter()
+        .filter_map(|r| r.get("Data").and_then(Value::as_str).map(str::len))
+        .sum();
+    let (outcomes, total) =
+        off_runtime(size, move || accept_batch(&records, &accept, format)).await??;
     if total > MAX_BATCH_BYTES {
-        return Err(FirehoseError::invalid(format!(
+        return Err(IngestError::InvalidArgument(format!(
             "the batch holds {total} bytes of data, the limit is {MAX_BATCH_BYTES}"
         )));
     }
-    let refused = records.len() - accepted.len();
-    stream.count_rejected(refused);
+    let mut responses: Vec<RecordResponse> = Vec::with_capacity(outcomes.len());
+    let mut accepted: Vec<(usize, Record)> = Vec::with_capacity(outcomes.len());
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Ok(record) => {
+                accepted.push((i, record));
+                responses.push(RecordResponse::default());
+            }
+            Err(e) => {
+                let (code, message) = e.firehose();
+                responses.push(RecordResponse {
+                    record_id: None,
+                    error_code: Some(code.to_string()),
+                    error_message: Some(message),
+                });
+            }
+        }
+    }
+    stream.count_rejected(responses.len() - accepted.len());
     if !accepted.is_empty() {
         let ids: Vec<(usize, String)> = accepted
             .iter()
@@ -314,10 +244,10 @@ async fn put_record_batch(
                 }
             }
             Err(e) => {
-                let fe = FirehoseError::from(e);
+                let fault = e.firehose();
                 for (i, _) in ids {
-                    responses[i].error_code = Some(fe.kind.to_string());
-                    responses[i].error_message = Some(fe.message.clone());
+                    responses[i].error_code = Some(fault.code.to_string());
+                    responses[i].error_message = Some(fault.message.clone());
                 }
             }
         }
@@ -334,24 +264,21 @@ async fn put_record(
     state: &IngestState,
     headers: &HeaderMap,
     request: &Value,
-) -> Result<Value, FirehoseError> {
+) -> Result<Value, IngestError> {
     let name = stream_name(request)?;
     let record = request
         .get("Record")
-        .ok_or_else(|| FirehoseError::invalid("Record is required"))?;
-    let data = match record_data(record) {
-        Ok(d) => d,
-        Err(Ok(message)) => return Err(FirehoseError::invalid(message)),
-        Err(Err(e)) => return Err(e),
-    };
-    let stream = state.pipeline.stream(name).await?;
+        .ok_or_else(|| IngestError::InvalidArgument("Record is required".to_string()))?;
+    let data = record_data(record)?.map_err(|e| IngestError::InvalidArgument(e.to_string()))?;
+    let stream = state.pipeline.stream(&name).await?;
     check_access(stream.config(), headers).map_err(|denied| IngestError::AccessDenied {
-        stream: name.to_string(),
+        stream: name.clone(),
         denied,
     })?;
-    state.pipeline.metrics().request(name, "firehose");
-    let arrival_ms = chrono::Utc::now().timestamp_millis();
-    let r = to_record(data, stream.config().record_format, arrival_ms);
+    state.pipeline.metrics().request(&name, "firehose");
+    let accept = stream.acceptor(state.max_record_size, chrono::Utc::now().timestamp_millis());
+    let r = to_record(&accept, data, stream.config().record_format)
+        .map_err(|e| IngestError::InvalidArgument(e.to_string()))?;
     let id = r.id.to_string();
     stream.append(vec![r]).await?;
     Ok(json!({"RecordId": id, "Encrypted": false}))
@@ -371,14 +298,14 @@ fn list_delivery_streams(state: &IngestState) -> Value {
 async fn describe_delivery_stream(
     state: &IngestState,
     request: &Value,
-) -> Result<Value, FirehoseError> {
+) -> Result<Value, IngestError> {
     let name = stream_name(request)?;
     let known =
-        state.pipeline.get(name).is_some() || state.pipeline.config().streams.contains_key(name);
+        state.pipeline.get(&name).is_some() || state.pipeline.config().streams.contains_key(&name);
     if !known {
-        return Err(IngestError::StreamNotFound(name.to_string()).into());
+        return Err(IngestError::StreamNotFound(name));
     }
-    let c = state.pipeline.config().stream(name);
+    let c = state.pipeline.config().stream(&name);
     Ok(json!({
         "DeliveryStreamDescription": {
             "DeliveryStreamName": name,

@@ -12,6 +12,7 @@
 //! are indexed (the index room) or searched (the query room).
 #![deny(missing_docs)]
 
+pub mod accept;
 pub mod auth;
 pub mod body;
 pub mod bulk;
@@ -30,7 +31,7 @@ pub mod routes;
 mod stream;
 pub mod wal;
 
-pub use error::{ElasticsearchError, IngestError, WalError};
+pub use error::{ElasticsearchError, FirehoseFault, IngestError, StartError, WalError};
 pub use pipeline::Pipeline;
 pub use record::Record;
 pub use routes::{IngestState, router};

@@ -13,12 +13,15 @@ use parking_lot::RwLock;
 
 use crate::destination::elasticsearch::{ElasticsearchSink, SharedCredentials};
 use crate::destination::{self, DeliveryContext, backup::BackupSink, index::IndexDestination};
-use crate::error::IngestError;
+use crate::error::{IngestError, StartError, WalError};
 use crate::error_output::ErrorOutput;
 use crate::metrics::Metrics;
 use crate::objects::build_store;
 use crate::record::decode_record;
-use crate::stream::{Stream, StreamShared, destination_channel};
+use crate::stream::{
+    DestinationKind, DestinationPort, Runners, Stream, StreamParts, StreamSetup, StreamShared,
+    Watermark, destination_channel,
+};
 use crate::wal::{Wal, WalOptions};
 
 /// WAL segments are closed past this size.
@@ -48,8 +51,8 @@ impl Pipeline {
     pub async fn open(
         config: Arc<Config>,
         catalog: Arc<Catalog>,
-    ) -> Result<Arc<Pipeline>, IngestError> {
-        let store = build_store(&config).map_err(IngestError::Storage)?;
+    ) -> Result<Arc<Pipeline>, StartError> {
+        let store = build_store(&config).map_err(StartError::Storage)?;
         Pipeline::open_with_store(config, catalog, store).await
     }
 
@@ -58,7 +61,7 @@ impl Pipeline {
         config: Arc<Config>,
         catalog: Arc<Catalog>,
         store: Arc<dyn ObjectStore>,
-    ) -> Result<Arc<Pipeline>, IngestError> {
+    ) -> Result<Arc<Pipeline>, StartError> {
         let pipeline = Arc::new(Pipeline {
             config,
             catalog,
@@ -72,10 +75,14 @@ impl Pipeline {
         pipeline.check_elasticsearch()?;
         let wal_dir = pipeline.config.wal_dir();
         if wal_dir.exists() {
-            let entries = std::fs::read_dir(&wal_dir).map_err(|e| wal_io(&wal_dir, e))?;
+            let io = |source| StartError::Io {
+                path: wal_dir.clone(),
+                source,
+            };
+            let entries = std::fs::read_dir(&wal_dir).map_err(io)?;
             let mut names = Vec::new();
             for entry in entries {
-                let entry = entry.map_err(|e| wal_io(&wal_dir, e))?;
+                let entry = entry.map_err(io)?;
                 if entry.path().is_dir() {
                     names.push(entry.file_name().to_string_lossy().into_owned());
                 }
@@ -112,7 +119,13 @@ impl Pipeline {
         if let Some(s) = self.streams.read().get(name) {
             return Ok(s.clone());
         }
-        let stream = self.start_stream(name).await?;
+        let stream = self
+            .start_stream(name)
+            .await
+            .map_err(|source| IngestError::StreamStart {
+                stream: name.to_string(),
+                source: Box::new(source),
+            })?;
         tracing::info!(stream = name, "stream created");
         self.streams
             .write()
@@ -165,27 +178,8 @@ impl Pipeline {
                 .push(name.clone());
         }
         for (stream, names) in by_stream {
-            let control = self
-                .get(&stream)
-                .and_then(|s| s.index_control.lock().clone());
-            match control {
-                Some(tx) => {
-                    let (reply, rx) = tokio::sync::oneshot::channel();
-                    let sent = tx.send(destination::index::IndexControl::Delete {
-                        names: names.clone(),
-                        reply,
-                    });
-                    let result = match sent {
-                        Ok(()) => rx
-                            .await
-                            .unwrap_or_else(|_| Err("the index thread stopped".to_string())),
-                        Err(_) => Err("the index thread stopped".to_string()),
-                    };
-                    result.map_err(|reason| IngestError::Delete {
-                        stream: stream.clone(),
-                        reason,
-                    })?;
-                }
+            match self.get(&stream).filter(|s| s.has_index()) {
+                Some(s) => s.delete_indices(names).await?,
                 None => {
                     let catalog = self.catalog.clone();
                     tokio::task::spawn_blocking(move || {
@@ -217,12 +211,12 @@ impl Pipeline {
 
     /// Sets up every configured Elasticsearch destination once, so that a bad endpoint, an
     /// unreadable CA file or a missing SigV4 region stops the start rather than a first write.
-    fn check_elasticsearch(&self) -> Result<(), IngestError> {
+    fn check_elasticsearch(&self) -> Result<(), StartError> {
         let configured = self.config.streams.iter().map(|(n, c)| (n.as_str(), c));
         for (name, config) in std::iter::once(("*", &self.config.defaults)).chain(configured) {
             if config.elasticsearch.enabled {
                 ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials).map_err(
-                    |source| IngestError::Elasticsearch {
+                    |source| StartError::Elasticsearch {
                         stream: name.to_string(),
                         source,
                     },
@@ -232,7 +226,9 @@ impl Pipeline {
         Ok(())
     }
 
-    async fn start_stream(&self, name: &str) -> Result<Arc<Stream>, IngestError> {
+    /// Opens a stream's log, starts its destinations, buffers what the log holds that was not
+    /// yet delivered, and starts the stream.
+    async fn start_stream(&self, name: &str) -> Result<Arc<Stream>, StartError> {
         let config = self.config.stream(name);
         let dir: PathBuf = self.config.wal_dir().join(name);
         // Positions must keep increasing past anything an index already committed.
@@ -248,32 +244,43 @@ impl Pipeline {
             fsync_interval: config.fsync_interval,
             segment_size: SEGMENT_SIZE,
         };
+        let wal_error = |source| StartError::Wal {
+            stream: name.to_string(),
+            source,
+        };
         let (wal, replay) = {
             let dir = dir.clone();
             tokio::task::spawn_blocking(move || Wal::open(&dir, options, committed + 1))
                 .await
-                .map_err(|e| IngestError::Wal {
-                    stream: name.to_string(),
-                    source: crate::error::WalError::Poisoned(e.to_string()),
+                .map_err(|e| StartError::Interrupted {
+                    what: "opening the write-ahead log",
+                    reason: e.to_string(),
                 })?
-                .map_err(|source| IngestError::Wal {
-                    stream: name.to_string(),
-                    source,
-                })?
+                .map_err(wal_error)?
         };
         let start = replay.first_position.saturating_sub(1);
-        let shared = StreamShared::new(
-            name,
-            config.clone(),
-            self.metrics.stream(name),
-            self.global_pending.clone(),
-            self.config.ingest.max_buffered_size,
+        let mut kinds = Vec::new();
+        if config.index.enabled {
+            kinds.push(DestinationKind::Index);
+        }
+        if config.backup.mode == BackupMode::AllDocuments {
+            kinds.push(DestinationKind::Backup);
+        }
+        if config.elasticsearch.enabled {
+            kinds.push(DestinationKind::Elasticsearch);
+        }
+        let watermarks: Vec<(DestinationKind, Watermark)> =
+            kinds.iter().map(|k| (*k, Watermark::new(start))).collect();
+        let shared = StreamShared::new(StreamSetup {
+            name: name.to_string(),
+            config: config.clone(),
+            metrics: self.metrics.stream(name),
+            global_pending: self.global_pending.clone(),
+            global_limit: self.config.ingest.max_buffered_size,
             start,
-        );
-        let mut links = Vec::new();
-        let mut workers = Vec::new();
-        let mut tasks = Vec::new();
-        let mut index_control = None;
+            wal: Arc::new(wal),
+            destinations: watermarks.clone(),
+        });
         let cancel = tokio_util::sync::CancellationToken::new();
         let error_output = Arc::new(ErrorOutput::new(
             self.store.clone(),
@@ -281,60 +288,62 @@ impl Pipeline {
             &config.backup.error_prefix,
             config.backup.compression,
         ));
-        if config.index.enabled {
-            let metrics = self.metrics.destination(name, destination::INDEX);
-            let (link, port) =
-                destination_channel(destination::INDEX, &shared, start, metrics.clone());
-            let (control_tx, control) = tokio::sync::mpsc::unbounded_channel();
-            index_control = Some(control_tx);
-            let dest = IndexDestination {
-                indexer: StreamIndexer::new(self.catalog.clone(), name, config.index.clone()),
-                control,
-                deleted: shared.metrics.indices_deleted.clone(),
-                refresh: config.index.refresh_interval,
-                error_output: error_output.clone(),
-                metrics,
-                cancel: cancel.clone(),
-                runtime: tokio::runtime::Handle::current(),
-            };
-            let thread = destination::index::spawn(port, dest).map_err(|e| wal_io(&dir, e))?;
-            links.push(link);
-            workers.push(thread);
-        }
-        if config.backup.mode == BackupMode::AllDocuments {
-            let metrics = self.metrics.destination(name, destination::BACKUP);
-            let (link, port) =
-                destination_channel(destination::BACKUP, &shared, start, metrics.clone());
-            let sink = BackupSink {
-                store: self.store.clone(),
-                stream: name.to_string(),
-                config: config.backup.clone(),
-            };
+        let mut links = Vec::new();
+        let mut runners = Runners::default();
+        let mut index_control = None;
+        for (kind, watermark) in watermarks {
+            let metrics = self.metrics.destination(name, kind.name());
+            let (link, port) = destination_channel(kind, &shared, watermark, metrics.clone());
             let ctx = DeliveryContext {
                 retry_duration: config.retry_duration,
                 error_output: error_output.clone(),
                 metrics,
                 cancel: cancel.clone(),
             };
-            tasks.push(tokio::spawn(destination::run_sink(port, sink, ctx)));
-            links.push(link);
-        }
-        if config.elasticsearch.enabled {
-            let metrics = self.metrics.destination(name, destination::ELASTICSEARCH);
-            let (link, port) =
-                destination_channel(destination::ELASTICSEARCH, &shared, start, metrics.clone());
-            let sink = ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials)
-                .map_err(|source| IngestError::Elasticsearch {
-                    stream: name.to_string(),
-                    source,
-                })?;
-            let ctx = DeliveryContext {
-                retry_duration: config.retry_duration,
-                error_output: error_output.clone(),
-                metrics,
-                cancel: cancel.clone(),
-            };
-            tasks.push(tokio::spawn(destination::run_sink(port, sink, ctx)));
+            match kind {
+                DestinationKind::Index => {
+                    let (control_tx, control) = tokio::sync::mpsc::unbounded_channel();
+                    index_control = Some(control_tx);
+                    let dest = IndexDestination {
+                        indexer: StreamIndexer::new(
+                            self.catalog.clone(),
+                            name,
+                            config.index.clone(),
+                        ),
+                        control,
+                        deleted: shared.metrics.indices_deleted.clone(),
+                        refresh: config.index.refresh_interval,
+                        error_output: ctx.error_output,
+                        metrics: ctx.metrics,
+                        cancel: ctx.cancel,
+                        runtime: tokio::runtime::Handle::current(),
+                    };
+                    let thread = destination::index::spawn(port, dest).map_err(|source| {
+                        StartError::Spawn {
+                            what: "index",
+                            source,
+                        }
+                    })?;
+                    runners.threads.push(thread);
+                }
+                DestinationKind::Backup => {
+                    let sink = BackupSink {
+                        store: self.store.clone(),
+                        stream: name.to_string(),
+                        config: config.backup.clone(),
+                    };
+                    runners.tasks.push(spawn_sink(port, sink, ctx));
+                }
+                DestinationKind::Elasticsearch => {
+                    let sink =
+                        ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials)
+                            .map_err(|source| StartError::Elasticsearch {
+                            stream: name.to_string(),
+                            source,
+                        })?;
+                    runners.tasks.push(spawn_sink(port, sink, ctx));
+                }
+            }
             links.push(link);
         }
         if replay.torn_bytes > 0 {
@@ -349,16 +358,12 @@ impl Pipeline {
             let mut records = Vec::with_capacity(replayed);
             let first = replay.entries[0].0;
             for (position, payload) in replay.entries {
-                let record = decode_record(payload).map_err(|source| IngestError::Wal {
-                    stream: name.to_string(),
-                    source: match source {
-                        crate::error::WalError::BadRecord(r) => crate::error::WalError::Corrupt {
-                            path: dir.clone(),
-                            offset: position,
-                            reason: format!("entry at position {position}: {r}"),
-                        },
-                        other => other,
-                    },
+                let record = decode_record(payload).map_err(|source| {
+                    wal_error(WalError::BadEntry {
+                        dir: dir.clone(),
+                        position,
+                        reason: source.to_string(),
+                    })
                 })?;
                 records.push(record);
             }
@@ -372,20 +377,23 @@ impl Pipeline {
                 "replaying records not yet delivered"
             );
         }
-        let stream = Stream::start(shared, Arc::new(wal), links, cancel);
-        stream.workers.lock().extend(workers);
-        stream.tasks.lock().extend(tasks);
-        *stream.index_control.lock() = index_control;
-        Ok(stream)
+        Ok(Stream::start(StreamParts {
+            shared,
+            mapper: Arc::new(hydrant_index::DocMapper::with_mapping(
+                &config.index.mapping,
+            )),
+            links,
+            runners,
+            cancel,
+            index_control,
+        }))
     }
 }
 
-fn wal_io(path: &std::path::Path, e: std::io::Error) -> IngestError {
-    IngestError::Wal {
-        stream: String::new(),
-        source: crate::error::WalError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    }
+fn spawn_sink<S: destination::Sink>(
+    port: DestinationPort,
+    sink: S,
+    ctx: DeliveryContext,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(destination::run_sink(port, sink, ctx))
 }

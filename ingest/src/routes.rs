@@ -11,11 +11,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use crate::accept::off_runtime;
 use crate::auth::check_access;
 use crate::body::{BodyLimits, read_body};
-use crate::bulk::{ingest_bulk, parse_bulk};
+use crate::bulk::ingest_bulk;
 use crate::error::IngestError;
-use crate::firehose::{self, FirehoseError};
+use crate::firehose;
 use crate::ndjson::{LineError, LineFormat, parse_lines};
 use crate::pipeline::Pipeline;
 
@@ -129,14 +130,9 @@ pub async fn ingest_lines(
         LineFormat::Json
     };
     let body = read_body(headers, body, state.limits).await?;
-    let arrival_ms = chrono::Utc::now().timestamp_millis();
-    let (records, errors) = parse_lines(
-        &body,
-        format,
-        state.max_record_size,
-        arrival_ms,
-        stream.mapper(),
-    );
+    let accept = stream.acceptor(state.max_record_size, chrono::Utc::now().timestamp_millis());
+    let (records, errors) =
+        off_runtime(body.len(), move || parse_lines(&body, format, &accept)).await?;
     if records.is_empty() && errors.is_empty() {
         return Err(IngestError::EmptyBody);
     }
@@ -199,10 +195,8 @@ async fn bulk(
     if body.iter().all(u8::is_ascii_whitespace) {
         return IngestError::EmptyBody.into_response();
     }
-    let arrival_ms = chrono::Utc::now().timestamp_millis();
-    let items = parse_bulk(&body, target, state.max_record_size, arrival_ms);
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    let answer = ingest_bulk(state, items, headers, wait).await;
+    let answer = ingest_bulk(state, body, target, headers, wait).await;
     let mut r = answer.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -246,15 +240,14 @@ async fn firehose_api(
         return (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
     }
     if !is_amz_json {
-        return FirehoseError::from(IngestError::UnsupportedContentType {
+        return firehose::error_response(&IngestError::UnsupportedContentType {
             content_type: content_type(&headers).unwrap_or_default(),
             allowed: firehose::CONTENT_TYPE,
-        })
-        .into_response();
+        });
     }
     let body = match read_body(&headers, body, state.limits).await {
         Ok(b) => b,
-        Err(e) => return FirehoseError::from(e).into_response(),
+        Err(e) => return firehose::error_response(&e),
     };
     match firehose::handle(&state, &headers, body).await {
         Ok(answer) => {
@@ -265,7 +258,7 @@ async fn firehose_api(
             );
             r
         }
-        Err(e) => e.into_response(),
+        Err(e) => firehose::error_response(&e),
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::destination::index::IndexControl;
 use crate::error::{IngestError, WalError};
 use crate::metrics::{DestinationMetrics, StreamMetrics};
 use crate::record::{Record, encode_record};
@@ -35,12 +36,35 @@ pub struct Batch {
 pub struct Watermark(Arc<AtomicU64>);
 
 impl Watermark {
-    fn new(at: u64) -> Watermark {
+    /// A watermark at position `at`.
+    pub(crate) fn new(at: u64) -> Watermark {
         Watermark(Arc::new(AtomicU64::new(at)))
     }
 
     fn get(&self) -> u64 {
         self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The kinds of destination a stream delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DestinationKind {
+    /// The embedded tantivy index.
+    Index,
+    /// The object-storage backup of every record.
+    Backup,
+    /// An Elasticsearch/OpenSearch cluster.
+    Elasticsearch,
+}
+
+impl DestinationKind {
+    /// Name in metrics, logs and error-output keys.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DestinationKind::Index => crate::destination::INDEX,
+            DestinationKind::Backup => crate::destination::BACKUP,
+            DestinationKind::Elasticsearch => crate::destination::ELASTICSEARCH,
+        }
     }
 }
 
@@ -50,9 +74,8 @@ impl Watermark {
 /// and the records it holds are in memory anyway until every destination has them. Memory is
 /// bounded by admission instead (`max_buffered_size`), which answers 429 past it.
 pub(crate) struct DestinationLink {
-    pub(crate) name: String,
+    pub(crate) kind: DestinationKind,
     pub(crate) tx: mpsc::UnboundedSender<Arc<Batch>>,
-    pub(crate) delivered: Watermark,
     /// Arrival time of the oldest record the destination is working on (0: none).
     pub(crate) oldest: Arc<AtomicI64>,
     pub(crate) metrics: DestinationMetrics,
@@ -80,20 +103,20 @@ impl DestinationPort {
     }
 }
 
+/// The two ends of one destination's queue: the stream's link and the destination's port.
+/// `delivered` is the watermark the stream was built with for this destination.
 pub(crate) fn destination_channel(
-    name: &str,
+    kind: DestinationKind,
     stream: &Arc<StreamShared>,
-    start: u64,
+    delivered: Watermark,
     metrics: DestinationMetrics,
 ) -> (DestinationLink, DestinationPort) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let delivered = Watermark::new(start);
     let oldest = Arc::new(AtomicI64::new(0));
     (
         DestinationLink {
-            name: name.to_string(),
+            kind,
             tx,
-            delivered: delivered.clone(),
             oldest: oldest.clone(),
             metrics,
         },
@@ -113,6 +136,22 @@ struct Buffer {
     oldest: Option<Instant>,
 }
 
+/// What a stream is built from: everything [`StreamShared`] holds from its first moment.
+pub(crate) struct StreamSetup {
+    pub(crate) name: String,
+    pub(crate) config: StreamConfig,
+    pub(crate) metrics: StreamMetrics,
+    /// Bytes accepted and not yet delivered by every stream of the process.
+    pub(crate) global_pending: Arc<AtomicU64>,
+    /// `ingest.max_buffered_size`.
+    pub(crate) global_limit: u64,
+    /// The position every destination has delivered (the log's first position, less one).
+    pub(crate) start: u64,
+    pub(crate) wal: Arc<Wal>,
+    /// Each destination with the watermark it will report its progress on.
+    pub(crate) destinations: Vec<(DestinationKind, Watermark)>,
+}
+
 /// State shared by a stream's request handlers, flusher and destinations.
 pub(crate) struct StreamShared {
     pub(crate) name: String,
@@ -126,43 +165,44 @@ pub(crate) struct StreamShared {
     pending: AtomicU64,
     global_pending: Arc<AtomicU64>,
     global_limit: u64,
-    links: Mutex<Vec<(String, Watermark)>>,
+    /// How far each destination has delivered.
+    watermarks: Vec<Watermark>,
+    /// Whether one destination is the embedded index (which then says what is searchable).
+    has_index: bool,
     /// Position of the last record handed to destinations.
     dispatched: AtomicU64,
     /// Highest position delivered to every destination.
     delivered: watch::Sender<u64>,
     /// Highest position searchable in the embedded index.
     pub(crate) searchable: watch::Sender<u64>,
-    wal: Mutex<Option<Arc<Wal>>>,
+    wal: Arc<Wal>,
     closing: AtomicBool,
     /// Flush whatever is buffered now, whatever the hints say.
     force_flush: AtomicBool,
 }
 
 impl StreamShared {
-    pub(crate) fn new(
-        name: &str,
-        config: StreamConfig,
-        metrics: StreamMetrics,
-        global_pending: Arc<AtomicU64>,
-        global_limit: u64,
-        start: u64,
-    ) -> Arc<StreamShared> {
+    pub(crate) fn new(setup: StreamSetup) -> Arc<StreamShared> {
+        let start = setup.start;
         Arc::new(StreamShared {
-            name: name.to_string(),
-            config,
-            metrics,
+            name: setup.name,
+            config: setup.config,
+            metrics: setup.metrics,
             buffer: Mutex::new(Buffer::default()),
             wake_flusher: Notify::new(),
             in_flight: Mutex::new(VecDeque::new()),
             pending: AtomicU64::new(0),
-            global_pending,
-            global_limit,
-            links: Mutex::new(Vec::new()),
+            global_pending: setup.global_pending,
+            global_limit: setup.global_limit,
+            has_index: setup
+                .destinations
+                .iter()
+                .any(|(k, _)| *k == DestinationKind::Index),
+            watermarks: setup.destinations.into_iter().map(|(_, w)| w).collect(),
             dispatched: AtomicU64::new(start),
             delivered: watch::channel(start).0,
             searchable: watch::channel(start).0,
-            wal: Mutex::new(None),
+            wal: setup.wal,
             closing: AtomicBool::new(false),
             force_flush: AtomicBool::new(false),
         })
@@ -231,14 +271,7 @@ impl StreamShared {
     /// Recomputes the position delivered everywhere; releases buffered bytes and lets the log
     /// drop what every destination has.
     pub(crate) fn progress(&self) {
-        let (min, has_index) = {
-            let links = self.links.lock();
-            let min = links.iter().map(|(_, w)| w.get()).min();
-            (
-                min,
-                links.iter().any(|(n, _)| n == crate::destination::INDEX),
-            )
-        };
+        let min = self.watermarks.iter().map(Watermark::get).min();
         // With no destination at all, what was dispatched is done.
         let min = min.unwrap_or_else(|| self.dispatched.load(Ordering::Acquire));
         let mut released = 0;
@@ -264,7 +297,7 @@ impl StreamShared {
             }
         });
         if changed {
-            if !has_index {
+            if !self.has_index {
                 self.searchable.send_if_modified(|s| {
                     let advance = min > *s;
                     if advance {
@@ -273,9 +306,7 @@ impl StreamShared {
                     advance
                 });
             }
-            if let Some(wal) = self.wal.lock().as_ref() {
-                wal.truncate(min);
-            }
+            self.wal.truncate(min);
         }
     }
 
@@ -323,20 +354,38 @@ impl StreamShared {
 
 /// A running stream.
 pub struct Stream {
-    pub(crate) shared: Arc<StreamShared>,
-    /// The stream's mapping, when it can refuse records (explicit fields or strict mode).
-    mapper: Option<Arc<hydrant_index::DocMapper>>,
-    wal: Arc<Wal>,
+    shared: Arc<StreamShared>,
+    /// The stream's mapping, which every record is accepted against.
+    mapper: Arc<hydrant_index::DocMapper>,
+    /// Where batches go; emptied at shutdown, which tells each destination to finish.
     links: Mutex<Vec<DestinationLink>>,
     /// What shutdown needs after the links are gone: each destination's freshness and metrics.
     observed: Vec<(Arc<AtomicI64>, DestinationMetrics)>,
     flusher: Mutex<Option<JoinHandle<()>>>,
-    pub(crate) workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Destination threads and tasks, joined at shutdown.
+    runners: Mutex<Runners>,
+    cancel: CancellationToken,
+    /// Requests for the index thread (deleting indices), when the stream has one.
+    index_control: Option<mpsc::UnboundedSender<IndexControl>>,
+}
+
+/// The running destinations of a stream.
+#[derive(Default)]
+pub(crate) struct Runners {
+    /// Threads (the embedded index).
+    pub(crate) threads: Vec<std::thread::JoinHandle<()>>,
+    /// Async tasks (backup, Elasticsearch).
+    pub(crate) tasks: Vec<JoinHandle<()>>,
+}
+
+/// Everything a running stream is made of, assembled by the pipeline.
+pub(crate) struct StreamParts {
+    pub(crate) shared: Arc<StreamShared>,
+    pub(crate) mapper: Arc<hydrant_index::DocMapper>,
+    pub(crate) links: Vec<DestinationLink>,
+    pub(crate) runners: Runners,
     pub(crate) cancel: CancellationToken,
-    /// Requests for the index thread (deleting indices).
-    pub(crate) index_control:
-        Mutex<Option<mpsc::UnboundedSender<crate::destination::index::IndexControl>>>,
+    pub(crate) index_control: Option<mpsc::UnboundedSender<IndexControl>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -357,36 +406,22 @@ pub struct Receipt {
 }
 
 impl Stream {
-    pub(crate) fn start(
-        shared: Arc<StreamShared>,
-        wal: Arc<Wal>,
-        links: Vec<DestinationLink>,
-        cancel: CancellationToken,
-    ) -> Arc<Stream> {
-        *shared.wal.lock() = Some(wal.clone());
-        *shared.links.lock() = links
-            .iter()
-            .map(|l| (l.name.clone(), l.delivered.clone()))
-            .collect();
-        let observed = links
+    /// Starts the stream's flusher; the stream takes records from now on.
+    pub(crate) fn start(parts: StreamParts) -> Arc<Stream> {
+        let observed = parts
+            .links
             .iter()
             .map(|l| (l.oldest.clone(), l.metrics.clone()))
             .collect();
-        let mapper = Some(Arc::new(hydrant_index::DocMapper::with_mapping(
-            &shared.config.index.mapping,
-        )))
-        .filter(|m| m.checks_records());
         let stream = Arc::new(Stream {
-            shared,
-            mapper,
-            wal,
-            links: Mutex::new(links),
+            shared: parts.shared,
+            mapper: parts.mapper,
+            links: Mutex::new(parts.links),
             observed,
             flusher: Mutex::new(None),
-            workers: Mutex::new(Vec::new()),
-            tasks: Mutex::new(Vec::new()),
-            cancel,
-            index_control: Mutex::new(None),
+            runners: Mutex::new(parts.runners),
+            cancel: parts.cancel,
+            index_control: parts.index_control,
         });
         let handle = tokio::spawn(flusher(stream.clone()));
         *stream.flusher.lock() = Some(handle);
@@ -404,9 +439,9 @@ impl Stream {
         &self.shared.config
     }
 
-    /// The stream's mapping, when records must be checked against it before they are taken.
-    pub fn mapper(&self) -> Option<&hydrant_index::DocMapper> {
-        self.mapper.as_deref()
+    /// The accept path for records arriving now at this stream.
+    pub fn acceptor(&self, max_record_size: u64, arrival_ms: i64) -> crate::accept::Acceptor {
+        crate::accept::Acceptor::new(self.mapper.clone(), max_record_size, arrival_ms)
     }
 
     /// Accepts records: admission, then the write-ahead log. Resolves once they are durable;
@@ -437,14 +472,15 @@ impl Stream {
             Ok((first, _)) => shared.buffer_records(first, records),
             Err(_) => shared.release(bytes),
         });
-        let (first, last) =
-            self.wal
-                .append(batch, on_written)
-                .await
-                .map_err(|source| IngestError::Wal {
-                    stream: self.shared.name.clone(),
-                    source,
-                })?;
+        let (first, last) = self
+            .shared
+            .wal
+            .append(batch, on_written)
+            .await
+            .map_err(|source| IngestError::Wal {
+                stream: self.shared.name.clone(),
+                source,
+            })?;
         self.shared.metrics.incoming_records.inc_by(count);
         self.shared.metrics.incoming_bytes.inc_by(bytes);
         Ok(Receipt { first, last })
@@ -464,7 +500,7 @@ impl Stream {
     pub fn observe(&self, now_ms: i64) {
         let m = &self.shared.metrics;
         m.buffered_bytes.set(self.shared.buffered_bytes() as i64);
-        m.wal_bytes.set(self.wal.size_bytes() as i64);
+        m.wal_bytes.set(self.shared.wal.size_bytes() as i64);
         let buffered = self.shared.buffer_oldest_arrival();
         for (oldest, dm) in &self.observed {
             let working = match oldest.load(Ordering::Relaxed) {
@@ -514,15 +550,38 @@ impl Stream {
         // retrying stops now, and its records stay in the write-ahead log for the next start.
         self.links.lock().clear();
         self.cancel.cancel();
-        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
-        for t in tasks {
+        let runners = std::mem::take(&mut *self.runners.lock());
+        for t in runners.tasks {
             let _ = t.await;
         }
-        let workers: Vec<_> = self.workers.lock().drain(..).collect();
-        for w in workers {
+        for w in runners.threads {
             let _ = tokio::task::spawn_blocking(move || w.join()).await;
         }
-        self.wal.close().await;
+        self.shared.wal.close().await;
+    }
+
+    /// Whether the stream's index thread owns its indices (they are deleted through it).
+    pub fn has_index(&self) -> bool {
+        self.index_control.is_some()
+    }
+
+    /// Deletes indices of this stream through the thread that owns their writers.
+    pub async fn delete_indices(&self, names: Vec<String>) -> Result<(), IngestError> {
+        let stopped = || IngestError::Delete {
+            stream: self.shared.name.clone(),
+            reason: "the index thread stopped".to_string(),
+        };
+        let control = self.index_control.as_ref().ok_or_else(stopped)?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        control
+            .send(IndexControl::Delete { names, reply })
+            .map_err(|_| stopped())?;
+        rx.await
+            .map_err(|_| stopped())?
+            .map_err(|reason| IngestError::Delete {
+                stream: self.shared.name.clone(),
+                reason,
+            })
     }
 }
 
@@ -557,7 +616,7 @@ fn dispatch(stream: &Stream, batch: Batch) {
     let batch = Arc::new(batch);
     for link in stream.links.lock().iter() {
         if link.tx.send(batch.clone()).is_err() {
-            tracing::error!(stream = %shared.name, destination = %link.name, "a destination stopped; its records stay in the write-ahead log");
+            tracing::error!(stream = %shared.name, destination = link.kind.name(), "a destination stopped; its records stay in the write-ahead log");
         }
     }
     shared.progress();

@@ -64,7 +64,7 @@ pub fn msearch(
     body: &[u8],
 ) -> Result<Value, QueryError> {
     let started = Instant::now();
-    let mut lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
+    let mut lines: Vec<&[u8]> = hydrant_http::ndjson::lines(body).map(|l| l.bytes).collect();
     while lines
         .last()
         .is_some_and(|l| l.iter().all(u8::is_ascii_whitespace))

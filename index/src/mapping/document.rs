@@ -398,17 +398,12 @@ pub(crate) fn build(
     timestamp_ms: i64,
     source: &[u8],
 ) -> Result<LogDoc, MappingError> {
-    let not_an_object = |e: &dyn std::fmt::Display| MappingError::NotAnObject {
-        reason: format!("the record is not a JSON object: {e}"),
-    };
+    let bytes = source;
     let source = match std::str::from_utf8(source) {
         Ok(s) => s.to_owned(),
-        // The parser's own words for the record (it checks the UTF-8 of strings as it
-        // builds values), or the UTF-8 error when the parser finds nothing else wrong.
         Err(utf8) => {
-            return Err(match serde_json::from_slice::<serde_json::Value>(source) {
-                Err(e) => not_an_object(&e),
-                Ok(_) => not_an_object(&utf8),
+            return Err(MappingError::NotUtf8 {
+                at: utf8.valid_up_to(),
             });
         }
     };
@@ -433,7 +428,7 @@ pub(crate) fn build(
     if let Some(e) = walk.error.take() {
         return Err(e);
     }
-    parsed.map_err(|e| not_an_object(&e))?;
+    parsed.map_err(|e| super::scan::refusal(bytes, &e))?;
     let Walk {
         unescaped,
         nodes,

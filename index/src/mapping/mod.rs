@@ -21,6 +21,7 @@
 
 mod coerce;
 mod document;
+mod scan;
 
 use std::collections::HashMap;
 
@@ -310,15 +311,17 @@ impl DocMapper {
         !self.explicit.is_empty() || self.mapping.mode == MappingMode::Strict
     }
 
-    /// Checks a record against the mapping without building its document, so that receivers
-    /// can refuse it alone, as Elasticsearch does, before acknowledging anything.
-    pub fn check(&self, source: &[u8]) -> Result<(), MappingError> {
-        self.to_document(&SourceDoc {
-            id: "",
-            timestamp_ms: 0,
+    /// The accept-time check of a record, in one pass that builds nothing: it is one JSON
+    /// object the indexer will read (valid UTF-8, nested within the parser's limit) and fits
+    /// the mapping. Returns its event time (`@timestamp`, else `timestamp`, when a date), so
+    /// that receivers can refuse a record alone, as Elasticsearch does, before acknowledging
+    /// anything.
+    pub fn scan(&self, source: &[u8]) -> Result<Option<i64>, MappingError> {
+        scan::scan(
+            &self.explicit,
+            self.mapping.mode == MappingMode::Strict,
             source,
-        })
-        .map(|_| ())
+        )
     }
 
     /// Builds the document for one record; a record that does not fit the mapping (not a JSON
