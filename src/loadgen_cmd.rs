@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use hydrant_loadgen::{Generated, Generator, LoadConfig, LogFormat, Protocol, TimeSpread};
 use hydrant_sigproxy::Signer;
-use hydrant_sigproxy::credentials::{self, ChainOptions};
+use hydrant_sigproxy::credentials::AwsCredentials;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -106,7 +106,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}` is not a duration such as 30s or 5m"))
 }
 
-pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+pub fn run(
+    args: LoadgenArgs,
+    env: &std::collections::BTreeMap<String, String>,
+) -> anyhow::Result<()> {
     let Some(protocol) = Protocol::parse(&args.protocol) else {
         bail!(
             "--protocol must be ndjson, bulk or firehose, got `{}`",
@@ -154,6 +157,7 @@ pub fn run(args: LoadgenArgs) -> anyhow::Result<()> {
             &args.region,
             &args.service,
             args.profile.clone(),
+            env,
         )?)
     } else {
         None
@@ -204,6 +208,7 @@ fn signer(
     region: &str,
     service: &str,
     profile: Option<String>,
+    env: &std::collections::BTreeMap<String, String>,
 ) -> anyhow::Result<hydrant_loadgen::Sigv4> {
     let uri: axum::http::Uri = target
         .parse()
@@ -221,13 +226,7 @@ fn signer(
         ("http", Some(80)) | ("https", Some(443)) => authority.host().to_string(),
         _ => authority.as_str().to_string(),
     };
-    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    let chain = credentials::aws_chain(ChainOptions {
-        profile,
-        region: Some(region.to_string()),
-        watched: credentials::shared_files(&env),
-    });
-    let chain = Arc::new(chain);
+    let chain = AwsCredentials::from_env(env).chain(profile.as_deref(), Some(region));
     let signer =
         |service: &str| Arc::new(Signer::new(chain.clone(), scheme, &host, region, service));
     Ok(hydrant_loadgen::Sigv4 {

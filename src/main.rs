@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args, &env),
         Command::Sigproxy(args) => sigproxy_cmd::run(args, &env),
-        Command::Loadgen(args) => loadgen_cmd::run(args),
+        Command::Loadgen(args) => loadgen_cmd::run(args, &env),
         Command::Size(args) => size_cmd::run(args),
         Command::Config {
             command: ConfigCommand::Check { file },

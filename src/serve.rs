@@ -12,6 +12,7 @@ use hydrant_index::Catalog;
 use hydrant_ingest::body::BodyLimits;
 use hydrant_ingest::{IngestState, Pipeline};
 use hydrant_query::QueryState;
+use hydrant_sigproxy::credentials::AwsCredentials;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -36,10 +37,12 @@ pub fn run(args: ServeArgs, env: &BTreeMap<String, String>) -> anyhow::Result<()
         .thread_stack_size(8 << 20)
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(Arc::new(config)))
+    // The one place the AWS credential chains are built, from the environment read at start.
+    let credentials = Arc::new(AwsCredentials::from_env(env));
+    runtime.block_on(serve(Arc::new(config), credentials))
 }
 
-async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
+async fn serve(config: Arc<Config>, credentials: Arc<AwsCredentials>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let indices = config.indices_dir();
@@ -48,7 +51,7 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
             .await?
             .context("cannot open the indices")?,
     );
-    let pipeline = Pipeline::open(config.clone(), catalog.clone())
+    let pipeline = Pipeline::open(config.clone(), catalog.clone(), credentials)
         .await
         .context("cannot open the streams")?;
     let app = app(&config, catalog, pipeline.clone());

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use hydrant_config::{Config, SecretText, SigningService, SigproxyConfig};
-use hydrant_sigproxy::credentials::{self, ChainOptions};
+use hydrant_sigproxy::credentials::AwsCredentials;
 use hydrant_sigproxy::proxy::{self, ProxySettings, ProxyState};
 
 use crate::serve::shutdown_signal;
@@ -123,17 +123,12 @@ pub fn run(args: SigproxyArgs, env: &BTreeMap<String, String>) -> anyhow::Result
         .thread_name("sigproxy")
         .build()
         .context("cannot start the async runtime")?;
-    let watched = credentials::shared_files(env);
-    runtime.block_on(serve(settings, watched))
+    let chains = AwsCredentials::from_env(env);
+    runtime.block_on(serve(settings, chains))
 }
 
-async fn serve(settings: ProxySettings, watched: Vec<PathBuf>) -> anyhow::Result<()> {
-    let chain = credentials::aws_chain(ChainOptions {
-        profile: settings.profile.clone(),
-        region: Some(settings.region.clone()),
-        watched,
-    });
-    let credentials = Arc::new(chain);
+async fn serve(settings: ProxySettings, chains: AwsCredentials) -> anyhow::Result<()> {
+    let credentials = chains.chain(settings.profile.as_deref(), Some(&settings.region));
     // Load once up front so that a missing profile shows at start, not at the first request.
     match credentials.credentials().await {
         Ok(_) => {

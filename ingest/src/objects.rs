@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hydrant_config::{Config, StorageKind};
-use hydrant_sigproxy::credentials::{self, CredentialsCache};
+use hydrant_sigproxy::credentials::{AwsCredentials, CredentialsCache};
 use object_store::CredentialProvider;
 use object_store::aws::{AmazonS3Builder, AwsCredential};
 use object_store::local::LocalFileSystem;
@@ -34,7 +34,10 @@ pub enum StorageError {
 }
 
 /// Builds the configured object store.
-pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError> {
+pub fn build_store(
+    config: &Config,
+    credentials: &AwsCredentials,
+) -> Result<Arc<dyn ObjectStore>, StorageError> {
     let s = &config.storage;
     Ok(match s.kind {
         StorageKind::Memory => Arc::new(InMemory::new()),
@@ -60,7 +63,7 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
                 ..Default::default()
             };
             let mut b = AmazonS3Builder::new()
-                .with_credentials(Arc::new(AwsChain(aws_chain())))
+                .with_credentials(Arc::new(AwsChain(credentials.chain(None, None))))
                 .with_retry(retry)
                 .with_bucket_name(&s.bucket)
                 .with_region(&s.region)
@@ -73,18 +76,6 @@ pub fn build_store(config: &Config) -> Result<Arc<dyn ObjectStore>, StorageError
             Arc::new(b.build().map_err(|e| StorageError::Config(e.to_string()))?)
         }
     })
-}
-
-/// The AWS credential chain of the sigproxy room, for object storage.
-fn aws_chain() -> Arc<CredentialsCache> {
-    // The chain reads the environment and shared files itself (that is how AWS defines it);
-    // the files listed here are watched so that rotated credentials are picked up.
-    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
-    Arc::new(credentials::aws_chain(credentials::ChainOptions {
-        profile: None,
-        region: None,
-        watched: credentials::shared_files(&env),
-    }))
 }
 
 /// object_store's view of the AWS credential chain.

@@ -11,7 +11,7 @@ use hydrant_index::{Catalog, StreamIndexer};
 use object_store::ObjectStore;
 use parking_lot::RwLock;
 
-use crate::destination::elasticsearch::{ElasticsearchSink, SharedCredentials};
+use crate::destination::elasticsearch::ElasticsearchSink;
 use crate::destination::{self, DeliveryContext, backup::BackupSink, index::IndexDestination};
 use crate::error::{IngestError, StartError, WalError};
 use crate::error_output::ErrorOutput;
@@ -23,6 +23,7 @@ use crate::stream::{
     Watermark, destination_channel,
 };
 use crate::wal::{Wal, WalOptions};
+use hydrant_sigproxy::credentials::AwsCredentials;
 
 /// WAL segments are closed past this size.
 const SEGMENT_SIZE: u64 = 64 * 1024 * 1024;
@@ -36,7 +37,8 @@ pub struct Pipeline {
     streams: RwLock<HashMap<String, Arc<Stream>>>,
     create: tokio::sync::Mutex<()>,
     global_pending: Arc<AtomicU64>,
-    es_credentials: SharedCredentials,
+    /// AWS credentials for S3 and SigV4-signed Elasticsearch destinations.
+    credentials: Arc<AwsCredentials>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -51,9 +53,10 @@ impl Pipeline {
     pub async fn open(
         config: Arc<Config>,
         catalog: Arc<Catalog>,
+        credentials: Arc<AwsCredentials>,
     ) -> Result<Arc<Pipeline>, StartError> {
-        let store = build_store(&config).map_err(StartError::Storage)?;
-        Pipeline::open_with_store(config, catalog, store).await
+        let store = build_store(&config, &credentials).map_err(StartError::Storage)?;
+        Pipeline::open_with_store(config, catalog, store, credentials).await
     }
 
     /// [`open`](Self::open) with a given object store (tests use an in-memory one).
@@ -61,6 +64,7 @@ impl Pipeline {
         config: Arc<Config>,
         catalog: Arc<Catalog>,
         store: Arc<dyn ObjectStore>,
+        credentials: Arc<AwsCredentials>,
     ) -> Result<Arc<Pipeline>, StartError> {
         let pipeline = Arc::new(Pipeline {
             config,
@@ -70,7 +74,7 @@ impl Pipeline {
             streams: RwLock::new(HashMap::new()),
             create: tokio::sync::Mutex::new(()),
             global_pending: Arc::new(AtomicU64::new(0)),
-            es_credentials: SharedCredentials::default(),
+            credentials,
         });
         pipeline.check_elasticsearch()?;
         let wal_dir = pipeline.config.wal_dir();
@@ -215,7 +219,7 @@ impl Pipeline {
         let configured = self.config.streams.iter().map(|(n, c)| (n.as_str(), c));
         for (name, config) in std::iter::once(("*", &self.config.defaults)).chain(configured) {
             if config.elasticsearch.enabled {
-                ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials).map_err(
+                ElasticsearchSink::new(name, &config.elasticsearch, &self.credentials).map_err(
                     |source| StartError::Elasticsearch {
                         stream: name.to_string(),
                         source,
@@ -336,11 +340,11 @@ impl Pipeline {
                 }
                 DestinationKind::Elasticsearch => {
                     let sink =
-                        ElasticsearchSink::new(name, &config.elasticsearch, &self.es_credentials)
+                        ElasticsearchSink::new(name, &config.elasticsearch, &self.credentials)
                             .map_err(|source| StartError::Elasticsearch {
-                            stream: name.to_string(),
-                            source,
-                        })?;
+                                stream: name.to_string(),
+                                source,
+                            })?;
                     runners.tasks.push(spawn_sink(port, sink, ctx));
                 }
             }

@@ -301,6 +301,66 @@ pub fn shared_files(env: &BTreeMap<String, String>) -> Vec<PathBuf> {
     .collect()
 }
 
+/// The AWS credential chains of one process, built once by the binary from the environment it
+/// read at start and shared by everything that signs (object storage, the Elasticsearch
+/// destination, the proxy, the load generator): one cache per (profile, region), so each
+/// refreshes once however many users it has.
+#[derive(Default)]
+pub struct AwsCredentials {
+    /// The shared files whose change rebuilds a chain.
+    watched: Vec<PathBuf>,
+    caches: Mutex<std::collections::HashMap<ChainKey, Arc<CredentialsCache>>>,
+}
+
+/// A chain's profile and region.
+type ChainKey = (Option<String>, Option<String>);
+
+impl std::fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials")
+            .field("watched", &self.watched)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsCredentials {
+    /// The chains for a process whose environment is `env`.
+    pub fn from_env(env: &BTreeMap<String, String>) -> AwsCredentials {
+        AwsCredentials {
+            watched: shared_files(env),
+            caches: Mutex::default(),
+        }
+    }
+
+    /// The cached chain for `profile` (`None`: `AWS_PROFILE`, else `default`) and `region`
+    /// (for STS calls), made on first use.
+    pub fn chain(&self, profile: Option<&str>, region: Option<&str>) -> Arc<CredentialsCache> {
+        let key = (profile.map(str::to_string), region.map(str::to_string));
+        self.caches
+            .lock()
+            .entry(key.clone())
+            .or_insert_with(|| {
+                Arc::new(aws_chain(ChainOptions {
+                    profile: key.0,
+                    region: key.1,
+                    watched: self.watched.clone(),
+                }))
+            })
+            .clone()
+    }
+
+    /// Uses `cache` for (`profile`, `region`) instead of the AWS chain (tests).
+    pub fn preset(
+        &self,
+        profile: Option<&str>,
+        region: Option<&str>,
+        cache: Arc<CredentialsCache>,
+    ) {
+        let key = (profile.map(str::to_string), region.map(str::to_string));
+        self.caches.lock().insert(key, cache);
+    }
+}
+
 /// The standard AWS credential chain from `aws-config` — environment, shared files with
 /// `profile` (assume-role through `role_arn` + `source_profile`, `credential_process`, SSO), web
 /// identity, ECS and EC2 instance metadata — cached and watched as described above.

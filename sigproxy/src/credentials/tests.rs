@@ -212,3 +212,21 @@ fn masking_keeps_four_characters_each_side_and_hides_short_ids() {
     assert_eq!(mask_key_id("SHORT"), "*****");
     assert_eq!(mask_key_id("ÄKIDéééééééé"), "ÄKID…éééé");
 }
+
+#[test]
+fn one_chain_per_profile_and_region_is_shared_by_every_user() {
+    let env = BTreeMap::from([("HOME".to_string(), "/nonexistent-home".to_string())]);
+    let chains = AwsCredentials::from_env(&env);
+    let a = chains.chain(Some("dev"), Some("eu-west-1"));
+    let b = chains.chain(Some("dev"), Some("eu-west-1"));
+    let c = chains.chain(None, Some("eu-west-1"));
+    assert!(Arc::ptr_eq(&a, &b));
+    assert!(!Arc::ptr_eq(&a, &c));
+    assert_eq!(
+        chains.watched,
+        vec![
+            PathBuf::from("/nonexistent-home/.aws/credentials"),
+            PathBuf::from("/nonexistent-home/.aws/config")
+        ]
+    );
+}

@@ -35,9 +35,9 @@ use super::{ELASTICSEARCH, Failure, ItemResult, SendFailure, Sink};
 use crate::error::ElasticsearchError;
 use crate::record::Record;
 use failures::{Example, FailureLog};
+use hydrant_sigproxy::credentials::AwsCredentials;
 use request::{Chunk, Doc, Naming, encode, plan};
 use retry::{Exchange, Verdict, judge};
-pub(crate) use transport::SharedCredentials;
 use transport::Transport;
 
 /// After a 413, requests are never cut smaller than this.
@@ -63,7 +63,7 @@ impl ElasticsearchSink {
     pub(crate) fn new(
         stream: &str,
         config: &ElasticsearchConfig,
-        credentials: &SharedCredentials,
+        credentials: &AwsCredentials,
     ) -> Result<ElasticsearchSink, ElasticsearchError> {
         Ok(ElasticsearchSink {
             stream: stream.to_string(),

@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 use super::*;
+use hydrant_sigproxy::credentials::AwsCredentials;
 
 /// What the server does with the next request.
 #[derive(Clone)]
@@ -136,7 +137,7 @@ fn config(addrs: &[SocketAddr]) -> ElasticsearchConfig {
 }
 
 fn sink(c: &ElasticsearchConfig) -> ElasticsearchSink {
-    ElasticsearchSink::new("web", c, &SharedCredentials::default()).unwrap()
+    ElasticsearchSink::new("web", c, &AwsCredentials::default()).unwrap()
 }
 
 fn records(n: usize) -> Vec<(u64, Record)> {
@@ -411,12 +412,12 @@ async fn sigv4_requests_pass_hydrants_own_verifier() {
     c.auth = EsAuth::Sigv4;
     c.region = "eu-west-1".into();
     c.service = Some(SigningService::Es);
-    let credentials = SharedCredentials::default();
+    let credentials = AwsCredentials::default();
     let creds = |secret: &str| {
         let c = aws_credential_types::Credentials::new("AKIDHYDRANT", secret, None, None, "test");
         Arc::new(hydrant_sigproxy::CredentialsCache::new(c))
     };
-    credentials.preset("", "eu-west-1", creds("sekrit"));
+    credentials.preset(None, Some("eu-west-1"), creds("sekrit"));
     let s = ElasticsearchSink::new("web", &c, &credentials).unwrap();
     let recs = records(20);
     let results = s.send(&refs(&recs)).await.unwrap();
@@ -427,8 +428,8 @@ async fn sigv4_requests_pass_hydrants_own_verifier() {
     );
     assert_eq!(script.received.lock()[0].docs.len(), 20);
 
-    let wrong = SharedCredentials::default();
-    wrong.preset("", "eu-west-1", creds("not-the-secret"));
+    let wrong = AwsCredentials::default();
+    wrong.preset(None, Some("eu-west-1"), creds("not-the-secret"));
     let s = ElasticsearchSink::new("web", &c, &wrong).unwrap();
     let results = s.send(&refs(&recs)).await.unwrap();
     assert!(

@@ -4,8 +4,6 @@
 //! (HTTP basic, or SigV4 with `hydrant-sigproxy`'s signer). Credentials never reach a log:
 //! the headers that carry them are marked sensitive.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -13,7 +11,7 @@ use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use hydrant_config::{ElasticsearchConfig, EndpointSelection, EsAuth, SigningService};
 use hydrant_sigproxy::canonical::{ForwardTarget, sha256_hex};
-use hydrant_sigproxy::credentials::{ChainOptions, CredentialsCache, aws_chain, shared_files};
+use hydrant_sigproxy::credentials::AwsCredentials;
 use hydrant_sigproxy::signer::{Request as SignRequest, Signer};
 use parking_lot::Mutex;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -31,41 +29,6 @@ const BULK_QUERY: &str = "filter_path=errors,items.*.status,items.*.error";
 
 /// Longest `_bulk` answer read; past it the exchange counts as lost.
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
-
-/// Credential caches shared by the streams of a process, one per (profile, region), so each
-/// refreshes once rather than once per stream.
-#[derive(Default)]
-pub(crate) struct SharedCredentials {
-    caches: Mutex<HashMap<(String, String), Arc<CredentialsCache>>>,
-}
-
-impl SharedCredentials {
-    /// Uses `cache` for (`profile`, `region`) instead of the AWS chain (tests).
-    #[cfg(test)]
-    pub(crate) fn preset(&self, profile: &str, region: &str, cache: Arc<CredentialsCache>) {
-        self.caches
-            .lock()
-            .insert((profile.to_string(), region.to_string()), cache);
-    }
-
-    fn get(&self, profile: &str, region: &str) -> Arc<CredentialsCache> {
-        let key = (profile.to_string(), region.to_string());
-        self.caches
-            .lock()
-            .entry(key)
-            .or_insert_with(|| {
-                // The AWS chain reads the environment and the shared files itself (that is how
-                // AWS defines it); these are only the files whose change reloads it.
-                let env: BTreeMap<String, String> = std::env::vars().collect();
-                Arc::new(aws_chain(ChainOptions {
-                    profile: (!profile.is_empty()).then(|| profile.to_string()),
-                    region: Some(region.to_string()),
-                    watched: shared_files(&env),
-                }))
-            })
-            .clone()
-    }
-}
 
 enum Auth {
     None,
@@ -103,7 +66,7 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(
         config: &ElasticsearchConfig,
-        credentials: &SharedCredentials,
+        credentials: &AwsCredentials,
     ) -> Result<Transport, ElasticsearchError> {
         let mut endpoints = Vec::with_capacity(config.endpoints.len());
         for text in &config.endpoints {
@@ -293,7 +256,7 @@ fn client(config: &ElasticsearchConfig) -> Result<reqwest::Client, Elasticsearch
 fn endpoint(
     text: &str,
     config: &ElasticsearchConfig,
-    credentials: &SharedCredentials,
+    credentials: &AwsCredentials,
 ) -> Result<Endpoint, ElasticsearchError> {
     let invalid = |reason: String| ElasticsearchError::Endpoint {
         endpoint: text.to_string(),
@@ -331,7 +294,8 @@ fn endpoint(
                 .service
                 .or(inferred.service)
                 .unwrap_or(SigningService::Es);
-            let cache = credentials.get(&config.profile, &region);
+            let profile = (!config.profile.is_empty()).then_some(config.profile.as_str());
+            let cache = credentials.chain(profile, Some(&region));
             Some(Signer::new(
                 cache,
                 url.scheme(),
@@ -372,7 +336,7 @@ mod tests {
         let mut config = ElasticsearchConfig::builtin();
         config.endpoints = endpoints.iter().map(|e| e.to_string()).collect();
         config.endpoint_selection = selection;
-        Transport::new(&config, &SharedCredentials::default()).unwrap()
+        Transport::new(&config, &AwsCredentials::default()).unwrap()
     }
 
     fn fail(t: &Transport, at: usize) {
@@ -438,11 +402,11 @@ mod tests {
         let mut config = ElasticsearchConfig::builtin();
         config.auth = EsAuth::Sigv4;
         config.endpoints = vec!["https://search-x.eu-west-1.es.amazonaws.com".into()];
-        let t = Transport::new(&config, &SharedCredentials::default()).unwrap();
+        let t = Transport::new(&config, &AwsCredentials::default()).unwrap();
         let signer = t.endpoints[0].signer.as_ref().unwrap();
         assert_eq!((signer.region(), signer.service()), ("eu-west-1", "es"));
         config.endpoints = vec!["http://127.0.0.1:9200".into()];
-        let err = Transport::new(&config, &SharedCredentials::default())
+        let err = Transport::new(&config, &AwsCredentials::default())
             .err()
             .unwrap();
         assert_eq!(
@@ -450,7 +414,7 @@ mod tests {
             "`elasticsearch.region` must be set for auth = \"sigv4\": the endpoint host `127.0.0.1` does not name a region"
         );
         config.region = "us-west-2".into();
-        assert!(Transport::new(&config, &SharedCredentials::default()).is_ok());
+        assert!(Transport::new(&config, &AwsCredentials::default()).is_ok());
     }
 
     #[test]
@@ -459,7 +423,7 @@ mod tests {
         let mut config = ElasticsearchConfig::builtin();
         config.endpoints = vec!["https://es.internal:9200".into()];
         config.ca_file = dir.path().join("nope.pem").display().to_string();
-        let err = Transport::new(&config, &SharedCredentials::default())
+        let err = Transport::new(&config, &AwsCredentials::default())
             .err()
             .unwrap();
         assert!(
@@ -469,7 +433,7 @@ mod tests {
         let bad = dir.path().join("bad.pem");
         std::fs::write(&bad, "not a certificate").unwrap();
         config.ca_file = bad.display().to_string();
-        let err = Transport::new(&config, &SharedCredentials::default())
+        let err = Transport::new(&config, &AwsCredentials::default())
             .err()
             .unwrap();
         assert!(
