@@ -8,43 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use serde::{Deserialize, Serialize};
 
-use hydrant_config::{MappingConfig, MappingMode};
+use hydrant_config::MappingConfig;
 
 use crate::error::IndexError;
 use crate::mapping::DocMapper;
+pub use crate::meta::IndexMeta;
 use crate::rotation::Period;
 use crate::shard::Shard;
 
 const META_FILE: &str = "index.json";
 /// Directories of deleted indices being removed start with this.
 const TRASH_PREFIX: &str = ".deleted-";
-
-/// `index.json`: what the catalog knows about an index beyond its tantivy shards.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IndexMeta {
-    /// Format version of this file (1).
-    pub version: u32,
-    /// The stream the index belongs to (and the alias that covers it).
-    pub stream: String,
-    /// Number of shards, fixed when the index is created.
-    pub shards: usize,
-    /// Time range the index covers (`None`: the stream's only index).
-    pub period: Option<Period>,
-    /// Creation time, epoch milliseconds.
-    pub created_ms: i64,
-    /// The doc mapping the index was created with.
-    #[serde(default = "dynamic_mapping")]
-    pub mapping: MappingConfig,
-}
-
-fn dynamic_mapping() -> MappingConfig {
-    MappingConfig {
-        mode: MappingMode::Dynamic,
-        fields: Vec::new(),
-    }
-}
 
 /// One index: metadata and shards.
 #[derive(Debug)]
@@ -79,6 +54,11 @@ impl IndexHandle {
     /// The mapper of this index's documents.
     pub fn mapper(&self) -> &Arc<DocMapper> {
         &self.mapper
+    }
+
+    /// Bytes the index takes on disk, over all its shards.
+    pub fn size_bytes(&self) -> u64 {
+        self.shards.iter().map(|s| s.size_bytes()).sum()
     }
 }
 
@@ -203,7 +183,6 @@ impl Catalog {
         }
         let dir = self.root.join(name);
         let meta = IndexMeta {
-            version: 1,
             stream: stream.to_string(),
             shards: shards.max(1),
             period,
@@ -295,17 +274,8 @@ impl Catalog {
 
 fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
     let path = dir.join(META_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| IndexError::io(&path, e))?;
-    let meta: IndexMeta = serde_json::from_str(&text).map_err(|e| IndexError::BadMetadata {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    if meta.version != 1 {
-        return Err(IndexError::BadMetadata {
-            path,
-            reason: format!("version {} is not supported", meta.version),
-        });
-    }
+    let bytes = std::fs::read(&path).map_err(|e| IndexError::io(&path, e))?;
+    let meta = IndexMeta::decode(&path, &bytes)?;
     let mut mapper = Arc::new(DocMapper::with_mapping(&meta.mapping));
     let shards = (0..meta.shards)
         .map(|i| {
@@ -334,11 +304,7 @@ fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
 
 fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), IndexError> {
     let tmp = dir.join(format!("{META_FILE}.tmp"));
-    let text = serde_json::to_vec_pretty(meta).map_err(|e| IndexError::BadMetadata {
-        path: tmp.clone(),
-        reason: e.to_string(),
-    })?;
-    std::fs::write(&tmp, text).map_err(|e| IndexError::io(&tmp, e))?;
+    std::fs::write(&tmp, meta.encode()).map_err(|e| IndexError::io(&tmp, e))?;
     let file = std::fs::File::open(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
     file.sync_all().map_err(|e| IndexError::io(&tmp, e))?;
     let dest = dir.join(META_FILE);
@@ -369,6 +335,13 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    fn dynamic_mapping() -> hydrant_config::MappingConfig {
+        hydrant_config::MappingConfig {
+            mode: hydrant_config::MappingMode::Dynamic,
+            fields: Vec::new(),
+        }
+    }
+
     use super::*;
 
     #[test]

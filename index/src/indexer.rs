@@ -143,7 +143,7 @@ impl StreamIndexer {
             return Some(*bytes);
         }
         // Not written in this run: its size on disk, less the indexing overhead.
-        let disk: u64 = previous.shards().iter().map(|s| dir_size(s.dir())).sum();
+        let disk: u64 = previous.size_bytes();
         Some((disk as f64 / (1.0 + crate::sizing::INDEXING_OVERHEAD)) as u64)
     }
 
@@ -485,17 +485,6 @@ fn seal(open: &mut OpenIndex) {
         }
     }
     open.sealed = true;
-}
-
-fn dir_size(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum()
 }
 
 fn commit_open(open: &mut OpenIndex, position: u64) -> Result<(), IndexError> {

@@ -33,6 +33,7 @@ pub mod fields;
 mod id;
 mod indexer;
 pub mod mapping;
+mod meta;
 pub mod rotation;
 mod shard;
 pub mod sizing;

@@ -106,6 +106,19 @@ impl Shard {
         &self.dir
     }
 
+    /// Bytes the shard takes on disk: every file of its directory (tantivy keeps a shard's
+    /// files in one flat directory), including segments a merge is about to delete.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// The tantivy index.
     pub fn index(&self) -> &Index {
         &self.index

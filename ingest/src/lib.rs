@@ -12,27 +12,26 @@
 //! are indexed (the index room) or searched (the query room).
 #![deny(missing_docs)]
 
-pub mod accept;
-pub mod auth;
-pub mod body;
-pub mod bulk;
-pub mod destination;
-pub mod encode;
+mod accept;
+mod auth;
+mod body;
+mod bulk;
+mod destination;
+mod encode;
 mod error;
-pub mod error_output;
-pub mod firehose;
-pub mod metrics;
-pub mod ndjson;
-pub mod objects;
+mod error_output;
+mod firehose;
+mod metrics;
+mod ndjson;
+mod objects;
 mod pipeline;
-pub mod record;
-pub mod retry;
-pub mod routes;
+mod record;
+mod retry;
+mod routes;
 mod stream;
-pub mod wal;
+mod wal;
 
+pub use body::BodyLimits;
 pub use error::{ElasticsearchError, FirehoseFault, IngestError, StartError, WalError};
 pub use pipeline::Pipeline;
-pub use record::Record;
 pub use routes::{IngestState, router};
-pub use stream::{Batch, Receipt, Stream};

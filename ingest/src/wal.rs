@@ -83,16 +83,6 @@ impl WalBatch {
         encode(&mut self.buf);
         self.lens.push((self.buf.len() - start) as u32);
     }
-
-    /// Number of payloads.
-    pub fn len(&self) -> usize {
-        self.lens.len()
-    }
-
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.lens.is_empty()
-    }
 }
 
 /// What was found in the log when it was opened.

@@ -3,7 +3,6 @@
 //! runs the request.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hydrant_index::{Catalog, IndexHandle, ResolveOptions};
 use serde_json::{Map, Value, json};
@@ -17,9 +16,6 @@ use crate::request::{
 use crate::search::{
     CountResponse, SearchOptions, SearchResponse, ShardStats, ShardTarget, count, search,
 };
-
-/// Default keep-alive of a scroll or point in time when none is given.
-const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
 
 /// What the search endpoints run on.
 pub struct Engine {
@@ -222,10 +218,5 @@ impl Engine {
         })?;
         let n = self.contexts.close(&[id.to_string()], true);
         Ok((n > 0, json!({"succeeded": true, "num_freed": n})))
-    }
-
-    /// The default keep-alive of scrolls opened without one.
-    pub fn default_keep_alive() -> Duration {
-        DEFAULT_KEEP_ALIVE
     }
 }

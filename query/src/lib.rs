@@ -9,22 +9,22 @@
 //! This crate never writes: indices are created and filled by the ingest and index rooms.
 #![deny(missing_docs)]
 
-pub mod aggs;
-pub mod arrow;
-pub mod ast;
-pub mod compile;
-pub mod contexts;
-pub mod dates;
-pub mod dsl;
-pub mod engine;
+mod aggs;
+mod arrow;
+mod ast;
+mod compile;
+mod contexts;
+mod dates;
+mod dsl;
+mod engine;
 mod error;
-pub mod meta;
-pub mod msearch;
-pub mod query_string;
-pub mod request;
-pub mod routes;
-pub mod search;
-pub mod simple_query_string;
+mod meta;
+mod msearch;
+mod query_string;
+mod request;
+mod routes;
+mod search;
+mod simple_query_string;
 #[cfg(test)]
 mod testing;
 

@@ -241,14 +241,14 @@ fn boundaries(
     let shift = Duration::milliseconds(offset);
     let shifted = |t: NaiveDateTime, d: Duration| t.checked_add_signed(d).ok_or_else(out_of_range);
     let mut local = shifted(
-        floor_local(shifted(zone.to_local(min), -shift)?, interval),
+        floor_local(shifted(zone.local_time(min), -shift)?, interval),
         shift,
     )?;
-    let mut out = vec![zone.from_local(local)];
+    let mut out = vec![zone.instant_of(local)];
     loop {
         let next = step_local(shifted(local, -shift)?, interval).ok_or_else(out_of_range)?;
         local = shifted(next, shift)?;
-        let utc = zone.from_local(local);
+        let utc = zone.instant_of(local);
         if utc <= *out.last().unwrap_or(&i64::MIN) {
             // A DST gap swallowed the boundary: skip it.
             continue;

@@ -53,7 +53,7 @@ impl Zone {
     }
 
     /// Local wall time of an instant.
-    pub fn to_local(&self, ms: i64) -> NaiveDateTime {
+    pub fn local_time(&self, ms: i64) -> NaiveDateTime {
         let utc = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
         match self {
             Zone::Utc => utc.naive_utc(),
@@ -64,7 +64,7 @@ impl Zone {
 
     /// The instant of a local wall time (the earlier one when a DST change repeats it, the
     /// first valid one after it when a DST change skips it).
-    pub fn from_local(&self, local: NaiveDateTime) -> i64 {
+    pub fn instant_of(&self, local: NaiveDateTime) -> i64 {
         fn pick<T: TimeZone>(r: LocalResult<DateTime<T>>, tz: &T, local: NaiveDateTime) -> i64 {
             match r {
                 LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => d.timestamp_millis(),
@@ -197,11 +197,6 @@ impl DateParser {
         })
     }
 
-    /// The time zone.
-    pub fn zone(&self) -> Zone {
-        self.zone
-    }
-
     /// Parses a date or date-math expression to epoch milliseconds. `round_up` chooses the
     /// last millisecond of a rounded unit (for `gt` and `lte` bounds), as ES does.
     pub fn parse(&self, text: &str, round_up: bool) -> Result<i64, QueryError> {
@@ -220,7 +215,7 @@ impl DateParser {
     }
 
     fn apply_math(&self, anchor: i64, math: &str, round_up: bool) -> Option<i64> {
-        let mut t = self.zone.to_local(anchor);
+        let mut t = self.zone.local_time(anchor);
         let chars: Vec<char> = math.chars().collect();
         let mut i = 0;
         let mut rounded_up = false;
@@ -254,7 +249,7 @@ impl DateParser {
                 _ => return None,
             }
         }
-        let ms = self.zone.from_local(t);
+        let ms = self.zone.instant_of(t);
         Some(if rounded_up { ms - 1 } else { ms })
     }
 
@@ -366,7 +361,7 @@ fn parse_iso(text: &str, zone: &Zone) -> Option<i64> {
     Some(if utc {
         naive.and_utc().timestamp_millis()
     } else {
-        zone.from_local(naive)
+        zone.instant_of(naive)
     })
 }
 
@@ -377,11 +372,11 @@ fn parse_java_pattern(text: &str, pattern: &str, zone: &Zone) -> Option<i64> {
         return Some(d.timestamp_millis());
     }
     if let Ok(n) = NaiveDateTime::parse_from_str(text, &fmt) {
-        return Some(zone.from_local(n));
+        return Some(zone.instant_of(n));
     }
     NaiveDate::parse_from_str(text, &fmt)
         .ok()
-        .map(|d| zone.from_local(d.and_time(NaiveTime::MIN)))
+        .map(|d| zone.instant_of(d.and_time(NaiveTime::MIN)))
 }
 
 /// A Java/Joda date pattern as a chrono format string; `for_output` picks fixed-width

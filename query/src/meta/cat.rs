@@ -3,7 +3,6 @@
 //! column selection and `?s=` sorting.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
 use std::sync::Arc;
 
 use hydrant_index::IndexHandle;
@@ -96,20 +95,6 @@ enum Cell {
     Number(u64),
 }
 
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 /// A stable id for an index (ES's uuids are random; this one is the same on every call).
 fn uuid(index: &IndexHandle) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -136,7 +121,7 @@ fn index_row(index: &IndexHandle) -> Vec<Cell> {
             .iter()
             .map(|s| u64::from(s.num_deleted_docs()))
             .sum::<u64>();
-        size += dir_size(shard.dir());
+        size += shard.size_bytes();
     }
     vec![
         Cell::Text("green".into()),
@@ -164,7 +149,7 @@ fn shard_rows(index: &IndexHandle) -> Vec<Vec<Cell>> {
                 Cell::Text("p".into()),
                 Cell::Text("STARTED".into()),
                 Cell::Number(shard.searcher().num_docs()),
-                Cell::Number(dir_size(shard.dir())),
+                Cell::Number(shard.size_bytes()),
                 Cell::Text("127.0.0.1".into()),
                 Cell::Text("hydrant".into()),
             ]

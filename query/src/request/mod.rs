@@ -180,6 +180,9 @@ impl SearchRequest {
                 },
             };
             req.query = parse_query_string(q, &options)?;
+            if params.lenient == Some(true) {
+                req.query = QueryAst::Lenient(Box::new(req.query));
+            }
         }
         if let Some(q) = body.get("post_filter") {
             req.post_filter = Some(parse_query(q)?);

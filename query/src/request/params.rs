@@ -68,10 +68,12 @@ pub struct SearchParams {
     pub format: Option<String>,
     /// Keep-alive of a point in time being opened.
     pub keep_alive: Option<String>,
-    /// Lenient parsing of query-string values (accepted; Hydrant is lenient already).
-    pub lenient: Option<String>,
-    /// Expand wildcards in the query string (accepted).
-    pub analyze_wildcard: Option<String>,
+    /// `q=` ignores values that do not fit a field's type instead of failing.
+    #[serde(default, deserialize_with = "lenient")]
+    pub lenient: Option<bool>,
+    /// Expand wildcards in the query string: accepted, and what Hydrant always does.
+    #[serde(rename = "analyze_wildcard")]
+    pub _analyze_wildcard: Option<String>,
 }
 
 /// Reads numbers and booleans given as URL text; an empty value is absent, as in ES.

@@ -19,12 +19,10 @@ use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResult
 use tantivy::collector::Count;
 use tantivy::query::{EnableScoring, Query};
 
-pub use fields::{HitValues, flatten, hit_fields};
-pub use highlight::{QueryTerms, wildcard_regex};
-pub use response::{
-    CountResponse, Hit, Hits, SearchResponse, ShardStats, Total, TotalHits, raw_source, raw_value,
-};
-pub use sort::{SortValue, parse_value, value_json};
+pub use fields::flatten;
+pub use highlight::QueryTerms;
+pub use response::{CountResponse, Hit, Hits, SearchResponse, ShardStats, Total, TotalHits};
+pub use sort::{SortValue, parse_value};
 
 use self::collector::{Candidate, ShardCollector, ShardFruit, TopSpec};
 use self::fetch::{Lookup, render_hit};
