@@ -13,3 +13,8 @@ cargo test --workspace --doc
 
 # Compatibility with real third-party clients (installs its Python packages into .venv).
 bash tests/interop/run.sh
+
+# The same requests answered by a real OpenSearch node (built from Maven Central jars) and
+# compared; fails on a difference that is neither intentional (docs/known-differences.md) nor
+# already listed as open (tests/conformance/open-differences.txt).
+HYDRANT_BIN="$PWD/target/debug/hydrant" bash tests/conformance/run.sh

@@ -9,6 +9,7 @@ use tantivy::aggregation::bucket::{
     CustomOrder, IncludeExcludeParam, Order, OrderTarget, TermsAggregation,
 };
 
+use super::date_histogram::MAX_BUCKETS;
 use super::AggNode;
 use super::args::{Args, number};
 use super::fields::FieldKind;
@@ -57,11 +58,21 @@ impl Terms {
                 "[size] must be greater than 0. Found [0] in [terms]".to_string(),
             ));
         }
-        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let shard_size = a.u64("shard_size")?;
+        for (key, n) in [("size", Some(size)), ("shard_size", shard_size)] {
+            if let Some(n) = n.filter(|n| *n > i32::MAX as u64) {
+                return Err(QueryError::XContentParse(format!(
+                    "[terms] failed to parse field [{key}]: Numeric value ({n}) out of range of int"
+                )));
+            }
+        }
+        // More buckets than the bucket limit can never be answered, so asking for more is asking
+        // for all: capped there, which also keeps tantivy's `size × 10` per segment in range.
+        let clamp = |n: u64| n.min(MAX_BUCKETS + 1) as u32;
         Ok(Terms {
             field: a.field()?,
             size: clamp(size),
-            shard_size: a.u64("shard_size")?.map(clamp),
+            shard_size: shard_size.map(clamp),
             min_doc_count: a.u64("min_doc_count")?.unwrap_or(1),
             order: a.get("order").map(parse_order).transpose()?,
             missing: a.get("missing").cloned(),
