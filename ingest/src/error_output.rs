@@ -2,7 +2,6 @@
 //! Firehose failure records under `{error_prefix}{destination}-failed/YYYY/MM/DD/HH/`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -15,9 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::encode::{gzip, ndjson_bytes};
 use crate::objects::{object_key, put_object};
 use crate::record::Record;
-
-/// Longest wait between two attempts to write the error output.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+use crate::retry::Backoff;
 
 /// One record a destination gave up on, and why.
 #[derive(Debug, Clone)]
@@ -95,11 +92,22 @@ impl ErrorOutput {
             return true;
         }
         let now = Utc::now();
-        let lines: Vec<Vec<u8>> = failed.iter().map(|f| failure_line(f, now)).collect();
-        let raw = ndjson_bytes(lines.iter().map(|l| &l[..]));
-        let (bytes, ext) = match self.compression {
-            Compression::Gzip => (Bytes::from(gzip(&raw)), ".gz"),
-            Compression::Uncompressed => (Bytes::from(raw), ""),
+        let compression = self.compression;
+        // Failure records carry their record base64-encoded, then gzipped: a core's work for a
+        // large batch, done on the blocking pool (the records are shared, not copied).
+        let owned: Vec<Failure> = failed.iter().map(Failure::from).collect();
+        let encoded = tokio::task::spawn_blocking(move || {
+            let lines: Vec<Vec<u8>> = owned.iter().map(|f| failure_line(f, now)).collect();
+            let raw = ndjson_bytes(lines.iter().map(|l| &l[..]));
+            match compression {
+                Compression::Gzip => (Bytes::from(gzip(&raw)), ".gz"),
+                Compression::Uncompressed => (Bytes::from(raw), ""),
+            }
+        })
+        .await;
+        let Ok((bytes, ext)) = encoded else {
+            // Only when the runtime is shutting down: the records stay in the log.
+            return false;
         };
         let oldest = failed
             .iter()
@@ -109,27 +117,47 @@ impl ErrorOutput {
             .unwrap_or(now);
         let error_type = format!("{destination}-failed");
         let key = object_key(&self.prefix, &self.stream, oldest, &error_type, ext);
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::forever();
         loop {
-            match put_object(&self.store, &key, bytes.clone()).await {
+            let err = match put_object(&self.store, &key, bytes.clone()).await {
                 Ok(()) => {
                     tracing::warn!(stream = %self.stream, destination, records = failed.len(), key = %key, "records written to the error output");
                     return true;
                 }
-                Err(e) => {
-                    tracing::error!(stream = %self.stream, destination, error = %e, retry_in = ?backoff, "cannot write the error output; records stay in the write-ahead log");
-                }
-            }
+                Err(e) => e,
+            };
+            let delay = backoff.next_delay().unwrap_or(crate::retry::CAP);
+            tracing::error!(stream = %self.stream, destination, error = %err, retry_in = ?delay, "cannot write the error output; records stay in the write-ahead log");
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(delay) => {}
                 _ = cancel.cancelled() => return false,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 }
 
-fn failure_line(f: &Failed<'_>, now: DateTime<Utc>) -> Vec<u8> {
+/// A [`Failed`] that owns its parts, to be encoded off the async threads.
+struct Failure {
+    record: Record,
+    attempts: u32,
+    code: String,
+    message: String,
+    index: String,
+}
+
+impl From<&Failed<'_>> for Failure {
+    fn from(f: &Failed<'_>) -> Failure {
+        Failure {
+            record: f.record.clone(),
+            attempts: f.attempts,
+            code: f.code.clone(),
+            message: f.message.clone(),
+            index: f.index.clone(),
+        }
+    }
+}
+
+fn failure_line(f: &Failure, now: DateTime<Utc>) -> Vec<u8> {
     let rec = FailureRecord {
         attempts_made: f.attempts,
         arrival_timestamp: f.record.arrival_ms,

@@ -1,5 +1,8 @@
-//! The one retry policy every destination shares: exponential backoff from 1 s with jitter,
-//! capped, until the stream's `retry_duration` has passed since the first attempt.
+//! The one retry policy of ingest: exponential backoff from 1 s with jitter, capped at 30 s.
+//! Deliveries retry until the stream's `retry_duration` has passed since the first attempt
+//! ([`Backoff::start`]); work that must never give up — an index commit, writing the error
+//! output, whose records stay in the write-ahead log meanwhile — retries with the same delays
+//! and no deadline ([`Backoff::forever`]).
 
 use std::time::Duration;
 
@@ -14,7 +17,7 @@ pub const CAP: Duration = Duration::from_secs(30);
 /// Backoff state for one delivery (a batch, or what remains of it).
 #[derive(Debug)]
 pub struct Backoff {
-    deadline: Instant,
+    deadline: Option<Instant>,
     next: Duration,
     attempts: u32,
 }
@@ -23,10 +26,25 @@ impl Backoff {
     /// Starts counting now; retries stop `retry_duration` from now.
     pub fn start(retry_duration: Duration) -> Backoff {
         Backoff {
-            deadline: Instant::now() + retry_duration,
+            deadline: Some(Instant::now() + retry_duration),
             next: INITIAL,
             attempts: 0,
         }
+    }
+
+    /// The same delays with no deadline: [`next_delay`](Self::next_delay) never gives up.
+    pub fn forever() -> Backoff {
+        Backoff {
+            deadline: None,
+            next: INITIAL,
+            attempts: 0,
+        }
+    }
+
+    /// Starts the delays over (after a success).
+    pub fn reset(&mut self) {
+        self.next = INITIAL;
+        self.attempts = 0;
     }
 
     /// Attempts made so far.
@@ -50,7 +68,10 @@ impl Backoff {
         let half = base / 2;
         let jitter = rand::rng().random_range(0..=half.as_millis() as u64);
         let delay = half + Duration::from_millis(jitter);
-        (Instant::now() + delay <= self.deadline).then_some(delay)
+        match self.deadline {
+            Some(deadline) => (Instant::now() + delay <= deadline).then_some(delay),
+            None => Some(delay),
+        }
     }
 }
 
@@ -84,6 +105,20 @@ mod tests {
         }
         assert!(waited <= Duration::from_secs(5), "{waited:?}");
         assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forever_keeps_the_capped_delays_and_reset_starts_over() {
+        let mut b = Backoff::forever();
+        for _ in 0..100 {
+            let d = b.next_delay().unwrap();
+            tokio::time::sleep(d).await;
+        }
+        let d = b.next_delay().unwrap();
+        assert!(d >= CAP / 2 && d <= CAP, "{d:?}");
+        b.reset();
+        let d = b.next_delay().unwrap();
+        assert!(d >= INITIAL / 2 && d <= INITIAL, "{d:?}");
     }
 
     #[tokio::test(start_paused = true)]

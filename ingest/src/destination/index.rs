@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error_output::{ErrorOutput, Failed};
 use crate::metrics::DestinationMetrics;
+use crate::retry::Backoff;
 use crate::stream::{Batch, DestinationPort};
 
 use super::INDEX;
@@ -30,9 +31,6 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 
 /// Under a backlog, commits wait up to this many refresh intervals.
 const DEFERRAL_FACTOR: u32 = 10;
-
-/// Longest wait between two attempts after a failed commit or add.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What the index thread needs.
 pub(crate) struct IndexDestination {
@@ -66,7 +64,7 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
         .unwrap_or_else(Instant::now);
     // Last position given to the indexer and not yet committed.
     let mut uncommitted: Option<u64> = None;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::forever();
     let mut committed = 0;
     let mut last_maintenance = Instant::now();
     // Batches added since the last commit: after a writer failure, they are added again from
@@ -158,22 +156,31 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                     since_commit.clear();
                     committed = position;
                     last_commit = Instant::now();
-                    backoff = Duration::from_millis(100);
+                    backoff.reset();
                     maintain(&mut d, &stream, committed);
                     last_maintenance = Instant::now();
                 }
                 Err(e) => {
                     d.metrics.retries.inc();
-                    tracing::error!(%stream, error = %e, retry_in = ?backoff, "index commit failed; records stay in the write-ahead log");
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    if !recover(&mut d, &since_commit, &stream, e) {
+                    let delay = backoff.next_delay().unwrap_or(crate::retry::CAP);
+                    tracing::error!(%stream, error = %e, retry_in = ?delay, "index commit failed; records stay in the write-ahead log");
+                    if !pause(&d, delay) || !recover(&mut d, &since_commit, &stream, e) {
                         return;
                     }
                 }
             }
         }
     }
+}
+
+/// Waits `delay` on the index thread; false when shutdown begins meanwhile.
+fn pause(d: &IndexDestination, delay: Duration) -> bool {
+    d.runtime.block_on(async {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = d.cancel.cancelled() => false,
+        }
+    })
 }
 
 /// Starts over from the last commit after a writer failure and adds `batches` again, with
@@ -184,17 +191,16 @@ fn recover(
     stream: &str,
     first: IndexError,
 ) -> bool {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::forever();
     let mut error = first;
     loop {
         d.metrics.retries.inc();
-        tracing::error!(%stream, %error, retry_in = ?backoff, "indexing failed; starting over from the last commit");
+        let delay = backoff.next_delay().unwrap_or(crate::retry::CAP);
+        tracing::error!(%stream, %error, retry_in = ?delay, "indexing failed; starting over from the last commit");
         d.indexer.abandon();
-        std::thread::sleep(backoff);
-        if d.cancel.is_cancelled() {
+        if !pause(d, delay) {
             return false;
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
         let mut again = Ok(true);
         for b in batches {
             again = index_batch(d, b, stream);
