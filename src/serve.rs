@@ -84,6 +84,8 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
     let query = hydrant_query::router(QueryState {
         catalog,
         node_name: "hydrant".to_string(),
+        max_body: config.http.max_body_size,
+        limits: config.query.clone(),
     });
     let ui = hydrant_ui::router(Arc::new(hydrant_ui::DashboardStore::new(&config.data_dir)));
     let api = query
@@ -100,7 +102,17 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
         }
         None => api,
     };
+    let timeout = config.http.request_timeout;
     api
+        // No request holds a connection past `http.request_timeout`; the answer is an ES error
+        // body like every other refusal.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    move |e: tower::BoxError| async move { timeout_answer(e, timeout) },
+                ))
+                .timeout(timeout),
+        )
         // A browser opening `/` gets the UI; API clients keep getting Elasticsearch's answer.
         .layer(axum::middleware::from_fn(hydrant_ui::redirect_browsers))
         // A bug that panics in a handler costs that request a 500 in ES's shape, not the
@@ -114,6 +126,26 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
             HeaderValue::from_static("Elasticsearch"),
         ))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The answer to a request that ran past `http.request_timeout` (or failed in a layer).
+fn timeout_answer(e: tower::BoxError, limit: std::time::Duration) -> axum::response::Response {
+    if e.is::<tower::timeout::error::Elapsed>() {
+        return es_error(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "timeout_exception",
+            format!(
+                "the request did not complete within {} (http.request_timeout)",
+                hydrant_config::show_duration(limit)
+            ),
+        );
+    }
+    tracing::error!(error = %e, "a request failed in a middleware layer");
+    es_error(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "exception",
+        "the server failed while handling this request; the error is logged".to_string(),
+    )
 }
 
 /// The answer to a request whose handler panicked; the panic is logged with its message.

@@ -65,6 +65,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// HTTP server limits.
     pub http: HttpConfig,
+    /// Search limits.
+    pub query: QueryConfig,
     /// Ingest-wide settings.
     pub ingest: IngestConfig,
     /// The SigV4 signing proxy (`hydrant sigproxy`).
@@ -88,6 +90,25 @@ pub struct HttpConfig {
     /// Largest body after gzip decompression (413 past it). Default 256 MiB.
     #[serde(serialize_with = "ser_size")]
     pub max_decompressed_size: u64,
+    /// Longest a request may take before it is answered 408. Default 5 minutes.
+    #[serde(serialize_with = "ser_duration")]
+    pub request_timeout: Duration,
+}
+
+/// Limits of the search API, so that slow or many searches cannot take every worker.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryConfig {
+    /// Searches run at once (Elasticsearch's `search` thread pool size). Default
+    /// `cores × 3 / 2 + 1`, as Elasticsearch sizes it.
+    pub max_concurrent_searches: u64,
+    /// Searches waiting for one of those places before more are refused with 429
+    /// (the pool's queue size). Default 1,000.
+    pub max_queued_searches: u64,
+    /// A search without its own `timeout` stops after this long and answers what it found,
+    /// with `timed_out: true` (Elasticsearch's `search.default_search_timeout`). Default 5
+    /// minutes.
+    #[serde(serialize_with = "ser_duration")]
+    pub default_search_timeout: Duration,
 }
 
 /// Settings shared by every stream's ingest.
@@ -254,9 +275,32 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
         let http = HttpConfig {
             max_body_size: s.size("max_body_size", 100 * MIB, 64 * KIB, 4 * GIB),
             max_decompressed_size: s.size("max_decompressed_size", 256 * MIB, 64 * KIB, 16 * GIB),
+            request_timeout: s.duration(
+                "request_timeout",
+                Duration::from_secs(300),
+                Duration::from_secs(1),
+                Duration::from_secs(3600),
+            ),
         };
         s.finish();
         http
+    };
+
+    let query = {
+        let mut s = root.section("query");
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u64);
+        let query = QueryConfig {
+            max_concurrent_searches: s.int("max_concurrent_searches", cores * 3 / 2 + 1, 1, 4096),
+            max_queued_searches: s.int("max_queued_searches", 1000, 0, 1_000_000),
+            default_search_timeout: s.duration(
+                "default_search_timeout",
+                Duration::from_secs(300),
+                Duration::from_millis(1),
+                Duration::from_secs(24 * 3600),
+            ),
+        };
+        s.finish();
+        query
     };
 
     let ingest = {
@@ -305,6 +349,7 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
         listen,
         data_dir,
         http,
+        query,
         ingest,
         sigproxy,
         auth,

@@ -339,3 +339,6 @@ impl IntoResponse for IngestError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -621,3 +621,6 @@ fn dispatch(stream: &Stream, batch: Batch) {
     }
     shared.progress();
 }
+
+#[cfg(test)]
+mod tests;

@@ -22,6 +22,8 @@ pub struct Engine {
     /// The indices.
     pub catalog: Arc<Catalog>,
     contexts: Contexts,
+    /// The `timeout` of a search that gives none (`query.default_search_timeout`).
+    default_timeout: std::time::Duration,
 }
 
 fn now_ms() -> i64 {
@@ -54,10 +56,11 @@ fn last_sort_values(resp: &SearchResponse) -> Option<Vec<Value>> {
 
 impl Engine {
     /// An engine over `catalog`.
-    pub fn new(catalog: Arc<Catalog>) -> Engine {
+    pub fn new(catalog: Arc<Catalog>, default_timeout: std::time::Duration) -> Engine {
         Engine {
             catalog,
             contexts: Contexts::default(),
+            default_timeout,
         }
     }
 
@@ -93,6 +96,7 @@ impl Engine {
         mut req: SearchRequest,
     ) -> Result<(SearchRequest, SearchResponse), QueryError> {
         let opts = options(params);
+        req.timeout.get_or_insert(self.default_timeout);
         if let Some(pit) = req.pit.clone() {
             if target.is_some() {
                 return Err(QueryError::IllegalArgument(

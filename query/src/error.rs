@@ -81,6 +81,16 @@ pub enum QueryError {
     /// The request body is larger than accepted.
     #[error("request body is too large: {0}")]
     ContentTooLong(String),
+    /// Every search place is taken and the queue is full: the client should retry later.
+    #[error(
+        "rejected execution of search: {running} searches running and {queued} waiting, the queue of [query.max_queued_searches] is full"
+    )]
+    Rejected {
+        /// Searches running.
+        running: u64,
+        /// Searches waiting.
+        queued: u64,
+    },
     /// The search ran past its `timeout`.
     #[error("search timed out after {0} ms")]
     Timeout(u64),
@@ -105,7 +115,9 @@ impl QueryError {
             | QueryError::DateParse(_)
             | QueryError::Unsupported { .. }
             | QueryError::TooManyBuckets { .. } => StatusCode::BAD_REQUEST,
-            QueryError::MemoryExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            QueryError::MemoryExceeded { .. } | QueryError::Rejected { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             QueryError::ContentTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
             QueryError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             QueryError::Search(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -128,6 +140,7 @@ impl QueryError {
             QueryError::MemoryExceeded { .. } => "circuit_breaking_exception",
             QueryError::SearchContextMissing(_) => "search_context_missing_exception",
             QueryError::ContentTooLong(_) => "content_too_long_exception",
+            QueryError::Rejected { .. } => "es_rejected_execution_exception",
             QueryError::Timeout(_) => "search_timeout_exception",
             QueryError::Search(_) => "search_phase_execution_exception",
         }
@@ -196,6 +209,13 @@ impl From<tantivy::TantivyError> for QueryError {
 
 impl IntoResponse for QueryError {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(self.to_json())).into_response()
+        let mut response = (self.status(), axum::Json(self.to_json())).into_response();
+        if self.status() == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }

@@ -9,9 +9,9 @@ use tantivy::aggregation::bucket::{
     CustomOrder, IncludeExcludeParam, Order, OrderTarget, TermsAggregation,
 };
 
-use super::date_histogram::MAX_BUCKETS;
 use super::AggNode;
 use super::args::{Args, number};
+use super::date_histogram::MAX_BUCKETS;
 use super::fields::FieldKind;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, key_json};

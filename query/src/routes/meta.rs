@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, ES_VERSION, EsBody, EsQuery, blocking, respond, typed};
+use super::{AppState, ES_VERSION, EsBody, EsQuery, respond, typed};
 use crate::dsl::parse_query;
 use crate::error::QueryError;
 use crate::meta::{self, CatOutput, CatParams};
@@ -62,43 +62,47 @@ pub(super) async fn index_get(
     EsQuery(params): EsQuery<SearchParams>,
 ) -> Response {
     respond(
-        blocking(move || {
-            let indices = state.engine.resolve(&target, &strict(params))?;
-            let mappings = meta::mapping(&indices);
-            let mut out = serde_json::Map::new();
-            for index in &indices {
-                let aliases = if index.stream() != index.name() {
-                    json!({ index.stream(): {} })
-                } else {
-                    json!({})
-                };
-                out.insert(
-                    index.name().to_string(),
-                    json!({
-                        "aliases": aliases,
-                        "mappings": mappings[index.name()]["mappings"],
-                        "settings": {"index": {
-                            "number_of_shards": index.shards().len().to_string(),
-                            "number_of_replicas": "0",
-                            "provided_name": index.name(),
-                            "creation_date": index.meta().created_ms.to_string(),
-                        }},
-                    }),
-                );
-            }
-            Ok(Value::Object(out))
-        })
-        .await,
+        state
+            .gate
+            .run(move || {
+                let indices = state.engine.resolve(&target, &strict(params))?;
+                let mappings = meta::mapping(&indices);
+                let mut out = serde_json::Map::new();
+                for index in &indices {
+                    let aliases = if index.stream() != index.name() {
+                        json!({ index.stream(): {} })
+                    } else {
+                        json!({})
+                    };
+                    out.insert(
+                        index.name().to_string(),
+                        json!({
+                            "aliases": aliases,
+                            "mappings": mappings[index.name()]["mappings"],
+                            "settings": {"index": {
+                                "number_of_shards": index.shards().len().to_string(),
+                                "number_of_replicas": "0",
+                                "provided_name": index.name(),
+                                "creation_date": index.meta().created_ms.to_string(),
+                            }},
+                        }),
+                    );
+                }
+                Ok(Value::Object(out))
+            })
+            .await,
     )
 }
 
 async fn run_mapping(state: AppState, target: String, params: SearchParams) -> Response {
     respond(
-        blocking(move || {
-            let indices = state.engine.resolve(&target, &params)?;
-            Ok(meta::mapping(&indices))
-        })
-        .await,
+        state
+            .gate
+            .run(move || {
+                let indices = state.engine.resolve(&target, &params)?;
+                Ok(meta::mapping(&indices))
+            })
+            .await,
     )
 }
 
@@ -133,54 +137,56 @@ async fn run_field_caps(
     body: axum::body::Bytes,
 ) -> Response {
     respond(
-        blocking(move || {
-            let parsed = parse_body(&body)?;
-            let mut patterns: Vec<String> = match parsed.get("fields") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
-                _ => Vec::new(),
-            };
-            patterns.extend(
-                params
-                    .fields
-                    .iter()
-                    .flat_map(|f| f.split(',').map(|s| s.trim().to_string())),
-            );
-            if patterns.is_empty() {
-                return Err(QueryError::IllegalArgument(
-                    "specified fields can't be null or empty".to_string(),
-                ));
-            }
-            let search = SearchParams {
-                ignore_unavailable: params.ignore_unavailable,
-                allow_no_indices: params.allow_no_indices,
-                ..SearchParams::default()
-            };
-            let mut indices = state.engine.resolve(&target, &search)?;
-            if let Some(filter) = parsed.get("index_filter") {
-                // Kibana narrows the field list to indices that have documents in its time range.
-                let query = parse_query(filter)?;
-                let now = chrono::Utc::now().timestamp_millis();
-                let mut kept = Vec::new();
-                for index in indices {
-                    let targets = ShardTarget::open(std::slice::from_ref(&index));
-                    if count(&targets, &query, now)?.count > 0 {
-                        kept.push(index);
-                    }
+        state
+            .gate
+            .run(move || {
+                let parsed = parse_body(&body)?;
+                let mut patterns: Vec<String> = match parsed.get("fields") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                    Some(Value::String(s)) => s.split(',').map(str::to_string).collect(),
+                    _ => Vec::new(),
+                };
+                patterns.extend(
+                    params
+                        .fields
+                        .iter()
+                        .flat_map(|f| f.split(',').map(|s| s.trim().to_string())),
+                );
+                if patterns.is_empty() {
+                    return Err(QueryError::IllegalArgument(
+                        "specified fields can't be null or empty".to_string(),
+                    ));
                 }
-                indices = kept;
-            }
-            Ok(meta::field_caps(
-                &indices,
-                &patterns,
-                params.include_unmapped == Some(true),
-            ))
-        })
-        .await,
+                let search = SearchParams {
+                    ignore_unavailable: params.ignore_unavailable,
+                    allow_no_indices: params.allow_no_indices,
+                    ..SearchParams::default()
+                };
+                let mut indices = state.engine.resolve(&target, &search)?;
+                if let Some(filter) = parsed.get("index_filter") {
+                    // Kibana narrows the field list to indices that have documents in its time range.
+                    let query = parse_query(filter)?;
+                    let now = chrono::Utc::now().timestamp_millis();
+                    let mut kept = Vec::new();
+                    for index in indices {
+                        let targets = ShardTarget::open(std::slice::from_ref(&index));
+                        if count(&targets, &query, now)?.count > 0 {
+                            kept.push(index);
+                        }
+                    }
+                    indices = kept;
+                }
+                Ok(meta::field_caps(
+                    &indices,
+                    &patterns,
+                    params.include_unmapped == Some(true),
+                ))
+            })
+            .await,
     )
 }
 
@@ -203,11 +209,13 @@ pub(super) async fn field_caps_target(
 
 pub(super) async fn health_all(State(state): State<AppState>) -> Response {
     respond(
-        blocking(move || {
-            let indices = state.engine.resolve("_all", &SearchParams::default())?;
-            Ok(meta::health(&indices))
-        })
-        .await,
+        state
+            .gate
+            .run(move || {
+                let indices = state.engine.resolve("_all", &SearchParams::default())?;
+                Ok(meta::health(&indices))
+            })
+            .await,
     )
 }
 
@@ -217,11 +225,13 @@ pub(super) async fn health_target(
     EsQuery(params): EsQuery<SearchParams>,
 ) -> Response {
     respond(
-        blocking(move || {
-            let indices = state.engine.resolve(&target, &strict(params))?;
-            Ok(meta::health(&indices))
-        })
-        .await,
+        state
+            .gate
+            .run(move || {
+                let indices = state.engine.resolve(&target, &strict(params))?;
+                Ok(meta::health(&indices))
+            })
+            .await,
     )
 }
 
@@ -247,15 +257,17 @@ fn cat_answer(result: Result<CatOutput, QueryError>) -> Response {
 
 async fn run_cat(state: AppState, target: String, params: CatParams, shards: bool) -> Response {
     cat_answer(
-        blocking(move || {
-            let indices = state.engine.resolve(&target, &SearchParams::default())?;
-            if shards {
-                meta::cat_shards(&indices, &params)
-            } else {
-                meta::cat_indices(&indices, &params)
-            }
-        })
-        .await,
+        state
+            .gate
+            .run(move || {
+                let indices = state.engine.resolve(&target, &SearchParams::default())?;
+                if shards {
+                    meta::cat_shards(&indices, &params)
+                } else {
+                    meta::cat_indices(&indices, &params)
+                }
+            })
+            .await,
     )
 }
 

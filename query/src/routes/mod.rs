@@ -29,6 +29,10 @@ pub struct QueryState {
     pub catalog: Arc<Catalog>,
     /// Name reported by `GET /`.
     pub node_name: String,
+    /// Largest request body (`http.max_body_size`).
+    pub max_body: u64,
+    /// How many searches run and wait at once, and how long one runs (`[query]`).
+    pub limits: hydrant_config::QueryConfig,
 }
 
 /// The state handlers share: the engine (with its open points in time and scrolls).
@@ -36,19 +40,79 @@ pub struct QueryState {
 pub(crate) struct AppState {
     pub engine: Arc<Engine>,
     pub node_name: String,
+    pub gate: Arc<SearchGate>,
+    pub max_body: usize,
 }
 
-/// Largest search, msearch or count body accepted.
-pub const MAX_BODY: usize = 100 * 1024 * 1024;
+/// Admission of searches: at most `max_concurrent_searches` run at once on the blocking pool
+/// (a search holds its place until it finishes, even if its client went away), up to
+/// `max_queued_searches` wait for one, and more are refused with 429, as Elasticsearch's search
+/// thread pool and its queue do. So slow or many searches cannot take every thread, and what
+/// is refused is said at once rather than piling up.
+pub(crate) struct SearchGate {
+    places: Arc<tokio::sync::Semaphore>,
+    max_concurrent: u64,
+    waiting: std::sync::atomic::AtomicU64,
+    max_queued: u64,
+}
+
+impl SearchGate {
+    fn new(limits: &hydrant_config::QueryConfig) -> SearchGate {
+        SearchGate {
+            places: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_concurrent_searches as usize,
+            )),
+            max_concurrent: limits.max_concurrent_searches,
+            waiting: std::sync::atomic::AtomicU64::new(0),
+            max_queued: limits.max_queued_searches,
+        }
+    }
+
+    /// Runs `f` on the blocking pool once a place is free.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        use std::sync::atomic::Ordering;
+        let place = match self.places.clone().try_acquire_owned() {
+            Ok(place) => place,
+            Err(_) => {
+                let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
+                if queued >= self.max_queued {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(QueryError::Rejected {
+                        running: self.max_concurrent,
+                        queued,
+                    });
+                }
+                let place = self.places.clone().acquire_owned().await;
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                place.map_err(|_| QueryError::Search("the search gate is closed".into()))?
+            }
+        };
+        tokio::task::spawn_blocking(move || {
+            let _place = place;
+            f()
+        })
+        .await
+        .map_err(|e| QueryError::Search(format!("search task failed: {e}")))?
+    }
+}
 
 /// The version Hydrant reports, so that clients enable their 8.x protocol.
 pub const ES_VERSION: &str = "8.17.0";
 
 /// The search routes.
 pub fn router(state: QueryState) -> Router {
+    let max_body = usize::try_from(state.max_body).unwrap_or(usize::MAX);
     let app = AppState {
-        engine: Arc::new(Engine::new(state.catalog)),
+        engine: Arc::new(Engine::new(
+            state.catalog,
+            state.limits.default_search_timeout,
+        )),
         node_name: state.node_name,
+        gate: Arc::new(SearchGate::new(&state.limits)),
+        max_body,
     };
     Router::new()
         .route("/", get(meta::info).head(meta::info_head))
@@ -102,7 +166,7 @@ pub fn router(state: QueryState) -> Router {
         .route("/_cat/indices/{target}", get(meta::cat_indices_target))
         .route("/_cat/shards", get(meta::cat_shards_all))
         .route("/_cat/shards/{target}", get(meta::cat_shards_target))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
 }
 
@@ -122,29 +186,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for EsQuery<T> {
 /// The request body, with ES's error body when it is too large or unreadable.
 pub(crate) struct EsBody(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for EsBody {
+impl FromRequest<AppState> for EsBody {
     type Rejection = QueryError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, QueryError> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, QueryError> {
         Bytes::from_request(req, state)
             .await
             .map(EsBody)
             .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => {
-                    QueryError::ContentTooLong(format!("the limit is {MAX_BODY} bytes"))
-                }
+                StatusCode::PAYLOAD_TOO_LARGE => QueryError::ContentTooLong(format!(
+                    "the limit is {} bytes (http.max_body_size)",
+                    state.max_body
+                )),
                 _ => QueryError::XContentParse(e.body_text()),
             })
     }
-}
-
-/// Runs `f` on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
-) -> Result<T, QueryError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| QueryError::Search(format!("search task failed: {e}")))?
 }
 
 /// A JSON answer, or the ES error body.
@@ -167,3 +223,6 @@ pub(crate) fn typed(media_type: &'static str, body: impl Into<axum::body::Body>)
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     r
 }
+
+#[cfg(test)]
+mod tests;

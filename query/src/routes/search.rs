@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{AppState, EsBody, EsQuery, blocking, respond, typed, with_status};
+use super::{AppState, EsBody, EsQuery, respond, typed, with_status};
 use crate::arrow::{ARROW_STREAM, hits_to_ipc};
 use crate::error::QueryError;
 use crate::msearch::msearch;
@@ -28,15 +28,17 @@ async fn run_search(
     body: axum::body::Bytes,
 ) -> Response {
     let arrow = wants_arrow(&params, &headers);
-    let result = blocking(move || {
-        let (req, resp) = state.engine.search(target.as_deref(), &params, &body)?;
-        if arrow {
-            Ok(Err(hits_to_ipc(&resp, &req)?))
-        } else {
-            Ok(Ok(resp))
-        }
-    })
-    .await;
+    let result = state
+        .gate
+        .run(move || {
+            let (req, resp) = state.engine.search(target.as_deref(), &params, &body)?;
+            if arrow {
+                Ok(Err(hits_to_ipc(&resp, &req)?))
+            } else {
+                Ok(Ok(resp))
+            }
+        })
+        .await;
     match result {
         Ok(Ok(resp)) => axum::Json(resp).into_response(),
         Ok(Err(ipc)) => typed(ARROW_STREAM, ipc),
@@ -69,7 +71,12 @@ async fn run_msearch(
     params: SearchParams,
     body: axum::body::Bytes,
 ) -> Response {
-    respond(blocking(move || msearch(&state.engine, target.as_deref(), &params, &body)).await)
+    respond(
+        state
+            .gate
+            .run(move || msearch(&state.engine, target.as_deref(), &params, &body))
+            .await,
+    )
 }
 
 pub(super) async fn msearch_all(
@@ -94,7 +101,12 @@ pub(super) async fn count_all(
     EsQuery(params): EsQuery<SearchParams>,
     EsBody(body): EsBody,
 ) -> Response {
-    respond(blocking(move || state.engine.count(None, &params, &body)).await)
+    respond(
+        state
+            .gate
+            .run(move || state.engine.count(None, &params, &body))
+            .await,
+    )
 }
 
 pub(super) async fn count_target(
@@ -103,7 +115,12 @@ pub(super) async fn count_target(
     EsQuery(params): EsQuery<SearchParams>,
     EsBody(body): EsBody,
 ) -> Response {
-    respond(blocking(move || state.engine.count(Some(&target), &params, &body)).await)
+    respond(
+        state
+            .gate
+            .run(move || state.engine.count(Some(&target), &params, &body))
+            .await,
+    )
 }
 
 /// URL parameters of the scroll endpoints.
@@ -156,23 +173,25 @@ async fn run_scroll(
     body: axum::body::Bytes,
 ) -> Response {
     respond(
-        blocking(move || {
-            let (ids, keep_alive) = scroll_args(&params, path_id, &body)?;
-            let id = ids
-                .first()
-                .ok_or_else(|| QueryError::IllegalArgument("scrollId is missing".to_string()))?;
-            let search_params = SearchParams {
-                rest_total_hits_as_int: params
-                    .rest_total_hits_as_int
-                    .as_deref()
-                    .map(|v| v != "false"),
-                ..SearchParams::default()
-            };
-            state
-                .engine
-                .scroll(id, keep_alive.as_deref(), &search_params)
-        })
-        .await,
+        state
+            .gate
+            .run(move || {
+                let (ids, keep_alive) = scroll_args(&params, path_id, &body)?;
+                let id = ids.first().ok_or_else(|| {
+                    QueryError::IllegalArgument("scrollId is missing".to_string())
+                })?;
+                let search_params = SearchParams {
+                    rest_total_hits_as_int: params
+                        .rest_total_hits_as_int
+                        .as_deref()
+                        .map(|v| v != "false"),
+                    ..SearchParams::default()
+                };
+                state
+                    .engine
+                    .scroll(id, keep_alive.as_deref(), &search_params)
+            })
+            .await,
     )
 }
 
@@ -236,7 +255,12 @@ pub(super) async fn open_pit(
     Path(target): Path<String>,
     EsQuery(params): EsQuery<SearchParams>,
 ) -> Response {
-    respond(blocking(move || state.engine.open_pit(&target, &params)).await)
+    respond(
+        state
+            .gate
+            .run(move || state.engine.open_pit(&target, &params))
+            .await,
+    )
 }
 
 pub(super) async fn close_pit(State(state): State<AppState>, EsBody(body): EsBody) -> Response {

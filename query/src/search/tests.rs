@@ -1,1 +1,111 @@
+//! Searches over a corpus indexed through the index room, across several shards and daily
+//! indices: hits in sort order with their sort values, paging, totals and their relation,
+//! `search_after`, and `_source` filtering — each expected value worked out from the documents.
 
+use serde_json::{Value, json};
+
+use crate::testing::{T0, corpus};
+
+const DAY: i64 = 86_400_000;
+
+/// 30 documents over three days, `n` 0..30, `even` alternating, `team` one of three.
+fn docs() -> Vec<Value> {
+    (0..30)
+        .map(|i| {
+            let team = ["red", "green", "blue"][(i % 3) as usize];
+            json!({
+                "@timestamp": T0 + (i % 3) * DAY + i * 1000,
+                "n": i,
+                "even": i % 2 == 0,
+                "team": team,
+                "msg": format!("event number {i}"),
+            })
+        })
+        .collect()
+}
+
+fn ns(answer: &Value) -> Vec<i64> {
+    answer["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["_source"]["n"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn hits_come_in_sort_order_across_shards_and_indices_with_their_sort_values() {
+    let c = corpus("web", &docs(), 3, None);
+    let a = c.search("web", json!({"sort": [{"n": "desc"}], "size": 5}));
+    assert_eq!(ns(&a), [29, 28, 27, 26, 25], "{a}");
+    assert_eq!(a["hits"]["hits"][0]["sort"], json!([29]));
+    assert_eq!(a["hits"]["total"], json!({"value": 30, "relation": "eq"}));
+    let a = c.search(
+        "web",
+        json!({"sort": [{"team.keyword": "asc"}, {"n": "asc"}], "size": 3}),
+    );
+    assert_eq!(ns(&a), [2, 5, 8], "blue first: {a}");
+}
+
+#[test]
+fn from_and_size_page_through_the_same_order_and_search_after_continues_it() {
+    let c = corpus("web", &docs(), 2, None);
+    let page = |from: usize| ns(&c.search("web", json!({"sort": ["n"], "from": from, "size": 7})));
+    let all: Vec<i64> = (0..5).flat_map(|p| page(p * 7)).collect();
+    assert_eq!(all, (0..30).collect::<Vec<_>>());
+    let first = c.search("web", json!({"sort": ["n"], "size": 10}));
+    let after = first["hits"]["hits"][9]["sort"].clone();
+    let next = c.search(
+        "web",
+        json!({"sort": ["n"], "size": 10, "search_after": after}),
+    );
+    assert_eq!(ns(&next), (10..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn totals_are_exact_bounded_or_off_as_asked() {
+    let c = corpus("web", &docs(), 2, None);
+    let q = |t: Value| {
+        c.search(
+            "web",
+            json!({"query": {"term": {"even": true}}, "track_total_hits": t, "size": 0}),
+        )
+    };
+    assert_eq!(
+        q(json!(true))["hits"]["total"],
+        json!({"value": 15, "relation": "eq"})
+    );
+    assert_eq!(
+        q(json!(10))["hits"]["total"],
+        json!({"value": 10, "relation": "gte"})
+    );
+    assert!(q(json!(false))["hits"].get("total").is_none());
+}
+
+#[test]
+fn source_filtering_keeps_what_is_asked() {
+    let c = corpus("web", &docs(), 1, None);
+    let a = c.search(
+        "web",
+        json!({"query": {"term": {"n": 4}}, "_source": {"includes": ["n", "te*"]}}),
+    );
+    assert_eq!(
+        a["hits"]["hits"][0]["_source"],
+        json!({"n": 4, "team": "green"})
+    );
+    let a = c.search(
+        "web",
+        json!({"query": {"term": {"n": 4}}, "_source": false}),
+    );
+    assert!(a["hits"]["hits"][0].get("_source").is_none(), "{a}");
+}
+
+#[test]
+fn a_time_range_reaches_only_the_days_it_covers() {
+    let c = corpus("web", &docs(), 1, None);
+    let a = c.search(
+        "web",
+        json!({"query": {"range": {"@timestamp": {"gte": T0 + DAY, "lt": T0 + 2 * DAY}}}, "size": 0}),
+    );
+    assert_eq!(a["hits"]["total"]["value"], 10, "{a}");
+}
