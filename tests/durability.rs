@@ -128,8 +128,8 @@ fn crash_under_load(bulk: bool) {
     assert!(l.acked.len() >= 2_000);
     let expected_min = l.acked.len() as u64;
     server.wait_count("crash", expected_min);
-    // Let replay finish before counting (records in flight may still land).
-    std::thread::sleep(Duration::from_millis(1500));
+    // Replay finished and everything delivered: nothing more can land after counting.
+    server.wait_delivered("crash");
     let seen = all_seqs(&server);
     let duplicated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");

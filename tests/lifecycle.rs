@@ -57,7 +57,7 @@ fn acknowledged_records_survive_sigkill_exactly_once() {
     // A second crash and restart replays nothing twice.
     server.kill9();
     server.restart();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    server.wait_delivered("crash");
     assert_eq!(server.count("crash", None), 501);
 }
 

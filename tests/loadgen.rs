@@ -263,10 +263,12 @@ fn records_refused_for_now_are_sent_again_until_the_server_takes_them() {
         .arg(&report)
         .spawn()
         .unwrap();
+    // Keep the destination down until the client has been pushed back more than once (two
+    // batches' worth of 429s), so that its retries are part of the run.
     common::eventually(Duration::from_secs(60), "429s from the full buffer", || {
-        (server.metric("hydrant_throttled_records_total{stream=\"pushback\"}") > 0.0).then_some(())
+        (server.metric("hydrant_throttled_records_total{stream=\"pushback\"}") >= 1000.0)
+            .then_some(())
     });
-    std::thread::sleep(Duration::from_secs(1));
     *s3.faults.always_fail.lock().unwrap() = None;
     assert!(child.wait().unwrap().success());
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();

@@ -10,8 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 use sigproxy_support::{
-    KEY, NEW_KEY, NEW_SECRET, Proxy, ProxyOptions, SECRET, eventually, replace_file,
-    verifying_hydrant,
+    KEY, NEW_KEY, NEW_SECRET, Proxy, ProxyOptions, SECRET, replace_file, verifying_hydrant,
 };
 
 fn rfc3339(t: SystemTime) -> String {
@@ -87,7 +86,7 @@ fn expired_temporary_credentials_are_replaced_without_a_restart() {
         process_output(NEW_KEY, NEW_SECRET, Duration::from_secs(3600)),
     )
     .expect("write");
-    let renewed = eventually(Duration::from_secs(20), || {
+    let renewed = common::wait_until(Duration::from_secs(20), || {
         proxy.raw("GET", "/", &[], b"").status == 200
     });
     assert!(renewed, "still refused:\n{}", proxy.log_text());

@@ -23,18 +23,67 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Polls `check` until it returns `Some` or `timeout` passes (then panics with `what`).
-pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check() {
-            return v;
+/// Starts `cmd` (its stderr piped) and waits for the log line `… listening on http://ADDR`
+/// that `serve` and `sigproxy` print once they accept connections. Returns the process, the
+/// address and the log lines so far (kept growing by a reader thread). Panics with the logs
+/// when the process does not start within a minute.
+pub fn spawn_listening(mut cmd: Command, what: &str) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {what}: {e}"));
+    let stderr = child.stderr.take().expect("stderr");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(i) = line.find("listening on http://") {
+                let rest = &line[i + "listening on http://".len()..];
+                let addr: String = rest
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ',')
+                    .collect();
+                let _ = tx.send(addr);
+            }
+            sink.lock().unwrap().push(line);
         }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(addr) => (child, addr, logs),
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "{what} did not start; logs:\n{}",
+                logs.lock().unwrap().join("\n")
+            );
+        }
+    }
+}
+
+/// Polls `check` every 100 ms until it is true or `timeout` passes; returns whether it became
+/// true (checked once more at the deadline).
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    check()
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes (then panics with `what`).
+pub fn eventually<T>(timeout: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let mut found = None;
+    if !wait_until(timeout, || {
+        found = check();
+        found.is_some()
+    }) {
+        panic!("timed out waiting for {what}");
+    }
+    found.expect("checked")
 }
 
 /// Borrowed view of owned environment pairs, for `Server::start_with`.
@@ -97,42 +146,18 @@ impl Server {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .env("HYDRANT_LOG", "info,tantivy=warn")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         if let Some(c) = &self.config {
             cmd.arg("--config").arg(c);
         }
-        let mut child = cmd.spawn().expect("spawn hydrant");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        let logs = self.logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on http://") {
-                    let rest = &line[i + "listening on http://".len()..];
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| !c.is_whitespace() && *c != ',')
-                        .collect();
-                    let _ = tx.send(addr);
-                }
-                logs.lock().unwrap().push(line);
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "hydrant did not start; logs:\n{}",
-                    self.logs.lock().unwrap().join("\n")
-                );
-            }
-        };
+        let (child, addr, logs) = spawn_listening(cmd, "hydrant serve");
+        // Lines of earlier runs stay first: a restart's logs follow them.
+        let earlier = std::mem::take(&mut *self.logs.lock().unwrap());
+        logs.lock().unwrap().splice(0..0, earlier);
+        self.logs = logs;
         self.url = format!("http://{addr}");
         self.child = Some(child);
     }
@@ -222,6 +247,34 @@ impl Server {
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
+    }
+
+    /// Waits until every record `stream` accepted (replayed ones included) is delivered to
+    /// every destination: its `hydrant_buffered_bytes` gauge reads 0. Replay after a restart is
+    /// finished then, so counting afterwards cannot miss records still on their way.
+    pub fn wait_delivered(&self, stream: &str) {
+        let gauge = format!("hydrant_buffered_bytes{{stream=\"{stream}\"}}");
+        eventually(
+            Duration::from_secs(60),
+            &format!("{stream} delivered"),
+            || {
+                let text = self
+                    .http
+                    .get(format!("{}/_hydrant/metrics", self.url))
+                    .send()
+                    .ok()?
+                    .text()
+                    .ok()?;
+                let value: f64 = text
+                    .lines()
+                    .find(|l| l.starts_with(&gauge))?
+                    .rsplit(' ')
+                    .next()?
+                    .parse()
+                    .ok()?;
+                (value == 0.0).then_some(())
+            },
+        );
     }
 
     /// Process id of the running server.

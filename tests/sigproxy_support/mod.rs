@@ -4,14 +4,14 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::common::{BIN, Server};
+use crate::common::{BIN, Server, spawn_listening};
 
 pub const KEY: &str = "AKIDHYDRANTE2E";
 pub const SECRET: &str = "e2e/Secret+Key/0123456789abcdef";
@@ -96,37 +96,11 @@ impl Proxy {
             // No instance metadata service here: do not wait for one.
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("HYDRANT_LOG", options.log_filter.unwrap_or("info"))
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env("NO_COLOR", "1");
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("spawn hydrant sigproxy");
-        let stderr = child.stderr.take().expect("stderr");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(i) = line.find("listening on http://") {
-                    let rest = &line[i + "listening on http://".len()..];
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| *c != ',' && !c.is_whitespace())
-                        .collect();
-                    let _ = tx.send(addr);
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!(
-                "sigproxy did not start:\n{}",
-                logs.lock().unwrap().join("\n")
-            );
-        };
+        let (child, addr, logs) = spawn_listening(cmd, "hydrant sigproxy");
         Proxy {
             child: Some(child),
             url: format!("http://{addr}"),
@@ -256,18 +230,6 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[start..start + size]);
         data = &data[start + size + 2..];
     }
-}
-
-/// Polls until `check` is true or `timeout` passes; returns whether it became true.
-pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    check()
 }
 
 /// Writes `text` to `path` atomically (write then rename), as credential tools do.
