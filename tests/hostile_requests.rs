@@ -298,10 +298,16 @@ fn overflowing_intervals_offsets_and_sizes_are_refused() {
         );
     }
     // A terms size past every bucket limit asks for all buckets; past an int it is refused.
-    let terms = |size: u64| json!({"size": 0, "aggs": {"t": {"terms": {"field": "n", "size": size}}}});
+    let terms =
+        |size: u64| json!({"size": 0, "aggs": {"t": {"terms": {"field": "n", "size": size}}}});
     let (status, body) = search(&server, &terms(2_147_483_647));
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["aggregations"]["t"]["buckets"].as_array().map(Vec::len), Some(DOCS as usize));
+    assert_eq!(
+        body["aggregations"]["t"]["buckets"]
+            .as_array()
+            .map(Vec::len),
+        Some(DOCS as usize)
+    );
     let (status, body) = search(&server, &terms(4_294_967_296));
     assert_eq!(status, 400, "{body}");
     let resp = server

@@ -18,3 +18,7 @@ bash tests/interop/run.sh
 # compared; fails on a difference that is neither intentional (docs/known-differences.md) nor
 # already listed as open (tests/conformance/open-differences.txt).
 HYDRANT_BIN="$PWD/target/debug/hydrant" bash tests/conformance/run.sh
+
+# The UI in a real browser (Debian's Chromium driven by playwright-core), with its unit tests
+# and the check that the vendored front-end files are npm's, unmodified.
+HYDRANT_BIN="$PWD/target/debug/hydrant" bash tests/ui/run.sh
