@@ -16,19 +16,29 @@ BATCH="${BATCH:-1000}"
 source "$root/bench/lib.sh"
 
 bench_build --bin hydrant
-bench_build -p hydrant-index --example plain_tantivy
+bench_build -p hydrant-index --example plain_tantivy --example index_bench
 bin="$bin_dir/hydrant"
 data="$out/ingest-$FORMAT-$N.ndjson"
 [ -s "$data" ] || "$bin" loadgen --format "$FORMAT" --parsed --count "$N" --seed 42 --emit "$data"
 bytes=$(stat -c %s "$data")
 
 ref_json=$("$bin_dir/examples/plain_tantivy" "$data" 2)
+# Hydrant's indexer alone on the same records: the CPU floor of what `serve` does per record.
+indexer_json=$("$bin_dir/examples/index_bench" "$data" 2)
 
 run_hydrant() { # protocol -> report json path
   local protocol="$1" report="$out/ingest-$1-$N.json"
   start_serve
   "$bin" loadgen --target "$SERVE_URL" --stream bench --protocol "$protocol" --replay "$data" \
     --concurrency "$CONCURRENCY" --batch "$BATCH" --verify --quiet --report-json "$report" >/dev/null
+  # The server's CPU for taking, logging, indexing and answering every record (the client's
+  # CPU is its own process and not counted).
+  python3 - "$report" "$(serve_cpu_seconds)" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["serve_cpu_seconds"] = float(sys.argv[2])
+json.dump(r, open(sys.argv[1], "w"))
+PY
   stop_serve
   echo "$report"
 }
@@ -36,9 +46,10 @@ run_hydrant() { # protocol -> report json path
 nd=$(run_hydrant ndjson)
 bk=$(run_hydrant bulk)
 
-python3 - "$ref_json" "$nd" "$bk" "$N" "$bytes" <<'PY'
+python3 - "$ref_json" "$nd" "$bk" "$N" "$bytes" "$indexer_json" <<'PY'
 import json, sys
 ref = json.loads(sys.argv[1])
+indexer = json.loads(sys.argv[6])
 rows = [("tantivy directly (reference)", ref["docs"], ref["seconds"], ref["docs_per_sec"], ref["mb_per_sec"], None)]
 for name, path in (("hydrant NDJSON, fsync always", sys.argv[2]), ("hydrant _bulk, fsync always", sys.argv[3])):
     r = json.load(open(path))
@@ -53,4 +64,15 @@ for name, docs, secs, dps, mbs, r in rows:
     dup = "" if r is None else str(r.get("duplicated", ""))
     p99 = "" if r is None else f"{r['latency_ms']['p99']:.1f}"
     print(f"| {name:<32} | {docs:>9} | {secs:>8.2f} | {dps:>9.0f} | {mbs:>7.2f} | {ratio:>10} | {lost:>4} | {dup:>4} | {p99:>10} |")
+per_m = lambda cpu, docs: cpu / docs * 1e6
+floor = per_m(indexer["cpu_seconds"], indexer["docs"])
+print(f"\nCPU seconds per million records (target: serve <= 1.15x the indexer alone)")
+print(f"| {'process':<32} | {'CPU s / 1M':>10} | {'vs indexer':>10} |")
+print(f"|{'-'*34}|{'-'*12}|{'-'*12}|")
+print(f"| {'tantivy directly':<32} | {per_m(ref['cpu_seconds'], ref['docs']):>10.2f} | {per_m(ref['cpu_seconds'], ref['docs']) / floor:>9.2f}x |")
+print(f"| {'Hydrant indexer alone':<32} | {floor:>10.2f} | {1:>9.2f}x |")
+for name, path in (("serve, NDJSON", sys.argv[2]), ("serve, _bulk", sys.argv[3])):
+    r = json.load(open(path))
+    c = per_m(r["serve_cpu_seconds"], r["records_acked"])
+    print(f"| {name:<32} | {c:>10.2f} | {c / floor:>9.2f}x |")
 PY

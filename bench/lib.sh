@@ -34,6 +34,11 @@ start_serve() {
   return 1
 }
 
+# CPU seconds (user + system) the running `hydrant serve` has used so far.
+serve_cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$SERVE_PID/stat"
+}
+
 stop_serve() {
   kill -TERM "$SERVE_PID" 2>/dev/null || true
   wait "$SERVE_PID" 2>/dev/null || true

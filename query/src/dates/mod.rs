@@ -204,9 +204,9 @@ impl DateParser {
         let (anchor, math) = if let Some(rest) = text.strip_prefix("now") {
             (self.now_ms, rest)
         } else if let Some(i) = text.find("||") {
-            (self.parse_plain(&text[..i])?, &text[i + 2..])
+            (self.parse_plain(&text[..i], false)?, &text[i + 2..])
         } else {
-            return self.parse_plain(text);
+            return self.parse_plain(text, round_up);
         };
         let ms = self
             .apply_math(anchor, math, round_up)
@@ -253,9 +253,15 @@ impl DateParser {
         Some(if rounded_up { ms - 1 } else { ms })
     }
 
-    fn parse_plain(&self, text: &str) -> Result<i64, QueryError> {
+    fn parse_plain(&self, text: &str, round_up: bool) -> Result<i64, QueryError> {
         for f in &self.formats {
             if let Some(ms) = parse_with_format(text, f, &self.zone) {
+                let ms = if round_up {
+                    self.last_ms_of(text, f, ms)
+                        .ok_or_else(|| failed(text, "rounded up, leaves the calendar"))?
+                } else {
+                    ms
+                };
                 return in_range(text, ms);
             }
         }
@@ -264,6 +270,86 @@ impl DateParser {
             &format!("with format [{}]", self.formats.join("||")),
         ))
     }
+}
+
+impl DateParser {
+    /// The last millisecond `text` (which parsed to `start` with `format`) stands for, as
+    /// Elasticsearch reads a bound that rounds up (`lte`, `gt`): the fields it leaves out take
+    /// their largest value, so `lte: "2026-03-28"` includes that whole day and `gt` excludes it.
+    fn last_ms_of(&self, text: &str, format: &str, start: i64) -> Option<i64> {
+        let unit = match format {
+            "epoch_millis" | "epoch_second" => return Some(start),
+            f if is_iso(f) => iso_precision(text)?,
+            _ => return Some(start),
+        };
+        let end = match unit {
+            Precision::Millis => return Some(start),
+            Precision::Second => return Some(start + 999),
+            Precision::Unit(u @ (Unit::Hour | Unit::Minute)) => {
+                let local = self.zone.local_time(start);
+                start + (add_units(local, 1, u)? - local).num_milliseconds()
+            }
+            Precision::Unit(u) => {
+                self.zone
+                    .instant_of(add_units(self.zone.local_time(start), 1, u)?)
+            }
+        };
+        Some(end - 1)
+    }
+}
+
+/// What the last field given in an ISO 8601 date is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Precision {
+    /// A year, month, day, hour or minute.
+    Unit(Unit),
+    /// Seconds without a fraction.
+    Second,
+    /// A fraction of a second: nothing to round.
+    Millis,
+}
+
+fn is_iso(format: &str) -> bool {
+    matches!(
+        format,
+        "strict_date_optional_time"
+            | "date_optional_time"
+            | "strict_date_time"
+            | "date_time"
+            | "strict_date_optional_time_nanos"
+            | "strict_date"
+            | "date"
+            | "iso8601"
+    )
+}
+
+/// The precision of an ISO 8601 date as written (`2026`, `2026-03-28`, `…T10:05`, …).
+fn iso_precision(text: &str) -> Option<Precision> {
+    let (date, time) = match text.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let Some(time) = time else {
+        return Some(Precision::Unit(match date.split('-').count() {
+            1 => Unit::Year,
+            2 => Unit::Month,
+            _ => Unit::Day,
+        }));
+    };
+    // The zone (`Z`, `+02:00`, `-0530`) is not a field of the time.
+    let clock = time
+        .trim_end_matches('Z')
+        .split(['+', '-'])
+        .next()
+        .unwrap_or(time);
+    if clock.contains('.') || clock.contains(',') {
+        return Some(Precision::Millis);
+    }
+    Some(match clock.split(':').count() {
+        1 => Precision::Unit(Unit::Hour),
+        2 => Precision::Unit(Unit::Minute),
+        _ => Precision::Second,
+    })
 }
 
 fn failed(text: &str, why: &str) -> QueryError {
@@ -337,10 +423,11 @@ fn parse_iso(text: &str, zone: &Zone) -> Option<i64> {
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H",
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(body, f).ok())
+    // An hour alone (`2026-03-28T10`): chrono wants the minutes.
+    .or_else(|| NaiveDateTime::parse_from_str(&format!("{body}:00"), "%Y-%m-%dT%H:%M").ok())
     .or_else(|| {
         NaiveDate::parse_from_str(body, "%Y-%m-%d")
             .ok()
@@ -508,6 +595,29 @@ mod tests {
             "2015-05-16T18:30:00.000Z"
         );
         assert!(DateParser::new(None, Some("Mars/Olympus"), NOW).is_err());
+    }
+
+    #[test]
+    fn bounds_that_round_up_take_the_largest_value_of_every_field_left_out() {
+        let up = |t: &str| iso(p(t, true));
+        assert_eq!(up("2026-03-28"), "2026-03-28T23:59:59.999Z");
+        assert_eq!(up("2026-02"), "2026-02-28T23:59:59.999Z");
+        assert_eq!(up("2026"), "2026-12-31T23:59:59.999Z");
+        assert_eq!(up("2026-03-28T10"), "2026-03-28T10:59:59.999Z");
+        assert_eq!(up("2026-03-28T10:05"), "2026-03-28T10:05:59.999Z");
+        assert_eq!(up("2026-03-28T10:05:07"), "2026-03-28T10:05:07.999Z");
+        assert_eq!(up("2026-03-28T10:05:07.250Z"), "2026-03-28T10:05:07.250Z");
+        assert_eq!(up("2026-03-28T10:05+02:00"), "2026-03-28T08:05:59.999Z");
+        assert_eq!(p("1431857100000", true), 1_431_857_100_000);
+        // Not for anchored math, and not for bounds that round down.
+        assert_eq!(iso(p("2026-03-28", false)), "2026-03-28T00:00:00.000Z");
+        assert_eq!(iso(p("2026-03-28||+1d", true)), "2026-03-29T00:00:00.000Z");
+        // A day in a zone with a DST change that day is 23 hours long.
+        let berlin = DateParser::new(None, Some("Europe/Berlin"), NOW).unwrap();
+        assert_eq!(
+            iso(berlin.parse("2026-03-29", true).unwrap()),
+            "2026-03-29T21:59:59.999Z"
+        );
     }
 
     #[test]

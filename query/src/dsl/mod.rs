@@ -74,9 +74,54 @@ fn parse_nested(value: &Value, depth: usize) -> Result<QueryAst, QueryError> {
             })
         }
         "dis_max" => parse_dis_max(body, depth),
+        other if NOT_SUPPORTED.contains(&other) => Err(QueryError::Unsupported {
+            what: format!("query [{other}]"),
+        }),
         other => Err(parsing(format!("unknown query [{other}]"))),
     }
 }
+
+/// Elasticsearch and OpenSearch queries Hydrant does not run: named as such, rather than as
+/// unknown, so a client knows the request was understood and what is missing.
+const NOT_SUPPORTED: &[&str] = &[
+    "boosting",
+    "combined_fields",
+    "distance_feature",
+    "field_masking_span",
+    "function_score",
+    "fuzzy",
+    "geo_bounding_box",
+    "geo_distance",
+    "geo_grid",
+    "geo_polygon",
+    "geo_shape",
+    "has_child",
+    "has_parent",
+    "intervals",
+    "knn",
+    "match_bool_prefix",
+    "match_phrase_prefix",
+    "more_like_this",
+    "nested",
+    "neural",
+    "parent_id",
+    "percolate",
+    "pinned",
+    "rank_feature",
+    "script",
+    "script_score",
+    "shape",
+    "span_containing",
+    "span_first",
+    "span_multi",
+    "span_near",
+    "span_not",
+    "span_or",
+    "span_term",
+    "span_within",
+    "terms_set",
+    "wrapper",
+];
 
 fn parse_dis_max(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
     let o = object("dis_max", body)?;
@@ -245,10 +290,17 @@ mod tests {
     }
 
     #[test]
+    fn queries_hydrant_does_not_run_are_named_as_not_supported() {
+        let err = parse_query(&json!({"fuzzy": {"msg": "dsik"}})).unwrap_err();
+        assert_eq!(err.to_string(), "query [fuzzy] is not supported");
+        assert_eq!(err.status().as_u16(), 400);
+    }
+
+    #[test]
     fn unknown_query_is_a_parsing_exception() {
-        let err = parse_query(&json!({"geo_shape": {}})).unwrap_err();
+        let err = parse_query(&json!({"geo_shapes": {}})).unwrap_err();
         assert_eq!(err.es_type(), "parsing_exception");
-        assert_eq!(err.to_string(), "unknown query [geo_shape]");
+        assert_eq!(err.to_string(), "unknown query [geo_shapes]");
     }
 
     #[test]
