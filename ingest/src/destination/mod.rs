@@ -138,6 +138,9 @@ async fn deliver_batch<S: Sink>(sink: &S, batch: &Batch, ctx: &DeliveryContext) 
         let mut retry: Vec<(usize, Failure)> = Vec::new();
         match sink.send(&records).await {
             Ok(results) => {
+                if results.iter().any(|r| *r == ItemResult::Delivered) {
+                    backoff.progressed();
+                }
                 for (i, result) in pending.iter().zip(results) {
                     match result {
                         ItemResult::Delivered => {

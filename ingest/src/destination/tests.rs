@@ -133,6 +133,39 @@ async fn only_the_records_that_failed_are_retried() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_cluster_that_throttles_part_of_every_request_is_not_run_out_of_time() {
+    // 40 records, one taken per attempt and the rest throttled (429), with a retry window of
+    // 20 s: without progress resetting the delays, they would grow to 30 s and the batch would
+    // run out of time after a handful of records.
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let answers = (0..40)
+        .map(|k| {
+            let mut a = vec![retry("429"); 40 - k];
+            a[0] = ItemResult::Delivered;
+            Ok(a)
+        })
+        .collect();
+    let sink = Scripted {
+        answers: Mutex::new(answers),
+        seen: Mutex::new(Vec::new()),
+    };
+    let c = ctx(store.clone(), Duration::from_secs(20));
+    let started = tokio::time::Instant::now();
+    assert!(deliver_batch(&sink, &batch(40), &c).await);
+    assert_eq!(sink.seen.lock().len(), 40);
+    assert!(
+        error_lines(&store).await.is_empty(),
+        "nothing ran out of time"
+    );
+    // Each wait stays around a second.
+    assert!(
+        started.elapsed() <= Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn whole_request_failures_retry_the_request_then_succeed() {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let down = SendFailure {
