@@ -138,7 +138,7 @@ async fn deliver_batch<S: Sink>(sink: &S, batch: &Batch, ctx: &DeliveryContext) 
         let mut retry: Vec<(usize, Failure)> = Vec::new();
         match sink.send(&records).await {
             Ok(results) => {
-                if results.iter().any(|r| *r == ItemResult::Delivered) {
+                if results.contains(&ItemResult::Delivered) {
                     backoff.progressed();
                 }
                 for (i, result) in pending.iter().zip(results) {
