@@ -43,12 +43,25 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Users and passwords for `[auth.users]`.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Hash a password (read from standard input, one line) for `[auth.users.NAME]
+    /// password_hash`: an Argon2id PHC string. The password itself never goes in the file.
+    #[command(after_help = "Example:\n  printf '%s' 's3cret' | hydrant auth hash-password")]
+    HashPassword,
 }
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
   hydrant serve
-  hydrant serve --data-dir /var/lib/hydrant --listen 0.0.0.0:9200
+  hydrant serve --data-dir /var/lib/hydrant --listen 0.0.0.0:9200   # needs [http.tls] and [auth.users]
   HYDRANT_DEFAULTS__BUFFER_INTERVAL=5s hydrant serve --config hydrant.toml
 
 Environment:

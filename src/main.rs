@@ -9,13 +9,14 @@ mod loadgen_cmd;
 mod serve;
 mod sigproxy_cmd;
 mod size_cmd;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ConfigCommand};
+use cli::{AuthCommand, Cli, Command, ConfigCommand};
 
 /// mimalloc instead of the system allocator: indexing allocates and frees many small buffers
 /// per document on several threads, where glibc's malloc costs measurably more (see
@@ -37,6 +38,9 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { file },
         } => return config_check(&file, &env),
+        Command::Auth {
+            command: AuthCommand::HashPassword,
+        } => hash_password(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,4 +96,17 @@ fn config_check(file: &std::path::Path, env: &BTreeMap<String, String>) -> ExitC
             ExitCode::FAILURE
         }
     }
+}
+
+/// `hydrant auth hash-password`: one line from standard input, its Argon2id hash on standard
+/// output.
+fn hash_password() -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input");
+    }
+    println!("{}", hydrant_security::hash_password(password)?);
+    Ok(())
 }

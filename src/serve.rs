@@ -11,6 +11,7 @@ use hydrant_config::Config;
 use hydrant_index::Catalog;
 use hydrant_ingest::{BodyLimits, IngestState, Pipeline};
 use hydrant_query::QueryState;
+use hydrant_security::Security;
 use hydrant_sigproxy::credentials::AwsCredentials;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -42,6 +43,20 @@ pub fn run(args: ServeArgs, env: &BTreeMap<String, String>) -> anyhow::Result<()
 }
 
 async fn serve(config: Arc<Config>, credentials: Arc<AwsCredentials>) -> anyhow::Result<()> {
+    if let Some(problem) = hydrant_config::exposure_problem(
+        config.listen,
+        config.http.tls.is_some(),
+        config.auth.required(),
+        config.http.allow_insecure_remote,
+    ) {
+        anyhow::bail!(problem);
+    }
+    let tls = config
+        .http
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let indices = config.indices_dir();
@@ -53,17 +68,48 @@ async fn serve(config: Arc<Config>, credentials: Arc<AwsCredentials>) -> anyhow:
     let pipeline = Pipeline::open(config.clone(), catalog.clone(), credentials)
         .await
         .context("cannot open the streams")?;
-    let app = app(&config, catalog, pipeline.clone());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let security = match config.auth.users.is_empty() {
+        true => None,
+        false => Some(
+            Security::open(
+                config.auth.users.clone(),
+                &config.data_dir,
+                config.auth.sigv4.is_some(),
+            )
+            .context("cannot open the API key store")?,
+        ),
+    };
+    let app = app(&config, catalog, pipeline.clone(), security)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let data_dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
-    tracing::info!(listen = %local, data_dir = %data_dir.display(), "hydrant is listening on http://{local}, data in {}", data_dir.display());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server failed")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %local, data_dir = %data_dir.display(), "hydrant is listening on {scheme}://{local}, data in {}", data_dir.display());
+    match tls {
+        None => axum::serve(tokio::net::TcpListener::from_std(listener)?, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("HTTP server failed")?,
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(tls),
+            )?
+            .handle(handle)
+            .serve(app)
+            .await
+            .context("HTTPS server failed")?;
+        }
+    }
     tracing::info!("shutting down: flushing buffers");
     pipeline.shutdown().await;
     tracing::info!("shutdown complete");
@@ -71,7 +117,12 @@ async fn serve(config: Arc<Config>, credentials: Arc<AwsCredentials>) -> anyhow:
 }
 
 /// Every route of the process, with the headers and logging all responses share.
-pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> Router {
+pub fn app(
+    config: &Config,
+    catalog: Arc<Catalog>,
+    pipeline: Arc<Pipeline>,
+    security: Option<Arc<Security>>,
+) -> Router {
     let ingest = hydrant_ingest::router(IngestState {
         pipeline,
         limits: BodyLimits {
@@ -91,6 +142,12 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
     let api = query
         .merge(ingest)
         .merge(ui)
+        .merge(
+            security
+                .clone()
+                .map(hydrant_security::router)
+                .unwrap_or_default(),
+        )
         .fallback(no_handler)
         .method_not_allowed_fallback(wrong_method);
     // `[auth.sigv4]`: every request must carry a valid SigV4 signature, as on a managed domain.
@@ -99,6 +156,21 @@ pub fn app(config: &Config, catalog: Arc<Catalog>, pipeline: Arc<Pipeline>) -> R
             tracing::info!(region = %auth.region, service = auth.service.as_str(), keys = auth.keys.len(), "SigV4 verification is on");
             let policy = hydrant_sigproxy::verify::Policy::from_config(auth);
             hydrant_sigproxy::verify::Verifier::new(policy, config.http.max_body_size).protect(api)
+        }
+        None => api,
+    };
+    // `[auth.users]`: every request signs in (password or API key) and needs the role of its
+    // API; outermost, so that SigV4 verification only sees requests signed that way.
+    let api = match security {
+        Some(security) => {
+            tracing::info!(users = config.auth.users.len(), "user authentication is on");
+            api.layer(axum::middleware::from_fn_with_state(
+                hydrant_security::layer::Guard {
+                    security,
+                    failures: Arc::default(),
+                },
+                hydrant_security::layer::authenticate,
+            ))
         }
         None => api,
     };

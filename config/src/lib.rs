@@ -23,6 +23,7 @@ mod elasticsearch;
 mod env;
 mod index;
 mod reader;
+mod security;
 mod sigproxy;
 mod storage;
 mod stream;
@@ -40,6 +41,7 @@ pub use elasticsearch::{
 };
 pub use index::{FieldType, IndexSettings, MappingConfig, MappingMode, SizingConfig, SizingMode};
 pub use reader::{parse_duration_str, parse_size_str, show_duration, show_size};
+pub use security::{Role, TlsConfig, UserConfig, exposure_problem};
 pub use sigproxy::{AuthConfig, SecretText, SigningService, SigproxyConfig, Sigv4AuthConfig};
 pub use storage::{StorageConfig, StorageKind};
 pub use stream::{
@@ -93,6 +95,12 @@ pub struct HttpConfig {
     /// Longest a request may take before it is answered 408. Default 5 minutes.
     #[serde(serialize_with = "ser_duration")]
     pub request_timeout: Duration,
+    /// Serve HTTPS with this certificate (`[http.tls]`); plain HTTP without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    /// Listen on a non-loopback address without TLS or authentication anyway. Default false:
+    /// `serve` refuses to start that way.
+    pub allow_insecure_remote: bool,
 }
 
 /// Limits of the search API, so that slow or many searches cannot take every worker.
@@ -281,6 +289,8 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
                 Duration::from_secs(1),
                 Duration::from_secs(3600),
             ),
+            tls: security::read_tls(&mut s),
+            allow_insecure_remote: s.bool("allow_insecure_remote", false),
         };
         s.finish();
         http

@@ -111,6 +111,17 @@ pub struct AuthConfig {
     /// SigV4 verification; `None` (no `[auth.sigv4.keys]`): requests are not authenticated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sigv4: Option<Sigv4AuthConfig>,
+    /// Users who sign in with a password (HTTP basic) and the API keys they create; none: no
+    /// sign-in.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub users: BTreeMap<String, crate::UserConfig>,
+}
+
+impl AuthConfig {
+    /// Whether requests must authenticate at all (users, or SigV4 keys).
+    pub fn required(&self) -> bool {
+        self.sigv4.is_some() || !self.users.is_empty()
+    }
 }
 
 /// `[auth.sigv4]`: verify AWS Signature Version 4 on every request, as a managed domain does.
@@ -214,8 +225,9 @@ pub(crate) fn read_auth(mut s: Section<'_>) -> AuthConfig {
             keys,
         })
     };
+    let users = crate::security::read_users(&mut s);
     s.finish();
-    AuthConfig { sigv4 }
+    AuthConfig { sigv4, users }
 }
 
 fn read_keys(t: &mut Section<'_>) -> BTreeMap<String, SecretText> {

@@ -15,3 +15,8 @@ pub mod ndjson;
 
 pub use error_body::{es_error, es_error_body};
 pub use hash::{hash_body, sha256_hex};
+
+/// Marks a request that one authentication layer already authenticated (a user's password or
+/// an API key), so that another one (SigV4 verification) leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated;

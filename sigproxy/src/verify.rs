@@ -285,6 +285,13 @@ impl Verifier {
 }
 
 async fn check(State(verifier): State<Verifier>, request: Request, next: Next) -> Response {
+    if request
+        .extensions()
+        .get::<hydrant_http::Authenticated>()
+        .is_some()
+    {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let body = match crate::proxy::read_body(body, &parts.headers, verifier.max_body).await {
         Ok(b) => b,

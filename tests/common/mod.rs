@@ -24,9 +24,9 @@ pub fn testdata(rel: &str) -> PathBuf {
 }
 
 /// Starts `cmd` (its stderr piped) and waits for the log line `… listening on http://ADDR`
-/// that `serve` and `sigproxy` print once they accept connections. Returns the process, the
-/// address and the log lines so far (kept growing by a reader thread). Panics with the logs
-/// when the process does not start within a minute.
+/// (or `https://`) that `serve` and `sigproxy` print once they accept connections. Returns the
+/// process, the address and the log lines so far (kept growing by a reader thread). Panics with
+/// the logs when the process does not start within a minute.
 pub fn spawn_listening(mut cmd: Command, what: &str) -> (Child, String, Arc<Mutex<Vec<String>>>) {
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = cmd
@@ -38,8 +38,11 @@ pub fn spawn_listening(mut cmd: Command, what: &str) -> (Child, String, Arc<Mute
     let sink = logs.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(i) = line.find("listening on http://") {
-                let rest = &line[i + "listening on http://".len()..];
+            let found = ["listening on http://", "listening on https://"]
+                .iter()
+                .find_map(|m| line.find(m).map(|i| i + m.len()));
+            if let Some(start) = found {
+                let rest = &line[start..];
                 let addr: String = rest
                     .chars()
                     .take_while(|c| !c.is_whitespace() && *c != ',')
@@ -156,9 +159,14 @@ impl Server {
         let (child, addr, logs) = spawn_listening(cmd, "hydrant serve");
         // Lines of earlier runs stay first: a restart's logs follow them.
         let earlier = std::mem::take(&mut *self.logs.lock().unwrap());
+        let https = logs
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("listening on https://"));
         logs.lock().unwrap().splice(0..0, earlier);
         self.logs = logs;
-        self.url = format!("http://{addr}");
+        self.url = format!("{}://{addr}", if https { "https" } else { "http" });
         self.child = Some(child);
     }
 

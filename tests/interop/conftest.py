@@ -42,7 +42,7 @@ class Hydrant:
         def pump():
             for line in self.proc.stderr:
                 self.logs.append(line.rstrip("\n"))
-                m = re.search(r"listening on (http://[0-9.:]+)", line)
+                m = re.search(r"listening on (https?://[0-9.:]+)", line)
                 if m and not found.is_set():
                     self.url = m.group(1)
                     found.set()
