@@ -41,15 +41,17 @@ pub fn spawn_listening(mut cmd: Command, what: &str) -> (Child, String, Arc<Mute
             let found = ["listening on http://", "listening on https://"]
                 .iter()
                 .find_map(|m| line.find(m).map(|i| i + m.len()));
-            if let Some(start) = found {
-                let rest = &line[start..];
-                let addr: String = rest
+            let addr: Option<String> = found.map(|start| {
+                line[start..]
                     .chars()
                     .take_while(|c| !c.is_whitespace() && *c != ',')
-                    .collect();
+                    .collect()
+            });
+            // The line is in the logs before the caller hears of the address.
+            sink.lock().unwrap().push(line);
+            if let Some(addr) = addr {
                 let _ = tx.send(addr);
             }
-            sink.lock().unwrap().push(line);
         }
     });
     match rx.recv_timeout(Duration::from_secs(60)) {
