@@ -72,26 +72,31 @@ fn parse_action_fast(line: &[u8]) -> Option<(String, Option<String>, Option<Stri
     Some((action.to_string(), meta.index.map(|c| c.into_owned()), id))
 }
 
-/// The action name and its metadata, when `line` is a well-formed action line.
-fn parse_action(line: &Line<'_>) -> Result<(String, Map<String, Value>), RecordError> {
+/// The action name and its metadata, when `line` is a well-formed action line. Keys after the
+/// action (`{"index":{…},"attempts":0}`, as winston-elasticsearch sends) are ignored with a
+/// warning, as Elasticsearch 8 does; `warnings` gets the warning once per request.
+fn parse_action(
+    line: &Line<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<(String, Map<String, Value>), RecordError> {
     let malformed = |kind: &'static str, reason: String| RecordError::MalformedAction {
         line: line.number,
         kind,
         reason,
     };
-    let value: Value = serde_json::from_slice(line.bytes).map_err(|e| {
+    let members: Members = serde_json::from_slice(line.bytes).map_err(|e| {
         malformed(
             "x_content_parse_exception",
             format!("malformed action/metadata line: {e}"),
         )
     })?;
     let illegal = |reason: String| malformed("illegal_argument_exception", reason);
-    let Value::Object(obj) = value else {
+    let Members::Object(members) = members else {
         return Err(illegal(
             "Malformed action/metadata line, expected START_OBJECT".into(),
         ));
     };
-    let mut iter = obj.into_iter();
+    let mut iter = members.into_iter();
     let (action, meta) = iter
         .next()
         .ok_or_else(|| illegal("Malformed action/metadata line, expected a field".into()))?;
@@ -100,16 +105,75 @@ fn parse_action(line: &Line<'_>) -> Result<(String, Map<String, Value>), RecordE
             "Malformed action/metadata line, expected field [create], [delete], [index] or [update] but found [{action}]"
         )));
     }
-    if iter.next().is_some() {
-        return Err(illegal(format!(
-            "Malformed action/metadata line, expected END_OBJECT after [{action}]"
-        )));
+    if let Some((extra, _)) = iter.next() {
+        let warning = format!(
+            "Malformed action/metadata line [{}], expected END_OBJECT but found [{extra}]: ignored, as a future version will refuse it",
+            line.number
+        );
+        if warnings.is_empty() {
+            warnings.push(warning);
+        }
     }
     match meta {
         Value::Object(m) => Ok((action, m)),
         _ => Err(illegal(format!(
             "Malformed action/metadata line, [{action}] must be an object"
         ))),
+    }
+}
+
+/// A JSON value read with an object's members in the order they were written (serde_json's
+/// map sorts its keys, and in an action line the first key is the action).
+enum Members {
+    Object(Vec<(String, Value)>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    out.push((k, v));
+                }
+                Ok(Members::Object(out))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Members, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Members::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Members, E> {
+                Ok(Members::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Members, E> {
+                Ok(Members::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Members, E> {
+                Ok(Members::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Members, E> {
+                Ok(Members::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Members, E> {
+                Ok(Members::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Members, E> {
+                Ok(Members::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -121,9 +185,19 @@ fn meta_string(meta: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
-/// Frames a bulk body into items, in request order. Only the action lines are parsed here;
-/// sources are accepted later, by their stream.
-pub fn frame_bulk(body: &[u8], default_index: Option<&str>) -> Vec<BulkItem> {
+/// Frames a bulk body into items, in request order, with the warnings of lenient reading. Only
+/// the action lines are parsed here; sources are accepted later, by their stream.
+pub fn frame_bulk(body: &[u8], default_index: Option<&str>) -> (Vec<BulkItem>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let items = frame_items(body, default_index, &mut warnings);
+    (items, warnings)
+}
+
+fn frame_items(
+    body: &[u8],
+    default_index: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Vec<BulkItem> {
     let lines: Vec<Line<'_>> = lines(body).filter(|l| !l.is_blank()).collect();
     let mut items = Vec::new();
     let mut i = 0;
@@ -132,7 +206,7 @@ pub fn frame_bulk(body: &[u8], default_index: Option<&str>) -> Vec<BulkItem> {
         i += 1;
         let parsed = match parse_action_fast(action_line.bytes) {
             Some((action, index, id)) => Ok((action, index, id)),
-            None => parse_action(action_line).map(|(action, meta)| {
+            None => parse_action(action_line, warnings).map(|(action, meta)| {
                 let index = meta_string(&meta, "_index");
                 let id = meta_string(&meta, "_id");
                 (action, index, id)
@@ -143,7 +217,7 @@ pub fn frame_bulk(body: &[u8], default_index: Option<&str>) -> Vec<BulkItem> {
             Err(e) => {
                 // Without a readable action we cannot know whether a source line follows;
                 // a next line that is not itself an action is taken as this one's source.
-                if i < lines.len() && parse_action(&lines[i]).is_err() {
+                if i < lines.len() && parse_action(&lines[i], &mut Vec::new()).is_err() {
                     i += 1;
                 }
                 items.push(BulkItem {
@@ -220,14 +294,15 @@ type Pending = (usize, std::ops::Range<usize>, Option<String>);
 
 /// Writes a bulk request: items are framed, grouped by stream, accepted by their stream and
 /// appended (durably) per stream; every item gets its own answer, in request order. Framing and
-/// accepting a large body run on the blocking pool. Returns the JSON answer.
+/// accepting a large body run on the blocking pool. Returns the JSON answer and the warnings
+/// for `Warning` headers.
 pub async fn ingest_bulk(
     state: &IngestState,
     body: Bytes,
     target: Option<&str>,
     headers: &HeaderMap,
     wait_for: Option<Duration>,
-) -> Vec<u8> {
+) -> (Vec<u8>, Vec<String>) {
     let started = std::time::Instant::now();
     let arrival_ms = chrono::Utc::now().timestamp_millis();
     let framed = {
@@ -235,9 +310,9 @@ pub async fn ingest_bulk(
         let target = target.map(str::to_string);
         off_runtime(body.len(), move || frame_bulk(&body, target.as_deref())).await
     };
-    let items = match framed {
-        Ok(items) => items,
-        Err(e) => return whole_request_failed(&e),
+    let (items, warnings) = match framed {
+        Ok(framed) => framed,
+        Err(e) => return (whole_request_failed(&e), Vec::new()),
     };
     let mut answers: Vec<Option<Answer>> = (0..items.len()).map(|_| None).collect();
     let mut groups: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
@@ -286,7 +361,7 @@ pub async fn ingest_bulk(
         .map(|(answer, action)| Item { action, answer })
         .collect();
     // Serialized here, from typed items: a bulk answer has an entry per document.
-    serde_json::to_vec(&BulkResponse {
+    let answer = serde_json::to_vec(&BulkResponse {
         took: started.elapsed().as_millis() as u64,
         errors,
         items,
@@ -295,7 +370,8 @@ pub async fn ingest_bulk(
         json!({"took": 0, "errors": true, "items": [], "error": e.to_string()})
             .to_string()
             .into_bytes()
-    })
+    });
+    (answer, warnings)
 }
 
 fn whole_request_failed(e: &IngestError) -> Vec<u8> {
@@ -524,7 +600,7 @@ mod tests {
     use super::*;
 
     fn frame(body: &str) -> Vec<BulkItem> {
-        frame_bulk(body.as_bytes(), Some("web"))
+        frame_bulk(body.as_bytes(), Some("web")).0
     }
 
     fn refusal(item: &BulkItem) -> ItemError {
@@ -573,8 +649,21 @@ mod tests {
     }
 
     #[test]
+    fn keys_after_the_action_are_ignored_with_a_warning() {
+        // winston-elasticsearch's action lines.
+        let body = "{\"index\":{\"_index\":\"w\",\"pipeline\":null},\"attempts\":0}\n{\"a\":1}\n\
+                    {\"index\":{\"_index\":\"w\"},\"attempts\":1}\n{\"a\":2}\n";
+        let (items, warnings) = frame_bulk(body.as_bytes(), None);
+        assert_eq!(items.len(), 2);
+        assert!(items.iter().all(|i| i.source.is_ok()), "{items:?}");
+        assert_eq!(items[0].index.as_deref(), Some("w"));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("[attempts]"), "{warnings:?}");
+    }
+
+    #[test]
     fn missing_index_source_and_bad_ids() {
-        let items = frame_bulk(b"{\"index\":{}}\n{\"a\":1}\n", None);
+        let items = frame_bulk(b"{\"index\":{}}\n{\"a\":1}\n", None).0;
         assert_eq!(
             refusal(&items[0]).kind,
             "action_request_validation_exception"

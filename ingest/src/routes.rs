@@ -46,6 +46,13 @@ pub fn router(state: IngestState) -> Router {
         .route("/", post(firehose_api))
         .route("/_hydrant/metrics", get(metrics))
         .route("/{target}", axum::routing::delete(delete_indices))
+        .route("/_refresh", get(refresh_all).post(refresh_all))
+        .route(
+            "/{target}/_refresh",
+            get(refresh_target).post(refresh_target),
+        )
+        .route("/_flush", get(refresh_all).post(refresh_all))
+        .route("/{target}/_flush", get(refresh_target).post(refresh_target))
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -196,12 +203,19 @@ async fn bulk(
         return IngestError::EmptyBody.into_response();
     }
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    let answer = ingest_bulk(state, body, target, headers, wait).await;
+    let (answer, warnings) = ingest_bulk(state, body, target, headers, wait).await;
     let mut r = answer.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    for w in warnings {
+        // RFC 7234 warn-code 299, as Elasticsearch sends deprecation warnings.
+        let text = format!("299 Elasticsearch-8.17.0 \"{}\"", w.replace('"', "'"));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            r.headers_mut().append(header::WARNING, v);
+        }
+    }
     r
 }
 
@@ -260,6 +274,84 @@ async fn firehose_api(
         }
         Err(e) => firehose::error_response(&e),
     }
+}
+
+/// Longest a `_refresh` waits for the records it covers to become searchable.
+const REFRESH_LIMIT: Duration = Duration::from_secs(60);
+
+async fn refresh_all(State(state): State<IngestState>) -> Response {
+    refresh_answer(refresh(&state, "_all").await)
+}
+
+async fn refresh_target(State(state): State<IngestState>, Path(target): Path<String>) -> Response {
+    refresh_answer(refresh(&state, &target).await)
+}
+
+fn refresh_answer(result: Result<(usize, usize), IngestError>) -> Response {
+    match result {
+        Ok((total, successful)) => axum::Json(serde_json::json!({
+            "_shards": {"total": total, "successful": successful, "failed": total - successful}
+        }))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `_refresh` and `_flush` (the same here: what is searchable is committed): every record the
+/// streams behind `target` accepted so far becomes searchable before the answer. Returns the
+/// shards covered and how many are refreshed.
+pub async fn refresh(state: &IngestState, target: &str) -> Result<(usize, usize), IngestError> {
+    let pipeline = &state.pipeline;
+    let all = target == "_all" || target == "*";
+    let mut streams: Vec<String> = Vec::new();
+    let mut missing = None;
+    for part in target.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let options = hydrant_index::ResolveOptions {
+            ignore_unavailable: true,
+            allow_no_indices: true,
+        };
+        let indices = pipeline.catalog().resolve(part, options)?;
+        streams.extend(indices.iter().map(|i| i.stream().to_string()));
+        let wildcard = part.contains('*') || part == "_all";
+        if pipeline.get(part).is_some() {
+            streams.push(part.to_string());
+        } else if indices.is_empty() && !wildcard && missing.is_none() {
+            missing = Some(part.to_string());
+        }
+    }
+    if all {
+        streams.extend(pipeline.stream_names());
+    }
+    if let Some(name) = missing {
+        return Err(IngestError::Index(
+            hydrant_index::IndexError::IndexNotFound(name),
+        ));
+    }
+    streams.sort();
+    streams.dedup();
+    let mut refreshed_streams = Vec::new();
+    for name in &streams {
+        if let Some(stream) = pipeline.get(name)
+            && stream.refresh(REFRESH_LIMIT).await
+        {
+            refreshed_streams.push(name.clone());
+        }
+    }
+    // Shards counted after the refresh: it may have made the indices the records went to.
+    let (mut total, mut successful) = (0, 0);
+    for name in &streams {
+        let shards: usize = pipeline
+            .catalog()
+            .stream_indices(name)
+            .iter()
+            .map(|i| i.shards().len())
+            .sum();
+        total += shards;
+        if refreshed_streams.contains(name) || pipeline.get(name).is_none() {
+            successful += shards;
+        }
+    }
+    Ok((total, successful))
 }
 
 async fn delete_indices(State(state): State<IngestState>, Path(target): Path<String>) -> Response {

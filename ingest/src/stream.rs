@@ -171,6 +171,8 @@ pub(crate) struct StreamShared {
     has_index: bool,
     /// Position of the last record handed to destinations.
     dispatched: AtomicU64,
+    /// Position of the last record written to the log (and buffered).
+    appended: AtomicU64,
     /// Highest position delivered to every destination.
     delivered: watch::Sender<u64>,
     /// Highest position searchable in the embedded index.
@@ -200,6 +202,7 @@ impl StreamShared {
                 .any(|(k, _)| *k == DestinationKind::Index),
             watermarks: setup.destinations.into_iter().map(|(_, w)| w).collect(),
             dispatched: AtomicU64::new(start),
+            appended: AtomicU64::new(start),
             delivered: watch::channel(start).0,
             searchable: watch::channel(start).0,
             wal: setup.wal,
@@ -210,6 +213,9 @@ impl StreamShared {
 
     /// Puts records that are in the log into the buffer, in position order.
     pub(crate) fn buffer_records(&self, first: u64, records: Vec<Record>) {
+        if let Some(last) = (first + records.len() as u64).checked_sub(1) {
+            self.appended.fetch_max(last, Ordering::AcqRel);
+        }
         let mut buf = self.buffer.lock();
         let was_empty = buf.entries.is_empty();
         for (i, r) in records.into_iter().enumerate() {
@@ -531,6 +537,13 @@ impl Stream {
     /// Bytes accepted and not yet delivered everywhere.
     pub fn buffered_bytes(&self) -> u64 {
         self.shared.buffered_bytes()
+    }
+
+    /// Makes every record accepted so far searchable (Elasticsearch's `_refresh`): the buffer
+    /// is flushed now and the index commits; true once it has, false after `timeout`.
+    pub async fn refresh(&self, timeout: Duration) -> bool {
+        let last = self.shared.appended.load(Ordering::Acquire);
+        self.wait_searchable(last, timeout).await
     }
 
     /// Highest position delivered to every destination.

@@ -5,6 +5,8 @@ pub mod cat;
 pub mod cluster;
 pub mod mapping;
 
-pub use cat::{CatOutput, CatParams, cat_indices, cat_shards};
+pub use cat::{
+    CatOutput, CatParams, cat_aliases, cat_count, cat_health, cat_indices, cat_nodes, cat_shards,
+};
 pub use cluster::{health, resolve};
 pub use mapping::{field_caps, mapping};

@@ -255,27 +255,77 @@ fn cat_answer(result: Result<CatOutput, QueryError>) -> Response {
     }
 }
 
-async fn run_cat(state: AppState, target: String, params: CatParams, shards: bool) -> Response {
+/// Which `_cat` table.
+#[derive(Clone, Copy)]
+enum Cat {
+    Indices,
+    Shards,
+    Health,
+    Count,
+    Aliases,
+    Nodes,
+}
+
+async fn run_cat(state: AppState, target: String, params: CatParams, cat: Cat) -> Response {
     cat_answer(
         state
             .gate
             .run(move || {
                 let indices = state.engine.resolve(&target, &SearchParams::default())?;
-                if shards {
-                    meta::cat_shards(&indices, &params)
-                } else {
-                    meta::cat_indices(&indices, &params)
+                match cat {
+                    Cat::Indices => meta::cat_indices(&indices, &params),
+                    Cat::Shards => meta::cat_shards(&indices, &params),
+                    Cat::Health => meta::cat_health(&indices, &params),
+                    Cat::Count => meta::cat_count(&indices, &params),
+                    Cat::Aliases => meta::cat_aliases(&indices, &params),
+                    Cat::Nodes => meta::cat_nodes(&params),
                 }
             })
             .await,
     )
 }
 
+pub(super) async fn cat_health(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, Cat::Health).await
+}
+
+pub(super) async fn cat_count_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, Cat::Count).await
+}
+
+pub(super) async fn cat_count_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, target, params, Cat::Count).await
+}
+
+pub(super) async fn cat_aliases(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, Cat::Aliases).await
+}
+
+pub(super) async fn cat_nodes(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, Cat::Nodes).await
+}
+
 pub(super) async fn cat_indices_all(
     State(state): State<AppState>,
     EsQuery(params): EsQuery<CatParams>,
 ) -> Response {
-    run_cat(state, "_all".into(), params, false).await
+    run_cat(state, "_all".into(), params, Cat::Indices).await
 }
 
 pub(super) async fn cat_indices_target(
@@ -283,14 +333,14 @@ pub(super) async fn cat_indices_target(
     Path(target): Path<String>,
     EsQuery(params): EsQuery<CatParams>,
 ) -> Response {
-    run_cat(state, target, params, false).await
+    run_cat(state, target, params, Cat::Indices).await
 }
 
 pub(super) async fn cat_shards_all(
     State(state): State<AppState>,
     EsQuery(params): EsQuery<CatParams>,
 ) -> Response {
-    run_cat(state, "_all".into(), params, true).await
+    run_cat(state, "_all".into(), params, Cat::Shards).await
 }
 
 pub(super) async fn cat_shards_target(
@@ -298,5 +348,22 @@ pub(super) async fn cat_shards_target(
     Path(target): Path<String>,
     EsQuery(params): EsQuery<CatParams>,
 ) -> Response {
-    run_cat(state, target, params, true).await
+    run_cat(state, target, params, Cat::Shards).await
+}
+
+/// `GET /_index_template/{name}` (and the legacy `_template`): Hydrant keeps no index templates
+/// yet, so every name is not found, in Elasticsearch's words — what clients check before they
+/// create one.
+pub(super) async fn no_template(Path(name): Path<String>) -> Response {
+    let reason = format!("index template matching [{name}] not found");
+    hydrant_http::es_error(
+        StatusCode::NOT_FOUND,
+        "resource_not_found_exception",
+        &reason,
+    )
+}
+
+/// `HEAD /_index_template/{name}`: 404 without a body.
+pub(super) async fn no_template_head() -> Response {
+    StatusCode::NOT_FOUND.into_response()
 }

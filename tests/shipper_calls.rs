@@ -1,0 +1,117 @@
+//! The calls shippers and tools make besides writing records, as winston-elasticsearch,
+//! pino-elasticsearch, elasticdump and rsyslog make them: `_refresh` (the records become
+//! searchable before the answer), lenient `_bulk` action lines, `_cat/health`, and template
+//! probes answered as Elasticsearch answers them.
+
+mod common;
+
+use common::Server;
+use serde_json::{Value, json};
+
+/// A server whose buffers never flush on their own: only `_refresh` makes records searchable.
+fn slow_server() -> Server {
+    Server::start_with(&[("HYDRANT_DEFAULTS__BUFFER_INTERVAL", "600s")], None)
+}
+
+fn ship(server: &Server, stream: &str, n: usize) {
+    let body: String = (0..n).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    let (status, answer) = server.post(
+        &format!("/v1/streams/{stream}/records"),
+        "application/x-ndjson",
+        body,
+    );
+    assert_eq!(status, 200, "{answer}");
+}
+
+fn count(server: &Server, target: &str) -> u64 {
+    server.get(&format!("/{target}/_count")).1["count"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn refresh_makes_what_was_accepted_searchable_before_it_answers() {
+    let server = slow_server();
+    ship(&server, "pino-logs", 25);
+    ship(&server, "other", 5);
+    assert_eq!(count(&server, "pino-logs"), 0, "nothing is searchable yet");
+    // pino-elasticsearch's call.
+    let (status, body) = server.get("/pino-logs/_refresh");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["_shards"]["failed"], 0);
+    assert!(body["_shards"]["total"].as_u64().unwrap() >= 1, "{body}");
+    assert_eq!(count(&server, "pino-logs"), 25);
+    assert_eq!(count(&server, "other"), 0, "only the target was refreshed");
+    // elasticdump's call, and the flush alias.
+    let (status, _) = server.post_json("/_refresh", &json!({}));
+    assert_eq!(status, 200);
+    assert_eq!(count(&server, "other"), 5);
+    ship(&server, "other", 5);
+    assert_eq!(server.post_json("/other/_flush", &json!({})).0, 200);
+    assert_eq!(count(&server, "other"), 10);
+    let (status, body) = server.post_json("/nothing-here/_refresh", &json!({}));
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["type"], "index_not_found_exception");
+}
+
+#[test]
+fn bulk_action_lines_with_extra_keys_are_taken_with_a_warning() {
+    let server = Server::start();
+    // winston-elasticsearch 0.19's action lines.
+    let body: String = (0..20)
+        .map(|i| {
+            format!(
+                "{{\"index\":{{\"_index\":\"winston-logs\",\"pipeline\":null}},\"attempts\":0}}\n{{\"message\":\"m{i}\",\"severity\":\"info\"}}\n"
+            )
+        })
+        .collect();
+    let resp = server
+        .http
+        .post(format!("{}/_bulk?refresh=wait_for", server.url))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    let warning = resp
+        .headers()
+        .get("warning")
+        .map(|v| v.to_str().unwrap().to_string());
+    let answer: Value = resp.json().unwrap();
+    assert_eq!(answer["errors"], false, "{answer}");
+    let warning = warning.expect("a Warning header");
+    assert!(warning.starts_with("299 Elasticsearch-"), "{warning}");
+    assert!(warning.contains("attempts"), "{warning}");
+    assert_eq!(count(&server, "winston-logs"), 20);
+}
+
+#[test]
+fn cat_health_count_and_template_probes_answer_as_elasticsearch_does() {
+    let server = Server::start();
+    ship(&server, "web", 3);
+    let (status, _) = server.get("/web/_refresh");
+    assert_eq!(status, 200);
+    // rsyslog's call after a connection failure.
+    let (status, text) = server.get("/_cat/health");
+    assert_eq!(status, 200);
+    let text = text.as_str().unwrap_or_default().to_string();
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(fields[2..4], ["hydrant", "green"], "{text}");
+    let (_, json) = server.get("/_cat/health?format=json");
+    assert_eq!(json[0]["status"], "green");
+    assert_eq!(json[0]["node.total"], "1");
+    let (_, json) = server.get("/_cat/count/web?format=json");
+    assert_eq!(json[0]["count"], "3");
+    // winston-elasticsearch asks whether its template exists before creating it.
+    let resp = server
+        .http
+        .head(format!(
+            "{}/_index_template/template_winston-logs",
+            server.url
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let (status, body) = server.get("/_index_template/template_winston-logs");
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["type"], "resource_not_found_exception");
+}
