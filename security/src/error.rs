@@ -113,11 +113,18 @@ impl IntoResponse for SecurityError {
             SecurityError::Missing { .. }
             | SecurityError::Failed { .. }
             | SecurityError::Scheme(_) => {
-                h.insert(
+                // One challenge per header, as Elasticsearch sends them: Chromium drops a
+                // `Basic` challenge that shares its header with another scheme and never asks
+                // for the password.
+                h.append(
                     axum::http::header::WWW_AUTHENTICATE,
                     axum::http::HeaderValue::from_static(
-                        "Basic realm=\"hydrant\", charset=\"UTF-8\", ApiKey",
+                        "Basic realm=\"hydrant\", charset=\"UTF-8\"",
                     ),
+                );
+                h.append(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("ApiKey"),
                 );
             }
             SecurityError::Throttled { retry_after } => {

@@ -10,14 +10,17 @@ export const SHOTS = process.env.UI_SCREENSHOTS || new URL('../../../target/ui-s
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 mkdirSync(SHOTS, { recursive: true });
 
-/** A headless Chromium page at 1440×900 collecting console errors and page errors. */
-export async function openBrowser({ timezoneId = process.env.UI_TZ || 'UTC' } = {}) {
+/**
+ * A headless Chromium page at 1440×900 collecting console errors and page errors.
+ * `context`: more options of the browser context (e.g. `httpCredentials`).
+ */
+export async function openBrowser({ timezoneId = process.env.UI_TZ || 'UTC', context: more = {} } = {}) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'],
   });
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, timezoneId });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, timezoneId, ...more });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const errors = [];
@@ -26,6 +29,7 @@ export async function openBrowser({ timezoneId = process.env.UI_TZ || 'UTC' } = 
   page.on('requestfailed', (r) => { if (!/net::ERR_ABORTED/.test(r.failure()?.errorText || '')) errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`); });
   return {
     browser,
+    context,
     page,
     errors,
     /** Asserts no console error happened so far. */

@@ -529,7 +529,8 @@ export const board = {
       try {
         doc = await api.dashboard(id);
       } catch (e) {
-        replace(el, h('div', { class: 'empty' }, h('h1', null, 'Dashboard not found'), h('p', null, e.message, ' ', h('a', { href: '/_ui/dashboards', 'data-link': true }, 'All dashboards'))));
+        const title = e.status === 401 || e.status === 403 ? 'Not allowed to open this dashboard' : e.status === 404 ? 'Dashboard not found' : 'Could not open this dashboard';
+        replace(el, h('div', { class: 'empty', role: 'alert' }, h('h1', null, title), h('p', null, e.message, ' ', h('a', { href: '/_ui/dashboards', 'data-link': true }, 'All dashboards'))));
         return;
       }
       if (destroyed) return;

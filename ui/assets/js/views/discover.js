@@ -30,6 +30,7 @@ export function mount(root) {
   let textFields = new Set();
   let loadedIndex = null;
   let indexExists = true;
+  let fieldsError = null; // why the fields could not be read (refused or failed), if so
   let pit = null;
   let pages = []; // search_after cursor of each page (page 0: none)
   let page = 0;
@@ -127,6 +128,7 @@ export function mount(root) {
   async function loadFields() {
     if (loadedIndex === state.index) return;
     loadedIndex = state.index;
+    fieldsError = null;
     expandedField = null;
     try {
       const caps = await api.fieldCaps(state.index);
@@ -135,7 +137,12 @@ export function mount(root) {
     } catch (e) {
       indexExists = false;
       fields = [];
-      if (e.status !== 404) toast(`Fields of ${state.index}: ${e.message}`, 'error');
+      if (e.status !== 404) {
+        // Refused (401/403) or failed: say why in the view, and ask again on the next run.
+        fieldsError = e;
+        loadedIndex = null;
+        toast(`Fields of ${state.index}: ${e.message}`, 'error');
+      }
     }
     timeField = pickTimeField(fields);
     textFields = textFieldSet(fields);
@@ -325,6 +332,12 @@ export function mount(root) {
       return;
     }
     lastRange = range;
+    if (fieldsError) {
+      qbar.showError('');
+      showFailure(fieldsError);
+      el.dataset.ready = String(my);
+      return;
+    }
     if (!indexExists) {
       qbar.showError('');
       total = 0;
@@ -369,6 +382,7 @@ export function mount(root) {
         showEmpty(`No stream or index matches “${state.index}”.`);
       } else {
         qbar.showError('');
+        showFailure(e);
         toast(`Search failed: ${e.message}`, 'error');
       }
       return;
@@ -423,6 +437,19 @@ export function mount(root) {
     for (const i of t.indices) opts.push(h('option', { value: i }, 'index'));
     opts.push(h('option', { value: '*' }, 'everything'));
     replace(indexData, opts);
+  }
+
+  /** A search that could not run (refused or failed): the server's reason in place of results. */
+  function showFailure(e) {
+    total = 0;
+    hitCount.textContent = '0';
+    hitCount.dataset.total = '0';
+    if (chart) { chart.destroy(); chart = null; }
+    histogram.hidden = true;
+    docs.hidden = true;
+    emptyBox.hidden = false;
+    const what = e.status === 401 || e.status === 403 ? 'Not allowed to search' : 'Could not search';
+    replace(emptyBox, h('p', { class: 'bad', role: 'alert' }, `${what} “${state.index}”: ${e.message}`));
   }
 
   function showEmpty(message, nothingYet = false) {
