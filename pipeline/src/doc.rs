@@ -1,0 +1,322 @@
+//! The document a pipeline works on, and field paths into it.
+//!
+//! As in Elasticsearch, a path is a dotted list of keys (`http.request.method`); a segment
+//! that is a number indexes a list (`tags.0`). `_source.` at the front names the source
+//! explicitly; `_ingest.` names the ingest metadata (`_ingest.timestamp`, the
+//! `_ingest.on_failure_*` fields); `_index`, `_id`, `_routing` and `_version` are the
+//! document's metadata. Everything else is the source.
+
+use serde_json::{Map, Value};
+
+use crate::error::Failure;
+
+/// Metadata fields a pipeline can read and set, besides the source.
+const METADATA: [&str; 4] = ["_index", "_id", "_routing", "_version"];
+
+/// A document going through a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestDoc {
+    /// The source: what is indexed.
+    pub source: Map<String, Value>,
+    /// `_index`, `_id`, … (see the module's documentation).
+    pub meta: Map<String, Value>,
+    /// `_ingest.*`: `timestamp`, `pipeline`, the `on_failure_*` fields.
+    pub ingest: Map<String, Value>,
+}
+
+/// Which of the document's maps a path names, and the path within it.
+enum Root {
+    Source,
+    Meta,
+    Ingest,
+}
+
+fn split(path: &str) -> (Root, &str) {
+    if let Some(rest) = path.strip_prefix("_source.") {
+        return (Root::Source, rest);
+    }
+    if let Some(rest) = path.strip_prefix("_ingest.") {
+        return (Root::Ingest, rest);
+    }
+    let first = path.split('.').next().unwrap_or(path);
+    if METADATA.contains(&first) {
+        return (Root::Meta, path);
+    }
+    (Root::Source, path)
+}
+
+/// The Java type Elasticsearch would name for a value in its messages.
+pub fn java_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "java.lang.Boolean",
+        Value::Number(n) if n.is_f64() => "java.lang.Double",
+        Value::Number(n) => match n.as_i64() {
+            Some(i) if i32::try_from(i).is_ok() => "java.lang.Integer",
+            _ => "java.lang.Long",
+        },
+        Value::String(_) => "java.lang.String",
+        Value::Array(_) => "java.util.ArrayList",
+        Value::Object(_) => "java.util.HashMap",
+    }
+}
+
+impl IngestDoc {
+    /// A document with `source`, going to `index`, with `id` if the client gave one;
+    /// `timestamp` is `_ingest.timestamp` (when the request arrived, RFC 3339).
+    pub fn new(source: Map<String, Value>, index: &str, id: Option<&str>, timestamp: &str) -> Self {
+        let mut meta = Map::new();
+        meta.insert("_index".into(), Value::String(index.to_string()));
+        if let Some(id) = id {
+            meta.insert("_id".into(), Value::String(id.to_string()));
+        }
+        let mut ingest = Map::new();
+        ingest.insert("timestamp".into(), Value::String(timestamp.to_string()));
+        IngestDoc {
+            source,
+            meta,
+            ingest,
+        }
+    }
+
+    fn root(&self, root: Root) -> &Map<String, Value> {
+        match root {
+            Root::Source => &self.source,
+            Root::Meta => &self.meta,
+            Root::Ingest => &self.ingest,
+        }
+    }
+
+    fn root_mut(&mut self, root: Root) -> &mut Map<String, Value> {
+        match root {
+            Root::Source => &mut self.source,
+            Root::Meta => &mut self.meta,
+            Root::Ingest => &mut self.ingest,
+        }
+    }
+
+    /// The value at `path`, if there is one.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        let (root, rest) = split(path);
+        let mut segments = rest.split('.');
+        let mut cur = self.root(root).get(segments.next()?)?;
+        for s in segments {
+            cur = match cur {
+                Value::Object(m) => m.get(s)?,
+                Value::Array(a) => a.get(s.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// The value at `path`, mutably.
+    pub fn get_mut(&mut self, path: &str) -> Option<&mut Value> {
+        let (root, rest) = split(path);
+        let mut segments = rest.split('.');
+        let mut cur = self.root_mut(root).get_mut(segments.next()?)?;
+        for s in segments {
+            cur = match cur {
+                Value::Object(m) => m.get_mut(s)?,
+                Value::Array(a) => a.get_mut(s.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Whether there is a value (possibly `null`) at `path`.
+    pub fn has(&self, path: &str) -> bool {
+        self.get(path).is_some()
+    }
+
+    /// The value at `path`, or Elasticsearch's error for a field that is not there.
+    pub fn require(&self, path: &str) -> Result<&Value, Failure> {
+        self.get(path).ok_or_else(|| not_present(path))
+    }
+
+    /// The string at `path`: Elasticsearch's errors for a missing, `null` or non-string value.
+    pub fn require_str(&self, path: &str) -> Result<&str, Failure> {
+        match self.require(path)? {
+            Value::String(s) => Ok(s),
+            Value::Null => Err(Failure::illegal(format!(
+                "field [{path}] is null, cannot process it."
+            ))),
+            other => Err(Failure::illegal(format!(
+                "field [{path}] of type [{}] cannot be cast to [java.lang.String]",
+                java_type(other)
+            ))),
+        }
+    }
+
+    /// Sets `path` to `value`, making the objects on the way.
+    pub fn set(&mut self, path: &str, value: Value) -> Result<(), Failure> {
+        let slot = self.slot(path)?;
+        *slot = value;
+        Ok(())
+    }
+
+    /// The place `path` names, made if it is not there (objects on the way are made; a list
+    /// on the way must already have the index).
+    pub fn slot(&mut self, path: &str) -> Result<&mut Value, Failure> {
+        let (root, rest) = split(path);
+        let mut segments = rest.split('.').peekable();
+        let first = segments.next().unwrap_or("");
+        if first.is_empty() {
+            return Err(Failure::illegal("path cannot be null nor empty"));
+        }
+        let mut cur = self.root_mut(root).entry(first).or_insert(Value::Null);
+        while let Some(s) = segments.next() {
+            if cur.is_null() {
+                *cur = Value::Object(Map::new());
+            }
+            cur = match cur {
+                Value::Object(m) => m.entry(s).or_insert(Value::Null),
+                Value::Array(a) => {
+                    let len = a.len();
+                    let i = s.parse::<usize>().map_err(|_| {
+                        Failure::illegal(format!(
+                            "[{s}] is not an integer, cannot be used as an index as part of path [{path}]"
+                        ))
+                    })?;
+                    a.get_mut(i).ok_or_else(|| {
+                        Failure::illegal(format!(
+                            "[{i}] is out of bounds for array with length [{len}] as part of path [{path}]"
+                        ))
+                    })?
+                }
+                other => {
+                    return Err(Failure::illegal(format!(
+                        "cannot set [{s}] with parent object of type [{}] as part of path [{path}]",
+                        java_type(other)
+                    )));
+                }
+            };
+        }
+        Ok(cur)
+    }
+
+    /// Removes and returns the value at `path`, if there is one.
+    pub fn remove(&mut self, path: &str) -> Option<Value> {
+        let (root, rest) = split(path);
+        let (parent, last) = match rest.rsplit_once('.') {
+            Some((p, l)) => (Some(p), l),
+            None => (None, rest),
+        };
+        let map = self.root_mut(root);
+        let container = match parent {
+            None => return map.remove(last),
+            Some(p) => {
+                let mut segments = p.split('.');
+                let mut cur = map.get_mut(segments.next()?)?;
+                for s in segments {
+                    cur = match cur {
+                        Value::Object(m) => m.get_mut(s)?,
+                        Value::Array(a) => a.get_mut(s.parse::<usize>().ok()?)?,
+                        _ => return None,
+                    };
+                }
+                cur
+            }
+        };
+        match container {
+            Value::Object(m) => m.remove(last),
+            Value::Array(a) => {
+                let i = last.parse::<usize>().ok()?;
+                (i < a.len()).then(|| a.remove(i))
+            }
+            _ => None,
+        }
+    }
+
+    /// Appends `value` (or each of its elements, if it is a list) to the field at `path`,
+    /// turning a single value into a list; `allow_duplicates: false` skips values already in it.
+    pub fn append(&mut self, path: &str, value: Value, allow_duplicates: bool) -> Result<(), Failure> {
+        let slot = self.slot(path)?;
+        let new: Vec<Value> = match value {
+            Value::Array(a) => a,
+            v => vec![v],
+        };
+        let list = match slot {
+            Value::Null => {
+                *slot = Value::Array(Vec::new());
+                slot.as_array_mut().expect("just made")
+            }
+            Value::Array(a) => a,
+            other => {
+                let single = std::mem::take(other);
+                *other = Value::Array(vec![single]);
+                other.as_array_mut().expect("just made")
+            }
+        };
+        for v in new {
+            if allow_duplicates || !list.contains(&v) {
+                list.push(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// The document as `_simulate` shows it: `_index`, `_id`, … `_source` and `_ingest`.
+    pub fn to_simulate_json(&self) -> Value {
+        let mut out = Map::new();
+        for (k, v) in &self.meta {
+            out.insert(k.clone(), v.clone());
+        }
+        out.entry("_id").or_insert_with(|| Value::String("_id".into()));
+        out.insert("_version".into(), self.meta.get("_version").cloned().unwrap_or_else(|| "-3".into()));
+        out.insert("_source".into(), Value::Object(self.source.clone()));
+        out.insert("_ingest".into(), Value::Object(self.ingest.clone()));
+        Value::Object(out)
+    }
+}
+
+/// Elasticsearch's error for a field that is not in the document.
+pub fn not_present(path: &str) -> Failure {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    Failure::illegal(format!("field [{last}] not present as part of path [{path}]"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(v: Value) -> IngestDoc {
+        IngestDoc::new(v.as_object().unwrap().clone(), "web", None, "2026-12-03T00:00:00Z")
+    }
+
+    #[test]
+    fn paths_read_and_write_nested_objects_lists_and_metadata() {
+        let mut d = doc(json!({"a": {"b": 1}, "tags": ["x", "y"]}));
+        assert_eq!(d.get("a.b"), Some(&json!(1)));
+        assert_eq!(d.get("_source.a.b"), Some(&json!(1)));
+        assert_eq!(d.get("tags.1"), Some(&json!("y")));
+        assert_eq!(d.get("_index"), Some(&json!("web")));
+        assert_eq!(d.get("_ingest.timestamp"), Some(&json!("2026-12-03T00:00:00Z")));
+        d.set("x.y.z", json!(true)).unwrap();
+        assert_eq!(d.source["x"], json!({"y": {"z": true}}));
+        d.set("tags.0", json!("w")).unwrap();
+        assert_eq!(d.source["tags"], json!(["w", "y"]));
+        let e = d.set("tags.5", json!(1)).unwrap_err();
+        assert_eq!(e.reason, "[5] is out of bounds for array with length [2] as part of path [tags.5]");
+        let e = d.set("a.b.c", json!(1)).unwrap_err();
+        assert_eq!(e.reason, "cannot set [c] with parent object of type [java.lang.Integer] as part of path [a.b.c]");
+        d.set("_id", json!("abc")).unwrap();
+        assert_eq!(d.meta["_id"], json!("abc"));
+        assert!(!d.source.contains_key("_id"));
+        assert_eq!(d.remove("a.b"), Some(json!(1)));
+        assert_eq!(d.source["a"], json!({}));
+        assert_eq!(d.remove("nope.x"), None);
+        assert_eq!(d.require("q.r").unwrap_err().reason, "field [r] not present as part of path [q.r]");
+    }
+
+    #[test]
+    fn append_makes_a_list_and_can_skip_duplicates() {
+        let mut d = doc(json!({"one": "a"}));
+        d.append("one", json!(["b", "a"]), false).unwrap();
+        assert_eq!(d.source["one"], json!(["a", "b"]));
+        d.append("new", json!("z"), true).unwrap();
+        assert_eq!(d.source["new"], json!(["z"]));
+    }
+}
