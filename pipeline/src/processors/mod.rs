@@ -11,17 +11,43 @@ use crate::pipeline::Process;
 mod basic;
 mod strings;
 
+mod fingerprint;
+mod geoip;
+mod uri_parts;
+mod user_agent;
+
+pub use geoip::GeoIpDatabases;
+pub use user_agent::UserAgents;
+
 /// What processors share across pipelines: databases named in the configuration.
 #[derive(Clone, Default)]
 pub struct Resources {
     /// Extra grok patterns every `grok` processor knows (from the configuration).
     pub grok_patterns: Arc<Vec<(String, String)>>,
+    /// `.mmdb` databases for `geoip`, by `database_file` name (from the configuration).
+    pub geoip: GeoIpDatabases,
+    /// uap-core's user-agent rules for `user_agent`, compiled on first use.
+    pub user_agents: UserAgents,
+}
+
+impl Resources {
+    /// The same resources with the `geoip` database `name` (what `database_file` says, e.g.
+    /// `GeoLite2-City.mmdb`) read from `path` on first use.
+    pub fn with_geoip(
+        mut self,
+        name: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Resources {
+        self.geoip.insert(name, path);
+        self
+    }
 }
 
 /// Every processor type Hydrant runs.
 pub const TYPES: &[&str] = &[
     "append", "convert", "drop", "fail", "gsub", "join", "json", "lowercase", "pipeline", "remove",
     "rename", "set", "split", "trim", "uppercase", "urldecode",
+    "fingerprint", "geoip", "uri_parts", "user_agent",
 ];
 
 /// Builds the processor `kind` from its options.
@@ -30,7 +56,6 @@ pub fn build(
     opts: &mut Opts,
     res: &Resources,
 ) -> Result<(&'static str, Box<dyn Process>), DefinitionError> {
-    let _ = res;
     let (name, imp): (&'static str, Box<dyn Process>) = match kind {
         "append" => ("append", basic::append(opts)?),
         "convert" => ("convert", basic::convert(opts)?),
@@ -48,6 +73,13 @@ pub fn build(
         "trim" => ("trim", strings::case(opts, strings::Case::Trim)?),
         "uppercase" => ("uppercase", strings::case(opts, strings::Case::Upper)?),
         "urldecode" => ("urldecode", strings::urldecode(opts)?),
+        "fingerprint" => ("fingerprint", fingerprint::fingerprint(opts)?),
+        "geoip" => ("geoip", geoip::geoip(opts, &res.geoip)?),
+        "uri_parts" => ("uri_parts", uri_parts::uri_parts(opts)?),
+        "user_agent" => (
+            "user_agent",
+            user_agent::user_agent(opts, &res.user_agents)?,
+        ),
         other => {
             return Err(DefinitionError {
                 reason: format!("No processor type exists with name [{other}]"),
