@@ -66,7 +66,8 @@ wait_count() {
 # Measurements on a shared machine: wait (up to QUIET_WAIT seconds) while a compiler runs.
 quiet() {
   local waited=0
-  while pgrep -x 'rustc|cargo|cc1|cc1plus|ld' >/dev/null && [ "$waited" -lt "${QUIET_WAIT:-1800}" ]; do
+  busy() { local p; for p in rustc cargo cc1 cc1plus ld; do pgrep -x "$p" >/dev/null && return 0; done; return 1; }
+  while busy && [ "$waited" -lt "${QUIET_WAIT:-1800}" ]; do
     [ "$waited" = 0 ] && echo "ui: waiting for running builds to finish before measuring" >&2
     sleep 10; waited=$((waited + 10))
   done

@@ -81,6 +81,9 @@ pub struct Config {
     pub streams: BTreeMap<String, StreamConfig>,
     /// Object storage for backups and the error output.
     pub storage: StorageConfig,
+    /// Ingest pipelines declared here (`[pipelines.<id>]`, Elasticsearch's pipeline definition
+    /// written in TOML): read-only through the API.
+    pub pipelines: BTreeMap<String, toml::Table>,
 }
 
 /// Limits of the HTTP server.
@@ -132,6 +135,9 @@ pub struct IngestConfig {
     pub max_buffered_size: u64,
     /// `DELETE /{index}` must name indices: wildcards and `_all` are refused.
     pub destructive_requires_name: bool,
+    /// MaxMind-format databases the `geoip` processor reads, by the name its
+    /// `database_file` gives (`"GeoLite2-City.mmdb" = "/var/lib/GeoIP/GeoLite2-City.mmdb"`).
+    pub geoip_databases: BTreeMap<String, PathBuf>,
 }
 
 /// One problem found in a configuration: the dotted key and a message naming the value.
@@ -315,12 +321,24 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
 
     let ingest = {
         let mut s = root.section("ingest");
-        let ingest = IngestConfig {
+        let mut ingest = IngestConfig {
             auto_create_streams: s.bool("auto_create_streams", true),
             max_record_size: s.size("max_record_size", 1_024_000, 1, 64 * MIB),
             max_buffered_size: s.size("max_buffered_size", GIB, MIB, 1024 * GIB),
             destructive_requires_name: s.bool("destructive_requires_name", true),
+            geoip_databases: BTreeMap::new(),
         };
+        for (name, path) in s.raw_table("geoip_databases") {
+            match path {
+                toml::Value::String(p) if !p.is_empty() => {
+                    ingest.geoip_databases.insert(name, PathBuf::from(p));
+                }
+                other => s.problem(
+                    "geoip_databases",
+                    format!("`ingest.geoip_databases.{name}` must be the path of a .mmdb file, got `{other}`"),
+                ),
+            }
+        }
         s.finish();
         ingest
     };
@@ -353,6 +371,18 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
         let section = Section::new(&key, t, root.problems());
         streams.insert(name, stream::read_stream(section, &defaults));
     }
+    let mut pipelines = BTreeMap::new();
+    for (id, value) in root.raw_table("pipelines") {
+        match value {
+            toml::Value::Table(t) => {
+                pipelines.insert(id, t);
+            }
+            other => root.problem(
+                "pipelines",
+                format!("`pipelines.{id}` must be a table (a pipeline definition), got `{other}`"),
+            ),
+        }
+    }
     root.finish();
 
     Config {
@@ -366,6 +396,7 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
         defaults,
         streams,
         storage,
+        pipelines,
     }
 }
 

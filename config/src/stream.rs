@@ -213,6 +213,14 @@ pub struct StreamConfig {
     pub elasticsearch: ElasticsearchConfig,
     /// The embedded index destination.
     pub index: IndexSettings,
+    /// The ingest pipeline records go through when a request names none
+    /// (Elasticsearch's `index.default_pipeline`; `_none` in a request skips it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+    /// The ingest pipeline every record goes through last, whatever the request names
+    /// (Elasticsearch's `index.final_pipeline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_pipeline: Option<String>,
 }
 
 impl StreamConfig {
@@ -236,6 +244,8 @@ impl StreamConfig {
             },
             elasticsearch: ElasticsearchConfig::builtin(),
             index: IndexSettings::builtin(),
+            pipeline: None,
+            final_pipeline: None,
         }
     }
 }
@@ -306,6 +316,15 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
     };
     let index = crate::index::read_index(s.section("index"), &base.index);
     let elasticsearch = read_elasticsearch(s.section("elasticsearch"), &base.elasticsearch);
+    let pipeline_name = |s: &mut Section<'_>, key: &str, base: &Option<String>| {
+        if !s.has(key) {
+            return base.clone();
+        }
+        let v = s.string(key, "");
+        (!v.is_empty() && v != "_none").then_some(v)
+    };
+    let pipeline = pipeline_name(&mut s, "pipeline", &base.pipeline);
+    let final_pipeline = pipeline_name(&mut s, "final_pipeline", &base.final_pipeline);
     s.finish();
     StreamConfig {
         record_format,
@@ -319,6 +338,8 @@ pub(crate) fn read_stream(mut s: Section<'_>, base: &StreamConfig) -> StreamConf
         backup,
         elasticsearch,
         index,
+        pipeline,
+        final_pipeline,
     }
 }
 

@@ -19,7 +19,24 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hydrant_index::{DocMapper, MappingError};
 
+use crate::processing::Chain;
 use crate::record::{Record, new_id};
+
+/// The dynamic mapping: what any record must be before a pipeline reads it (one JSON object,
+/// within the parser's limits).
+static DYNAMIC: std::sync::LazyLock<DocMapper> = std::sync::LazyLock::new(DocMapper::new);
+
+/// An `_id` Elasticsearch accepts: not empty, at most [`MAX_ID_BYTES`].
+pub fn check_id(id: &str) -> Result<(), RecordError> {
+    match id {
+        "" => Err(RecordError::EmptyId),
+        id if id.len() > MAX_ID_BYTES => Err(RecordError::IdTooLong {
+            head: id.chars().take(32).collect(),
+            len: id.len(),
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Longest `_id` Elasticsearch accepts, in bytes.
 pub const MAX_ID_BYTES: usize = 512;
@@ -101,6 +118,12 @@ pub enum RecordError {
     /// A Firehose `Data` that is not base64.
     #[error("Data is not valid base64: {0}")]
     BadBase64(String),
+    /// An ingest pipeline refused the record (a processor failed, with no `on_failure`).
+    #[error("{0}")]
+    Processing(Box<hydrant_pipeline::ProcessError>),
+    /// The pipeline the request (or the stream) names does not exist.
+    #[error("pipeline with id [{0}] does not exist")]
+    PipelineMissing(String),
 }
 
 /// How NDJSON answers name a refused line's reason (stable codes).
@@ -119,6 +142,10 @@ pub enum LineErrorKind {
     MapperParsingException,
     /// A field the stream's strict mapping does not list.
     StrictDynamicMappingException,
+    /// An ingest pipeline refused the record.
+    ProcessingFailed,
+    /// The ingest pipeline named does not exist.
+    PipelineMissing,
 }
 
 /// A refused item of a `_bulk` request, as Elasticsearch shapes it.
@@ -143,6 +170,8 @@ impl RecordError {
             RecordError::Content(MappingError::Strict { .. }) => {
                 LineErrorKind::StrictDynamicMappingException
             }
+            RecordError::Processing(_) => LineErrorKind::ProcessingFailed,
+            RecordError::PipelineMissing(_) => LineErrorKind::PipelineMissing,
             _ => LineErrorKind::MapperParsingException,
         };
         (kind, self.to_string())
@@ -160,6 +189,13 @@ impl RecordError {
             RecordError::MalformedAction { kind, .. } => (400, *kind),
             RecordError::UnsupportedAction(_) => (400, "illegal_argument_exception"),
             RecordError::BadBase64(_) => (400, "parse_exception"),
+            // As OpenSearch answers: a processor's argument errors are 400, anything else it
+            // throws (a `fail` processor's error) 500.
+            RecordError::Processing(e) => match e.kind {
+                "illegal_argument_exception" | "parse_exception" => (400, e.kind),
+                other => (500, other),
+            },
+            RecordError::PipelineMissing(_) => (400, "illegal_argument_exception"),
         };
         ItemError {
             status,
@@ -212,6 +248,68 @@ impl Acceptor {
         self.size_ok(data.len(), self.max_record_size)?;
         let time = self.mapper.scan(&data).map_err(RecordError::Content)?;
         Ok(self.record(data, client_id, time, true))
+    }
+
+    /// [`json`](Self::json) through the ingest pipelines of `chain`: `None` when a pipeline
+    /// dropped the record. The record as sent must be one JSON object within the parser's
+    /// limits, and the processed one must fit the stream's mapping.
+    pub fn json_with(
+        &self,
+        data: Bytes,
+        client_id: Option<&str>,
+        chain: &Chain,
+    ) -> Result<Option<Record>, RecordError> {
+        if chain.is_empty() {
+            return self.json(data, client_id).map(Some);
+        }
+        self.size_ok(data.len(), self.max_record_size)?;
+        DYNAMIC.scan(&data).map_err(RecordError::Content)?;
+        let source: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&data).map_err(|e| {
+                RecordError::Content(MappingError::NotJson {
+                    reason: e.to_string(),
+                })
+            })?;
+        self.processed(source, client_id, chain)
+    }
+
+    /// [`text`](Self::text) through the ingest pipelines of `chain`: the line is the
+    /// document's `message`, as pipelines for raw logs expect.
+    pub fn text_with(&self, line: &[u8], chain: &Chain) -> Result<Option<Record>, RecordError> {
+        if chain.is_empty() {
+            return self.text(line).map(Some);
+        }
+        self.size_ok(line.len(), self.max_record_size)?;
+        let text = std::str::from_utf8(line).map_err(|e| {
+            RecordError::Content(MappingError::NotUtf8 {
+                at: e.valid_up_to(),
+            })
+        })?;
+        let mut source = serde_json::Map::new();
+        source.insert("message".into(), serde_json::Value::String(text.to_string()));
+        self.processed(source, None, chain)
+    }
+
+    fn processed(
+        &self,
+        source: serde_json::Map<String, serde_json::Value>,
+        client_id: Option<&str>,
+        chain: &Chain,
+    ) -> Result<Option<Record>, RecordError> {
+        let Some((source, id)) = chain.run(source, client_id)? else {
+            return Ok(None);
+        };
+        if let Some(id) = &id {
+            check_id(id)?;
+        }
+        let data = serde_json::to_vec(&source).map_err(|e| {
+            RecordError::Content(MappingError::NotJson {
+                reason: e.to_string(),
+            })
+        })?;
+        self.size_ok(data.len(), self.max_record_size)?;
+        let time = self.mapper.scan(&data).map_err(RecordError::Content)?;
+        Ok(Some(self.record(Bytes::from(data), id.as_deref(), time, true)))
     }
 
     /// A line of text, indexed as `{"message": "<line>"}`.

@@ -11,9 +11,10 @@ use bytes::Bytes;
 use hydrant_http::ndjson::{Line, lines};
 use serde_json::{Map, Value, json};
 
-use crate::accept::{ItemError, MAX_ID_BYTES, RecordError, off_runtime};
+use crate::accept::{ItemError, RecordError, check_id, off_runtime};
 use crate::auth::check_access;
 use crate::error::IngestError;
+use crate::processing::Chain;
 use crate::record::Record;
 use crate::routes::IngestState;
 use crate::stream::Stream;
@@ -28,6 +29,8 @@ pub struct BulkItem {
     pub index: Option<String>,
     /// The `_id` given, if any.
     pub id: Option<String>,
+    /// The ingest pipeline the action line names, if any.
+    pub pipeline: Option<String>,
     /// The source line's range in the body, or why this item fails before its content is read.
     pub source: Result<std::ops::Range<usize>, RecordError>,
 }
@@ -50,11 +53,16 @@ struct FastMeta<'a> {
     index: Option<std::borrow::Cow<'a, str>>,
     #[serde(rename = "_id", borrow, default)]
     id: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    pipeline: Option<std::borrow::Cow<'a, str>>,
 }
+
+/// An action line's action, `_index`, `_id` and `pipeline`.
+type Action = (String, Option<String>, Option<String>, Option<String>);
 
 /// `index`/`create` lines with a string or number `_id`, read fast; anything else is `None`
 /// and goes through [`parse_action`].
-fn parse_action_fast(line: &[u8]) -> Option<(String, Option<String>, Option<String>)> {
+fn parse_action_fast(line: &[u8]) -> Option<Action> {
     let a: ActionLine<'_> = serde_json::from_slice(line).ok()?;
     let (action, meta) = match (a.index, a.create) {
         (Some(m), None) => ("index", m),
@@ -69,7 +77,12 @@ fn parse_action_fast(line: &[u8]) -> Option<(String, Option<String>, Option<Stri
             _ => return None,
         },
     };
-    Some((action.to_string(), meta.index.map(|c| c.into_owned()), id))
+    Some((
+        action.to_string(),
+        meta.index.map(|c| c.into_owned()),
+        id,
+        meta.pipeline.map(|c| c.into_owned()),
+    ))
 }
 
 /// The action name and its metadata, when `line` is a well-formed action line. Keys after the
@@ -205,14 +218,15 @@ fn frame_items(
         let action_line = &lines[i];
         i += 1;
         let parsed = match parse_action_fast(action_line.bytes) {
-            Some((action, index, id)) => Ok((action, index, id)),
+            Some(a) => Ok(a),
             None => parse_action(action_line, warnings).map(|(action, meta)| {
                 let index = meta_string(&meta, "_index");
                 let id = meta_string(&meta, "_id");
-                (action, index, id)
+                let pipeline = meta_string(&meta, "pipeline");
+                (action, index, id, pipeline)
             }),
         };
-        let (action, index, id) = match parsed {
+        let (action, index, id, pipeline) = match parsed {
             Ok(a) => a,
             Err(e) => {
                 // Without a readable action we cannot know whether a source line follows;
@@ -224,6 +238,7 @@ fn frame_items(
                     action: "index".to_string(),
                     index: default_index.map(str::to_string),
                     id: None,
+                    pipeline: None,
                     source: Err(e),
                 });
                 continue;
@@ -247,6 +262,7 @@ fn frame_items(
             action,
             index,
             id,
+            pipeline,
             source,
         });
     }
@@ -262,15 +278,8 @@ fn check_item(
     if index.is_none() {
         return Err(RecordError::MissingIndex);
     }
-    match id {
-        Some("") => return Err(RecordError::EmptyId),
-        Some(id) if id.len() > MAX_ID_BYTES => {
-            return Err(RecordError::IdTooLong {
-                head: id.chars().take(32).collect(),
-                len: id.len(),
-            });
-        }
-        _ => {}
+    if let Some(id) = id {
+        check_id(id)?;
     }
     source.map(Line::range).ok_or(RecordError::MissingSource)
 }
@@ -287,10 +296,24 @@ enum Answer {
         id: Option<String>,
         error: ItemError,
     },
+    /// An ingest pipeline dropped the document: answered `noop`, as Elasticsearch does.
+    Dropped {
+        index: String,
+        id: Option<String>,
+    },
 }
 
-/// An item waiting for its stream: its number, source range and `_id`.
-type Pending = (usize, std::ops::Range<usize>, Option<String>);
+/// An item waiting for its stream.
+struct Pending {
+    /// Its number in the request.
+    n: usize,
+    /// Its source line.
+    range: std::ops::Range<usize>,
+    /// Its `_id`, if the client gave one.
+    id: Option<String>,
+    /// The pipeline its action line names, if any.
+    pipeline: Option<String>,
+}
 
 /// Writes a bulk request: items are framed, grouped by stream, accepted by their stream and
 /// appended (durably) per stream; every item gets its own answer, in request order. Framing and
@@ -300,6 +323,7 @@ pub async fn ingest_bulk(
     state: &IngestState,
     body: Bytes,
     target: Option<&str>,
+    pipeline: Option<&str>,
     headers: &HeaderMap,
     wait_for: Option<Duration>,
 ) -> (Vec<u8>, Vec<String>) {
@@ -319,7 +343,12 @@ pub async fn ingest_bulk(
     let actions: Vec<String> = items.iter().map(|i| i.action.clone()).collect();
     for (n, item) in items.into_iter().enumerate() {
         match (item.source, item.index) {
-            (Ok(range), Some(index)) => groups.entry(index).or_default().push((n, range, item.id)),
+            (Ok(range), Some(index)) => groups.entry(index).or_default().push(Pending {
+                n,
+                range,
+                id: item.id,
+                pipeline: item.pipeline,
+            }),
             (Err(e), index) => {
                 answers[n] = Some(Answer::Failed {
                     index: index.unwrap_or_default(),
@@ -344,6 +373,7 @@ pub async fn ingest_bulk(
             body: &body,
             arrival_ms,
             headers,
+            pipeline,
         };
         group.append(pending, &mut answers, &mut waits).await;
     }
@@ -354,7 +384,7 @@ pub async fn ingest_bulk(
     }
     let errors = answers
         .iter()
-        .any(|a| !matches!(a, Some(Answer::Created { .. })));
+        .any(|a| !matches!(a, Some(Answer::Created { .. } | Answer::Dropped { .. })));
     let items: Vec<Item<'_>> = answers
         .iter()
         .zip(&actions)
@@ -469,6 +499,14 @@ impl serde::Serialize for Item<'_> {
                     },
                 },
             )?,
+            Some(Answer::Dropped { index, id }) => map.serialize_entry(
+                self.action,
+                &json!({
+                    // OpenSearch's words for a dropped document that had no `_id`.
+                    "_index": index, "_id": id.as_deref().unwrap_or("auto-generated"), "_version": -3, "result": "noop",
+                    "_shards": {"total": 0, "successful": 0, "failed": 0}, "status": 200,
+                }),
+            )?,
             None => map.serialize_entry(
                 self.action,
                 &json!({"status": 500, "error": {"type": "exception", "reason": "item was not processed"}}),
@@ -485,6 +523,8 @@ struct Group<'a> {
     body: &'a Bytes,
     arrival_ms: i64,
     headers: &'a HeaderMap,
+    /// The request's `?pipeline=`.
+    pipeline: Option<&'a str>,
 }
 
 impl Group<'_> {
@@ -496,7 +536,7 @@ impl Group<'_> {
     ) {
         let name = self.name;
         let ids = |pending: &[Pending]| -> Vec<(usize, Option<String>)> {
-            pending.iter().map(|(n, _, id)| (*n, id.clone())).collect()
+            pending.iter().map(|p| (p.n, p.id.clone())).collect()
         };
         let stream = match self.state.pipeline.stream(name).await {
             Ok(s) => s,
@@ -511,15 +551,31 @@ impl Group<'_> {
         }
         self.state.pipeline.metrics().request(name, "bulk");
         let accept = stream.acceptor(self.state.max_record_size, self.arrival_ms);
-        let bytes: usize = pending.iter().map(|(_, r, _)| r.len()).sum();
+        let processing = self.state.pipeline.processing(&stream, self.arrival_ms);
+        let request_pipeline = self.pipeline.map(str::to_string);
+        let bytes: usize = pending.iter().map(|p| p.range.len()).sum();
         let sent = ids(&pending);
         let body = self.body.clone();
         let accepted = off_runtime(bytes, move || {
+            // One chain per pipeline named: items usually all name the same one.
+            let mut chains: Vec<(Option<String>, Result<Chain, RecordError>)> = Vec::new();
             pending
                 .into_iter()
-                .map(|(n, range, id)| {
-                    let outcome = accept.json(body.slice(range), id.as_deref());
-                    (n, id, outcome)
+                .map(|p| {
+                    let named = p.pipeline.or_else(|| request_pipeline.clone());
+                    let k = match chains.iter().position(|(n, _)| *n == named) {
+                        Some(k) => k,
+                        None => {
+                            let chain = processing.chain(named.as_deref());
+                            chains.push((named, chain));
+                            chains.len() - 1
+                        }
+                    };
+                    let outcome = match &chains[k].1 {
+                        Ok(chain) => accept.json_with(body.slice(p.range), p.id.as_deref(), chain),
+                        Err(e) => Err(e.clone()),
+                    };
+                    (p.n, p.id, outcome)
                 })
                 .collect::<Vec<_>>()
         })
@@ -535,7 +591,13 @@ impl Group<'_> {
         let mut refused = 0;
         for (n, id, outcome) in accepted {
             match outcome {
-                Ok(r) => {
+                Ok(None) => {
+                    answers[n] = Some(Answer::Dropped {
+                        index: name.to_string(),
+                        id,
+                    });
+                }
+                Ok(Some(r)) => {
                     let index =
                         hydrant_index::rotation::index_for(name, rotation, r.timestamp_ms).0;
                     meta.push((n, index, r.id.to_string()));

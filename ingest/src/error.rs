@@ -109,6 +109,9 @@ pub enum ElasticsearchError {
 /// Errors starting the pipeline or one of its streams.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The ingest pipelines (stored, or declared in the configuration) cannot be used.
+    #[error("ingest pipelines: {0}")]
+    Pipelines(hydrant_pipeline::PipelineError),
     /// Object storage could not be set up.
     #[error(transparent)]
     Storage(crate::objects::StorageError),

@@ -25,6 +25,7 @@ mod metrics;
 mod ndjson;
 mod objects;
 mod pipeline;
+mod processing;
 mod record;
 mod retry;
 mod routes;

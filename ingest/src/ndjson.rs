@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use hydrant_http::ndjson::lines;
 
-use crate::accept::{Acceptor, LineErrorKind};
+use crate::accept::{Acceptor, LineErrorKind, RecordError};
+use crate::processing::Chain;
 use crate::record::Record;
 
 /// How lines are read.
@@ -30,23 +31,50 @@ pub struct LineError {
 
 /// Splits an NDJSON (or text) body into accepted records and refused lines. Blank lines are
 /// skipped; a bad line costs only itself.
+#[cfg(test)]
 pub fn parse_lines(
     body: &Bytes,
     format: LineFormat,
     accept: &Acceptor,
 ) -> (Vec<Record>, Vec<LineError>) {
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
+    let parsed = parse_lines_with(body, format, accept, &Ok(Chain::default()));
+    (parsed.records, parsed.errors)
+}
+
+/// What a body's lines became.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Records to keep.
+    pub records: Vec<Record>,
+    /// Lines refused.
+    pub errors: Vec<LineError>,
+    /// Lines an ingest pipeline dropped.
+    pub dropped: usize,
+}
+
+/// [`parse_lines`] through the ingest pipelines of `chain` (or, when the pipeline named does
+/// not exist, every line refused with that reason).
+pub fn parse_lines_with(
+    body: &Bytes,
+    format: LineFormat,
+    accept: &Acceptor,
+    chain: &Result<Chain, RecordError>,
+) -> Parsed {
+    let mut out = Parsed::default();
     for line in lines(body).filter(|l| !l.is_blank()) {
-        let outcome = match format {
-            LineFormat::Json => accept.json(body.slice(line.range()), None),
-            LineFormat::Text => accept.text(line.bytes),
+        let outcome = match chain {
+            Err(e) => Err(e.clone()),
+            Ok(chain) => match format {
+                LineFormat::Json => accept.json_with(body.slice(line.range()), None, chain),
+                LineFormat::Text => accept.text_with(line.bytes, chain),
+            },
         };
         match outcome {
-            Ok(record) => records.push(record),
+            Ok(Some(record)) => out.records.push(record),
+            Ok(None) => out.dropped += 1,
             Err(e) => {
                 let (kind, reason) = e.line_error();
-                errors.push(LineError {
+                out.errors.push(LineError {
                     line: line.number,
                     kind,
                     reason,
@@ -54,7 +82,7 @@ pub fn parse_lines(
             }
         }
     }
-    (records, errors)
+    out
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub struct Pipeline {
     global_pending: Arc<AtomicU64>,
     /// AWS credentials for S3 and SigV4-signed Elasticsearch destinations.
     credentials: Arc<AwsCredentials>,
+    /// The ingest pipelines records can go through.
+    registry: Arc<hydrant_pipeline::Registry>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -66,6 +68,7 @@ impl Pipeline {
         store: Arc<dyn ObjectStore>,
         credentials: Arc<AwsCredentials>,
     ) -> Result<Arc<Pipeline>, StartError> {
+        let registry = Arc::new(open_registry(&config)?);
         let pipeline = Arc::new(Pipeline {
             config,
             catalog,
@@ -75,6 +78,7 @@ impl Pipeline {
             create: tokio::sync::Mutex::new(()),
             global_pending: Arc::new(AtomicU64::new(0)),
             credentials,
+            registry,
         });
         pipeline.check_elasticsearch()?;
         let wal_dir = pipeline.config.wal_dir();
@@ -135,6 +139,16 @@ impl Pipeline {
             .write()
             .insert(name.to_string(), stream.clone());
         Ok(stream)
+    }
+
+    /// The ingest pipelines.
+    pub fn pipelines(&self) -> &Arc<hydrant_pipeline::Registry> {
+        &self.registry
+    }
+
+    /// The ingest pipelines of stream `stream` for a request arriving at `arrival_ms`.
+    pub fn processing(&self, stream: &Stream, arrival_ms: i64) -> crate::processing::Processing {
+        crate::processing::Processing::new(&self.registry, stream.name(), stream.config(), arrival_ms)
     }
 
     /// The stream `name` if it exists.
@@ -400,4 +414,37 @@ fn spawn_sink<S: destination::Sink>(
     ctx: DeliveryContext,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(destination::run_sink(port, sink, ctx))
+}
+
+/// The pipeline registry of the data directory, with the pipelines of the configuration; a
+/// stream naming a pipeline that does not exist (yet) is worth a warning, not a refusal to
+/// start: its records are refused one by one until the pipeline is stored.
+fn open_registry(config: &Config) -> Result<hydrant_pipeline::Registry, StartError> {
+    let declared = config
+        .pipelines
+        .iter()
+        .map(|(id, table)| {
+            let def = serde_json::to_value(table).unwrap_or(serde_json::Value::Null);
+            (id.clone(), def)
+        })
+        .collect();
+    let resources = config
+        .ingest
+        .geoip_databases
+        .iter()
+        .fold(hydrant_pipeline::Resources::default(), |r, (name, path)| {
+            r.with_geoip(name.clone(), path.clone())
+        });
+    let registry = hydrant_pipeline::Registry::open(&config.data_dir, &declared, resources)
+    .map_err(StartError::Pipelines)?;
+    let streams = std::iter::once(("[defaults]", &config.defaults))
+        .chain(config.streams.iter().map(|(n, s)| (n.as_str(), s)));
+    for (stream, s) in streams {
+        for id in s.pipeline.iter().chain(&s.final_pipeline) {
+            if registry.get(id).is_none() {
+                tracing::warn!(stream, pipeline = %id, "the stream names a pipeline that does not exist: its records are refused until it is stored");
+            }
+        }
+    }
+    Ok(registry)
 }

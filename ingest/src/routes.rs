@@ -17,7 +17,7 @@ use crate::body::{BodyLimits, read_body};
 use crate::bulk::ingest_bulk;
 use crate::error::IngestError;
 use crate::firehose;
-use crate::ndjson::{LineError, LineFormat, parse_lines};
+use crate::ndjson::{LineError, LineFormat, Parsed, parse_lines_with};
 use crate::pipeline::Pipeline;
 
 /// Longest `?refresh=wait_for` wait before answering anyway.
@@ -53,6 +53,7 @@ pub fn router(state: IngestState) -> Router {
         )
         .route("/_flush", get(refresh_all).post(refresh_all))
         .route("/{target}/_flush", get(refresh_target).post(refresh_target))
+        .merge(pipelines::routes())
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -64,6 +65,9 @@ pub struct RecordParams {
     /// `wait_for`/`true`: answer once the records are searchable.
     #[serde(default)]
     pub refresh: Option<String>,
+    /// The ingest pipeline the records go through (`_none`: not even the stream's default).
+    #[serde(default)]
+    pub pipeline: Option<String>,
 }
 
 /// Answer of `POST /v1/streams/{stream}/records`.
@@ -75,6 +79,9 @@ pub struct RecordsResponse {
     pub accepted: usize,
     /// Lines refused.
     pub rejected: usize,
+    /// Lines an ingest pipeline dropped (a `drop` processor): answered, not kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped: usize,
     /// Each refused line, with its number and why.
     pub errors: Vec<LineError>,
 }
@@ -137,10 +144,21 @@ pub async fn ingest_lines(
         LineFormat::Json
     };
     let body = read_body(headers, body, state.limits).await?;
-    let accept = stream.acceptor(state.max_record_size, chrono::Utc::now().timestamp_millis());
-    let (records, errors) =
-        off_runtime(body.len(), move || parse_lines(&body, format, &accept)).await?;
-    if records.is_empty() && errors.is_empty() {
+    let arrival_ms = chrono::Utc::now().timestamp_millis();
+    let accept = stream.acceptor(state.max_record_size, arrival_ms);
+    let chain = state
+        .pipeline
+        .processing(&stream, arrival_ms)
+        .chain(params.pipeline.as_deref());
+    let Parsed {
+        records,
+        errors,
+        dropped,
+    } = off_runtime(body.len(), move || {
+        parse_lines_with(&body, format, &accept, &chain)
+    })
+    .await?;
+    if records.is_empty() && errors.is_empty() && dropped == 0 {
         return Err(IngestError::EmptyBody);
     }
     let accepted = records.len();
@@ -155,8 +173,13 @@ pub async fn ingest_lines(
         stream: stream.name().to_string(),
         accepted,
         rejected: errors.len(),
+        dropped,
         errors,
     })
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn wants_wait(refresh: Option<&str>) -> bool {
@@ -203,7 +226,8 @@ async fn bulk(
         return IngestError::EmptyBody.into_response();
     }
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    let (answer, warnings) = ingest_bulk(state, body, target, headers, wait).await;
+    let (answer, warnings) =
+        ingest_bulk(state, body, target, params.pipeline.as_deref(), headers, wait).await;
     let mut r = answer.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -431,6 +455,8 @@ impl IntoResponse for IngestError {
         response
     }
 }
+
+mod pipelines;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,10 @@
 //! `_msearch`: NDJSON header/body pairs, one answer per pair; a failing search answers with its
 //! own error and status and does not fail the others.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+
+use parking_lot::Mutex;
 
 use serde_json::{Map, Value, json};
 
@@ -74,25 +77,67 @@ pub fn msearch(
     if lines.is_empty() {
         return Err(QueryError::IllegalArgument("no requests added".to_string()));
     }
-    let mut responses = Vec::new();
+    let mut searches = Vec::with_capacity(lines.len().div_ceil(2));
     for pair in lines.chunks(2) {
         let (t, p) = header(pair[0], params)?;
         let body = pair.get(1).copied().unwrap_or(b"{}");
-        let t = t.or_else(|| target.map(str::to_string));
-        let answer =
-            SearchRequest::parse(body, &p).and_then(|req| engine.run(t.as_deref(), &p, req));
-        responses.push(match answer {
-            Ok((_, resp)) => {
-                let mut v =
-                    serde_json::to_value(resp).map_err(|e| QueryError::Search(e.to_string()))?;
+        searches.push((t.or_else(|| target.map(str::to_string)), p, body));
+    }
+    let one = |(t, p, body): &(Option<String>, SearchParams, &[u8])| -> Value {
+        let answer = SearchRequest::parse(body, p).and_then(|req| engine.run(t.as_deref(), p, req));
+        match answer.and_then(|(_, resp)| {
+            serde_json::to_value(resp).map_err(|e| QueryError::Search(e.to_string()))
+        }) {
+            Ok(mut v) => {
                 v["status"] = json!(200);
                 v
             }
             Err(e) => e.to_json(),
+        }
+    };
+    let workers = concurrency(params, searches.len());
+    let responses: Vec<Value> = if workers <= 1 {
+        searches.iter().map(one).collect()
+    } else {
+        // The searches of one `_msearch` run side by side, as Elasticsearch fans them out
+        // over its search threads (a dashboard's panels answer in the time of the slowest,
+        // not of their sum); `max_concurrent_searches` bounds them, by default the cores.
+        let next = AtomicUsize::new(0);
+        let slots: Vec<Mutex<Option<Value>>> = searches.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            let work = || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(s) = searches.get(i) else { break };
+                *slots[i].lock() = Some(one(s));
+            };
+            for _ in 1..workers {
+                // Search threads' stack, as the blocking pool's (deep requests are bounded
+                // well within it).
+                let spawned = std::thread::Builder::new()
+                    .name("hydrant-msearch".into())
+                    .stack_size(8 << 20)
+                    .spawn_scoped(scope, work);
+                if spawned.is_err() {
+                    break; // fewer threads; this one still works through every search
+                }
+            }
+            work();
         });
-    }
+        slots
+            .into_iter()
+            .map(|s| s.into_inner().unwrap_or_else(|| QueryError::Search("search did not run".into()).to_json()))
+            .collect()
+    };
     Ok(json!({
         "took": started.elapsed().as_millis() as u64,
         "responses": responses,
     }))
+}
+
+/// How many searches of one `_msearch` run at once: its `max_concurrent_searches`, else the
+/// cores, never more than there are searches.
+fn concurrency(params: &SearchParams, searches: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = params.max_concurrent_searches.map_or(cores, |n| n as usize);
+    wanted.clamp(1, 64).min(searches)
 }

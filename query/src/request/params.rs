@@ -71,6 +71,9 @@ pub struct SearchParams {
     /// `q=` ignores values that do not fit a field's type instead of failing.
     #[serde(default, deserialize_with = "lenient")]
     pub lenient: Option<bool>,
+    /// `_msearch`: how many of its searches run at once (default: the cores).
+    #[serde(default, deserialize_with = "lenient")]
+    pub max_concurrent_searches: Option<u64>,
     /// Expand wildcards in the query string: accepted, and what Hydrant always does.
     #[serde(rename = "analyze_wildcard")]
     pub _analyze_wildcard: Option<String>,

@@ -1,0 +1,117 @@
+//! Which ingest pipelines a record goes through, and running them on the accept path.
+//!
+//! As in Elasticsearch: the pipeline a request names (`?pipeline=`, or `pipeline` in a bulk
+//! action line, which wins) or else the stream's default pipeline (`index.default_pipeline`);
+//! `_none` names none; then the stream's final pipeline, whatever was named. A record a
+//! pipeline refuses costs only itself; one a `drop` processor drops is answered but not kept.
+
+use std::sync::Arc;
+
+use chrono::SecondsFormat;
+use hydrant_config::StreamConfig;
+use hydrant_pipeline::{Outcome, Pipeline, Registry};
+use serde_json::{Map, Value};
+
+use crate::accept::RecordError;
+
+/// The pipelines of one stream for one request.
+#[derive(Clone)]
+pub struct Processing {
+    registry: Arc<Registry>,
+    index: Arc<str>,
+    default: Option<String>,
+    last: Option<String>,
+    timestamp: Arc<str>,
+}
+
+impl std::fmt::Debug for Processing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processing")
+            .field("index", &self.index)
+            .field("default", &self.default)
+            .field("final", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pipelines chosen for one record, in the order they run.
+#[derive(Clone, Default)]
+pub struct Chain {
+    pipelines: Vec<Arc<Pipeline>>,
+    processing: Option<Processing>,
+}
+
+impl Chain {
+    /// Whether no pipeline applies (the record is accepted as it came).
+    pub fn is_empty(&self) -> bool {
+        self.pipelines.is_empty()
+    }
+
+    /// Runs `source` (with the client's `_id`, if any) through the chain: the processed
+    /// source and its `_id`, `None` if a pipeline dropped it, or why it was refused.
+    pub fn run(
+        &self,
+        source: Map<String, Value>,
+        id: Option<&str>,
+    ) -> Result<Option<(Map<String, Value>, Option<String>)>, RecordError> {
+        let Some(p) = &self.processing else {
+            return Ok(Some((source, id.map(str::to_string))));
+        };
+        let refs: Vec<&Pipeline> = self.pipelines.iter().map(Arc::as_ref).collect();
+        match hydrant_pipeline::run_doc(p.registry.as_ref(), &refs, source, &p.index, id, &p.timestamp) {
+            Ok(Outcome::Keep { source, id }) => Ok(Some((source, id))),
+            Ok(Outcome::Dropped) => Ok(None),
+            Err(e) => Err(RecordError::Processing(Box::new(e))),
+        }
+    }
+}
+
+impl Processing {
+    /// The pipelines of `stream` (its configuration `config`) for a request arriving at
+    /// `arrival_ms`; `None` when nothing could apply (no default or final pipeline, none
+    /// named).
+    pub fn new(
+        registry: &Arc<Registry>,
+        stream: &str,
+        config: &StreamConfig,
+        arrival_ms: i64,
+    ) -> Processing {
+        let timestamp = chrono::DateTime::from_timestamp_millis(arrival_ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        Processing {
+            registry: registry.clone(),
+            index: stream.into(),
+            default: config.pipeline.clone(),
+            last: config.final_pipeline.clone(),
+            timestamp: timestamp.into(),
+        }
+    }
+
+    /// Whether any record of this request can go through a pipeline, given what the request
+    /// names.
+    pub fn applies(&self, requested: Option<&str>) -> bool {
+        self.last.is_some() || requested.is_some_and(|r| r != "_none") || (requested.is_none() && self.default.is_some())
+    }
+
+    /// The chain for a record whose request (or action line) names `requested`.
+    pub fn chain(&self, requested: Option<&str>) -> Result<Chain, RecordError> {
+        let first = match requested {
+            Some("_none") => None,
+            Some(id) => Some(id),
+            None => self.default.as_deref(),
+        };
+        let mut pipelines = Vec::with_capacity(2);
+        for id in first.into_iter().chain(self.last.as_deref()) {
+            let p = self
+                .registry
+                .get(id)
+                .ok_or_else(|| RecordError::PipelineMissing(id.to_string()))?;
+            pipelines.push(p);
+        }
+        Ok(Chain {
+            processing: (!pipelines.is_empty()).then(|| self.clone()),
+            pipelines,
+        })
+    }
+}
