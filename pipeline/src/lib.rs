@@ -20,9 +20,13 @@ mod template;
 pub use doc::IngestDoc;
 pub use error::{DefinitionError, Failure, PipelineError, ProcessError};
 pub use pipeline::{Ctx, Flow, MAX_DEPTH, Pipeline, Process, Resolve};
-pub use processors::{Resources, TYPES};
+pub use processors::{Resources, TYPES, grok_patterns};
 pub use registry::{Origin, Registry, matches};
 pub use run::{Outcome, error_json, run_doc, simulate};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_builtin;
+#[cfg(test)]
+mod tests_parsing;

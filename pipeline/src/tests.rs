@@ -8,7 +8,7 @@ use crate::{Outcome, PipelineError, Registry, Resources, run_doc, simulate};
 
 const TS: &str = "2026-12-03T10:00:00.000Z";
 
-fn registry() -> (tempfile::TempDir, Registry) {
+pub(crate) fn registry() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let r = Registry::open(dir.path(), &BTreeMap::new(), Resources::default()).unwrap();
     (dir, r)

@@ -9,6 +9,11 @@ use crate::opts::Opts;
 use crate::pipeline::Process;
 
 mod basic;
+mod date;
+mod dissect;
+mod grok;
+mod grok_bank;
+mod kv;
 mod strings;
 
 mod fingerprint;
@@ -18,6 +23,8 @@ mod user_agent;
 
 pub use geoip::GeoIpDatabases;
 pub use user_agent::UserAgents;
+
+pub use grok_bank::grok_patterns;
 
 /// What processors share across pipelines: databases named in the configuration.
 #[derive(Clone, Default)]
@@ -48,6 +55,7 @@ pub const TYPES: &[&str] = &[
     "append", "convert", "drop", "fail", "gsub", "join", "json", "lowercase", "pipeline", "remove",
     "rename", "set", "split", "trim", "uppercase", "urldecode",
     "fingerprint", "geoip", "uri_parts", "user_agent",
+    "date", "dissect", "grok", "kv",
 ];
 
 /// Builds the processor `kind` from its options.
@@ -80,6 +88,10 @@ pub fn build(
             "user_agent",
             user_agent::user_agent(opts, &res.user_agents)?,
         ),
+        "date" => ("date", date::date(opts)?),
+        "dissect" => ("dissect", dissect::dissect(opts)?),
+        "grok" => ("grok", grok::grok(opts, res)?),
+        "kv" => ("kv", kv::kv(opts)?),
         other => {
             return Err(DefinitionError {
                 reason: format!("No processor type exists with name [{other}]"),
