@@ -41,7 +41,10 @@ impl Zone {
         if matches!(t, "UTC" | "Z" | "GMT" | "UT") {
             return Ok(Zone::Fixed(FixedOffset::east_opt(0).ok_or_else(unknown)?));
         }
-        let offset = t.strip_prefix("UTC").or_else(|| t.strip_prefix("GMT")).unwrap_or(t);
+        let offset = t
+            .strip_prefix("UTC")
+            .or_else(|| t.strip_prefix("GMT"))
+            .unwrap_or(t);
         if offset.starts_with(['+', '-']) {
             return parse_offset(offset).map(Zone::Fixed).ok_or_else(unknown);
         }
@@ -50,15 +53,24 @@ impl Zone {
 
     fn local(&self, naive: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
         match self {
-            Zone::Named(tz) => tz.from_local_datetime(&naive).earliest().map(|d| d.fixed_offset()),
+            Zone::Named(tz) => tz
+                .from_local_datetime(&naive)
+                .earliest()
+                .map(|d| d.fixed_offset()),
             Zone::Fixed(off) => off.from_local_datetime(&naive).single(),
         }
     }
 
     fn format(&self, dt: DateTime<FixedOffset>, items: &[Item<'static>]) -> String {
         match self {
-            Zone::Named(tz) => dt.with_timezone(tz).format_with_items(items.iter()).to_string(),
-            Zone::Fixed(off) => dt.with_timezone(off).format_with_items(items.iter()).to_string(),
+            Zone::Named(tz) => dt
+                .with_timezone(tz)
+                .format_with_items(items.iter())
+                .to_string(),
+            Zone::Fixed(off) => dt
+                .with_timezone(off)
+                .format_with_items(items.iter())
+                .to_string(),
         }
     }
 }
@@ -74,7 +86,11 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 1 | 2 | 4) {
         return None;
     }
-    let (h, m) = if digits.len() == 4 { digits.split_at(2) } else { (digits.as_str(), "0") };
+    let (h, m) = if digits.len() == 4 {
+        digits.split_at(2)
+    } else {
+        (digits.as_str(), "0")
+    };
     let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
     FixedOffset::east_opt(sign * secs)
 }
@@ -103,7 +119,11 @@ impl JavaPattern {
                 i += 1;
                 loop {
                     match (chars.get(i), chars.get(i + 1)) {
-                        (None, _) => return Err(format!("Pattern ends with an incomplete string literal: {pattern}")),
+                        (None, _) => {
+                            return Err(format!(
+                                "Pattern ends with an incomplete string literal: {pattern}"
+                            ));
+                        }
                         (Some('\''), Some('\'')) => {
                             lit.push('\'');
                             i += 2;
@@ -126,7 +146,9 @@ impl JavaPattern {
             }
             if !c.is_ascii_alphabetic() {
                 if matches!(c, '[' | ']' | '{' | '}' | '#') {
-                    return Err(format!("optional sections and reserved character [{c}] are not supported in [{pattern}]"));
+                    return Err(format!(
+                        "optional sections and reserved character [{c}] are not supported in [{pattern}]"
+                    ));
                 }
                 let item = if c.is_whitespace() {
                     Item::OwnedSpace(c.to_string().into())
@@ -140,17 +162,34 @@ impl JavaPattern {
             }
             let n = chars[i..].iter().take_while(|x| **x == c).count();
             i += n;
-            let num = |what: Numeric, pad: bool| Item::Numeric(what, if pad { Pad::Zero } else { Pad::None });
+            let num = |what: Numeric, pad: bool| {
+                Item::Numeric(what, if pad { Pad::Zero } else { Pad::None })
+            };
             let (p, f) = match (c, n) {
-                ('y' | 'u', 2) => (num(Numeric::YearMod100, true), num(Numeric::YearMod100, true)),
+                ('y' | 'u', 2) => (
+                    num(Numeric::YearMod100, true),
+                    num(Numeric::YearMod100, true),
+                ),
                 ('y' | 'u', _) => (num(Numeric::Year, true), num(Numeric::Year, n > 1)),
                 ('M' | 'L', 1 | 2) => (num(Numeric::Month, n == 2), num(Numeric::Month, n == 2)),
-                ('M' | 'L', 3) => (Item::Fixed(Fixed::ShortMonthName), Item::Fixed(Fixed::ShortMonthName)),
-                ('M' | 'L', _) => (Item::Fixed(Fixed::LongMonthName), Item::Fixed(Fixed::LongMonthName)),
+                ('M' | 'L', 3) => (
+                    Item::Fixed(Fixed::ShortMonthName),
+                    Item::Fixed(Fixed::ShortMonthName),
+                ),
+                ('M' | 'L', _) => (
+                    Item::Fixed(Fixed::LongMonthName),
+                    Item::Fixed(Fixed::LongMonthName),
+                ),
                 ('d', 1 | 2) => (num(Numeric::Day, n == 2), num(Numeric::Day, n == 2)),
                 ('D', _) => (num(Numeric::Ordinal, n > 1), num(Numeric::Ordinal, n > 1)),
-                ('E', 1..=3) => (Item::Fixed(Fixed::ShortWeekdayName), Item::Fixed(Fixed::ShortWeekdayName)),
-                ('E', 4) => (Item::Fixed(Fixed::LongWeekdayName), Item::Fixed(Fixed::LongWeekdayName)),
+                ('E', 1..=3) => (
+                    Item::Fixed(Fixed::ShortWeekdayName),
+                    Item::Fixed(Fixed::ShortWeekdayName),
+                ),
+                ('E', 4) => (
+                    Item::Fixed(Fixed::LongWeekdayName),
+                    Item::Fixed(Fixed::LongWeekdayName),
+                ),
                 ('a', 1) => (Item::Fixed(Fixed::UpperAmPm), Item::Fixed(Fixed::UpperAmPm)),
                 ('H' | 'k', 1 | 2) => (num(Numeric::Hour, n == 2), num(Numeric::Hour, n == 2)),
                 ('h' | 'K', 1 | 2) => (num(Numeric::Hour12, n == 2), num(Numeric::Hour12, n == 2)),
@@ -159,11 +198,17 @@ impl JavaPattern {
                 ('S', 3) => (strftime("%3f"), strftime("%3f")),
                 ('S', 6) => (strftime("%6f"), strftime("%6f")),
                 ('S', 9) => (strftime("%9f"), strftime("%9f")),
-                ('Z', 1..=3) | ('x', 1 | 2) => (strftime("%#z"), Item::Fixed(Fixed::TimezoneOffset)),
+                ('Z', 1..=3) | ('x', 1 | 2) => {
+                    (strftime("%#z"), Item::Fixed(Fixed::TimezoneOffset))
+                }
                 ('x', 3) => (strftime("%#z"), Item::Fixed(Fixed::TimezoneOffsetColon)),
                 ('X', 1 | 2) => (strftime("%#z"), Item::Fixed(Fixed::TimezoneOffsetZ)),
                 ('X', 3) | ('Z', 5) => (strftime("%#z"), Item::Fixed(Fixed::TimezoneOffsetColonZ)),
-                ('S', _) => return Err(format!("fractions of a second other than S{{3,6,9}} are not supported in [{pattern}]")),
+                ('S', _) => {
+                    return Err(format!(
+                        "fractions of a second other than S{{3,6,9}} are not supported in [{pattern}]"
+                    ));
+                }
                 _ => {
                     return Err(format!(
                         "pattern letter [{}] is not supported in [{pattern}]",
@@ -207,7 +252,9 @@ impl JavaPattern {
         }
         let naive = p.to_naive_date().ok()?.and_time(p.to_naive_time().ok()?);
         match p.offset() {
-            Some(off) => FixedOffset::east_opt(off)?.from_local_datetime(&naive).single(),
+            Some(off) => FixedOffset::east_opt(off)?
+                .from_local_datetime(&naive)
+                .single(),
             None => zone.local(naive),
         }
     }
@@ -235,7 +282,8 @@ impl Format {
     }
 
     fn parse(&self, text: &str, zone: &Zone) -> Option<DateTime<FixedOffset>> {
-        let from_millis = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms).map(|d| d.fixed_offset());
+        let from_millis =
+            |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms).map(|d| d.fixed_offset());
         match self {
             Format::Iso8601 => parse_iso8601(text, zone),
             Format::Unix => from_millis((text.trim().parse::<f64>().ok()? * 1000.0) as i64),
@@ -277,7 +325,9 @@ fn parse_iso8601(text: &str, zone: &Zone) -> Option<DateTime<FixedOffset>> {
             7 => format!("{local}-01"),
             _ => local.to_string(),
         };
-        NaiveDate::parse_from_str(&padded, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?
+        NaiveDate::parse_from_str(&padded, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
     };
     match offset {
         Some("Z") => Some(naive.and_utc().fixed_offset()),
@@ -308,7 +358,9 @@ fn locale_ok(locale: &str) -> bool {
 }
 
 fn locale_error(locale: &str) -> String {
-    format!("locale [{locale}] is not supported: Hydrant reads month and day names in English (ENGLISH, ROOT or en) only")
+    format!(
+        "locale [{locale}] is not supported: Hydrant reads month and day names in English (ENGLISH, ROOT or en) only"
+    )
 }
 
 /// `date`: `field`, `target_field`, `formats`, `timezone`, `locale`, `output_format`.
@@ -328,7 +380,9 @@ pub fn date(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
         return Err(opts.error("formats", "property isn't a list or is empty"));
     }
     let zone = match opts.opt_string("timezone")? {
-        None => PerDoc::Fixed(Zone::Fixed(FixedOffset::east_opt(0).expect("zero is a valid offset"))),
+        None => PerDoc::Fixed(Zone::Fixed(
+            FixedOffset::east_opt(0).expect("zero is a valid offset"),
+        )),
         Some(s) if s.contains("{{") => PerDoc::Template(Template::compile("timezone", &s)?),
         Some(s) => PerDoc::Fixed(Zone::parse(&s).map_err(|e| opts.error("timezone", e))?),
     };
@@ -337,11 +391,25 @@ pub fn date(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
         Some(s) if !locale_ok(&s) => return Err(opts.error("locale", locale_error(&s))),
         _ => None,
     };
-    let output = opts.opt_string("output_format")?.unwrap_or_else(|| DEFAULT_OUTPUT.to_string());
+    let output = opts
+        .opt_string("output_format")?
+        .unwrap_or_else(|| DEFAULT_OUTPUT.to_string());
     let output = JavaPattern::compile(&output)
-        .map_err(|e| opts.error("output_format", format!("invalid output format [{output}]: {e}")))?
+        .map_err(|e| {
+            opts.error(
+                "output_format",
+                format!("invalid output format [{output}]: {e}"),
+            )
+        })?
         .format;
-    Ok(Box::new(DateProc { field, target, formats, zone, locale, output }))
+    Ok(Box::new(DateProc {
+        field,
+        target,
+        formats,
+        zone,
+        locale,
+        output,
+    }))
 }
 
 impl Process for DateProc {

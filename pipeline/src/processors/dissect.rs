@@ -87,11 +87,18 @@ impl Key {
             }
         }
         .ok_or_else(|| key_error(key, "The key name could be determined"))?;
-        let skip = modifier == Modifier::NamedSkip || (modifier == Modifier::None && name.is_empty());
+        let skip =
+            modifier == Modifier::NamedSkip || (modifier == Modifier::None && name.is_empty());
         if name.is_empty() && !skip {
             return Err(key_error(key, "The key name could be determined"));
         }
-        Ok(Key { name, modifier, skip, right_padding, order })
+        Ok(Key {
+            name,
+            modifier,
+            skip,
+            right_padding,
+            order,
+        })
     }
 }
 
@@ -123,12 +130,19 @@ impl Dissect {
             pairs.push((Key::parse(&after[..end])?, tail[..delim_end].to_string()));
             rest = &tail[delim_end..];
         }
-        let mut names: Vec<&str> = pairs.iter().filter(|(k, _)| !k.skip).map(|(k, _)| k.name.as_str()).collect();
+        let mut names: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, _)| !k.skip)
+            .map(|(k, _)| k.name.as_str())
+            .collect();
         names.sort_unstable();
         names.dedup();
         let max_results = names.len();
         if pairs.is_empty() || max_results == 0 {
-            return Err(pattern_error(pattern, "Unable to find any keys or delimiters."));
+            return Err(pattern_error(
+                pattern,
+                "Unable to find any keys or delimiters.",
+            ));
         }
         let appended: Vec<String> = pairs
             .iter()
@@ -153,7 +167,9 @@ impl Dissect {
             let listed = vec![*name; *count].join(",");
             return Err(pattern_error(
                 pattern,
-                &format!("Found invalid key/reference associations: '{listed}' Please ensure each '*<key>' is matched with a matching '&<key>"),
+                &format!(
+                    "Found invalid key/reference associations: '{listed}' Please ensure each '*<key>' is matched with a matching '&<key>"
+                ),
             ));
         }
         Ok(Dissect {
@@ -185,7 +201,8 @@ impl Dissect {
 
     fn walk<'k>(&'k self, input: &[u8], found: &mut Found<'k>) {
         let text = |a: usize, b: usize| String::from_utf8_lossy(&input[a..b]).into_owned();
-        let delim_at = |i: usize, d: &[u8]| input.len() >= i + d.len() && &input[i..i + d.len()] == d;
+        let delim_at =
+            |i: usize, d: &[u8]| input.len() >= i + d.len() && &input[i..i + d.len()] == d;
         let mut pairs = self.pairs.iter();
         let Some((mut key, mut delim)) = pairs.next().map(|(k, d)| (k, d.as_bytes())) else {
             return;
@@ -303,7 +320,11 @@ pub fn dissect(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
         property_name: Some("pattern".into()),
         ..DefinitionError::new("")
     })?;
-    let f = FieldOpts { field, target: None, ignore_missing };
+    let f = FieldOpts {
+        field,
+        target: None,
+        ignore_missing,
+    };
     Ok(Box::new(DissectProc { f, dissect }))
 }
 
@@ -319,7 +340,10 @@ impl Process for DissectProc {
                 java_type(v)
             )));
         };
-        let fields = self.dissect.parse(input).map_err(|e| Failure::of("dissect_exception", e))?;
+        let fields = self
+            .dissect
+            .parse(input)
+            .map_err(|e| Failure::of("dissect_exception", e))?;
         for (k, v) in fields {
             doc.set(&k, Value::String(v))?;
         }

@@ -53,7 +53,12 @@ impl Kind {
 
     /// The value as Elasticsearch converts it (Java's `parseInt`, `parseFloat`, …).
     fn convert(self, s: &str) -> Result<Value, Failure> {
-        let bad = || Failure::of("number_format_exception", format!("For input string: \"{s}\""));
+        let bad = || {
+            Failure::of(
+                "number_format_exception",
+                format!("For input string: \"{s}\""),
+            )
+        };
         let float = |f: f64| Number::from_f64(f).map(Value::Number).ok_or_else(bad);
         Ok(match self {
             Kind::String => Value::String(s.to_string()),
@@ -70,7 +75,9 @@ impl Kind {
 fn java_float(s: &str) -> Option<f64> {
     let t = s.trim();
     let t = t.strip_suffix(['d', 'D', 'f', 'F']).unwrap_or(t);
-    if t.contains(['i', 'I', 'n', 'N']) && !matches!(t.trim_start_matches(['+', '-']), "Infinity" | "NaN") {
+    if t.contains(['i', 'I', 'n', 'N'])
+        && !matches!(t.trim_start_matches(['+', '-']), "Infinity" | "NaN")
+    {
         return None;
     }
     t.parse().ok()
@@ -94,7 +101,9 @@ pub struct Grok {
 
 impl std::fmt::Debug for Grok {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grok").field("captures", &self.captures).finish_non_exhaustive()
+        f.debug_struct("Grok")
+            .field("captures", &self.captures)
+            .finish_non_exhaustive()
     }
 }
 
@@ -145,9 +154,9 @@ impl Expansion {
             self.regex.push_str(&pattern[last..whole.start]);
             last = whole.end;
             let name = &m["pattern"];
-            let def = dict
-                .get(name)
-                .ok_or_else(|| format!("Unable to find pattern [{name}] in Grok's pattern dictionary"))?;
+            let def = dict.get(name).ok_or_else(|| {
+                format!("Unable to find pattern [{name}] in Grok's pattern dictionary")
+            })?;
             if let Some(pos) = self.stack.iter().position(|s| s == name) {
                 let mut msg = format!("circular reference in pattern [{name}][{def}]");
                 if pos + 1 < self.stack.len() {
@@ -156,7 +165,9 @@ impl Expansion {
                 return Err(msg);
             }
             if self.stack.len() >= MAX_NESTING {
-                return Err(format!("patterns nested deeper than {MAX_NESTING} at [{name}]"));
+                return Err(format!(
+                    "patterns nested deeper than {MAX_NESTING} at [{name}]"
+                ));
             }
             match m.name("sub") {
                 Some(sub) => {
@@ -190,7 +201,11 @@ fn field_path(name: &str) -> String {
 
 impl Grok {
     /// Compiles `patterns` (several are tried as one alternation, first listed first).
-    pub fn compile(patterns: &[String], dict: &Dictionary<'_>, trace_match: bool) -> Result<Grok, String> {
+    pub fn compile(
+        patterns: &[String],
+        dict: &Dictionary<'_>,
+        trace_match: bool,
+    ) -> Result<Grok, String> {
         let mut exp = Expansion::default();
         let several = patterns.len() > 1;
         for (i, p) in patterns.iter().enumerate() {
@@ -209,12 +224,25 @@ impl Grok {
         }
         let regex = onig::Regex::new(&exp.regex).map_err(|e| e.description().to_string())?;
         let mut captures: Vec<Capture> = Vec::new();
-        let mut pattern_groups = vec![0; if several && trace_match { patterns.len() } else { 0 }];
+        let mut pattern_groups = vec![
+            0;
+            if several && trace_match {
+                patterns.len()
+            } else {
+                0
+            }
+        ];
         let mut named: Vec<(usize, String, Kind)> = Vec::new();
         regex.foreach_name(|name, groups| {
-            let (field, kind) = if let Some(n) = name.strip_prefix("_h").and_then(|n| n.parse::<usize>().ok()) {
+            let (field, kind) = if let Some(n) = name
+                .strip_prefix("_h")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
                 exp.fields[n].clone()
-            } else if let Some(i) = name.strip_prefix("_m").and_then(|n| n.parse::<usize>().ok()) {
+            } else if let Some(i) = name
+                .strip_prefix("_m")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
                 if let (Some(slot), Some(g)) = (pattern_groups.get_mut(i), groups.first()) {
                     *slot = *g as usize;
                 }
@@ -233,15 +261,22 @@ impl Grok {
         for (g, field, kind) in named {
             match captures.iter_mut().find(|c| c.field == field) {
                 Some(c) => c.groups.push((g, kind)),
-                None => captures.push(Capture { field, groups: vec![(g, kind)] }),
+                None => captures.push(Capture {
+                    field,
+                    groups: vec![(g, kind)],
+                }),
             }
         }
-        Ok(Grok { regex, captures, pattern_groups })
+        Ok(Grok {
+            regex,
+            captures,
+            pattern_groups,
+        })
     }
 
     /// Matches `text`: the captured fields with their values (none for groups that did not
     /// take part) and the index of the pattern that matched, or `None` when nothing matched.
-    pub fn captures(&self, text: &str) -> Result<Option<(Vec<(&str, Value)>, usize)>, Failure> {
+    pub fn captures(&self, text: &str) -> Result<Option<GrokMatch<'_>>, Failure> {
         thread_local! {
             // One region per thread, reused: a match allocates nothing but the output values.
             static REGION: RefCell<Region> = RefCell::new(Region::new());
@@ -260,14 +295,33 @@ impl Grok {
             }
             let mut out = Vec::with_capacity(self.captures.len());
             for c in &self.captures {
-                if let Some((kind, (s, e))) = c.groups.iter().find_map(|(g, k)| Some((k, region.pos(*g)?))) {
+                if let Some((kind, (s, e))) = c
+                    .groups
+                    .iter()
+                    .find_map(|(g, k)| Some((k, region.pos(*g)?)))
+                {
                     out.push((c.field.as_str(), kind.convert(&text[s..e])?));
                 }
             }
-            let index = self.pattern_groups.iter().position(|g| region.pos(*g).is_some()).unwrap_or(0);
-            Ok(Some((out, index)))
+            let index = self
+                .pattern_groups
+                .iter()
+                .position(|g| region.pos(*g).is_some())
+                .unwrap_or(0);
+            Ok(Some(GrokMatch {
+                fields: out,
+                pattern: index,
+            }))
         })
     }
+}
+
+/// A match: each captured field's path and value, and which of the patterns matched.
+pub struct GrokMatch<'g> {
+    /// Field paths (borrowed from the compiled expression) and their converted values.
+    pub fields: Vec<(&'g str, Value)>,
+    /// The index of the pattern in `patterns`.
+    pub pattern: usize,
 }
 
 struct GrokProc {
@@ -296,14 +350,34 @@ pub fn grok(opts: &mut Opts, res: &Resources) -> Result<Box<dyn Process>, Defini
     let ecs = match opts.opt_string("ecs_compatibility")?.as_deref() {
         None | Some("disabled") => false,
         Some("v1") => true,
-        Some(other) => return Err(opts.error("ecs_compatibility", format!("unsupported mode '{other}'"))),
+        Some(other) => {
+            return Err(opts.error("ecs_compatibility", format!("unsupported mode '{other}'")));
+        }
     };
-    let dict = Dictionary { own: &own, configured: &res.grok_patterns, builtin: grok_bank::bank(ecs) };
+    let dict = Dictionary {
+        own: &own,
+        configured: &res.grok_patterns,
+        builtin: grok_bank::bank(ecs),
+    };
     let grok = Grok::compile(&patterns, &dict, trace_match).map_err(|e| {
-        opts.error("patterns", format!("Invalid regex pattern found in: [{}]. {e}", patterns.join(", ")))
+        opts.error(
+            "patterns",
+            format!(
+                "Invalid regex pattern found in: [{}]. {e}",
+                patterns.join(", ")
+            ),
+        )
     })?;
-    let f = FieldOpts { field, target: None, ignore_missing };
-    Ok(Box::new(GrokProc { f, grok, trace_match }))
+    let f = FieldOpts {
+        field,
+        target: None,
+        ignore_missing,
+    };
+    Ok(Box::new(GrokProc {
+        f,
+        grok,
+        trace_match,
+    }))
 }
 
 impl Process for GrokProc {
@@ -318,7 +392,10 @@ impl Process for GrokProc {
                 crate::doc::java_type(v)
             )));
         };
-        let (fields, index) = match self.grok.captures(text)? {
+        let GrokMatch {
+            fields,
+            pattern: index,
+        } = match self.grok.captures(text)? {
             Some(m) => m,
             None => {
                 return Err(Failure::illegal(format!(
@@ -331,7 +408,10 @@ impl Process for GrokProc {
             doc.set(name, value)?;
         }
         if self.trace_match {
-            doc.set("_ingest._grok_match_index", Value::String(index.to_string()))?;
+            doc.set(
+                "_ingest._grok_match_index",
+                Value::String(index.to_string()),
+            )?;
         }
         Ok(Flow::Continue)
     }

@@ -56,7 +56,10 @@ pub fn bank(ecs: bool) -> &'static HashMap<String, String> {
 
 /// Every built-in pattern, sorted by name, as `GET /_ingest/processor/grok` lists them.
 pub fn grok_patterns(ecs: bool) -> Vec<(String, String)> {
-    let mut all: Vec<(String, String)> = bank(ecs).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut all: Vec<(String, String)> = bank(ecs)
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     all.sort();
     all
 }

@@ -31,8 +31,14 @@ fn regex_opt(opts: &Opts, key: &str, src: &str) -> Result<Regex, DefinitionError
 }
 
 /// Removes the characters of `chars` at both ends, as ES's `(^[chars]+)|([chars]+$)` does.
-fn trimmer(opts: &Opts, key: &str, chars: Option<String>) -> Result<Option<Regex>, DefinitionError> {
-    chars.map(|c| regex_opt(opts, key, &format!("(^([{c}]+))|([{c}]+$)"))).transpose()
+fn trimmer(
+    opts: &Opts,
+    key: &str,
+    chars: Option<String>,
+) -> Result<Option<Regex>, DefinitionError> {
+    chars
+        .map(|c| regex_opt(opts, key, &format!("(^([{c}]+))|([{c}]+$)")))
+        .transpose()
 }
 
 /// `kv`: `field`, `field_split`, `value_split`, `target_field`, `include_keys`,
@@ -43,8 +49,14 @@ pub fn kv(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let field_split = regex_opt(opts, "field_split", &field_split_src)?;
     let value_split_src = opts.string("value_split")?;
     let value_split = regex_opt(opts, "value_split", &value_split_src)?;
-    let include = opts.opt_strings("include_keys", false)?.map(|v| v.into_iter().collect());
-    let exclude = opts.opt_strings("exclude_keys", false)?.unwrap_or_default().into_iter().collect();
+    let include = opts
+        .opt_strings("include_keys", false)?
+        .map(|v| v.into_iter().collect());
+    let exclude = opts
+        .opt_strings("exclude_keys", false)?
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let prefix = opts.opt_string("prefix")?.unwrap_or_default();
     let trim_key = opts.opt_string("trim_key")?;
     let trim_key = trimmer(opts, "trim_key", trim_key)?;
@@ -120,7 +132,9 @@ impl Process for Kv {
                 )));
             };
             let key = trim(&self.trim_key, &part[..m.start()]);
-            if self.include.as_ref().is_some_and(|i| !i.contains(&key)) || self.exclude.contains(&key) {
+            if self.include.as_ref().is_some_and(|i| !i.contains(&key))
+                || self.exclude.contains(&key)
+            {
                 continue;
             }
             let mut value = &part[m.end()..];
