@@ -439,6 +439,13 @@ fn kv_splits_filters_trims_and_collects_repeats() {
         kv(json!({}), "a=1 junk"),
         json!("illegal_argument_exception: field [m] does not contain value_split [=]")
     );
+    assert_eq!(
+        one(
+            json!({"kv": {"field": "m", "field_split": " ", "value_split": "="}}),
+            json!({"m": null})
+        ),
+        json!("illegal_argument_exception: field [m] is null, cannot extract key-value pairs.")
+    );
     let p = json!({"kv": {"field": "m", "field_split": " ", "value_split": "=", "ignore_missing": true}});
     assert_eq!(one(p, json!({})), json!({}));
     assert!(

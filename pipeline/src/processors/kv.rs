@@ -114,6 +114,11 @@ fn strip_brackets(s: &str) -> &str {
 impl Process for Kv {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
         let field = self.f.field.render(doc);
+        if !self.f.ignore_missing && doc.get(&field).is_some_and(Value::is_null) {
+            return Err(Failure::illegal(format!(
+                "field [{field}] is null, cannot extract key-value pairs."
+            )));
+        }
         let Some(v) = self.f.value(doc, &field)? else {
             return Ok(Flow::Continue);
         };
