@@ -290,7 +290,7 @@ impl Acceptor {
         self.processed(source, None, chain)
     }
 
-    fn processed(
+    pub(crate) fn processed(
         &self,
         source: serde_json::Map<String, serde_json::Value>,
         client_id: Option<&str>,

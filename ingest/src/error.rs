@@ -254,6 +254,9 @@ pub enum IngestError {
     /// The process is shutting down.
     #[error("hydrant is shutting down")]
     ShuttingDown,
+    /// Something the request needs (the error output) cannot take it now; retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// The writer did not present a valid access key for the stream.
     #[error("{}", .denied.message(.stream))]
     AccessDenied {
@@ -315,7 +318,8 @@ impl IngestError {
             },
             IngestError::Wal { .. }
             | IngestError::StreamStart { .. }
-            | IngestError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            | IngestError::ShuttingDown
+            | IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             IngestError::Index(_) | IngestError::Delete { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -346,7 +350,8 @@ impl IngestError {
             IngestError::AccessDenied { .. } => "security_exception",
             IngestError::Wal { .. }
             | IngestError::StreamStart { .. }
-            | IngestError::ShuttingDown => "unavailable_exception",
+            | IngestError::ShuttingDown
+            | IngestError::Unavailable(_) => "unavailable_exception",
             IngestError::Index(_) | IngestError::Delete { .. } => "exception",
         }
     }
@@ -393,7 +398,8 @@ impl IngestError {
             IngestError::AccessDenied { .. } => fault(self.status(), "AccessDeniedException"),
             IngestError::Wal { .. }
             | IngestError::StreamStart { .. }
-            | IngestError::ShuttingDown => fault(
+            | IngestError::ShuttingDown
+            | IngestError::Unavailable(_) => fault(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailableException",
             ),

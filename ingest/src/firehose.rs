@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::accept::{Acceptor, RecordError, off_runtime};
+use crate::error_output::Failed;
+use crate::processing::{Chain, Transformed, transform_record};
 use crate::auth::check_access;
 use crate::error::IngestError;
 use crate::record::Record;
@@ -146,25 +148,153 @@ fn to_record(
     accept.opaque(Bytes::from(data), MAX_RECORD_BYTES as u64)
 }
 
-/// Decodes and accepts every record of a batch: each outcome in request order, and the batch's
-/// data size.
+/// Decodes and accepts every record of a batch — through the stream's pipelines when it has
+/// any (Firehose's data transformation) — each outcome in request order, and the batch's data
+/// size.
 fn accept_batch(
     records: &[Value],
     accept: &Acceptor,
     format: RecordFormat,
-) -> Result<(Vec<Result<Record, RecordError>>, usize), IngestError> {
+    transform: Option<&Result<Chain, RecordError>>,
+) -> Result<(Vec<Result<Transformed, RecordError>>, usize), IngestError> {
     let mut outcomes = Vec::with_capacity(records.len());
     let mut total = 0usize;
     for r in records {
         outcomes.push(match record_data(r)? {
             Ok(data) => {
                 total += data.len();
-                to_record(accept, data, format)
+                match transform {
+                    None => to_record(accept, data, format).map(|r| Transformed::Keep(vec![r])),
+                    Some(Err(e)) => Err(e.clone()),
+                    Some(Ok(chain)) => transform_record(accept, data, format, chain),
+                }
             }
             Err(e) => Err(e),
         });
     }
     Ok((outcomes, total))
+}
+
+/// Accepts the records of a `PutRecordBatch` or `PutRecord`: one answer per record, in order.
+async fn take_records(
+    state: &IngestState,
+    headers: &HeaderMap,
+    name: &str,
+    records: Vec<Value>,
+) -> Result<Vec<RecordResponse>, IngestError> {
+    let stream = state.pipeline.stream(name).await?;
+    check_access(stream.config(), headers).map_err(|denied| IngestError::AccessDenied {
+        stream: name.to_string(),
+        denied,
+    })?;
+    state.pipeline.metrics().request(name, "firehose");
+    let arrival_ms = chrono::Utc::now().timestamp_millis();
+    let accept = stream.acceptor(state.max_record_size, arrival_ms);
+    let transform = match state.pipeline.processing(&stream, arrival_ms).chain(None) {
+        Ok(chain) if chain.is_empty() => None,
+        other => Some(other),
+    };
+    let format = stream.config().record_format;
+    let size: usize = records
+        .iter()
+        .filter_map(|r| r.get("Data").and_then(Value::as_str).map(str::len))
+        .sum();
+    let (outcomes, total) = off_runtime(size, move || {
+        accept_batch(&records, &accept, format, transform.as_ref())
+    })
+    .await??;
+    if total > MAX_BATCH_BYTES {
+        return Err(IngestError::InvalidArgument(format!(
+            "the batch holds {total} bytes of data, the limit is {MAX_BATCH_BYTES}"
+        )));
+    }
+    let mut responses: Vec<RecordResponse> = Vec::with_capacity(outcomes.len());
+    // Answered with an id once the batch is durable: (answer, id).
+    let mut ids: Vec<(usize, String)> = Vec::new();
+    let mut batch: Vec<Record> = Vec::new();
+    let mut failed: Vec<(usize, Record, &'static str, String)> = Vec::new();
+    for (i, outcome) in outcomes.into_iter().enumerate() {
+        responses.push(RecordResponse::default());
+        match outcome {
+            Ok(Transformed::Keep(records)) => {
+                // A record a pipeline dropped (or split into nothing) is still acknowledged.
+                let id = records.first().map_or_else(
+                    || crate::record::new_id(arrival_ms).to_string(),
+                    |r| r.id.to_string(),
+                );
+                ids.push((i, id));
+                batch.extend(records);
+            }
+            Ok(Transformed::Failed { raw, code, message }) => failed.push((i, raw, code, message)),
+            Err(e) => {
+                let (code, message) = e.firehose();
+                responses[i].error_code = Some(code.to_string());
+                responses[i].error_message = Some(message);
+            }
+        }
+    }
+    stream.count_rejected(responses.iter().filter(|r| r.error_code.is_some()).count());
+    if !failed.is_empty() {
+        write_processing_failed(&stream, name, failed, &mut responses).await;
+    }
+    let fault = if batch.is_empty() {
+        None
+    } else {
+        stream.append(batch).await.err().map(|e| e.firehose())
+    };
+    for (i, id) in ids {
+        match &fault {
+            None => responses[i].record_id = Some(id),
+            Some(f) => {
+                responses[i].error_code = Some(f.code.to_string());
+                responses[i].error_message = Some(f.message.clone());
+            }
+        }
+    }
+    Ok(responses)
+}
+
+/// Longest a request waits for the error output to take its processing failures; past it those
+/// records are answered `ServiceUnavailableException` (not acknowledged: the client retries).
+const PROCESSING_FAILED_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Records a pipeline refused go to the error output under `processing-failed/`, as
+/// Firehose's data transformation writes them, before they are acknowledged.
+async fn write_processing_failed(
+    stream: &crate::stream::Stream,
+    name: &str,
+    failed: Vec<(usize, Record, &'static str, String)>,
+    responses: &mut [RecordResponse],
+) {
+    let list: Vec<Failed<'_>> = failed
+        .iter()
+        .map(|(_, raw, code, message)| Failed {
+            record: raw,
+            attempts: 1,
+            code: (*code).to_string(),
+            message: message.clone(),
+            index: name.to_string(),
+        })
+        .collect();
+    let cancel = stream.cancelled().child_token();
+    let timer = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PROCESSING_FAILED_WAIT).await;
+            cancel.cancel();
+        })
+    };
+    let written = stream.error_output().write("processing", &list, &cancel).await;
+    timer.abort();
+    for (i, raw, _, _) in &failed {
+        if written {
+            responses[*i].record_id = Some(raw.id.to_string());
+        } else {
+            responses[*i].error_code = Some("ServiceUnavailableException".to_string());
+            responses[*i].error_message =
+                Some("the record failed processing and the error output cannot take it now; retry".to_string());
+        }
+    }
 }
 
 async fn put_record_batch(
@@ -193,65 +323,7 @@ async fn put_record_batch(
             records.len()
         )));
     }
-    let stream = state.pipeline.stream(&name).await?;
-    check_access(stream.config(), headers).map_err(|denied| IngestError::AccessDenied {
-        stream: name.clone(),
-        denied,
-    })?;
-    state.pipeline.metrics().request(&name, "firehose");
-    let accept = stream.acceptor(state.max_record_size, chrono::Utc::now().timestamp_millis());
-    let format = stream.config().record_format;
-    let size: usize = records
-        .iter()
-        .filter_map(|r| r.get("Data").and_then(Value::as_str).map(str::len))
-        .sum();
-    let (outcomes, total) =
-        off_runtime(size, move || accept_batch(&records, &accept, format)).await??;
-    if total > MAX_BATCH_BYTES {
-        return Err(IngestError::InvalidArgument(format!(
-            "the batch holds {total} bytes of data, the limit is {MAX_BATCH_BYTES}"
-        )));
-    }
-    let mut responses: Vec<RecordResponse> = Vec::with_capacity(outcomes.len());
-    let mut accepted: Vec<(usize, Record)> = Vec::with_capacity(outcomes.len());
-    for (i, outcome) in outcomes.into_iter().enumerate() {
-        match outcome {
-            Ok(record) => {
-                accepted.push((i, record));
-                responses.push(RecordResponse::default());
-            }
-            Err(e) => {
-                let (code, message) = e.firehose();
-                responses.push(RecordResponse {
-                    record_id: None,
-                    error_code: Some(code.to_string()),
-                    error_message: Some(message),
-                });
-            }
-        }
-    }
-    stream.count_rejected(responses.len() - accepted.len());
-    if !accepted.is_empty() {
-        let ids: Vec<(usize, String)> = accepted
-            .iter()
-            .map(|(i, r)| (*i, r.id.to_string()))
-            .collect();
-        let batch: Vec<Record> = accepted.into_iter().map(|(_, r)| r).collect();
-        match stream.append(batch).await {
-            Ok(_) => {
-                for (i, id) in ids {
-                    responses[i].record_id = Some(id);
-                }
-            }
-            Err(e) => {
-                let fault = e.firehose();
-                for (i, _) in ids {
-                    responses[i].error_code = Some(fault.code.to_string());
-                    responses[i].error_message = Some(fault.message.clone());
-                }
-            }
-        }
-    }
+    let responses = take_records(state, headers, &name, records).await?;
     let failed = responses.iter().filter(|r| r.error_code.is_some()).count();
     Ok(json!({
         "FailedPutCount": failed,
@@ -269,19 +341,17 @@ async fn put_record(
     let record = request
         .get("Record")
         .ok_or_else(|| IngestError::InvalidArgument("Record is required".to_string()))?;
-    let data = record_data(record)?.map_err(|e| IngestError::InvalidArgument(e.to_string()))?;
-    let stream = state.pipeline.stream(&name).await?;
-    check_access(stream.config(), headers).map_err(|denied| IngestError::AccessDenied {
-        stream: name.clone(),
-        denied,
-    })?;
-    state.pipeline.metrics().request(&name, "firehose");
-    let accept = stream.acceptor(state.max_record_size, chrono::Utc::now().timestamp_millis());
-    let r = to_record(&accept, data, stream.config().record_format)
-        .map_err(|e| IngestError::InvalidArgument(e.to_string()))?;
-    let id = r.id.to_string();
-    stream.append(vec![r]).await?;
-    Ok(json!({"RecordId": id, "Encrypted": false}))
+    // A missing or non-string `Data` is the request's error; base64 is checked here too.
+    record_data(record)?.map_err(|e| IngestError::InvalidArgument(e.to_string()))?;
+    let mut responses = take_records(state, headers, &name, vec![record.clone()]).await?;
+    let r = responses.pop().unwrap_or_default();
+    match (r.record_id, r.error_code) {
+        (Some(id), None) => Ok(json!({"RecordId": id, "Encrypted": false})),
+        (_, Some(code)) if code == "ServiceUnavailableException" => {
+            Err(IngestError::Unavailable(r.error_message.unwrap_or_default()))
+        }
+        _ => Err(IngestError::InvalidArgument(r.error_message.unwrap_or_default())),
+    }
 }
 
 fn list_delivery_streams(state: &IngestState) -> Value {

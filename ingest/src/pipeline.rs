@@ -404,6 +404,7 @@ impl Pipeline {
             runners,
             cancel,
             index_control,
+            error_output,
         }))
     }
 }

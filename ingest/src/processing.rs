@@ -12,7 +12,11 @@ use hydrant_config::StreamConfig;
 use hydrant_pipeline::{Outcome, Pipeline, Registry};
 use serde_json::{Map, Value};
 
-use crate::accept::RecordError;
+use bytes::Bytes;
+use hydrant_config::RecordFormat;
+
+use crate::accept::{Acceptor, RecordError};
+use crate::record::Record;
 
 /// The pipelines of one stream for one request.
 #[derive(Clone)]
@@ -42,6 +46,11 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// The id of the first pipeline, if any.
+    pub fn first(&self) -> Option<&str> {
+        self.pipelines.first().map(|p| p.id())
+    }
+
     /// Whether no pipeline applies (the record is accepted as it came).
     pub fn is_empty(&self) -> bool {
         self.pipelines.is_empty()
@@ -88,12 +97,6 @@ impl Processing {
         }
     }
 
-    /// Whether any record of this request can go through a pipeline, given what the request
-    /// names.
-    pub fn applies(&self, requested: Option<&str>) -> bool {
-        self.last.is_some() || requested.is_some_and(|r| r != "_none") || (requested.is_none() && self.default.is_some())
-    }
-
     /// The chain for a record whose request (or action line) names `requested`.
     pub fn chain(&self, requested: Option<&str>) -> Result<Chain, RecordError> {
         let first = match requested {
@@ -114,4 +117,76 @@ impl Processing {
             pipelines,
         })
     }
+}
+
+/// Largest CloudWatch Logs record once decompressed (Firehose's records are at most 1,000 KiB
+/// compressed; log text compresses well, but not without bound).
+const MAX_CLOUDWATCH_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What one Firehose record became through its stream's pipelines.
+pub(crate) enum Transformed {
+    /// Records to keep: one, several (CloudWatch Logs events) or none (dropped).
+    Keep(Vec<Record>),
+    /// A pipeline refused it: the raw record goes to the error output under
+    /// `processing-failed/`, and is acknowledged once it is there.
+    Failed {
+        /// The record as it came.
+        raw: Record,
+        /// The error's type.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Firehose's data transformation: a record's `Data` (a JSON object, else text as
+/// `{"message": …}`; CloudWatch Logs envelopes split into their events when the chain starts
+/// with `cloudwatch_logs`) through `chain`.
+pub(crate) fn transform_record(
+    accept: &Acceptor,
+    data: Vec<u8>,
+    format: RecordFormat,
+    chain: &Chain,
+) -> Result<Transformed, RecordError> {
+    let limit = crate::firehose::MAX_RECORD_BYTES as u64;
+    let raw = Bytes::from(data);
+    let failed = |code: &'static str, message: String| -> Result<Transformed, RecordError> {
+        Ok(Transformed::Failed {
+            raw: accept.opaque(raw.clone(), limit)?,
+            code,
+            message,
+        })
+    };
+    if raw.len() as u64 > limit {
+        return Err(RecordError::TooLarge { size: raw.len() as u64, limit });
+    }
+    let sources = if chain.first() == Some(hydrant_pipeline::CLOUDWATCH_LOGS) {
+        match hydrant_pipeline::cloudwatch_events(&raw, MAX_CLOUDWATCH_BYTES) {
+            Ok(events) => events,
+            Err(f) => return failed(f.kind, f.reason),
+        }
+    } else {
+        let object = match format {
+            RecordFormat::Json => serde_json::from_slice::<Map<String, Value>>(&raw).ok(),
+            RecordFormat::Text => None,
+        };
+        vec![object.unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(&raw);
+            let mut m = Map::new();
+            m.insert("message".into(), Value::String(text.trim_end_matches(['\n', '\r']).to_string()));
+            m
+        })]
+    };
+    let mut records = Vec::with_capacity(sources.len());
+    for source in sources {
+        match accept.processed(source, None, chain) {
+            Ok(Some(r)) => records.push(r),
+            Ok(None) => {}
+            Err(e) => {
+                let item = e.bulk_item();
+                return failed(item.kind, item.reason);
+            }
+        }
+    }
+    Ok(Transformed::Keep(records))
 }

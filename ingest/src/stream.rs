@@ -373,6 +373,8 @@ pub struct Stream {
     cancel: CancellationToken,
     /// Requests for the index thread (deleting indices), when the stream has one.
     index_control: Option<mpsc::UnboundedSender<IndexControl>>,
+    /// Where records that cannot be delivered (or processed) go.
+    error_output: Arc<crate::error_output::ErrorOutput>,
 }
 
 /// The running destinations of a stream.
@@ -392,6 +394,7 @@ pub(crate) struct StreamParts {
     pub(crate) runners: Runners,
     pub(crate) cancel: CancellationToken,
     pub(crate) index_control: Option<mpsc::UnboundedSender<IndexControl>>,
+    pub(crate) error_output: Arc<crate::error_output::ErrorOutput>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -428,6 +431,7 @@ impl Stream {
             runners: Mutex::new(parts.runners),
             cancel: parts.cancel,
             index_control: parts.index_control,
+            error_output: parts.error_output,
         });
         let handle = tokio::spawn(flusher(stream.clone()));
         *stream.flusher.lock() = Some(handle);
@@ -443,6 +447,16 @@ impl Stream {
     /// The stream's settings.
     pub fn config(&self) -> &StreamConfig {
         &self.shared.config
+    }
+
+    /// The stream's error output.
+    pub(crate) fn error_output(&self) -> &crate::error_output::ErrorOutput {
+        &self.error_output
+    }
+
+    /// Fires when the stream shuts down.
+    pub(crate) fn cancelled(&self) -> &CancellationToken {
+        &self.cancel
     }
 
     /// The accept path for records arriving now at this stream.

@@ -264,7 +264,6 @@ impl IngestDoc {
             out.insert(k.clone(), v.clone());
         }
         out.entry("_id").or_insert_with(|| Value::String("_id".into()));
-        out.insert("_version".into(), self.meta.get("_version").cloned().unwrap_or_else(|| "-3".into()));
         out.insert("_source".into(), Value::Object(self.source.clone()));
         out.insert("_ingest".into(), Value::Object(self.ingest.clone()));
         Value::Object(out)

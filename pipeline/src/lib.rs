@@ -8,6 +8,7 @@
 //! answers `_simulate`. Receivers run documents through [`run_doc`].
 
 mod builtin;
+mod cloudwatch;
 mod doc;
 mod error;
 mod opts;
@@ -17,6 +18,7 @@ mod registry;
 mod run;
 mod template;
 
+pub use cloudwatch::{CLOUDWATCH_LOGS, cloudwatch_events};
 pub use doc::IngestDoc;
 pub use error::{DefinitionError, Failure, PipelineError, ProcessError};
 pub use pipeline::{Ctx, Flow, MAX_DEPTH, Pipeline, Process, Resolve};

@@ -23,11 +23,6 @@ impl Opts {
         }
     }
 
-    /// The processor's type.
-    pub fn kind(&self) -> &str {
-        &self.kind
-    }
-
     /// Takes the option `key`, if present (a `null` counts as absent).
     pub fn take(&mut self, key: &str) -> Option<Value> {
         self.map.remove(key).filter(|v| !v.is_null())
@@ -61,19 +56,6 @@ impl Opts {
             Some(v) => Err(DefinitionError::property(
                 key,
                 format!("property isn't a boolean, but of type [{}]", java_type(&v)),
-            )),
-        }
-    }
-
-    /// A non-negative integer option with its default.
-    pub fn usize_or(&mut self, key: &str, default: usize) -> Result<usize, DefinitionError> {
-        match self.take(key) {
-            None => Ok(default),
-            Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64().unwrap_or(0) as usize),
-            Some(Value::String(s)) if s.parse::<usize>().is_ok() => Ok(s.parse().unwrap_or(0)),
-            Some(v) => Err(DefinitionError::property(
-                key,
-                format!("property cannot be converted to a non-negative int [{v}]"),
             )),
         }
     }

@@ -160,11 +160,6 @@ impl Processor {
         })
     }
 
-    /// The processor's type.
-    pub fn kind(&self) -> &'static str {
-        self.kind
-    }
-
     fn run(&self, doc: &mut IngestDoc, ctx: &mut Ctx<'_>, pipeline: &str) -> Result<Flow, ProcessError> {
         let started = Instant::now();
         let result = self.imp.run(doc, ctx);

@@ -94,6 +94,15 @@ impl Registry {
                 .map_err(|e| DefinitionError { reason: format!("built-in pipeline [{id}]: {}", e.reason), ..e })?;
             fixed.insert(id.to_string(), (Arc::new(p), Origin::Builtin));
         }
+        // Firehose's "decompression and message extraction" for CloudWatch Logs records: the
+        // receiver splits the record into its log events before the stream's processors, so
+        // the pipeline itself has none (see `cloudwatch_events`).
+        let cloudwatch = json!({
+            "description": "CloudWatch Logs subscription records (Firehose): gzip JSON decompressed and split into one document per log event; CONTROL_MESSAGE records dropped. Splits Firehose records only.",
+            "processors": [],
+        });
+        let p = Pipeline::compile(crate::CLOUDWATCH_LOGS, &cloudwatch, &res)?;
+        fixed.insert(crate::CLOUDWATCH_LOGS.to_string(), (Arc::new(p), Origin::Builtin));
         for (id, def) in config {
             check_id(id)?;
             let p = Pipeline::compile(id, def, &res)

@@ -131,7 +131,11 @@ fn step_json(s: &Step) -> Value {
     }
     m.insert("status".into(), s.status.into());
     if let Some(e) = &s.error {
-        m.insert(if s.status == "error_ignored" { "ignored_error" } else { "error" }.into(), error_json(e));
+        if s.status == "error_ignored" {
+            m.insert("ignored_error".into(), json!({ "error": error_json(e) }));
+        } else {
+            m.insert("error".into(), error_json(e));
+        }
     }
     if let Some(d) = &s.doc {
         m.insert("doc".into(), d.clone());

@@ -214,7 +214,7 @@ fn simulate_plain_verbose_dropped_and_failed() {
         "docs": [{"_source": {"m": "A"}}, {"_index": "web", "_id": "7", "_source": {"m": 1}}]
     });
     let v = simulate(&r, None, &body, false, TS).unwrap();
-    assert_eq!(v["docs"][0]["doc"], json!({"_index": "_index", "_id": "_id", "_version": "-3", "_source": {"m": "a"}, "_ingest": {"timestamp": TS}}));
+    assert_eq!(v["docs"][0]["doc"], json!({"_index": "_index", "_id": "_id", "_source": {"m": "a"}, "_ingest": {"timestamp": TS}}));
     assert_eq!(v["docs"][1]["error"]["type"], "illegal_argument_exception");
     assert_eq!(v["docs"][1]["error"]["root_cause"][0]["reason"], "field [m] of type [java.lang.Integer] cannot be cast to [java.lang.String]");
     let v = simulate(&r, None, &body, true, TS).unwrap();
@@ -225,7 +225,7 @@ fn simulate_plain_verbose_dropped_and_failed() {
     assert_eq!(steps[0]["doc"]["_source"], json!({"m": "a"}));
     assert_eq!(steps[0]["doc"]["_ingest"]["pipeline"], "_simulate_pipeline");
     assert_eq!(steps[1]["status"], "error_ignored");
-    assert_eq!(steps[1]["ignored_error"]["type"], "fail_processor_exception");
+    assert_eq!(steps[1]["ignored_error"]["error"]["type"], "fail_processor_exception");
     let dropped = json!({"pipeline": {"processors": [{"drop": {}}]}, "docs": [{"_source": {}}]});
     assert_eq!(simulate(&r, None, &dropped, false, TS).unwrap(), json!({"docs": [null]}));
     assert!(matches!(simulate(&r, Some("nope"), &dropped, false, TS), Err(PipelineError::NotFound(_))));

@@ -68,6 +68,12 @@ fn harness(kinds: &[DestinationKind], configure: impl FnOnce(&mut StreamConfig))
         runners: Runners::default(),
         cancel: CancellationToken::new(),
         index_control: None,
+        error_output: Arc::new(crate::error_output::ErrorOutput::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            "web",
+            "errors/",
+            hydrant_config::Compression::Gzip,
+        )),
     });
     Harness { stream, ports, dir }
 }
