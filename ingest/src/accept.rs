@@ -264,8 +264,8 @@ impl Acceptor {
         }
         self.size_ok(data.len(), self.max_record_size)?;
         DYNAMIC.scan(&data).map_err(RecordError::Content)?;
-        let source: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&data).map_err(|e| {
+        let source: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&data)
+            .map_err(|e| {
                 RecordError::Content(MappingError::NotJson {
                     reason: e.to_string(),
                 })
@@ -286,7 +286,10 @@ impl Acceptor {
             })
         })?;
         let mut source = serde_json::Map::new();
-        source.insert("message".into(), serde_json::Value::String(text.to_string()));
+        source.insert(
+            "message".into(),
+            serde_json::Value::String(text.to_string()),
+        );
         self.processed(source, None, chain)
     }
 
@@ -309,7 +312,12 @@ impl Acceptor {
         })?;
         self.size_ok(data.len(), self.max_record_size)?;
         let time = self.mapper.scan(&data).map_err(RecordError::Content)?;
-        Ok(Some(self.record(Bytes::from(data), id.as_deref(), time, true)))
+        Ok(Some(self.record(
+            Bytes::from(data),
+            id.as_deref(),
+            time,
+            true,
+        )))
     }
 
     /// A line of text, indexed as `{"message": "<line>"}`.

@@ -297,10 +297,7 @@ enum Answer {
         error: ItemError,
     },
     /// An ingest pipeline dropped the document: answered `noop`, as Elasticsearch does.
-    Dropped {
-        index: String,
-        id: Option<String>,
-    },
+    Dropped { index: String, id: Option<String> },
 }
 
 /// An item waiting for its stream.

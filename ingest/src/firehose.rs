@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::accept::{Acceptor, RecordError, off_runtime};
-use crate::error_output::Failed;
-use crate::processing::{Chain, Transformed, transform_record};
 use crate::auth::check_access;
 use crate::error::IngestError;
+use crate::error_output::Failed;
+use crate::processing::{Chain, Transformed, transform_record};
 use crate::record::Record;
 use crate::routes::IngestState;
 
@@ -284,15 +284,20 @@ async fn write_processing_failed(
             cancel.cancel();
         })
     };
-    let written = stream.error_output().write("processing", &list, &cancel).await;
+    let written = stream
+        .error_output()
+        .write("processing", &list, &cancel)
+        .await;
     timer.abort();
     for (i, raw, _, _) in &failed {
         if written {
             responses[*i].record_id = Some(raw.id.to_string());
         } else {
             responses[*i].error_code = Some("ServiceUnavailableException".to_string());
-            responses[*i].error_message =
-                Some("the record failed processing and the error output cannot take it now; retry".to_string());
+            responses[*i].error_message = Some(
+                "the record failed processing and the error output cannot take it now; retry"
+                    .to_string(),
+            );
         }
     }
 }
@@ -347,10 +352,12 @@ async fn put_record(
     let r = responses.pop().unwrap_or_default();
     match (r.record_id, r.error_code) {
         (Some(id), None) => Ok(json!({"RecordId": id, "Encrypted": false})),
-        (_, Some(code)) if code == "ServiceUnavailableException" => {
-            Err(IngestError::Unavailable(r.error_message.unwrap_or_default()))
-        }
-        _ => Err(IngestError::InvalidArgument(r.error_message.unwrap_or_default())),
+        (_, Some(code)) if code == "ServiceUnavailableException" => Err(IngestError::Unavailable(
+            r.error_message.unwrap_or_default(),
+        )),
+        _ => Err(IngestError::InvalidArgument(
+            r.error_message.unwrap_or_default(),
+        )),
     }
 }
 

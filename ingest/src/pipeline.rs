@@ -148,7 +148,12 @@ impl Pipeline {
 
     /// The ingest pipelines of stream `stream` for a request arriving at `arrival_ms`.
     pub fn processing(&self, stream: &Stream, arrival_ms: i64) -> crate::processing::Processing {
-        crate::processing::Processing::new(&self.registry, stream.name(), stream.config(), arrival_ms)
+        crate::processing::Processing::new(
+            &self.registry,
+            stream.name(),
+            stream.config(),
+            arrival_ms,
+        )
     }
 
     /// The stream `name` if it exists.
@@ -437,7 +442,7 @@ fn open_registry(config: &Config) -> Result<hydrant_pipeline::Registry, StartErr
             r.with_geoip(name.clone(), path.clone())
         });
     let registry = hydrant_pipeline::Registry::open(&config.data_dir, &declared, resources)
-    .map_err(StartError::Pipelines)?;
+        .map_err(StartError::Pipelines)?;
     let streams = std::iter::once(("[defaults]", &config.defaults))
         .chain(config.streams.iter().map(|(n, s)| (n.as_str(), s)));
     for (stream, s) in streams {

@@ -38,6 +38,9 @@ impl std::fmt::Debug for Processing {
     }
 }
 
+/// A processed source and its `_id` (a pipeline may set it).
+pub type Processed = (Map<String, Value>, Option<String>);
+
 /// The pipelines chosen for one record, in the order they run.
 #[derive(Clone, Default)]
 pub struct Chain {
@@ -62,12 +65,19 @@ impl Chain {
         &self,
         source: Map<String, Value>,
         id: Option<&str>,
-    ) -> Result<Option<(Map<String, Value>, Option<String>)>, RecordError> {
+    ) -> Result<Option<Processed>, RecordError> {
         let Some(p) = &self.processing else {
             return Ok(Some((source, id.map(str::to_string))));
         };
         let refs: Vec<&Pipeline> = self.pipelines.iter().map(Arc::as_ref).collect();
-        match hydrant_pipeline::run_doc(p.registry.as_ref(), &refs, source, &p.index, id, &p.timestamp) {
+        match hydrant_pipeline::run_doc(
+            p.registry.as_ref(),
+            &refs,
+            source,
+            &p.index,
+            id,
+            &p.timestamp,
+        ) {
             Ok(Outcome::Keep { source, id }) => Ok(Some((source, id))),
             Ok(Outcome::Dropped) => Ok(None),
             Err(e) => Err(RecordError::Processing(Box::new(e))),
@@ -158,7 +168,10 @@ pub(crate) fn transform_record(
         })
     };
     if raw.len() as u64 > limit {
-        return Err(RecordError::TooLarge { size: raw.len() as u64, limit });
+        return Err(RecordError::TooLarge {
+            size: raw.len() as u64,
+            limit,
+        });
     }
     let sources = if chain.first() == Some(hydrant_pipeline::CLOUDWATCH_LOGS) {
         match hydrant_pipeline::cloudwatch_events(&raw, MAX_CLOUDWATCH_BYTES) {
@@ -173,7 +186,10 @@ pub(crate) fn transform_record(
         vec![object.unwrap_or_else(|| {
             let text = String::from_utf8_lossy(&raw);
             let mut m = Map::new();
-            m.insert("message".into(), Value::String(text.trim_end_matches(['\n', '\r']).to_string()));
+            m.insert(
+                "message".into(),
+                Value::String(text.trim_end_matches(['\n', '\r']).to_string()),
+            );
             m
         })]
     };

@@ -226,8 +226,15 @@ async fn bulk(
         return IngestError::EmptyBody.into_response();
     }
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    let (answer, warnings) =
-        ingest_bulk(state, body, target, params.pipeline.as_deref(), headers, wait).await;
+    let (answer, warnings) = ingest_bulk(
+        state,
+        body,
+        target,
+        params.pipeline.as_deref(),
+        headers,
+        wait,
+    )
+    .await;
     let mut r = answer.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -57,9 +57,8 @@ pub fn cloudwatch_events(data: &[u8], max_bytes: u64) -> Result<Vec<Map<String, 
     } else {
         data
     };
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| {
-        Failure::illegal(format!("not a CloudWatch Logs subscription record: {e}"))
-    })?;
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(|e| Failure::illegal(format!("not a CloudWatch Logs subscription record: {e}")))?;
     match envelope.message_type.as_str() {
         "CONTROL_MESSAGE" => return Ok(Vec::new()),
         "DATA_MESSAGE" => {}
@@ -80,7 +79,10 @@ pub fn cloudwatch_events(data: &[u8], max_bytes: u64) -> Result<Vec<Map<String, 
         .into_iter()
         .map(|e| {
             let time = chrono::DateTime::from_timestamp_millis(e.timestamp).ok_or_else(|| {
-                Failure::illegal(format!("log event timestamp [{}] is out of range", e.timestamp))
+                Failure::illegal(format!(
+                    "log event timestamp [{}] is out of range",
+                    e.timestamp
+                ))
             })?;
             let mut doc = Map::new();
             doc.insert(
@@ -125,11 +127,28 @@ mod tests {
         assert_eq!(docs[1]["message"], "{\"level\":\"info\"}");
         assert_eq!(docs[0]["event"]["id"], "1");
         assert_eq!(docs[0]["aws"]["cloudwatch"]["log_group"], "/aws/lambda/f");
-        assert_eq!(docs[0]["aws"]["cloudwatch"]["subscription_filters"], json!(["all"]));
-        let control = gzip(&json!({"messageType": "CONTROL_MESSAGE", "logEvents": [{"id": "", "timestamp": 0, "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}));
+        assert_eq!(
+            docs[0]["aws"]["cloudwatch"]["subscription_filters"],
+            json!(["all"])
+        );
+        let control = gzip(
+            &json!({"messageType": "CONTROL_MESSAGE", "logEvents": [{"id": "", "timestamp": 0, "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}),
+        );
         assert_eq!(cloudwatch_events(&control, 1 << 20).unwrap().len(), 0);
-        assert!(cloudwatch_events(b"plain text", 1 << 20).unwrap_err().reason.contains("not a CloudWatch Logs"));
-        let big = gzip(&json!({"messageType": "DATA_MESSAGE", "logEvents": [{"timestamp": 0, "message": "x".repeat(5000)}]}));
-        assert!(cloudwatch_events(&big, 1000).unwrap_err().reason.contains("more than 1000 bytes"));
+        assert!(
+            cloudwatch_events(b"plain text", 1 << 20)
+                .unwrap_err()
+                .reason
+                .contains("not a CloudWatch Logs")
+        );
+        let big = gzip(
+            &json!({"messageType": "DATA_MESSAGE", "logEvents": [{"timestamp": 0, "message": "x".repeat(5000)}]}),
+        );
+        assert!(
+            cloudwatch_events(&big, 1000)
+                .unwrap_err()
+                .reason
+                .contains("more than 1000 bytes")
+        );
     }
 }

@@ -160,13 +160,13 @@ impl IngestDoc {
     /// on the way must already have the index).
     pub fn slot(&mut self, path: &str) -> Result<&mut Value, Failure> {
         let (root, rest) = split(path);
-        let mut segments = rest.split('.').peekable();
+        let mut segments = rest.split('.');
         let first = segments.next().unwrap_or("");
         if first.is_empty() {
             return Err(Failure::illegal("path cannot be null nor empty"));
         }
         let mut cur = self.root_mut(root).entry(first).or_insert(Value::Null);
-        while let Some(s) = segments.next() {
+        for s in segments {
             if cur.is_null() {
                 *cur = Value::Object(Map::new());
             }
@@ -231,7 +231,12 @@ impl IngestDoc {
 
     /// Appends `value` (or each of its elements, if it is a list) to the field at `path`,
     /// turning a single value into a list; `allow_duplicates: false` skips values already in it.
-    pub fn append(&mut self, path: &str, value: Value, allow_duplicates: bool) -> Result<(), Failure> {
+    pub fn append(
+        &mut self,
+        path: &str,
+        value: Value,
+        allow_duplicates: bool,
+    ) -> Result<(), Failure> {
         let slot = self.slot(path)?;
         let new: Vec<Value> = match value {
             Value::Array(a) => a,
@@ -263,7 +268,8 @@ impl IngestDoc {
         for (k, v) in &self.meta {
             out.insert(k.clone(), v.clone());
         }
-        out.entry("_id").or_insert_with(|| Value::String("_id".into()));
+        out.entry("_id")
+            .or_insert_with(|| Value::String("_id".into()));
         out.insert("_source".into(), Value::Object(self.source.clone()));
         out.insert("_ingest".into(), Value::Object(self.ingest.clone()));
         Value::Object(out)
@@ -273,7 +279,9 @@ impl IngestDoc {
 /// Elasticsearch's error for a field that is not in the document.
 pub fn not_present(path: &str) -> Failure {
     let last = path.rsplit('.').next().unwrap_or(path);
-    Failure::illegal(format!("field [{last}] not present as part of path [{path}]"))
+    Failure::illegal(format!(
+        "field [{last}] not present as part of path [{path}]"
+    ))
 }
 
 #[cfg(test)]
@@ -282,7 +290,12 @@ mod tests {
     use serde_json::json;
 
     fn doc(v: Value) -> IngestDoc {
-        IngestDoc::new(v.as_object().unwrap().clone(), "web", None, "2026-12-03T00:00:00Z")
+        IngestDoc::new(
+            v.as_object().unwrap().clone(),
+            "web",
+            None,
+            "2026-12-03T00:00:00Z",
+        )
     }
 
     #[test]
@@ -292,22 +305,34 @@ mod tests {
         assert_eq!(d.get("_source.a.b"), Some(&json!(1)));
         assert_eq!(d.get("tags.1"), Some(&json!("y")));
         assert_eq!(d.get("_index"), Some(&json!("web")));
-        assert_eq!(d.get("_ingest.timestamp"), Some(&json!("2026-12-03T00:00:00Z")));
+        assert_eq!(
+            d.get("_ingest.timestamp"),
+            Some(&json!("2026-12-03T00:00:00Z"))
+        );
         d.set("x.y.z", json!(true)).unwrap();
         assert_eq!(d.source["x"], json!({"y": {"z": true}}));
         d.set("tags.0", json!("w")).unwrap();
         assert_eq!(d.source["tags"], json!(["w", "y"]));
         let e = d.set("tags.5", json!(1)).unwrap_err();
-        assert_eq!(e.reason, "[5] is out of bounds for array with length [2] as part of path [tags.5]");
+        assert_eq!(
+            e.reason,
+            "[5] is out of bounds for array with length [2] as part of path [tags.5]"
+        );
         let e = d.set("a.b.c", json!(1)).unwrap_err();
-        assert_eq!(e.reason, "cannot set [c] with parent object of type [java.lang.Integer] as part of path [a.b.c]");
+        assert_eq!(
+            e.reason,
+            "cannot set [c] with parent object of type [java.lang.Integer] as part of path [a.b.c]"
+        );
         d.set("_id", json!("abc")).unwrap();
         assert_eq!(d.meta["_id"], json!("abc"));
         assert!(!d.source.contains_key("_id"));
         assert_eq!(d.remove("a.b"), Some(json!(1)));
         assert_eq!(d.source["a"], json!({}));
         assert_eq!(d.remove("nope.x"), None);
-        assert_eq!(d.require("q.r").unwrap_err().reason, "field [r] not present as part of path [q.r]");
+        assert_eq!(
+            d.require("q.r").unwrap_err().reason,
+            "field [r] not present as part of path [q.r]"
+        );
     }
 
     #[test]

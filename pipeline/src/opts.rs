@@ -61,7 +61,11 @@ impl Opts {
     }
 
     /// A list of strings; a single string is taken as a list of one when `single_ok`.
-    pub fn opt_strings(&mut self, key: &str, single_ok: bool) -> Result<Option<Vec<String>>, DefinitionError> {
+    pub fn opt_strings(
+        &mut self,
+        key: &str,
+        single_ok: bool,
+    ) -> Result<Option<Vec<String>>, DefinitionError> {
         match self.take(key) {
             None => Ok(None),
             Some(Value::String(s)) if single_ok => Ok(Some(vec![s])),
@@ -71,7 +75,10 @@ impl Opts {
                     Value::String(s) => Ok(s),
                     other => Err(DefinitionError::property(
                         key,
-                        format!("property isn't a list of strings: found [{}]", java_type(&other)),
+                        format!(
+                            "property isn't a list of strings: found [{}]",
+                            java_type(&other)
+                        ),
                     )),
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -109,14 +116,19 @@ impl Opts {
 
     /// An optional template option.
     pub fn opt_template(&mut self, key: &str) -> Result<Option<Template>, DefinitionError> {
-        self.opt_string(key)?.map(|s| Template::compile(key, &s)).transpose()
+        self.opt_string(key)?
+            .map(|s| Template::compile(key, &s))
+            .transpose()
     }
 
     /// A required value option whose strings may be templates (`set`'s and `append`'s
     /// `value`).
     pub fn value_source(&mut self, key: &str) -> Result<ValueSource, DefinitionError> {
         match self.map.remove(key) {
-            None => Err(DefinitionError::property(key, "required property is missing")),
+            None => Err(DefinitionError::property(
+                key,
+                "required property is missing",
+            )),
             Some(v) => ValueSource::compile(key, &v),
         }
     }

@@ -74,11 +74,13 @@ impl<'a> Ctx<'a> {
 
     /// Runs the pipeline `id` on `doc` from within another (the `pipeline` processor).
     pub fn run_pipeline(&mut self, id: &str, doc: &mut IngestDoc) -> Result<Flow, Failure> {
-        let p = self
-            .resolve
-            .pipeline(id)
-            .ok_or_else(|| Failure::illegal(format!("Pipeline processor configured for non-existent pipeline [{id}]")))?;
-        p.execute(doc, self).map_err(|e| Failure::of(e.kind, e.reason))
+        let p = self.resolve.pipeline(id).ok_or_else(|| {
+            Failure::illegal(format!(
+                "Pipeline processor configured for non-existent pipeline [{id}]"
+            ))
+        })?;
+        p.execute(doc, self)
+            .map_err(|e| Failure::of(e.kind, e.reason))
     }
 }
 
@@ -122,7 +124,11 @@ pub struct Processor {
 impl Processor {
     /// Builds a processor from one entry of `processors` (`{"<type>": {options}}`).
     pub fn build(entry: &Value, res: &Resources) -> Result<Processor, DefinitionError> {
-        let Some((kind, options)) = entry.as_object().filter(|m| m.len() == 1).and_then(|m| m.iter().next()) else {
+        let Some((kind, options)) = entry
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.iter().next())
+        else {
             return Err(DefinitionError::new(
                 "a processor must be an object with exactly one key, the processor's type",
             ));
@@ -160,13 +166,27 @@ impl Processor {
         })
     }
 
-    fn run(&self, doc: &mut IngestDoc, ctx: &mut Ctx<'_>, pipeline: &str) -> Result<Flow, ProcessError> {
+    fn run(
+        &self,
+        doc: &mut IngestDoc,
+        ctx: &mut Ctx<'_>,
+        pipeline: &str,
+    ) -> Result<Flow, ProcessError> {
         let started = Instant::now();
         let result = self.imp.run(doc, ctx);
         self.stats.record(started, result.is_err());
         let failure = match result {
             Ok(flow) => {
-                self.step(ctx, if flow == Flow::Drop { "dropped" } else { "success" }, Some(doc), None);
+                self.step(
+                    ctx,
+                    if flow == Flow::Drop {
+                        "dropped"
+                    } else {
+                        "success"
+                    },
+                    Some(doc),
+                    None,
+                );
                 return Ok(flow);
             }
             Err(f) => f,
@@ -189,7 +209,13 @@ impl Processor {
         run_on_failure(&self.on_failure, &error, doc, ctx, pipeline)
     }
 
-    fn step(&self, ctx: &mut Ctx<'_>, status: &'static str, doc: Option<&IngestDoc>, error: Option<ProcessError>) {
+    fn step(
+        &self,
+        ctx: &mut Ctx<'_>,
+        status: &'static str,
+        doc: Option<&IngestDoc>,
+        error: Option<ProcessError>,
+    ) {
         if let Some(trace) = ctx.trace.as_mut() {
             trace.push(Step {
                 processor_type: self.kind,
@@ -229,7 +255,10 @@ fn run_on_failure(
     let values = [
         Value::String(error.reason.clone()),
         Value::String(error.processor_type.clone()),
-        error.processor_tag.clone().map_or(Value::Null, Value::String),
+        error
+            .processor_tag
+            .clone()
+            .map_or(Value::Null, Value::String),
         Value::String(error.pipeline.clone()),
     ];
     for (k, v) in KEYS.iter().zip(values) {
@@ -256,7 +285,11 @@ fn run_on_failure(
 }
 
 /// Builds the processors of a `processors` or `on_failure` list.
-pub fn build_list(key: &str, list: &Value, res: &Resources) -> Result<Vec<Processor>, DefinitionError> {
+pub fn build_list(
+    key: &str,
+    list: &Value,
+    res: &Resources,
+) -> Result<Vec<Processor>, DefinitionError> {
     let Value::Array(items) = list else {
         return Err(DefinitionError::property(key, "property isn't a list"));
     };
@@ -274,19 +307,36 @@ pub struct Pipeline {
 
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Pipeline")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
 impl Pipeline {
     /// Compiles the definition (`{"description", "processors", "on_failure", "version",
     /// "_meta"}`) of pipeline `id`.
-    pub fn compile(id: &str, definition: &Value, res: &Resources) -> Result<Pipeline, DefinitionError> {
+    pub fn compile(
+        id: &str,
+        definition: &Value,
+        res: &Resources,
+    ) -> Result<Pipeline, DefinitionError> {
         let Value::Object(m) = definition else {
-            return Err(DefinitionError::new("a pipeline definition must be an object"));
+            return Err(DefinitionError::new(
+                "a pipeline definition must be an object",
+            ));
         };
         for k in m.keys() {
-            if !["description", "processors", "on_failure", "version", "_meta", "deprecated"].contains(&k.as_str()) {
+            if ![
+                "description",
+                "processors",
+                "on_failure",
+                "version",
+                "_meta",
+                "deprecated",
+            ]
+            .contains(&k.as_str())
+            {
                 return Err(DefinitionError::new(format!(
                     "pipeline [{id}] doesn't support one or more provided configuration parameters [{k}]"
                 )));
@@ -294,7 +344,10 @@ impl Pipeline {
         }
         let processors = match m.get("processors") {
             None | Some(Value::Null) => {
-                return Err(DefinitionError::property("processors", "required property is missing"));
+                return Err(DefinitionError::property(
+                    "processors",
+                    "required property is missing",
+                ));
             }
             Some(v) => build_list("processors", v, res)?,
         };
@@ -303,7 +356,10 @@ impl Pipeline {
             Some(v) => {
                 let list = build_list("on_failure", v, res)?;
                 if list.is_empty() {
-                    return Err(DefinitionError::property("on_failure", "on_failure must contain at least one processor"));
+                    return Err(DefinitionError::property(
+                        "on_failure",
+                        "on_failure must contain at least one processor",
+                    ));
                 }
                 list
             }
@@ -333,11 +389,16 @@ impl Pipeline {
             return Err(self.error(format!("Cycle detected for pipeline: {}", self.id)));
         }
         if ctx.stack.len() >= MAX_DEPTH {
-            return Err(self.error(format!("pipelines nested deeper than {MAX_DEPTH} at [{}]", self.id)));
+            return Err(self.error(format!(
+                "pipelines nested deeper than {MAX_DEPTH} at [{}]",
+                self.id
+            )));
         }
         let started = Instant::now();
         ctx.stack.push(self.id.clone());
-        let previous = doc.ingest.insert("pipeline".into(), Value::String(self.id.clone()));
+        let previous = doc
+            .ingest
+            .insert("pipeline".into(), Value::String(self.id.clone()));
         let result = self.run_processors(doc, ctx);
         match previous {
             Some(p) => doc.ingest.insert("pipeline".into(), p),

@@ -49,7 +49,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Registry")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,7 +65,9 @@ fn wildcard(p: &str, s: &str) -> bool {
     match p.split_once('*') {
         None => p == s,
         Some((head, rest)) => {
-            let Some(s) = s.strip_prefix(head) else { return false };
+            let Some(s) = s.strip_prefix(head) else {
+                return false;
+            };
             if rest.is_empty() {
                 return true;
             }
@@ -73,7 +77,11 @@ fn wildcard(p: &str, s: &str) -> bool {
 }
 
 fn check_id(id: &str) -> Result<(), PipelineError> {
-    if id.is_empty() || id.len() > 512 || id.contains(['*', ',', '/', '\\', ' ']) || id.starts_with('_') {
+    if id.is_empty()
+        || id.len() > 512
+        || id.contains(['*', ',', '/', '\\', ' '])
+        || id.starts_with('_')
+    {
         return Err(PipelineError::BadRequest(format!(
             "invalid pipeline id [{id}]: it must be 1-512 characters without '*', ',', '/', '\\\\' or spaces and must not start with '_'"
         )));
@@ -84,14 +92,22 @@ fn check_id(id: &str) -> Result<(), PipelineError> {
 impl Registry {
     /// The registry of the server whose data directory is `dir`, with the pipelines declared in
     /// the configuration (`id` → definition); `res` is what processors share.
-    pub fn open(dir: &Path, config: &BTreeMap<String, Value>, res: Resources) -> Result<Registry, PipelineError> {
+    pub fn open(
+        dir: &Path,
+        config: &BTreeMap<String, Value>,
+        res: Resources,
+    ) -> Result<Registry, PipelineError> {
         let mut fixed = BTreeMap::new();
         for (id, def) in BUILTIN {
             let def: Value = serde_json::from_str(def).map_err(|e| {
-                PipelineError::Definition(DefinitionError::new(format!("built-in pipeline [{id}]: {e}")))
+                PipelineError::Definition(DefinitionError::new(format!(
+                    "built-in pipeline [{id}]: {e}"
+                )))
             })?;
-            let p = Pipeline::compile(id, &def, &res)
-                .map_err(|e| DefinitionError { reason: format!("built-in pipeline [{id}]: {}", e.reason), ..e })?;
+            let p = Pipeline::compile(id, &def, &res).map_err(|e| DefinitionError {
+                reason: format!("built-in pipeline [{id}]: {}", e.reason),
+                ..e
+            })?;
             fixed.insert(id.to_string(), (Arc::new(p), Origin::Builtin));
         }
         // Firehose's "decompression and message extraction" for CloudWatch Logs records: the
@@ -102,27 +118,40 @@ impl Registry {
             "processors": [],
         });
         let p = Pipeline::compile(crate::CLOUDWATCH_LOGS, &cloudwatch, &res)?;
-        fixed.insert(crate::CLOUDWATCH_LOGS.to_string(), (Arc::new(p), Origin::Builtin));
+        fixed.insert(
+            crate::CLOUDWATCH_LOGS.to_string(),
+            (Arc::new(p), Origin::Builtin),
+        );
         for (id, def) in config {
             check_id(id)?;
-            let p = Pipeline::compile(id, def, &res)
-                .map_err(|e| DefinitionError { reason: format!("pipeline [{id}] in the configuration: {}", e.reason), ..e })?;
+            let p = Pipeline::compile(id, def, &res).map_err(|e| DefinitionError {
+                reason: format!("pipeline [{id}] in the configuration: {}", e.reason),
+                ..e
+            })?;
             fixed.insert(id.clone(), (Arc::new(p), Origin::Config));
         }
         let path = dir.join(FILE);
         let mut stored = BTreeMap::new();
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let damaged = |reason: String| PipelineError::Damaged { path: path.clone(), reason };
-                let v: Value = serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+                let damaged = |reason: String| PipelineError::Damaged {
+                    path: path.clone(),
+                    reason,
+                };
+                let v: Value =
+                    serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
                 if v["version"].as_u64() != Some(VERSION) {
-                    return Err(damaged(format!("version {} is not {VERSION}", v["version"])));
+                    return Err(damaged(format!(
+                        "version {} is not {VERSION}",
+                        v["version"]
+                    )));
                 }
                 for (id, def) in v["pipelines"].as_object().cloned().unwrap_or_default() {
                     if fixed.contains_key(&id) {
                         continue; // shadowed by a pipeline of the configuration since
                     }
-                    let p = Pipeline::compile(&id, &def, &res).map_err(|e| damaged(format!("pipeline [{id}]: {e}")))?;
+                    let p = Pipeline::compile(&id, &def, &res)
+                        .map_err(|e| damaged(format!("pipeline [{id}]: {e}")))?;
                     stored.insert(id, Arc::new(p));
                 }
             }
@@ -162,7 +191,10 @@ impl Registry {
     pub fn put(&self, id: &str, def: &Value) -> Result<(), PipelineError> {
         check_id(id)?;
         if let Some((_, origin)) = self.fixed.get(id) {
-            return Err(PipelineError::ReadOnly { id: id.to_string(), origin: origin.describe() });
+            return Err(PipelineError::ReadOnly {
+                id: id.to_string(),
+                origin: origin.describe(),
+            });
         }
         let p = Arc::new(Pipeline::compile(id, def, &self.res)?);
         let mut stored = self.stored.write();
@@ -175,11 +207,22 @@ impl Registry {
 
     /// Deletes the stored pipelines `expr` matches; none matching is a 404.
     pub fn delete(&self, expr: &str) -> Result<Vec<String>, PipelineError> {
-        if let Some((id, (_, origin))) = self.fixed.iter().find(|(id, _)| !expr.contains('*') && matches(expr, id)) {
-            return Err(PipelineError::ReadOnly { id: id.clone(), origin: origin.describe() });
+        if let Some((id, (_, origin))) = self
+            .fixed
+            .iter()
+            .find(|(id, _)| !expr.contains('*') && matches(expr, id))
+        {
+            return Err(PipelineError::ReadOnly {
+                id: id.clone(),
+                origin: origin.describe(),
+            });
         }
         let mut stored = self.stored.write();
-        let gone: Vec<String> = stored.keys().filter(|id| matches(expr, id)).cloned().collect();
+        let gone: Vec<String> = stored
+            .keys()
+            .filter(|id| matches(expr, id))
+            .cloned()
+            .collect();
         if gone.is_empty() {
             return Err(PipelineError::NotFound(expr.to_string()));
         }
@@ -198,7 +241,12 @@ impl Registry {
             .fixed
             .iter()
             .map(|(id, (p, o))| (id.clone(), p.clone(), *o))
-            .chain(self.stored.read().iter().map(|(id, p)| (id.clone(), p.clone(), Origin::Api)))
+            .chain(
+                self.stored
+                    .read()
+                    .iter()
+                    .map(|(id, p)| (id.clone(), p.clone(), Origin::Api)),
+            )
             .filter(|(id, _, _)| expr.is_none_or(|e| matches(e, id)))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -226,17 +274,26 @@ impl Registry {
 
     fn save(&self, pipelines: &BTreeMap<String, Arc<Pipeline>>) -> Result<(), PipelineError> {
         use std::io::Write;
-        let io = |source| PipelineError::Io { path: self.path.clone(), source };
+        let io = |source| PipelineError::Io {
+            path: self.path.clone(),
+            source,
+        };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let defs: Map<String, Value> = pipelines.iter().map(|(id, p)| (id.clone(), p.definition().clone())).collect();
-        let bytes = serde_json::to_vec_pretty(&json!({ "version": VERSION, "pipelines": defs })).unwrap_or_default();
+        let defs: Map<String, Value> = pipelines
+            .iter()
+            .map(|(id, p)| (id.clone(), p.definition().clone()))
+            .collect();
+        let bytes = serde_json::to_vec_pretty(&json!({ "version": VERSION, "pipelines": defs }))
+            .unwrap_or_default();
         let tmp = self.path.with_extension("json.tmp");
         let mut f = std::fs::File::create(&tmp).map_err(io)?;
         f.write_all(&bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, &self.path).map_err(io)?;
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)
     }
 }
 

@@ -46,11 +46,17 @@ pub fn run_doc(
             kind: "illegal_argument_exception",
             reason: format!(
                 "a pipeline changed [_index] to [{}]: Hydrant does not reroute documents to another index; send them to that stream instead",
-                doc.meta.get("_index").map(|v| v.to_string()).unwrap_or_default()
+                doc.meta
+                    .get("_index")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
             ),
             processor_type: "pipeline".into(),
             processor_tag: None,
-            pipeline: pipelines.last().map(|p| p.id().to_string()).unwrap_or_default(),
+            pipeline: pipelines
+                .last()
+                .map(|p| p.id().to_string())
+                .unwrap_or_default(),
         });
     }
     let id = match doc.meta.get("_id") {
@@ -58,7 +64,10 @@ pub fn run_doc(
         Some(Value::Null) | None => None,
         Some(other) => Some(other.to_string()),
     };
-    Ok(Outcome::Keep { source: doc.source, id })
+    Ok(Outcome::Keep {
+        source: doc.source,
+        id,
+    })
 }
 
 /// The `error` object of a document that failed, in Elasticsearch's shape.
@@ -81,11 +90,13 @@ pub fn simulate(
     timestamp: &str,
 ) -> Result<Value, PipelineError> {
     let pipeline: Arc<Pipeline> = match id {
-        Some(id) => registry.get(id).ok_or_else(|| PipelineError::NotFound(id.to_string()))?,
+        Some(id) => registry
+            .get(id)
+            .ok_or_else(|| PipelineError::NotFound(id.to_string()))?,
         None => {
-            let def = body
-                .get("pipeline")
-                .ok_or_else(|| PipelineError::BadRequest("[pipeline] required property is missing".into()))?;
+            let def = body.get("pipeline").ok_or_else(|| {
+                PipelineError::BadRequest("[pipeline] required property is missing".into())
+            })?;
             Arc::new(registry.compile("_simulate_pipeline", def)?)
         }
     };
@@ -94,23 +105,40 @@ pub fn simulate(
         .and_then(Value::as_array)
         .ok_or_else(|| PipelineError::BadRequest("[docs] required property is missing".into()))?;
     if docs.is_empty() {
-        return Err(PipelineError::BadRequest("must specify at least one document in [docs]".into()));
+        return Err(PipelineError::BadRequest(
+            "must specify at least one document in [docs]".into(),
+        ));
     }
     let mut out = Vec::with_capacity(docs.len());
     for d in docs {
         let source = match d.get("_source") {
             Some(Value::Object(m)) => m.clone(),
-            _ => return Err(PipelineError::BadRequest("[_source] required property is missing".into())),
+            _ => {
+                return Err(PipelineError::BadRequest(
+                    "[_source] required property is missing".into(),
+                ));
+            }
         };
         let index = d.get("_index").and_then(Value::as_str).unwrap_or("_index");
-        let mut doc = IngestDoc::new(source, index, Some(d.get("_id").and_then(Value::as_str).unwrap_or("_id")), timestamp);
+        let mut doc = IngestDoc::new(
+            source,
+            index,
+            Some(d.get("_id").and_then(Value::as_str).unwrap_or("_id")),
+            timestamp,
+        );
         let mut ctx = Ctx::new(registry);
         if verbose {
             ctx.trace = Some(Vec::new());
         }
         let result = pipeline.execute(&mut doc, &mut ctx);
         if verbose {
-            let steps: Vec<Value> = ctx.trace.take().unwrap_or_default().iter().map(step_json).collect();
+            let steps: Vec<Value> = ctx
+                .trace
+                .take()
+                .unwrap_or_default()
+                .iter()
+                .map(step_json)
+                .collect();
             out.push(json!({ "processor_results": steps }));
             continue;
         }

@@ -36,13 +36,18 @@ impl Template {
             let (open, close) = if triple { (3, "}}}") } else { (2, "}}") };
             let after = &rest[start + open..];
             let end = after.find(close).ok_or_else(|| {
-                DefinitionError::property(property, format!("template [{source}] has an unclosed tag"))
+                DefinitionError::property(
+                    property,
+                    format!("template [{source}] has an unclosed tag"),
+                )
             })?;
             let name = after[..end].trim();
             if name.is_empty() || name.starts_with(['#', '^', '/', '!', '>', '&']) {
                 return Err(DefinitionError::property(
                     property,
-                    format!("template [{source}]: only field lookups ({{{{field}}}}) are supported, not [{name}]"),
+                    format!(
+                        "template [{source}]: only field lookups ({{{{field}}}}) are supported, not [{name}]"
+                    ),
                 ));
             }
             parts.push(Part::Field(name.to_string()));
@@ -121,7 +126,10 @@ impl ValueSource {
                     .iter()
                     .map(|(k, v)| Ok((k.clone(), ValueSource::compile(property, v)?)))
                     .collect::<Result<Vec<_>, DefinitionError>>()?;
-                if items.iter().all(|(_, i)| matches!(i, ValueSource::Fixed(_))) {
+                if items
+                    .iter()
+                    .all(|(_, i)| matches!(i, ValueSource::Fixed(_)))
+                {
                     ValueSource::Fixed(value.clone())
                 } else {
                     ValueSource::Object(items)
@@ -156,7 +164,11 @@ mod tests {
     fn lookups_render_fields_and_metadata_and_missing_ones_render_empty() {
         let src = json!({"client": {"ip": "10.0.0.1"}, "n": 3});
         let doc = IngestDoc::new(src.as_object().unwrap().clone(), "web", None, "T");
-        let t = Template::compile("value", "{{client.ip}}/{{{n}}}/{{_index}}/{{nope}}@{{_ingest.timestamp}}").unwrap();
+        let t = Template::compile(
+            "value",
+            "{{client.ip}}/{{{n}}}/{{_index}}/{{nope}}@{{_ingest.timestamp}}",
+        )
+        .unwrap();
         assert_eq!(t.render(&doc), "10.0.0.1/3/web/@T");
         let e = Template::compile("value", "{{#list}}x{{/list}}").unwrap_err();
         assert_eq!(e.property_name.as_deref(), Some("value"));

@@ -125,7 +125,10 @@ pub fn msearch(
         });
         slots
             .into_iter()
-            .map(|s| s.into_inner().unwrap_or_else(|| QueryError::Search("search did not run".into()).to_json()))
+            .map(|s| {
+                s.into_inner()
+                    .unwrap_or_else(|| QueryError::Search("search did not run".into()).to_json())
+            })
             .collect()
     };
     Ok(json!({

@@ -37,19 +37,37 @@ pub(super) fn routes() -> Router<IngestState> {
 
 fn error(e: &PipelineError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, axum::Json(json!({ "error": e.es_error(), "status": e.status() }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": e.es_error(), "status": e.status() })),
+    )
+        .into_response()
 }
 
-async fn json_body(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<Value, Response> {
+async fn json_body(
+    state: &IngestState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, Response> {
     let bytes = read_body(headers, body, state.limits)
         .await
         .map_err(IntoResponse::into_response)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(error(&PipelineError::BadRequest("request body is required".into())));
+        return Err(error(&PipelineError::BadRequest(
+            "request body is required".into(),
+        )));
     }
     serde_json::from_slice(&bytes).map_err(|e| {
         let status = StatusCode::BAD_REQUEST;
-        (status, axum::Json(hydrant_http::es_error_body(status, "parse_exception", &format!("request body is not valid JSON: {e}"), None)))
+        (
+            status,
+            axum::Json(hydrant_http::es_error_body(
+                status,
+                "parse_exception",
+                &format!("request body is not valid JSON: {e}"),
+                None,
+            )),
+        )
             .into_response()
     })
 }
@@ -70,7 +88,9 @@ async fn put_pipeline(
     match stored {
         Ok(Ok(())) => axum::Json(json!({ "acknowledged": true })).into_response(),
         Ok(Err(e)) => error(&e),
-        Err(e) => error(&PipelineError::BadRequest(format!("storing the pipeline failed: {e}"))),
+        Err(e) => error(&PipelineError::BadRequest(format!(
+            "storing the pipeline failed: {e}"
+        ))),
     }
 }
 
@@ -79,13 +99,19 @@ async fn delete_pipeline(State(state): State<IngestState>, Path(id): Path<String
     match tokio::task::spawn_blocking(move || registry.delete(&id)).await {
         Ok(Ok(_)) => axum::Json(json!({ "acknowledged": true })).into_response(),
         Ok(Err(e)) => error(&e),
-        Err(e) => error(&PipelineError::BadRequest(format!("deleting the pipeline failed: {e}"))),
+        Err(e) => error(&PipelineError::BadRequest(format!(
+            "deleting the pipeline failed: {e}"
+        ))),
     }
 }
 
 fn listing(state: &IngestState, expr: Option<&str>) -> Response {
     let found = state.pipeline.pipelines().list(expr);
-    let status = if found.is_empty() && expr.is_some() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    let status = if found.is_empty() && expr.is_some() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
     let body: Map<String, Value> = found
         .into_iter()
         .map(|(id, p, _)| (id, p.definition().clone()))
@@ -107,7 +133,13 @@ struct SimulateParams {
     verbose: Option<String>,
 }
 
-async fn simulate(state: IngestState, id: Option<String>, params: SimulateParams, headers: HeaderMap, body: Body) -> Response {
+async fn simulate(
+    state: IngestState,
+    id: Option<String>,
+    params: SimulateParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let body = match json_body(&state, &headers, body).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -115,11 +147,16 @@ async fn simulate(state: IngestState, id: Option<String>, params: SimulateParams
     let verbose = matches!(params.verbose.as_deref(), Some("" | "true"));
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     let registry = state.pipeline.pipelines().clone();
-    let ran = tokio::task::spawn_blocking(move || hydrant_pipeline::simulate(&registry, id.as_deref(), &body, verbose, &now)).await;
+    let ran = tokio::task::spawn_blocking(move || {
+        hydrant_pipeline::simulate(&registry, id.as_deref(), &body, verbose, &now)
+    })
+    .await;
     match ran {
         Ok(Ok(v)) => axum::Json(v).into_response(),
         Ok(Err(e)) => error(&e),
-        Err(e) => error(&PipelineError::BadRequest(format!("simulation failed: {e}"))),
+        Err(e) => error(&PipelineError::BadRequest(format!(
+            "simulation failed: {e}"
+        ))),
     }
 }
 

@@ -24,7 +24,10 @@ pub fn set(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let copy_from = opts.opt_string("copy_from")?;
     let value = match (opts.take("value"), &copy_from) {
         (Some(_), Some(_)) => {
-            return Err(opts.error("copy_from", "cannot set both `copy_from` and `value` in the same processor"));
+            return Err(opts.error(
+                "copy_from",
+                "cannot set both `copy_from` and `value` in the same processor",
+            ));
         }
         (Some(v), None) => Some(ValueSource::compile("value", &v)?),
         (None, Some(_)) => None,
@@ -69,9 +72,13 @@ struct Remove {
 pub fn remove(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let fields = opts.opt_strings("field", true)?;
     let keep = opts.opt_strings("keep", true)?;
-    let compile = |key: &str, list: Option<Vec<String>>| -> Result<Vec<Template>, DefinitionError> {
-        list.unwrap_or_default().iter().map(|f| Template::compile(key, f)).collect()
-    };
+    let compile =
+        |key: &str, list: Option<Vec<String>>| -> Result<Vec<Template>, DefinitionError> {
+            list.unwrap_or_default()
+                .iter()
+                .map(|f| Template::compile(key, f))
+                .collect()
+        };
     let (fields, keep) = match (fields, keep) {
         (Some(_), Some(_)) => return Err(opts.error("keep", "too many fields specified")),
         (None, None) => return Err(opts.error("field", "required property is missing")),
@@ -88,7 +95,10 @@ impl Process for Remove {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
         if !self.keep.is_empty() {
             let keep: Vec<String> = self.keep.iter().map(|k| k.render(doc)).collect();
-            let mut kept = IngestDoc { source: Map::new(), ..doc.clone() };
+            let mut kept = IngestDoc {
+                source: Map::new(),
+                ..doc.clone()
+            };
             for k in &keep {
                 if let Some(v) = doc.get(k).cloned() {
                     kept.set(k, v)?;
@@ -196,7 +206,10 @@ pub fn fail(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
 
 impl Process for Fail {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
-        Err(Failure::of("fail_processor_exception", self.message.render(doc)))
+        Err(Failure::of(
+            "fail_processor_exception",
+            self.message.render(doc),
+        ))
     }
 }
 
@@ -217,7 +230,9 @@ impl Process for RunPipeline {
     fn run(&self, doc: &mut IngestDoc, ctx: &mut Ctx<'_>) -> Result<Flow, Failure> {
         let name = self.name.render(doc);
         match ctx.run_pipeline(&name, doc) {
-            Err(e) if self.ignore_missing_pipeline && e.reason.contains("non-existent pipeline") => {
+            Err(e)
+                if self.ignore_missing_pipeline && e.reason.contains("non-existent pipeline") =>
+            {
                 Ok(Flow::Continue)
             }
             other => other,
@@ -255,7 +270,12 @@ pub fn convert(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
         "boolean" => Target::Boolean,
         "ip" => Target::Ip,
         "auto" => Target::Auto,
-        other => return Err(opts.error("type", format!("type [{other}] not supported, cannot convert field."))),
+        other => {
+            return Err(opts.error(
+                "type",
+                format!("type [{other}] not supported, cannot convert field."),
+            ));
+        }
     };
     Ok(Box::new(Convert { f, to }))
 }
@@ -290,23 +310,43 @@ fn convert_one(v: &Value, to: Target) -> Result<Value, Failure> {
                 Value::Number(n) if n.is_f64() => n.as_f64().map(|f| f as i64),
                 _ => parse_int(&s),
             };
-            let n = n.filter(|n| i32::try_from(*n).is_ok()).ok_or_else(|| bad("integer"))?;
+            let n = n
+                .filter(|n| i32::try_from(*n).is_ok())
+                .ok_or_else(|| bad("integer"))?;
             Value::from(n)
         }
         Target::Long => Value::from(match v {
-            Value::Number(n) if n.is_f64() => n.as_f64().map(|f| f as i64).ok_or_else(|| bad("long"))?,
+            Value::Number(n) if n.is_f64() => {
+                n.as_f64().map(|f| f as i64).ok_or_else(|| bad("long"))?
+            }
             _ => parse_int(&s).ok_or_else(|| bad("long"))?,
         }),
         Target::Float | Target::Double => {
-            let f = s.trim().parse::<f64>().map_err(|_| bad(if to == Target::Float { "float" } else { "double" }))?;
-            let f = if to == Target::Float { f as f32 as f64 } else { f };
-            Number::from_f64(f).map(Value::Number).ok_or_else(|| bad("double"))?
+            let f = s.trim().parse::<f64>().map_err(|_| {
+                bad(if to == Target::Float {
+                    "float"
+                } else {
+                    "double"
+                })
+            })?;
+            let f = if to == Target::Float {
+                f as f32 as f64
+            } else {
+                f
+            };
+            Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(|| bad("double"))?
         }
         Target::String => Value::String(s),
         Target::Boolean => match s.to_ascii_lowercase().as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => return Err(Failure::illegal(format!("[{s}] is not a boolean value, cannot convert to boolean"))),
+            _ => {
+                return Err(Failure::illegal(format!(
+                    "[{s}] is not a boolean value, cannot convert to boolean"
+                )));
+            }
         },
         Target::Ip => {
             s.parse::<std::net::IpAddr>()
@@ -319,7 +359,12 @@ fn convert_one(v: &Value, to: Target) -> Result<Value, Failure> {
             }
             if let Some(n) = parse_int(&s) {
                 Value::from(n)
-            } else if let Some(f) = s.parse::<f64>().ok().filter(|f| f.is_finite()).and_then(Number::from_f64) {
+            } else if let Some(f) = s
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .and_then(Number::from_f64)
+            {
                 Value::Number(f)
             } else if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") {
                 Value::Bool(s.eq_ignore_ascii_case("true"))
@@ -338,7 +383,10 @@ impl Process for Convert {
         };
         let out = match v {
             Value::Array(items) => Value::Array(
-                items.iter().map(|i| convert_one(i, self.to)).collect::<Result<_, _>>()?,
+                items
+                    .iter()
+                    .map(|i| convert_one(i, self.to))
+                    .collect::<Result<_, _>>()?,
             ),
             one => convert_one(one, self.to)?,
         };
@@ -367,7 +415,10 @@ pub fn json(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let target = opts.opt_template("target_field")?;
     let add_to_root = opts.bool_or("add_to_root", false)?;
     if add_to_root && target.is_some() {
-        return Err(opts.error("target_field", "Cannot set a target field while also setting `add_to_root` to true"));
+        return Err(opts.error(
+            "target_field",
+            "Cannot set a target field while also setting `add_to_root` to true",
+        ));
     }
     let conflict = match opts.opt_string("add_to_root_conflict_strategy")?.as_deref() {
         None | Some("replace") => Conflict::Replace,
@@ -428,7 +479,10 @@ impl Process for Json {
                 Conflict::Merge => merge(&mut doc.source, m),
             }
         } else {
-            let target = self.target.as_ref().map_or_else(|| field.clone(), |t| t.render(doc));
+            let target = self
+                .target
+                .as_ref()
+                .map_or_else(|| field.clone(), |t| t.render(doc));
             doc.set(&target, parsed)?;
         }
         Ok(Flow::Continue)

@@ -52,10 +52,30 @@ impl Resources {
 
 /// Every processor type Hydrant runs.
 pub const TYPES: &[&str] = &[
-    "append", "convert", "drop", "fail", "gsub", "join", "json", "lowercase", "pipeline", "remove",
-    "rename", "set", "split", "trim", "uppercase", "urldecode",
-    "fingerprint", "geoip", "uri_parts", "user_agent",
-    "date", "dissect", "grok", "kv",
+    "append",
+    "convert",
+    "drop",
+    "fail",
+    "gsub",
+    "join",
+    "json",
+    "lowercase",
+    "pipeline",
+    "remove",
+    "rename",
+    "set",
+    "split",
+    "trim",
+    "uppercase",
+    "urldecode",
+    "fingerprint",
+    "geoip",
+    "uri_parts",
+    "user_agent",
+    "date",
+    "dissect",
+    "grok",
+    "kv",
 ];
 
 /// Builds the processor `kind` from its options.

@@ -160,7 +160,9 @@ pub fn gsub(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let re = regex::Regex::new(&pattern)
         .map_err(|e| opts.error("pattern", format!("Invalid regex pattern. {e}")))?;
     Ok(boxed(f, move |s| {
-        Ok(Value::String(re.replace_all(s, replacement.as_str()).into_owned()))
+        Ok(Value::String(
+            re.replace_all(s, replacement.as_str()).into_owned(),
+        ))
     }))
 }
 
@@ -172,7 +174,11 @@ pub fn split(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let preserve_trailing = opts.bool_or("preserve_trailing", false)?;
     let re = regex::Regex::new(&separator)
         .map_err(|e| opts.error("separator", format!("Invalid regex pattern. {e}")))?;
-    Ok(Box::new(Split { f, re, preserve_trailing }))
+    Ok(Box::new(Split {
+        f,
+        re,
+        preserve_trailing,
+    }))
 }
 
 struct Split {
@@ -190,7 +196,11 @@ impl Process for Split {
         let Value::String(s) = v else {
             return Err(cast_error(&field, v));
         };
-        let mut parts: Vec<Value> = self.re.split(s).map(|p| Value::String(p.to_string())).collect();
+        let mut parts: Vec<Value> = self
+            .re
+            .split(s)
+            .map(|p| Value::String(p.to_string()))
+            .collect();
         if !self.preserve_trailing {
             while parts.len() > 1 && parts.last().is_some_and(|p| p.as_str() == Some("")) {
                 parts.pop();
