@@ -278,6 +278,15 @@ fn bulk_records_go_through_the_pipeline_named_and_a_failure_costs_only_its_recor
         ingest["pipelines"]["words"]["processors"][3]["lowercase:low"]["stats"]["count"], 2,
         "{ingest}"
     );
+    // And in the Prometheus metrics.
+    assert_eq!(
+        server.metric("hydrant_ingest_pipeline_documents_total{pipeline=\"words\"}"),
+        3.0
+    );
+    assert_eq!(
+        server.metric("hydrant_ingest_pipeline_failed_total{pipeline=\"fail\"}"),
+        1.0
+    );
 }
 
 #[test]

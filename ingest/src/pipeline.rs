@@ -179,7 +179,12 @@ impl Pipeline {
         for s in self.streams.read().values() {
             s.observe(now);
         }
-        self.metrics.encode()
+        let mut text = self.metrics.encode();
+        // The pipelines' counters, in the same exposition (before OpenMetrics' end marker):
+        // they live in the pipeline registry, not in this registry of metrics.
+        let at = text.rfind("# EOF").unwrap_or(text.len());
+        text.insert_str(at, &pipeline_metrics(&self.registry));
+        text
     }
 
     /// The metrics registry (receivers count requests per API).
@@ -453,4 +458,44 @@ fn open_registry(config: &Config) -> Result<hydrant_pipeline::Registry, StartErr
         }
     }
     Ok(registry)
+}
+
+/// `hydrant_ingest_pipeline_{documents,failed,time_seconds}_total{pipeline}` for every pipeline
+/// that has run, in the OpenMetrics text format.
+fn pipeline_metrics(registry: &hydrant_pipeline::Registry) -> String {
+    use std::fmt::Write;
+    let ran: Vec<(String, (u64, u64, u64))> = registry
+        .list(None)
+        .into_iter()
+        .map(|(id, p, _)| (id, p.counters()))
+        .filter(|(_, (count, _, _))| *count > 0)
+        .collect();
+    let mut out = String::new();
+    let families: [(&str, &str, fn(&(u64, u64, u64)) -> String); 3] = [
+        ("documents", "Documents an ingest pipeline ran on.", |c| {
+            c.0.to_string()
+        }),
+        ("failed", "Documents an ingest pipeline refused.", |c| {
+            c.1.to_string()
+        }),
+        ("time_seconds", "Time spent in an ingest pipeline.", |c| {
+            format!("{}", c.2 as f64 / 1e9)
+        }),
+    ];
+    for (name, help, value) in families {
+        let _ = writeln!(out, "# HELP hydrant_ingest_pipeline_{name} {help}");
+        let _ = writeln!(out, "# TYPE hydrant_ingest_pipeline_{name} counter");
+        for (id, counters) in &ran {
+            let label = id
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            let _ = writeln!(
+                out,
+                "hydrant_ingest_pipeline_{name}_total{{pipeline=\"{label}\"}} {}",
+                value(counters)
+            );
+        }
+    }
+    out
 }
