@@ -471,7 +471,8 @@ fn pipeline_metrics(registry: &hydrant_pipeline::Registry) -> String {
         .filter(|(_, (count, _, _))| *count > 0)
         .collect();
     let mut out = String::new();
-    let families: [(&str, &str, fn(&(u64, u64, u64)) -> String); 3] = [
+    type Family = (&'static str, &'static str, fn(&(u64, u64, u64)) -> String);
+    let families: [Family; 3] = [
         ("documents", "Documents an ingest pipeline ran on.", |c| {
             c.0.to_string()
         }),
