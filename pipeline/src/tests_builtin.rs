@@ -335,30 +335,49 @@ fn alb_lines_parse_with_numbers_and_minus_one_times() {
 }
 
 /// Grok throughput on the Apache sample (run with `cargo test --release -p hydrant-pipeline
-/// -- --ignored --nocapture grok_throughput`).
+/// -- --ignored --nocapture grok_throughput`; `bench/pipeline.sh` runs it next to Python's
+/// pygrok). `GROK_BENCH_PATTERN` (default `%{COMBINEDAPACHELOG}`, the legacy dictionary, as
+/// pygrok has it) and `GROK_BENCH_ROUNDS` (default 5) choose what is measured; each result is
+/// also printed as a `GROK_BENCH {json}` line.
 #[test]
 #[ignore]
 fn grok_throughput_on_the_apache_sample() {
     let (_dir, r) = registry();
     let text = sample("elastic-examples/apache_logs");
-    let p = r.compile("g", &json!({"processors": [{"grok": {"field": "message", "ecs_compatibility": "v1", "patterns": ["^%{HTTPD_COMBINEDLOG}$"]}}]})).unwrap();
+    let pattern =
+        std::env::var("GROK_BENCH_PATTERN").unwrap_or_else(|_| "%{COMBINEDAPACHELOG}".into());
+    let rounds: usize = std::env::var("GROK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let p = r
+        .compile(
+            "g",
+            &json!({"processors": [{"grok": {"field": "message", "patterns": [pattern]}}]}),
+        )
+        .unwrap();
     let full = r.get("apache").unwrap();
     for (name, pipeline) in [("grok alone", &p), ("apache pipeline", &full)] {
         let started = std::time::Instant::now();
-        let mut bytes = 0usize;
-        for _ in 0..5 {
+        let (mut bytes, mut lines, mut matched) = (0usize, 0usize, 0usize);
+        for _ in 0..rounds {
             for line in text.lines() {
                 bytes += line.len();
+                lines += 1;
                 let mut src = Map::new();
                 src.insert("message".into(), Value::String(line.to_string()));
-                let _ = run_doc(&r, &[pipeline], src, "logs", None, TS);
+                matched += usize::from(run_doc(&r, &[pipeline], src, "logs", None, TS).is_ok());
             }
         }
         let secs = started.elapsed().as_secs_f64();
         println!(
             "{name}: {:.1} MB/s, {:.0} lines/s",
             bytes as f64 / secs / 1e6,
-            50_000.0 / secs
+            lines as f64 / secs
+        );
+        println!(
+            "GROK_BENCH {}",
+            json!({"name": name, "mb_per_sec": bytes as f64 / secs / 1e6, "lines_per_sec": lines as f64 / secs, "lines": lines, "matched": matched})
         );
     }
 }
