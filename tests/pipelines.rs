@@ -426,3 +426,73 @@ fn geoip_reads_the_database_the_configuration_names_and_user_agents_are_parsed()
         "{aggs}"
     );
 }
+
+/// Files under `dir`, recursively, with their gunzipped text.
+fn object_texts(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(object_texts(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+                &mut text,
+            )
+            .unwrap();
+            out.push((path.display().to_string(), text));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_backup_of_a_stream_with_a_pipeline_holds_the_records_as_they_came() {
+    let config = r#"
+[pipelines.words]
+processors = [ { split = { field = "message", separator = " ", target_field = "words" } } ]
+
+[streams.raw]
+record_format = "text"
+pipeline = "words"
+
+[streams.raw.backup]
+mode = "AllDocuments"
+"#;
+    let server = Server::start_with(&[], Some(config));
+    let lines = ["alpha beta", "gamma delta epsilon", "zeta"];
+    let (status, answer) = server.post(
+        "/v1/streams/raw/records?refresh=wait_for",
+        "text/plain",
+        lines.join("\n") + "\n",
+    );
+    assert_eq!(status, 200, "{answer}");
+    server.wait_delivered("raw");
+    // The index has the processed documents …
+    let hits = search(
+        &server,
+        "raw",
+        json!({"query": {"match": {"words": "delta"}}}),
+    );
+    assert_eq!(hits["hits"]["total"]["value"], 1, "{hits}");
+    // … and the backup the records as they came (Firehose's source-record backup).
+    let objects = server.data_dir.join("objects");
+    let backed: Vec<String> =
+        common::eventually(std::time::Duration::from_secs(30), "the backup", || {
+            let texts = object_texts(&objects);
+            let lines: Vec<String> = texts
+                .iter()
+                .filter(|(path, _)| !path.contains("errors"))
+                .flat_map(|(_, t)| t.lines().map(str::to_string).collect::<Vec<_>>())
+                .collect();
+            (lines.len() == 3).then_some(lines)
+        });
+    let mut sorted = backed.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["alpha beta", "gamma delta epsilon", "zeta"]);
+}

@@ -216,6 +216,8 @@ pub struct Acceptor {
     mapper: Arc<DocMapper>,
     max_record_size: u64,
     arrival_ms: i64,
+    /// Records a pipeline changed keep the bytes they came as, for the backup.
+    keep_source: bool,
 }
 
 impl Acceptor {
@@ -225,7 +227,15 @@ impl Acceptor {
             mapper,
             max_record_size,
             arrival_ms,
+            keep_source: false,
         }
+    }
+
+    /// The same acceptor, keeping the bytes a record came as when a pipeline changes it (for
+    /// a stream that backs up every document: Firehose's source-record backup).
+    pub fn keep_source(mut self, keep: bool) -> Acceptor {
+        self.keep_source = keep;
+        self
     }
 
     /// When the records arrived, epoch milliseconds.
@@ -270,7 +280,8 @@ impl Acceptor {
                     reason: e.to_string(),
                 })
             })?;
-        self.processed(source, client_id, chain)
+        let raw = self.keep_source.then(|| data.clone());
+        self.processed(source, client_id, chain, raw)
     }
 
     /// [`text`](Self::text) through the ingest pipelines of `chain`: the line is the
@@ -290,14 +301,18 @@ impl Acceptor {
             "message".into(),
             serde_json::Value::String(text.to_string()),
         );
-        self.processed(source, None, chain)
+        let raw = self.keep_source.then(|| Bytes::copy_from_slice(line));
+        self.processed(source, None, chain, raw)
     }
 
+    /// A processed record; `raw` is what it came as, kept for the backup (see
+    /// [`keep_source`](Self::keep_source); `Some(empty)`: another record carries it).
     pub(crate) fn processed(
         &self,
         source: serde_json::Map<String, serde_json::Value>,
         client_id: Option<&str>,
         chain: &Chain,
+        raw: Option<Bytes>,
     ) -> Result<Option<Record>, RecordError> {
         let Some((source, id)) = chain.run(source, client_id)? else {
             return Ok(None);
@@ -312,12 +327,9 @@ impl Acceptor {
         })?;
         self.size_ok(data.len(), self.max_record_size)?;
         let time = self.mapper.scan(&data).map_err(RecordError::Content)?;
-        Ok(Some(self.record(
-            Bytes::from(data),
-            id.as_deref(),
-            time,
-            true,
-        )))
+        let mut record = self.record(Bytes::from(data), id.as_deref(), time, true);
+        record.source = raw.filter(|_| self.keep_source);
+        Ok(Some(record))
     }
 
     /// A line of text, indexed as `{"message": "<line>"}`.
@@ -376,7 +388,13 @@ impl Acceptor {
             timestamp_ms: time.unwrap_or(self.arrival_ms),
             is_object,
             data,
+            source: None,
         }
+    }
+
+    /// Whether records keep their source (see [`keep_source`](Self::keep_source)).
+    pub(crate) fn keeps_source(&self) -> bool {
+        self.keep_source
     }
 }
 

@@ -45,8 +45,16 @@ pub fn ndjson_bytes<'a>(records: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
     out
 }
 
+/// NDJSON holds each record as it came: its source when an ingest pipeline changed it
+/// (Firehose's source-record backup), else its data. (Parquet holds the processed documents:
+/// columns need JSON objects, and Firehose converts formats after its transformation too.)
 fn encode_ndjson(records: &[&Record], compression: Compression) -> Encoded {
-    let raw = ndjson_bytes(records.iter().map(|r| &r.data[..]));
+    let raw = ndjson_bytes(
+        records
+            .iter()
+            .filter_map(|r| r.backup_bytes())
+            .map(|b| &b[..]),
+    );
     match compression {
         Compression::Gzip => Encoded {
             bytes: Bytes::from(gzip(&raw)),
@@ -167,6 +175,7 @@ mod tests {
             timestamp_ms: 0,
             is_object: data.starts_with('{'),
             data: Bytes::copy_from_slice(data.as_bytes()),
+            source: None,
         }
     }
 

@@ -194,8 +194,12 @@ pub(crate) fn transform_record(
         })]
     };
     let mut records = Vec::with_capacity(sources.len());
-    for source in sources {
-        match accept.processed(source, None, chain) {
+    for (i, source) in sources.into_iter().enumerate() {
+        // The backup keeps the source record once, with the first document made from it.
+        let kept = accept
+            .keeps_source()
+            .then(|| if i == 0 { raw.clone() } else { Bytes::new() });
+        match accept.processed(source, None, chain, kept) {
             Ok(Some(r)) => records.push(r),
             Ok(None) => {}
             Err(e) => {

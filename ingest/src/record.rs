@@ -19,21 +19,38 @@ pub struct Record {
     pub timestamp_ms: i64,
     /// Whether `data` is known to be one JSON object.
     pub is_object: bool,
-    /// The record's bytes, exactly as they will be indexed and backed up.
+    /// The record's bytes, exactly as they will be indexed (and backed up, unless `source`).
     pub data: Bytes,
+    /// The record as it came, when an ingest pipeline changed it and the stream backs up every
+    /// document: what the backup holds (Firehose's source-record backup). Empty: nothing to
+    /// back up (the other documents split from one source record).
+    pub source: Option<Bytes>,
 }
 
 impl Record {
     /// Bytes this record counts for in buffers and limits.
     pub fn size(&self) -> u64 {
-        (self.data.len() + self.id.len() + RECORD_HEADER_LEN) as u64
+        let source = self.source.as_ref().map_or(0, |s| s.len() + 4);
+        (self.data.len() + self.id.len() + RECORD_HEADER_LEN + source) as u64
+    }
+
+    /// What the backup holds for this record: its source when it has one, else its data;
+    /// `None` when another record carries the source it came from.
+    pub fn backup_bytes(&self) -> Option<&Bytes> {
+        match &self.source {
+            Some(s) if s.is_empty() => None,
+            Some(s) => Some(s),
+            None => Some(&self.data),
+        }
     }
 }
 
-/// Version of the record encoding below.
+/// Version of the record encoding below; 2 when the record carries its source.
 const RECORD_VERSION: u8 = 1;
+const RECORD_VERSION_SOURCE: u8 = 2;
 const FLAG_OBJECT: u8 = 1;
 const FLAG_CLIENT_ID: u8 = 2;
+const FLAG_SOURCE: u8 = 4;
 /// Fixed part of an encoded record: version, flags, arrival, timestamp, id length.
 const RECORD_HEADER_LEN: usize = 1 + 1 + 8 + 8 + 2;
 
@@ -49,12 +66,18 @@ const RECORD_HEADER_LEN: usize = 1 + 1 + 8 + 8 + 2;
 /// | 8 | event time, epoch ms (i64) |
 /// | 2 | id length (u16) |
 /// | n | id (UTF-8) |
+/// | 4 | source length (u32), version 2 only (flag bit 2) |
+/// | m | source, version 2 only |
 /// | rest | data |
 pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
     let id = record.id.as_bytes();
     let id_len = id.len().min(u16::MAX as usize);
     out.reserve(RECORD_HEADER_LEN + id_len + record.data.len());
-    out.push(RECORD_VERSION);
+    out.push(if record.source.is_some() {
+        RECORD_VERSION_SOURCE
+    } else {
+        RECORD_VERSION
+    });
     let mut flags = 0;
     if record.is_object {
         flags |= FLAG_OBJECT;
@@ -62,11 +85,18 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
     if record.client_id {
         flags |= FLAG_CLIENT_ID;
     }
+    if record.source.is_some() {
+        flags |= FLAG_SOURCE;
+    }
     out.push(flags);
     out.extend_from_slice(&record.arrival_ms.to_le_bytes());
     out.extend_from_slice(&record.timestamp_ms.to_le_bytes());
     out.extend_from_slice(&(id_len as u16).to_le_bytes());
     out.extend_from_slice(&id[..id_len]);
+    if let Some(source) = &record.source {
+        out.extend_from_slice(&(source.len() as u32).to_le_bytes());
+        out.extend_from_slice(source);
+    }
     out.extend_from_slice(&record.data);
 }
 
@@ -76,7 +106,7 @@ pub fn decode_record(payload: Bytes) -> Result<Record, WalError> {
     if payload.len() < RECORD_HEADER_LEN {
         return Err(bad("record shorter than its header"));
     }
-    if payload[0] != RECORD_VERSION {
+    if payload[0] != RECORD_VERSION && payload[0] != RECORD_VERSION_SOURCE {
         return Err(WalError::BadRecord(format!(
             "record version {} is not supported",
             payload[0]
@@ -98,13 +128,29 @@ pub fn decode_record(payload: Bytes) -> Result<Record, WalError> {
     let id = std::str::from_utf8(&payload[RECORD_HEADER_LEN..id_end])
         .map_err(|_| bad("record id is not UTF-8"))?
         .into();
+    let (source, data_start) = if payload[0] == RECORD_VERSION_SOURCE && flags & FLAG_SOURCE != 0 {
+        let len_end = id_end + 4;
+        if payload.len() < len_end {
+            return Err(bad("record source length runs past the record"));
+        }
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&payload[id_end..len_end]);
+        let end = len_end + u32::from_le_bytes(b) as usize;
+        if payload.len() < end {
+            return Err(bad("record source runs past the record"));
+        }
+        (Some(payload.slice(len_end..end)), end)
+    } else {
+        (None, id_end)
+    };
     Ok(Record {
         id,
         client_id: flags & FLAG_CLIENT_ID != 0,
         arrival_ms,
         timestamp_ms,
         is_object: flags & FLAG_OBJECT != 0,
-        data: payload.slice(id_end..),
+        data: payload.slice(data_start..),
+        source,
     })
 }
 
@@ -121,6 +167,7 @@ mod tests {
             timestamp_ms: -5,
             is_object: true,
             data: Bytes::from_static(b"{\"a\":1}"),
+            source: None,
         };
         let mut buf = Vec::new();
         encode_record(&r, &mut buf);
@@ -130,6 +177,23 @@ mod tests {
         assert_eq!(back.arrival_ms, r.arrival_ms);
         assert_eq!(back.timestamp_ms, -5);
         assert_eq!(back.data, r.data);
+        assert_eq!(back.source, None);
+        let with_source = Record {
+            source: Some(Bytes::from_static(b"raw line")),
+            ..r.clone()
+        };
+        let mut buf = Vec::new();
+        encode_record(&with_source, &mut buf);
+        assert_eq!(buf.len() as u64, with_source.size());
+        let back = decode_record(Bytes::from(buf)).unwrap();
+        assert_eq!(back.source.as_deref(), Some(&b"raw line"[..]));
+        assert_eq!(back.data, r.data);
+        assert_eq!(back.backup_bytes().map(|b| &b[..]), Some(&b"raw line"[..]));
+        let split = Record {
+            source: Some(Bytes::new()),
+            ..r
+        };
+        assert_eq!(split.backup_bytes(), None);
     }
 
     #[test]
@@ -144,6 +208,7 @@ mod tests {
                 timestamp_ms: 0,
                 is_object: false,
                 data: Bytes::new(),
+                source: None,
             },
             &mut buf,
         );

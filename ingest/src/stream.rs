@@ -462,6 +462,7 @@ impl Stream {
     /// The accept path for records arriving now at this stream.
     pub fn acceptor(&self, max_record_size: u64, arrival_ms: i64) -> crate::accept::Acceptor {
         crate::accept::Acceptor::new(self.mapper.clone(), max_record_size, arrival_ms)
+            .keep_source(self.shared.config.backup.mode == hydrant_config::BackupMode::AllDocuments)
     }
 
     /// Accepts records: admission, then the write-ahead log. Resolves once they are durable;

@@ -55,6 +55,7 @@ fn batch(n: usize) -> Batch {
                     timestamp_ms: 0,
                     is_object: true,
                     data: Bytes::from(format!("{{\"i\":{i}}}")),
+                    source: None,
                 },
             )
         })

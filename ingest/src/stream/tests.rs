@@ -26,6 +26,7 @@ fn record(i: usize, size: usize) -> Record {
         timestamp_ms: 1_000,
         is_object: true,
         data: Bytes::from(format!("{{\"pad\":\"{}\"}}", "x".repeat(size))),
+        source: None,
     }
 }
 

@@ -173,6 +173,7 @@ mod tests {
             timestamp_ms,
             is_object: true,
             data: Bytes::from_static(b"{}"),
+            source: None,
         }
     }
 

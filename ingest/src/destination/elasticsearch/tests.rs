@@ -152,6 +152,7 @@ fn records(n: usize) -> Vec<(u64, Record)> {
                     timestamp_ms: 1_795_698_309_000,
                     is_object: true,
                     data: Bytes::from(format!("{{\"i\":{i}}}")),
+                    source: None,
                 },
             )
         })
