@@ -61,6 +61,27 @@ pub fn java_type(v: &Value) -> &'static str {
     }
 }
 
+/// A value as Java's `toString` writes it, which Elasticsearch uses when it turns a value into
+/// text (`convert` to string, `join`, messages): `[a, b]` for a list, `{k=v, k2=v2}` for an
+/// object, `null`.
+pub fn java_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(java_string).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        Value::Object(m) => {
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", java_string(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 impl IngestDoc {
     /// A document with `source`, going to `index`, with `id` if the client gave one;
     /// `timestamp` is `_ingest.timestamp` (when the request arrived, RFC 3339).
@@ -230,23 +251,42 @@ impl IngestDoc {
     }
 
     /// Appends `value` (or each of its elements, if it is a list) to the field at `path`,
-    /// turning a single value into a list; `allow_duplicates: false` skips values already in it.
+    /// turning a single value (`null` too) into a list; `allow_duplicates: false` skips values
+    /// already in it, and leaves a single value as it is when nothing was added. A missing
+    /// field gets every value, as Elasticsearch's `IngestDocument.appendFieldValue` does.
     pub fn append(
         &mut self,
         path: &str,
         value: Value,
         allow_duplicates: bool,
     ) -> Result<(), Failure> {
+        let existed = self.has(path);
         let slot = self.slot(path)?;
         let new: Vec<Value> = match value {
             Value::Array(a) => a,
             v => vec![v],
         };
-        let list = match slot {
-            Value::Null => {
-                *slot = Value::Array(Vec::new());
-                slot.as_array_mut().expect("just made")
+        if !existed {
+            *slot = Value::Array(new);
+            return Ok(());
+        }
+        if !allow_duplicates && !slot.is_array() {
+            let current = [std::mem::take(slot)];
+            let mut list = current.to_vec();
+            for v in new {
+                if !list.contains(&v) {
+                    list.push(v);
+                }
             }
+            let [single] = current;
+            *slot = if list.len() == 1 {
+                single
+            } else {
+                Value::Array(list)
+            };
+            return Ok(());
+        }
+        let list = match slot {
             Value::Array(a) => a,
             other => {
                 let single = std::mem::take(other);

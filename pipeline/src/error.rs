@@ -140,6 +140,9 @@ pub struct Failure {
     pub kind: &'static str,
     /// Why, as Elasticsearch words it.
     pub reason: String,
+    /// The failure of a processor in a pipeline that a `pipeline` processor ran: it keeps
+    /// naming that processor and pipeline (`_ingest.on_failure_*`), as in Elasticsearch.
+    pub inner: Option<Box<ProcessError>>,
 }
 
 impl Failure {
@@ -148,6 +151,7 @@ impl Failure {
         Failure {
             kind: "illegal_argument_exception",
             reason: reason.into(),
+            inner: None,
         }
     }
 
@@ -156,6 +160,16 @@ impl Failure {
         Failure {
             kind,
             reason: reason.into(),
+            inner: None,
+        }
+    }
+
+    /// The failure of a pipeline run by a `pipeline` processor.
+    pub fn nested(e: ProcessError) -> Failure {
+        Failure {
+            kind: e.kind,
+            reason: e.reason.clone(),
+            inner: Some(Box::new(ProcessError { nested: true, ..e })),
         }
     }
 }
@@ -174,4 +188,7 @@ pub struct ProcessError {
     pub processor_tag: Option<String>,
     /// The pipeline the processor is in.
     pub pipeline: String,
+    /// The processor is in a pipeline that a `pipeline` processor ran: only then does
+    /// Elasticsearch name the pipeline in `_ingest.on_failure_pipeline`.
+    pub nested: bool,
 }

@@ -75,12 +75,12 @@ impl<'a> Ctx<'a> {
     /// Runs the pipeline `id` on `doc` from within another (the `pipeline` processor).
     pub fn run_pipeline(&mut self, id: &str, doc: &mut IngestDoc) -> Result<Flow, Failure> {
         let p = self.resolve.pipeline(id).ok_or_else(|| {
-            Failure::illegal(format!(
-                "Pipeline processor configured for non-existent pipeline [{id}]"
-            ))
+            Failure::of(
+                "illegal_state_exception",
+                format!("Pipeline processor configured for non-existent pipeline [{id}]"),
+            )
         })?;
-        p.execute(doc, self)
-            .map_err(|e| Failure::of(e.kind, e.reason))
+        p.execute(doc, self).map_err(Failure::nested)
     }
 }
 
@@ -135,7 +135,8 @@ impl Processor {
         };
         let Value::Object(options) = options else {
             return Err(DefinitionError::new(format!(
-                "processor [{kind}] must be configured with an object"
+                "property isn't a map, but of type [{}]",
+                crate::doc::java_type(options)
             ))
             .in_processor(kind, None));
         };
@@ -173,36 +174,45 @@ impl Processor {
         pipeline: &str,
     ) -> Result<Flow, ProcessError> {
         let started = Instant::now();
+        if self.kind == "pipeline" {
+            self.step(ctx, "success", None, None);
+        }
         let result = self.imp.run(doc, ctx);
         self.stats.record(started, result.is_err());
         let failure = match result {
             Ok(flow) => {
-                self.step(
-                    ctx,
-                    if flow == Flow::Drop {
-                        "dropped"
-                    } else {
-                        "success"
-                    },
-                    Some(doc),
-                    None,
-                );
+                // As Elasticsearch's verbose simulate: a dropped document is not shown, and
+                // a `pipeline` processor's step came before the steps of its pipeline.
+                match flow {
+                    Flow::Drop if self.kind != "pipeline" => self.step(ctx, "dropped", None, None),
+                    _ if self.kind != "pipeline" => self.step(ctx, "success", Some(doc), None),
+                    _ => {}
+                }
                 return Ok(flow);
             }
             Err(f) => f,
         };
-        let error = ProcessError {
-            kind: failure.kind,
-            reason: failure.reason,
-            processor_type: self.kind.to_string(),
-            processor_tag: self.tag.clone(),
-            pipeline: pipeline.to_string(),
+        let error = match failure.inner {
+            Some(inner) => *inner,
+            None => ProcessError {
+                kind: failure.kind,
+                reason: failure.reason,
+                processor_type: self.kind.to_string(),
+                processor_tag: self.tag.clone(),
+                pipeline: pipeline.to_string(),
+                nested: false,
+            },
         };
+        let traced = self.kind == "pipeline" && error.nested;
         if self.ignore_failure {
-            self.step(ctx, "error_ignored", Some(doc), Some(error));
+            if !traced {
+                self.step(ctx, "error_ignored", Some(doc), Some(error));
+            }
             return Ok(Flow::Continue);
         }
-        self.step(ctx, "error", None, Some(error.clone()));
+        if !traced {
+            self.step(ctx, "error", None, Some(error.clone()));
+        }
         if self.on_failure.is_empty() {
             return Err(error);
         }
@@ -236,8 +246,9 @@ impl Processor {
     }
 }
 
-/// Runs `handlers` after `error`, with `_ingest.on_failure_*` describing it; the metadata of
-/// an outer failure, if any, is put back afterwards.
+/// Runs `handlers` after `error`, with `_ingest.on_failure_*` describing it; the metadata is
+/// removed afterwards (also when a handler fails), as Elasticsearch's `CompoundProcessor`
+/// does. `on_failure_pipeline` is only there for a failure inside a nested pipeline.
 fn run_on_failure(
     handlers: &[Processor],
     error: &ProcessError,
@@ -251,7 +262,6 @@ fn run_on_failure(
         "on_failure_processor_tag",
         "on_failure_pipeline",
     ];
-    let saved: Vec<Option<Value>> = KEYS.iter().map(|k| doc.ingest.get(*k).cloned()).collect();
     let values = [
         Value::String(error.reason.clone()),
         Value::String(error.processor_type.clone()),
@@ -259,7 +269,11 @@ fn run_on_failure(
             .processor_tag
             .clone()
             .map_or(Value::Null, Value::String),
-        Value::String(error.pipeline.clone()),
+        if error.nested {
+            Value::String(error.pipeline.clone())
+        } else {
+            Value::Null
+        },
     ];
     for (k, v) in KEYS.iter().zip(values) {
         if v.is_null() {
@@ -268,20 +282,17 @@ fn run_on_failure(
             doc.ingest.insert((*k).into(), v);
         }
     }
-    let mut flow = Flow::Continue;
+    let mut result = Ok(Flow::Continue);
     for h in handlers {
-        flow = h.run(doc, ctx, pipeline)?;
-        if flow == Flow::Drop {
+        result = h.run(doc, ctx, pipeline);
+        if result != Ok(Flow::Continue) {
             break;
         }
     }
-    for (k, v) in KEYS.iter().zip(saved) {
-        match v {
-            Some(v) => doc.ingest.insert((*k).into(), v),
-            None => doc.ingest.remove(*k),
-        };
+    for k in KEYS {
+        doc.ingest.remove(k);
     }
-    Ok(flow)
+    result
 }
 
 /// Builds the processors of a `processors` or `on_failure` list.
@@ -356,10 +367,9 @@ impl Pipeline {
             Some(v) => {
                 let list = build_list("on_failure", v, res)?;
                 if list.is_empty() {
-                    return Err(DefinitionError::property(
-                        "on_failure",
-                        "on_failure must contain at least one processor",
-                    ));
+                    return Err(DefinitionError::new(format!(
+                        "pipeline [{id}] cannot have an empty on_failure option defined"
+                    )));
                 }
                 list
             }
@@ -428,6 +438,7 @@ impl Pipeline {
             processor_type: "pipeline".into(),
             processor_tag: None,
             pipeline: self.id.clone(),
+            nested: false,
         }
     }
 

@@ -57,6 +57,7 @@ pub fn run_doc(
                 .last()
                 .map(|p| p.id().to_string())
                 .unwrap_or_default(),
+            nested: false,
         });
     }
     let id = match doc.meta.get("_id") {

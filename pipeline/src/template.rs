@@ -76,7 +76,16 @@ impl Template {
                 Part::Field(f) => match doc.get(f) {
                     None | Some(Value::Null) => {}
                     Some(Value::String(s)) => out.push_str(s),
-                    Some(v) => out.push_str(&v.to_string()),
+                    // Mustache walks a list as a map from index to element.
+                    Some(Value::Array(items)) => {
+                        let parts: Vec<String> = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, v)| format!("{i}={}", crate::doc::java_string(v)))
+                            .collect();
+                        out.push_str(&format!("{{{}}}", parts.join(", ")));
+                    }
+                    Some(v) => out.push_str(&crate::doc::java_string(v)),
                 },
             }
         }

@@ -194,7 +194,7 @@ fn string_processors_on_values_and_lists() {
         one(json!({"urldecode": {"field": "q"}}), json!({"q": "100%"}))
             .as_str()
             .unwrap()
-            .contains("Illegal hex")
+            .contains("URLDecoder: Incomplete trailing escape (%) pattern")
     );
     assert_eq!(
         one(
@@ -246,7 +246,8 @@ fn convert_to_each_type_and_its_errors() {
     assert_eq!(c("integer", json!("0x1F")), json!(31));
     assert_eq!(c("long", json!(["1", "-2"])), json!([1, -2]));
     assert_eq!(c("double", json!("1.5")), json!(1.5));
-    assert_eq!(c("float", json!("0.1")), json!(0.1f32 as f64));
+    // A float shows as Java prints it (0.1), not as its exact binary value.
+    assert_eq!(c("float", json!("0.1")), json!(0.1));
     assert_eq!(c("boolean", json!("TRUE")), json!(true));
     assert_eq!(c("string", json!(12)), json!("12"));
     assert_eq!(c("auto", json!("12")), json!(12));
@@ -314,7 +315,7 @@ fn failures_ignore_failure_on_failure_metadata_and_drop() {
     ]});
     assert_eq!(
         run(def, json!({})),
-        json!({"err": "field [nope] doesn't exist|rename|r1|t", "after": true})
+        json!({"err": "field [nope] doesn't exist|rename|r1|", "after": true})
     );
     // The pipeline's on_failure: the rest of the processors are skipped.
     let def = json!({

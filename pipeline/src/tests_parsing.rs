@@ -241,7 +241,7 @@ fn dissect_keys_modifiers_and_errors() {
     assert_eq!(
         d("%{a},%{b}:%{c}", None, "foo,bar,baz"),
         json!(
-            "dissect_exception: Unable to find match for dissect pattern: %{a},%{b}:%{c} against source: foo,bar,baz"
+            "find_match: Unable to find match for dissect pattern: %{a},%{b}:%{c} against source: foo,bar,baz"
         )
     );
     assert_eq!(

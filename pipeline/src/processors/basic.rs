@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use crate::doc::{IngestDoc, java_type, not_present};
+use crate::doc::{IngestDoc, not_present};
 use crate::error::{DefinitionError, Failure};
 use crate::opts::Opts;
 use crate::pipeline::{Ctx, Flow, Process};
@@ -54,7 +54,9 @@ impl Process for Set {
             (None, Some(from)) => doc.get(from).cloned().unwrap_or(Value::Null),
             (None, None) => Value::Null,
         };
-        if self.ignore_empty_value && (value.is_null() || value.as_str() == Some("")) {
+        // As Elasticsearch: only a template can come out empty; a literal "" is set.
+        let templated = matches!(self.value, Some(ValueSource::Text(_)));
+        if self.ignore_empty_value && templated && (value.is_null() || value.as_str() == Some("")) {
             return Ok(Flow::Continue);
         }
         doc.set(&field, value)?;
@@ -255,6 +257,7 @@ enum Target {
 struct Convert {
     f: FieldOpts,
     to: Target,
+    type_name: String,
 }
 
 /// `convert`: a field (or each element of a list) to `type`.
@@ -277,18 +280,21 @@ pub fn convert(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
             ));
         }
     };
-    Ok(Box::new(Convert { f, to }))
+    Ok(Box::new(Convert {
+        f,
+        to,
+        type_name: ty,
+    }))
 }
 
 fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    crate::doc::java_string(v)
 }
 
+/// Java's `Long.parseLong`, or `Long.decode` for `0x` numbers, as Elasticsearch converts: no
+/// surrounding whitespace, no fraction (`2.5` and `1e3` are refused).
 fn parse_int(s: &str) -> Option<i64> {
-    let t = s.trim();
+    let t = s;
     let (neg, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -306,21 +312,12 @@ fn convert_one(v: &Value, to: Target) -> Result<Value, Failure> {
     let bad = |name: &str| Failure::illegal(format!("unable to convert [{s}] to {name}"));
     Ok(match to {
         Target::Integer => {
-            let n = match v {
-                Value::Number(n) if n.is_f64() => n.as_f64().map(|f| f as i64),
-                _ => parse_int(&s),
-            };
-            let n = n
+            let n = parse_int(&s)
                 .filter(|n| i32::try_from(*n).is_ok())
                 .ok_or_else(|| bad("integer"))?;
             Value::from(n)
         }
-        Target::Long => Value::from(match v {
-            Value::Number(n) if n.is_f64() => {
-                n.as_f64().map(|f| f as i64).ok_or_else(|| bad("long"))?
-            }
-            _ => parse_int(&s).ok_or_else(|| bad("long"))?,
-        }),
+        Target::Long => Value::from(parse_int(&s).ok_or_else(|| bad("long"))?),
         Target::Float | Target::Double => {
             let f = s.trim().parse::<f64>().map_err(|_| {
                 bad(if to == Target::Float {
@@ -330,7 +327,9 @@ fn convert_one(v: &Value, to: Target) -> Result<Value, Failure> {
                 })
             })?;
             let f = if to == Target::Float {
-                f as f32 as f64
+                // The f32's shortest decimal, as Java prints a Float (9.9999998E10, not
+                // 99999997952).
+                (f as f32).to_string().parse::<f64>().unwrap_or(f)
             } else {
                 f
             };
@@ -357,12 +356,16 @@ fn convert_one(v: &Value, to: Target) -> Result<Value, Failure> {
             if !v.is_string() {
                 return Ok(v.clone());
             }
+            // Elasticsearch tries integer, long, then float (Java's parseFloat, which trims
+            // and gives a float, not a double), then boolean.
             if let Some(n) = parse_int(&s) {
                 Value::from(n)
             } else if let Some(f) = s
-                .parse::<f64>()
+                .trim()
+                .parse::<f32>()
                 .ok()
                 .filter(|f| f.is_finite())
+                .and_then(|f| f.to_string().parse::<f64>().ok())
                 .and_then(Number::from_f64)
             {
                 Value::Number(f)
@@ -378,6 +381,12 @@ fn convert_one(v: &Value, to: Target) -> Result<Value, Failure> {
 impl Process for Convert {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
         let field = self.f.field.render(doc);
+        if !self.f.ignore_missing && doc.get(&field) == Some(&Value::Null) {
+            return Err(Failure::illegal(format!(
+                "Field [{field}] is null, cannot be converted to type [{}]",
+                self.type_name
+            )));
+        }
         let Some(v) = self.f.value(doc, &field)? else {
             return Ok(Flow::Continue);
         };
@@ -469,10 +478,9 @@ impl Process for Json {
         };
         if self.add_to_root {
             let Value::Object(m) = parsed else {
-                return Err(Failure::illegal(format!(
-                    "cannot add non-map fields to root of document, found [{}]",
-                    java_type(&parsed)
-                )));
+                return Err(Failure::illegal(
+                    "cannot add non-map fields to root of document",
+                ));
             };
             match self.conflict {
                 Conflict::Replace => doc.source.extend(m),

@@ -343,7 +343,7 @@ impl Process for DissectProc {
         let fields = self
             .dissect
             .parse(input)
-            .map_err(|e| Failure::of("dissect_exception", e))?;
+            .map_err(|e| Failure::of("find_match", e))?;
         for (k, v) in fields {
             doc.set(&k, Value::String(v))?;
         }

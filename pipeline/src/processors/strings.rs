@@ -72,7 +72,11 @@ where
                     .iter()
                     .map(|i| match i {
                         Value::String(s) => (self.apply)(s),
-                        other => Err(cast_error(&field, other)),
+                        other => Err(Failure::illegal(format!(
+                            "value [{}] of type [{}] in list field [{field}] cannot be cast to [java.lang.String]",
+                            crate::doc::java_string(other),
+                            java_type(other)
+                        ))),
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -121,11 +125,7 @@ pub fn case(opts: &mut Opts, case: Case) -> Result<Box<dyn Process>, DefinitionE
 pub fn urldecode(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let f = FieldOpts::read(opts)?;
     Ok(boxed(f, |s| {
-        if !valid_escapes(s) {
-            return Err(Failure::illegal(format!(
-                "URLDecoder: Illegal hex characters in escape (%) pattern in [{s}]"
-            )));
-        }
+        check_escapes(s)?;
         let plus = s.replace('+', " ");
         let bytes: Vec<u8> = percent_encoding::percent_decode_str(&plus).collect();
         String::from_utf8(bytes)
@@ -134,22 +134,34 @@ pub fn urldecode(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     }))
 }
 
-/// Every `%` is followed by two hex digits.
-fn valid_escapes(s: &str) -> bool {
-    let b = s.as_bytes();
-    let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+/// Every `%` is followed by two hex digits, else Java's `URLDecoder` message.
+fn check_escapes(s: &str) -> Result<(), Failure> {
+    let chars: Vec<char> = s.chars().collect();
     let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if !(hex(i + 1) && hex(i + 2)) {
-                return false;
-            }
-            i += 3;
-        } else {
+    while i < chars.len() {
+        if chars[i] != '%' {
             i += 1;
+            continue;
         }
+        let Some(pair) = chars.get(i + 1..i + 3) else {
+            return Err(Failure::illegal(
+                "URLDecoder: Incomplete trailing escape (%) pattern",
+            ));
+        };
+        if pair[0] == '-' && pair[1].is_ascii_hexdigit() {
+            return Err(Failure::illegal(
+                "URLDecoder: Illegal hex characters in escape (%) pattern - negative value",
+            ));
+        }
+        if let Some(at) = pair.iter().position(|c| !c.is_ascii_hexdigit()) {
+            let text: String = pair.iter().collect();
+            return Err(Failure::illegal(format!(
+                "URLDecoder: Illegal hex characters in escape (%) pattern - Error at index {at} in: \"{text}\""
+            )));
+        }
+        i += 3;
     }
-    true
+    Ok(())
 }
 
 /// `gsub`: every match of `pattern` replaced by `replacement` (`$1` names a group).
@@ -159,11 +171,45 @@ pub fn gsub(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
     let replacement = opts.string("replacement")?;
     let re = regex::Regex::new(&pattern)
         .map_err(|e| opts.error("pattern", format!("Invalid regex pattern. {e}")))?;
+    let replacement = java_replacement(&replacement, re.captures_len() - 1);
     Ok(boxed(f, move |s| {
         Ok(Value::String(
             re.replace_all(s, replacement.as_str()).into_owned(),
         ))
     }))
+}
+
+/// Java's `Matcher.replaceAll` syntax in the regex crate's: `$12` takes as many digits as
+/// name an existing group (`$2_` is group 2 then `_`, not a group named `2_`), `${name}` a
+/// named group, `\\x` a literal `x`; a literal `$` is written `$$`.
+fn java_replacement(java: &str, groups: usize) -> String {
+    let mut out = String::with_capacity(java.len() + 8);
+    let mut chars = java.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(x) => out.push(x),
+                None => out.push('\\'),
+            },
+            '$' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+                    let next = n * 10 + d as usize;
+                    if n > 0 && next > groups {
+                        break;
+                    }
+                    n = next;
+                    chars.next();
+                }
+                out.push_str(&format!("${{{n}}}"));
+            }
+            '$' if chars.peek() == Some(&'{') => out.push('$'),
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `split`: a string into a list at each match of `separator`; trailing empty parts are
@@ -190,6 +236,11 @@ struct Split {
 impl Process for Split {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
         let field = self.f.field.render(doc);
+        if !self.f.ignore_missing && doc.get(&field) == Some(&Value::Null) {
+            return Err(Failure::illegal(format!(
+                "field [{field}] is null, cannot split."
+            )));
+        }
         let Some(v) = self.f.value(doc, &field)? else {
             return Ok(Flow::Continue);
         };
@@ -237,10 +288,7 @@ impl Process for Join {
         };
         let joined = items
             .iter()
-            .map(|i| match i {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            .map(crate::doc::java_string)
             .collect::<Vec<_>>()
             .join(&self.separator);
         self.f.put(doc, &field, Value::String(joined))?;
