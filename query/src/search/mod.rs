@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 use hydrant_index::{DynamicFields, IndexHandle, Shard, dynamic_fields};
-use tantivy::Searcher;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
-use tantivy::collector::Count;
+use tantivy::collector::{Collector, Count};
 use tantivy::query::{EnableScoring, Query};
+use tantivy::{Executor, Searcher};
 
 pub use fields::flatten;
 pub use highlight::QueryTerms;
@@ -66,6 +66,17 @@ impl ShardTarget {
         out
     }
 
+    /// Runs `collector` over the shard, its segments side by side on the search pool.
+    fn search<C: Collector>(&self, query: &dyn Query, collector: &C) -> tantivy::Result<C::Fruit> {
+        let scoring = if collector.requires_scoring() {
+            EnableScoring::enabled_from_searcher(&self.searcher)
+        } else {
+            EnableScoring::disabled_from_searcher(&self.searcher)
+        };
+        self.searcher
+            .search_with_executor(query, collector, segment_pool(), scoring)
+    }
+
     fn compiler(&self, now_ms: i64) -> Compiler<'_> {
         Compiler::new(
             self.index.mapper(),
@@ -74,6 +85,24 @@ impl ShardTarget {
             now_ms,
         )
     }
+}
+
+/// The threads that search a shard's segments side by side: one per core, with the search
+/// threads' 8 MiB stacks (deep requests are bounded well within them). A search over many
+/// segments then takes the time of the slowest share of them, not of all in turn; the calling
+/// thread waits. Single-threaded if the pool cannot be started.
+fn segment_pool() -> &'static Executor {
+    static POOL: std::sync::LazyLock<Executor> = std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .stack_size(8 << 20)
+            .thread_name(|i| format!("hydrant-segments-{i}"))
+            .build()
+            .map(|pool| Executor::ThreadPool(Arc::new(pool)))
+            .unwrap_or(Executor::SingleThread)
+    });
+    &POOL
 }
 
 /// Request options that come from the URL rather than the body.
@@ -331,7 +360,7 @@ fn spans(
             continue;
         };
         let q = t.compiler(now_ms).compile(query)?;
-        merged.merge_fruits(t.searcher.search(&*q, &collector)?)?;
+        merged.merge_fruits(t.search(&*q, &collector)?)?;
     }
     Ok(merged)
 }
@@ -386,7 +415,7 @@ fn gather(
             collected: Arc::new(AtomicU64::new(0)),
             timed_out: timed_out.clone(),
         };
-        let fruit: ShardFruit = t.searcher.search(&*query, &collector)??;
+        let fruit: ShardFruit = t.search(&*query, &collector)??;
         out.count += fruit.count;
         out.terminated_early |= fruit.terminated_early;
         out.timed_out |= fruit.timed_out;
@@ -416,7 +445,7 @@ pub fn count(
     let mut total = 0u64;
     for t in targets {
         let q = t.compiler(now_ms).compile(query)?;
-        total += t.searcher.search(&*q, &Count)? as u64;
+        total += t.search(&*q, &Count)? as u64;
     }
     Ok(CountResponse {
         count: total,
