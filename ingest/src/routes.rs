@@ -21,7 +21,7 @@ use crate::ndjson::{LineError, LineFormat, Parsed, parse_lines_with};
 use crate::pipeline::Pipeline;
 
 /// Longest `?refresh=wait_for` wait before answering anyway.
-const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the ingest routes need.
 #[derive(Clone)]
@@ -54,6 +54,7 @@ pub fn router(state: IngestState) -> Router {
         .route("/_flush", get(refresh_all).post(refresh_all))
         .route("/{target}/_flush", get(refresh_target).post(refresh_target))
         .merge(pipelines::routes())
+        .merge(documents::routes())
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -182,7 +183,7 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-fn wants_wait(refresh: Option<&str>) -> bool {
+pub(crate) fn wants_wait(refresh: Option<&str>) -> bool {
     matches!(refresh, Some("wait_for") | Some("true") | Some(""))
 }
 
@@ -463,6 +464,7 @@ impl IntoResponse for IngestError {
     }
 }
 
+mod documents;
 mod pipelines;
 
 #[cfg(test)]

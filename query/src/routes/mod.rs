@@ -3,6 +3,7 @@
 //! searches block — and returns an ES-shaped body. Bad query strings and bodies get ES error
 //! bodies too, through the extractors here.
 
+mod documents;
 mod meta;
 mod search;
 
@@ -179,6 +180,14 @@ pub fn router(state: QueryState) -> Router {
         .route("/_cat/count/{target}", get(meta::cat_count_target))
         .route("/_cat/aliases", get(meta::cat_aliases))
         .route("/_cat/nodes", get(meta::cat_nodes))
+        .route(
+            "/{target}/_doc/{id}",
+            get(documents::get_doc).head(documents::head_doc),
+        )
+        .route(
+            "/{target}/_source/{id}",
+            get(documents::get_source).head(documents::head_doc),
+        )
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
 }
