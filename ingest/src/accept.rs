@@ -320,7 +320,9 @@ impl Acceptor {
         if let Some(id) = &id {
             check_id(id)?;
         }
-        let data = serde_json::to_vec(&source).map_err(|e| {
+        // Sized for a typical log document: one allocation rather than a doubling series.
+        let mut data = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut data, &source).map_err(|e| {
             RecordError::Content(MappingError::NotJson {
                 reason: e.to_string(),
             })

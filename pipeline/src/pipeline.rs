@@ -57,7 +57,8 @@ pub struct Step {
 /// What a document's run through pipelines carries along.
 pub struct Ctx<'a> {
     resolve: &'a dyn Resolve,
-    stack: Vec<String>,
+    /// The pipelines being run, outermost first (shared ids: no copy per document).
+    stack: Vec<Arc<str>>,
     /// Verbose `_simulate` collects each processor's result here.
     pub trace: Option<Vec<Step>>,
 }
@@ -309,7 +310,7 @@ pub fn build_list(
 
 /// A compiled pipeline.
 pub struct Pipeline {
-    id: String,
+    id: Arc<str>,
     definition: Value,
     processors: Vec<Processor>,
     on_failure: Vec<Processor>,
@@ -375,7 +376,7 @@ impl Pipeline {
             }
         };
         Ok(Pipeline {
-            id: id.to_string(),
+            id: Arc::from(id),
             definition: definition.clone(),
             processors,
             on_failure,
@@ -395,7 +396,7 @@ impl Pipeline {
 
     /// Runs `doc` through the pipeline.
     pub fn execute(&self, doc: &mut IngestDoc, ctx: &mut Ctx<'_>) -> Result<Flow, ProcessError> {
-        if ctx.stack.iter().any(|p| p == &self.id) {
+        if ctx.stack.iter().any(|p| **p == *self.id) {
             return Err(self.error(format!("Cycle detected for pipeline: {}", self.id)));
         }
         if ctx.stack.len() >= MAX_DEPTH {
@@ -408,7 +409,7 @@ impl Pipeline {
         ctx.stack.push(self.id.clone());
         let previous = doc
             .ingest
-            .insert("pipeline".into(), Value::String(self.id.clone()));
+            .insert("pipeline".into(), Value::String(self.id.to_string()));
         let result = self.run_processors(doc, ctx);
         match previous {
             Some(p) => doc.ingest.insert("pipeline".into(), p),
@@ -437,7 +438,7 @@ impl Pipeline {
             reason,
             processor_type: "pipeline".into(),
             processor_tag: None,
-            pipeline: self.id.clone(),
+            pipeline: self.id.to_string(),
             nested: false,
         }
     }

@@ -65,9 +65,10 @@ impl Template {
     }
 
     /// The template rendered against `doc`: a missing field renders as nothing.
-    pub fn render(&self, doc: &IngestDoc) -> String {
+    pub fn render(&self, doc: &IngestDoc) -> std::borrow::Cow<'_, str> {
+        // Most templates are plain field names: no allocation per document for those.
         if let [Part::Text(t)] = self.parts.as_slice() {
-            return t.clone();
+            return std::borrow::Cow::Borrowed(t);
         }
         let mut out = String::new();
         for p in &self.parts {
@@ -89,7 +90,7 @@ impl Template {
                 },
             }
         }
-        out
+        std::borrow::Cow::Owned(out)
     }
 }
 
@@ -152,7 +153,7 @@ impl ValueSource {
     pub fn render(&self, doc: &IngestDoc) -> Value {
         match self {
             ValueSource::Fixed(v) => v.clone(),
-            ValueSource::Text(t) => Value::String(t.render(doc)),
+            ValueSource::Text(t) => Value::String(t.render(doc).into_owned()),
             ValueSource::List(items) => Value::Array(items.iter().map(|i| i.render(doc)).collect()),
             ValueSource::Object(items) => Value::Object(
                 items

@@ -96,7 +96,11 @@ pub fn remove(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
 impl Process for Remove {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
         if !self.keep.is_empty() {
-            let keep: Vec<String> = self.keep.iter().map(|k| k.render(doc)).collect();
+            let keep: Vec<String> = self
+                .keep
+                .iter()
+                .map(|k| k.render(doc).into_owned())
+                .collect();
             let mut kept = IngestDoc {
                 source: Map::new(),
                 ..doc.clone()
