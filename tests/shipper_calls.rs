@@ -115,3 +115,70 @@ fn cat_health_count_and_template_probes_answer_as_elasticsearch_does() {
     assert_eq!(status, 404);
     assert_eq!(body["error"]["type"], "resource_not_found_exception");
 }
+
+#[test]
+fn nodes_info_and_cluster_settings_answer_as_a_one_node_cluster() {
+    let server = Server::start();
+    // Kibana's version check: `GET /_nodes?filter_path=nodes.*.version,nodes.*.http.publish_address,nodes.*.ip`.
+    let (status, body) = server.get("/_nodes");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["_nodes"],
+        json!({"total": 1, "successful": 1, "failed": 0})
+    );
+    let node = body["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(
+        node["version"].as_str().unwrap().starts_with("8."),
+        "{node}"
+    );
+    let address = server.url.trim_start_matches("http://");
+    assert_eq!(node["http"]["publish_address"], address);
+    assert_eq!(node["ip"], "127.0.0.1");
+    // A metric list keeps only those sections; a node filter selects (or not) the node.
+    let (_, body) = server.get("/_nodes/http");
+    let node = body["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(
+        node.get("http").is_some() && node.get("os").is_none(),
+        "{node}"
+    );
+    let (_, body) = server.get("/_nodes/_local/os,process");
+    let node = body["nodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(
+        node["os"]["available_processors"].as_u64().unwrap() >= 1,
+        "{node}"
+    );
+    assert!(node.get("http").is_none(), "{node}");
+    let (_, body) = server.get("/_nodes/some-other-node");
+    assert_eq!(body["_nodes"]["total"], 0);
+    assert_eq!(body["nodes"], json!({}));
+    // The ingest stats of the pipeline room still answer on their own path.
+    let (status, body) = server.get("/_nodes/stats/ingest");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["nodes"]["hydrant"]["ingest"]["pipelines"].is_object(),
+        "{body}"
+    );
+    let (status, body) = server.get("/_cluster/settings");
+    assert_eq!(
+        (status, body),
+        (200, json!({"persistent": {}, "transient": {}}))
+    );
+}

@@ -5,6 +5,7 @@
 
 mod documents;
 mod meta;
+mod nodes;
 mod search;
 
 use std::sync::Arc;
@@ -180,6 +181,10 @@ pub fn router(state: QueryState) -> Router {
         .route("/_cat/count/{target}", get(meta::cat_count_target))
         .route("/_cat/aliases", get(meta::cat_aliases))
         .route("/_cat/nodes", get(meta::cat_nodes))
+        .route("/_nodes", get(nodes::nodes_all))
+        .route("/_nodes/{part}", get(nodes::nodes_one))
+        .route("/_nodes/{filter}/{metrics}", get(nodes::nodes_two))
+        .route("/_cluster/settings", get(nodes::cluster_settings))
         .route(
             "/{target}/_doc/{id}",
             get(documents::get_doc).head(documents::head_doc),
