@@ -116,6 +116,12 @@ fn cat_health_count_and_template_probes_answer_as_elasticsearch_does() {
     assert_eq!(body["error"]["type"], "resource_not_found_exception");
 }
 
+/// The one node of a `_nodes` answer.
+fn only_node(body: &Value) -> Value {
+    let nodes = body["nodes"].as_object().expect("nodes");
+    nodes.values().next().cloned().expect("a node")
+}
+
 #[test]
 fn nodes_info_and_cluster_settings_answer_as_a_one_node_cluster() {
     let server = Server::start();
@@ -126,13 +132,7 @@ fn nodes_info_and_cluster_settings_answer_as_a_one_node_cluster() {
         body["_nodes"],
         json!({"total": 1, "successful": 1, "failed": 0})
     );
-    let node = body["nodes"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let node = only_node(&body);
     assert!(
         node["version"].as_str().unwrap().starts_with("8."),
         "{node}"
@@ -142,25 +142,13 @@ fn nodes_info_and_cluster_settings_answer_as_a_one_node_cluster() {
     assert_eq!(node["ip"], "127.0.0.1");
     // A metric list keeps only those sections; a node filter selects (or not) the node.
     let (_, body) = server.get("/_nodes/http");
-    let node = body["nodes"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let node = only_node(&body);
     assert!(
         node.get("http").is_some() && node.get("os").is_none(),
         "{node}"
     );
     let (_, body) = server.get("/_nodes/_local/os,process");
-    let node = body["nodes"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let node = only_node(&body);
     assert!(
         node["os"]["available_processors"].as_u64().unwrap() >= 1,
         "{node}"
