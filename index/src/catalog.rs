@@ -11,6 +11,7 @@ use parking_lot::RwLock;
 
 use hydrant_config::MappingConfig;
 
+use crate::definitions::{Definitions, Translated};
 use crate::error::IndexError;
 use crate::mapping::DocMapper;
 pub use crate::meta::IndexMeta;
@@ -91,6 +92,7 @@ struct State {
 pub struct Catalog {
     root: PathBuf,
     state: RwLock<State>,
+    definitions: Definitions,
 }
 
 impl std::fmt::Debug for Catalog {
@@ -125,10 +127,25 @@ impl Catalog {
             state.streams.insert(handle.meta.stream.clone());
             state.indices.insert(name, Arc::new(handle));
         }
+        let definitions = Definitions::open(root)?;
+        // A stream `PUT /{index}` created exists before its first record.
+        state.streams.extend(definitions.defined_streams());
         Ok(Catalog {
             root: root.to_path_buf(),
             state: RwLock::new(state),
+            definitions,
         })
+    }
+
+    /// Index templates and the definitions of indices created by `PUT /{index}`.
+    pub fn definitions(&self) -> &Definitions {
+        &self.definitions
+    }
+
+    /// Whether `stream` is known: it has indices, was created by `PUT /{index}`, or its
+    /// writer registered it.
+    pub fn has_stream(&self, stream: &str) -> bool {
+        self.state.read().streams.contains(stream)
     }
 
     /// The directory holding the indices.
@@ -165,7 +182,9 @@ impl Catalog {
             .collect()
     }
 
-    /// The index `name` of `stream`, created with `shards` shards and `mapping` when missing.
+    /// The index `name` of `stream`, created when missing with `shards` shards and `mapping`,
+    /// to which the index templates matching it and the stream's own definition add (fields
+    /// `mapping` already has keep their type; `index.number_of_shards` wins).
     pub fn get_or_create(
         &self,
         name: &str,
@@ -182,15 +201,17 @@ impl Catalog {
             return Ok(h.clone());
         }
         let dir = self.root.join(name);
+        let defined = self.definitions.resolve(name, stream);
         let meta = IndexMeta {
             stream: stream.to_string(),
-            shards: shards.max(1),
+            shards: defined.view().shards.unwrap_or(shards).max(1),
             period,
             created_ms: chrono::Utc::now().timestamp_millis(),
-            mapping: mapping.clone(),
+            mapping: with_declared(mapping, &defined.translated),
+            declared: defined.mappings,
         };
         std::fs::create_dir_all(&dir).map_err(|e| IndexError::io(&dir, e))?;
-        let mapper = Arc::new(DocMapper::with_mapping(mapping));
+        let mapper = Arc::new(DocMapper::with_mapping(&meta.mapping));
         let shards = (0..meta.shards)
             .map(|i| {
                 Shard::open_or_create(format!("{name}/{i}"), &dir.join(i.to_string()), &mapper)
@@ -272,6 +293,20 @@ impl Catalog {
     }
 }
 
+/// `base` (a stream's configured mapping) with the explicit fields a declared mapping adds.
+pub fn with_declared(base: &MappingConfig, declared: &Translated) -> MappingConfig {
+    let mut out = base.clone();
+    if declared.strict {
+        out.mode = hydrant_config::MappingMode::Strict;
+    }
+    for (path, kind) in &declared.fields {
+        if !out.fields.iter().any(|(p, _)| p == path) {
+            out.fields.push((path.clone(), *kind));
+        }
+    }
+    out
+}
+
 fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
     let path = dir.join(META_FILE);
     let bytes = std::fs::read(&path).map_err(|e| IndexError::io(&path, e))?;
@@ -303,13 +338,7 @@ fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
 }
 
 fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), IndexError> {
-    let tmp = dir.join(format!("{META_FILE}.tmp"));
-    std::fs::write(&tmp, meta.encode()).map_err(|e| IndexError::io(&tmp, e))?;
-    let file = std::fs::File::open(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
-    file.sync_all().map_err(|e| IndexError::io(&tmp, e))?;
-    let dest = dir.join(META_FILE);
-    std::fs::rename(&tmp, &dest).map_err(|e| IndexError::io(&dest, e))?;
-    Ok(())
+    crate::meta::write_atomically(&dir.join(META_FILE), &meta.encode())
 }
 
 /// Matches `text` against `pattern`, where `*` stands for any run of characters.

@@ -32,6 +32,25 @@ pub enum IndexError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// `PUT /{index}` of an index or stream that exists.
+    #[error("index [{0}] already exists")]
+    ResourceAlreadyExists(String),
+    /// A template name that matches no template.
+    #[error("{noun} matching [{name}] not found")]
+    TemplateNotFound {
+        /// `index template` or `index_template` (the legacy API's word).
+        noun: &'static str,
+        /// The name asked for.
+        name: String,
+    },
+    /// A template, mapping or settings body Elasticsearch would refuse.
+    #[error("{reason}")]
+    InvalidDefinition {
+        /// Elasticsearch's error type (`mapper_parsing_exception`, …).
+        es_type: &'static str,
+        /// What is wrong, in Elasticsearch's words.
+        reason: String,
+    },
     /// Index metadata on disk is not what this version writes.
     #[error("index metadata `{path}` is unreadable: {reason}")]
     BadMetadata {
@@ -43,6 +62,23 @@ pub enum IndexError {
 }
 
 impl IndexError {
+    /// The HTTP status and Elasticsearch error type of the errors a request causes (`None`: a
+    /// server-side failure).
+    pub fn client_error(&self) -> Option<(u16, &'static str)> {
+        match self {
+            IndexError::IndexNotFound(_) => Some((404, "index_not_found_exception")),
+            IndexError::InvalidIndexName { .. } => Some((400, "invalid_index_name_exception")),
+            IndexError::ResourceAlreadyExists(_) => {
+                Some((400, "resource_already_exists_exception"))
+            }
+            IndexError::TemplateNotFound { .. } => Some((404, "resource_not_found_exception")),
+            IndexError::InvalidDefinition { es_type, .. } => Some((400, es_type)),
+            IndexError::Tantivy { .. } | IndexError::Io { .. } | IndexError::BadMetadata { .. } => {
+                None
+            }
+        }
+    }
+
     pub(crate) fn tantivy(index: impl Into<String>, source: tantivy::TantivyError) -> Self {
         IndexError::Tantivy {
             index: index.into(),

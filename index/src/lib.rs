@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod catalog;
+pub mod definitions;
 mod error;
 pub mod fields;
 mod id;
@@ -39,7 +40,8 @@ mod shard;
 pub mod sizing;
 pub mod timestamp;
 
-pub use catalog::{Catalog, IndexHandle, IndexMeta, ResolveOptions, wildcard_match};
+pub use catalog::{Catalog, IndexHandle, IndexMeta, ResolveOptions, wildcard_match, with_declared};
+pub use definitions::{Definitions, TemplateKind};
 pub use error::{IndexError, MappingError};
 pub use fields::{DynamicFields, ValueKind, dynamic_fields};
 pub use id::new_id;

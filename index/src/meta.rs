@@ -43,6 +43,9 @@ pub struct IndexMeta {
     pub created_ms: i64,
     /// The doc mapping the index was created with.
     pub mapping: MappingConfig,
+    /// The Elasticsearch `mappings` it was created with (templates, `PUT /{index}`), as
+    /// `GET _mapping` shows them; `None` when nothing was declared.
+    pub declared: Option<serde_json::Value>,
 }
 
 /// `index.json` version 1, field for field.
@@ -56,6 +59,8 @@ struct FileV1 {
     created_ms: i64,
     #[serde(default)]
     mapping: Option<MappingV1>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    declared: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -143,6 +148,7 @@ impl IndexMeta {
                     .map(|(name, t)| (name.clone(), TypeV1::from(*t)))
                     .collect(),
             }),
+            declared: self.declared.clone(),
         };
         // Serializing plain data to a Vec cannot fail.
         serde_json::to_vec_pretty(&file).unwrap_or_default()
@@ -188,8 +194,22 @@ impl IndexMeta {
             }),
             created_ms: file.created_ms,
             mapping,
+            declared: file.declared,
         })
     }
+}
+
+/// Writes `bytes` to `path` so that a crash leaves the old file or the new one, never a part:
+/// a temporary file beside it, synced, then renamed over it.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    std::fs::write(&tmp, bytes).map_err(|e| IndexError::io(&tmp, e))?;
+    let file = std::fs::File::open(&tmp).map_err(|e| IndexError::io(&tmp, e))?;
+    file.sync_all().map_err(|e| IndexError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| IndexError::io(path, e))?;
+    Ok(())
 }
 
 #[cfg(test)]

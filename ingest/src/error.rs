@@ -292,10 +292,11 @@ impl IngestError {
     /// HTTP status of this error (Elasticsearch's and NDJSON's; see [`Self::firehose`]).
     pub fn status(&self) -> StatusCode {
         match self {
-            IngestError::StreamNotFound(_)
-            | IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
-                StatusCode::NOT_FOUND
-            }
+            IngestError::Index(e) if e.client_error().is_some() => e
+                .client_error()
+                .and_then(|(status, _)| StatusCode::from_u16(status).ok())
+                .unwrap_or(StatusCode::BAD_REQUEST),
+            IngestError::StreamNotFound(_) => StatusCode::NOT_FOUND,
             IngestError::InvalidStreamName { .. }
             | IngestError::BadGzip(_)
             | IngestError::EmptyBody
@@ -327,10 +328,10 @@ impl IngestError {
     /// Elasticsearch's error `type` for this error.
     pub fn es_type(&self) -> &'static str {
         match self {
-            IngestError::StreamNotFound(_)
-            | IngestError::Index(hydrant_index::IndexError::IndexNotFound(_)) => {
-                "index_not_found_exception"
+            IngestError::Index(e) if e.client_error().is_some() => {
+                e.client_error().map_or("exception", |(_, kind)| kind)
             }
+            IngestError::StreamNotFound(_) => "index_not_found_exception",
             IngestError::InvalidStreamName { .. } => "invalid_index_name_exception",
             IngestError::BodyTooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
                 "content_too_long_exception"

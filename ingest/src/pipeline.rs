@@ -256,8 +256,31 @@ impl Pipeline {
 
     /// Opens a stream's log, starts its destinations, buffers what the log holds that was not
     /// yet delivered, and starts the stream.
+    /// The settings of stream `name`: its configuration, with what the index templates
+    /// matching it and its own definition (`PUT /{index}`) declare — the configuration file
+    /// wins where it names the stream and sets a value.
+    fn stream_config(&self, name: &str) -> hydrant_config::StreamConfig {
+        let mut config = self.config.stream(name);
+        let defined = self.catalog.definitions().resolve(name, name);
+        let view = defined.view();
+        if config.pipeline.is_none() {
+            config.pipeline = view.default_pipeline.filter(|p| p != "_none");
+        }
+        if config.final_pipeline.is_none() {
+            config.final_pipeline = view.final_pipeline.filter(|p| p != "_none");
+        }
+        if !self.config.streams.contains_key(name)
+            && let Some(interval) = view.refresh_interval
+        {
+            config.index.refresh_interval = interval;
+        }
+        config.index.mapping =
+            hydrant_index::with_declared(&config.index.mapping, &defined.translated);
+        config
+    }
+
     async fn start_stream(&self, name: &str) -> Result<Arc<Stream>, StartError> {
-        let config = self.config.stream(name);
+        let config = self.stream_config(name);
         let dir: PathBuf = self.config.wal_dir().join(name);
         // Positions must keep increasing past anything an index already committed.
         let committed = self

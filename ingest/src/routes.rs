@@ -55,6 +55,7 @@ pub fn router(state: IngestState) -> Router {
         .route("/{target}/_flush", get(refresh_target).post(refresh_target))
         .merge(pipelines::routes())
         .merge(documents::routes())
+        .merge(indices::routes())
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -345,7 +346,7 @@ pub async fn refresh(state: &IngestState, target: &str) -> Result<(usize, usize)
         let indices = pipeline.catalog().resolve(part, options)?;
         streams.extend(indices.iter().map(|i| i.stream().to_string()));
         let wildcard = part.contains('*') || part == "_all";
-        if pipeline.get(part).is_some() {
+        if pipeline.get(part).is_some() || pipeline.catalog().has_stream(part) {
             streams.push(part.to_string());
         } else if indices.is_empty() && !wildcard && missing.is_none() {
             missing = Some(part.to_string());
@@ -465,6 +466,7 @@ impl IntoResponse for IngestError {
 }
 
 mod documents;
+mod indices;
 mod pipelines;
 
 #[cfg(test)]

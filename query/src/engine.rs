@@ -54,6 +54,9 @@ fn last_sort_values(resp: &SearchResponse) -> Option<Vec<Value>> {
     resp.hits.hits.last().and_then(|h| h.sort.clone())
 }
 
+/// A stream `PUT /{index}` created that has no index yet, with its declared mappings.
+pub type Pending = (String, serde_json::Value);
+
 impl Engine {
     /// An engine over `catalog`.
     pub fn new(catalog: Arc<Catalog>, default_timeout: std::time::Duration) -> Engine {
@@ -75,6 +78,57 @@ impl Engine {
             allow_no_indices: params.allow_no_indices.unwrap_or(true),
         };
         Ok(self.catalog.resolve(target, options)?)
+    }
+
+    /// [`resolve`](Self::resolve), and the streams named in `target` that `PUT /{index}`
+    /// created but that have no index yet, with the mappings their first index will have —
+    /// what `GET /{index}` and `_mapping` show for them.
+    pub fn resolve_defined(
+        &self,
+        target: &str,
+        params: &SearchParams,
+    ) -> Result<(Vec<Arc<IndexHandle>>, Vec<Pending>), QueryError> {
+        let definitions = self.catalog.definitions();
+        let pending: Vec<(String, serde_json::Value)> = target
+            .split(',')
+            .map(str::trim)
+            .filter(|p| definitions.is_defined(p) && self.catalog.stream_indices(p).is_empty())
+            .map(|p| {
+                let mappings = definitions.resolve(p, p).mappings;
+                (
+                    p.to_string(),
+                    mappings.unwrap_or_else(|| serde_json::json!({})),
+                )
+            })
+            .collect();
+        if pending.is_empty() {
+            return Ok((self.resolve(target, params)?, pending));
+        }
+        let lenient = ResolveOptions {
+            ignore_unavailable: true,
+            allow_no_indices: true,
+        };
+        Ok((self.catalog.resolve(target, lenient)?, pending))
+    }
+
+    /// The settings of index `index` (of `stream`) as `GET /{index}` shows them: what templates
+    /// and its definition declare, with Hydrant's values for the ones it decides.
+    pub fn index_settings(&self, index: Option<&IndexHandle>, stream: &str) -> serde_json::Value {
+        let name = index.map_or(stream, |i| i.name());
+        let mut flat = self.catalog.definitions().resolve(name, stream).settings;
+        flat.insert("index.number_of_replicas".into(), "0".into());
+        flat.insert("index.provided_name".into(), name.into());
+        if let Some(index) = index {
+            flat.insert(
+                "index.number_of_shards".into(),
+                index.shards().len().to_string().into(),
+            );
+            flat.insert(
+                "index.creation_date".into(),
+                index.meta().created_ms.to_string().into(),
+            );
+        }
+        hydrant_index::definitions::nest_settings(&flat)
     }
 
     /// `_search` on `target` (`None`: every index, or the point in time the body names).

@@ -225,6 +225,24 @@ impl Server {
         )
     }
 
+    /// Any method, with an optional JSON body; the answer's status and JSON (`null` when the
+    /// body is empty or not JSON).
+    pub fn send(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.request(
+            method.parse().expect("method"),
+            format!("{}{path}", self.url),
+        );
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post(path, "application/json", body.to_string())
     }

@@ -33,7 +33,8 @@ impl Scalar {
     }
 }
 
-fn type_name(kind: FieldType) -> &'static str {
+/// Elasticsearch's name of a field type.
+pub fn type_name(kind: FieldType) -> &'static str {
     match kind {
         FieldType::Keyword => "keyword",
         FieldType::Text => "text",

@@ -25,7 +25,7 @@ mod scan;
 
 use std::collections::HashMap;
 
-pub use coerce::to_v6;
+pub use coerce::{to_v6, type_name};
 pub use document::{DocValue, Elements, FieldValues, LogDoc, Members, View};
 use hydrant_config::{FieldType, MappingConfig, MappingMode};
 use tantivy::schema::{

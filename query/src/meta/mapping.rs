@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use hydrant_config::FieldType;
 use hydrant_index::{DynamicFields, IndexHandle, ValueKind, dynamic_fields};
 use serde_json::{Map, Value, json};
 
@@ -18,18 +17,6 @@ struct Leaf {
     es_type: &'static str,
     /// Dynamic strings have `path.keyword`.
     keyword_sub: bool,
-}
-
-fn explicit_type(kind: FieldType) -> &'static str {
-    match kind {
-        FieldType::Keyword => "keyword",
-        FieldType::Text => "text",
-        FieldType::Long => "long",
-        FieldType::Double => "double",
-        FieldType::Boolean => "boolean",
-        FieldType::Date => "date",
-        FieldType::Ip => "ip",
-    }
 }
 
 /// The dynamic fields of every shard of `index`.
@@ -52,7 +39,7 @@ fn leaves(index: &IndexHandle) -> Vec<Leaf> {
         explicit.insert(path.to_string());
         out.push(Leaf {
             path: path.to_string(),
-            es_type: explicit_type(kind),
+            es_type: hydrant_index::mapping::type_name(kind),
             keyword_sub: false,
         });
     }
@@ -119,18 +106,47 @@ fn insert(props: &mut Map<String, Value>, path: &str, leaf: Value) {
     }
 }
 
+/// Whether `path` is declared in `props`, itself or under a declared leaf (a `flattened`
+/// field's keys, a `text` field's sub-fields).
+fn covered(props: &Map<String, Value>, path: &str) -> bool {
+    let mut current = props;
+    for part in path.split('.') {
+        let Some(def) = current.get(part) else {
+            return false;
+        };
+        match def.get("properties").and_then(Value::as_object) {
+            Some(inner) => current = inner,
+            None => return true,
+        }
+    }
+    true
+}
+
 /// `GET /{target}/_mapping`.
 pub fn mapping(indices: &[Arc<IndexHandle>]) -> Value {
     let mut out = Map::new();
     for index in indices {
-        let mut props = Map::new();
+        // What was declared (templates, `PUT /{index}`) is shown as declared; what documents
+        // brought on their own is added as ES's dynamic mapping would have it.
+        let declared = index.meta().declared.as_ref().and_then(Value::as_object);
+        let mut props = declared
+            .and_then(|d| d.get("properties"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         for leaf in leaves(index) {
-            insert(&mut props, &leaf.path, leaf_mapping(&leaf));
+            if !covered(&props, &leaf.path) {
+                insert(&mut props, &leaf.path, leaf_mapping(&leaf));
+            }
         }
-        out.insert(
-            index.name().to_string(),
-            json!({"mappings": {"properties": props}}),
-        );
+        let mut mappings = Map::new();
+        for (key, value) in declared.into_iter().flatten() {
+            if key != "properties" {
+                mappings.insert(key.clone(), value.clone());
+            }
+        }
+        mappings.insert("properties".into(), Value::Object(props));
+        out.insert(index.name().to_string(), json!({ "mappings": mappings }));
     }
     Value::Object(out)
 }

@@ -50,8 +50,8 @@ pub(super) async fn index_head(
     Path(target): Path<String>,
     EsQuery(params): EsQuery<SearchParams>,
 ) -> StatusCode {
-    match state.engine.resolve(&target, &strict(params)) {
-        Ok(i) if !i.is_empty() => StatusCode::OK,
+    match state.engine.resolve_defined(&target, &strict(params)) {
+        Ok((i, pending)) if !i.is_empty() || !pending.is_empty() => StatusCode::OK,
         _ => StatusCode::NOT_FOUND,
     }
 }
@@ -65,9 +65,16 @@ pub(super) async fn index_get(
         state
             .gate
             .run(move || {
-                let indices = state.engine.resolve(&target, &strict(params))?;
+                let (indices, pending) = state.engine.resolve_defined(&target, &strict(params))?;
                 let mappings = meta::mapping(&indices);
                 let mut out = serde_json::Map::new();
+                for (stream, declared) in pending {
+                    let settings = state.engine.index_settings(None, &stream);
+                    out.insert(
+                        stream,
+                        json!({"aliases": {}, "mappings": declared, "settings": settings}),
+                    );
+                }
                 for index in &indices {
                     let aliases = if index.stream() != index.name() {
                         json!({ index.stream(): {} })
@@ -79,12 +86,7 @@ pub(super) async fn index_get(
                         json!({
                             "aliases": aliases,
                             "mappings": mappings[index.name()]["mappings"],
-                            "settings": {"index": {
-                                "number_of_shards": index.shards().len().to_string(),
-                                "number_of_replicas": "0",
-                                "provided_name": index.name(),
-                                "creation_date": index.meta().created_ms.to_string(),
-                            }},
+                            "settings": state.engine.index_settings(Some(index), index.stream()),
                         }),
                     );
                 }
@@ -99,8 +101,12 @@ async fn run_mapping(state: AppState, target: String, params: SearchParams) -> R
         state
             .gate
             .run(move || {
-                let indices = state.engine.resolve(&target, &params)?;
-                Ok(meta::mapping(&indices))
+                let (indices, pending) = state.engine.resolve_defined(&target, &params)?;
+                let mut out = meta::mapping(&indices);
+                for (stream, declared) in pending {
+                    out[stream] = json!({ "mappings": declared });
+                }
+                Ok(out)
             })
             .await,
     )
@@ -349,21 +355,4 @@ pub(super) async fn cat_shards_target(
     EsQuery(params): EsQuery<CatParams>,
 ) -> Response {
     run_cat(state, target, params, Cat::Shards).await
-}
-
-/// `GET /_index_template/{name}` (and the legacy `_template`): Hydrant keeps no index templates
-/// yet, so every name is not found, in Elasticsearch's words — what clients check before they
-/// create one.
-pub(super) async fn no_template(Path(name): Path<String>) -> Response {
-    let reason = format!("index template matching [{name}] not found");
-    hydrant_http::es_error(
-        StatusCode::NOT_FOUND,
-        "resource_not_found_exception",
-        &reason,
-    )
-}
-
-/// `HEAD /_index_template/{name}`: 404 without a body.
-pub(super) async fn no_template_head() -> Response {
-    StatusCode::NOT_FOUND.into_response()
 }

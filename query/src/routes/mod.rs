@@ -168,14 +168,6 @@ pub fn router(state: QueryState) -> Router {
         .route("/_cat/indices/{target}", get(meta::cat_indices_target))
         .route("/_cat/shards", get(meta::cat_shards_all))
         .route("/_cat/shards/{target}", get(meta::cat_shards_target))
-        .route(
-            "/_index_template/{name}",
-            get(meta::no_template).head(meta::no_template_head),
-        )
-        .route(
-            "/_template/{name}",
-            get(meta::no_template).head(meta::no_template_head),
-        )
         .route("/_cat/health", get(meta::cat_health))
         .route("/_cat/count", get(meta::cat_count_all))
         .route("/_cat/count/{target}", get(meta::cat_count_target))

@@ -1,0 +1,291 @@
+//! Index templates and index definitions over HTTP, in Elasticsearch's shapes:
+//! `/_index_template`, `/_template`, `PUT /{index}`, `PUT /{index}/_mapping` and
+//! `PUT /{index}/_settings` — applied to the indices streams create on first write and by
+//! rotation, kept across a restart.
+
+mod common;
+
+use common::Server;
+use serde_json::{Value, json};
+
+const DAY_MS: i64 = 86_400_000;
+
+fn bulk(server: &Server, index: &str, docs: &[Value]) -> Value {
+    let mut body = String::new();
+    for d in docs {
+        body.push_str(&json!({"index": {"_index": index}}).to_string());
+        body.push('\n');
+        body.push_str(&d.to_string());
+        body.push('\n');
+    }
+    let (status, answer) = server.post("/_bulk?refresh=wait_for", "application/x-ndjson", body);
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// The one index of `stream` whose name ends with `suffix`.
+fn mapping_of(server: &Server, target: &str) -> Value {
+    let (status, body) = server.get(&format!("/{target}/_mapping"));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn iso_day(ms: i64) -> String {
+    let d = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    d.format("%Y-%m-%dT12:00:00Z").to_string()
+}
+
+#[test]
+fn a_composable_template_shapes_new_indices_with_mappings_settings_and_a_pipeline() {
+    let server = Server::start();
+    assert_eq!(server.send("HEAD", "/_index_template/web", None).0, 404);
+    let (status, body) = server.send("GET", "/_index_template/web", None);
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("resource_not_found_exception"))
+    );
+    let pipeline = json!({"processors": [{"set": {"field": "tagged", "value": "yes"}}]});
+    assert_eq!(
+        server
+            .send("PUT", "/_ingest/pipeline/tag", Some(&pipeline.to_string()))
+            .0,
+        200
+    );
+    let template = json!({
+        "index_patterns": ["tweb*"],
+        "priority": 10,
+        "template": {
+            "settings": {"number_of_shards": 2, "index": {"default_pipeline": "tag"}},
+            "mappings": {"properties": {
+                "status": {"type": "keyword"},
+                "bytes": {"type": "long"},
+                "msg": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+                "geo": {"properties": {"location": {"type": "geo_point"}}}
+            }}
+        }
+    });
+    let (status, body) = server.send("PUT", "/_index_template/web", Some(&template.to_string()));
+    assert_eq!((status, &body), (200, &json!({"acknowledged": true})));
+    assert_eq!(server.send("HEAD", "/_index_template/web", None).0, 200);
+    let (status, body) = server.send(
+        "PUT",
+        "/_index_template/web?create=true",
+        Some(&template.to_string()),
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("illegal_argument_exception"))
+    );
+    let (_, got) = server.send("GET", "/_index_template/w*", None);
+    let t = &got["index_templates"][0];
+    assert_eq!(t["name"], "web");
+    assert_eq!(t["index_template"]["priority"], 10);
+    assert_eq!(
+        t["index_template"]["template"]["settings"]["index"]["number_of_shards"],
+        "2"
+    );
+    assert_eq!(
+        t["index_template"]["template"]["settings"]["index"]["default_pipeline"],
+        "tag"
+    );
+
+    // The stream created on first write gets the template: a value that does not fit an
+    // explicit field costs only its own record, the pipeline ran, the index has two shards.
+    let answer = bulk(
+        &server,
+        "tweb",
+        &[
+            json!({"status": 200, "bytes": 10, "msg": "GET /a"}),
+            json!({"status": "404", "bytes": "many"}),
+        ],
+    );
+    assert_eq!(answer["errors"], true);
+    assert_eq!(answer["items"][0]["index"]["status"], 201);
+    assert_eq!(
+        answer["items"][1]["index"]["error"]["type"],
+        "mapper_parsing_exception"
+    );
+    let (_, hits) = server.get("/tweb/_search?q=status:200");
+    assert_eq!(hits["hits"]["total"]["value"], 1, "{hits}");
+    assert_eq!(hits["hits"]["hits"][0]["_source"]["tagged"], "yes");
+    let m = mapping_of(&server, "tweb");
+    let (name, index) = m.as_object().unwrap().iter().next().unwrap();
+    let props = &index["mappings"]["properties"];
+    assert_eq!(props["status"]["type"], "keyword", "{m}");
+    assert_eq!(props["msg"]["fields"]["keyword"]["type"], "keyword");
+    assert_eq!(props["geo"]["properties"]["location"]["type"], "geo_point");
+    let (_, settings) = server.get(&format!("/{name}"));
+    assert_eq!(
+        settings[name]["settings"]["index"]["number_of_shards"], "2",
+        "{settings}"
+    );
+
+    let (status, _) = server.send("DELETE", "/_index_template/web", None);
+    assert_eq!(status, 200);
+    let (status, body) = server.send("DELETE", "/_index_template/web", None);
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("index_template_missing_exception"))
+    );
+}
+
+#[test]
+fn a_template_put_today_maps_tomorrows_rotated_index() {
+    let server = Server::start();
+    let now = chrono::Utc::now().timestamp_millis();
+    bulk(
+        &server,
+        "rot",
+        &[json!({"@timestamp": iso_day(now), "code": "A1"})],
+    );
+    let template = json!({"index_patterns": ["rot-*"], "template": {"mappings": {"properties": {"code": {"type": "keyword"}}}}});
+    assert_eq!(
+        server
+            .send("PUT", "/_index_template/rot", Some(&template.to_string()))
+            .0,
+        200
+    );
+    bulk(
+        &server,
+        "rot",
+        &[json!({"@timestamp": iso_day(now + DAY_MS), "code": "B2"})],
+    );
+    let m = mapping_of(&server, "rot");
+    let indices = m.as_object().unwrap();
+    assert_eq!(indices.len(), 2, "{m}");
+    let mut types: Vec<(String, String)> = indices
+        .iter()
+        .map(|(n, i)| {
+            (
+                n.clone(),
+                i["mappings"]["properties"]["code"]["type"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    types.sort();
+    // Today's index existed before the template: its dynamic string stays `text`.
+    assert_eq!(types[0].1, "text", "{m}");
+    assert_eq!(types[1].1, "keyword", "{m}");
+}
+
+#[test]
+fn put_index_and_mapping_define_a_stream_before_its_first_record_and_survive_a_restart() {
+    let mut server = Server::start();
+    let create = json!({
+        "settings": {"index": {"number_of_shards": "1", "number_of_replicas": "1"}},
+        "mappings": {"properties": {"status": {"type": "keyword"}}}
+    });
+    let (status, body) = server.send("PUT", "/copy", Some(&create.to_string()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"acknowledged": true, "shards_acknowledged": true, "index": "copy"})
+    );
+    let (status, body) = server.send("PUT", "/copy", Some("{}"));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("resource_already_exists_exception"))
+    );
+    assert_eq!(server.send("HEAD", "/copy", None).0, 200);
+    let (status, body) = server.send(
+        "PUT",
+        "/copy/_mapping",
+        Some(r#"{"properties": {"bytes": {"type": "long"}}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.send(
+        "PUT",
+        "/copy/_mapping",
+        Some(r#"{"properties": {"status": {"type": "long"}}}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["reason"],
+        "mapper [status] cannot be changed from type [keyword] to [long]"
+    );
+    let (status, body) = server.send(
+        "PUT",
+        "/copy/_mapping",
+        Some(r#"{"properties": {"x": {"type": "strnig"}}}"#),
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("mapper_parsing_exception"))
+    );
+    let m = mapping_of(&server, "copy");
+    assert_eq!(
+        m["copy"]["mappings"]["properties"]["bytes"]["type"], "long",
+        "{m}"
+    );
+    assert_eq!(server.send("POST", "/copy/_refresh", None).0, 200);
+    let (status, body) = server.send("PUT", "/missing/_mapping", Some(r#"{"properties": {}}"#));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("index_not_found_exception"))
+    );
+
+    server.stop();
+    server.restart();
+    let m = mapping_of(&server, "copy");
+    assert_eq!(
+        m["copy"]["mappings"]["properties"]["status"]["type"], "keyword",
+        "{m}"
+    );
+    let answer = bulk(
+        &server,
+        "copy",
+        &[json!({"status": 200, "bytes": 5}), json!({"bytes": "x"})],
+    );
+    assert_eq!(
+        answer["items"][1]["index"]["error"]["type"], "mapper_parsing_exception",
+        "{answer}"
+    );
+    let m = mapping_of(&server, "copy");
+    let (_, index) = m.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(
+        index["mappings"]["properties"]["bytes"]["type"], "long",
+        "{m}"
+    );
+    assert_eq!(server.count("copy", Some("status:200")), 1);
+}
+
+#[test]
+fn legacy_templates_compose_by_order_and_answer_in_their_own_shape() {
+    let server = Server::start();
+    let (status, body) = server.send("GET", "/_template/nope", None);
+    assert_eq!((status, &body), (404, &json!({})));
+    let low = json!({"index_patterns": ["leg*"], "order": 0, "mappings": {"properties": {"a": {"type": "keyword"}, "b": {"type": "keyword"}}}});
+    let high = json!({"index_patterns": "leg*", "order": 1, "settings": {"refresh_interval": "1s"}, "mappings": {"_doc": {"properties": {"b": {"type": "long"}}}}});
+    assert_eq!(
+        server
+            .send("PUT", "/_template/low", Some(&low.to_string()))
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .send("PUT", "/_template/high", Some(&high.to_string()))
+            .0,
+        200
+    );
+    let (_, got) = server.get("/_template/high");
+    assert_eq!(got["high"]["order"], 1);
+    assert_eq!(got["high"]["index_patterns"], json!(["leg*"]));
+    assert_eq!(got["high"]["settings"]["index"]["refresh_interval"], "1s");
+    bulk(&server, "legacy", &[json!({"a": "x", "b": 3})]);
+    let m = mapping_of(&server, "legacy");
+    let (_, index) = m.as_object().unwrap().iter().next().unwrap();
+    assert_eq!(
+        index["mappings"]["properties"]["a"]["type"], "keyword",
+        "{m}"
+    );
+    assert_eq!(index["mappings"]["properties"]["b"]["type"], "long", "{m}");
+    let (status, body) = server.send("PUT", "/_template/bad", Some(r#"{"order": 1}"#));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("action_request_validation_exception"))
+    );
+}
