@@ -170,3 +170,103 @@ fn nodes_info_and_cluster_settings_answer_as_a_one_node_cluster() {
         (200, json!({"persistent": {}, "transient": {}}))
     );
 }
+
+#[test]
+fn license_xpack_cluster_state_node_stats_and_cluster_settings_answer_in_es_shapes() {
+    let server = Server::start();
+    ship(&server, "web", 4);
+    assert_eq!(server.get("/web/_refresh").0, 200);
+    let (status, body) = server.get("/_license");
+    assert_eq!((status, &body["license"]["type"]), (200, &json!("basic")));
+    assert_eq!(body["license"]["status"], "active");
+    // Every X-Pack feature is reported as what Hydrant has: not available.
+    let (_, body) = server.get("/_xpack");
+    assert_eq!(body["features"]["security"]["available"], false, "{body}");
+    assert_eq!(body["license"]["mode"], "basic");
+
+    let (status, body) = server.get("/_cluster/state/metadata,routing_table/web");
+    assert_eq!(status, 200, "{body}");
+    let indices = body["metadata"]["indices"].as_object().expect("indices");
+    assert_eq!(indices.len(), 1, "{body}");
+    let (name, index) = indices.iter().next().unwrap();
+    assert!(name.starts_with("web-"), "{name}");
+    assert_eq!(index["state"], "open");
+    assert_eq!(index["aliases"], json!(["web"]));
+    assert!(
+        body["routing_table"]["indices"][name]["shards"]["0"][0]["primary"]
+            .as_bool()
+            .unwrap()
+    );
+    assert!(
+        body.get("nodes").is_none(),
+        "only the metrics asked for: {body}"
+    );
+    let (status, body) = server.get("/_cluster/state/nonsense");
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("illegal_argument_exception"))
+    );
+
+    let (status, body) = server.get("/_nodes/stats");
+    assert_eq!(status, 200, "{body}");
+    let node = only_node(&body);
+    assert_eq!(node["indices"]["docs"]["count"], 4, "{node}");
+    assert!(node["indices"]["store"]["size_in_bytes"].as_u64().unwrap() > 0);
+
+    // Cluster settings are kept (persistent ones across a restart) and answered back.
+    let put = json!({"persistent": {"cluster": {"routing": {"allocation": {"enable": "all"}}}}, "transient": {"logger.org.x": "debug"}});
+    let (status, body) = server.send("PUT", "/_cluster/settings", Some(&put.to_string()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["acknowledged"], true);
+    assert_eq!(
+        body["persistent"]["cluster"]["routing"]["allocation"]["enable"],
+        "all"
+    );
+    let (_, body) = server.get("/_cluster/settings?flat_settings=true");
+    assert_eq!(
+        body["persistent"]["cluster.routing.allocation.enable"], "all",
+        "{body}"
+    );
+    assert_eq!(body["transient"]["logger.org.x"], "debug");
+    let (status, body) = server.send("PUT", "/_cluster/settings", Some("{}"));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("action_request_validation_exception"))
+    );
+}
+
+#[test]
+fn cat_templates_lists_both_kinds() {
+    let server = Server::start();
+    let composable = json!({"index_patterns": ["logs-*"], "priority": 7, "version": 3});
+    assert_eq!(
+        server
+            .send(
+                "PUT",
+                "/_index_template/logs",
+                Some(&composable.to_string())
+            )
+            .0,
+        200
+    );
+    let legacy = json!({"index_patterns": ["old-*", "older-*"], "order": 2});
+    assert_eq!(
+        server
+            .send("PUT", "/_template/old", Some(&legacy.to_string()))
+            .0,
+        200
+    );
+    let (status, body) = server.get("/_cat/templates?format=json&s=name");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!([
+            {"name": "logs", "index_patterns": "[logs-*]", "order": "7", "version": "3", "composed_of": "[]"},
+            {"name": "old", "index_patterns": "[old-*, older-*]", "order": "2", "version": "", "composed_of": ""}
+        ])
+    );
+    let (_, text) = server.get("/_cat/templates/lo*?v");
+    let text = text.as_str().unwrap().to_string();
+    assert!(text.starts_with("name"), "{text}");
+    assert!(text.contains("logs") && !text.contains("old"), "{text}");
+}

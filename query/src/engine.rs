@@ -67,6 +67,11 @@ impl Engine {
         }
     }
 
+    /// The indices.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
     /// The indices `target` names.
     pub fn resolve(
         &self,

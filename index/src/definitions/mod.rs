@@ -24,7 +24,9 @@ use serde_json::{Map, Value, json};
 use crate::catalog::wildcard_match;
 use crate::error::IndexError;
 pub use es_mapping::Translated;
-pub use settings::{IndexSettingsView, nest_settings, normalize_settings, parse_time_value};
+pub use settings::{
+    IndexSettingsView, flatten, nest_settings, normalize_settings, parse_time_value,
+};
 
 const FILE: &str = "definitions.json";
 const VERSION: u32 = 1;
@@ -58,6 +60,9 @@ struct Stored {
     /// `PUT /{index}` bodies (settings, mappings, aliases), by stream name.
     #[serde(default)]
     indices: BTreeMap<String, Value>,
+    /// `PUT /_cluster/settings`'s persistent settings, flat.
+    #[serde(default)]
+    cluster_persistent: Map<String, Value>,
 }
 
 /// What applies to a new index: merged mappings, settings, aliases.
@@ -85,6 +90,8 @@ impl Resolved {
 pub struct Definitions {
     path: PathBuf,
     state: RwLock<Stored>,
+    /// `PUT /_cluster/settings`'s transient settings (gone at restart, as in Elasticsearch).
+    cluster_transient: RwLock<Map<String, Value>>,
 }
 
 /// The parts of an index body (`settings`, `mappings`, `aliases`), validated and normalized.
@@ -151,6 +158,41 @@ fn overlap(a: &str, b: &str) -> bool {
         || wildcard_match(b, a)
 }
 
+/// A stored template as `GET` shows it: settings nested, defaults filled in.
+pub fn template_view(kind: TemplateKind, body: &Value) -> Value {
+    let mut out = body.clone();
+    let nest = |v: &mut Value| {
+        if let Some(Value::Object(flat)) = v.get("settings") {
+            let nested = nest_settings(flat);
+            v["settings"] = nested;
+        }
+    };
+    match kind {
+        TemplateKind::Composable => {
+            if let Some(t) = out.get_mut("template") {
+                nest(t);
+            }
+            if out.get("composed_of").is_none() {
+                out["composed_of"] = json!([]);
+            }
+        }
+        TemplateKind::Legacy => {
+            nest(&mut out);
+            for (key, default) in [
+                ("order", json!(0)),
+                ("settings", json!({})),
+                ("mappings", json!({})),
+                ("aliases", json!({})),
+            ] {
+                if out.get(key).is_none() {
+                    out[key] = default;
+                }
+            }
+        }
+    }
+    out
+}
+
 impl Definitions {
     /// Opens (or starts) the store under the indices directory.
     pub fn open(root: &Path) -> Result<Definitions, IndexError> {
@@ -179,6 +221,7 @@ impl Definitions {
         Ok(Definitions {
             path,
             state: RwLock::new(state),
+            cluster_transient: RwLock::new(Map::new()),
         })
     }
 
@@ -432,6 +475,39 @@ impl Definitions {
             self.save(&state)?;
         }
         Ok(())
+    }
+
+    /// The cluster settings: persistent and transient, flat (`a.b.c` keys).
+    pub fn cluster_settings(&self) -> (Map<String, Value>, Map<String, Value>) {
+        (
+            self.state.read().cluster_persistent.clone(),
+            self.cluster_transient.read().clone(),
+        )
+    }
+
+    /// `PUT /_cluster/settings`: merges the flat settings (`null` resets one); they are kept
+    /// and answered back, and change nothing in Hydrant, whose settings are its configuration.
+    pub fn put_cluster_settings(
+        &self,
+        persistent: Map<String, Value>,
+        transient: Map<String, Value>,
+    ) -> Result<(), IndexError> {
+        let apply = |into: &mut Map<String, Value>, from: Map<String, Value>| {
+            for (k, v) in from {
+                if v.is_null() {
+                    into.remove(&k);
+                } else {
+                    into.insert(k, v);
+                }
+            }
+        };
+        apply(&mut self.cluster_transient.write(), transient);
+        if persistent.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.state.write();
+        apply(&mut state.cluster_persistent, persistent);
+        self.save(&state)
     }
 
     /// What applies to a new index `index` of `stream`.

@@ -18,7 +18,9 @@ fn illegal(reason: String) -> IndexError {
     }
 }
 
-fn flatten(prefix: &str, value: &Value, out: &mut Map<String, Value>) {
+/// Flattens nested settings to dotted keys with string values (`{"a": {"b": 1}}` →
+/// `{"a.b": "1"}`), as Elasticsearch stores them.
+pub fn flatten(prefix: &str, value: &Value, out: &mut Map<String, Value>) {
     match value {
         Value::Object(m) => {
             for (k, v) in m {

@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use hydrant_index::definitions::nest_settings;
 use hydrant_index::{IndexError, ResolveOptions, TemplateKind};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -125,41 +124,6 @@ async fn put_template(
     }
 }
 
-/// A stored template as `GET` shows it: settings nested, defaults filled in.
-fn template_view(kind: TemplateKind, body: &Value) -> Value {
-    let mut out = body.clone();
-    let nest = |v: &mut Value| {
-        if let Some(Value::Object(flat)) = v.get("settings") {
-            let nested = nest_settings(flat);
-            v["settings"] = nested;
-        }
-    };
-    match kind {
-        TemplateKind::Composable => {
-            if let Some(t) = out.get_mut("template") {
-                nest(t);
-            }
-            if out.get("composed_of").is_none() {
-                out["composed_of"] = json!([]);
-            }
-        }
-        TemplateKind::Legacy => {
-            nest(&mut out);
-            for (key, default) in [
-                ("order", json!(0)),
-                ("settings", json!({})),
-                ("mappings", json!({})),
-                ("aliases", json!({})),
-            ] {
-                if out.get(key).is_none() {
-                    out[key] = default;
-                }
-            }
-        }
-    }
-    out
-}
-
 fn list(state: &IngestState, kind: TemplateKind, names: Option<&str>) -> Response {
     let found = match state
         .pipeline
@@ -177,12 +141,17 @@ fn list(state: &IngestState, kind: TemplateKind, names: Option<&str>) -> Respons
     let body = match kind {
         TemplateKind::Composable => json!({"index_templates": found
             .iter()
-            .map(|(name, t)| json!({"name": name, "index_template": template_view(kind, t)}))
+            .map(|(name, t)| json!({"name": name, "index_template": hydrant_index::definitions::template_view(kind, t)}))
             .collect::<Vec<_>>()}),
         TemplateKind::Legacy => Value::Object(
             found
                 .iter()
-                .map(|(name, t)| (name.clone(), template_view(kind, t)))
+                .map(|(name, t)| {
+                    (
+                        name.clone(),
+                        hydrant_index::definitions::template_view(kind, t),
+                    )
+                })
                 .collect::<Map<String, Value>>(),
         ),
     };

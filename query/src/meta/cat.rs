@@ -5,7 +5,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use hydrant_index::IndexHandle;
+use hydrant_index::{Definitions, IndexHandle, TemplateKind};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -158,6 +158,14 @@ const NODES: &[Column] = &[
     col("name", &["n"], Kind::Text),
 ];
 
+const TEMPLATES: &[Column] = &[
+    col("name", &["n"], Kind::Text),
+    col("index_patterns", &["t"], Kind::Text),
+    col("order", &["o", "p"], Kind::Number),
+    col("version", &["v"], Kind::Text),
+    col("composed_of", &["c"], Kind::Text),
+];
+
 fn epoch_cells() -> [Cell; 2] {
     let now = chrono::Utc::now();
     [
@@ -238,6 +246,44 @@ pub fn cat_nodes(p: &CatParams) -> Result<CatOutput, QueryError> {
         Cell::Text("hydrant".into()),
     ];
     render(NODES, vec![row], p)
+}
+
+/// `GET /_cat/templates[/{name}]`: composable templates (their priority in `order`) and
+/// legacy ones.
+pub fn cat_templates(
+    definitions: &Definitions,
+    name: Option<&str>,
+    p: &CatParams,
+) -> Result<CatOutput, QueryError> {
+    let mut rows = Vec::new();
+    for (kind, order_key) in [
+        (TemplateKind::Composable, "priority"),
+        (TemplateKind::Legacy, "order"),
+    ] {
+        // A name that matches no template lists nothing, as in ES.
+        for (n, t) in definitions.get_templates(kind, name).unwrap_or_default() {
+            let list = |key: &str| {
+                let items: Vec<&str> = t
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                format!("[{}]", items.join(", "))
+            };
+            rows.push(vec![
+                Cell::Text(n),
+                Cell::Text(list("index_patterns")),
+                Cell::Number(t.get(order_key).and_then(Value::as_u64).unwrap_or(0)),
+                Cell::Text(t.get("version").map(Value::to_string).unwrap_or_default()),
+                Cell::Text(if kind == TemplateKind::Composable {
+                    list("composed_of")
+                } else {
+                    String::new()
+                }),
+            ]);
+        }
+    }
+    render(TEMPLATES, rows, p)
 }
 
 const fn col(name: &'static str, aliases: &'static [&'static str], kind: Kind) -> Column {

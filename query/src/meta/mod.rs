@@ -7,6 +7,7 @@ pub mod mapping;
 
 pub use cat::{
     CatOutput, CatParams, cat_aliases, cat_count, cat_health, cat_indices, cat_nodes, cat_shards,
+    cat_templates,
 };
 pub use cluster::{health, resolve};
 pub use mapping::{field_caps, mapping};

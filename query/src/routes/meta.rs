@@ -262,7 +262,7 @@ fn cat_answer(result: Result<CatOutput, QueryError>) -> Response {
 }
 
 /// Which `_cat` table.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Cat {
     Indices,
     Shards,
@@ -270,6 +270,7 @@ enum Cat {
     Count,
     Aliases,
     Nodes,
+    Templates(Option<String>),
 }
 
 async fn run_cat(state: AppState, target: String, params: CatParams, cat: Cat) -> Response {
@@ -285,10 +286,30 @@ async fn run_cat(state: AppState, target: String, params: CatParams, cat: Cat) -
                     Cat::Count => meta::cat_count(&indices, &params),
                     Cat::Aliases => meta::cat_aliases(&indices, &params),
                     Cat::Nodes => meta::cat_nodes(&params),
+                    Cat::Templates(name) => meta::cat_templates(
+                        state.engine.catalog().definitions(),
+                        name.as_deref(),
+                        &params,
+                    ),
                 }
             })
             .await,
     )
+}
+
+pub(super) async fn cat_templates_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, Cat::Templates(None)).await
+}
+
+pub(super) async fn cat_templates(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    EsQuery(params): EsQuery<CatParams>,
+) -> Response {
+    run_cat(state, "_all".into(), params, Cat::Templates(Some(name))).await
 }
 
 pub(super) async fn cat_health(

@@ -3,6 +3,7 @@
 //! searches block — and returns an ES-shaped body. Bad query strings and bodies get ES error
 //! bodies too, through the extractors here.
 
+mod cluster;
 mod documents;
 mod meta;
 mod nodes;
@@ -176,7 +177,21 @@ pub fn router(state: QueryState) -> Router {
         .route("/_nodes", get(nodes::nodes_all))
         .route("/_nodes/{part}", get(nodes::nodes_one))
         .route("/_nodes/{filter}/{metrics}", get(nodes::nodes_two))
-        .route("/_cluster/settings", get(nodes::cluster_settings))
+        .route(
+            "/_cluster/settings",
+            get(cluster::cluster_settings).put(cluster::put_cluster_settings),
+        )
+        .route("/_cluster/state", get(cluster::state_all))
+        .route("/_cluster/state/{metrics}", get(cluster::state_metrics))
+        .route(
+            "/_cluster/state/{metrics}/{target}",
+            get(cluster::state_target),
+        )
+        .route("/_nodes/stats", get(cluster::nodes_stats))
+        .route("/_license", get(cluster::license))
+        .route("/_xpack", get(cluster::xpack))
+        .route("/_cat/templates", get(meta::cat_templates_all))
+        .route("/_cat/templates/{name}", get(meta::cat_templates))
         .route(
             "/{target}/_doc/{id}",
             get(documents::get_doc).head(documents::head_doc),

@@ -146,9 +146,3 @@ pub(super) async fn nodes_two(
 ) -> Response {
     answer(&state, &headers, Some(&filter), Some(&metrics))
 }
-
-/// `GET /_cluster/settings`: Hydrant has no dynamic cluster settings (its settings are the
-/// configuration file), so both sets are empty.
-pub(super) async fn cluster_settings() -> Response {
-    with_status(StatusCode::OK, json!({"persistent": {}, "transient": {}}))
-}
