@@ -176,6 +176,8 @@ pub fn app(
     };
     let timeout = config.http.request_timeout;
     api
+        // `filter_path` and `pretty`, on every JSON answer (errors of the layers above too).
+        .layer(axum::middleware::from_fn(hydrant_http::response_params))
         // No request holds a connection past `http.request_timeout`; the answer is an ES error
         // body like every other refusal.
         .layer(

@@ -270,3 +270,51 @@ fn cat_templates_lists_both_kinds() {
     assert!(text.starts_with("name"), "{text}");
     assert!(text.contains("logs") && !text.contains("old"), "{text}");
 }
+
+#[test]
+fn filter_path_pretty_human_and_error_trace_apply_to_every_json_answer() {
+    let server = Server::start();
+    // Logstash's and Beats' bulk calls.
+    let body =
+        "{\"index\":{\"_index\":\"fp\"}}\n{\"a\":1}\n{\"index\":{\"_index\":\"fp\"}}\nnot json\n";
+    let (status, answer) = server.post(
+        "/_bulk?filter_path=errors,items.*.error,items.*.status&refresh=wait_for",
+        "application/x-ndjson",
+        body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["errors"], true);
+    let items = answer["items"].as_array().unwrap();
+    assert_eq!(items[0], json!({"index": {"status": 201}}), "{answer}");
+    assert_eq!(items[1]["index"]["status"], 400);
+    assert!(items[1]["index"].get("_index").is_none(), "{answer}");
+    // Kibana's version check.
+    let (_, body) =
+        server.get("/_nodes?filter_path=nodes.*.version,nodes.*.http.publish_address,nodes.*.ip");
+    let node = only_node(&body);
+    let mut keys: Vec<&String> = node.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["http", "ip", "version"], "{body}");
+    // Exclusions, and `pretty` indents.
+    let resp = server
+        .http
+        .get(format!("{}/fp/_search?pretty&human&error_trace=true&filter_path=-_shards,-took,-hits.hits._source", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().unwrap();
+    assert!(text.contains("\n  \"hits\""), "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        body.get("_shards").is_none() && body.get("took").is_none(),
+        "{body}"
+    );
+    assert_eq!(body["hits"]["hits"][0].get("_source"), None, "{body}");
+    assert_eq!(body["hits"]["total"]["value"], 1);
+    // Errors are JSON answers too.
+    let (status, body) = server.get("/nope/_search?filter_path=error.type");
+    assert_eq!(
+        (status, body),
+        (404, json!({"error": {"type": "index_not_found_exception"}}))
+    );
+}

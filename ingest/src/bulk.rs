@@ -198,6 +198,18 @@ fn meta_string(meta: &Map<String, Value>, key: &str) -> Option<String> {
     }
 }
 
+/// The `_index` and `_id` a refused action line was sent with, when it is a JSON object whose
+/// member holds them, so that its item names them as Elasticsearch's would.
+fn salvage_target(line: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(Value::Object(outer)) = serde_json::from_slice::<Value>(line) else {
+        return (None, None);
+    };
+    let Some(meta) = outer.values().find_map(Value::as_object) else {
+        return (None, None);
+    };
+    (meta_string(meta, "_index"), meta_string(meta, "_id"))
+}
+
 /// Frames a bulk body into items, in request order, with the warnings of lenient reading. Only
 /// the action lines are parsed here; sources are accepted later, by their stream.
 pub fn frame_bulk(body: &[u8], default_index: Option<&str>) -> (Vec<BulkItem>, Vec<String>) {
@@ -234,10 +246,11 @@ fn frame_items(
                 if i < lines.len() && parse_action(&lines[i], &mut Vec::new()).is_err() {
                     i += 1;
                 }
+                let (index, id) = salvage_target(action_line.bytes);
                 items.push(BulkItem {
                     action: "index".to_string(),
-                    index: default_index.map(str::to_string),
-                    id: None,
+                    index: index.or_else(|| default_index.map(str::to_string)),
+                    id,
                     pipeline: None,
                     source: Err(e),
                 });
@@ -718,6 +731,22 @@ mod tests {
         assert_eq!(items[0].index.as_deref(), Some("w"));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("[attempts]"), "{warnings:?}");
+    }
+
+    #[test]
+    fn refused_action_lines_keep_the_index_and_id_they_were_sent_with() {
+        let body = "{\"foo\":{\"_index\":\"w\",\"_id\":\"7\"}}\n{\"a\":1}\n[]\n";
+        let (items, _) = frame_bulk(body.as_bytes(), Some("d"));
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            (items[0].index.as_deref(), items[0].id.as_deref()),
+            (Some("w"), Some("7"))
+        );
+        assert!(items[0].source.is_err());
+        assert_eq!(
+            (items[1].index.as_deref(), items[1].id.as_deref()),
+            (Some("d"), None)
+        );
     }
 
     #[test]
