@@ -289,3 +289,102 @@ fn legacy_templates_compose_by_order_and_answer_in_their_own_shape() {
         (400, Some("action_request_validation_exception"))
     );
 }
+
+#[test]
+fn aliases_search_across_their_targets_write_to_their_write_stream_and_are_listed() {
+    let mut server = Server::start();
+    bulk(&server, "app-a", &[json!({"n": 1}), json!({"n": 2})]);
+    bulk(&server, "app-b", &[json!({"n": 3})]);
+    let actions = json!({"actions": [
+        {"add": {"index": "app-a", "alias": "apps", "is_write_index": true}},
+        {"add": {"indices": ["app-b"], "alias": "apps"}},
+        {"add": {"index": "app-b", "aliases": ["only-b"]}}
+    ]});
+    let (status, body) = server.send("POST", "/_aliases", Some(&actions.to_string()));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["acknowledged"], true);
+    assert_eq!(server.count("apps", None), 3);
+    assert_eq!(server.count("only-b", None), 1);
+    assert_eq!(server.count("app*", None), 3);
+    // Writes through the alias go to its write stream.
+    bulk(&server, "apps", &[json!({"n": 4})]);
+    assert_eq!(server.count("app-a", None), 3);
+    let (_, body) = server.get("/_alias/apps");
+    let listed: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(listed.len(), 2, "{body}");
+    let a_index = listed
+        .iter()
+        .find(|n| n.starts_with("app-a"))
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        body[&a_index]["aliases"]["apps"]["is_write_index"], true,
+        "{body}"
+    );
+    assert_eq!(server.send("HEAD", "/_alias/apps", None).0, 200);
+    assert_eq!(server.send("HEAD", "/_alias/nope", None).0, 404);
+    let (status, body) = server.get("/_alias/nope");
+    assert_eq!((status, body["status"].as_u64()), (404, Some(404)));
+    let (_, cat) = server.get("/_cat/aliases?format=json");
+    assert!(
+        cat.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["alias"] == "apps" && r["is_write_index"] == "true"),
+        "{cat}"
+    );
+
+    // Refusals: a name taken by a stream, a filter, removing what is not there.
+    let (status, body) = server.send("PUT", "/app-b/_alias/app-a", None);
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("invalid_alias_name_exception"))
+    );
+    let filtered = json!({"actions": [{"add": {"index": "app-a", "alias": "f", "filter": {"term": {"n": 1}}}}]});
+    let (status, body) = server.send("POST", "/_aliases", Some(&filtered.to_string()));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["reason"].as_str().unwrap().contains("filter"),
+        "{body}"
+    );
+    let (status, body) = server.send("DELETE", "/app-a/_alias/only-b", None);
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("aliases_not_found_exception"))
+    );
+    // Two write candidates and none marked: writes are refused, not guessed.
+    assert_eq!(server.send("DELETE", "/app-a/_alias/apps", None).0, 200);
+    assert_eq!(server.send("PUT", "/app-a/_alias/apps", Some("{}")).0, 200);
+    let (_, answer) = server.post(
+        "/_bulk",
+        "application/x-ndjson",
+        "{\"index\":{\"_index\":\"apps\"}}\n{\"n\":5}\n",
+    );
+    assert_eq!(answer["items"][0]["index"]["status"], 400, "{answer}");
+
+    server.stop();
+    server.restart();
+    assert_eq!(server.count("only-b", None), 1);
+}
+
+#[test]
+fn template_aliases_point_at_each_new_index() {
+    let server = Server::start();
+    let template = json!({"index_patterns": ["ta-*"], "template": {"aliases": {"all-ta": {}}}});
+    assert_eq!(
+        server
+            .send("PUT", "/_index_template/ta", Some(&template.to_string()))
+            .0,
+        200
+    );
+    bulk(&server, "ta-one", &[json!({"n": 1})]);
+    bulk(&server, "ta-two", &[json!({"n": 2})]);
+    assert_eq!(server.count("all-ta", None), 2);
+    let create = json!({"aliases": {"created": {}}});
+    assert_eq!(
+        server.send("PUT", "/made", Some(&create.to_string())).0,
+        200
+    );
+    bulk(&server, "created", &[json!({"n": 3})]);
+    assert_eq!(server.count("made", None), 1);
+}

@@ -11,7 +11,7 @@ use parking_lot::RwLock;
 
 use hydrant_config::MappingConfig;
 
-use crate::definitions::{Definitions, Translated};
+use crate::definitions::{AliasAction, Definitions, Translated};
 use crate::error::IndexError;
 use crate::mapping::DocMapper;
 pub use crate::meta::IndexMeta;
@@ -142,6 +142,12 @@ impl Catalog {
         &self.definitions
     }
 
+    /// Whether `name` is an index or a stream (what an alias may not be named).
+    pub fn is_index_or_stream(&self, name: &str) -> bool {
+        let state = self.state.read();
+        state.indices.contains_key(name) || state.streams.contains(name)
+    }
+
     /// Whether `stream` is known: it has indices, was created by `PUT /{index}`, or its
     /// writer registered it.
     pub fn has_stream(&self, stream: &str) -> bool {
@@ -229,6 +235,20 @@ impl Catalog {
         });
         state.streams.insert(stream.to_string());
         state.indices.insert(name.to_string(), handle.clone());
+        // The aliases of the templates that applied point at this new index (those of the
+        // stream's own definition point at the stream already).
+        let actions: Vec<AliasAction> = defined
+            .template_aliases
+            .iter()
+            .map(|(alias, props)| AliasAction::Add {
+                target: name.to_string(),
+                alias: alias.clone(),
+                props: props.clone(),
+            })
+            .collect();
+        if !actions.is_empty() {
+            self.definitions.update_aliases(&actions)?;
+        }
         Ok(handle)
     }
 
@@ -258,6 +278,7 @@ impl Catalog {
         options: ResolveOptions,
     ) -> Result<Vec<Arc<IndexHandle>>, IndexError> {
         let state = self.state.read();
+        let aliases = self.definitions.aliases();
         let mut out: BTreeMap<String, Arc<IndexHandle>> = BTreeMap::new();
         for part in expr.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             if part == "_all" || part == "*" {
@@ -272,16 +293,19 @@ impl Catalog {
                         out.insert(n.clone(), h.clone());
                     }
                 }
+                for (alias, targets) in &aliases {
+                    if wildcard_match(part, alias) {
+                        add_targets(&state, targets.keys(), &mut out);
+                    }
+                }
                 continue;
             }
             if let Some(h) = state.indices.get(part) {
                 out.insert(part.to_string(), h.clone());
             } else if state.streams.contains(part) {
-                for (n, h) in &state.indices {
-                    if h.meta.stream == part {
-                        out.insert(n.clone(), h.clone());
-                    }
-                }
+                add_targets(&state, std::iter::once(&part.to_string()), &mut out);
+            } else if let Some(targets) = aliases.get(part) {
+                add_targets(&state, targets.keys(), &mut out);
             } else if !options.ignore_unavailable {
                 return Err(IndexError::IndexNotFound(part.to_string()));
             }
@@ -290,6 +314,25 @@ impl Catalog {
             return Err(IndexError::IndexNotFound(expr.to_string()));
         }
         Ok(out.into_values().collect())
+    }
+}
+
+/// Adds the indices of `targets` (index or stream names) to `out`.
+fn add_targets<'a>(
+    state: &State,
+    targets: impl Iterator<Item = &'a String>,
+    out: &mut BTreeMap<String, Arc<IndexHandle>>,
+) {
+    for target in targets {
+        if let Some(h) = state.indices.get(target) {
+            out.insert(target.clone(), h.clone());
+            continue;
+        }
+        for (n, h) in &state.indices {
+            if h.meta.stream == *target {
+                out.insert(n.clone(), h.clone());
+            }
+        }
     }
 }
 

@@ -35,6 +35,9 @@ pub enum IndexError {
     /// `PUT /{index}` of an index or stream that exists.
     #[error("index [{0}] already exists")]
     ResourceAlreadyExists(String),
+    /// An alias that does not exist (where it was to be removed or read).
+    #[error("aliases [{0}] missing")]
+    AliasMissing(String),
     /// A template name that matches no template.
     #[error("{noun} matching [{name}] not found")]
     TemplateNotFound {
@@ -72,6 +75,7 @@ impl IndexError {
                 Some((400, "resource_already_exists_exception"))
             }
             IndexError::TemplateNotFound { .. } => Some((404, "resource_not_found_exception")),
+            IndexError::AliasMissing(_) => Some((404, "aliases_not_found_exception")),
             IndexError::InvalidDefinition { es_type, .. } => Some((400, es_type)),
             IndexError::Tantivy { .. } | IndexError::Io { .. } | IndexError::BadMetadata { .. } => {
                 None

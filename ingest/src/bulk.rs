@@ -608,8 +608,10 @@ impl Group<'_> {
                     });
                 }
                 Ok(Some(r)) => {
+                    // The stream's name: `name` may be an alias that writes to it.
                     let index =
-                        hydrant_index::rotation::index_for(name, rotation, r.timestamp_ms).0;
+                        hydrant_index::rotation::index_for(stream.name(), rotation, r.timestamp_ms)
+                            .0;
                     meta.push((n, index, r.id.to_string()));
                     batch.push(r);
                 }

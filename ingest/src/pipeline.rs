@@ -114,6 +114,11 @@ impl Pipeline {
         if let Some(s) = self.streams.read().get(name) {
             return Ok(s.clone());
         }
+        let target = self.write_target(name)?;
+        let name = target.as_str();
+        if let Some(s) = self.streams.read().get(name) {
+            return Ok(s.clone());
+        }
         if let Err(reason) = hydrant_config::validate_stream_name(name) {
             return Err(IngestError::InvalidStreamName {
                 name: name.to_string(),
@@ -139,6 +144,39 @@ impl Pipeline {
             .write()
             .insert(name.to_string(), stream.clone());
         Ok(stream)
+    }
+
+    /// The stream a write to `name` goes to: `name` itself, or the write stream of the alias
+    /// `name` (its only target, or the one marked `is_write_index`), as Elasticsearch writes
+    /// through an alias.
+    fn write_target(&self, name: &str) -> Result<String, IngestError> {
+        let definitions = self.catalog.definitions();
+        if self.catalog.is_index_or_stream(name) {
+            return Ok(name.to_string());
+        }
+        let Some(targets) = definitions.aliases().remove(name) else {
+            return Ok(name.to_string());
+        };
+        let chosen: Vec<&String> = match targets
+            .iter()
+            .filter(|(_, p)| {
+                p.get("is_write_index").and_then(serde_json::Value::as_bool) == Some(true)
+            })
+            .map(|(t, _)| t)
+            .collect::<Vec<_>>()
+        {
+            marked if !marked.is_empty() => marked,
+            _ => targets.keys().collect(),
+        };
+        match chosen.as_slice() {
+            [one] => Ok(self
+                .catalog
+                .get(one)
+                .map_or_else(|| (*one).clone(), |h| h.stream().to_string())),
+            _ => Err(IngestError::InvalidArgument(format!(
+                "no write index is defined for alias [{name}]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index"
+            ))),
+        }
     }
 
     /// The ingest pipelines.

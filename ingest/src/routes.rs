@@ -56,6 +56,7 @@ pub fn router(state: IngestState) -> Router {
         .merge(pipelines::routes())
         .merge(documents::routes())
         .merge(indices::routes())
+        .merge(aliases::routes())
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -465,6 +466,7 @@ impl IntoResponse for IngestError {
     }
 }
 
+mod aliases;
 mod documents;
 mod indices;
 mod pipelines;

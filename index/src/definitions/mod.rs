@@ -31,6 +31,27 @@ pub use settings::{
 const FILE: &str = "definitions.json";
 const VERSION: u32 = 1;
 
+/// One change of `POST /_aliases`, with concrete targets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliasAction {
+    /// Points `alias` at `target` (an index or a stream) with `props`.
+    Add {
+        /// Index or stream.
+        target: String,
+        /// Alias name.
+        alias: String,
+        /// `is_write_index` and the other properties, as given.
+        props: Value,
+    },
+    /// Removes `alias` from `target`.
+    Remove {
+        /// Index or stream.
+        target: String,
+        /// Alias name.
+        alias: String,
+    },
+}
+
 /// Which of the two template APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TemplateKind {
@@ -60,6 +81,10 @@ struct Stored {
     /// `PUT /{index}` bodies (settings, mappings, aliases), by stream name.
     #[serde(default)]
     indices: BTreeMap<String, Value>,
+    /// Aliases: alias name → target (an index or a stream) → its properties
+    /// (`is_write_index`).
+    #[serde(default)]
+    aliases: BTreeMap<String, BTreeMap<String, Value>>,
     /// `PUT /_cluster/settings`'s persistent settings, flat.
     #[serde(default)]
     cluster_persistent: Map<String, Value>,
@@ -74,8 +99,10 @@ pub struct Resolved {
     pub translated: Translated,
     /// Normalized settings (`index.number_of_shards` → `"1"`).
     pub settings: Map<String, Value>,
-    /// Aliases by name.
+    /// Aliases by name (of the templates and the definition).
     pub aliases: Map<String, Value>,
+    /// The aliases of the templates alone (they point at each new index).
+    pub template_aliases: Map<String, Value>,
 }
 
 impl Resolved {
@@ -407,6 +434,15 @@ impl Definitions {
         if state.indices.contains_key(stream) {
             return Err(IndexError::ResourceAlreadyExists(stream.to_string()));
         }
+        if let Some(Value::Object(aliases)) = body.get("aliases") {
+            for (alias, props) in aliases {
+                state
+                    .aliases
+                    .entry(alias.clone())
+                    .or_default()
+                    .insert(stream.to_string(), props.clone());
+            }
+        }
         state.indices.insert(stream.to_string(), body);
         self.save(&state)
     }
@@ -455,6 +491,50 @@ impl Definitions {
             }
         }
         body["settings"] = Value::Object(merged);
+        self.save(&state)
+    }
+
+    /// Every alias: alias → target → properties.
+    pub fn aliases(&self) -> BTreeMap<String, BTreeMap<String, Value>> {
+        self.state.read().aliases.clone()
+    }
+
+    /// The targets (indices or streams) of `alias`, if it is one.
+    pub fn alias_targets(&self, alias: &str) -> Option<Vec<String>> {
+        self.state
+            .read()
+            .aliases
+            .get(alias)
+            .map(|t| t.keys().cloned().collect())
+    }
+
+    /// Applies `actions` together (all or none); removing what does not exist is
+    /// `aliases_not_found_exception`.
+    pub fn update_aliases(&self, actions: &[AliasAction]) -> Result<(), IndexError> {
+        let mut state = self.state.write();
+        let mut aliases = state.aliases.clone();
+        for action in actions {
+            match action {
+                AliasAction::Add {
+                    target,
+                    alias,
+                    props,
+                } => {
+                    aliases
+                        .entry(alias.clone())
+                        .or_default()
+                        .insert(target.clone(), props.clone());
+                }
+                AliasAction::Remove { target, alias } => {
+                    let removed = aliases.get_mut(alias).and_then(|t| t.remove(target));
+                    if removed.is_none() {
+                        return Err(IndexError::AliasMissing(alias.clone()));
+                    }
+                }
+            }
+        }
+        aliases.retain(|_, targets| !targets.is_empty());
+        state.aliases = aliases;
         self.save(&state)
     }
 
@@ -533,6 +613,12 @@ impl Definitions {
             legacy.sort_by_key(|b| b.get("order").and_then(Value::as_i64).unwrap_or(0));
             parts.extend(legacy);
         }
+        let mut template_aliases = Map::new();
+        for part in &parts {
+            if let Some(Value::Object(a)) = part.get("aliases") {
+                template_aliases.extend(a.clone());
+            }
+        }
         if let Some(own) = state.indices.get(stream) {
             parts.push(own);
         }
@@ -555,6 +641,7 @@ impl Definitions {
             out.translated = es_mapping::translate(m).unwrap_or_default();
         }
         out.mappings = mappings;
+        out.template_aliases = template_aliases;
         out
     }
 }

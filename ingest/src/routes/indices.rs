@@ -55,7 +55,7 @@ fn index_error(e: IndexError) -> Response {
 }
 
 /// The request body as JSON; an empty body is `null`.
-async fn json_body(
+pub(super) async fn json_body(
     state: &IngestState,
     headers: &HeaderMap,
     body: Body,
@@ -76,7 +76,7 @@ async fn json_body(
 }
 
 /// Runs a store update (it fsyncs) off the runtime threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, IndexError> + Send + 'static,
 ) -> Result<T, Response> {
     match tokio::task::spawn_blocking(f).await {

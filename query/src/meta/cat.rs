@@ -209,23 +209,43 @@ pub fn cat_count(indices: &[Arc<IndexHandle>], p: &CatParams) -> Result<CatOutpu
     render(COUNT, vec![vec![epoch, ts, Cell::Number(docs)]], p)
 }
 
-/// `GET /_cat/aliases`: each stream is an alias of its indices.
-pub fn cat_aliases(indices: &[Arc<IndexHandle>], p: &CatParams) -> Result<CatOutput, QueryError> {
-    let rows = indices
+/// `GET /_cat/aliases`: each stream is an alias of its indices, and the aliases of
+/// `POST /_aliases`, templates and `PUT /{index}`.
+pub fn cat_aliases(
+    indices: &[Arc<IndexHandle>],
+    definitions: &Definitions,
+    p: &CatParams,
+) -> Result<CatOutput, QueryError> {
+    let dash = || Cell::Text("-".into());
+    let row = |alias: &str, index: &str, write: Cell| {
+        vec![
+            Cell::Text(alias.into()),
+            Cell::Text(index.into()),
+            dash(),
+            dash(),
+            dash(),
+            write,
+        ]
+    };
+    let mut rows: Vec<Vec<Cell>> = indices
         .iter()
         .filter(|i| i.stream() != i.name())
-        .map(|i| {
-            let dash = || Cell::Text("-".into());
-            vec![
-                Cell::Text(i.stream().into()),
-                Cell::Text(i.name().into()),
-                dash(),
-                dash(),
-                dash(),
-                dash(),
-            ]
-        })
+        .map(|i| row(i.stream(), i.name(), dash()))
         .collect();
+    for (alias, targets) in definitions.aliases() {
+        for index in indices {
+            let props = targets
+                .get(index.name())
+                .or_else(|| targets.get(index.stream()));
+            if let Some(props) = props {
+                let write = match props.get("is_write_index").and_then(Value::as_bool) {
+                    Some(w) => Cell::Text(w.to_string()),
+                    None => dash(),
+                };
+                rows.push(row(&alias, index.name(), write));
+            }
+        }
+    }
     render(ALIASES, rows, p)
 }
 

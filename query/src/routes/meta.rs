@@ -284,7 +284,9 @@ async fn run_cat(state: AppState, target: String, params: CatParams, cat: Cat) -
                     Cat::Shards => meta::cat_shards(&indices, &params),
                     Cat::Health => meta::cat_health(&indices, &params),
                     Cat::Count => meta::cat_count(&indices, &params),
-                    Cat::Aliases => meta::cat_aliases(&indices, &params),
+                    Cat::Aliases => {
+                        meta::cat_aliases(&indices, state.engine.catalog().definitions(), &params)
+                    }
                     Cat::Nodes => meta::cat_nodes(&params),
                     Cat::Templates(name) => meta::cat_templates(
                         state.engine.catalog().definitions(),
