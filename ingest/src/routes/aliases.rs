@@ -45,8 +45,8 @@ pub(super) fn routes() -> Router<IngestState> {
         )
 }
 
-fn illegal(reason: String) -> Response {
-    IngestError::InvalidArgument(reason).into_response()
+fn illegal(reason: String) -> IngestError {
+    IngestError::InvalidArgument(reason)
 }
 
 /// The concrete targets (indices, or streams named as such) of an action's `index`/`indices`.
@@ -86,12 +86,9 @@ fn names(action: &Map<String, Value>, one: &str, many: &str) -> Vec<String> {
     out
 }
 
-fn read_actions(state: &IngestState, body: &Value) -> Result<Vec<AliasAction>, Response> {
+fn read_actions(state: &IngestState, body: &Value) -> Result<Vec<AliasAction>, IngestError> {
     let Some(actions) = body.get("actions").and_then(Value::as_array) else {
-        return Err(
-            IngestError::InvalidArgument("Validation Failed: 1: no actions;".into())
-                .into_response(),
-        );
+        return Err(illegal("Validation Failed: 1: no actions;".into()));
     };
     let catalog = state.pipeline.catalog();
     let mut out = Vec::new();
@@ -133,19 +130,17 @@ fn read_actions(state: &IngestState, body: &Value) -> Result<Vec<AliasAction>, R
             }
         }
         for pattern in &targets {
-            let concrete =
-                expand(state, pattern).map_err(|e| IngestError::Index(e).into_response())?;
+            let concrete = expand(state, pattern)?;
             for target in concrete {
                 for alias in &aliases {
                     if kind == "add" {
                         if catalog.is_index_or_stream(alias) {
-                            return Err(hydrant_http::es_error(
-                                StatusCode::BAD_REQUEST,
-                                "invalid_alias_name_exception",
-                                &format!(
+                            return Err(IngestError::Index(IndexError::InvalidDefinition {
+                                es_type: "invalid_alias_name_exception",
+                                reason: format!(
                                     "Invalid alias name [{alias}]: an index or data stream exists with the same name as the alias"
                                 ),
-                            ));
+                            }));
                         }
                         out.push(AliasAction::Add {
                             target: target.clone(),
@@ -184,7 +179,7 @@ async fn update_aliases(
     };
     match read_actions(&state, &body) {
         Ok(actions) => apply(&state, actions).await,
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -203,7 +198,7 @@ async fn put_one(
     action.insert("alias".into(), json!(name));
     match read_actions(&state, &json!({"actions": [{"add": action}]})) {
         Ok(actions) => apply(&state, actions).await,
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -214,7 +209,7 @@ async fn delete_one(
     let action = json!({"remove": {"index": target, "alias": name}});
     match read_actions(&state, &json!({"actions": [action]})) {
         Ok(actions) => apply(&state, actions).await,
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
