@@ -388,3 +388,53 @@ fn template_aliases_point_at_each_new_index() {
     bulk(&server, "created", &[json!({"n": 3})]);
     assert_eq!(server.count("made", None), 1);
 }
+
+#[test]
+fn settings_are_read_and_updated_and_close_is_refused_clearly() {
+    let server = Server::start();
+    let create = json!({"settings": {"number_of_shards": 3, "refresh_interval": "2s"}});
+    assert_eq!(
+        server.send("PUT", "/sett", Some(&create.to_string())).0,
+        200
+    );
+    let (status, body) = server.get("/sett/_settings");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["sett"]["settings"]["index"]["number_of_shards"], "3",
+        "{body}"
+    );
+    assert_eq!(body["sett"]["settings"]["index"]["refresh_interval"], "2s");
+    let (status, body) = server.send(
+        "PUT",
+        "/sett/_settings",
+        Some(r#"{"index": {"refresh_interval": "5s"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.send(
+        "PUT",
+        "/sett/_settings",
+        Some(r#"{"refresh_interval": "soon"}"#),
+    );
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("illegal_argument_exception"))
+    );
+    bulk(&server, "sett", &[json!({"n": 1})]);
+    let (_, body) = server.get("/sett/_settings?flat_settings=true");
+    let (name, index) = body.as_object().unwrap().iter().next().unwrap();
+    assert!(name.starts_with("sett-"), "{body}");
+    assert_eq!(index["settings"]["index.refresh_interval"], "5s", "{body}");
+    assert_eq!(index["settings"]["index.number_of_shards"], "3", "{body}");
+    let (status, _) = server.get("/nope/_settings");
+    assert_eq!(status, 404);
+    let (status, body) = server.send("POST", "/sett/_close", None);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("closing indices is not supported")
+    );
+    assert_eq!(server.send("POST", "/sett/_open", None).0, 200);
+    assert_eq!(server.send("POST", "/nope/_open", None).0, 404);
+}

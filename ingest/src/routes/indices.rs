@@ -42,6 +42,8 @@ pub(super) fn routes() -> Router<IngestState> {
         .route("/{target}", put(create_index))
         .route("/{target}/_mapping", put(put_mapping).post(put_mapping))
         .route("/{target}/_settings", put(put_settings))
+        .route("/{target}/_close", axum::routing::post(close_index))
+        .route("/{target}/_open", axum::routing::post(open_index))
 }
 
 /// `?create=true` on template PUTs.
@@ -399,5 +401,27 @@ async fn put_settings(
     {
         Ok(()) => acknowledged(),
         Err(r) => r,
+    }
+}
+
+/// `POST /{target}/_close`: refused — a closed index would still take its disk and answer
+/// nothing; Hydrant deletes indices (by request or retention) instead.
+async fn close_index(State(state): State<IngestState>, Path(target): Path<String>) -> Response {
+    if let Err(e) = target_streams(&state, &target) {
+        return index_error(e);
+    }
+    IngestError::InvalidArgument(format!(
+        "closing indices is not supported by Hydrant: [{target}] stays open; delete it with DELETE /{{index}} or let [index.retention] remove it"
+    ))
+    .into_response()
+}
+
+/// `POST /{target}/_open`: every index is open, so opening one that exists succeeds.
+async fn open_index(State(state): State<IngestState>, Path(target): Path<String>) -> Response {
+    match target_streams(&state, &target) {
+        Ok(_) => {
+            axum::Json(json!({"acknowledged": true, "shards_acknowledged": true})).into_response()
+        }
+        Err(e) => index_error(e),
     }
 }

@@ -96,6 +96,66 @@ pub(super) async fn index_get(
     )
 }
 
+/// `?flat_settings=true` and the resolution parameters.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SettingsParams {
+    flat_settings: Option<bool>,
+    ignore_unavailable: Option<bool>,
+    allow_no_indices: Option<bool>,
+}
+
+async fn run_settings(state: AppState, target: String, params: SettingsParams) -> Response {
+    let search = SearchParams {
+        ignore_unavailable: params.ignore_unavailable,
+        allow_no_indices: Some(params.allow_no_indices.unwrap_or(target == "_all")),
+        ..SearchParams::default()
+    };
+    let flat = params.flat_settings == Some(true);
+    respond(
+        state
+            .gate
+            .run(move || {
+                let (indices, pending) = state.engine.resolve_defined(&target, &search)?;
+                let mut out = serde_json::Map::new();
+                let mut put = |name: String, nested: Value| {
+                    let settings = if flat {
+                        let mut f = serde_json::Map::new();
+                        hydrant_index::definitions::flatten("", &nested, &mut f);
+                        Value::Object(f)
+                    } else {
+                        nested
+                    };
+                    out.insert(name, json!({ "settings": settings }));
+                };
+                for (stream, _) in pending {
+                    let nested = state.engine.index_settings(None, &stream);
+                    put(stream, nested);
+                }
+                for index in &indices {
+                    let nested = state.engine.index_settings(Some(index), index.stream());
+                    put(index.name().to_string(), nested);
+                }
+                Ok(Value::Object(out))
+            })
+            .await,
+    )
+}
+
+pub(super) async fn settings_all(
+    State(state): State<AppState>,
+    EsQuery(params): EsQuery<SettingsParams>,
+) -> Response {
+    run_settings(state, "_all".into(), params).await
+}
+
+pub(super) async fn settings_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    EsQuery(params): EsQuery<SettingsParams>,
+) -> Response {
+    run_settings(state, target, params).await
+}
+
 async fn run_mapping(state: AppState, target: String, params: SearchParams) -> Response {
     respond(
         state

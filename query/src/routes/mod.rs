@@ -188,6 +188,8 @@ pub fn router(state: QueryState) -> Router {
             get(cluster::state_target),
         )
         .route("/_nodes/stats", get(cluster::nodes_stats))
+        .route("/_settings", get(meta::settings_all))
+        .route("/{target}/_settings", get(meta::settings_target))
         .route("/_license", get(cluster::license))
         .route("/_xpack", get(cluster::xpack))
         .route("/_cat/templates", get(meta::cat_templates_all))
