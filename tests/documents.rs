@@ -125,3 +125,145 @@ fn documents_are_written_and_read_one_at_a_time_with_pipelines() {
         (404, Some("index_not_found_exception"))
     );
 }
+
+#[test]
+fn updates_deletes_and_sequence_numbers_follow_elasticsearch() {
+    let mut server = Server::start();
+    let (status, body) = server.send(
+        "PUT",
+        "/rmw/_doc/1?refresh=true",
+        Some(r#"{"a": 1, "o": {"x": 1}}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, got) = server.get("/rmw/_doc/1");
+    let first = got["_seq_no"].as_u64().unwrap();
+    assert!(first > 0, "{got}");
+    assert_eq!(first, body["_seq_no"].as_u64().unwrap());
+
+    // Kibana's saved objects: an update conditioned on the sequence number read.
+    let path = format!("/rmw/_update/1?if_seq_no={first}&if_primary_term=1&refresh=true");
+    let (status, body) = server.send("POST", &path, Some(r#"{"doc": {"b": 2, "o": {"y": 2}}}"#));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], "updated");
+    let second = body["_seq_no"].as_u64().unwrap();
+    assert!(second > first);
+    let (_, got) = server.get("/rmw/_doc/1");
+    assert_eq!(
+        got["_source"],
+        json!({"a": 1, "b": 2, "o": {"x": 1, "y": 2}})
+    );
+    assert_eq!(got["_seq_no"].as_u64(), Some(second));
+    let (status, body) = server.send("POST", &path, Some(r#"{"doc": {"b": 3}}"#));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["type"], "version_conflict_engine_exception");
+    assert!(
+        body["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("current document has seqNo [{second}]"))
+    );
+    let (status, body) = server.send("POST", "/rmw/_update/1", Some(r#"{"doc": {"b": 2}}"#));
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("noop")),
+        "{body}"
+    );
+
+    // Missing documents: refused, or created by an upsert.
+    let (status, body) = server.send("POST", "/rmw/_update/2", Some(r#"{"doc": {"c": 1}}"#));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (404, Some("document_missing_exception"))
+    );
+    let (status, body) = server.send(
+        "POST",
+        "/rmw/_update/2?refresh=true",
+        Some(r#"{"doc": {"c": 1}, "doc_as_upsert": true}"#),
+    );
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (201, Some("created")),
+        "{body}"
+    );
+    let (status, _) = server.send(
+        "POST",
+        "/rmw/_update/3?refresh=true",
+        Some(r#"{"doc": {"c": 1}, "upsert": {"c": 0}}"#),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(server.get("/rmw/_source/3").1, json!({"c": 0}));
+    let (status, body) = server.send(
+        "POST",
+        "/rmw/_update/3",
+        Some(r#"{"script": "ctx._source.c++"}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = server.send("PUT", "/rmw/_create/2", Some(r#"{"c": 9}"#));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (409, Some("version_conflict_engine_exception"))
+    );
+    let (status, _) = server.send(
+        "PUT",
+        &format!("/rmw/_doc/2?if_seq_no={first}&if_primary_term=1"),
+        Some(r#"{"c": 9}"#),
+    );
+    assert_eq!(status, 409);
+
+    // A deletion, conditional or not, and what reads see after it.
+    let (status, body) = server.send("DELETE", "/rmw/_doc/2?if_seq_no=1&if_primary_term=1", None);
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = server.send("DELETE", "/rmw/_doc/2?refresh=true", None);
+    assert_eq!(
+        (status, body["result"].as_str()),
+        (200, Some("deleted")),
+        "{body}"
+    );
+    assert_eq!(server.get("/rmw/_doc/2").0, 404);
+    let (status, body) = server.send("DELETE", "/rmw/_doc/2", None);
+    assert_eq!((status, body["result"].as_str()), (404, Some("not_found")));
+    assert_eq!(server.send("DELETE", "/nowhere/_doc/2", None).0, 404);
+
+    // _mget: both request forms, found, not found and a missing index.
+    let (status, body) = server.send("POST", "/_mget", Some(r#"{"docs": [{"_index": "rmw", "_id": "1"}, {"_index": "rmw", "_id": "2"}, {"_index": "nowhere", "_id": "1"}]}"#));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["docs"][0]["found"], true);
+    assert_eq!(body["docs"][0]["_source"]["b"], 2);
+    assert_eq!(body["docs"][1]["found"], false);
+    assert_eq!(
+        body["docs"][2]["error"]["type"],
+        "index_not_found_exception"
+    );
+    let (_, body) = server.send("GET", "/rmw/_mget", Some(r#"{"ids": ["3", "1"]}"#));
+    assert_eq!(body["docs"][0]["_source"], json!({"c": 0}), "{body}");
+
+    // The deletion is in the write-ahead log: it holds after a crash.
+    assert_eq!(server.count("rmw", None), 2);
+    server.kill9();
+    server.restart();
+    assert_eq!(server.count("rmw", None), 2);
+    assert_eq!(server.get("/rmw/_doc/2").0, 404);
+}
+
+#[test]
+fn an_update_that_moves_a_document_to_another_day_leaves_one_copy() {
+    let server = Server::start();
+    let (status, _) = server.send(
+        "PUT",
+        "/moves/_doc/m?refresh=true",
+        Some(r#"{"@timestamp": "2026-01-01T10:00:00Z", "v": 1}"#),
+    );
+    assert_eq!(status, 201);
+    let (status, body) = server.send(
+        "POST",
+        "/moves/_update/m?refresh=true",
+        Some(r#"{"doc": {"@timestamp": "2026-01-05T10:00:00Z"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.count("moves", None), 1);
+    let (_, got) = server.get("/moves/_doc/m");
+    assert!(
+        got["_index"].as_str().unwrap().contains("2026-01-05"),
+        "{got}"
+    );
+}

@@ -159,6 +159,37 @@ impl StreamIndexer {
         Ok(out.pop().unwrap_or(AddOutcome::AlreadyCommitted))
     }
 
+    /// Deletes document `id` from index `index` of this stream (the record at WAL `position`
+    /// asked for it). Returns whether the index exists and the delete was not already
+    /// committed; a document that is not there is no error.
+    pub fn delete_doc(&mut self, position: u64, index: &str, id: &str) -> Result<bool, IndexError> {
+        let Some(handle) = self.catalog.get(index) else {
+            return Ok(false);
+        };
+        if handle.stream() != self.stream {
+            return Ok(false);
+        }
+        let handle =
+            self.index_for_group(index, handle.meta().period, &HashMap::new(), position)?;
+        let budget = self.writer_budget(&handle);
+        let shard_ord = route(id, handle.shards().len());
+        if position <= handle.shards()[shard_ord].committed() {
+            return Ok(false);
+        }
+        let Some(open) = self.open.get_mut(index) else {
+            return Err(IndexError::IndexNotFound(index.to_string()));
+        };
+        let writer = writer_of(
+            &mut open.writers[shard_ord],
+            &handle.shards()[shard_ord],
+            budget,
+        )?;
+        writer.delete_term(Term::from_field_text(handle.mapper().fields().id, id));
+        open.dirty[shard_ord] = true;
+        open.sealed = false;
+        Ok(true)
+    }
+
     /// Adds records (WAL position, record, replace-by-id), in position order; one outcome each.
     ///
     /// Records are taken index by index (in the order each index first appears), so that a
@@ -411,6 +442,25 @@ impl StreamIndexer {
 }
 
 /// Adds one record to its shard of `open` (writers are opened with `budget`: threads, memory).
+/// The writer in `slot` (of `shard`), opened with `budget` when it is not yet.
+fn writer_of<'w>(
+    slot: &'w mut Option<IndexWriter<LogDoc>>,
+    shard: &crate::shard::Shard,
+    budget: (usize, usize),
+) -> Result<&'w mut IndexWriter<LogDoc>, IndexError> {
+    match slot {
+        Some(w) => Ok(w),
+        None => {
+            let w = shard
+                .index()
+                .writer_with_num_threads::<LogDoc>(budget.0, budget.1)
+                .map_err(|e| IndexError::tantivy(shard.name(), e))?;
+            w.set_merge_policy(Box::new(hot_merge_policy()));
+            Ok(slot.insert(w))
+        }
+    }
+}
+
 fn add_one(
     open: &mut OpenIndex,
     budget: (usize, usize),
@@ -423,22 +473,16 @@ fn add_one(
     if position <= handle.shards()[shard_ord].committed() {
         return Ok(AddOutcome::AlreadyCommitted);
     }
-    let document = match handle.mapper().to_document(doc) {
+    let mut document = match handle.mapper().to_document(doc) {
         Ok(d) => d,
         Err(e) => return Ok(AddOutcome::Rejected(e)),
     };
-    let writer = match &mut open.writers[shard_ord] {
-        Some(w) => w,
-        slot @ None => {
-            let shard = &handle.shards()[shard_ord];
-            let w = shard
-                .index()
-                .writer_with_num_threads::<LogDoc>(budget.0, budget.1)
-                .map_err(|e| IndexError::tantivy(shard.name(), e))?;
-            w.set_merge_policy(Box::new(hot_merge_policy()));
-            slot.insert(w)
-        }
-    };
+    document.set_seq_no(position);
+    let writer = writer_of(
+        &mut open.writers[shard_ord],
+        &handle.shards()[shard_ord],
+        budget,
+    )?;
     if replace {
         writer.delete_term(Term::from_field_text(handle.mapper().fields().id, doc.id));
     }

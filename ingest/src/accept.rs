@@ -391,6 +391,7 @@ impl Acceptor {
             is_object,
             data,
             source: None,
+            delete: false,
         }
     }
 

@@ -176,6 +176,7 @@ mod tests {
             is_object: data.starts_with('{'),
             data: Bytes::copy_from_slice(data.as_bytes()),
             source: None,
+            delete: false,
         }
     }
 

@@ -25,6 +25,9 @@ pub struct Record {
     /// document: what the backup holds (Firehose's source-record backup). Empty: nothing to
     /// back up (the other documents split from one source record).
     pub source: Option<Bytes>,
+    /// A deletion of document `id` from the index named by `data` (`DELETE /{index}/_doc/{id}`,
+    /// `_update` moving a document): applied by the embedded index, skipped by the backup.
+    pub delete: bool,
 }
 
 impl Record {
@@ -35,8 +38,11 @@ impl Record {
     }
 
     /// What the backup holds for this record: its source when it has one, else its data;
-    /// `None` when another record carries the source it came from.
+    /// `None` when another record carries the source it came from, or for a deletion.
     pub fn backup_bytes(&self) -> Option<&Bytes> {
+        if self.delete {
+            return None;
+        }
         match &self.source {
             Some(s) if s.is_empty() => None,
             Some(s) => Some(s),
@@ -51,6 +57,7 @@ const RECORD_VERSION_SOURCE: u8 = 2;
 const FLAG_OBJECT: u8 = 1;
 const FLAG_CLIENT_ID: u8 = 2;
 const FLAG_SOURCE: u8 = 4;
+const FLAG_DELETE: u8 = 8;
 /// Fixed part of an encoded record: version, flags, arrival, timestamp, id length.
 const RECORD_HEADER_LEN: usize = 1 + 1 + 8 + 8 + 2;
 
@@ -61,7 +68,7 @@ const RECORD_HEADER_LEN: usize = 1 + 1 + 8 + 8 + 2;
 /// | bytes | field |
 /// |---|---|
 /// | 1 | version (1) |
-/// | 1 | flags: bit 0 data is a JSON object, bit 1 the id is the client's |
+/// | 1 | flags: bit 0 data is a JSON object, bit 1 the id is the client's, bit 3 a deletion |
 /// | 8 | arrival time, epoch ms (i64) |
 /// | 8 | event time, epoch ms (i64) |
 /// | 2 | id length (u16) |
@@ -87,6 +94,9 @@ pub fn encode_record(record: &Record, out: &mut Vec<u8>) {
     }
     if record.source.is_some() {
         flags |= FLAG_SOURCE;
+    }
+    if record.delete {
+        flags |= FLAG_DELETE;
     }
     out.push(flags);
     out.extend_from_slice(&record.arrival_ms.to_le_bytes());
@@ -151,6 +161,7 @@ pub fn decode_record(payload: Bytes) -> Result<Record, WalError> {
         is_object: flags & FLAG_OBJECT != 0,
         data: payload.slice(data_start..),
         source,
+        delete: flags & FLAG_DELETE != 0,
     })
 }
 
@@ -168,6 +179,7 @@ mod tests {
             is_object: true,
             data: Bytes::from_static(b"{\"a\":1}"),
             source: None,
+            delete: false,
         };
         let mut buf = Vec::new();
         encode_record(&r, &mut buf);
@@ -191,9 +203,21 @@ mod tests {
         assert_eq!(back.backup_bytes().map(|b| &b[..]), Some(&b"raw line"[..]));
         let split = Record {
             source: Some(Bytes::new()),
-            ..r
+            delete: false,
+            ..r.clone()
         };
         assert_eq!(split.backup_bytes(), None);
+        let deletion = Record {
+            data: Bytes::from_static(b"web-2026-12-03"),
+            is_object: false,
+            delete: true,
+            ..r
+        };
+        let mut buf = Vec::new();
+        encode_record(&deletion, &mut buf);
+        let back = decode_record(Bytes::from(buf)).unwrap();
+        assert!(back.delete);
+        assert_eq!(&back.data[..], b"web-2026-12-03");
     }
 
     #[test]
@@ -209,6 +233,7 @@ mod tests {
                 is_object: false,
                 data: Bytes::new(),
                 source: None,
+                delete: false,
             },
             &mut buf,
         );

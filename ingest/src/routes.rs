@@ -57,6 +57,7 @@ pub fn router(state: IngestState) -> Router {
         .merge(documents::routes())
         .merge(indices::routes())
         .merge(aliases::routes())
+        .merge(updates::routes())
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -71,6 +72,12 @@ pub struct RecordParams {
     /// The ingest pipeline the records go through (`_none`: not even the stream's default).
     #[serde(default)]
     pub pipeline: Option<String>,
+    /// Write only if the document's sequence number is this (single-document APIs).
+    #[serde(default)]
+    pub if_seq_no: Option<u64>,
+    /// With `if_seq_no`: the primary term (always 1 here).
+    #[serde(default)]
+    pub if_primary_term: Option<u64>,
 }
 
 /// Answer of `POST /v1/streams/{stream}/records`.
@@ -470,6 +477,7 @@ mod aliases;
 mod documents;
 mod indices;
 mod pipelines;
+mod updates;
 
 #[cfg(test)]
 mod tests;

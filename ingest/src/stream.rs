@@ -375,6 +375,9 @@ pub struct Stream {
     index_control: Option<mpsc::UnboundedSender<IndexControl>>,
     /// Where records that cannot be delivered (or processed) go.
     error_output: Arc<crate::error_output::ErrorOutput>,
+    /// Held by a read-modify-write (`_update`, a conditional write or delete) from reading
+    /// the document until its write is in the log, so that the next one reads the result.
+    read_modify_write: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The running destinations of a stream.
@@ -432,11 +435,17 @@ impl Stream {
             cancel: parts.cancel,
             index_control: parts.index_control,
             error_output: parts.error_output,
+            read_modify_write: Arc::new(tokio::sync::Mutex::new(())),
         });
         let handle = tokio::spawn(flusher(stream.clone()));
         *stream.flusher.lock() = Some(handle);
         stream.shared.progress();
         stream
+    }
+
+    /// Serializes read-modify-write operations on this stream's documents.
+    pub async fn lock_documents(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.read_modify_write.clone().lock_owned().await
     }
 
     /// The stream's name.

@@ -87,6 +87,8 @@ pub struct LogDoc {
     nodes: Vec<Node>,
     /// Values of explicitly mapped fields, coerced to their types.
     explicit: Vec<(Field, OwnedValue)>,
+    /// Sequence number (0: none).
+    seq_no: u64,
 }
 
 impl std::fmt::Debug for LogDoc {
@@ -100,6 +102,11 @@ impl std::fmt::Debug for LogDoc {
 }
 
 impl LogDoc {
+    /// Sets the document's sequence number (its write-ahead-log position).
+    pub fn set_seq_no(&mut self, seq_no: u64) {
+        self.seq_no = seq_no;
+    }
+
     fn str(&self, s: Span) -> &str {
         let buf = if s.unescaped {
             &self.unescaped
@@ -287,6 +294,12 @@ impl<'a> Iterator for FieldValues<'a> {
                     }
                     (field, DocValue::Node { doc, at: 0, view })
                 }
+                s if s == 5 + n => match f.seq_no {
+                    Some(field) if doc.seq_no > 0 => {
+                        (field, DocValue::Leaf(ReferenceValueLeaf::U64(doc.seq_no)))
+                    }
+                    _ => continue,
+                },
                 _ => return None,
             });
         }
@@ -443,6 +456,7 @@ pub(crate) fn build(
         unescaped,
         nodes,
         explicit: out,
+        seq_no: 0,
     })
 }
 

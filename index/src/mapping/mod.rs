@@ -9,6 +9,7 @@
 //! | `_id` | record id (raw, stored, fast) | `ids` queries, replacing a document, tie-breaks |
 //! | `@timestamp` | event time, ms precision (indexed, fast) | time ranges, sorting, histograms |
 //! | `_source` | the record bytes exactly as sent (stored) | `_source` in hits |
+//! | `_seq_no` | the record's write-ahead-log position (fast) | `_seq_no`, `if_seq_no` |
 //! | `m<n>` | explicit field n: keyword, text, long, double, boolean, date or ip | as its type |
 //! | `_text` | every other string leaf, tokenized with positions (JSON) | full text, phrases |
 //! | `_val` | other strings up to 256 chars untokenized, numbers, booleans (JSON, columns only) | exact terms, ranges, sorting, aggregations |
@@ -43,6 +44,8 @@ pub const ID_FIELD: &str = "_id";
 /// Name of the event-time field.
 pub const TIMESTAMP_FIELD: &str = "@timestamp";
 const SOURCE_FIELD: &str = "_source";
+/// Name of the field holding each document's sequence number (its write-ahead-log position).
+pub const SEQ_NO_FIELD: &str = "_seq_no";
 pub(crate) const TEXT_FIELD: &str = "_text";
 pub(crate) const VALUE_FIELD: &str = "_val";
 
@@ -59,6 +62,8 @@ pub struct SchemaFields {
     pub text: Field,
     /// Dynamic exact values and numbers.
     pub value: Field,
+    /// Sequence numbers (`None` in indices created before they were kept).
+    pub seq_no: Option<Field>,
 }
 
 /// Where a field named in a query lives.
@@ -162,6 +167,7 @@ impl DocMapper {
                 .set_fast("raw")
                 .set_expand_dots_enabled(),
         );
+        b.add_u64_field(SEQ_NO_FIELD, FAST);
         for (n, (_, kind)) in mapping.fields.iter().enumerate() {
             let name = explicit_name(n);
             match kind {
@@ -214,6 +220,7 @@ impl DocMapper {
             source: get(SOURCE_FIELD)?,
             text: get(TEXT_FIELD)?,
             value: get(VALUE_FIELD)?,
+            seq_no: schema.get_field(SEQ_NO_FIELD).ok(),
         };
         let mut explicit = HashMap::new();
         for (n, (path, kind)) in mapping.fields.iter().enumerate() {

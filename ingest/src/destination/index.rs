@@ -218,19 +218,31 @@ fn recover(
 /// Adds a batch; refused records go to the error output before the batch counts as done.
 /// `Ok(false)` when shutdown interrupted writing the error output; `Err` when the writer failed.
 fn index_batch(d: &mut IndexDestination, batch: &Batch, stream: &str) -> Result<bool, IndexError> {
-    let docs: Vec<(u64, SourceDoc<'_>, bool)> = batch
-        .entries
-        .iter()
-        .map(|(position, record)| {
-            let doc = SourceDoc {
-                id: &record.id,
-                timestamp_ms: record.timestamp_ms,
-                source: &record.data,
-            };
-            (*position, doc, record.client_id)
-        })
-        .collect();
-    let outcomes = d.indexer.add_batch(&docs)?;
+    // Documents go in runs between deletions, so that a deletion applies after the writes
+    // before it and before those after it.
+    let mut outcomes: Vec<AddOutcome> = Vec::with_capacity(batch.entries.len());
+    let mut run: Vec<(u64, SourceDoc<'_>, bool)> = Vec::with_capacity(batch.entries.len());
+    for (position, record) in &batch.entries {
+        if record.delete {
+            if !run.is_empty() {
+                outcomes.extend(d.indexer.add_batch(&run)?);
+                run.clear();
+            }
+            let index = std::str::from_utf8(&record.data).unwrap_or_default();
+            d.indexer.delete_doc(*position, index, &record.id)?;
+            outcomes.push(AddOutcome::AlreadyCommitted);
+            continue;
+        }
+        let doc = SourceDoc {
+            id: &record.id,
+            timestamp_ms: record.timestamp_ms,
+            source: &record.data,
+        };
+        run.push((*position, doc, record.client_id));
+    }
+    if !run.is_empty() {
+        outcomes.extend(d.indexer.add_batch(&run)?);
+    }
     let mut refused: Vec<(usize, String, String)> = Vec::new();
     for (i, outcome) in outcomes.into_iter().enumerate() {
         match outcome {

@@ -56,6 +56,7 @@ fn batch(n: usize) -> Batch {
                     is_object: true,
                     data: Bytes::from(format!("{{\"i\":{i}}}")),
                     source: None,
+                    delete: false,
                 },
             )
         })

@@ -106,6 +106,42 @@ async fn write(
     } else {
         body
     };
+    // A conditional write (`if_seq_no`) and `_create` of a chosen id read the document first,
+    // under the stream's read-modify-write lock, held until the write is in the log.
+    let checks = params.if_seq_no.is_some()
+        || params.if_primary_term.is_some()
+        || (action == "create" && id.is_some());
+    let guard = match (checks, id) {
+        (true, Some(id)) => match super::updates::read_current(state, target, id).await {
+            Ok((guard, current)) => {
+                if super::updates::condition_fails(params, current.as_ref()) {
+                    return super::updates::conflict(id, params.if_seq_no, current.as_ref());
+                }
+                if action == "create" && current.is_some() {
+                    return super::updates::conflict(id, None, current.as_ref());
+                }
+                Some(guard)
+            }
+            Err(e) => return e.into_response(),
+        },
+        _ => None,
+    };
+    let answer = write_one(state, action, target, id, source, params, headers).await;
+    drop(guard);
+    answer
+}
+
+/// Writes `source` as a bulk request of one `action` item and answers in the single-document
+/// shape.
+pub(super) async fn write_one(
+    state: &IngestState,
+    action: &str,
+    target: &str,
+    id: Option<&str>,
+    source: Bytes,
+    params: &RecordParams,
+    headers: &HeaderMap,
+) -> Response {
     let mut meta = serde_json::Map::new();
     meta.insert("_index".into(), Value::String(target.to_string()));
     if let Some(id) = id {

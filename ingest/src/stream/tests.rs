@@ -27,6 +27,7 @@ fn record(i: usize, size: usize) -> Record {
         is_object: true,
         data: Bytes::from(format!("{{\"pad\":\"{}\"}}", "x".repeat(size))),
         source: None,
+        delete: false,
     }
 }
 

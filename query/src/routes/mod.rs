@@ -190,6 +190,11 @@ pub fn router(state: QueryState) -> Router {
         .route("/_nodes/stats", get(cluster::nodes_stats))
         .route("/_settings", get(meta::settings_all))
         .route("/{target}/_settings", get(meta::settings_target))
+        .route("/_mget", get(documents::mget_all).post(documents::mget_all))
+        .route(
+            "/{target}/_mget",
+            get(documents::mget_target).post(documents::mget_target),
+        )
         .route("/_license", get(cluster::license))
         .route("/_xpack", get(cluster::xpack))
         .route("/_cat/templates", get(meta::cat_templates_all))

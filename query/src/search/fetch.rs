@@ -41,6 +41,17 @@ pub(crate) fn timestamp_of(t: &ShardTarget, addr: DocAddress) -> Option<i64> {
     column.first(addr.doc_id).map(|d| d.into_timestamp_millis())
 }
 
+/// The sequence number of a document (0 in indices from before they were kept).
+fn seq_no_of(t: &ShardTarget, addr: DocAddress) -> u64 {
+    let reader = t.searcher.segment_reader(addr.segment_ord);
+    reader
+        .fast_fields()
+        .u64(hydrant_index::mapping::SEQ_NO_FIELD)
+        .ok()
+        .and_then(|c| c.first(addr.doc_id))
+        .unwrap_or(0)
+}
+
 /// One hit of the page.
 pub(crate) fn render_hit(
     t: &ShardTarget,
@@ -98,7 +109,7 @@ pub(crate) fn render_hit(
         index: t.index.name().to_string(),
         id,
         version: req.version.then_some(1),
-        seq_no: req.seq_no_primary_term.then_some(0),
+        seq_no: req.seq_no_primary_term.then(|| seq_no_of(t, c.doc)),
         primary_term: req.seq_no_primary_term.then_some(1),
         score: show_score.then_some(c.score),
         source,

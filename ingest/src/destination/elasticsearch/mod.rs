@@ -89,6 +89,12 @@ impl ElasticsearchSink {
         let mut results = vec![ItemResult::Delivered; records.len()];
         let mut sent = vec![true; records.len()];
         for (slot, (_, record)) in records.iter().enumerate() {
+            if record.delete {
+                // Deletions are the embedded index's (its own `DELETE _doc` and `_update`);
+                // the cluster only ever receives documents.
+                sent[slot] = false;
+                continue;
+            }
             if !record.is_object {
                 sent[slot] = false;
                 results[slot] = ItemResult::Fail(Failure {

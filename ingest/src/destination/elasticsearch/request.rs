@@ -174,6 +174,7 @@ mod tests {
             is_object: true,
             data: Bytes::from_static(b"{}"),
             source: None,
+            delete: false,
         }
     }
 

@@ -153,6 +153,7 @@ fn records(n: usize) -> Vec<(u64, Record)> {
                     is_object: true,
                     data: Bytes::from(format!("{{\"i\":{i}}}")),
                     source: None,
+                    delete: false,
                 },
             )
         })
