@@ -22,3 +22,7 @@ HYDRANT_BIN="$PWD/target/debug/hydrant" bash tests/conformance/run.sh
 # The UI in a real browser (Debian's Chromium driven by playwright-core), with its unit tests
 # and the check that the vendored front-end files are npm's, unmodified.
 HYDRANT_BIN="$PWD/target/debug/hydrant" bash tests/ui/run.sh
+
+# Real Node.js log transports from npm (winston-elasticsearch, pino-elasticsearch, elasticdump),
+# every record counted on Hydrant's side.
+HYDRANT_BIN="$PWD/target/debug/hydrant" bash tests/transports/run.sh
