@@ -181,6 +181,9 @@ pub(crate) struct StreamShared {
     closing: AtomicBool,
     /// Flush whatever is buffered now, whatever the hints say.
     force_flush: AtomicBool,
+    /// Highest position a `_refresh` asked to be searchable: the index commits as soon as it
+    /// has it, without waiting for its refresh interval.
+    pub(crate) commit_wanted: AtomicU64,
 }
 
 impl StreamShared {
@@ -208,6 +211,7 @@ impl StreamShared {
             wal: setup.wal,
             closing: AtomicBool::new(false),
             force_flush: AtomicBool::new(false),
+            commit_wanted: AtomicU64::new(0),
         })
     }
 
@@ -567,6 +571,11 @@ impl Stream {
     /// is flushed now and the index commits; true once it has, false after `timeout`.
     pub async fn refresh(&self, timeout: Duration) -> bool {
         let last = self.shared.appended.load(Ordering::Acquire);
+        self.shared.commit_wanted.fetch_max(last, Ordering::AcqRel);
+        if let Some(control) = &self.index_control {
+            // Wakes the index thread if it waits for its refresh interval with all it needs.
+            let _ = control.send(IndexControl::Commit);
+        }
         self.wait_searchable(last, timeout).await
     }
 

@@ -4,6 +4,7 @@
 //! go to the error output.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hydrant_index::{AddOutcome, IndexError, SourceDoc, StreamIndexer};
@@ -24,6 +25,8 @@ pub(crate) enum IndexControl {
         names: Vec<String>,
         reply: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
+    /// A `_refresh` is waiting: commit as soon as what it asked for is indexed.
+    Commit,
 }
 
 /// How often retention and sealing are checked when nothing else happens.
@@ -96,7 +99,7 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
                 let _ = reply.send(result);
                 continue;
             }
-            Err(None) => Err(()),
+            Err(Some(IndexControl::Commit)) | Err(None) => Err(()),
             Ok(b) => Ok(b),
         };
         match received {
@@ -143,9 +146,9 @@ fn run(mut port: DestinationPort, mut d: IndexDestination) {
         // refresh interval, for freshness.
         let since = last_commit.elapsed();
         let keeping_up = port.rx.is_empty();
+        let wanted = port.stream.commit_wanted.load(Ordering::Acquire) > committed;
         if let Some(position) = uncommitted
-            && since >= refresh
-            && (keeping_up || since >= refresh * DEFERRAL_FACTOR)
+            && (wanted || (since >= refresh && (keeping_up || since >= refresh * DEFERRAL_FACTOR)))
         {
             match d.indexer.commit(position) {
                 Ok(()) => {

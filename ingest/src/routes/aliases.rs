@@ -234,6 +234,24 @@ fn listing(
     };
     let aliases = catalog.definitions().aliases();
     let mut out: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    // Streams `PUT /{index}` created that have no index yet are listed under their own name.
+    for stream in catalog.definitions().defined_streams() {
+        let named = target == "_all"
+            || target
+                .split(',')
+                .any(|p| wildcard_match(p.trim(), &stream) || p.trim() == stream);
+        if !named || !catalog.stream_indices(&stream).is_empty() {
+            continue;
+        }
+        let entry = out.entry(stream.clone()).or_default();
+        for (alias, targets) in &aliases {
+            if let Some(props) = targets.get(&stream)
+                && wanted(alias)
+            {
+                entry.insert(alias.clone(), props.clone());
+            }
+        }
+    }
     for index in &indices {
         let entry = out.entry(index.name().to_string()).or_default();
         if index.stream() != index.name() && wanted(index.stream()) {
