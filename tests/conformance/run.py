@@ -429,6 +429,8 @@ def norm_hit(hit, sort, score):
         h["_index"] = dataset_of(h["_index"])
     h.pop("_shard", None)
     h.pop("_node", None)
+    if isinstance(h.get("_seq_no"), int):
+        h["_seq_no"] = "<number>"  # engine-internal (see docs/known-differences.md)
     if "sort" in h and isinstance(h["sort"], list):
         keep = [v for i, v in enumerate(h["sort"]) if i >= len(sort) or sort[i] not in INTERNAL_SORT]
         h["sort"] = keep

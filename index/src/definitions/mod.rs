@@ -282,7 +282,14 @@ impl Definitions {
         };
         let patterns = patterns_of(body);
         if patterns.is_empty() {
-            return Err(invalid("index patterns are missing".into()));
+            return Err(match kind {
+                // OpenSearch reads the composable body with a parser that requires the key.
+                TemplateKind::Composable => IndexError::InvalidDefinition {
+                    es_type: "illegal_argument_exception",
+                    reason: "Required [index_patterns]".into(),
+                },
+                TemplateKind::Legacy => invalid("index patterns are missing".into()),
+            });
         }
         if let Some(p) = patterns.iter().find(|p| p.is_empty() || p.contains(' ')) {
             return Err(invalid(format!(
@@ -299,7 +306,16 @@ impl Definitions {
             match key.as_str() {
                 "index_patterns" => {}
                 "template" if kind == TemplateKind::Composable => {
-                    stored.insert(key.clone(), index_body(value, name)?);
+                    let body = index_body(value, name).map_err(|e| match e {
+                        IndexError::InvalidDefinition { reason, .. } => IndexError::InvalidDefinition {
+                            es_type: "illegal_argument_exception",
+                            reason: format!(
+                                "composable template [{name}] template after composition is invalid: {reason}"
+                            ),
+                        },
+                        other => other,
+                    })?;
+                    stored.insert(key.clone(), body);
                 }
                 k if k == order_key || k == "version" => {
                     if value.as_i64().is_none_or(|n| n < 0) {
