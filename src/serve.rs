@@ -131,6 +131,17 @@ pub fn app(
         },
         max_record_size: config.ingest.max_record_size,
         destructive_requires_name: config.ingest.destructive_requires_name,
+        // `_delete_by_query`: the search room finds, the ingest room deletes.
+        matcher: Some(Arc::new(|indices, query, max| {
+            hydrant_query::matching_docs(indices, query, max).map_err(|e| {
+                hydrant_ingest::MatchError {
+                    status: e.status().as_u16(),
+                    es_type: e.es_type(),
+                    reason: e.to_string(),
+                }
+            })
+        })),
+        tasks: Default::default(),
     });
     let query = hydrant_query::router(QueryState {
         catalog,

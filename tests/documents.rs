@@ -267,3 +267,75 @@ fn an_update_that_moves_a_document_to_another_day_leaves_one_copy() {
         "{got}"
     );
 }
+
+#[test]
+fn delete_by_query_removes_what_matches_and_runs_as_a_task_when_asked() {
+    let server = Server::start();
+    let mut body = String::new();
+    for i in 0..50 {
+        let level = if i % 5 == 0 { "error" } else { "info" };
+        body.push_str(&format!("{{\"index\":{{\"_index\":\"dbq\",\"_id\":\"{i}\"}}}}\n{{\"level\":\"{level}\",\"n\":{i}}}\n"));
+    }
+    let (status, _) = server.post("/_bulk?refresh=wait_for", "application/x-ndjson", body);
+    assert_eq!(status, 200);
+    let (status, body) = server.send(
+        "POST",
+        "/dbq/_delete_by_query?refresh=true",
+        Some(r#"{"query": {"term": {"level": "error"}}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["deleted"].as_u64(), body["total"].as_u64()),
+        (Some(10), Some(10)),
+        "{body}"
+    );
+    assert_eq!(body["failures"], json!([]));
+    assert_eq!(server.count("dbq", None), 40);
+    assert_eq!(server.count("dbq", Some("level:error")), 0);
+    // `max_docs` bounds it.
+    let (_, body) = server.send(
+        "POST",
+        "/dbq/_delete_by_query?refresh=true",
+        Some(r#"{"query": {"range": {"n": {"lt": 20}}}, "max_docs": 3}"#),
+    );
+    assert_eq!(body["deleted"], 3, "{body}");
+    assert_eq!(server.count("dbq", None), 37);
+    // In the background: a task whose result is read back.
+    let (status, body) = server.send(
+        "POST",
+        "/dbq/_delete_by_query?wait_for_completion=false",
+        Some(r#"{"query": {"range": {"n": {"gte": 40}}}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let task = body["task"].as_str().unwrap().to_string();
+    let done = common::eventually(
+        std::time::Duration::from_secs(30),
+        "the task completes",
+        || {
+            let (_, t) = server.get(&format!("/_tasks/{task}"));
+            (t["completed"] == true).then_some(t)
+        },
+    );
+    assert_eq!(done["response"]["deleted"], 8, "{done}");
+    assert_eq!(server.send("POST", "/_refresh", None).0, 200);
+    assert_eq!(server.count("dbq", None), 29);
+    // Refusals in Elasticsearch's words.
+    let (status, body) = server.send(
+        "POST",
+        "/dbq/_delete_by_query",
+        Some(r#"{"query": {"nonsense": {}}}"#),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = server.send("POST", "/dbq/_delete_by_query", Some("{}"));
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (400, Some("action_request_validation_exception"))
+    );
+    let (status, _) = server.send(
+        "POST",
+        "/nowhere/_delete_by_query",
+        Some(r#"{"query": {"match_all": {}}}"#),
+    );
+    assert_eq!(status, 404);
+    assert_eq!(server.get("/_tasks/hydrant:999").0, 404);
+}

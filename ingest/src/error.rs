@@ -268,6 +268,16 @@ pub enum IngestError {
     /// The index room failed.
     #[error(transparent)]
     Index(#[from] hydrant_index::IndexError),
+    /// The search room refused or failed a query (`_delete_by_query`).
+    #[error("{reason}")]
+    Query {
+        /// Its HTTP status.
+        status: u16,
+        /// Its Elasticsearch error type.
+        es_type: &'static str,
+        /// Its reason.
+        reason: String,
+    },
     /// Deleting indices failed.
     #[error("deleting indices of stream [{stream}] failed: {reason}")]
     Delete {
@@ -297,6 +307,9 @@ impl IngestError {
                 .and_then(|(status, _)| StatusCode::from_u16(status).ok())
                 .unwrap_or(StatusCode::BAD_REQUEST),
             IngestError::StreamNotFound(_) => StatusCode::NOT_FOUND,
+            IngestError::Query { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+            }
             IngestError::InvalidStreamName { .. }
             | IngestError::BadGzip(_)
             | IngestError::EmptyBody
@@ -332,6 +345,7 @@ impl IngestError {
                 e.client_error().map_or("exception", |(_, kind)| kind)
             }
             IngestError::StreamNotFound(_) => "index_not_found_exception",
+            IngestError::Query { es_type, .. } => es_type,
             IngestError::InvalidStreamName { .. } => "invalid_index_name_exception",
             IngestError::BodyTooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
                 "content_too_long_exception"
@@ -405,6 +419,7 @@ impl IngestError {
                 "ServiceUnavailableException",
             ),
             IngestError::Index(_)
+            | IngestError::Query { .. }
             | IngestError::Delete { .. }
             | IngestError::DestructiveRequiresName(_)
             | IngestError::DeleteAlias(_) => fault(

@@ -35,4 +35,4 @@ mod wal;
 pub use body::BodyLimits;
 pub use error::{ElasticsearchError, FirehoseFault, IngestError, StartError, WalError};
 pub use pipeline::Pipeline;
-pub use routes::{IngestState, router};
+pub use routes::{IngestState, MatchError, Matcher, Tasks, router};

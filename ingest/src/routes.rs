@@ -19,6 +19,7 @@ use crate::error::IngestError;
 use crate::firehose;
 use crate::ndjson::{LineError, LineFormat, Parsed, parse_lines_with};
 use crate::pipeline::Pipeline;
+pub use by_query::{MatchError, Matcher, Tasks};
 
 /// Longest `?refresh=wait_for` wait before answering anyway.
 pub(crate) const WAIT_FOR_LIMIT: Duration = Duration::from_secs(60);
@@ -34,6 +35,10 @@ pub struct IngestState {
     pub max_record_size: u64,
     /// `DELETE /{index}` refuses wildcards and `_all`.
     pub destructive_requires_name: bool,
+    /// The search room's query matching, for `_delete_by_query` (`None`: refused).
+    pub matcher: Option<Matcher>,
+    /// `_delete_by_query` requests running in the background.
+    pub tasks: Arc<Tasks>,
 }
 
 /// The ingest routes: NDJSON (`POST /v1/streams/{stream}/records`), Elasticsearch `_bulk`,
@@ -58,6 +63,7 @@ pub fn router(state: IngestState) -> Router {
         .merge(indices::routes())
         .merge(aliases::routes())
         .merge(updates::routes())
+        .merge(by_query::routes())
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -474,6 +480,7 @@ impl IntoResponse for IngestError {
 }
 
 mod aliases;
+mod by_query;
 mod documents;
 mod indices;
 mod pipelines;

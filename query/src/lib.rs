@@ -29,4 +29,22 @@ mod simple_query_string;
 mod testing;
 
 pub use error::QueryError;
+
+/// The documents (index, id) a `_delete_by_query` body's `query` matches in `indices`, at most
+/// `max`: what the ingest room deletes. Errors are the search API's (a bad query is a 400).
+pub fn matching_docs(
+    indices: &[std::sync::Arc<hydrant_index::IndexHandle>],
+    query: &serde_json::Value,
+    max: usize,
+) -> Result<Vec<(String, String)>, QueryError> {
+    let body = serde_json::json!({ "query": query }).to_string();
+    let req = request::SearchRequest::parse(body.as_bytes(), &request::SearchParams::default())?;
+    let targets = search::ShardTarget::open(indices);
+    search::matching_ids(
+        &targets,
+        &req.query,
+        chrono::Utc::now().timestamp_millis(),
+        max,
+    )
+}
 pub use routes::{QueryState, router};

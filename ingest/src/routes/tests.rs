@@ -44,6 +44,8 @@ async fn fixture() -> Fixture {
         },
         max_record_size: 1024,
         destructive_requires_name: true,
+        matcher: None,
+        tasks: Default::default(),
     });
     Fixture { router, _dir: dir }
 }

@@ -55,6 +55,21 @@ pub(super) async fn read_current(
             target.to_string(),
         )));
     }
+    let (stream, guard) = lock_fresh(state, target).await?;
+    let indices = catalog.stream_indices(stream.name());
+    let id = id.to_string();
+    let found = tokio::task::spawn_blocking(move || hydrant_index::find_doc(&indices, &id))
+        .await
+        .map_err(|e| IngestError::Unavailable(format!("reading the document failed: {e}")))??;
+    Ok((guard, found))
+}
+
+/// The stream `target` writes to, locked for a read-modify-write and refreshed: everything it
+/// accepted before is searchable.
+pub(super) async fn lock_fresh(
+    state: &IngestState,
+    target: &str,
+) -> Result<(std::sync::Arc<crate::stream::Stream>, OwnedMutexGuard<()>), IngestError> {
     let stream = state.pipeline.stream(target).await?;
     let guard = stream.lock_documents().await;
     if !stream.refresh(READ_LIMIT).await {
@@ -63,12 +78,7 @@ pub(super) async fn read_current(
             stream.name()
         )));
     }
-    let indices = catalog.stream_indices(stream.name());
-    let id = id.to_string();
-    let found = tokio::task::spawn_blocking(move || hydrant_index::find_doc(&indices, &id))
-        .await
-        .map_err(|e| IngestError::Unavailable(format!("reading the document failed: {e}")))??;
-    Ok((guard, found))
+    Ok((stream, guard))
 }
 
 /// Elasticsearch's 409 for a condition that does not hold (`required`: the `if_seq_no` asked

@@ -453,5 +453,37 @@ pub fn count(
     })
 }
 
+/// Every document `query` matches in `targets`: its index and id, at most `max`.
+pub fn matching_ids(
+    targets: &[ShardTarget],
+    query: &QueryAst,
+    now_ms: i64,
+    max: usize,
+) -> Result<Vec<(String, String)>, QueryError> {
+    let mut out = Vec::new();
+    for t in targets {
+        let q = t.compiler(now_ms).compile(query)?;
+        let mut found: Vec<tantivy::DocAddress> = t
+            .search(&*q, &tantivy::collector::DocSetCollector)?
+            .into_iter()
+            .collect();
+        found.sort();
+        let id_field = t.index.mapper().fields().id;
+        for address in found {
+            if out.len() >= max {
+                return Ok(out);
+            }
+            let doc: tantivy::TantivyDocument = t.searcher.doc(address)?;
+            if let Some(id) = doc.get_first(id_field).and_then(|v| {
+                use tantivy::schema::Value as _;
+                v.as_str().map(str::to_string)
+            }) {
+                out.push((t.index.name().to_string(), id));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;
