@@ -339,3 +339,48 @@ fn delete_by_query_removes_what_matches_and_runs_as_a_task_when_asked() {
     assert_eq!(status, 404);
     assert_eq!(server.get("/_tasks/hydrant:999").0, 404);
 }
+
+#[test]
+fn bulk_update_and_delete_items_apply_in_order_with_the_writes_around_them() {
+    let server = Server::start();
+    let body = concat!(
+        "{\"index\":{\"_index\":\"bk\",\"_id\":\"1\"}}\n{\"a\":1}\n",
+        "{\"update\":{\"_index\":\"bk\",\"_id\":\"1\"}}\n{\"doc\":{\"b\":2}}\n",
+        "{\"index\":{\"_index\":\"bk\",\"_id\":\"2\"}}\n{\"a\":2}\n",
+        "{\"delete\":{\"_index\":\"bk\",\"_id\":\"2\"}}\n",
+        "{\"delete\":{\"_index\":\"bk\",\"_id\":\"nope\"}}\n",
+        "{\"update\":{\"_index\":\"bk\",\"_id\":\"3\"}}\n{\"doc\":{\"c\":3},\"doc_as_upsert\":true}\n",
+        "{\"update\":{\"_index\":\"bk\",\"_id\":\"4\"}}\n{\"doc\":{\"c\":4}}\n",
+        "{\"delete\":{\"_index\":\"bk\"}}\n",
+    );
+    let (status, answer) = server.post("/_bulk?refresh=wait_for", "application/x-ndjson", body);
+    assert_eq!(status, 200, "{answer}");
+    let items = answer["items"].as_array().unwrap();
+    let result = |i: usize, action: &str| {
+        (
+            items[i][action]["status"].as_u64().unwrap_or(0),
+            items[i][action]["result"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    assert_eq!(result(0, "index"), (201, "created".into()), "{answer}");
+    assert_eq!(result(1, "update"), (200, "updated".into()), "{answer}");
+    assert_eq!(result(3, "delete"), (200, "deleted".into()), "{answer}");
+    assert_eq!(result(4, "delete"), (404, "not_found".into()), "{answer}");
+    assert_eq!(result(5, "update"), (201, "created".into()), "{answer}");
+    assert_eq!(
+        items[6]["update"]["error"]["type"], "document_missing_exception",
+        "{answer}"
+    );
+    assert_eq!(
+        items[7]["delete"]["error"]["type"], "action_request_validation_exception",
+        "{answer}"
+    );
+    assert_eq!(answer["errors"], true);
+    assert_eq!(server.get("/bk/_source/1").1, json!({"a": 1, "b": 2}));
+    assert_eq!(server.get("/bk/_doc/2").0, 404);
+    assert_eq!(server.get("/bk/_source/3").1, json!({"c": 3}));
+    assert_eq!(server.count("bk", None), 2);
+}

@@ -51,8 +51,9 @@ fn client(
                     json!({"seq": s})
                 ));
             }
+            // Not a JSON object: refused alone.
             body.push_str(&format!(
-                "{{\"update\":{{\"_id\":\"id-{}\"}}}}\n{{\"doc\":{{\"seq\":{}}}}}\n",
+                "{{\"index\":{{\"_id\":\"id-{}\"}}}}\n[\"seq\", {}]\n",
                 bad[0], bad[0]
             ));
             http.post(format!("{url}/crash/_bulk"))

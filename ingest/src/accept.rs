@@ -110,11 +110,9 @@ pub enum RecordError {
         /// Why.
         reason: String,
     },
-    /// A `_bulk` action Hydrant does not perform.
-    #[error(
-        "[{0}] is not supported: Hydrant streams are append-only; send the new version with [index] and the same _id"
-    )]
-    UnsupportedAction(String),
+    /// An `update` or `delete` item without an `_id`.
+    #[error("Validation Failed: 1: id is missing;")]
+    MissingId,
     /// A Firehose `Data` that is not base64.
     #[error("Data is not valid base64: {0}")]
     BadBase64(String),
@@ -187,7 +185,7 @@ impl RecordError {
             | RecordError::EmptyId
             | RecordError::IdTooLong { .. } => (400, "action_request_validation_exception"),
             RecordError::MalformedAction { kind, .. } => (400, *kind),
-            RecordError::UnsupportedAction(_) => (400, "illegal_argument_exception"),
+            RecordError::MissingId => (400, "action_request_validation_exception"),
             RecordError::BadBase64(_) => (400, "parse_exception"),
             // As OpenSearch answers: a processor's argument errors are 400, anything else it
             // throws (a `fail` processor's error) 500.

@@ -17,6 +17,7 @@ mod auth;
 mod body;
 mod bulk;
 mod destination;
+mod documents;
 mod encode;
 mod error;
 mod error_output;

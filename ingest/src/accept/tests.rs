@@ -99,7 +99,7 @@ fn bulk_framing_refusals_carry_elasticsearchs_types() {
             kind: "x_content_parse_exception",
             reason: "malformed".into(),
         },
-        RecordError::UnsupportedAction("update".into()),
+        RecordError::MissingId,
     ]
     .iter()
     .map(|e| {
@@ -115,7 +115,7 @@ fn bulk_framing_refusals_carry_elasticsearchs_types() {
             (400, "action_request_validation_exception"),
             (400, "action_request_validation_exception"),
             (400, "x_content_parse_exception"),
-            (400, "illegal_argument_exception"),
+            (400, "action_request_validation_exception"),
         ]
     );
 }

@@ -153,7 +153,7 @@ async fn run(
         if deleted >= max {
             break;
         }
-        let (stream, guard) = super::updates::lock_fresh(state, &name).await?;
+        let (stream, guard) = crate::documents::lock_fresh(state, &name).await?;
         // The indices again, after the refresh: it may have created one.
         let named: Vec<String> = indices.iter().map(|i| i.name().to_string()).collect();
         let fresh: Vec<Arc<IndexHandle>> = catalog

@@ -108,17 +108,18 @@ async fn write(
     };
     // A conditional write (`if_seq_no`) and `_create` of a chosen id read the document first,
     // under the stream's read-modify-write lock, held until the write is in the log.
-    let checks = params.if_seq_no.is_some()
-        || params.if_primary_term.is_some()
-        || (action == "create" && id.is_some());
+    let checks = super::updates::conditions(params).any() || (action == "create" && id.is_some());
     let guard = match (checks, id) {
-        (true, Some(id)) => match super::updates::read_current(state, target, id).await {
-            Ok((guard, current)) => {
-                if super::updates::condition_fails(params, current.as_ref()) {
-                    return super::updates::conflict(id, params.if_seq_no, current.as_ref());
+        (true, Some(id)) => match crate::documents::read_current(state, target, id).await {
+            Ok((_, guard, current)) => {
+                let conditions = super::updates::conditions(params);
+                if conditions.fail(current.as_ref()) {
+                    let e = crate::documents::conflict(id, params.if_seq_no, current.as_ref());
+                    return super::updates::respond(Err(e));
                 }
                 if action == "create" && current.is_some() {
-                    return super::updates::conflict(id, None, current.as_ref());
+                    let e = crate::documents::conflict(id, None, current.as_ref());
+                    return super::updates::respond(Err(e));
                 }
                 Some(guard)
             }

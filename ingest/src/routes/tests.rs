@@ -128,12 +128,13 @@ async fn bulk_answers_each_item_in_order() {
         [
             ("index".into(), 201, "".into()),
             ("index".into(), 400, "mapper_parsing_exception".into()),
-            ("delete".into(), 400, "illegal_argument_exception".into()),
+            ("delete".into(), 200, "".into()),
             ("create".into(), 413, "document_too_large_exception".into()),
         ]
     );
     assert_eq!(items[0]["index"]["_id"], "a");
     assert_eq!(items[2]["delete"]["_id"], "a");
+    assert_eq!(items[2]["delete"]["result"], "deleted");
 }
 
 #[tokio::test]
