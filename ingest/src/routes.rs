@@ -84,6 +84,13 @@ pub struct RecordParams {
     /// With `if_seq_no`: the primary term (always 1 here).
     #[serde(default)]
     pub if_primary_term: Option<u64>,
+    /// `version` (with `version_type=external`: accepted, as no document here has a version
+    /// above 1; internal versioning is refused, as Elasticsearch 7+ refuses it).
+    #[serde(default)]
+    pub version: Option<i64>,
+    /// `internal`, `external` or `external_gte`.
+    #[serde(default)]
+    pub version_type: Option<String>,
 }
 
 /// Answer of `POST /v1/streams/{stream}/records`.

@@ -80,6 +80,17 @@ async fn write(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
+    let external = matches!(
+        params.version_type.as_deref(),
+        Some("external" | "external_gt" | "external_gte")
+    );
+    if params.version.is_some() && !external {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "action_request_validation_exception",
+            "Validation Failed: 1: internal versioning can not be used for optimistic concurrency control. Please use `if_seq_no` and `if_primary_term` instead;",
+        );
+    }
     let body = match read_body(headers, body, state.limits).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
