@@ -438,3 +438,56 @@ fn settings_are_read_and_updated_and_close_is_refused_clearly() {
     assert_eq!(server.send("POST", "/sett/_open", None).0, 200);
     assert_eq!(server.send("POST", "/nope/_open", None).0, 404);
 }
+
+#[test]
+fn dynamic_templates_make_strings_keywords_for_queries_and_mappings() {
+    let server = Server::start();
+    let template = json!({"index_patterns": ["dyn*"], "template": {"mappings": {
+        "dynamic_templates": [
+            {"labels": {"path_match": "labels.*", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+            {"strings_as_keyword": {"match_mapping_type": "string", "unmatch": "message", "mapping": {"type": "keyword", "ignore_above": 1024}}}
+        ]
+    }}});
+    assert_eq!(
+        server
+            .send("PUT", "/_index_template/dyn", Some(&template.to_string()))
+            .0,
+        200
+    );
+    bulk(
+        &server,
+        "dyn",
+        &[
+            json!({"service": "web api", "labels": {"env": "prod eu"}, "message": "hello world", "n": 5}),
+        ],
+    );
+    let m = mapping_of(&server, "dyn");
+    let (_, index) = m.as_object().unwrap().iter().next().unwrap();
+    let props = &index["mappings"]["properties"];
+    assert_eq!(props["service"], json!({"type": "keyword"}), "{m}");
+    assert_eq!(
+        props["labels"]["properties"]["env"],
+        json!({"type": "keyword"}),
+        "{m}"
+    );
+    assert_eq!(props["message"]["type"], "text", "{m}");
+    assert_eq!(props["n"]["type"], "long", "{m}");
+    assert_eq!(
+        index["mappings"]["dynamic_templates"][0]["labels"]["path_match"],
+        "labels.*"
+    );
+    let hits = |q: Value| {
+        let (_, r) = server.post_json("/dyn/_search", &json!({"query": q}));
+        r["hits"]["total"]["value"].as_u64().unwrap_or(99)
+    };
+    // A keyword matches as one exact value; the full-text field by its words.
+    assert_eq!(hits(json!({"match": {"service": "web"}})), 0);
+    assert_eq!(hits(json!({"match": {"service": "web api"}})), 1);
+    assert_eq!(hits(json!({"term": {"labels.env": "prod eu"}})), 1);
+    assert_eq!(hits(json!({"match": {"message": "hello"}})), 1);
+    let (_, caps) = server.get("/dyn/_field_caps?fields=service");
+    assert_eq!(
+        caps["fields"]["service"]["keyword"]["aggregatable"], true,
+        "{caps}"
+    );
+}

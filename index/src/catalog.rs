@@ -217,7 +217,10 @@ impl Catalog {
             declared: defined.mappings,
         };
         std::fs::create_dir_all(&dir).map_err(|e| IndexError::io(&dir, e))?;
-        let mapper = Arc::new(DocMapper::with_mapping(&meta.mapping));
+        let mapper = Arc::new(with_templates(
+            DocMapper::with_mapping(&meta.mapping),
+            &meta,
+        ));
         let shards = (0..meta.shards)
             .map(|i| {
                 Shard::open_or_create(format!("{name}/{i}"), &dir.join(i.to_string()), &mapper)
@@ -317,6 +320,18 @@ impl Catalog {
     }
 }
 
+/// `mapper` with the `dynamic_templates` of the index's declared mappings.
+fn with_templates(mapper: DocMapper, meta: &IndexMeta) -> DocMapper {
+    match meta
+        .declared
+        .as_ref()
+        .map(crate::definitions::dynamic_templates)
+    {
+        Some(t) if !t.is_empty() => mapper.with_dynamic_templates(t),
+        _ => mapper,
+    }
+}
+
 /// Adds the indices of `targets` (index or stream names) to `out`.
 fn add_targets<'a>(
     state: &State,
@@ -363,14 +378,13 @@ fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
         .collect::<Result<Vec<_>, _>>()?;
     // The schema on disk is the truth: map names to its fields.
     if let Some(shard) = shards.first() {
-        mapper = Arc::new(
-            DocMapper::open(&meta.mapping, &shard.index().schema()).map_err(|reason| {
-                IndexError::BadMetadata {
-                    path: path.clone(),
-                    reason,
-                }
-            })?,
-        );
+        let opened = DocMapper::open(&meta.mapping, &shard.index().schema()).map_err(|reason| {
+            IndexError::BadMetadata {
+                path: path.clone(),
+                reason,
+            }
+        })?;
+        mapper = Arc::new(with_templates(opened, &meta));
     }
     Ok(IndexHandle {
         name,

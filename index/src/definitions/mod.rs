@@ -11,6 +11,7 @@
 //! Everything is kept in `<indices>/definitions.json` (temporary file, fsync, rename), as the
 //! bodies were given (settings normalized to `index.*` strings, as Elasticsearch returns them).
 
+mod dynamic_templates;
 pub mod es_mapping;
 mod settings;
 
@@ -23,6 +24,7 @@ use serde_json::{Map, Value, json};
 
 use crate::catalog::wildcard_match;
 use crate::error::IndexError;
+pub use dynamic_templates::{DynamicTemplate, dynamic_templates, template_type};
 pub use es_mapping::Translated;
 pub use settings::{
     IndexSettingsView, flatten, nest_settings, normalize_settings, parse_time_value,

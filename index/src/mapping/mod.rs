@@ -34,6 +34,7 @@ use tantivy::schema::{
     JsonObjectOptions, NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing,
 };
 
+use crate::definitions::DynamicTemplate;
 use crate::error::MappingError;
 
 /// Strings longer than this are not kept as exact values (ES's dynamic `ignore_above`).
@@ -104,6 +105,8 @@ pub struct DocMapper {
     fields: SchemaFields,
     mapping: MappingConfig,
     explicit: HashMap<String, (Field, FieldType)>,
+    /// The `dynamic_templates` the index was created with.
+    dynamic_templates: std::sync::Arc<[DynamicTemplate]>,
 }
 
 /// One record as the index receives it.
@@ -231,7 +234,20 @@ impl DocMapper {
             fields,
             mapping: mapping.clone(),
             explicit,
+            dynamic_templates: std::sync::Arc::from(Vec::new()),
         })
+    }
+
+    /// This mapper with the `dynamic_templates` of the index's declared mappings.
+    pub fn with_dynamic_templates(mut self, templates: Vec<DynamicTemplate>) -> DocMapper {
+        self.dynamic_templates = std::sync::Arc::from(templates);
+        self
+    }
+
+    /// The type the index's `dynamic_templates` give the dynamic field at `path` whose values
+    /// have JSON type `detected` (`string`, `long`, …), if one applies and changes it.
+    pub fn dynamic_type(&self, path: &str, detected: &str) -> Option<&str> {
+        crate::definitions::template_type(&self.dynamic_templates, path, detected)
     }
 
     /// The mapping this index was created with.
@@ -306,6 +322,17 @@ impl DocMapper {
         }
         if self.mapping.mode == MappingMode::Strict {
             return FieldTarget::Missing;
+        }
+        // A string field a dynamic template makes a keyword is matched as one exact value.
+        if self
+            .dynamic_templates
+            .iter()
+            .find(|t| t.applies(name, "string"))
+            .is_some_and(|t| t.types_strings_only() && t.is_exact())
+        {
+            return FieldTarget::Keyword {
+                path: name.to_string(),
+            };
         }
         FieldTarget::Dynamic {
             path: name.to_string(),

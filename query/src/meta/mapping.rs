@@ -14,7 +14,7 @@ use crate::request::path_match;
 #[derive(Debug, Clone, PartialEq)]
 struct Leaf {
     path: String,
-    es_type: &'static str,
+    es_type: String,
     /// Dynamic strings have `path.keyword`.
     keyword_sub: bool,
 }
@@ -31,7 +31,7 @@ fn index_fields(index: &IndexHandle) -> DynamicFields {
 fn leaves(index: &IndexHandle) -> Vec<Leaf> {
     let mut out = vec![Leaf {
         path: "@timestamp".to_string(),
-        es_type: "date",
+        es_type: "date".into(),
         keyword_sub: false,
     }];
     let mut explicit = BTreeSet::new();
@@ -39,7 +39,7 @@ fn leaves(index: &IndexHandle) -> Vec<Leaf> {
         explicit.insert(path.to_string());
         out.push(Leaf {
             path: path.to_string(),
-            es_type: hydrant_index::mapping::type_name(kind),
+            es_type: hydrant_index::mapping::type_name(kind).into(),
             keyword_sub: false,
         });
     }
@@ -48,24 +48,33 @@ fn leaves(index: &IndexHandle) -> Vec<Leaf> {
             continue;
         }
         let strings = kinds.contains(&ValueKind::Text) || kinds.contains(&ValueKind::Keyword);
-        let es_type = if strings {
-            "text"
+        // Dynamic mapping's type, and the JSON type dynamic templates match on.
+        let (es_type, detected) = if strings {
+            ("text", "string")
         } else if kinds.contains(&ValueKind::Date) {
-            "date"
+            ("date", "date")
         } else if kinds.contains(&ValueKind::F64) {
-            "float"
+            ("float", "double")
         } else if kinds.contains(&ValueKind::I64) || kinds.contains(&ValueKind::U64) {
-            "long"
+            ("long", "long")
         } else if kinds.contains(&ValueKind::Bool) {
-            "boolean"
+            ("boolean", "boolean")
         } else {
             continue;
         };
-        out.push(Leaf {
-            path: path.clone(),
-            es_type,
-            keyword_sub: strings,
-        });
+        let leaf = match index.mapper().dynamic_type(path, detected) {
+            Some(t) => Leaf {
+                path: path.clone(),
+                es_type: t.to_string(),
+                keyword_sub: false,
+            },
+            None => Leaf {
+                path: path.clone(),
+                es_type: es_type.into(),
+                keyword_sub: strings,
+            },
+        };
+        out.push(leaf);
     }
     out
 }
@@ -152,20 +161,23 @@ pub fn mapping(indices: &[Arc<IndexHandle>]) -> Value {
 }
 
 /// One capability entry: type, searchable, aggregatable, metadata.
-type Cap = (&'static str, bool, bool, bool);
+type Cap = (String, bool, bool, bool);
 
 fn caps_of(index: &IndexHandle) -> BTreeMap<String, Cap> {
     let mut out: BTreeMap<String, Cap> = BTreeMap::new();
-    out.insert("_id".into(), ("_id", true, false, true));
-    out.insert("_index".into(), ("_index", false, false, true));
-    out.insert("_source".into(), ("_source", false, false, true));
+    out.insert("_id".into(), ("_id".into(), true, false, true));
+    out.insert("_index".into(), ("_index".into(), false, false, true));
+    out.insert("_source".into(), ("_source".into(), false, false, true));
     for leaf in leaves(index) {
         let aggregatable = leaf.es_type != "text";
-        out.insert(leaf.path.clone(), (leaf.es_type, true, aggregatable, false));
+        out.insert(
+            leaf.path.clone(),
+            (leaf.es_type.clone(), true, aggregatable, false),
+        );
         if leaf.keyword_sub {
             out.insert(
                 format!("{}.keyword", leaf.path),
-                ("keyword", true, true, false),
+                ("keyword".into(), true, true, false),
             );
         }
         let mut prefix = String::new();
@@ -183,7 +195,7 @@ fn caps_of(index: &IndexHandle) -> BTreeMap<String, Cap> {
             }
             prefix.push_str(part);
             out.entry(prefix.clone())
-                .or_insert(("object", false, false, false));
+                .or_insert(("object".into(), false, false, false));
         }
     }
     out
@@ -199,7 +211,7 @@ pub fn field_caps(
     include_unmapped: bool,
 ) -> Value {
     let names: Vec<String> = indices.iter().map(|i| i.name().to_string()).collect();
-    let mut merged: BTreeMap<String, BTreeMap<&'static str, Merged>> = BTreeMap::new();
+    let mut merged: BTreeMap<String, BTreeMap<String, Merged>> = BTreeMap::new();
     for index in indices {
         for (field, (ty, s, a, m)) in caps_of(index) {
             if !patterns.iter().any(|p| path_match(p, &field)) {
@@ -227,7 +239,7 @@ pub fn field_caps(
             if several {
                 cap["indices"] = json!(on);
             }
-            entry.insert((*ty).to_string(), cap);
+            entry.insert(ty.clone(), cap);
         }
         if include_unmapped && present < names.len() {
             let missing: Vec<&String> = names
