@@ -92,11 +92,8 @@ fn same_priority_overlapping_templates_are_refused_as_elasticsearch_does() {
             false,
         )
         .unwrap_err();
-    assert!(e.to_string().contains("index patterns are missing"), "{e}");
-    assert_eq!(
-        e.client_error(),
-        Some((400, "action_request_validation_exception"))
-    );
+    assert_eq!(e.to_string(), "Required [index_patterns]");
+    assert_eq!(e.client_error(), Some((400, "illegal_argument_exception")));
 }
 
 #[test]
