@@ -40,7 +40,20 @@ pub fn required(method: &Method, path: &str, headers: &HeaderMap) -> Access {
     if has("_pit") || (first == "_search" && segments.get(1) == Some(&"scroll")) {
         return Access::Needs(Role::Reader);
     }
-    if *method == Method::DELETE || *method == Method::PUT || last == "_delete_by_query" {
+    // What changes indices, templates, aliases and settings is administering, whichever
+    // method it comes with (Elasticsearch takes POST for most of these too).
+    let administers = matches!(
+        first,
+        "_index_template" | "_template" | "_component_template" | "_aliases"
+    ) || matches!(
+        last,
+        "_mapping" | "_settings" | "_aliases" | "_close" | "_open" | "_delete_by_query"
+    ) || has("_alias")
+        || has("_aliases");
+    if *method == Method::DELETE
+        || *method == Method::PUT
+        || (*method == Method::POST && administers)
+    {
         return Access::Needs(Role::Admin);
     }
     Access::Needs(Role::Reader)
@@ -78,6 +91,24 @@ mod tests {
             (Method::PUT, "/_hydrant/ui/dashboards/ops", Needs(Admin)),
             (Method::PUT, "/_index_template/logs", Needs(Admin)),
             (Method::POST, "/web/_delete_by_query", Needs(Admin)),
+            (Method::POST, "/_index_template/logs", Needs(Admin)),
+            (Method::POST, "/_template/logs", Needs(Admin)),
+            (Method::POST, "/_aliases", Needs(Admin)),
+            (Method::POST, "/web/_alias/all", Needs(Admin)),
+            (Method::POST, "/web/_aliases/all", Needs(Admin)),
+            (Method::POST, "/web/_mapping", Needs(Admin)),
+            (Method::POST, "/web/_close", Needs(Admin)),
+            (Method::POST, "/web/_open", Needs(Admin)),
+            (Method::PUT, "/web", Needs(Admin)),
+            (Method::PUT, "/_cluster/settings", Needs(Admin)),
+            (Method::GET, "/_aliases", Needs(Reader)),
+            (Method::GET, "/_alias/all", Needs(Reader)),
+            (Method::GET, "/web/_mapping", Needs(Reader)),
+            (Method::GET, "/_index_template/logs", Needs(Reader)),
+            (Method::POST, "/_mget", Needs(Reader)),
+            (Method::GET, "/_tasks/hydrant:1", Needs(Reader)),
+            (Method::POST, "/web/_update/1", Needs(Writer)),
+            (Method::DELETE, "/web/_doc/1", Needs(Writer)),
             (Method::GET, "/_security/_authenticate", SignedIn),
             (Method::POST, "/_security/api_key", SignedIn),
         ];

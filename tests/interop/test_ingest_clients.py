@@ -88,7 +88,13 @@ def test_elasticsearch_helpers_bulk(hydrant):
     assert es.count(index="esbulk", q="even:true")["count"] == 500
     # streaming_bulk reports per-item failures without raising for the good ones.
     mixed = [{"_op_type": "index", "_index": "esbulk", "_source": {"n": 1}},
-             {"_op_type": "delete", "_index": "esbulk", "_id": "doc-1"}]
-    results = list(helpers.streaming_bulk(es, mixed, raise_on_error=False))
-    assert [r[0] for r in results] == [True, False]
-    assert results[1][1]["delete"]["status"] == 400
+             {"_op_type": "delete", "_index": "esbulk", "_id": "doc-1"},
+             {"_op_type": "update", "_index": "esbulk", "_id": "doc-2", "doc": {"n": -2}},
+             {"_op_type": "update", "_index": "esbulk", "_id": "missing", "doc": {"n": 0}}]
+    results = list(helpers.streaming_bulk(es, mixed, raise_on_error=False, refresh="wait_for"))
+    assert [r[0] for r in results] == [True, True, True, False]
+    assert results[3][1]["update"]["status"] == 404
+    assert results[3][1]["update"]["error"]["type"] == "document_missing_exception"
+    assert es.count(index="esbulk")["count"] == 1000
+    assert es.get(index="esbulk", id="doc-2")["_source"]["n"] == -2
+    assert not es.exists(index="esbulk", id="doc-1")
