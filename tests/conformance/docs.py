@@ -319,6 +319,9 @@ def hydrant_toml(dynamic_rotation="NoRotation", explicit_rotation="OneDay"):
     for name in DYNAMIC:
         for stream, rotation in ((name, dynamic_rotation), (PROBE_PREFIX + name, "NoRotation")):
             lines += [f"[streams.{stream}.index]", f'rotation = "{rotation}"', ""]
+    # The single-document cases (cases/zz_documents_api.json) write here: no rotation, so that
+    # `_index` is the name on both sides.
+    lines += ["[streams.conf-docs.index]", 'rotation = "NoRotation"', ""]
     for index, load in explicit_loads().items():
         mapping = load["mappings"]
         for stream, rotation in ((index, explicit_rotation), (PROBE_PREFIX + index, "NoRotation")):
