@@ -20,6 +20,9 @@ pub enum QueryError {
     /// A value is not acceptable for an option.
     #[error("{0}")]
     IllegalArgument(String),
+    /// A request Elasticsearch refuses before running it (`action_request_validation_exception`).
+    #[error("Validation Failed: 1: {0};")]
+    Validation(String),
     /// Lucene query syntax that cannot be parsed.
     #[error("Failed to parse query [{query}]: {reason}")]
     QueryString {
@@ -109,6 +112,7 @@ impl QueryError {
             QueryError::XContentParse(_)
             | QueryError::Parsing(_)
             | QueryError::IllegalArgument(_)
+            | QueryError::Validation(_)
             | QueryError::QueryString { .. }
             | QueryError::QueryShard(_)
             | QueryError::TooManyNestedClauses { .. }
@@ -130,6 +134,7 @@ impl QueryError {
             QueryError::IndexNotFound(_) => "index_not_found_exception",
             QueryError::XContentParse(_) => "x_content_parse_exception",
             QueryError::Parsing(_) => "parsing_exception",
+            QueryError::Validation(_) => "action_request_validation_exception",
             QueryError::IllegalArgument(_) | QueryError::Unsupported { .. } => {
                 "illegal_argument_exception"
             }

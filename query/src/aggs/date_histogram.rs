@@ -34,7 +34,8 @@ pub struct DateHistogram {
     zone: Zone,
     offset: i64,
     format: Option<String>,
-    min_doc_count: u64,
+    /// Buckets with fewer documents are left out (0: empty buckets fill the gaps).
+    pub min_doc_count: u64,
     extended_bounds: Option<(i64, i64)>,
     hard_bounds: Option<(i64, i64)>,
     keyed: bool,

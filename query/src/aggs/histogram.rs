@@ -73,7 +73,8 @@ pub struct Histogram {
     pub field: String,
     interval: f64,
     offset: Option<f64>,
-    min_doc_count: u64,
+    /// Buckets with fewer documents are left out (0: empty buckets fill the gaps).
+    pub min_doc_count: u64,
     extended_bounds: Option<HistogramBounds>,
     hard_bounds: Option<HistogramBounds>,
     keyed: bool,

@@ -19,6 +19,7 @@ mod filters;
 mod histogram;
 mod metrics;
 mod percentiles;
+mod pipeline;
 mod plan;
 mod range;
 mod render;
@@ -70,6 +71,8 @@ pub enum AggKind {
     Percentiles(percentiles::Percentiles),
     /// `top_hits`.
     TopHits(top_hits::TopHits),
+    /// A pipeline aggregation (computed from the others' rendered results).
+    Pipeline(pipeline::Pipeline),
 }
 
 impl AggKind {
@@ -99,6 +102,7 @@ impl AggKind {
             AggKind::Cardinality(_) => "cardinality",
             AggKind::Percentiles(_) => "percentiles",
             AggKind::TopHits(_) => "top_hits",
+            AggKind::Pipeline(p) => p.type_name,
         }
     }
 
@@ -113,7 +117,7 @@ impl AggKind {
             AggKind::Cardinality(c) => vec![c.field.as_str()],
             AggKind::Percentiles(p) => vec![p.field.as_str()],
             AggKind::TopHits(t) => t.sort_fields(),
-            AggKind::Filter(_) | AggKind::Filters(_) => Vec::new(),
+            AggKind::Filter(_) | AggKind::Filters(_) | AggKind::Pipeline(_) => Vec::new(),
         }
     }
 }
@@ -126,9 +130,82 @@ pub fn parse_aggs(v: &Value) -> Result<Vec<AggNode>, QueryError> {
             if v.is_array() { "START_ARRAY" } else { "VALUE" }
         ))
     })?;
+    let nodes = parse_level(o)?;
+    check_pipelines(&nodes, None)?;
+    Ok(nodes)
+}
+
+fn parse_level(o: &serde_json::Map<String, Value>) -> Result<Vec<AggNode>, QueryError> {
     o.iter()
         .map(|(name, body)| parse_node(name, body))
         .collect()
+}
+
+/// Pipelines are checked before anything runs, as Elasticsearch checks them: a parent pipeline
+/// sits under a multi-bucket aggregation (a histogram for the ones that need an ordered x
+/// axis), and each path starts at `_count`, `_key` or an aggregation beside the pipeline.
+fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), QueryError> {
+    for n in nodes {
+        let AggKind::Pipeline(p) = &n.kind else {
+            continue;
+        };
+        for input in p.inputs() {
+            let known = matches!(input, "_count" | "_key" | "_bucket_count")
+                || nodes.iter().any(|other| other.name == input);
+            if !known {
+                return Err(QueryError::Validation(format!(
+                    "No aggregation found for path [{}]",
+                    p.path_of(input)
+                )));
+            }
+        }
+        if !p.is_parent() {
+            continue;
+        }
+        let histogram = matches!(
+            parent,
+            Some(AggKind::Histogram(_) | AggKind::DateHistogram(_))
+        );
+        let multi = matches!(
+            parent,
+            Some(
+                AggKind::Terms(_)
+                    | AggKind::Histogram(_)
+                    | AggKind::DateHistogram(_)
+                    | AggKind::Range(_)
+                    | AggKind::Filters(_)
+            )
+        );
+        let orphan = if parent.is_none() {
+            " but doesn't have a parent"
+        } else {
+            ""
+        };
+        let min_doc_count = match parent {
+            Some(AggKind::Histogram(h)) => h.min_doc_count,
+            Some(AggKind::DateHistogram(d)) => d.min_doc_count,
+            _ => 0,
+        };
+        if p.needs_histogram() && histogram && min_doc_count != 0 {
+            return Err(QueryError::Validation(format!(
+                "parent histogram of {} aggregation [{}] must have min_doc_count of 0",
+                p.type_name, n.name
+            )));
+        }
+        if p.needs_histogram() && !histogram {
+            return Err(QueryError::Validation(format!(
+                "{} aggregation [{}] must have a histogram, date_histogram or auto_date_histogram as parent{orphan}",
+                p.type_name, n.name
+            )));
+        }
+        if !multi {
+            return Err(QueryError::Validation(format!(
+                "{} aggregation [{}] must be declared inside of another aggregation",
+                p.type_name, n.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
@@ -142,7 +219,13 @@ fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
     let mut meta = None;
     for (key, v) in o {
         match key.as_str() {
-            "aggs" | "aggregations" => subs = parse_aggs(v)?,
+            "aggs" | "aggregations" => {
+                subs = parse_level(v.as_object().ok_or_else(|| {
+                    QueryError::Parsing(format!(
+                        "Expected [START_OBJECT] under [{key}], but got a [{v}]"
+                    ))
+                })?)?
+            }
             "meta" => meta = Some(v.clone()),
             t => {
                 if let Some((first, _)) = &kind {
@@ -157,6 +240,7 @@ fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
     let (type_name, kind) = kind.ok_or_else(|| {
         QueryError::Parsing(format!("Missing definition for aggregation [{name}]"))
     })?;
+    check_pipelines(&subs, Some(&kind))?;
     if !subs.is_empty() && !kind.is_bucket() {
         return Err(QueryError::Parsing(format!(
             "Aggregator [{name}] of type [{type_name}] cannot accept sub-aggregations"
@@ -182,6 +266,7 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
         "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),
         "top_hits" => AggKind::TopHits(top_hits::TopHits::parse(v)?),
+        t if pipeline::TYPES.contains(&t) => AggKind::Pipeline(pipeline::Pipeline::parse(t, v)?),
         // Everything else (geo grids, pipelines, composite, …) is refused by name rather than
         // answered wrongly.
         other => match metrics::MetricKind::from_name(other) {

@@ -74,6 +74,8 @@ impl<'a> Planner<'a> {
             AggKind::Cardinality(c) => vec![(name, c.plan(self)?)],
             AggKind::Percentiles(p) => vec![(name, p.plan(self)?)],
             AggKind::TopHits(t) => vec![(name, t.plan(self)?)],
+            // Computed after rendering, from the others' results.
+            AggKind::Pipeline(_) => Vec::new(),
         })
     }
 

@@ -30,6 +30,9 @@ impl Renderer<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), QueryError> {
         for n in nodes {
+            if matches!(n.kind, AggKind::Pipeline(_)) {
+                continue;
+            }
             let mut v = self.node(n, &mut results)?;
             if let (Some(meta), Value::Object(o)) = (&n.meta, &mut v) {
                 o.insert("meta".into(), meta.clone());
@@ -76,7 +79,7 @@ impl Renderer<'_> {
             AggKind::Cardinality(c) => c.render(n, res, self),
             AggKind::Percentiles(p) => p.render(n, res, self),
             AggKind::TopHits(t) => t.render(n, res, self),
-            AggKind::Filters(_) | AggKind::Range(_) => Err(self.mismatch(n)),
+            AggKind::Filters(_) | AggKind::Range(_) | AggKind::Pipeline(_) => Err(self.mismatch(n)),
         }
     }
 

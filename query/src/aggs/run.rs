@@ -208,6 +208,7 @@ impl AggRun {
         };
         let mut out = Map::new();
         renderer.render(&self.nodes, results, &mut out)?;
+        super::pipeline::apply(&self.nodes, &mut out, typed_keys)?;
         Ok(out)
     }
 }
