@@ -241,6 +241,10 @@ fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
         QueryError::Parsing(format!("Missing definition for aggregation [{name}]"))
     })?;
     check_pipelines(&subs, Some(&kind))?;
+    let mut kind = kind;
+    if let AggKind::Terms(t) = &mut kind {
+        t.check_order(&subs);
+    }
     if !subs.is_empty() && !kind.is_bucket() {
         return Err(QueryError::Parsing(format!(
             "Aggregator [{name}] of type [{type_name}] cannot accept sub-aggregations"

@@ -30,6 +30,9 @@ pub struct Terms {
     include: Option<Value>,
     exclude: Option<Value>,
     format: Option<String>,
+    /// Ordered by a percentile of a sub-aggregation, which tantivy cannot order by: the buckets
+    /// are fetched by count (a `shard_size`'s worth) and ordered when rendered.
+    order_in_render: bool,
 }
 
 impl Terms {
@@ -78,8 +81,20 @@ impl Terms {
             missing: a.get("missing").cloned(),
             include: a.get("include").cloned(),
             exclude: a.get("exclude").cloned(),
+            order_in_render: false,
             format: a.str("format")?,
         })
+    }
+
+    /// Notes an order by a sub-aggregation tantivy cannot order by (a percentile).
+    pub(crate) fn check_order(&mut self, subs: &[AggNode]) {
+        let Some((target, _)) = &self.order else {
+            return;
+        };
+        let name = target.split(['[', '.']).next().unwrap_or(target);
+        self.order_in_render = subs
+            .iter()
+            .any(|s| s.name == name && matches!(s.kind, super::AggKind::Percentiles(_)));
     }
 
     pub(crate) fn plan(
@@ -92,7 +107,15 @@ impl Terms {
             target: match target.as_str() {
                 "_count" => OrderTarget::Count,
                 "_key" | "_term" => OrderTarget::Key,
-                other => OrderTarget::SubAggregation(other.to_string()),
+                // ES's `agg[property]` (`"1[50.0]"`, as Grafana orders by a percentile) is
+                // tantivy's `agg.property`.
+                other => OrderTarget::SubAggregation(match other.split_once('[') {
+                    Some((name, rest)) => {
+                        let key = rest.trim_end_matches(']').trim_matches(['\'', '"']);
+                        format!("{name}.{key}")
+                    }
+                    None => other.to_string(),
+                }),
             },
             order: if *desc { Order::Desc } else { Order::Asc },
         });
@@ -101,9 +124,18 @@ impl Terms {
             Value::String(s) => Key::Str(s.clone()),
             other => Key::Str(other.to_string()),
         });
+        let (order, size) = if self.order_in_render {
+            let fetched = self
+                .shard_size
+                .unwrap_or(self.size.saturating_mul(10))
+                .max(self.size);
+            (None, fetched.min(MAX_BUCKETS as u32))
+        } else {
+            (order, self.size)
+        };
         let req = TermsAggregation {
             field,
-            size: Some(self.size),
+            size: Some(size),
             segment_size: self.shard_size,
             show_term_doc_count_error: Some(true),
             min_doc_count: Some(self.min_doc_count),
@@ -138,11 +170,38 @@ impl Terms {
             r.subs(&n.subs, b.sub_aggregation, &mut bucket)?;
             out.push(Value::Object(bucket));
         }
+        let mut sum_other_doc_count = sum_other_doc_count;
+        if self.order_in_render
+            && let Some((target, desc)) = &self.order
+        {
+            let value = |b: &Value| {
+                b.as_object()
+                    .and_then(|o| super::pipeline::paths::resolve(o, target).ok().flatten())
+                    .unwrap_or(f64::NEG_INFINITY)
+            };
+            // Ties by key, ascending, as Elasticsearch breaks them.
+            out.sort_by(|a, b| {
+                let ord = value(a).total_cmp(&value(b));
+                let ord = if *desc { ord.reverse() } else { ord };
+                ord.then_with(|| key_order(a, b))
+            });
+            for dropped in out.drain((self.size as usize).min(out.len())..) {
+                sum_other_doc_count += dropped["doc_count"].as_u64().unwrap_or(0);
+            }
+        }
         Ok(json!({
             "doc_count_error_upper_bound": doc_count_error_upper_bound.unwrap_or(0),
             "sum_other_doc_count": sum_other_doc_count,
             "buckets": out,
         }))
+    }
+}
+
+/// Two rendered buckets by key, ascending (numbers as numbers).
+fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a["key"].as_f64(), b["key"].as_f64()) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a["key"].as_str().cmp(&b["key"].as_str()),
     }
 }
 

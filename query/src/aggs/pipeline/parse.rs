@@ -246,7 +246,10 @@ impl Pipeline {
                         .and_then(Value::as_f64)
                         .unwrap_or(d)
                 };
-                if o.get("predict").and_then(Value::as_u64).is_some_and(|n| n > 0) {
+                if o.get("predict")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|n| n > 0)
+                {
                     return Err(bad(t, "[predict] is not supported: use moving_fn".into()));
                 }
                 let func = match o.get("model").and_then(Value::as_str).unwrap_or("simple") {
