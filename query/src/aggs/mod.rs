@@ -61,6 +61,8 @@ pub enum AggKind {
     Range(range::Range),
     /// `filter`.
     Filter(filters::Filter),
+    /// `missing`: the documents without a value for a field (a filter on `must_not exists`).
+    Missing(filters::Filter, String),
     /// `filters`.
     Filters(filters::Filters),
     /// `avg`, `sum`, `min`, `max`, `value_count`, `stats`, `extended_stats`.
@@ -84,6 +86,7 @@ impl AggKind {
                 | AggKind::DateHistogram(_)
                 | AggKind::Range(_)
                 | AggKind::Filter(_)
+                | AggKind::Missing(..)
                 | AggKind::Filters(_)
         )
     }
@@ -97,6 +100,7 @@ impl AggKind {
             AggKind::Range(r) if r.date => "date_range",
             AggKind::Range(_) => "range",
             AggKind::Filter(_) => "filter",
+            AggKind::Missing(..) => "missing",
             AggKind::Filters(_) => "filters",
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
@@ -117,6 +121,7 @@ impl AggKind {
             AggKind::Cardinality(c) => vec![c.field.as_str()],
             AggKind::Percentiles(p) => vec![p.field.as_str()],
             AggKind::TopHits(t) => t.sort_fields(),
+            AggKind::Missing(_, field) => vec![field.as_str()],
             AggKind::Filter(_) | AggKind::Filters(_) | AggKind::Pipeline(_) => Vec::new(),
         }
     }
@@ -266,6 +271,14 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "range" => AggKind::Range(range::Range::parse(v, false)?),
         "date_range" => AggKind::Range(range::Range::parse(v, true)?),
         "filter" => AggKind::Filter(filters::Filter::parse(v)?),
+        "missing" => {
+            let field = v
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(|| QueryError::Parsing("[missing] requires [field]".into()))?;
+            let query = serde_json::json!({"bool": {"must_not": {"exists": {"field": field}}}});
+            AggKind::Missing(filters::Filter::parse(&query)?, field.to_string())
+        }
         "filters" => AggKind::Filters(filters::Filters::parse(v)?),
         "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
         "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),

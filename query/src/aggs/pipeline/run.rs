@@ -104,7 +104,7 @@ pub(crate) fn apply(
         let Some(agg) = level.get_mut(&key) else {
             continue;
         };
-        if matches!(n.kind, AggKind::Filter(_)) {
+        if matches!(n.kind, AggKind::Filter(_) | AggKind::Missing(..)) {
             if let Value::Object(o) = agg {
                 apply(&n.subs, o, typed)?;
             }
