@@ -13,6 +13,7 @@
 mod args;
 mod calendar;
 mod cardinality;
+mod composite;
 mod date_histogram;
 mod fields;
 mod filters;
@@ -61,6 +62,8 @@ pub enum AggKind {
     Range(range::Range),
     /// `filter`.
     Filter(filters::Filter),
+    /// `composite`.
+    Composite(composite::Composite),
     /// `missing`: the documents without a value for a field (a filter on `must_not exists`).
     Missing(filters::Filter, String),
     /// `filters`.
@@ -87,6 +90,7 @@ impl AggKind {
                 | AggKind::Range(_)
                 | AggKind::Filter(_)
                 | AggKind::Missing(..)
+                | AggKind::Composite(_)
                 | AggKind::Filters(_)
         )
     }
@@ -101,6 +105,7 @@ impl AggKind {
             AggKind::Range(_) => "range",
             AggKind::Filter(_) => "filter",
             AggKind::Missing(..) => "missing",
+            AggKind::Composite(_) => "composite",
             AggKind::Filters(_) => "filters",
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
@@ -122,6 +127,7 @@ impl AggKind {
             AggKind::Percentiles(p) => vec![p.field.as_str()],
             AggKind::TopHits(t) => t.sort_fields(),
             AggKind::Missing(_, field) => vec![field.as_str()],
+            AggKind::Composite(c) => c.fields(),
             AggKind::Filter(_) | AggKind::Filters(_) | AggKind::Pipeline(_) => Vec::new(),
         }
     }
@@ -179,6 +185,7 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
                     | AggKind::DateHistogram(_)
                     | AggKind::Range(_)
                     | AggKind::Filters(_)
+                    | AggKind::Composite(_)
             )
         );
         let orphan = if parent.is_none() {
@@ -271,6 +278,7 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "range" => AggKind::Range(range::Range::parse(v, false)?),
         "date_range" => AggKind::Range(range::Range::parse(v, true)?),
         "filter" => AggKind::Filter(filters::Filter::parse(v)?),
+        "composite" => AggKind::Composite(composite::Composite::parse(v)?),
         "missing" => {
             let field = v
                 .get("field")

@@ -69,6 +69,7 @@ impl<'a> Planner<'a> {
             AggKind::DateHistogram(d) => vec![(name, d.plan(self, subs)?)],
             AggKind::Range(r) => r.plan(self, &name, subs)?,
             AggKind::Filter(f) | AggKind::Missing(f, _) => vec![(name, f.plan(self, subs)?)],
+            AggKind::Composite(c) => vec![(name, c.plan(self, subs)?)],
             AggKind::Filters(f) => f.plan(self, &name, subs)?,
             AggKind::Metric(m) => vec![(name, m.plan(self)?)],
             AggKind::Cardinality(c) => vec![(name, c.plan(self)?)],
