@@ -19,6 +19,7 @@ mod fields;
 mod filters;
 mod histogram;
 mod metrics;
+mod multi_terms;
 mod percentiles;
 mod pipeline;
 mod plan;
@@ -64,6 +65,8 @@ pub enum AggKind {
     Filter(filters::Filter),
     /// `composite`.
     Composite(composite::Composite),
+    /// `multi_terms`.
+    MultiTerms(multi_terms::MultiTerms),
     /// `missing`: the documents without a value for a field (a filter on `must_not exists`).
     Missing(filters::Filter, String),
     /// `filters`.
@@ -91,6 +94,7 @@ impl AggKind {
                 | AggKind::Filter(_)
                 | AggKind::Missing(..)
                 | AggKind::Composite(_)
+                | AggKind::MultiTerms(_)
                 | AggKind::Filters(_)
         )
     }
@@ -106,6 +110,7 @@ impl AggKind {
             AggKind::Filter(_) => "filter",
             AggKind::Missing(..) => "missing",
             AggKind::Composite(_) => "composite",
+            AggKind::MultiTerms(_) => "multi_terms",
             AggKind::Filters(_) => "filters",
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
@@ -128,6 +133,7 @@ impl AggKind {
             AggKind::TopHits(t) => t.sort_fields(),
             AggKind::Missing(_, field) => vec![field.as_str()],
             AggKind::Composite(c) => c.fields(),
+            AggKind::MultiTerms(m) => m.fields(),
             AggKind::Filter(_) | AggKind::Filters(_) | AggKind::Pipeline(_) => Vec::new(),
         }
     }
@@ -186,6 +192,7 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
                     | AggKind::Range(_)
                     | AggKind::Filters(_)
                     | AggKind::Composite(_)
+                    | AggKind::MultiTerms(_)
             )
         );
         let orphan = if parent.is_none() {
@@ -279,6 +286,7 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "date_range" => AggKind::Range(range::Range::parse(v, true)?),
         "filter" => AggKind::Filter(filters::Filter::parse(v)?),
         "composite" => AggKind::Composite(composite::Composite::parse(v)?),
+        "multi_terms" => AggKind::MultiTerms(multi_terms::MultiTerms::parse(v)?),
         "missing" => {
             let field = v
                 .get("field")

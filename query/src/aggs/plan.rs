@@ -70,6 +70,7 @@ impl<'a> Planner<'a> {
             AggKind::Range(r) => r.plan(self, &name, subs)?,
             AggKind::Filter(f) | AggKind::Missing(f, _) => vec![(name, f.plan(self, subs)?)],
             AggKind::Composite(c) => vec![(name, c.plan(self, subs)?)],
+            AggKind::MultiTerms(m) => vec![(name, m.plan(self, subs)?)],
             AggKind::Filters(f) => f.plan(self, &name, subs)?,
             AggKind::Metric(m) => vec![(name, m.plan(self)?)],
             AggKind::Cardinality(c) => vec![(name, c.plan(self)?)],

@@ -76,6 +76,7 @@ impl Renderer<'_> {
             AggKind::DateHistogram(d) => d.render(n, res, self),
             AggKind::Filter(f) | AggKind::Missing(f, _) => f.render(n, res, self),
             AggKind::Composite(c) => c.render(n, res, self),
+            AggKind::MultiTerms(m) => m.render(n, res, self),
             AggKind::Metric(m) => m.render(n, res, self),
             AggKind::Cardinality(c) => c.render(n, res, self),
             AggKind::Percentiles(p) => p.render(n, res, self),

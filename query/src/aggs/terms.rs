@@ -242,7 +242,7 @@ fn render_key(
     }
 }
 
-fn parse_order(v: &Value) -> Result<(String, bool), QueryError> {
+pub(super) fn parse_order(v: &Value) -> Result<(String, bool), QueryError> {
     let first = match v {
         Value::Array(items) => items
             .first()
