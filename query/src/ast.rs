@@ -30,6 +30,20 @@ pub enum MatchKind {
     },
     /// A query-string term: several words from one term must appear together, as a phrase.
     Term,
+    /// The words in order, the last one a prefix (ES `match_phrase_prefix`).
+    PhrasePrefix {
+        /// How many terms the prefix may expand to.
+        max_expansions: u32,
+    },
+    /// The words combined with an operator, the last one a prefix (ES `match_bool_prefix`).
+    BoolPrefix {
+        /// How the words combine.
+        operator: Operator,
+        /// `minimum_should_match` as a count, when given.
+        minimum_should_match: Option<MinimumShouldMatch>,
+        /// How many terms the prefix may expand to.
+        max_expansions: u32,
+    },
 }
 
 /// ES's `minimum_should_match`: a count or a percentage, possibly negative.

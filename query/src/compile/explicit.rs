@@ -92,6 +92,16 @@ impl Compiler<'_> {
                     .collect();
                 Ok(match_terms(terms, how))
             }
+            // A phrase prefix needs positions, which only text fields have (OpenSearch's words).
+            _ if matches!(how, MatchKind::PhrasePrefix { .. }) => {
+                Err(QueryError::QueryShard(format!(
+                    "field:[{}] was indexed without position data; cannot run PhraseQuery",
+                    self.mapper
+                        .explicit_fields()
+                        .find(|(_, f, _)| *f == field)
+                        .map_or("?", |(path, _, _)| path)
+                )))
+            }
             FieldType::Date => {
                 let dates = DateParser::new(None, None, self.now_ms)?;
                 let lo = dates.parse(text, false)?;

@@ -472,7 +472,40 @@ impl<'a> Compiler<'a> {
 }
 
 /// Analyzed words (terms of one field) matched as `kind` says.
-fn match_terms(terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
+fn match_terms(mut terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
+    match kind {
+        MatchKind::PhrasePrefix { max_expansions } if !terms.is_empty() => {
+            let mut q = PhrasePrefixQuery::new(terms);
+            q.set_max_expansions(*max_expansions);
+            return Some(Box::new(q));
+        }
+        MatchKind::BoolPrefix {
+            operator,
+            minimum_should_match,
+            max_expansions,
+        } if !terms.is_empty() => {
+            let last = terms.pop()?;
+            let mut prefix = PhrasePrefixQuery::new(vec![last]);
+            prefix.set_max_expansions(*max_expansions);
+            let n = terms.len() + 1;
+            let occur = match operator {
+                Operator::And => Occur::Must,
+                Operator::Or => Occur::Should,
+            };
+            let mut clauses: Vec<(Occur, BoxQuery)> =
+                terms.into_iter().map(|t| (occur, term_query(t))).collect();
+            clauses.push((occur, Box::new(prefix)));
+            let required = match (operator, minimum_should_match) {
+                (Operator::Or, Some(m)) => m.required(n).max(1),
+                (Operator::Or, None) => 1,
+                (Operator::And, _) => 0,
+            };
+            return Some(Box::new(BooleanQuery::with_minimum_required_clauses(
+                clauses, required,
+            )));
+        }
+        _ => {}
+    }
     if terms.len() <= 1 {
         return terms.into_iter().next().map(term_query);
     }
@@ -501,6 +534,8 @@ fn match_terms(terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
             *slop,
         )),
         MatchKind::Term => Box::new(PhraseQuery::new(terms)),
+        // Handled above (a prefix kind with no words matches nothing).
+        MatchKind::PhrasePrefix { .. } | MatchKind::BoolPrefix { .. } => return None,
     })
 }
 

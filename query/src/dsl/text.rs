@@ -41,6 +41,50 @@ pub(super) fn parse_match(name: &str, body: &Value, phrase: bool) -> Result<Quer
     Ok(lenient(QueryAst::Match { field, text, kind }, v))
 }
 
+/// `match_phrase_prefix` and `match_bool_prefix`: the last word of the text is a prefix.
+pub(super) fn parse_match_prefix(name: &str, body: &Value) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field(name, body)?;
+    let (text, operator, msm, slop, max_expansions) = match v {
+        Value::Object(o) => {
+            let text = o
+                .get("query")
+                .map(scalar_text)
+                .transpose()?
+                .ok_or_else(|| parsing(format!("[{name}] requires query value")))?;
+            (
+                text,
+                operator(o.get("operator"))?.unwrap_or(Operator::Or),
+                o.get("minimum_should_match").map(parse_msm).transpose()?,
+                o.get("slop").and_then(Value::as_u64).unwrap_or(0),
+                o.get("max_expansions")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(50) as u32,
+            )
+        }
+        other => (scalar_text(other)?, Operator::Or, None, 0, 50),
+    };
+    if slop > 0 {
+        return Err(QueryError::Unsupported {
+            what: format!("[slop] in [{name}]"),
+        });
+    }
+    let kind = if name == "match_phrase_prefix" {
+        MatchKind::PhrasePrefix { max_expansions }
+    } else {
+        MatchKind::BoolPrefix {
+            operator,
+            minimum_should_match: msm,
+            max_expansions,
+        }
+    };
+    let field = if field == "*" || field == "_all" {
+        None
+    } else {
+        Some(field)
+    };
+    Ok(lenient(QueryAst::Match { field, text, kind }, v))
+}
+
 /// `q` under `lenient: true` when `body` asks for it.
 fn lenient(q: QueryAst, body: &Value) -> QueryAst {
     if body.get("lenient").and_then(Value::as_bool) == Some(true) {
