@@ -114,6 +114,19 @@ pub enum QueryAst {
         /// The prefix.
         prefix: String,
     },
+    /// Terms within an edit distance of a value (ES `fuzzy`).
+    Fuzzy {
+        /// The field.
+        field: String,
+        /// The value, not analyzed.
+        value: String,
+        /// Allowed edits (0–2).
+        edits: u8,
+        /// A transposition counts as one edit.
+        transpositions: bool,
+        /// Leading characters that must match exactly.
+        prefix_length: usize,
+    },
     /// Values matching a pattern with `*` (any run) and `?` (any one character).
     Wildcard {
         /// The field (`None`: every field).

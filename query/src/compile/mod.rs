@@ -8,7 +8,8 @@ use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EmptyQuery,
-    ExistsQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+    ExistsQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -82,6 +83,13 @@ impl<'a> Compiler<'a> {
                 pattern,
                 case_insensitive,
             } => self.pattern(field, &Pattern::wildcard(pattern, *case_insensitive))?,
+            QueryAst::Fuzzy {
+                field,
+                value,
+                edits,
+                transpositions,
+                prefix_length,
+            } => self.fuzzy(field, value, *edits, *transpositions, *prefix_length)?,
             QueryAst::Regexp {
                 field,
                 pattern,
@@ -328,6 +336,54 @@ impl<'a> Compiler<'a> {
         }
         let terms = tokens.iter().map(|t| self.text_term(path, t)).collect();
         Some(Box::new(PhrasePrefixQuery::new(terms)))
+    }
+
+    /// `fuzzy`: the terms within `edits` of `value` (not analyzed), sharing its first
+    /// `prefix_length` characters.
+    fn fuzzy(
+        &mut self,
+        field: &str,
+        value: &str,
+        edits: u8,
+        transpositions: bool,
+        prefix_length: usize,
+    ) -> Result<BoxQuery, QueryError> {
+        let term = match self.mapper.resolve(field) {
+            FieldTarget::Dynamic { path } => self.text_term(&path, value),
+            FieldTarget::Explicit {
+                field: f,
+                kind: FieldType::Text | FieldType::Keyword,
+                ..
+            } => Term::from_field_text(f, value),
+            FieldTarget::Missing => return Ok(Box::new(EmptyQuery)),
+            FieldTarget::Keyword { .. } => {
+                return Err(QueryError::Unsupported {
+                    what: format!(
+                        "[fuzzy] on [{field}]: the exact values of dynamic fields are not indexed for edit distances; query the field itself"
+                    ),
+                });
+            }
+            _ => {
+                return Err(QueryError::QueryShard(format!(
+                    "Can only use fuzzy queries on keyword and text fields - not on [{field}]"
+                )));
+            }
+        };
+        let tantivy_field = term.field();
+        let fuzzy: BoxQuery = Box::new(FuzzyTermQuery::new(term, edits, transpositions));
+        if prefix_length == 0 {
+            return Ok(fuzzy);
+        }
+        // tantivy has no prefix length: the shared prefix is a second, required clause.
+        let head: String = value.chars().take(prefix_length).collect();
+        let prefix = match self.mapper.resolve(field) {
+            FieldTarget::Dynamic { path } => self.text_term(&path, &head),
+            _ => Term::from_field_text(tantivy_field, &head),
+        };
+        Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, fuzzy),
+            (Occur::Must, Box::new(PhrasePrefixQuery::new(vec![prefix]))),
+        ])))
     }
 
     fn prefix(&mut self, field: &str, prefix: &str) -> BoxQuery {

@@ -150,6 +150,60 @@ fn value_and_options<'a>(
     }
 }
 
+/// ES's `fuzziness` for a value of `len` characters: `AUTO` (`AUTO:3,6`: 0 edits up to 2
+/// characters, 1 up to 5, else 2) or 0, 1, 2.
+pub(crate) fn fuzziness(v: Option<&Value>, len: usize) -> Result<u8, QueryError> {
+    let auto = |low: usize, high: usize| {
+        if len < low {
+            0
+        } else if len < high {
+            1
+        } else {
+            2
+        }
+    };
+    let text = match v {
+        None => return Ok(auto(3, 6)),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(parsing(format!("[fuzzy] invalid fuzziness [{other}]"))),
+    };
+    if let Some(rest) = text.strip_prefix("AUTO") {
+        if rest.is_empty() {
+            return Ok(auto(3, 6));
+        }
+        let bounds = rest.strip_prefix(':').and_then(|r| r.split_once(','));
+        let parsed =
+            bounds.and_then(|(l, h)| Some((l.trim().parse().ok()?, h.trim().parse().ok()?)));
+        return parsed.map(|(l, h)| auto(l, h)).ok_or_else(|| {
+            parsing(format!(
+                "failed to find low and high distance values in [{text}]"
+            ))
+        });
+    }
+    // More than 2 edits is read as 2, the most an edit-distance automaton runs (as OpenSearch).
+    match text.parse::<f64>() {
+        Ok(n) if n >= 0.0 => Ok(n.min(2.0) as u8),
+        _ => Err(parsing(format!("[fuzzy] invalid fuzziness [{text}]"))),
+    }
+}
+
+pub(super) fn parse_fuzzy(body: &Value) -> Result<QueryAst, QueryError> {
+    let (field, v) = single_field("fuzzy", body)?;
+    let (value, options) = value_and_options("fuzzy", v, "value")?;
+    let get = |k: &str| options.and_then(|o| o.get(k));
+    let q = QueryAst::Fuzzy {
+        edits: fuzziness(get("fuzziness"), value.chars().count())?,
+        transpositions: get("transpositions")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        prefix_length: get("prefix_length").and_then(Value::as_u64).unwrap_or(0) as usize,
+        field,
+        value,
+    };
+    Ok(with_boost(q, v))
+}
+
 pub(super) fn parse_prefix(body: &Value) -> Result<QueryAst, QueryError> {
     let (field, v) = single_field("prefix", body)?;
     let (prefix, options) = value_and_options("prefix", v, "prefix")?;

@@ -62,6 +62,7 @@ fn parse_nested(value: &Value, depth: usize) -> Result<QueryAst, QueryError> {
         "exists" => leaf::parse_exists(body),
         "ids" => leaf::parse_ids(body),
         "prefix" => leaf::parse_prefix(body),
+        "fuzzy" => leaf::parse_fuzzy(body),
         "wildcard" => leaf::parse_pattern(name, body, false),
         "regexp" => leaf::parse_pattern(name, body, true),
         "constant_score" => {
@@ -90,7 +91,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "distance_feature",
     "field_masking_span",
     "function_score",
-    "fuzzy",
     "geo_bounding_box",
     "geo_distance",
     "geo_grid",

@@ -91,6 +91,10 @@ impl QueryTerms {
                     self.entries.push((Some(field.clone()), Matcher::Token(w)));
                 }
             }
+            // The value itself; its near spellings are not highlighted.
+            QueryAst::Fuzzy { field, value, .. } => self
+                .entries
+                .push((Some(field.clone()), Matcher::Token(value.to_lowercase()))),
             QueryAst::Prefix { field, prefix } => self
                 .entries
                 .push((field.clone(), Matcher::Prefix(prefix.to_lowercase()))),
