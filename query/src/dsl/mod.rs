@@ -290,8 +290,8 @@ mod tests {
 
     #[test]
     fn queries_hydrant_does_not_run_are_named_as_not_supported() {
-        let err = parse_query(&json!({"fuzzy": {"msg": "dsik"}})).unwrap_err();
-        assert_eq!(err.to_string(), "query [fuzzy] is not supported");
+        let err = parse_query(&json!({"script": {"script": "doc['a'].value > 1"}})).unwrap_err();
+        assert_eq!(err.to_string(), "query [script] is not supported");
         assert_eq!(err.status().as_u16(), 400);
     }
 
