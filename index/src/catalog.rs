@@ -61,6 +61,23 @@ impl IndexHandle {
     pub fn size_bytes(&self) -> u64 {
         self.shards.iter().map(|s| s.size_bytes()).sum()
     }
+
+    /// Live documents, deleted documents not yet merged away, and bytes on disk, over all its
+    /// shards (what `_cat/indices` and `_nodes/stats` report).
+    pub fn doc_stats(&self) -> (u64, u64, u64) {
+        let (mut docs, mut deleted, mut size) = (0u64, 0u64, 0u64);
+        for shard in &self.shards {
+            let searcher = shard.searcher();
+            docs += searcher.num_docs();
+            deleted += searcher
+                .segment_readers()
+                .iter()
+                .map(|s| u64::from(s.num_deleted_docs()))
+                .sum::<u64>();
+            size += shard.size_bytes();
+        }
+        (docs, deleted, size)
+    }
 }
 
 /// How a target expression resolves when parts of it match nothing (Elasticsearch's

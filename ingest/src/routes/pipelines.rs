@@ -12,7 +12,6 @@ use hydrant_pipeline::PipelineError;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::body::read_body;
 use crate::routes::IngestState;
 
 /// The pipeline routes.
@@ -44,32 +43,18 @@ fn error(e: &PipelineError) -> Response {
         .into_response()
 }
 
+/// The request body as JSON; an empty one is refused, as every pipeline API needs one.
 async fn json_body(
     state: &IngestState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Value, Response> {
-    let bytes = read_body(headers, body, state.limits)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(error(&PipelineError::BadRequest(
+    match super::indices::json_body(state, headers, body).await? {
+        Value::Null => Err(error(&PipelineError::BadRequest(
             "request body is required".into(),
-        )));
+        ))),
+        v => Ok(v),
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        let status = StatusCode::BAD_REQUEST;
-        (
-            status,
-            axum::Json(hydrant_http::es_error_body(
-                status,
-                "parse_exception",
-                &format!("request body is not valid JSON: {e}"),
-                None,
-            )),
-        )
-            .into_response()
-    })
 }
 
 async fn put_pipeline(

@@ -338,17 +338,7 @@ fn uuid(index: &IndexHandle) -> String {
 }
 
 fn index_row(index: &IndexHandle) -> Vec<Cell> {
-    let (mut docs, mut deleted, mut size) = (0u64, 0u64, 0u64);
-    for shard in index.shards() {
-        let searcher = shard.searcher();
-        docs += searcher.num_docs();
-        deleted += searcher
-            .segment_readers()
-            .iter()
-            .map(|s| u64::from(s.num_deleted_docs()))
-            .sum::<u64>();
-        size += shard.size_bytes();
-    }
+    let (docs, deleted, size) = index.doc_stats();
     vec![
         Cell::Text("green".into()),
         Cell::Text("open".into()),

@@ -289,16 +289,10 @@ fn node_stats(state: &AppState) -> Value {
     let now = chrono::Utc::now().timestamp_millis();
     let (mut docs, mut deleted, mut size) = (0u64, 0u64, 0u64);
     for index in state.engine.catalog().list() {
-        for shard in index.shards() {
-            let searcher = shard.searcher();
-            docs += searcher.num_docs();
-            deleted += searcher
-                .segment_readers()
-                .iter()
-                .map(|s| u64::from(s.num_deleted_docs()))
-                .sum::<u64>();
-            size += shard.size_bytes();
-        }
+        let (d, x, s) = index.doc_stats();
+        docs += d;
+        deleted += x;
+        size += s;
     }
     let mut node = json!({
         "timestamp": now, "name": state.node_name, "transport_address": "127.0.0.1:9300",
