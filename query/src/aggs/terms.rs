@@ -33,6 +33,9 @@ pub struct Terms {
     /// Ordered by a percentile of a sub-aggregation, which tantivy cannot order by: the buckets
     /// are fetched by count (a `shard_size`'s worth) and ordered when rendered.
     order_in_render: bool,
+    /// Ordered by a sub-aggregation's value: a few more buckets are fetched, so that ties at
+    /// the cut are broken by key, ascending, as Elasticsearch breaks them (tantivy keeps either).
+    resort: bool,
 }
 
 impl Terms {
@@ -82,6 +85,7 @@ impl Terms {
             include: a.get("include").cloned(),
             exclude: a.get("exclude").cloned(),
             order_in_render: false,
+            resort: false,
             format: a.str("format")?,
         })
     }
@@ -95,6 +99,7 @@ impl Terms {
         self.order_in_render = subs
             .iter()
             .any(|s| s.name == name && matches!(s.kind, super::AggKind::Percentiles(_)));
+        self.resort = !matches!(target.as_str(), "_count" | "_key" | "_term");
     }
 
     pub(crate) fn plan(
@@ -130,6 +135,9 @@ impl Terms {
                 .unwrap_or(self.size.saturating_mul(10))
                 .max(self.size);
             (None, fetched.min(MAX_BUCKETS as u32))
+        } else if self.resort {
+            let fetched = self.size.saturating_add(self.size / 2 + 10);
+            (order, fetched.min(MAX_BUCKETS as u32))
         } else {
             (order, self.size)
         };
@@ -171,7 +179,7 @@ impl Terms {
             out.push(Value::Object(bucket));
         }
         let mut sum_other_doc_count = sum_other_doc_count;
-        if self.order_in_render
+        if self.resort
             && let Some((target, desc)) = &self.order
         {
             let value = |b: &Value| {
