@@ -297,43 +297,45 @@ impl Catalog {
         expr: &str,
         options: ResolveOptions,
     ) -> Result<Vec<Arc<IndexHandle>>, IndexError> {
+        // Locks in the catalog's order: its state, then the definitions.
         let state = self.state.read();
-        let aliases = self.definitions.aliases();
-        let mut out: BTreeMap<String, Arc<IndexHandle>> = BTreeMap::new();
-        for part in expr.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            if part == "_all" || part == "*" {
-                for (n, h) in &state.indices {
-                    out.insert(n.clone(), h.clone());
-                }
-                continue;
-            }
-            if part.contains('*') {
-                for (n, h) in &state.indices {
-                    if wildcard_match(part, n) || wildcard_match(part, &h.meta.stream) {
+        self.definitions.with_aliases(|aliases| {
+            let mut out: BTreeMap<String, Arc<IndexHandle>> = BTreeMap::new();
+            for part in expr.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                if part == "_all" || part == "*" {
+                    for (n, h) in &state.indices {
                         out.insert(n.clone(), h.clone());
                     }
+                    continue;
                 }
-                for (alias, targets) in &aliases {
-                    if wildcard_match(part, alias) {
-                        add_targets(&state, targets.keys(), &mut out);
+                if part.contains('*') {
+                    for (n, h) in &state.indices {
+                        if wildcard_match(part, n) || wildcard_match(part, &h.meta.stream) {
+                            out.insert(n.clone(), h.clone());
+                        }
                     }
+                    for (alias, targets) in aliases {
+                        if wildcard_match(part, alias) {
+                            add_targets(&state, targets.keys(), &mut out);
+                        }
+                    }
+                    continue;
                 }
-                continue;
+                if let Some(h) = state.indices.get(part) {
+                    out.insert(part.to_string(), h.clone());
+                } else if state.streams.contains(part) {
+                    add_targets(&state, std::iter::once(&part.to_string()), &mut out);
+                } else if let Some(targets) = aliases.get(part) {
+                    add_targets(&state, targets.keys(), &mut out);
+                } else if !options.ignore_unavailable {
+                    return Err(IndexError::IndexNotFound(part.to_string()));
+                }
             }
-            if let Some(h) = state.indices.get(part) {
-                out.insert(part.to_string(), h.clone());
-            } else if state.streams.contains(part) {
-                add_targets(&state, std::iter::once(&part.to_string()), &mut out);
-            } else if let Some(targets) = aliases.get(part) {
-                add_targets(&state, targets.keys(), &mut out);
-            } else if !options.ignore_unavailable {
-                return Err(IndexError::IndexNotFound(part.to_string()));
+            if out.is_empty() && !options.allow_no_indices {
+                return Err(IndexError::IndexNotFound(expr.to_string()));
             }
-        }
-        if out.is_empty() && !options.allow_no_indices {
-            return Err(IndexError::IndexNotFound(expr.to_string()));
-        }
-        Ok(out.into_values().collect())
+            Ok(out.into_values().collect())
+        })
     }
 }
 

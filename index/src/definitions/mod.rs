@@ -517,6 +517,14 @@ impl Definitions {
         self.state.read().aliases.clone()
     }
 
+    /// `f` over the aliases, read in place (resolving a target does this on every request).
+    pub fn with_aliases<R>(
+        &self,
+        f: impl FnOnce(&BTreeMap<String, BTreeMap<String, Value>>) -> R,
+    ) -> R {
+        f(&self.state.read().aliases)
+    }
+
     /// The targets (indices or streams) of `alias`, if it is one.
     pub fn alias_targets(&self, alias: &str) -> Option<Vec<String>> {
         self.state
