@@ -46,6 +46,16 @@ pub enum WalError {
         /// What is wrong.
         reason: String,
     },
+    /// The disk holding the log is full: nothing of the append was kept; retry once space
+    /// is freed (the log goes on taking appends).
+    // The path is for the log line, not for clients.
+    #[error("write-ahead log is out of space ({reason}); retry once space is freed")]
+    Full {
+        /// The segment being written.
+        path: PathBuf,
+        /// The operating system's message.
+        reason: String,
+    },
     /// An earlier write or fsync failed; no more appends are accepted.
     #[error("write-ahead log stopped after a failed write: {0}")]
     Poisoned(String),
@@ -55,6 +65,20 @@ pub enum WalError {
 }
 
 impl WalError {
+    /// The same error again, for each append of a group that failed together (an I/O error
+    /// cannot be cloned; its message is kept).
+    pub(crate) fn duplicate(&self) -> WalError {
+        match self {
+            WalError::Full { path, reason } => WalError::Full {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            WalError::Poisoned(reason) => WalError::Poisoned(reason.clone()),
+            WalError::Closed => WalError::Closed,
+            other => WalError::Poisoned(other.to_string()),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         WalError::Io {
             path: path.into(),

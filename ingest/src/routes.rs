@@ -249,7 +249,7 @@ async fn bulk(
         return IngestError::EmptyBody.into_response();
     }
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    let (answer, warnings) = ingest_bulk(
+    let (answer, warnings, retry_later) = ingest_bulk(
         state,
         body,
         target,
@@ -263,6 +263,10 @@ async fn bulk(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if retry_later {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     for w in warnings {
         // RFC 7234 warn-code 299, as Elasticsearch sends deprecation warnings.
         let text = format!("299 Elasticsearch-8.17.0 \"{}\"", w.replace('"', "'"));

@@ -29,7 +29,7 @@
 //! skipped silently.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{ErrorKind, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,7 +176,7 @@ impl Wal {
                 Segment {
                     first,
                     path,
-                    writer: BufWriter::with_capacity(1 << 20, file),
+                    file,
                     size,
                 }
             }
@@ -192,8 +192,10 @@ impl Wal {
                 .collect(),
             next_position,
             poisoned: None,
+            full: false,
             dirty: false,
             size: Arc::new(AtomicU64::new(0)),
+            buf: Vec::new(),
         };
         writer.sealed.retain(|(f, _)| *f != writer.active.first);
         let on_disk: u64 = list_segments(dir)?
@@ -266,32 +268,43 @@ impl Wal {
 struct Segment {
     first: u64,
     path: PathBuf,
-    writer: BufWriter<File>,
+    /// Written at its end (a rollback seeks back there).
+    file: File,
+    /// Bytes written to the file (entries that failed to write are cut off again).
     size: u64,
 }
 
 impl Segment {
     fn create(dir: &Path, first: u64) -> Result<Segment, WalError> {
         let path = segment_path(dir, first);
+        let created = Segment::write_new(dir, &path);
+        if created.is_err() {
+            // Out of space half-way: leave no stub behind (best effort; a stub shorter than
+            // its header is rewritten at the next start anyway).
+            let _ = fs::remove_file(&path);
+        }
+        let file = created.map_err(|e| WalError::io(&path, e))?;
+        Ok(Segment {
+            first,
+            path,
+            file,
+            size: SEGMENT_HEADER_LEN,
+        })
+    }
+
+    fn write_new(dir: &Path, path: &Path) -> std::io::Result<File> {
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(true)
             .write(true)
-            .open(&path)
-            .map_err(|e| WalError::io(&path, e))?;
+            .open(path)?;
         let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
         header[..6].copy_from_slice(MAGIC);
         header[6] = VERSION;
-        file.write_all(&header)
-            .map_err(|e| WalError::io(&path, e))?;
-        file.sync_all().map_err(|e| WalError::io(&path, e))?;
-        sync_dir(dir)?;
-        Ok(Segment {
-            first,
-            path,
-            writer: BufWriter::with_capacity(1 << 20, file),
-            size: SEGMENT_HEADER_LEN,
-        })
+        file.write_all(&header)?;
+        file.sync_all()?;
+        File::open(dir).and_then(|d| d.sync_all())?;
+        Ok(file)
     }
 }
 
@@ -303,9 +316,13 @@ struct Writer {
     sealed: Vec<(u64, PathBuf)>,
     next_position: u64,
     poisoned: Option<String>,
+    /// The last write ran out of space (logged once until a write succeeds again).
+    full: bool,
     dirty: bool,
     /// Bytes of all segment files.
     size: Arc<AtomicU64>,
+    /// One group's entries, encoded before a single write (kept between groups).
+    buf: Vec<u8>,
 }
 
 impl Writer {
@@ -367,74 +384,112 @@ impl Writer {
         }
     }
 
+    /// Writes a group of appends with one write (and one fsync under `Always`), then answers
+    /// each. A write that runs out of space is undone — the segment is cut back to where the
+    /// group started and its positions are handed out again — and every append of the group
+    /// gets [`WalError::Full`]; the log keeps taking appends, so ingest resumes by itself once
+    /// space is freed. Any other failure poisons the log.
     fn write_group(&mut self, appends: &mut Vec<(WalBatch, OnWritten, Reply)>) {
         if appends.is_empty() {
             return;
         }
-        let mut results = Vec::with_capacity(appends.len());
-        for (batch, _, _) in appends.iter() {
-            results.push(self.write_batch(batch));
-        }
-        if self.options.fsync == FsyncPolicy::Always && self.poisoned.is_none() {
-            self.sync_now();
-        } else if self.poisoned.is_none()
-            && let Err(e) = self.active.writer.flush()
-        {
-            self.poison(&e);
-        }
-        for ((_, on_written, reply), result) in appends.drain(..).zip(results) {
-            let result = match &self.poisoned {
-                Some(reason) => Err(WalError::Poisoned(reason.clone())),
-                None => result,
+        let mut next = self.next_position;
+        let outcome = match &self.poisoned {
+            Some(reason) => Err(WalError::Poisoned(reason.clone())),
+            None => self.write_all_batches(appends),
+        };
+        for (batch, on_written, reply) in appends.drain(..) {
+            let result = match &outcome {
+                Ok(()) => {
+                    let first = next;
+                    next += batch.lens.len() as u64;
+                    Ok((first, next - 1))
+                }
+                Err(e) => Err(e.duplicate()),
             };
             on_written(result.as_ref().map(|r| *r));
             let _ = reply.send(result);
         }
     }
 
-    fn write_batch(&mut self, batch: &WalBatch) -> Result<(u64, u64), WalError> {
-        if let Some(reason) = &self.poisoned {
-            return Err(WalError::Poisoned(reason.clone()));
+    fn write_all_batches(
+        &mut self,
+        appends: &[(WalBatch, OnWritten, Reply)],
+    ) -> Result<(), WalError> {
+        if self.active.size >= self.options.segment_size {
+            self.roll().map_err(|e| self.failed(e))?;
         }
-        let first = self.next_position;
-        let mut offset = 0usize;
-        for len in &batch.lens {
-            let payload = &batch.buf[offset..offset + *len as usize];
-            offset += *len as usize;
-            if let Err(e) = self.write_entry(payload) {
-                self.poison(&e);
-                return Err(WalError::Poisoned(e.to_string()));
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let mut position = self.next_position;
+        for (batch, _, _) in appends {
+            let mut offset = 0usize;
+            for len in &batch.lens {
+                let payload = &batch.buf[offset..offset + *len as usize];
+                offset += *len as usize;
+                encode_entry(&mut buf, position, payload);
+                position += 1;
             }
         }
-        Ok((first, self.next_position - 1))
+        let mut written = self.active.file.write_all(&buf);
+        if written.is_ok() && self.options.fsync == FsyncPolicy::Always {
+            written = self.active.file.sync_data();
+        }
+        let len = buf.len() as u64;
+        // A burst's buffer is not kept around for ever.
+        if buf.capacity() <= 4 * 1024 * 1024 {
+            self.buf = buf;
+        }
+        match written {
+            Ok(()) => {
+                self.active.size += len;
+                self.size.fetch_add(len, Ordering::Relaxed);
+                self.next_position = position;
+                self.dirty = self.options.fsync == FsyncPolicy::Interval;
+                if std::mem::take(&mut self.full) {
+                    tracing::info!(path = %self.active.path.display(), "write-ahead log has space again; accepting records");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing of this group was acknowledged: cut it off again. Under `Always`
+                // everything before it was synced, so the cut never touches acknowledged data.
+                let size = self.active.size;
+                let cut = self.active.file.set_len(size).and_then(|_| {
+                    self.active.file.seek(SeekFrom::Start(size)).map(|_| ())
+                });
+                if let Err(cut) = cut {
+                    self.poison(&cut);
+                    return Err(WalError::Poisoned(cut.to_string()));
+                }
+                Err(self.failed(e))
+            }
+        }
     }
 
-    fn write_entry(&mut self, payload: &[u8]) -> std::io::Result<()> {
-        if self.active.size >= self.options.segment_size {
-            self.roll()?;
+    /// The error for a failed write: out of space is [`WalError::Full`] and leaves the log
+    /// usable; anything else poisons it.
+    fn failed(&mut self, e: std::io::Error) -> WalError {
+        if is_out_of_space(&e) && self.poisoned.is_none() {
+            if !std::mem::replace(&mut self.full, true) {
+                tracing::error!(path = %self.active.path.display(), error = %e, "write-ahead log is out of space; refusing records until space is freed");
+            }
+            return WalError::Full {
+                path: self.active.path.clone(),
+                reason: e.to_string(),
+            };
         }
-        let pos = self.next_position;
-        let mut crc = crc32c::crc32c(&pos.to_le_bytes());
-        crc = crc32c::crc32c_append(crc, payload);
-        let mut header = [0u8; ENTRY_HEADER_LEN];
-        header[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-        header[4..8].copy_from_slice(&crc.to_le_bytes());
-        header[8..].copy_from_slice(&pos.to_le_bytes());
-        self.active.writer.write_all(&header)?;
-        self.active.writer.write_all(payload)?;
-        self.active.size += (ENTRY_HEADER_LEN + payload.len()) as u64;
-        self.size
-            .fetch_add((ENTRY_HEADER_LEN + payload.len()) as u64, Ordering::Relaxed);
-        self.next_position += 1;
-        self.dirty = true;
-        Ok(())
+        self.poison(&e);
+        WalError::Poisoned(format!("{}: {e}", self.active.path.display()))
     }
 
     fn roll(&mut self) -> std::io::Result<()> {
-        self.active.writer.flush()?;
-        self.active.writer.get_ref().sync_data()?;
-        let next = Segment::create(&self.dir, self.next_position)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.active.file.sync_data()?;
+        self.dirty = false;
+        let next = Segment::create(&self.dir, self.next_position).map_err(|e| match e {
+            WalError::Io { source, .. } => source,
+            other => std::io::Error::other(other.to_string()),
+        })?;
         self.size.fetch_add(SEGMENT_HEADER_LEN, Ordering::Relaxed);
         let old = std::mem::replace(&mut self.active, next);
         self.sealed.push((old.first, old.path));
@@ -445,12 +500,7 @@ impl Writer {
         if !self.dirty || self.poisoned.is_some() {
             return;
         }
-        let result = self
-            .active
-            .writer
-            .flush()
-            .and_then(|_| self.active.writer.get_ref().sync_data());
-        match result {
+        match self.active.file.sync_data() {
             Ok(()) => self.dirty = false,
             // After a failed fsync the page cache can no longer be trusted: stop accepting.
             Err(e) => self.poison(&e),
@@ -469,8 +519,11 @@ impl Writer {
             && self.poisoned.is_none()
             && let Err(e) = self.roll()
         {
-            self.poison(&e);
-            return;
+            // Out of space for a new segment: the delivered one stays until a later truncate.
+            let _ = self.failed(e);
+            if self.poisoned.is_some() {
+                return;
+            }
         }
         let active_first = self.active.first;
         let mut keep = Vec::new();
@@ -501,6 +554,21 @@ impl Writer {
     }
 }
 
+/// Appends one entry (header, then payload) to `buf`.
+fn encode_entry(buf: &mut Vec<u8>, position: u64, payload: &[u8]) {
+    let mut crc = crc32c::crc32c(&position.to_le_bytes());
+    crc = crc32c::crc32c_append(crc, payload);
+    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    buf.extend_from_slice(&crc.to_le_bytes());
+    buf.extend_from_slice(&position.to_le_bytes());
+    buf.extend_from_slice(payload);
+}
+
+/// Whether a write failed for lack of space (a full disk or an exhausted quota).
+fn is_out_of_space(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+}
+
 fn segment_path(dir: &Path, first: u64) -> PathBuf {
     dir.join(format!("{first:020}.log"))
 }
@@ -519,12 +587,6 @@ fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, WalError> {
     }
     out.sort();
     Ok(out)
-}
-
-fn sync_dir(dir: &Path) -> Result<(), WalError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| WalError::io(dir, e))
 }
 
 /// An entry header and payload that check out at `offset`, if any.

@@ -116,8 +116,20 @@ impl Server {
 
     /// Starts a server with extra `HYDRANT_*` variables and an optional config file body.
     pub fn start_with(env: &[(&str, &str)], config: Option<&str>) -> Server {
+        Server::start_in(env, config, |_| {})
+    }
+
+    /// Like [`Server::start_with`], with `prepare` run on the (empty) data directory first —
+    /// to put part of it on a filesystem of the test's choosing.
+    pub fn start_in(
+        env: &[(&str, &str)],
+        config: Option<&str>,
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let tmp = tempfile::tempdir().expect("temp dir");
         let data_dir = tmp.path().join("data");
+        std::fs::create_dir_all(&data_dir).expect("data dir");
+        prepare(&data_dir);
         let config = config.map(|text| {
             let path = tmp.path().join("hydrant.toml");
             std::fs::write(&path, text).expect("write config");
@@ -348,6 +360,59 @@ impl Drop for Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// A size-limited tmpfs mounted for one test: a real full disk (ENOSPC from the kernel), not a
+/// simulated one. Unmounted (lazily, so open files do not block it) when dropped.
+pub struct Tmpfs {
+    pub path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`mount`'s syntax: `8m`) at `path`, creating it. `None` where
+    /// this machine does not let the test mount (not root, or no `CAP_SYS_ADMIN`): the caller
+    /// skips with a message then.
+    pub fn mount(path: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(path).expect("mount point");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            eprintln!(
+                "SKIPPED: cannot mount a tmpfs here ({})",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Some(Tmpfs {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Fills the filesystem with `name` until the kernel says it is full; returns its path.
+    pub fn fill(&self, name: &str) -> PathBuf {
+        use std::io::Write;
+        let path = self.path.join(name);
+        let mut f = std::fs::File::create(&path).expect("filler");
+        let chunk = vec![0x5a_u8; 64 * 1024];
+        loop {
+            if let Err(e) = f.write_all(&chunk) {
+                assert_eq!(e.kind(), std::io::ErrorKind::StorageFull, "{e}");
+                break;
+            }
+        }
+        // The last partial chunk too: byte by byte until not one more fits.
+        while f.write_all(&chunk[..1]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
     }
 }
 

@@ -38,8 +38,8 @@ struct Pending {
 
 /// Writes a bulk request: items are framed, grouped by stream, accepted by their stream and
 /// appended (durably) per stream; every item gets its own answer, in request order. Framing and
-/// accepting a large body run on the blocking pool. Returns the JSON answer and the warnings
-/// for `Warning` headers.
+/// accepting a large body run on the blocking pool. Returns the JSON answer, the warnings for
+/// `Warning` headers, and whether an item was refused for now (429/503: worth a `Retry-After`).
 pub async fn ingest_bulk(
     state: &IngestState,
     body: Bytes,
@@ -47,7 +47,7 @@ pub async fn ingest_bulk(
     pipeline: Option<&str>,
     headers: &HeaderMap,
     wait_for: Option<Duration>,
-) -> (Vec<u8>, Vec<String>) {
+) -> (Vec<u8>, Vec<String>, bool) {
     let started = std::time::Instant::now();
     let arrival_ms = chrono::Utc::now().timestamp_millis();
     let framed = {
@@ -57,7 +57,7 @@ pub async fn ingest_bulk(
     };
     let (items, warnings) = match framed {
         Ok(framed) => framed,
-        Err(e) => return (whole_request_failed(&e), Vec::new()),
+        Err(e) => return (whole_request_failed(&e), Vec::new(), false),
     };
     let mut answers: Vec<Option<Answer>> = (0..items.len()).map(|_| None).collect();
     let actions: Vec<String> = items.iter().map(|i| i.action.clone()).collect();
@@ -95,6 +95,9 @@ pub async fn ingest_bulk(
         Some(Answer::Document { body, .. }) => body.get("error").is_some(),
         _ => true,
     });
+    let retry_later = answers.iter().any(|a| {
+        matches!(a, Some(Answer::Failed { error, .. }) if matches!(error.status, 429 | 503))
+    });
     let items: Vec<Item<'_>> = answers
         .iter()
         .zip(&actions)
@@ -111,7 +114,7 @@ pub async fn ingest_bulk(
             .to_string()
             .into_bytes()
     });
-    (answer, warnings)
+    (answer, warnings, retry_later)
 }
 
 /// What one bulk request shares across its items.

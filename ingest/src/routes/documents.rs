@@ -164,7 +164,7 @@ pub(super) async fn write_one(
     one.extend_from_slice(&source);
     one.push(b'\n');
     let wait = wants_wait(params.refresh.as_deref()).then_some(WAIT_FOR_LIMIT);
-    let (answer, _) = ingest_bulk(
+    let (answer, _, _) = ingest_bulk(
         state,
         Bytes::from(one),
         None,
