@@ -99,10 +99,23 @@ impl Default for ResolveOptions {
     }
 }
 
+/// An index found on disk that could not be opened.
+#[derive(Debug, Clone)]
+pub struct DamagedIndex {
+    /// The index.
+    pub name: String,
+    /// Its stream, when its metadata could still be read.
+    pub stream: Option<String>,
+    /// What opening it said.
+    pub reason: String,
+}
+
 #[derive(Default)]
 struct State {
     indices: BTreeMap<String, Arc<IndexHandle>>,
     streams: BTreeSet<String>,
+    /// Indices that failed to open: kept out of `indices`, reported where a target names them.
+    damaged: BTreeMap<String, DamagedIndex>,
 }
 
 /// All indices under one directory.
@@ -119,7 +132,9 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    /// Opens every index under `root` (created when missing).
+    /// Opens every index under `root` (created when missing). An index that cannot be opened
+    /// (a damaged file) does not stop the others: it is logged and listed in
+    /// [`Catalog::damaged`].
     pub fn open(root: &Path) -> Result<Catalog, IndexError> {
         std::fs::create_dir_all(root).map_err(|e| IndexError::io(root, e))?;
         let mut state = State::default();
@@ -140,9 +155,18 @@ impl Catalog {
                 continue;
             }
             let name = entry.file_name().to_string_lossy().into_owned();
-            let handle = open_index(&dir, name.clone())?;
-            state.streams.insert(handle.meta.stream.clone());
-            state.indices.insert(name, Arc::new(handle));
+            match open_index(&dir, name.clone()) {
+                Ok(handle) => {
+                    state.streams.insert(handle.meta.stream.clone());
+                    state.indices.insert(name, Arc::new(handle));
+                }
+                Err(e) => {
+                    let damaged = damaged_index(&dir, name.clone(), &e);
+                    tracing::error!(index = %name, error = %e, "index is damaged: it is not searched or written until it is deleted; other indices carry on");
+                    state.streams.extend(damaged.stream.clone());
+                    state.damaged.insert(name, damaged);
+                }
+            }
         }
         let definitions = Definitions::open(root)?;
         // A stream `PUT /{index}` created exists before its first record.
@@ -223,6 +247,9 @@ impl Catalog {
         if let Some(h) = state.indices.get(name) {
             return Ok(h.clone());
         }
+        if let Some(d) = state.damaged.get(name) {
+            return Err(d.error());
+        }
         let dir = self.root.join(name);
         let defined = self.definitions.resolve(name, stream);
         let meta = IndexMeta {
@@ -274,9 +301,14 @@ impl Catalog {
 
     /// Deletes the index `name` as a unit: it leaves the catalog at once (searches already
     /// running keep their open files), then its directory is removed.
+    /// A damaged index is deleted the same way — the way to recover from it.
     pub fn delete(&self, name: &str) -> Result<(), IndexError> {
-        let removed = self.state.write().indices.remove(name);
-        if removed.is_none() {
+        let removed = {
+            let mut state = self.state.write();
+            let damaged = state.damaged.remove(name).is_some();
+            state.indices.remove(name).is_some() || damaged
+        };
+        if !removed {
             return Err(IndexError::IndexNotFound(name.to_string()));
         }
         let dir = self.root.join(name);
@@ -323,6 +355,8 @@ impl Catalog {
                 }
                 if let Some(h) = state.indices.get(part) {
                     out.insert(part.to_string(), h.clone());
+                } else if state.damaged.contains_key(part) {
+                    // Reported by `damaged_in`, as a failed shard.
                 } else if state.streams.contains(part) {
                     add_targets(&state, std::iter::once(&part.to_string()), &mut out);
                 } else if let Some(targets) = aliases.get(part) {
@@ -335,6 +369,42 @@ impl Catalog {
                 return Err(IndexError::IndexNotFound(expr.to_string()));
             }
             Ok(out.into_values().collect())
+        })
+    }
+
+    /// The indices that could not be opened.
+    pub fn damaged(&self) -> Vec<DamagedIndex> {
+        self.state.read().damaged.values().cloned().collect()
+    }
+
+    /// The damaged indices a target expression names (directly, by stream, alias or pattern),
+    /// which [`Catalog::resolve`] leaves out: searches report them as failed shards.
+    pub fn damaged_in(&self, expr: &str) -> Vec<DamagedIndex> {
+        let state = self.state.read();
+        if state.damaged.is_empty() {
+            return Vec::new();
+        }
+        self.definitions.with_aliases(|aliases| {
+            let names = |d: &DamagedIndex, part: &str| {
+                let matches = |p: &str, text: &str| {
+                    p == "_all" || (p.contains('*') && wildcard_match(p, text)) || p == text
+                };
+                matches(part, &d.name) || d.stream.as_deref().is_some_and(|s| matches(part, s))
+            };
+            state
+                .damaged
+                .values()
+                .filter(|d| {
+                    expr.split(',').map(str::trim).any(|part| {
+                        names(d, part)
+                            || aliases.iter().any(|(alias, targets)| {
+                                (alias == part || (part.contains('*') && wildcard_match(part, alias)))
+                                    && targets.keys().any(|t| names(d, t))
+                            })
+                    })
+                })
+                .cloned()
+                .collect()
         })
     }
 }
@@ -413,6 +483,30 @@ fn open_index(dir: &Path, name: String) -> Result<IndexHandle, IndexError> {
     })
 }
 
+impl DamagedIndex {
+    /// The error a writer gets for it.
+    pub fn error(&self) -> IndexError {
+        IndexError::Damaged {
+            index: self.name.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
+/// What is known of an index that failed to open: its stream, if its metadata reads.
+fn damaged_index(dir: &Path, name: String, e: &IndexError) -> DamagedIndex {
+    let path = dir.join(META_FILE);
+    let stream = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| IndexMeta::decode(&path, &bytes).ok())
+        .map(|m| m.stream);
+    DamagedIndex {
+        name,
+        stream,
+        reason: e.to_string(),
+    }
+}
+
 fn write_meta(dir: &Path, meta: &IndexMeta) -> Result<(), IndexError> {
     crate::meta::write_atomically(&dir.join(META_FILE), &meta.encode())
 }
@@ -439,71 +533,4 @@ pub fn wildcard_match(pattern: &str, text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    fn dynamic_mapping() -> hydrant_config::MappingConfig {
-        hydrant_config::MappingConfig {
-            mode: hydrant_config::MappingMode::Dynamic,
-            fields: Vec::new(),
-        }
-    }
-
-    use super::*;
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("web-*", "web-2026-11-26"));
-        assert!(wildcard_match("*", ""));
-        assert!(wildcard_match("*-11-*", "web-2026-11-26"));
-        assert!(!wildcard_match("web-*", "api-2026"));
-        assert!(wildcard_match("w*b", "web"));
-        assert!(!wildcard_match("w*bb", "wb"));
-        assert!(!wildcard_match("web", "web-1"));
-    }
-
-    #[test]
-    fn aliases_patterns_and_lists_resolve() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = Catalog::open(dir.path()).unwrap();
-        c.get_or_create("web-2026-11-25", "web", None, 1, &dynamic_mapping())
-            .unwrap();
-        c.get_or_create("web-2026-11-26", "web", None, 1, &dynamic_mapping())
-            .unwrap();
-        c.get_or_create("api", "api", None, 1, &dynamic_mapping())
-            .unwrap();
-        let names = |expr: &str| -> Vec<String> {
-            c.resolve(expr, ResolveOptions::default())
-                .unwrap()
-                .iter()
-                .map(|h| h.name().to_string())
-                .collect()
-        };
-        assert_eq!(names("web"), ["web-2026-11-25", "web-2026-11-26"]);
-        assert_eq!(names("web-*"), ["web-2026-11-25", "web-2026-11-26"]);
-        assert_eq!(names("api,web-2026-11-26"), ["api", "web-2026-11-26"]);
-        assert_eq!(names("_all").len(), 3);
-        assert!(names("nope-*").is_empty());
-        assert!(matches!(
-            c.resolve("nope", ResolveOptions::default()),
-            Err(IndexError::IndexNotFound(n)) if n == "nope"
-        ));
-        let lenient = ResolveOptions {
-            ignore_unavailable: true,
-            allow_no_indices: true,
-        };
-        assert_eq!(c.resolve("nope,api", lenient).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn indices_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let c = Catalog::open(dir.path()).unwrap();
-            c.get_or_create("web-x", "web", None, 2, &dynamic_mapping())
-                .unwrap();
-        }
-        let c = Catalog::open(dir.path()).unwrap();
-        let h = c.get("web-x").unwrap();
-        assert_eq!(h.stream(), "web");
-        assert_eq!(h.shards().len(), 2);
-    }
-}
+mod tests;

@@ -54,6 +54,15 @@ pub enum IndexError {
         /// What is wrong, in Elasticsearch's words.
         reason: String,
     },
+    /// An index on disk that could not be opened (a damaged or unreadable file): it is left
+    /// alone, reported, and refused to readers and writers until it is deleted.
+    #[error("index [{index}] is damaged and cannot be used: {reason}")]
+    Damaged {
+        /// The index.
+        index: String,
+        /// What opening it said.
+        reason: String,
+    },
     /// Index metadata on disk is not what this version writes.
     #[error("index metadata `{path}` is unreadable: {reason}")]
     BadMetadata {
@@ -77,9 +86,10 @@ impl IndexError {
             IndexError::TemplateNotFound { .. } => Some((404, "resource_not_found_exception")),
             IndexError::AliasMissing(_) => Some((404, "aliases_not_found_exception")),
             IndexError::InvalidDefinition { es_type, .. } => Some((400, es_type)),
-            IndexError::Tantivy { .. } | IndexError::Io { .. } | IndexError::BadMetadata { .. } => {
-                None
-            }
+            IndexError::Tantivy { .. }
+            | IndexError::Io { .. }
+            | IndexError::BadMetadata { .. }
+            | IndexError::Damaged { .. } => None,
         }
     }
 

@@ -30,6 +30,11 @@ struct DestLabel {
     destination: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IndexLabel {
+    index: String,
+}
+
 type FloatGauge = Gauge<f64, AtomicU64>;
 
 /// Every ingest metric of the process.
@@ -50,6 +55,7 @@ pub struct Metrics {
     wal_bytes: Family<StreamLabel, Gauge>,
     buffered_bytes: Family<StreamLabel, Gauge>,
     indices_deleted: Family<StreamLabel, Counter>,
+    damaged_indices: Family<IndexLabel, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -123,6 +129,7 @@ impl Metrics {
             wal_bytes: Family::default(),
             buffered_bytes: Family::default(),
             indices_deleted: Family::default(),
+            damaged_indices: Family::default(),
         };
         r.register(
             "incoming_records",
@@ -199,8 +206,21 @@ impl Metrics {
             "Indices deleted whole, by retention or on request",
             m.indices_deleted.clone(),
         );
+        r.register(
+            "damaged_indices",
+            "Indices that could not be opened (1 per damaged index; delete it to recover)",
+            m.damaged_indices.clone(),
+        );
         *m.registry.lock() = r;
         m
+    }
+
+    /// Sets the damaged-indices gauge to exactly `names`.
+    pub fn observe_damaged(&self, names: impl Iterator<Item = String>) {
+        self.damaged_indices.clear();
+        for index in names {
+            self.damaged_indices.get_or_create(&IndexLabel { index }).set(1);
+        }
     }
 
     /// Handles for `stream`.

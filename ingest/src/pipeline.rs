@@ -217,6 +217,8 @@ impl Pipeline {
         for s in self.streams.read().values() {
             s.observe(now);
         }
+        self.metrics
+            .observe_damaged(self.catalog.damaged().into_iter().map(|d| d.name));
         let mut text = self.metrics.encode();
         // The pipelines' counters, in the same exposition (before OpenMetrics' end marker):
         // they live in the pipeline registry, not in this registry of metrics.
@@ -234,17 +236,34 @@ impl Pipeline {
     /// stream is running, directly otherwise. Returns the names deleted.
     pub async fn delete_indices(&self, names: &[String]) -> Result<(), IngestError> {
         let mut by_stream: HashMap<String, Vec<String>> = HashMap::new();
+        let mut damaged = Vec::new();
         for name in names {
-            let handle = self.catalog.get(name).ok_or_else(|| {
-                IngestError::Index(hydrant_index::IndexError::IndexNotFound(name.clone()))
-            })?;
-            by_stream
-                .entry(handle.stream().to_string())
-                .or_default()
-                .push(name.clone());
+            match self.catalog.get(name) {
+                Some(handle) => by_stream
+                    .entry(handle.stream().to_string())
+                    .or_default()
+                    .push(name.clone()),
+                // A damaged index has no writer: it goes directly.
+                None if self.catalog.damaged_in(name).iter().any(|d| d.name == *name) => {
+                    damaged.push(name.clone());
+                }
+                None => {
+                    return Err(IngestError::Index(
+                        hydrant_index::IndexError::IndexNotFound(name.clone()),
+                    ));
+                }
+            }
+        }
+        if !damaged.is_empty() {
+            by_stream.insert(String::new(), damaged);
         }
         for (stream, names) in by_stream {
-            match self.get(&stream).filter(|s| s.has_index()) {
+            let running = if stream.is_empty() {
+                None
+            } else {
+                self.get(&stream)
+            };
+            match running.filter(|s| s.has_index()) {
                 Some(s) => s.delete_indices(names).await?,
                 None => {
                     let catalog = self.catalog.clone();

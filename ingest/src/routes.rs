@@ -428,6 +428,8 @@ pub async fn delete_target(state: &IngestState, target: &str) -> Result<(), Inge
         if wide && state.destructive_requires_name {
             return Err(IngestError::DestructiveRequiresName(part.to_string()));
         }
+        // Deleting a damaged index is how to recover from it: it is named like any other.
+        let damaged = catalog.damaged_in(part);
         if wide {
             let options = hydrant_index::ResolveOptions::default();
             names.extend(
@@ -436,7 +438,8 @@ pub async fn delete_target(state: &IngestState, target: &str) -> Result<(), Inge
                     .iter()
                     .map(|h| h.name().to_string()),
             );
-        } else if catalog.get(part).is_some() {
+            names.extend(damaged.into_iter().map(|d| d.name));
+        } else if catalog.get(part).is_some() || damaged.iter().any(|d| d.name == part) {
             names.push(part.to_string());
         } else if !catalog.stream_indices(part).is_empty() {
             return Err(IngestError::DeleteAlias(part.to_string()));

@@ -85,6 +85,22 @@ impl Engine {
         Ok(self.catalog.resolve(target, options)?)
     }
 
+    /// [`resolve`](Self::resolve), and the damaged indices `target` names: failed shards of
+    /// the answer, or — when nothing else is left to search — the whole search failed, as
+    /// Elasticsearch answers when every shard of a target is unavailable.
+    fn resolve_reporting(
+        &self,
+        target: &str,
+        params: &SearchParams,
+    ) -> Result<(Vec<Arc<IndexHandle>>, Vec<hydrant_index::DamagedIndex>), QueryError> {
+        let indices = self.resolve(target, params)?;
+        let damaged = self.catalog.damaged_in(target);
+        if indices.is_empty() && !damaged.is_empty() {
+            return Err(QueryError::AllShardsFailed(damaged));
+        }
+        Ok((indices, damaged))
+    }
+
     /// [`resolve`](Self::resolve), and the streams named in `target` that `PUT /{index}`
     /// created but that have no index yet, with the mappings their first index will have —
     /// what `GET /{index}` and `_mapping` show for them.
@@ -174,16 +190,18 @@ impl Engine {
             resp.pit_id = Some(pit.id);
             return Ok((req, resp));
         }
-        let indices = self.resolve(target.unwrap_or("_all"), params)?;
+        let (indices, damaged) = self.resolve_reporting(target.unwrap_or("_all"), params)?;
         let targets = ShardTarget::open(&indices);
         let Some(scroll) = &params.scroll else {
-            let resp = search(&targets, &req, &opts)?;
+            let mut resp = search(&targets, &req, &opts)?;
+            resp.shards.add_damaged(&damaged);
             return Ok((req, resp));
         };
         let keep_alive = parse_duration(scroll, "scroll")?;
         let show_sort = !req.sort.is_empty();
         with_tiebreaker(&mut req);
         let mut resp = search(&targets, &req, &opts)?;
+        resp.shards.add_damaged(&damaged);
         let state = ScrollState {
             request: SearchRequest {
                 from: 0,
@@ -252,8 +270,10 @@ impl Engine {
         if parsed.get("query").is_none() && params.q.is_none() {
             req.query = QueryAst::MatchAll;
         }
-        let indices = self.resolve(target.unwrap_or("_all"), params)?;
-        count(&ShardTarget::open(&indices), &req.query, now_ms())
+        let (indices, damaged) = self.resolve_reporting(target.unwrap_or("_all"), params)?;
+        let mut resp = count(&ShardTarget::open(&indices), &req.query, now_ms())?;
+        resp.shards.add_damaged(&damaged);
+        Ok(resp)
     }
 
     /// `POST /{target}/_pit`: opens a point in time.

@@ -100,6 +100,9 @@ pub enum QueryError {
     /// The index failed while searching.
     #[error("search failed: {0}")]
     Search(String),
+    /// Every index the target names is damaged (see [`hydrant_index::DamagedIndex`]).
+    #[error("all shards failed")]
+    AllShardsFailed(Vec<hydrant_index::DamagedIndex>),
 }
 
 impl QueryError {
@@ -125,6 +128,7 @@ impl QueryError {
             QueryError::ContentTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
             QueryError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             QueryError::Search(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            QueryError::AllShardsFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -147,7 +151,9 @@ impl QueryError {
             QueryError::ContentTooLong(_) => "content_too_long_exception",
             QueryError::Rejected { .. } => "es_rejected_execution_exception",
             QueryError::Timeout(_) => "search_timeout_exception",
-            QueryError::Search(_) => "search_phase_execution_exception",
+            QueryError::Search(_) | QueryError::AllShardsFailed(_) => {
+                "search_phase_execution_exception"
+            }
         }
     }
 
@@ -161,6 +167,11 @@ impl QueryError {
                 "index_uuid": "_na_",
             })),
             QueryError::TooManyBuckets { limit, .. } => Some(json!({"max_buckets": limit})),
+            QueryError::AllShardsFailed(damaged) => Some(json!({
+                "phase": "query",
+                "grouped": true,
+                "failed_shards": crate::search::shard_failures(damaged),
+            })),
             QueryError::MemoryExceeded { current, limit, .. } => Some(json!({
                 "bytes_wanted": current,
                 "bytes_limit": limit,

@@ -15,6 +15,9 @@ pub struct ShardStats {
     pub skipped: usize,
     /// Shards that failed.
     pub failed: usize,
+    /// Why they failed (shards of damaged indices).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Value>,
 }
 
 impl ShardStats {
@@ -25,8 +28,36 @@ impl ShardStats {
             successful: total,
             skipped: 0,
             failed: 0,
+            failures: Vec::new(),
         }
     }
+
+    /// Counts the damaged indices a target named as failed shards, with their reasons.
+    pub fn add_damaged(&mut self, damaged: &[hydrant_index::DamagedIndex]) {
+        self.total += damaged.len();
+        self.failed += damaged.len();
+        self.failures.extend(shard_failures(damaged));
+    }
+}
+
+/// Elasticsearch's shard failure entries for damaged indices (one shard each: what a damaged
+/// index holds cannot be counted).
+pub fn shard_failures(damaged: &[hydrant_index::DamagedIndex]) -> Vec<Value> {
+    damaged
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "shard": 0,
+                "index": d.name,
+                "node": "hydrant",
+                "reason": {
+                    "type": "no_shard_available_action_exception",
+                    "reason": format!("index [{}] is damaged and cannot be searched: {}", d.name, d.reason),
+                    "index": d.name,
+                },
+            })
+        })
+        .collect()
 }
 
 /// `hits.total`.
