@@ -419,3 +419,44 @@ fn a_down_cluster_turns_into_429s_at_ingest_then_everything_taken_is_delivered()
     });
     assert!(sender.metric("hydrant_throttled_records_total{stream=\"web\"}") > 0.0);
 }
+
+#[test]
+fn a_cluster_down_longer_than_retry_duration_sends_records_to_the_error_output_once() {
+    let cluster = Cluster::start(Mode::Down);
+    let config = sender_config(&cluster.url, "retry_duration = \"2s\"\n", "");
+    let sender = Server::start_with(&[], Some(&config));
+    let docs: Vec<Value> = (0..30).map(|i| json!({"seq": i})).collect();
+    let taken = ship_bulk(&sender, &docs, None);
+    assert_eq!(taken.len(), 30);
+
+    // Past retry_duration, each record is in the error output with Firehose's failure shape.
+    let failed = eventually(Duration::from_secs(60), "the error output", || {
+        let recs = error_records(&sender.data_dir.join("objects"));
+        (recs.len() >= 30).then_some(recs)
+    });
+    assert_eq!(failed.len(), 30, "each record once");
+    let failed_ids: BTreeSet<&str> = failed
+        .iter()
+        .map(|(key, rec)| {
+            assert!(key.starts_with("errors/elasticsearch-failed/"), "{key}");
+            assert!(rec["errorMessage"].as_str().is_some_and(|m| !m.is_empty()), "{rec}");
+            rec["esDocumentId"].as_str().unwrap_or_default()
+        })
+        .collect();
+    let taken_ids: BTreeSet<&str> = taken.iter().map(String::as_str).collect();
+    assert_eq!(failed_ids, taken_ids);
+    sender.wait_delivered("web");
+
+    // The cluster comes back: new records are delivered, the failed ones are not sent again.
+    cluster.set_mode(Mode::Healthy);
+    let later: Vec<Value> = (100..110).map(|i| json!({"seq": i})).collect();
+    let later_ids = ship_bulk(&sender, &later, None);
+    eventually(Duration::from_secs(30), "delivery after recovery", || {
+        let docs = cluster.docs();
+        later_ids.iter().all(|id| docs.contains_key(id)).then_some(())
+    });
+    sender.wait_delivered("web");
+    let docs = cluster.docs();
+    assert_eq!(docs.len(), 10, "only the later records reach the cluster");
+    assert_eq!(error_records(&sender.data_dir.join("objects")).len(), 30);
+}
