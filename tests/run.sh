@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The test command: every Rust test of the workspace (unit, integration, end-to-end against
-# the real binary, doc tests). Run from anywhere; installs nothing system-wide.
+# the real binary, doc tests), then the suites against real third-party software. Run from
+# anywhere; what it needs is installed by the setup scripts it calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Debian packages the end-to-end tests drive (libfaketime for the clock-step test).
+bash tests/setup_system.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
