@@ -53,8 +53,14 @@ fn all_docs(server: &Server) -> (Vec<String>, Vec<u64>) {
     );
     assert_eq!(status, 200, "{body}");
     let hits = body["hits"]["hits"].as_array().cloned().unwrap_or_default();
-    let ids = hits.iter().map(|h| h["_id"].as_str().unwrap_or_default().to_string()).collect();
-    let seqs = hits.iter().filter_map(|h| h["_source"]["seq"].as_u64()).collect();
+    let ids = hits
+        .iter()
+        .map(|h| h["_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let seqs = hits
+        .iter()
+        .filter_map(|h| h["_source"]["seq"].as_u64())
+        .collect();
     (ids, seqs)
 }
 
@@ -73,7 +79,8 @@ fn a_clock_stepping_back_and_forward_loses_nothing_and_repeats_no_id() {
         ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
         ("FAKETIME_CACHE_DURATION", "1"),
     ];
-    let config = "[defaults]\nbuffer_interval = \"200ms\"\n[defaults.index]\nrotation = \"OneHour\"\n";
+    let config =
+        "[defaults]\nbuffer_interval = \"200ms\"\n[defaults.index]\nrotation = \"OneHour\"\n";
     let mut server = Server::start_with(&env, Some(config));
     let start = chrono::Utc::now();
 
@@ -108,7 +115,11 @@ fn a_clock_stepping_back_and_forward_loses_nothing_and_repeats_no_id() {
 
     // Hourly indices only for the hours the clock showed (the test may straddle an hour).
     let hours: BTreeSet<String> = (-1..=2)
-        .map(|h| (start + chrono::Duration::hours(h)).format("clock-%Y-%m-%d-%H").to_string())
+        .map(|h| {
+            (start + chrono::Duration::hours(h))
+                .format("clock-%Y-%m-%d-%H")
+                .to_string()
+        })
         .collect();
     let (status, cat) = server.get("/_cat/indices/clock*?format=json");
     assert_eq!(status, 200, "{cat}");

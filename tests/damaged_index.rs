@@ -46,7 +46,10 @@ fn a_damaged_index_is_reported_and_everything_else_keeps_working() {
     bulk(&server, "good", 0, 50);
     bulk(&server, "bad", 0, 40);
     let (_, cat) = server.get("/_cat/indices/bad?format=json");
-    let bad = cat[0]["index"].as_str().expect("bad index name").to_string();
+    let bad = cat[0]["index"]
+        .as_str()
+        .expect("bad index name")
+        .to_string();
     server.stop();
     damage(&server.data_dir.join("indices").join(&bad));
     server.restart();
@@ -57,7 +60,11 @@ fn a_damaged_index_is_reported_and_everything_else_keeps_working() {
     let (status, body) = server.get("/bad/_search");
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["type"], "search_phase_execution_exception");
-    assert_eq!(body["error"]["failed_shards"][0]["index"], bad.as_str(), "{body}");
+    assert_eq!(
+        body["error"]["failed_shards"][0]["index"],
+        bad.as_str(),
+        "{body}"
+    );
     let reason = body["error"]["failed_shards"][0]["reason"]["reason"]
         .as_str()
         .unwrap_or_default();

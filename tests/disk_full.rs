@@ -64,13 +64,20 @@ fn a_full_log_disk_refuses_with_retry_after_keeps_what_it_has_and_resumes_by_its
         assert_eq!(items.len(), 2000);
         for item in items {
             assert_eq!(item["index"]["status"], 503, "{item}");
-            assert_eq!(item["index"]["error"]["type"], "unavailable_exception", "{item}");
-            let reason = item["index"]["error"]["reason"].as_str().unwrap_or_default();
+            assert_eq!(
+                item["index"]["error"]["type"], "unavailable_exception",
+                "{item}"
+            );
+            let reason = item["index"]["error"]["reason"]
+                .as_str()
+                .unwrap_or_default();
             assert!(reason.contains("out of space"), "{reason}");
         }
     }
     let pad = "z".repeat(1000);
-    let ndjson: String = (0..2000).map(|i| format!("{}\n", json!({"nd": i, "pad": pad}))).collect();
+    let ndjson: String = (0..2000)
+        .map(|i| format!("{}\n", json!({"nd": i, "pad": pad})))
+        .collect();
     let resp = server
         .http
         .post(format!("{}/v1/streams/full/records", server.url))
@@ -116,7 +123,11 @@ fn a_full_log_disk_refuses_with_retry_after_keeps_what_it_has_and_resumes_by_its
 
     // One log line for the outage and one for the recovery, not one per request.
     let logs = server.log_text();
-    assert_eq!(logs.matches("is out of space; refusing records").count(), 1, "{logs}");
+    assert_eq!(
+        logs.matches("is out of space; refusing records").count(),
+        1,
+        "{logs}"
+    );
     assert!(logs.contains("has space again"), "{logs}");
 
     // Nothing durable was damaged by the failed writes: a crash and a replay give the same.

@@ -439,7 +439,10 @@ fn a_cluster_down_longer_than_retry_duration_sends_records_to_the_error_output_o
         .iter()
         .map(|(key, rec)| {
             assert!(key.starts_with("errors/elasticsearch-failed/"), "{key}");
-            assert!(rec["errorMessage"].as_str().is_some_and(|m| !m.is_empty()), "{rec}");
+            assert!(
+                rec["errorMessage"].as_str().is_some_and(|m| !m.is_empty()),
+                "{rec}"
+            );
             rec["esDocumentId"].as_str().unwrap_or_default()
         })
         .collect();
@@ -453,7 +456,10 @@ fn a_cluster_down_longer_than_retry_duration_sends_records_to_the_error_output_o
     let later_ids = ship_bulk(&sender, &later, None);
     eventually(Duration::from_secs(30), "delivery after recovery", || {
         let docs = cluster.docs();
-        later_ids.iter().all(|id| docs.contains_key(id)).then_some(())
+        later_ids
+            .iter()
+            .all(|id| docs.contains_key(id))
+            .then_some(())
     });
     sender.wait_delivered("web");
     let docs = cluster.docs();

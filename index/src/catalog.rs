@@ -398,7 +398,8 @@ impl Catalog {
                     expr.split(',').map(str::trim).any(|part| {
                         names(d, part)
                             || aliases.iter().any(|(alias, targets)| {
-                                (alias == part || (part.contains('*') && wildcard_match(part, alias)))
+                                (alias == part
+                                    || (part.contains('*') && wildcard_match(part, alias)))
                                     && targets.keys().any(|t| names(d, t))
                             })
                     })

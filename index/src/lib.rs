@@ -41,7 +41,9 @@ mod shard;
 pub mod sizing;
 pub mod timestamp;
 
-pub use catalog::{Catalog, DamagedIndex, IndexHandle, IndexMeta, ResolveOptions, wildcard_match, with_declared};
+pub use catalog::{
+    Catalog, DamagedIndex, IndexHandle, IndexMeta, ResolveOptions, wildcard_match, with_declared,
+};
 pub use definitions::{Definitions, TemplateKind};
 pub use error::{IndexError, MappingError};
 pub use fields::{DynamicFields, ValueKind, dynamic_fields};

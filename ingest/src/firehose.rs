@@ -151,7 +151,7 @@ fn to_record(
 /// Decodes and accepts every record of a batch — through the stream's pipelines when it has
 /// any (Firehose's data transformation) — each outcome in request order, and the batch's data
 /// size.
-fn accept_batch(
+pub(crate) fn accept_batch(
     records: &[Value],
     accept: &Acceptor,
     format: RecordFormat,
@@ -307,7 +307,19 @@ async fn put_record_batch(
     headers: &HeaderMap,
     mut request: Value,
 ) -> Result<Value, IngestError> {
-    let name = stream_name(&request)?;
+    let (name, records) = batch_request(&mut request)?;
+    let responses = take_records(state, headers, &name, records).await?;
+    let failed = responses.iter().filter(|r| r.error_code.is_some()).count();
+    Ok(json!({
+        "FailedPutCount": failed,
+        "Encrypted": false,
+        "RequestResponses": responses,
+    }))
+}
+
+/// The stream name and records of a `PutRecordBatch` request, checked as Firehose checks them.
+pub(crate) fn batch_request(request: &mut Value) -> Result<(String, Vec<Value>), IngestError> {
+    let name = stream_name(request)?;
     let records = match request.get_mut("Records").map(Value::take) {
         Some(Value::Array(r)) => r,
         Some(_) => return Err(IngestError::Malformed("Records must be a list".to_string())),
@@ -328,13 +340,7 @@ async fn put_record_batch(
             records.len()
         )));
     }
-    let responses = take_records(state, headers, &name, records).await?;
-    let failed = responses.iter().filter(|r| r.error_code.is_some()).count();
-    Ok(json!({
-        "FailedPutCount": failed,
-        "Encrypted": false,
-        "RequestResponses": responses,
-    }))
+    Ok((name, records))
 }
 
 async fn put_record(

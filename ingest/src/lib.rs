@@ -22,6 +22,9 @@ mod encode;
 mod error;
 mod error_output;
 mod firehose;
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod metrics;
 mod ndjson;
 mod objects;

@@ -219,7 +219,9 @@ impl Metrics {
     pub fn observe_damaged(&self, names: impl Iterator<Item = String>) {
         self.damaged_indices.clear();
         for index in names {
-            self.damaged_indices.get_or_create(&IndexLabel { index }).set(1);
+            self.damaged_indices
+                .get_or_create(&IndexLabel { index })
+                .set(1);
         }
     }
 

@@ -244,7 +244,12 @@ impl Pipeline {
                     .or_default()
                     .push(name.clone()),
                 // A damaged index has no writer: it goes directly.
-                None if self.catalog.damaged_in(name).iter().any(|d| d.name == *name) => {
+                None if self
+                    .catalog
+                    .damaged_in(name)
+                    .iter()
+                    .any(|d| d.name == *name) =>
+                {
                     damaged.push(name.clone());
                 }
                 None => {

@@ -455,9 +455,11 @@ impl Writer {
                 // Nothing of this group was acknowledged: cut it off again. Under `Always`
                 // everything before it was synced, so the cut never touches acknowledged data.
                 let size = self.active.size;
-                let cut = self.active.file.set_len(size).and_then(|_| {
-                    self.active.file.seek(SeekFrom::Start(size)).map(|_| ())
-                });
+                let cut = self
+                    .active
+                    .file
+                    .set_len(size)
+                    .and_then(|_| self.active.file.seek(SeekFrom::Start(size)).map(|_| ()));
                 if let Err(cut) = cut {
                     self.poison(&cut);
                     return Err(WalError::Poisoned(cut.to_string()));

@@ -18,6 +18,10 @@ mod registry;
 mod run;
 mod template;
 
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
+
 pub use cloudwatch::{CLOUDWATCH_LOGS, cloudwatch_events};
 pub use doc::IngestDoc;
 pub use error::{DefinitionError, Failure, PipelineError, ProcessError};

@@ -453,3 +453,15 @@ fn kv_splits_filters_trims_and_collects_repeats() {
             .starts_with("[field_split] invalid regular expression [(]")
     );
 }
+
+#[test]
+fn a_runaway_grok_pattern_fails_the_record_instead_of_hanging_or_panicking() {
+    // Found by the `grok` fuzz target: Oniguruma gives up on catastrophic backtracking.
+    let g = json!({"grok": {"field": "m", "patterns": ["(?<x>a+)+$"]}});
+    let out = one(g, json!({"m": format!("{}!", "a".repeat(40))}));
+    let text = out.as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("illegal_argument_exception: grok pattern matching was interrupted"),
+        "{out}"
+    );
+}

@@ -18,6 +18,9 @@ mod dates;
 mod dsl;
 mod engine;
 mod error;
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 mod meta;
 mod msearch;
 mod query_string;
@@ -25,7 +28,8 @@ mod request;
 mod routes;
 mod search;
 mod simple_query_string;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzz"))]
+#[cfg_attr(not(test), allow(dead_code))]
 mod testing;
 
 pub use error::QueryError;

@@ -36,6 +36,9 @@ pub mod canonical;
 pub mod credentials;
 pub mod endpoint;
 mod error;
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod proxy;
 pub mod signer;
 pub mod verify;

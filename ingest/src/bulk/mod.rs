@@ -95,9 +95,9 @@ pub async fn ingest_bulk(
         Some(Answer::Document { body, .. }) => body.get("error").is_some(),
         _ => true,
     });
-    let retry_later = answers.iter().any(|a| {
-        matches!(a, Some(Answer::Failed { error, .. }) if matches!(error.status, 429 | 503))
-    });
+    let retry_later = answers.iter().any(
+        |a| matches!(a, Some(Answer::Failed { error, .. }) if matches!(error.status, 429 | 503)),
+    );
     let items: Vec<Item<'_>> = answers
         .iter()
         .zip(&actions)

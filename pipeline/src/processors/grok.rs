@@ -13,8 +13,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use onig::{Region, SearchOptions};
+use onig::{MatchParam, Region, SearchOptions};
 use serde_json::{Number, Value};
+
+/// Backtracking steps one grok match may take (Oniguruma's retry limit in match), the
+/// deterministic counterpart of Elasticsearch's one-second grok watchdog.
+const GROK_RETRY_LIMIT: u32 = 1_000_000;
 
 use crate::doc::IngestDoc;
 use crate::error::{DefinitionError, Failure};
@@ -283,13 +287,27 @@ impl Grok {
         }
         REGION.with(|region| {
             let mut region = region.borrow_mut();
-            let found = self.regex.search_with_options(
-                text,
-                0,
-                text.len(),
-                SearchOptions::SEARCH_OPTION_NONE,
-                Some(&mut region),
-            );
+            // Bounded backtracking: a pattern that would run away on this text (`(a+)+$`) is
+            // this record's failure, as Elasticsearch's grok watchdog makes it, never a hang
+            // or a panic (`search_with_options` panics when Oniguruma gives up).
+            let mut limits = MatchParam::default();
+            limits.set_retry_limit_in_match(GROK_RETRY_LIMIT);
+            let found = self
+                .regex
+                .search_with_param(
+                    text,
+                    0,
+                    text.len(),
+                    SearchOptions::SEARCH_OPTION_NONE,
+                    Some(&mut region),
+                    limits,
+                )
+                .map_err(|e| {
+                    Failure::illegal(format!(
+                        "grok pattern matching was interrupted: {}",
+                        e.description()
+                    ))
+                })?;
             if found.is_none() {
                 return Ok(None);
             }

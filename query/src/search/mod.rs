@@ -21,7 +21,9 @@ use tantivy::{Executor, Searcher};
 
 pub use fields::flatten;
 pub use highlight::QueryTerms;
-pub use response::{CountResponse, Hit, Hits, SearchResponse, ShardStats, Total, TotalHits, shard_failures};
+pub use response::{
+    CountResponse, Hit, Hits, SearchResponse, ShardStats, Total, TotalHits, shard_failures,
+};
 pub use sort::{SortValue, parse_value};
 
 use self::collector::{Candidate, ShardCollector, ShardFruit, TopSpec};
