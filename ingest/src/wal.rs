@@ -417,7 +417,7 @@ impl Writer {
         appends: &[(WalBatch, OnWritten, Reply)],
     ) -> Result<(), WalError> {
         if self.active.size >= self.options.segment_size {
-            self.roll().map_err(|e| self.failed(e))?;
+            self.roll()?;
         }
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
@@ -485,12 +485,18 @@ impl Writer {
         WalError::Poisoned(format!("{}: {e}", self.active.path.display()))
     }
 
-    fn roll(&mut self) -> std::io::Result<()> {
-        self.active.file.sync_data()?;
+    /// Seals the active segment and starts the next. A failed fsync of the old one poisons
+    /// the log whatever its cause (acknowledged data may be lost from the page cache); no
+    /// space for the new one is [`WalError::Full`], and the old one stays active.
+    fn roll(&mut self) -> Result<(), WalError> {
+        if let Err(e) = self.active.file.sync_data() {
+            self.poison(&e);
+            return Err(WalError::Poisoned(format!("{}: {e}", self.active.path.display())));
+        }
         self.dirty = false;
         let next = Segment::create(&self.dir, self.next_position).map_err(|e| match e {
-            WalError::Io { source, .. } => source,
-            other => std::io::Error::other(other.to_string()),
+            WalError::Io { source, .. } => self.failed(source),
+            other => other,
         })?;
         self.size.fetch_add(SEGMENT_HEADER_LEN, Ordering::Relaxed);
         let old = std::mem::replace(&mut self.active, next);
@@ -519,13 +525,11 @@ impl Writer {
         if self.next_position - 1 <= up_to
             && self.active.size > self.options.segment_size / 4
             && self.poisoned.is_none()
-            && let Err(e) = self.roll()
+            && self.roll().is_err()
+            && self.poisoned.is_some()
         {
-            // Out of space for a new segment: the delivered one stays until a later truncate.
-            let _ = self.failed(e);
-            if self.poisoned.is_some() {
-                return;
-            }
+            // (Out of space for a new segment: the delivered one stays until a later truncate.)
+            return;
         }
         let active_first = self.active.first;
         let mut keep = Vec::new();
