@@ -416,6 +416,9 @@ impl Writer {
         &mut self,
         appends: &[(WalBatch, OnWritten, Reply)],
     ) -> Result<(), WalError> {
+        if appends.iter().all(|(b, _, _)| b.lens.is_empty()) {
+            return Ok(());
+        }
         if self.active.size >= self.options.segment_size {
             self.roll()?;
         }
@@ -491,7 +494,10 @@ impl Writer {
     fn roll(&mut self) -> Result<(), WalError> {
         if let Err(e) = self.active.file.sync_data() {
             self.poison(&e);
-            return Err(WalError::Poisoned(format!("{}: {e}", self.active.path.display())));
+            return Err(WalError::Poisoned(format!(
+                "{}: {e}",
+                self.active.path.display()
+            )));
         }
         self.dirty = false;
         let next = Segment::create(&self.dir, self.next_position).map_err(|e| match e {
