@@ -84,6 +84,12 @@ fn a_damaged_index_is_reported_and_everything_else_keeps_working() {
         1.0
     );
     assert!(server.log_text().contains("index is damaged"));
+    // Monitoring sees a red cluster, as a corrupt shard makes Elasticsearch's.
+    let (_, health) = server.get("/_cluster/health");
+    assert_eq!(health["status"], "red", "{health}");
+    assert_eq!(health["unassigned_primary_shards"], 1);
+    let (_, health) = server.get("/_cluster/health/good");
+    assert_eq!(health["status"], "green", "{health}");
 
     // Ingest goes on: into the healthy stream at once, into the damaged one's log.
     bulk_no_refresh(&server, "good", 100, 10);
@@ -103,6 +109,8 @@ fn a_damaged_index_is_reported_and_everything_else_keeps_working() {
         server.metric(&format!("hydrant_damaged_indices{{index=\"{bad}\"}}")),
         0.0
     );
+    let (_, health) = server.get("/_cluster/health");
+    assert_eq!(health["status"], "green", "{health}");
 }
 
 fn bulk_no_refresh(server: &Server, stream: &str, from: u64, n: u64) {

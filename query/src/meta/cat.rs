@@ -174,26 +174,33 @@ fn epoch_cells() -> [Cell; 2] {
     ]
 }
 
-/// `GET /_cat/health`: one node, every shard a started primary.
-pub fn cat_health(indices: &[Arc<IndexHandle>], p: &CatParams) -> Result<CatOutput, QueryError> {
-    let shards = indices.iter().map(|i| i.shards().len() as u64).sum();
+/// `GET /_cat/health`: one node, every shard a started primary — but those of damaged indices
+/// (red, unassigned).
+pub fn cat_health(
+    indices: &[Arc<IndexHandle>],
+    damaged: usize,
+    p: &CatParams,
+) -> Result<CatOutput, QueryError> {
+    let shards: u64 = indices.iter().map(|i| i.shards().len() as u64).sum();
     let [epoch, ts] = epoch_cells();
+    let status = if damaged > 0 { "red" } else { "green" };
+    let percent = super::cluster::active_percent(shards as usize, damaged);
     let row = vec![
         epoch,
         ts,
         Cell::Text("hydrant".into()),
-        Cell::Text("green".into()),
+        Cell::Text(status.into()),
         Cell::Number(1),
         Cell::Number(1),
         Cell::Number(shards),
         Cell::Number(shards),
         Cell::Number(0),
         Cell::Number(0),
-        Cell::Number(0),
-        Cell::Number(0),
+        Cell::Number(damaged as u64),
+        Cell::Number(damaged as u64),
         Cell::Number(0),
         Cell::Text("-".into()),
-        Cell::Text("100.0%".into()),
+        Cell::Text(format!("{percent:.1}%")),
     ];
     render(HEALTH, vec![row], p)
 }

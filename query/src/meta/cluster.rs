@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 
 use crate::error::QueryError;
 
-/// `GET /_cluster/health[/{target}]`.
-pub fn health(indices: &[Arc<IndexHandle>]) -> Value {
+/// `GET /_cluster/health[/{target}]`: green, or red with a damaged index (whose shard counts
+/// as an unassigned primary, as a shard whose files are corrupt does in Elasticsearch).
+pub fn health(indices: &[Arc<IndexHandle>], damaged: usize) -> Value {
     let shards: usize = indices.iter().map(|i| i.shards().len()).sum();
     json!({
         "cluster_name": "hydrant",
-        "status": "green",
+        "status": if damaged > 0 { "red" } else { "green" },
         "timed_out": false,
         "number_of_nodes": 1,
         "number_of_data_nodes": 1,
@@ -21,14 +22,23 @@ pub fn health(indices: &[Arc<IndexHandle>]) -> Value {
         "active_shards": shards,
         "relocating_shards": 0,
         "initializing_shards": 0,
-        "unassigned_shards": 0,
-        "unassigned_primary_shards": 0,
+        "unassigned_shards": damaged,
+        "unassigned_primary_shards": damaged,
         "delayed_unassigned_shards": 0,
         "number_of_pending_tasks": 0,
         "number_of_in_flight_fetch": 0,
         "task_max_waiting_in_queue_millis": 0,
-        "active_shards_percent_as_number": 100.0,
+        "active_shards_percent_as_number": active_percent(shards, damaged),
     })
+}
+
+/// Active shards as a percentage of all (100 when there are none).
+pub(crate) fn active_percent(active: usize, unassigned: usize) -> f64 {
+    if active + unassigned == 0 {
+        100.0
+    } else {
+        active as f64 * 100.0 / (active + unassigned) as f64
+    }
 }
 
 /// `GET /_resolve/index/{expr}`: the indices and aliases (streams) an expression names.

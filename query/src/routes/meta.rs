@@ -279,7 +279,8 @@ pub(super) async fn health_all(State(state): State<AppState>) -> Response {
             .gate
             .run(move || {
                 let indices = state.engine.resolve("_all", &SearchParams::default())?;
-                Ok(meta::health(&indices))
+                let damaged = state.engine.catalog.damaged_in("_all").len();
+                Ok(meta::health(&indices, damaged))
             })
             .await,
     )
@@ -295,7 +296,8 @@ pub(super) async fn health_target(
             .gate
             .run(move || {
                 let indices = state.engine.resolve(&target, &strict(params))?;
-                Ok(meta::health(&indices))
+                let damaged = state.engine.catalog.damaged_in(&target).len();
+                Ok(meta::health(&indices, damaged))
             })
             .await,
     )
@@ -342,7 +344,10 @@ async fn run_cat(state: AppState, target: String, params: CatParams, cat: Cat) -
                 match cat {
                     Cat::Indices => meta::cat_indices(&indices, &params),
                     Cat::Shards => meta::cat_shards(&indices, &params),
-                    Cat::Health => meta::cat_health(&indices, &params),
+                    Cat::Health => {
+                        let damaged = state.engine.catalog.damaged_in(&target).len();
+                        meta::cat_health(&indices, damaged, &params)
+                    }
                     Cat::Count => meta::cat_count(&indices, &params),
                     Cat::Aliases => {
                         meta::cat_aliases(&indices, state.engine.catalog().definitions(), &params)
