@@ -41,7 +41,16 @@ pub fn format_date(ms: i64, format: Option<&str>, zone: Zone) -> String {
         custom => java_to_chrono(custom, true),
     };
     match pattern {
-        Some(p) => local.format(&p).to_string(),
+        // Written, not `to_string()`: a pattern chrono cannot print falls back to the default
+        // format instead of panicking.
+        Some(p) => {
+            use std::fmt::Write;
+            let mut out = String::new();
+            match write!(out, "{}", local.format(&p)) {
+                Ok(()) => out,
+                Err(_) => iso(&local),
+            }
+        }
         None => iso(&local),
     }
 }

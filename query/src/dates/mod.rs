@@ -510,6 +510,9 @@ pub(crate) fn java_to_chrono(pattern: &str, for_output: bool) -> Option<String> 
                 let _ = n;
                 return None;
             }
+            // A literal `%` must not start a chrono specifier (found by the `date_math` fuzz
+            // target: `%` alone made formatting fail).
+            ('%', n) => "%%".repeat(n),
             (c, n) => std::iter::repeat_n(c, n).collect(),
         };
         // `.SSS` in Java includes the dot in the pattern; chrono's `%.f` brings its own.
@@ -576,6 +579,17 @@ mod tests {
         );
         let secs = DateParser::new(Some("epoch_second"), None, NOW).unwrap();
         assert_eq!(secs.parse("1431857100", false).unwrap(), 1_431_857_100_000);
+        // A literal `%` is a character like any other, reading and printing.
+        let percent = DateParser::new(Some("yyyy%MM%dd"), None, NOW).unwrap();
+        assert_eq!(
+            iso(percent.parse("2015%05%17", false).unwrap()),
+            "2015-05-17T00:00:00.000Z"
+        );
+        assert_eq!(
+            format::format_date(NOW, Some("yyyy%MM"), Zone::Utc),
+            "2025%11"
+        );
+        assert_eq!(format::format_date(NOW, Some("%"), Zone::Utc), "%");
     }
 
     #[test]
