@@ -323,6 +323,13 @@ def main():
     steady = [peaks[c] for c in sorted(peaks) if c >= 1]
     report["rss_peak_mib_per_cycle"] = [round(peaks[c] / 1024, 1) for c in sorted(peaks)]
     report["rss_flat_within_10pct"] = bool(steady) and max(steady) <= 1.10 * min(steady)
+    # The median of each cycle's second half: where a cycle settles, short spikes aside.
+    medians = []
+    for c in sorted(peaks):
+        samples = [kib for _, cc, kib in rss if cc == c]
+        half = sorted(samples[len(samples) // 2:])
+        medians.append(round(half[len(half) // 2] / 1024, 1) if half else None)
+    report["rss_settled_mib_per_cycle"] = medians
     report["data_dir_mib"] = [(t, round(d / 2**20, 1), round(w / 2**20, 1)) for t, d, w in disk]
     _, cat = request("GET", server.port, "/_cat/indices/soak-old*?format=json")
     old_indices = json.loads(cat)
