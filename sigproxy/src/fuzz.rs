@@ -27,6 +27,11 @@ pub fn sigv4(data: &[u8]) {
     let (Some(method), Some(target)) = (lines.next(), lines.next()) else {
         return;
     };
+    // An origin-form target, as a client sends it (anything else would change the host the
+    // SDK signs).
+    if !target.starts_with('/') {
+        return;
+    }
     let given: Vec<(&str, &str)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim(), v.trim()))

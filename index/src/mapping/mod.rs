@@ -297,6 +297,10 @@ impl DocMapper {
         match name {
             ID_FIELD => return FieldTarget::Id,
             TIMESTAMP_FIELD => return FieldTarget::Timestamp,
+            // NUL ends a path inside tantivy's JSON terms: a name holding one can name no
+            // indexed value, and a term built from it is malformed (a range on it panicked
+            // tantivy; found by the `query_string` fuzz target).
+            _ if name.contains('\0') => return FieldTarget::Missing,
             _ => {}
         }
         if let Some((field, kind)) = self.explicit.get(name) {
