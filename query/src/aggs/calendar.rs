@@ -21,6 +21,8 @@ const FIRST_MONDAY: i64 = 4 * DAY;
 /// A calendar unit of `calendar_interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CalendarUnit {
+    /// `1s`, `second`.
+    Second,
     /// `1m`, `minute`.
     Minute,
     /// `1h`, `hour`.
@@ -50,6 +52,7 @@ impl Interval {
     /// Parses a `calendar_interval`.
     pub fn calendar(text: &str) -> Result<Interval, QueryError> {
         let unit = match text.trim() {
+            "1s" | "second" => CalendarUnit::Second,
             "1m" | "minute" => CalendarUnit::Minute,
             "1h" | "hour" => CalendarUnit::Hour,
             "1d" | "day" => CalendarUnit::Day,
@@ -105,6 +108,7 @@ impl Interval {
         match self {
             Interval::Fixed(ms) => ms,
             Interval::Calendar(u) => match u {
+                CalendarUnit::Second => 1000,
                 CalendarUnit::Minute => MINUTE,
                 CalendarUnit::Hour => HOUR,
                 CalendarUnit::Day => DAY,
@@ -218,7 +222,7 @@ fn uniform(bounds: &[i64]) -> Option<Grid> {
 }
 
 /// Bucket starts from the bucket of `min` to the one after the bucket of `max`.
-fn boundaries(
+pub(crate) fn boundaries(
     interval: Interval,
     zone: Zone,
     offset: i64,
@@ -277,6 +281,7 @@ fn floor_local(t: NaiveDateTime, interval: Interval) -> NaiveDateTime {
                 .unwrap_or(t)
         }
         Interval::Calendar(u) => match u {
+            CalendarUnit::Second => floor_to(t, Unit::Second),
             CalendarUnit::Minute => floor_to(t, Unit::Minute),
             CalendarUnit::Hour => floor_to(t, Unit::Hour),
             CalendarUnit::Day => floor_to(t, Unit::Day),
@@ -298,6 +303,7 @@ fn step_local(t: NaiveDateTime, interval: Interval) -> Option<NaiveDateTime> {
     match interval {
         Interval::Fixed(ms) => t.checked_add_signed(Duration::milliseconds(ms)),
         Interval::Calendar(u) => match u {
+            CalendarUnit::Second => add_units(t, 1, Unit::Second),
             CalendarUnit::Minute => add_units(t, 1, Unit::Minute),
             CalendarUnit::Hour => add_units(t, 1, Unit::Hour),
             CalendarUnit::Day => add_units(t, 1, Unit::Day),

@@ -8,7 +8,9 @@
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
-use tantivy::aggregation::agg_result::{AggregationResult, BucketEntries, BucketResult};
+use tantivy::aggregation::agg_result::{
+    AggregationResult, AggregationResults, BucketEntries, BucketResult,
+};
 use tantivy::aggregation::bucket::{
     DateHistogramAggregationReq, HistogramBounds, RangeAggregation, RangeAggregationRange,
 };
@@ -220,22 +222,7 @@ impl DateHistogram {
                 };
                 node(AggregationVariants::DateHistogram(req), subs)
             }
-            Grid::Boundaries(bounds) => {
-                let ranges = bounds
-                    .windows(2)
-                    .map(|w| RangeAggregationRange {
-                        key: Some(w[0].to_string()),
-                        from: Some(w[0] as f64 * 1e6),
-                        to: Some(w[1] as f64 * 1e6),
-                    })
-                    .collect();
-                let req = RangeAggregation {
-                    field,
-                    ranges,
-                    keyed: false,
-                };
-                node(AggregationVariants::Range(req), subs)
-            }
+            Grid::Boundaries(bounds) => boundary_ranges(field, &bounds, subs),
         })
     }
 
@@ -246,23 +233,8 @@ impl DateHistogram {
         r: &Renderer<'_>,
     ) -> Result<Value, QueryError> {
         let raw = match result {
-            AggregationResult::BucketResult(BucketResult::Range { buckets }) => {
-                let entries = match buckets {
-                    BucketEntries::Vec(v) => v,
-                    BucketEntries::HashMap(m) => m.into_values().collect(),
-                };
-                let mut out: Vec<(i64, u64, _)> = entries
-                    .into_iter()
-                    .map(|b| {
-                        let key = match &b.key {
-                            Key::Str(s) => s.parse().unwrap_or(0),
-                            _ => b.from.map_or(0, |f| (f / 1e6) as i64),
-                        };
-                        (key, b.doc_count, b.sub_aggregation)
-                    })
-                    .collect();
-                out.sort_by_key(|(k, _, _)| *k);
-                self.trim(out)
+            range @ AggregationResult::BucketResult(BucketResult::Range { .. }) => {
+                self.trim(range_buckets(n, range, r)?)
             }
             other => histogram_buckets(n, other, r)?
                 .into_iter()
@@ -279,13 +251,14 @@ impl DateHistogram {
         };
         let mut out = Vec::with_capacity(raw.len());
         for (key, doc_count, subs) in raw {
-            let text = format_date(key, self.format.as_deref(), self.zone);
-            let mut bucket = Map::new();
-            bucket.insert("key_as_string".into(), json!(text));
-            bucket.insert("key".into(), json!(key));
-            bucket.insert("doc_count".into(), json!(doc_count));
-            r.subs(&n.subs, subs, &mut bucket)?;
-            out.push((text, bucket));
+            out.push(date_bucket(
+                key,
+                doc_count,
+                subs,
+                (self.format.as_deref(), self.zone),
+                n,
+                r,
+            )?);
         }
         self.order.apply(&mut out);
         Ok(json!({ "buckets": buckets_json(out, self.keyed) }))
@@ -322,6 +295,68 @@ impl DateHistogram {
             .map(|(_, b)| b)
             .collect()
     }
+}
+
+/// A histogram over explicit bucket starts (the last one closes the last bucket), as a range
+/// aggregation keyed by each bucket's start.
+pub(crate) fn boundary_ranges(field: String, starts: &[i64], subs: Aggregations) -> Aggregation {
+    let ranges = starts
+        .windows(2)
+        .map(|w| RangeAggregationRange {
+            key: Some(w[0].to_string()),
+            from: Some(w[0] as f64 * 1e6),
+            to: Some(w[1] as f64 * 1e6),
+        })
+        .collect();
+    let req = RangeAggregation {
+        field,
+        ranges,
+        keyed: false,
+    };
+    node(AggregationVariants::Range(req), subs)
+}
+
+/// The buckets of [`boundary_ranges`] by start, ascending. The ranges tantivy adds to cover
+/// the rest of the line (keyed `*-…`, `…-*`) lie outside the data's span and are left out.
+pub(crate) fn range_buckets(
+    n: &AggNode,
+    result: AggregationResult,
+    r: &Renderer<'_>,
+) -> Result<Vec<(i64, u64, AggregationResults)>, QueryError> {
+    let AggregationResult::BucketResult(BucketResult::Range { buckets }) = result else {
+        return Err(r.mismatch(n));
+    };
+    let entries = match buckets {
+        BucketEntries::Vec(v) => v,
+        BucketEntries::HashMap(m) => m.into_values().collect(),
+    };
+    let mut out: Vec<(i64, u64, _)> = entries
+        .into_iter()
+        .filter_map(|b| {
+            let Key::Str(key) = &b.key else { return None };
+            Some((key.parse().ok()?, b.doc_count, b.sub_aggregation))
+        })
+        .collect();
+    out.sort_by_key(|(k, _, _)| *k);
+    Ok(out)
+}
+
+/// One date bucket in ES's shape, keyed by its start (`key_as_string` in `format` and zone).
+pub(crate) fn date_bucket(
+    key: i64,
+    doc_count: u64,
+    subs: AggregationResults,
+    (format, zone): (Option<&str>, Zone),
+    n: &AggNode,
+    r: &Renderer<'_>,
+) -> Result<(String, Map<String, Value>), QueryError> {
+    let text = format_date(key, format, zone);
+    let mut bucket = Map::new();
+    bucket.insert("key_as_string".into(), json!(text));
+    bucket.insert("key".into(), json!(key));
+    bucket.insert("doc_count".into(), json!(doc_count));
+    r.subs(&n.subs, subs, &mut bucket)?;
+    Ok((text, bucket))
 }
 
 fn now_ms() -> i64 {

@@ -11,6 +11,7 @@
 //! `top_hits` sources).
 
 mod args;
+mod auto_date_histogram;
 mod calendar;
 mod cardinality;
 mod composite;
@@ -59,6 +60,8 @@ pub enum AggKind {
     Histogram(histogram::Histogram),
     /// `date_histogram`.
     DateHistogram(date_histogram::DateHistogram),
+    /// `auto_date_histogram`.
+    AutoDateHistogram(auto_date_histogram::AutoDateHistogram),
     /// `range` and `date_range`.
     Range(range::Range),
     /// `filter`.
@@ -90,6 +93,7 @@ impl AggKind {
             AggKind::Terms(_)
                 | AggKind::Histogram(_)
                 | AggKind::DateHistogram(_)
+                | AggKind::AutoDateHistogram(_)
                 | AggKind::Range(_)
                 | AggKind::Filter(_)
                 | AggKind::Missing(..)
@@ -105,6 +109,7 @@ impl AggKind {
             AggKind::Terms(_) => "terms",
             AggKind::Histogram(_) => "histogram",
             AggKind::DateHistogram(_) => "date_histogram",
+            AggKind::AutoDateHistogram(_) => "auto_date_histogram",
             AggKind::Range(r) if r.date => "date_range",
             AggKind::Range(_) => "range",
             AggKind::Filter(_) => "filter",
@@ -126,6 +131,7 @@ impl AggKind {
             AggKind::Terms(t) => vec![t.field.as_str()],
             AggKind::Histogram(h) => vec![h.field.as_str()],
             AggKind::DateHistogram(d) => vec![d.field.as_str()],
+            AggKind::AutoDateHistogram(a) => vec![a.field.as_str()],
             AggKind::Range(r) => vec![r.field.as_str()],
             AggKind::Metric(m) => vec![m.field.as_str()],
             AggKind::Cardinality(c) => vec![c.field.as_str()],
@@ -181,7 +187,7 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
         }
         let histogram = matches!(
             parent,
-            Some(AggKind::Histogram(_) | AggKind::DateHistogram(_))
+            Some(AggKind::Histogram(_) | AggKind::DateHistogram(_) | AggKind::AutoDateHistogram(_))
         );
         let multi = matches!(
             parent,
@@ -189,6 +195,7 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
                 AggKind::Terms(_)
                     | AggKind::Histogram(_)
                     | AggKind::DateHistogram(_)
+                    | AggKind::AutoDateHistogram(_)
                     | AggKind::Range(_)
                     | AggKind::Filters(_)
                     | AggKind::Composite(_)
@@ -264,6 +271,19 @@ fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
     if let AggKind::Terms(t) = &mut kind {
         t.check_order(&subs);
     }
+    if kind.is_bucket()
+        && let Some(inner) = subs
+            .iter()
+            .find(|s| matches!(s.kind, AggKind::AutoDateHistogram(_)))
+    {
+        // ES chooses the interval per parent bucket; Hydrant chooses it once per request.
+        return Err(QueryError::Unsupported {
+            what: format!(
+                "[auto_date_histogram] aggregation [{}] under the bucket aggregation [{name}]",
+                inner.name
+            ),
+        });
+    }
     if !subs.is_empty() && !kind.is_bucket() {
         return Err(QueryError::Parsing(format!(
             "Aggregator [{name}] of type [{type_name}] cannot accept sub-aggregations"
@@ -282,6 +302,9 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "terms" => AggKind::Terms(terms::Terms::parse(v)?),
         "histogram" => AggKind::Histogram(histogram::Histogram::parse(v)?),
         "date_histogram" => AggKind::DateHistogram(date_histogram::DateHistogram::parse(v)?),
+        "auto_date_histogram" => {
+            AggKind::AutoDateHistogram(auto_date_histogram::AutoDateHistogram::parse(v)?)
+        }
         "range" => AggKind::Range(range::Range::parse(v, false)?),
         "date_range" => AggKind::Range(range::Range::parse(v, true)?),
         "filter" => AggKind::Filter(filters::Filter::parse(v)?),

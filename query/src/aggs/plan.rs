@@ -67,6 +67,7 @@ impl<'a> Planner<'a> {
             AggKind::Terms(t) => vec![(name, t.plan(self, subs)?)],
             AggKind::Histogram(h) => vec![(name, h.plan(self, subs)?)],
             AggKind::DateHistogram(d) => vec![(name, d.plan(self, subs)?)],
+            AggKind::AutoDateHistogram(a) => vec![(name, a.plan(self, subs)?)],
             AggKind::Range(r) => r.plan(self, &name, subs)?,
             AggKind::Filter(f) | AggKind::Missing(f, _) => vec![(name, f.plan(self, subs)?)],
             AggKind::Composite(c) => vec![(name, c.plan(self, subs)?)],

@@ -8,13 +8,15 @@ use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::AggregationResults;
 
 use super::fields::FieldKind;
-use super::{AggKind, AggNode, FieldKinds, HitLookup};
+use super::{AggKind, AggNode, Bounds, FieldKinds, HitLookup};
 use crate::dates::{Zone, format_date};
 use crate::error::QueryError;
 
 /// Renders results for one request.
 pub(crate) struct Renderer<'a> {
     pub kinds: &'a FieldKinds,
+    /// The time spans of the pre-pass (for `auto_date_histogram`'s interval).
+    pub bounds: &'a Bounds,
     pub lookup: &'a dyn HitLookup,
     pub typed_keys: bool,
     /// Documents in the bucket being rendered (`top_hits` reports it as its total).
@@ -74,6 +76,7 @@ impl Renderer<'_> {
             AggKind::Terms(t) => t.render(n, res, self),
             AggKind::Histogram(h) => h.render(n, res, self),
             AggKind::DateHistogram(d) => d.render(n, res, self),
+            AggKind::AutoDateHistogram(a) => a.render(n, res, self),
             AggKind::Filter(f) | AggKind::Missing(f, _) => f.render(n, res, self),
             AggKind::Composite(c) => c.render(n, res, self),
             AggKind::MultiTerms(m) => m.render(n, res, self),

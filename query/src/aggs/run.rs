@@ -62,13 +62,17 @@ fn collector(aggs: Aggregations, registry: ValueSourceRegistry) -> DistributedAg
     DistributedAggregationCollector::from_aggs(aggs, context)
 }
 
-fn span_fields(nodes: &[AggNode], out: &mut Vec<String>) {
+fn span_fields(nodes: &[AggNode], out: &mut Vec<(String, &'static str)>) {
     for n in nodes {
-        if let AggKind::DateHistogram(d) = &n.kind
-            && d.needs_span()
-            && !out.contains(&d.field)
+        let field = match &n.kind {
+            AggKind::DateHistogram(d) if d.needs_span() => Some(&d.field),
+            AggKind::AutoDateHistogram(a) => Some(&a.field),
+            _ => None,
+        };
+        if let Some(field) = field
+            && !out.iter().any(|(f, _)| f == field)
         {
-            out.push(d.field.clone());
+            out.push((field.clone(), n.kind.type_name()));
         }
         span_fields(&n.subs, out);
     }
@@ -85,7 +89,7 @@ impl AggRun {
     }
 
     /// The date fields whose time span must be known before planning.
-    pub fn span_fields(&self) -> Vec<String> {
+    pub fn span_fields(&self) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
         span_fields(&self.nodes, &mut out);
         out
@@ -103,8 +107,8 @@ impl AggRun {
         }
         let mut p = self.planner(mapper, fields, None);
         let mut aggs = Aggregations::default();
-        for (i, field) in wanted.iter().enumerate() {
-            let column = p.column(field, Want::Dates, "date_histogram")?;
+        for (i, (field, agg)) in wanted.iter().enumerate() {
+            let column = p.column(field, Want::Dates, agg)?;
             aggs.insert(
                 format!("min{i}"),
                 node(
@@ -148,7 +152,7 @@ impl AggRun {
             }
             _ => None,
         };
-        for (i, field) in wanted.into_iter().enumerate() {
+        for (i, (field, _)) in wanted.into_iter().enumerate() {
             // Date columns hold nanoseconds.
             if let (Some(lo), Some(hi)) = (value(format!("min{i}")), value(format!("max{i}"))) {
                 self.bounds
@@ -202,6 +206,7 @@ impl AggRun {
         let results = merged.into_final_result(structure, limits())?;
         let renderer = Renderer {
             kinds: &self.kinds,
+            bounds: &self.bounds,
             lookup,
             typed_keys,
             doc_count: Cell::new(doc_count),
