@@ -689,7 +689,7 @@ class Differ:
         if not isinstance(a, dict) or not isinstance(b, dict):
             self.value(a, b, path)
             return
-        if kind in ("percentiles", "cardinality", "percentile_ranks"):
+        if kind in ("percentiles", "cardinality", "percentile_ranks", "median_absolute_deviation"):
             # "approx_abs": an absolute tolerance instead (dates: 5 % of an epoch is years)
             self.value(a, b, path, REL_APPROX, abs_tol=ctx.case.get("approx_abs"))
             return
@@ -906,7 +906,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hydrant-bin", default=os.environ.get("HYDRANT_BIN", os.path.join(ROOT, "target/debug/hydrant")))
     ap.add_argument("--opensearch-url", help="use a running, EMPTY OpenSearch 2.19.6 node instead of starting one")
-    ap.add_argument("--only", help="run only the cases whose id matches this glob (ingest always runs)")
+    ap.add_argument("--only", help="run only the cases whose id matches this glob, or one of these comma-separated globs (ingest always runs)")
     ap.add_argument("--report", default=os.environ.get("CONFORMANCE_REPORT", os.path.join(HERE, "out", "report.json")))
     ap.add_argument("-v", "--verbose", action="store_true", help="print every difference")
     ap.add_argument("--open", default=OPEN_FILE,
@@ -918,7 +918,8 @@ def main():
     t_start = time.time()
     cases = load_cases()
     if args.only:
-        cases = [c for c in cases if fnmatch.fnmatchcase(c["id"], args.only)]
+        globs = args.only.split(",")
+        cases = [c for c in cases if any(fnmatch.fnmatchcase(c["id"], g) for g in globs)]
     known = read_known()
     binary = os.path.abspath(args.hydrant_bin)
     if not os.path.exists(binary):

@@ -19,8 +19,10 @@ mod date_histogram;
 mod fields;
 mod filters;
 mod histogram;
+mod mad;
 mod metrics;
 mod multi_terms;
+mod percentile_ranks;
 mod percentiles;
 mod pipeline;
 mod plan;
@@ -30,6 +32,7 @@ mod run;
 mod sources;
 mod terms;
 mod top_hits;
+mod weighted_avg;
 
 use serde_json::Value;
 
@@ -80,6 +83,12 @@ pub enum AggKind {
     Cardinality(cardinality::Cardinality),
     /// `percentiles`.
     Percentiles(percentiles::Percentiles),
+    /// `percentile_ranks`.
+    PercentileRanks(percentile_ranks::PercentileRanks),
+    /// `median_absolute_deviation`.
+    Mad(mad::MedianAbsoluteDeviation),
+    /// `weighted_avg`.
+    WeightedAvg(weighted_avg::WeightedAvg),
     /// `top_hits`.
     TopHits(top_hits::TopHits),
     /// A pipeline aggregation (computed from the others' rendered results).
@@ -120,6 +129,9 @@ impl AggKind {
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
             AggKind::Percentiles(_) => "percentiles",
+            AggKind::PercentileRanks(_) => "percentile_ranks",
+            AggKind::Mad(_) => "median_absolute_deviation",
+            AggKind::WeightedAvg(_) => "weighted_avg",
             AggKind::TopHits(_) => "top_hits",
             AggKind::Pipeline(p) => p.type_name,
         }
@@ -136,6 +148,9 @@ impl AggKind {
             AggKind::Metric(m) => vec![m.field.as_str()],
             AggKind::Cardinality(c) => vec![c.field.as_str()],
             AggKind::Percentiles(p) => vec![p.field.as_str()],
+            AggKind::PercentileRanks(p) => vec![p.field.as_str()],
+            AggKind::Mad(m) => vec![m.field.as_str()],
+            AggKind::WeightedAvg(w) => w.fields(),
             AggKind::TopHits(t) => t.sort_fields(),
             AggKind::Missing(_, field) => vec![field.as_str()],
             AggKind::Composite(c) => c.fields(),
@@ -321,6 +336,11 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "filters" => AggKind::Filters(filters::Filters::parse(v)?),
         "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
         "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),
+        "percentile_ranks" => {
+            AggKind::PercentileRanks(percentile_ranks::PercentileRanks::parse(v)?)
+        }
+        "median_absolute_deviation" => AggKind::Mad(mad::MedianAbsoluteDeviation::parse(v)?),
+        "weighted_avg" => AggKind::WeightedAvg(weighted_avg::WeightedAvg::parse(v)?),
         "top_hits" => AggKind::TopHits(top_hits::TopHits::parse(v)?),
         t if pipeline::TYPES.contains(&t) => AggKind::Pipeline(pipeline::Pipeline::parse(t, v)?),
         // Everything else (geo grids, pipelines, composite, …) is refused by name rather than

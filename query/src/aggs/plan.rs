@@ -76,6 +76,9 @@ impl<'a> Planner<'a> {
             AggKind::Metric(m) => vec![(name, m.plan(self)?)],
             AggKind::Cardinality(c) => vec![(name, c.plan(self)?)],
             AggKind::Percentiles(p) => vec![(name, p.plan(self)?)],
+            AggKind::PercentileRanks(p) => vec![(name, p.plan(self)?)],
+            AggKind::Mad(m) => vec![(name, m.plan(self)?)],
+            AggKind::WeightedAvg(w) => w.plan(self, &name)?,
             AggKind::TopHits(t) => vec![(name, t.plan(self)?)],
             // Computed after rendering, from the others' results.
             AggKind::Pipeline(_) => Vec::new(),
@@ -87,6 +90,24 @@ impl<'a> Planner<'a> {
         match &mut self.compiler {
             Some(c) => c.compile(q),
             None => Ok(Box::new(EmptyQuery)),
+        }
+    }
+
+    /// The tantivy column of a numeric `field` that a computed source of aggregation `agg`
+    /// reads (checked as [`Planner::column`] checks it; an unmapped field names a column no
+    /// segment has).
+    pub fn source_column(&mut self, field: &str, agg: &str) -> Result<String, QueryError> {
+        check_kind(field, self.kinds.get(field), Want::Numbers, agg)?;
+        match self.mapper.resolve(field) {
+            FieldTarget::Explicit {
+                kind: FieldType::Text,
+                ..
+            } => Err(text_field(field)),
+            FieldTarget::Missing => Ok(unmapped(field)),
+            _ => Ok(self
+                .mapper
+                .column_name(field)
+                .map_or_else(|| unmapped(field), |(c, _)| c)),
         }
     }
 

@@ -69,6 +69,7 @@ impl Renderer<'_> {
         match &n.kind {
             AggKind::Filters(f) => return f.render(n, results, self),
             AggKind::Range(r) => return r.render(n, results, self),
+            AggKind::WeightedAvg(w) => return w.render(n, results, self),
             _ => {}
         }
         let res = results.0.remove(&n.name).ok_or_else(|| self.mismatch(n))?;
@@ -83,8 +84,13 @@ impl Renderer<'_> {
             AggKind::Metric(m) => m.render(n, res, self),
             AggKind::Cardinality(c) => c.render(n, res, self),
             AggKind::Percentiles(p) => p.render(n, res, self),
+            AggKind::PercentileRanks(p) => p.render(n, res, self),
+            AggKind::Mad(m) => m.render(n, res, self),
             AggKind::TopHits(t) => t.render(n, res, self),
-            AggKind::Filters(_) | AggKind::Range(_) | AggKind::Pipeline(_) => Err(self.mismatch(n)),
+            AggKind::Filters(_)
+            | AggKind::Range(_)
+            | AggKind::WeightedAvg(_)
+            | AggKind::Pipeline(_) => Err(self.mismatch(n)),
         }
     }
 
@@ -110,6 +116,7 @@ impl Renderer<'_> {
                 _ => "sterms",
             },
             AggKind::Percentiles(_) => "tdigest_percentiles",
+            AggKind::PercentileRanks(_) => "tdigest_percentile_ranks",
             AggKind::Cardinality(_) => "cardinality",
             other => other.type_name(),
         }

@@ -49,6 +49,20 @@ struct Merged {
     target: Target,
 }
 
+/// The values of every column of `column` in one segment as one stream in `target`'s type
+/// (`None` when the segment has none), for sources built on top of it.
+pub(crate) fn merged(
+    reader: &SegmentReader,
+    column: &str,
+    target: Target,
+) -> tantivy::Result<Option<Box<dyn ValueSource>>> {
+    Merged {
+        column: column.to_string(),
+        target,
+    }
+    .for_segment(reader, None)
+}
+
 /// One input column and how its values become the output's.
 type Converter = fn(u64) -> u64;
 

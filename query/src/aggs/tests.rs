@@ -26,7 +26,7 @@ impl Lcg {
     }
 }
 
-fn docs() -> &'static Vec<Value> {
+pub(super) fn docs() -> &'static Vec<Value> {
     static DOCS: OnceLock<Vec<Value>> = OnceLock::new();
     DOCS.get_or_init(|| {
         let mut r = Lcg(42);
@@ -65,23 +65,23 @@ fn shared() -> &'static Corpus {
     C.get_or_init(|| corpus("web", docs(), 2, None))
 }
 
-fn ts(d: &Value) -> i64 {
+pub(super) fn ts(d: &Value) -> i64 {
     DateTime::parse_from_rfc3339(d["@timestamp"].as_str().unwrap())
         .unwrap()
         .timestamp_millis()
 }
 
-fn bytes(d: &Value) -> Option<f64> {
+pub(super) fn bytes(d: &Value) -> Option<f64> {
     d.get("bytes").and_then(Value::as_f64)
 }
 
-fn aggs(body: Value) -> Value {
+pub(super) fn aggs(body: Value) -> Value {
     let resp = shared().search("web", body);
     assert!(resp.get("error").is_none(), "{resp}");
     resp["aggregations"].clone()
 }
 
-fn close(a: f64, b: f64) -> bool {
+pub(super) fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-6 * b.abs().max(1.0)
 }
 
@@ -614,3 +614,5 @@ fn too_many_buckets_is_a_typed_error() {
     );
     assert_eq!(resp["status"], json!(400));
 }
+
+mod metrics_more;

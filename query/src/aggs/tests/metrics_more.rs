@@ -1,0 +1,126 @@
+//! `weighted_avg`, `percentile_ranks`, `median_absolute_deviation` and `auto_date_histogram`
+//! against answers computed here from the same documents (integers and floats mixed in
+//! `bytes`, some documents without it).
+
+use serde_json::json;
+
+use serde_json::Value;
+
+use super::{bytes, close, docs, ts};
+
+/// The aggregations of a `size: 0` search with these.
+fn aggs(a: Value) -> Value {
+    super::aggs(json!({"size": 0, "aggs": a}))
+}
+
+fn status(d: &serde_json::Value) -> f64 {
+    d["status"].as_f64().unwrap()
+}
+
+#[test]
+fn weighted_avg_sums_products_over_documents_with_both() {
+    let got = aggs(json!({
+        "w": {"weighted_avg": {"value": {"field": "bytes"}, "weight": {"field": "status"}}},
+        "m": {"weighted_avg": {"value": {"field": "bytes", "missing": 10}, "weight": {"field": "status"}}}
+    }));
+    let (mut num, mut den) = (0.0, 0.0);
+    let (mut num_m, mut den_m) = (0.0, 0.0);
+    for d in docs() {
+        let w = status(d);
+        if let Some(b) = bytes(d) {
+            num += b * w;
+            den += w;
+        }
+        num_m += bytes(d).unwrap_or(10.0) * w;
+        den_m += w;
+    }
+    let w = got["w"]["value"].as_f64().unwrap();
+    assert!(close(w, num / den), "{w} vs {}", num / den);
+    let m = got["m"]["value"].as_f64().unwrap();
+    assert!(close(m, num_m / den_m), "{m} vs {}", num_m / den_m);
+    // No weight anywhere: no value, as ES shows its NaN.
+    let none = aggs(
+        json!({"w": {"weighted_avg": {"value": {"field": "bytes"}, "weight": {"field": "nope"}}}}),
+    );
+    assert!(none["w"]["value"].is_null(), "{none}");
+}
+
+#[test]
+fn percentile_ranks_count_values_at_or_below() {
+    // 25_000.25 sits between integers; 200 and 304 are values many documents share.
+    let got = aggs(
+        json!({"r": {"percentile_ranks": {"field": "bytes", "values": [25000.25, 0, 60000]}},
+                          "s": {"percentile_ranks": {"field": "status", "values": [200, 304]}}}),
+    );
+    let values: Vec<f64> = docs().iter().filter_map(bytes).collect();
+    let rank = |x: f64, vs: &[f64]| {
+        vs.iter().filter(|v| **v <= x).count() as f64 * 100.0 / vs.len() as f64
+    };
+    for (key, x) in [("25000.25", 25000.25), ("0.0", 0.0), ("60000.0", 60000.0)] {
+        let r = got["r"]["values"][key].as_f64().unwrap();
+        assert!(
+            close(r, rank(x, &values)),
+            "{key}: {r} vs {}",
+            rank(x, &values)
+        );
+    }
+    let statuses: Vec<f64> = docs().iter().map(status).collect();
+    for (key, x) in [("200.0", 200.0), ("304.0", 304.0)] {
+        let r = got["s"]["values"][key].as_f64().unwrap();
+        assert!(close(r, rank(x, &statuses)), "{key}: {r}");
+    }
+}
+
+#[test]
+fn median_absolute_deviation_is_within_the_sketch_error() {
+    let got = aggs(json!({"m": {"median_absolute_deviation": {"field": "bytes"}}}));
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n.is_multiple_of(2) {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        } else {
+            v[n / 2]
+        }
+    };
+    let values: Vec<f64> = docs().iter().filter_map(bytes).collect();
+    let m = median(values.clone());
+    let expected = median(values.iter().map(|v| (v - m).abs()).collect());
+    let mad = got["m"]["value"].as_f64().unwrap();
+    assert!(
+        (mad - expected).abs() <= 0.03 * expected,
+        "{mad} vs {expected}"
+    );
+}
+
+#[test]
+fn auto_date_histogram_buckets_cover_every_document_once() {
+    let got = aggs(
+        json!({"a": {"auto_date_histogram": {"field": "@timestamp", "buckets": 7},
+                                "aggs": {"b": {"sum": {"field": "bytes"}}}}}),
+    );
+    let buckets = got["a"]["buckets"].as_array().unwrap();
+    assert!(!buckets.is_empty() && buckets.len() <= 7, "{got}");
+    let keys: Vec<i64> = buckets.iter().map(|b| b["key"].as_i64().unwrap()).collect();
+    let interval = got["a"]["interval"].as_str().unwrap();
+    let width = keys.get(1).map_or(i64::MAX, |k| k - keys[0]);
+    for (i, b) in buckets.iter().enumerate() {
+        let end = keys.get(i + 1).copied().unwrap_or(keys[i] + width);
+        let inside: Vec<_> = docs()
+            .iter()
+            .filter(|d| (keys[i]..end).contains(&ts(d)))
+            .collect();
+        assert_eq!(
+            b["doc_count"].as_u64().unwrap() as usize,
+            inside.len(),
+            "{interval} {b}"
+        );
+        let sum: f64 = inside.iter().filter_map(|d| bytes(d)).sum();
+        assert!(close(b["b"]["value"].as_f64().unwrap(), sum), "{b}");
+    }
+    let total: u64 = buckets
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total as usize, docs().len());
+}
