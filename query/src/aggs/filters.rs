@@ -55,6 +55,9 @@ impl QueryBuilder for Compiled {
     }
 }
 
+/// A rendered bucket and its name.
+pub(crate) type NamedBucket = (String, Map<String, Value>);
+
 fn filter_node(
     p: &mut Planner<'_>,
     q: &QueryAst,
@@ -161,6 +164,15 @@ impl Filters {
         })
     }
 
+    /// Named filters, in this order, without an other bucket.
+    pub(crate) fn named(filters: Vec<(String, QueryAst)>) -> Filters {
+        Filters {
+            filters: filters.into_iter().map(|(k, q)| (Some(k), q)).collect(),
+            keyed: true,
+            other: None,
+        }
+    }
+
     fn part(name: &str, i: usize) -> String {
         // `>` cannot appear in an aggregation name (ES uses it for paths).
         format!("{name}>{i}")
@@ -189,12 +201,13 @@ impl Filters {
         Ok(out)
     }
 
-    pub(crate) fn render(
+    /// Each bucket with its name (the other bucket's last), in the request's order.
+    pub(crate) fn render_named(
         &self,
         n: &AggNode,
         results: &mut AggregationResults,
         r: &Renderer<'_>,
-    ) -> Result<Value, QueryError> {
+    ) -> Result<Vec<NamedBucket>, QueryError> {
         let mut named = Vec::new();
         let count = self.filters.len() + usize::from(self.other.is_some());
         for i in 0..count {
@@ -209,6 +222,16 @@ impl Filters {
             };
             named.push((name.unwrap_or_default(), bucket));
         }
+        Ok(named)
+    }
+
+    pub(crate) fn render(
+        &self,
+        n: &AggNode,
+        results: &mut AggregationResults,
+        r: &Renderer<'_>,
+    ) -> Result<Value, QueryError> {
+        let named = self.render_named(n, results, r)?;
         Ok(if self.keyed {
             let mut o = Map::new();
             for (k, b) in named {

@@ -10,6 +10,7 @@
 //! then [rendered](render) in ES's shape (`key_as_string`, `format`, `time_zone`, `meta`,
 //! `top_hits` sources).
 
+mod adjacency;
 mod args;
 mod auto_date_histogram;
 mod calendar;
@@ -27,6 +28,7 @@ mod percentiles;
 mod pipeline;
 mod plan;
 mod range;
+mod rare_terms;
 mod render;
 mod run;
 mod sources;
@@ -77,6 +79,10 @@ pub enum AggKind {
     Missing(filters::Filter, String),
     /// `filters`.
     Filters(filters::Filters),
+    /// `rare_terms`.
+    RareTerms(rare_terms::RareTerms),
+    /// `adjacency_matrix`.
+    AdjacencyMatrix(adjacency::AdjacencyMatrix),
     /// `avg`, `sum`, `min`, `max`, `value_count`, `stats`, `extended_stats`.
     Metric(metrics::Metric),
     /// `cardinality`.
@@ -109,6 +115,8 @@ impl AggKind {
                 | AggKind::Composite(_)
                 | AggKind::MultiTerms(_)
                 | AggKind::Filters(_)
+                | AggKind::RareTerms(_)
+                | AggKind::AdjacencyMatrix(_)
         )
     }
 
@@ -126,6 +134,8 @@ impl AggKind {
             AggKind::Composite(_) => "composite",
             AggKind::MultiTerms(_) => "multi_terms",
             AggKind::Filters(_) => "filters",
+            AggKind::RareTerms(_) => "rare_terms",
+            AggKind::AdjacencyMatrix(_) => "adjacency_matrix",
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
             AggKind::Percentiles(_) => "percentiles",
@@ -141,6 +151,7 @@ impl AggKind {
     fn fields(&self) -> Vec<&str> {
         match self {
             AggKind::Terms(t) => vec![t.field.as_str()],
+            AggKind::RareTerms(t) => vec![t.terms.field.as_str()],
             AggKind::Histogram(h) => vec![h.field.as_str()],
             AggKind::DateHistogram(d) => vec![d.field.as_str()],
             AggKind::AutoDateHistogram(a) => vec![a.field.as_str()],
@@ -155,7 +166,10 @@ impl AggKind {
             AggKind::Missing(_, field) => vec![field.as_str()],
             AggKind::Composite(c) => c.fields(),
             AggKind::MultiTerms(m) => m.fields(),
-            AggKind::Filter(_) | AggKind::Filters(_) | AggKind::Pipeline(_) => Vec::new(),
+            AggKind::Filter(_)
+            | AggKind::Filters(_)
+            | AggKind::AdjacencyMatrix(_)
+            | AggKind::Pipeline(_) => Vec::new(),
         }
     }
 }
@@ -215,6 +229,8 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
                     | AggKind::Filters(_)
                     | AggKind::Composite(_)
                     | AggKind::MultiTerms(_)
+                    | AggKind::RareTerms(_)
+                    | AggKind::AdjacencyMatrix(_)
             )
         );
         let orphan = if parent.is_none() {
@@ -334,6 +350,8 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
             AggKind::Missing(filters::Filter::parse(&query)?, field.to_string())
         }
         "filters" => AggKind::Filters(filters::Filters::parse(v)?),
+        "rare_terms" => AggKind::RareTerms(rare_terms::RareTerms::parse(v)?),
+        "adjacency_matrix" => AggKind::AdjacencyMatrix(adjacency::AdjacencyMatrix::parse(v)?),
         "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
         "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),
         "percentile_ranks" => {

@@ -70,11 +70,13 @@ impl Renderer<'_> {
             AggKind::Filters(f) => return f.render(n, results, self),
             AggKind::Range(r) => return r.render(n, results, self),
             AggKind::WeightedAvg(w) => return w.render(n, results, self),
+            AggKind::AdjacencyMatrix(a) => return a.render(n, results, self),
             _ => {}
         }
         let res = results.0.remove(&n.name).ok_or_else(|| self.mismatch(n))?;
         match &n.kind {
             AggKind::Terms(t) => t.render(n, res, self),
+            AggKind::RareTerms(t) => t.render(n, res, self),
             AggKind::Histogram(h) => h.render(n, res, self),
             AggKind::DateHistogram(d) => d.render(n, res, self),
             AggKind::AutoDateHistogram(a) => a.render(n, res, self),
@@ -90,6 +92,7 @@ impl Renderer<'_> {
             AggKind::Filters(_)
             | AggKind::Range(_)
             | AggKind::WeightedAvg(_)
+            | AggKind::AdjacencyMatrix(_)
             | AggKind::Pipeline(_) => Err(self.mismatch(n)),
         }
     }
@@ -114,6 +117,11 @@ impl Renderer<'_> {
                 FieldKind::Long | FieldKind::Date | FieldKind::Bool => "lterms",
                 FieldKind::Double => "dterms",
                 _ => "sterms",
+            },
+            AggKind::RareTerms(t) => match self.kinds.get(&t.terms.field) {
+                FieldKind::Long | FieldKind::Date | FieldKind::Bool => "lrareterms",
+                FieldKind::Double => "drareterms",
+                _ => "srareterms",
             },
             AggKind::Percentiles(_) => "tdigest_percentiles",
             AggKind::PercentileRanks(_) => "tdigest_percentile_ranks",

@@ -206,7 +206,7 @@ impl Terms {
 }
 
 /// Two rendered buckets by key, ascending (numbers as numbers).
-fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+pub(super) fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
     match (a["key"].as_f64(), b["key"].as_f64()) {
         (Some(x), Some(y)) => x.total_cmp(&y),
         _ => a["key"].as_str().cmp(&b["key"].as_str()),

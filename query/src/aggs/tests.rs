@@ -615,4 +615,4 @@ fn too_many_buckets_is_a_typed_error() {
     assert_eq!(resp["status"], json!(400));
 }
 
-mod metrics_more;
+mod more;

@@ -1,6 +1,6 @@
-//! `weighted_avg`, `percentile_ranks`, `median_absolute_deviation` and `auto_date_histogram`
-//! against answers computed here from the same documents (integers and floats mixed in
-//! `bytes`, some documents without it).
+//! `weighted_avg`, `percentile_ranks`, `median_absolute_deviation`, `auto_date_histogram`,
+//! `rare_terms` and `adjacency_matrix` against answers computed here from the same documents
+//! (integers and floats mixed in `bytes`, some documents without it).
 
 use serde_json::json;
 
@@ -123,4 +123,70 @@ fn auto_date_histogram_buckets_cover_every_document_once() {
         .map(|b| b["doc_count"].as_u64().unwrap())
         .sum();
     assert_eq!(total as usize, docs().len());
+}
+
+#[test]
+fn rare_terms_keep_the_values_few_documents_hold() {
+    let got = aggs(json!({"r": {"rare_terms": {"field": "user.name", "max_doc_count": 45}}}));
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for d in docs() {
+        if let Some(name) = d["user"]["name"].as_str() {
+            *counts.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    let mut expected: Vec<(u64, String)> = counts
+        .into_iter()
+        .filter(|(_, c)| *c <= 45)
+        .map(|(k, c)| (c, k))
+        .collect();
+    expected.sort();
+    let got: Vec<(u64, String)> = got["r"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["doc_count"].as_u64().unwrap(),
+                b["key"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(!got.is_empty());
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn adjacency_matrix_counts_each_filter_and_each_pair() {
+    let got = aggs(json!({"m": {"adjacency_matrix": {"filters": {
+        "ok": {"term": {"ok": true}},
+        "post": {"term": {"method": "POST"}},
+        "err": {"term": {"status": 500}}
+    }}}}));
+    let ok = |d: &Value| d["ok"].as_bool() == Some(true);
+    let post = |d: &Value| d["method"] == "POST";
+    let err = |d: &Value| d["status"] == 500;
+    let count = |f: &dyn Fn(&Value) -> bool| docs().iter().filter(|d| f(d)).count() as u64;
+    let mut expected = vec![
+        ("err".to_string(), count(&err)),
+        ("err&ok".to_string(), count(&|d| err(d) && ok(d))),
+        ("err&post".to_string(), count(&|d| err(d) && post(d))),
+        ("ok".to_string(), count(&ok)),
+        ("ok&post".to_string(), count(&|d| ok(d) && post(d))),
+        ("post".to_string(), count(&post)),
+    ];
+    // A 500 is never ok: that cell is empty and left out.
+    expected.retain(|(_, c)| *c > 0);
+    let got: Vec<(String, u64)> = got["m"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(!got.iter().any(|(k, _)| k == "err&ok"));
 }
