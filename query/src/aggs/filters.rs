@@ -58,16 +58,26 @@ impl QueryBuilder for Compiled {
 /// A rendered bucket and its name.
 pub(crate) type NamedBucket = (String, Map<String, Value>);
 
+/// A tantivy filter aggregation on `q`, compiled for the planner's shard.
+pub(crate) fn compiled_filter(
+    p: &mut Planner<'_>,
+    q: &QueryAst,
+) -> Result<FilterAggregation, QueryError> {
+    let compiled = Compiled {
+        query: Some(Arc::from(p.compile(q)?)),
+    };
+    Ok(FilterAggregation::new_with_builder(Box::new(compiled)))
+}
+
 fn filter_node(
     p: &mut Planner<'_>,
     q: &QueryAst,
     subs: Aggregations,
 ) -> Result<Aggregation, QueryError> {
-    let compiled = Compiled {
-        query: Some(Arc::from(p.compile(q)?)),
-    };
-    let req = FilterAggregation::new_with_builder(Box::new(compiled));
-    Ok(node(AggregationVariants::Filter(req), subs))
+    Ok(node(
+        AggregationVariants::Filter(compiled_filter(p, q)?),
+        subs,
+    ))
 }
 
 fn filter_bucket(

@@ -31,6 +31,7 @@ mod range;
 mod rare_terms;
 mod render;
 mod run;
+mod significant;
 mod sources;
 mod terms;
 mod top_hits;
@@ -81,6 +82,8 @@ pub enum AggKind {
     Filters(filters::Filters),
     /// `rare_terms`.
     RareTerms(rare_terms::RareTerms),
+    /// `significant_terms`.
+    SignificantTerms(significant::SignificantTerms),
     /// `adjacency_matrix`.
     AdjacencyMatrix(adjacency::AdjacencyMatrix),
     /// `avg`, `sum`, `min`, `max`, `value_count`, `stats`, `extended_stats`.
@@ -116,6 +119,7 @@ impl AggKind {
                 | AggKind::MultiTerms(_)
                 | AggKind::Filters(_)
                 | AggKind::RareTerms(_)
+                | AggKind::SignificantTerms(_)
                 | AggKind::AdjacencyMatrix(_)
         )
     }
@@ -135,6 +139,7 @@ impl AggKind {
             AggKind::MultiTerms(_) => "multi_terms",
             AggKind::Filters(_) => "filters",
             AggKind::RareTerms(_) => "rare_terms",
+            AggKind::SignificantTerms(_) => "significant_terms",
             AggKind::AdjacencyMatrix(_) => "adjacency_matrix",
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
@@ -152,6 +157,7 @@ impl AggKind {
         match self {
             AggKind::Terms(t) => vec![t.field.as_str()],
             AggKind::RareTerms(t) => vec![t.terms.field.as_str()],
+            AggKind::SignificantTerms(t) => vec![t.terms.field.as_str()],
             AggKind::Histogram(h) => vec![h.field.as_str()],
             AggKind::DateHistogram(d) => vec![d.field.as_str()],
             AggKind::AutoDateHistogram(a) => vec![a.field.as_str()],
@@ -230,6 +236,7 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
                     | AggKind::Composite(_)
                     | AggKind::MultiTerms(_)
                     | AggKind::RareTerms(_)
+                    | AggKind::SignificantTerms(_)
                     | AggKind::AdjacencyMatrix(_)
             )
         );
@@ -351,6 +358,7 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         }
         "filters" => AggKind::Filters(filters::Filters::parse(v)?),
         "rare_terms" => AggKind::RareTerms(rare_terms::RareTerms::parse(v)?),
+        "significant_terms" => AggKind::SignificantTerms(significant::SignificantTerms::parse(v)?),
         "adjacency_matrix" => AggKind::AdjacencyMatrix(adjacency::AdjacencyMatrix::parse(v)?),
         "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
         "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),

@@ -74,6 +74,7 @@ impl<'a> Planner<'a> {
             AggKind::MultiTerms(m) => vec![(name, m.plan(self, subs)?)],
             AggKind::Filters(f) => f.plan(self, &name, subs)?,
             AggKind::RareTerms(t) => vec![(name, t.plan(self, subs)?)],
+            AggKind::SignificantTerms(t) => vec![(name, t.plan(self, subs)?)],
             AggKind::AdjacencyMatrix(a) => a.plan(self, &name, subs)?,
             AggKind::Metric(m) => vec![(name, m.plan(self)?)],
             AggKind::Cardinality(c) => vec![(name, c.plan(self)?)],

@@ -8,6 +8,7 @@ use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_result::AggregationResults;
 
 use super::fields::FieldKind;
+use super::significant::Backgrounds;
 use super::{AggKind, AggNode, Bounds, FieldKinds, HitLookup};
 use crate::dates::{Zone, format_date};
 use crate::error::QueryError;
@@ -17,6 +18,8 @@ pub(crate) struct Renderer<'a> {
     pub kinds: &'a FieldKinds,
     /// The time spans of the pre-pass (for `auto_date_histogram`'s interval).
     pub bounds: &'a Bounds,
+    /// The backgrounds of `significant_terms`, from their pre-pass.
+    pub background: &'a Backgrounds,
     pub lookup: &'a dyn HitLookup,
     pub typed_keys: bool,
     /// Documents in the bucket being rendered (`top_hits` reports it as its total).
@@ -77,6 +80,7 @@ impl Renderer<'_> {
         match &n.kind {
             AggKind::Terms(t) => t.render(n, res, self),
             AggKind::RareTerms(t) => t.render(n, res, self),
+            AggKind::SignificantTerms(t) => t.render(n, res, self),
             AggKind::Histogram(h) => h.render(n, res, self),
             AggKind::DateHistogram(d) => d.render(n, res, self),
             AggKind::AutoDateHistogram(a) => a.render(n, res, self),
@@ -117,6 +121,10 @@ impl Renderer<'_> {
                 FieldKind::Long | FieldKind::Date | FieldKind::Bool => "lterms",
                 FieldKind::Double => "dterms",
                 _ => "sterms",
+            },
+            AggKind::SignificantTerms(t) => match self.kinds.get(&t.terms.field) {
+                FieldKind::Long | FieldKind::Date | FieldKind::Bool => "siglterms",
+                _ => "sigsterms",
             },
             AggKind::RareTerms(t) => match self.kinds.get(&t.terms.field) {
                 FieldKind::Long | FieldKind::Date | FieldKind::Bool => "lrareterms",

@@ -20,7 +20,9 @@ use tantivy::tokenizer::TokenizerManager;
 use super::date_histogram::MAX_BUCKETS;
 use super::plan::{Planner, Want, node};
 use super::render::Renderer;
+use super::significant::{Backgrounds, background_aggs, read_backgrounds};
 use super::{AggKind, AggNode, FieldKinds};
+use crate::ast::QueryAst;
 use crate::compile::Compiler;
 use crate::error::QueryError;
 
@@ -50,6 +52,7 @@ pub struct AggRun {
     nodes: Vec<AggNode>,
     kinds: FieldKinds,
     bounds: Bounds,
+    background: Backgrounds,
 }
 
 fn limits() -> AggregationLimitsGuard {
@@ -85,7 +88,57 @@ impl AggRun {
             nodes,
             kinds,
             bounds: Bounds::default(),
+            background: Backgrounds::default(),
         }
+    }
+
+    /// The backgrounds `significant_terms` compare with (field and filter), none twice.
+    pub fn background_keys(&self) -> Vec<(String, Option<QueryAst>)> {
+        fn walk(nodes: &[AggNode], out: &mut Vec<(String, Option<QueryAst>)>) {
+            for n in nodes {
+                if let AggKind::SignificantTerms(s) = &n.kind {
+                    let key = s.background_key();
+                    if !out.contains(&key) {
+                        out.push(key);
+                    }
+                }
+                walk(&n.subs, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.nodes, &mut out);
+        out
+    }
+
+    /// The collector of the background pre-pass on one shard, to run over every document
+    /// (`None` when no background is needed).
+    pub fn background_collector<'a>(
+        &'a self,
+        mapper: &'a DocMapper,
+        fields: &'a DynamicFields,
+        compiler: Compiler<'a>,
+    ) -> Result<Option<DistributedAggregationCollector>, QueryError> {
+        let wanted = self.background_keys();
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let mut p = self.planner(mapper, fields, Some(compiler));
+        let aggs = background_aggs(&mut p, &wanted)?;
+        Ok(Some(collector(aggs, p.registry)))
+    }
+
+    /// Records the backgrounds from the merged results of the pre-pass.
+    pub fn set_background(
+        &mut self,
+        merged: IntermediateAggregationResults,
+    ) -> Result<(), QueryError> {
+        let wanted = self.background_keys();
+        let mapper = DocMapper::new();
+        let fields = DynamicFields::default();
+        let structure = background_aggs(&mut self.planner(&mapper, &fields, None), &wanted)?;
+        let done = merged.into_final_result(structure, limits())?;
+        self.background = read_backgrounds(wanted, done);
+        Ok(())
     }
 
     /// The date fields whose time span must be known before planning.
@@ -207,6 +260,7 @@ impl AggRun {
         let renderer = Renderer {
             kinds: &self.kinds,
             bounds: &self.bounds,
+            background: &self.background,
             lookup,
             typed_keys,
             doc_count: Cell::new(doc_count),

@@ -282,6 +282,11 @@ pub fn search(
     {
         run.set_spans(spans(targets, &req.query, run, opts.now_ms)?)?;
     }
+    if let Some(run) = &mut aggs
+        && !run.background_keys().is_empty()
+    {
+        run.set_background(backgrounds(targets, run, opts.now_ms)?)?;
+    }
     let gathered = gather(targets, req, &plan, aggs.as_ref(), opts.now_ms, started)?;
     let aggregations = match &aggs {
         Some(run) => {
@@ -363,6 +368,24 @@ fn spans(
         };
         let q = t.compiler(now_ms).compile(query)?;
         merged.merge_fruits(t.search(&*q, &collector)?)?;
+    }
+    Ok(merged)
+}
+
+/// The pre-pass of `significant_terms`: value counts over every document.
+fn backgrounds(
+    targets: &[ShardTarget],
+    run: &AggRun,
+    now_ms: i64,
+) -> Result<IntermediateAggregationResults, QueryError> {
+    let mut merged = IntermediateAggregationResults::default();
+    for t in targets {
+        let Some(collector) =
+            run.background_collector(t.index.mapper(), &t.fields, t.compiler(now_ms))?
+        else {
+            continue;
+        };
+        merged.merge_fruits(t.search(&tantivy::query::AllQuery, &collector)?)?;
     }
     Ok(merged)
 }

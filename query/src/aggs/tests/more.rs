@@ -1,6 +1,6 @@
 //! `weighted_avg`, `percentile_ranks`, `median_absolute_deviation`, `auto_date_histogram`,
-//! `rare_terms` and `adjacency_matrix` against answers computed here from the same documents
-//! (integers and floats mixed in `bytes`, some documents without it).
+//! `rare_terms`, `significant_terms` and `adjacency_matrix` against answers computed here
+//! from the same documents (integers and floats mixed in `bytes`, some without it).
 
 use serde_json::json;
 
@@ -189,4 +189,31 @@ fn adjacency_matrix_counts_each_filter_and_each_pair() {
         .collect();
     assert_eq!(got, expected);
     assert!(!got.iter().any(|(k, _)| k == "err&ok"));
+}
+
+#[test]
+fn significant_terms_score_foreground_against_every_document() {
+    let got = aggs(json!({"f": {"filter": {"term": {"status": 500}},
+        "aggs": {"s": {"significant_terms": {"field": "host", "min_doc_count": 1, "size": 100}}}}}));
+    let s = &got["f"]["s"];
+    let fg: Vec<&Value> = docs().iter().filter(|d| d["status"] == 500).collect();
+    assert_eq!(s["doc_count"].as_u64().unwrap() as usize, fg.len());
+    assert_eq!(s["bg_count"].as_u64().unwrap() as usize, docs().len());
+    let count =
+        |set: &[&Value], host: &str| set.iter().filter(|d| d["host"] == host).count() as f64;
+    let all: Vec<&Value> = docs().iter().collect();
+    let buckets = s["buckets"].as_array().unwrap();
+    assert!(!buckets.is_empty(), "{s}");
+    let mut last = f64::INFINITY;
+    for b in buckets {
+        let host = b["key"].as_str().unwrap();
+        let (f, g) = (count(&fg, host), count(&all, host));
+        let (fp, gp) = (f / fg.len() as f64, g / all.len() as f64);
+        let jlh = (fp - gp) * (fp / gp);
+        let score = b["score"].as_f64().unwrap();
+        assert!(close(score, jlh), "{host}: {score} vs {jlh}");
+        assert!(score > 0.0 && score <= last, "best first: {s}");
+        last = score;
+        assert_eq!(b["bg_count"].as_f64().unwrap(), g);
+    }
 }
