@@ -491,3 +491,84 @@ fn dynamic_templates_make_strings_keywords_for_queries_and_mappings() {
         "{caps}"
     );
 }
+
+#[test]
+fn date_detection_makes_date_strings_dates_unless_the_mapping_turns_it_off() {
+    let server = Server::start();
+    let template =
+        json!({"index_patterns": ["nodd*"], "template": {"mappings": {"date_detection": false}}});
+    assert_eq!(
+        server
+            .send("PUT", "/_index_template/nodd", Some(&template.to_string()))
+            .0,
+        200
+    );
+    let docs = [
+        json!({"seen": "2026-03-28T10:00:00.250Z", "year": "2026", "day": "2026-03-29"}),
+        json!({"seen": "2026-03-29T23:30:00+02:00", "year": "2027", "day": "2026-03-30"}),
+    ];
+    bulk(&server, "dd", &docs);
+    bulk(&server, "nodd", &docs);
+    let props = |target: &str| {
+        let m = mapping_of(&server, target);
+        m.as_object().unwrap().values().next().unwrap()["mappings"]["properties"].clone()
+    };
+    let dd = props("dd");
+    assert_eq!(dd["seen"], json!({"type": "date"}), "{dd}");
+    assert_eq!(dd["day"], json!({"type": "date"}), "{dd}");
+    // A number in a string is no date, as in Elasticsearch.
+    assert_eq!(dd["year"]["type"], "text", "{dd}");
+    assert_eq!(props("nodd")["seen"]["type"], "text");
+    let search = |target: &str, body: Value| server.post_json(&format!("/{target}/_search"), &body);
+    let (status, r) = search(
+        "dd",
+        json!({"size": 0, "aggs": {"d": {"date_histogram": {"field": "seen", "calendar_interval": "1d"}}}}),
+    );
+    assert_eq!(status, 200, "{r}");
+    let keys: Vec<&str> = r["aggregations"]["d"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["key_as_string"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["2026-03-28T00:00:00.000Z", "2026-03-29T00:00:00.000Z"]
+    );
+    let hits = |target: &str, q: Value| {
+        let (_, r) = search(target, json!({"query": q}));
+        r["hits"]["total"]["value"].as_u64().unwrap_or(99)
+    };
+    // Ranges compare instants (21:30Z is before 22:00Z), to the millisecond.
+    assert_eq!(
+        hits(
+            "dd",
+            json!({"range": {"seen": {"gte": "2026-03-29T22:00:00Z"}}})
+        ),
+        0
+    );
+    assert_eq!(
+        hits(
+            "dd",
+            json!({"range": {"seen": {"gt": "2026-03-28T10:00:00.249Z"}}})
+        ),
+        2
+    );
+    assert_eq!(
+        hits(
+            "dd",
+            json!({"range": {"seen": {"gt": "2026-03-28T10:00:00.250Z"}}})
+        ),
+        1
+    );
+    // A term on a date names the span of its precision: the whole day.
+    assert_eq!(hits("dd", json!({"term": {"seen": "2026-03-28"}})), 1);
+    assert_eq!(hits("dd", json!({"term": {"year": "2026"}})), 1);
+    // Turned off, the strings stay strings.
+    let (status, r) = search(
+        "nodd",
+        json!({"size": 0, "aggs": {"d": {"date_histogram": {"field": "seen", "calendar_interval": "1d"}}}}),
+    );
+    assert_eq!(status, 400, "{r}");
+    assert_eq!(hits("nodd", json!({"term": {"day": "2026-03-29"}})), 1);
+}

@@ -410,13 +410,16 @@ impl Catalog {
     }
 }
 
-/// `mapper` with the `dynamic_templates` of the index's declared mappings.
+/// `mapper` with the `dynamic_templates` and `date_detection` of the index's declared
+/// mappings.
 fn with_templates(mapper: DocMapper, meta: &IndexMeta) -> DocMapper {
-    match meta
-        .declared
-        .as_ref()
-        .map(crate::definitions::dynamic_templates)
-    {
+    let declared = meta.declared.as_ref();
+    let detection = declared
+        .and_then(|m| crate::definitions::es_mapping::untyped(m).get("date_detection"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true);
+    let mapper = mapper.with_date_detection(detection);
+    match declared.map(crate::definitions::dynamic_templates) {
         Some(t) if !t.is_empty() => mapper.with_dynamic_templates(t),
         _ => mapper,
     }

@@ -45,6 +45,8 @@ enum Kind {
     U64(u64),
     F64(f64),
     Bool(bool),
+    /// A string detected as a date (epoch ms): a date in `_val`, not text.
+    Date(i64),
     /// Members follow, up to node `end` (exclusive).
     Object {
         end: u32,
@@ -243,6 +245,7 @@ impl<'a> Value<'a> for DocValue<'a> {
             Kind::U64(u) => ReferenceValueLeaf::U64(u),
             Kind::F64(x) => ReferenceValueLeaf::F64(x),
             Kind::Bool(b) => ReferenceValueLeaf::Bool(b),
+            Kind::Date(ms) => ReferenceValueLeaf::Date(tantivy_date(ms)),
             Kind::Object { end, .. } => return ReferenceValue::Object(members(end)),
             Kind::Array { end, .. } => return ReferenceValue::Array(Elements(members(end))),
         })
@@ -319,6 +322,8 @@ impl Document for LogDoc {
 struct Walk<'m, 's> {
     explicit: &'m HashMap<String, (Field, FieldType)>,
     strict: bool,
+    /// Dynamic strings in Elasticsearch's default date formats become dates.
+    date_detection: bool,
     /// The record being read (strings borrowed from it are kept as ranges).
     source: &'s str,
     unescaped: String,
@@ -407,6 +412,7 @@ pub(crate) fn build(
     fields: SchemaFields,
     explicit: &HashMap<String, (Field, FieldType)>,
     strict: bool,
+    date_detection: bool,
     id: &str,
     timestamp_ms: i64,
     source: &[u8],
@@ -424,6 +430,7 @@ pub(crate) fn build(
     let mut walk = Walk {
         explicit,
         strict,
+        date_detection,
         source: &source,
         unescaped: String::new(),
         nodes: Vec::with_capacity(16),
@@ -579,6 +586,12 @@ impl Leaf<'_, '_, '_> {
                 return Err(walk.refuse(MappingError::Strict { path }));
             }
         }
+        let kind = match kind {
+            Kind::Str(s) if walk.date_detection => {
+                super::dates::detect(walk.text(s)).map_or(kind, Kind::Date)
+            }
+            other => other,
+        };
         walk.nodes.push(Node {
             key: self.key,
             kind,

@@ -21,6 +21,7 @@
 //! configuration affects new indices only.
 
 mod coerce;
+mod dates;
 mod document;
 mod scan;
 
@@ -107,6 +108,9 @@ pub struct DocMapper {
     explicit: HashMap<String, (Field, FieldType)>,
     /// The `dynamic_templates` the index was created with.
     dynamic_templates: std::sync::Arc<[DynamicTemplate]>,
+    /// Whether dynamic strings in Elasticsearch's default date formats are dates
+    /// (`date_detection`, on unless the index's mappings turn it off).
+    date_detection: bool,
 }
 
 /// One record as the index receives it.
@@ -235,7 +239,14 @@ impl DocMapper {
             mapping: mapping.clone(),
             explicit,
             dynamic_templates: std::sync::Arc::from(Vec::new()),
+            date_detection: true,
         })
+    }
+
+    /// This mapper with `date_detection` on or off.
+    pub fn with_date_detection(mut self, on: bool) -> DocMapper {
+        self.date_detection = on;
+        self
     }
 
     /// This mapper with the `dynamic_templates` of the index's declared mappings.
@@ -370,6 +381,7 @@ impl DocMapper {
             self.fields,
             &self.explicit,
             self.mapping.mode == MappingMode::Strict,
+            self.date_detection,
             doc.id,
             doc.timestamp_ms,
             doc.source,

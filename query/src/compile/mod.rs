@@ -503,14 +503,11 @@ impl<'a> Compiler<'a> {
                 date_bound(upper, dates, false),
             )
         {
-            let as_date = |b: Bound<i64>| {
-                b.map(|ms| {
-                    let mut t = base();
-                    t.append_type_and_fast_value(tantivy_date(ms));
-                    t
-                })
-            };
-            parts.push(Box::new(RangeQuery::new(as_date(lo), as_date(hi))));
+            parts.push(self.ms_range(path, lo, hi));
+            if !numeric {
+                // Dates named as dates: the path's numbers are epoch milliseconds.
+                parts.extend(self.ms_as_numbers(path, lo, hi));
+            }
         }
         Ok(union(parts))
     }

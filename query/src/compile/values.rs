@@ -18,7 +18,9 @@ use tantivy::{DocId, SegmentReader, Term};
 
 use super::{BoxQuery, Compiler, union};
 use crate::ast::RangeBound;
+use crate::dates::DateParser;
 use crate::error::QueryError;
+use hydrant_index::timestamp::tantivy_date;
 
 /// A query value read as each type a JSON column can hold.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,10 +56,76 @@ pub(super) fn typed(value: &str) -> Vec<Typed> {
 impl Compiler<'_> {
     /// Documents whose `path` holds the number or boolean `value` spells, in any column type.
     pub(super) fn typed_value_queries(&self, path: &str, value: &str) -> Vec<BoxQuery> {
-        typed(value)
+        let mut out: Vec<BoxQuery> = typed(value)
             .into_iter()
             .map(|t| self.typed_eq(path, t))
-            .collect()
+            .collect();
+        out.extend(self.date_eq(path, value));
+        out
+    }
+
+    /// On a path holding dates (strings date detection made dates), the documents whose date
+    /// falls in what `value` names — read as a term on an Elasticsearch date field is: the
+    /// span of its precision (`2026-03-29` is the whole day), in `strict_date_optional_time`
+    /// or epoch milliseconds. Numbers on the path count as epoch milliseconds, as they do
+    /// once Elasticsearch has mapped the field `date`.
+    fn date_eq(&self, path: &str, value: &str) -> Option<BoxQuery> {
+        let kinds = self.fields.paths.get(path)?;
+        if !kinds.contains(&ValueKind::Date) {
+            return None;
+        }
+        let dates = DateParser::new(None, None, self.now_ms).ok()?;
+        let (lo, hi) = (
+            dates.parse(value, false).ok()?,
+            dates.parse(value, true).ok()?,
+        );
+        let mut parts = vec![self.ms_range(path, Bound::Included(lo), Bound::Included(hi))];
+        parts.extend(self.ms_as_numbers(path, Bound::Included(lo), Bound::Included(hi)));
+        Some(union(parts))
+    }
+
+    /// Dates of `path` between two instants (epoch ms).
+    pub(super) fn ms_range(&self, path: &str, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
+        let term = |ms: i64| {
+            let mut t = Term::from_field_json_path(self.value_field(), path, true);
+            t.append_type_and_fast_value(tantivy_date(ms));
+            t
+        };
+        Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
+    }
+
+    /// On a path holding dates, its numbers between two instants read as epoch milliseconds.
+    pub(super) fn ms_as_numbers(
+        &self,
+        path: &str,
+        lo: Bound<i64>,
+        hi: Bound<i64>,
+    ) -> Vec<BoxQuery> {
+        let Some(kinds) = self.fields.paths.get(path) else {
+            return Vec::new();
+        };
+        if !kinds.contains(&ValueKind::Date) {
+            return Vec::new();
+        }
+        let base = || Term::from_field_json_path(self.value_field(), path, true);
+        let mut out: Vec<BoxQuery> = Vec::new();
+        if kinds.contains(&ValueKind::I64) {
+            let t = |ms: i64| {
+                let mut t = base();
+                t.append_type_and_fast_value(ms);
+                t
+            };
+            out.push(Box::new(RangeQuery::new(lo.map(t), hi.map(t))));
+        }
+        if kinds.contains(&ValueKind::F64) {
+            let t = |ms: i64| {
+                let mut t = base();
+                t.append_type_and_fast_value(ms as f64);
+                t
+            };
+            out.push(Box::new(RangeQuery::new(lo.map(t), hi.map(t))));
+        }
+        out
     }
 
     fn typed_eq(&self, path: &str, value: Typed) -> BoxQuery {

@@ -49,10 +49,12 @@ fn leaves(index: &IndexHandle) -> Vec<Leaf> {
         }
         let strings = kinds.contains(&ValueKind::Text) || kinds.contains(&ValueKind::Keyword);
         // Dynamic mapping's type, and the JSON type dynamic templates match on.
-        let (es_type, detected) = if strings {
-            ("text", "string")
-        } else if kinds.contains(&ValueKind::Date) {
+        // Dates win, as they do for aggregations: date detection made them dates, and other
+        // values of the path (epoch millis, say) are what Elasticsearch reads as dates too.
+        let (es_type, detected) = if kinds.contains(&ValueKind::Date) {
             ("date", "date")
+        } else if strings {
+            ("text", "string")
         } else if kinds.contains(&ValueKind::F64) {
             ("float", "double")
         } else if kinds.contains(&ValueKind::I64) || kinds.contains(&ValueKind::U64) {
@@ -71,7 +73,7 @@ fn leaves(index: &IndexHandle) -> Vec<Leaf> {
             None => Leaf {
                 path: path.clone(),
                 es_type: es_type.into(),
-                keyword_sub: strings,
+                keyword_sub: es_type == "text",
             },
         };
         out.push(leaf);
@@ -156,6 +158,61 @@ pub fn mapping(indices: &[Arc<IndexHandle>]) -> Value {
         }
         mappings.insert("properties".into(), Value::Object(props));
         out.insert(index.name().to_string(), json!({ "mappings": mappings }));
+    }
+    Value::Object(out)
+}
+
+/// `GET /{target}/_mapping/field/{fields}`: from a `_mapping` answer, the leaf fields (and
+/// multi-fields such as `message.keyword`) whose full names match one of `patterns`, each as
+/// `{"full_name": …, "mapping": {"<leaf name>": {…}}}`.
+pub fn field_mapping(mapping: &Value, patterns: &[&str]) -> Value {
+    fn walk(
+        props: &Map<String, Value>,
+        prefix: &str,
+        patterns: &[&str],
+        out: &mut Map<String, Value>,
+    ) {
+        for (name, def) in props {
+            let full = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if let Some(inner) = def.get("properties").and_then(Value::as_object) {
+                walk(inner, &full, patterns, out);
+                continue;
+            }
+            let mut found = |full: String, leaf: &str, def: &Value| {
+                if patterns
+                    .iter()
+                    .any(|p| crate::request::path_match(p, &full))
+                {
+                    let mut mapping = Map::new();
+                    mapping.insert(leaf.to_string(), def.clone());
+                    out.insert(full.clone(), json!({"full_name": full, "mapping": mapping}));
+                }
+            };
+            found(full.clone(), name, def);
+            for (sub, subdef) in def
+                .get("fields")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                found(format!("{full}.{sub}"), sub, subdef);
+            }
+        }
+    }
+    let mut out = Map::new();
+    for (index, body) in mapping.as_object().into_iter().flatten() {
+        let mut fields = Map::new();
+        if let Some(props) = body["mappings"]
+            .get("properties")
+            .and_then(Value::as_object)
+        {
+            walk(props, "", patterns, &mut fields);
+        }
+        out.insert(index.clone(), json!({ "mappings": fields }));
     }
     Value::Object(out)
 }

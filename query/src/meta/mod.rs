@@ -10,4 +10,4 @@ pub use cat::{
     cat_templates,
 };
 pub use cluster::{health, resolve};
-pub use mapping::{field_caps, mapping};
+pub use mapping::{field_caps, field_mapping, mapping};

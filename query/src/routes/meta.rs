@@ -156,7 +156,13 @@ pub(super) async fn settings_target(
     run_settings(state, target, params).await
 }
 
-async fn run_mapping(state: AppState, target: String, params: SearchParams) -> Response {
+/// `_mapping`, or with `fields` (a comma list of names or patterns) `_mapping/field/{fields}`.
+async fn run_mapping(
+    state: AppState,
+    target: String,
+    params: SearchParams,
+    fields: Option<String>,
+) -> Response {
     respond(
         state
             .gate
@@ -166,17 +172,36 @@ async fn run_mapping(state: AppState, target: String, params: SearchParams) -> R
                 for (stream, declared) in pending {
                     out[stream] = json!({ "mappings": declared });
                 }
-                Ok(out)
+                Ok(match fields {
+                    Some(f) => meta::field_mapping(&out, &f.split(',').collect::<Vec<_>>()),
+                    None => out,
+                })
             })
             .await,
     )
+}
+
+pub(super) async fn field_mapping_all(
+    State(state): State<AppState>,
+    Path(fields): Path<String>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    run_mapping(state, "_all".into(), params, Some(fields)).await
+}
+
+pub(super) async fn field_mapping_target(
+    State(state): State<AppState>,
+    Path((target, fields)): Path<(String, String)>,
+    EsQuery(params): EsQuery<SearchParams>,
+) -> Response {
+    run_mapping(state, target, strict(params), Some(fields)).await
 }
 
 pub(super) async fn mapping_all(
     State(state): State<AppState>,
     EsQuery(params): EsQuery<SearchParams>,
 ) -> Response {
-    run_mapping(state, "_all".into(), params).await
+    run_mapping(state, "_all".into(), params, None).await
 }
 
 pub(super) async fn mapping_target(
@@ -184,7 +209,7 @@ pub(super) async fn mapping_target(
     Path(target): Path<String>,
     EsQuery(params): EsQuery<SearchParams>,
 ) -> Response {
-    run_mapping(state, target, strict(params)).await
+    run_mapping(state, target, strict(params), None).await
 }
 
 /// URL parameters of `_field_caps`.

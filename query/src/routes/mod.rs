@@ -154,6 +154,11 @@ pub fn router(state: QueryState) -> Router {
         .route("/_pit", delete(search::close_pit))
         .route("/_mapping", get(meta::mapping_all))
         .route("/{target}/_mapping", get(meta::mapping_target))
+        .route("/_mapping/field/{fields}", get(meta::field_mapping_all))
+        .route(
+            "/{target}/_mapping/field/{fields}",
+            get(meta::field_mapping_target),
+        )
         .route(
             "/_field_caps",
             get(meta::field_caps_all).post(meta::field_caps_all),

@@ -85,6 +85,7 @@ pub(crate) fn render_hit(
             source: &parsed,
             timestamp_ms: timestamp_of(t, c.doc),
             mapper: t.index.mapper(),
+            fields: &t.fields,
         };
         let mut f = hit_fields(&req.fields, &values, false);
         for (k, v) in hit_fields(&req.docvalue_fields, &values, true) {

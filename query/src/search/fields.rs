@@ -2,7 +2,7 @@
 //! every value in an array, dates in the requested format — as ES's fields API returns them.
 
 use hydrant_config::FieldType;
-use hydrant_index::{DocMapper, FieldTarget, mapping::IGNORE_ABOVE};
+use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind, mapping::IGNORE_ABOVE};
 use serde_json::{Map, Value, json};
 
 use crate::dates::{DateParser, Zone, format_date};
@@ -45,6 +45,8 @@ pub struct HitValues<'a> {
     pub timestamp_ms: Option<i64>,
     /// Its index's mapper.
     pub mapper: &'a DocMapper,
+    /// The dynamic fields of its shard (a path holding dates shows every value as a date).
+    pub fields: &'a DynamicFields,
 }
 
 /// `fields` (or, with `exact_only`, `docvalue_fields`) of one hit.
@@ -83,7 +85,13 @@ pub fn hit_fields(
         for spec in specs {
             let target = hit.mapper.resolve(&path);
             if path_match(&spec.pattern, &path) {
-                if let Some(v) = field_value(&value, &target, spec, exact_only) {
+                let dates = matches!(target, FieldTarget::Dynamic { .. })
+                    && hit
+                        .fields
+                        .paths
+                        .get(&path)
+                        .is_some_and(|k| k.contains(&ValueKind::Date));
+                if let Some(v) = field_value(&value, &target, spec, exact_only, dates) {
                     push(&mut out, &path, v);
                 }
                 break;
@@ -99,24 +107,28 @@ pub fn hit_fields(
 }
 
 /// One value as the fields API shows it, or `None` when it has no such form.
+/// `dates`: the value is on a dynamic path date detection made a date field.
 fn field_value(
     value: &Value,
     target: &FieldTarget,
     spec: &FieldSpec,
     exact_only: bool,
+    dates: bool,
 ) -> Option<Value> {
+    let date = |value: &Value| {
+        let ms = match value {
+            Value::Number(n) => n.as_i64()?,
+            Value::String(s) => DateParser::new(None, None, 0).ok()?.parse(s, false).ok()?,
+            _ => return None,
+        };
+        Some(json!(format_date(ms, spec.format.as_deref(), Zone::Utc)))
+    };
     match target {
         FieldTarget::Explicit {
             kind: FieldType::Date,
             ..
-        } => {
-            let ms = match value {
-                Value::Number(n) => n.as_i64()?,
-                Value::String(s) => DateParser::new(None, None, 0).ok()?.parse(s, false).ok()?,
-                _ => return None,
-            };
-            Some(json!(format_date(ms, spec.format.as_deref(), Zone::Utc)))
-        }
+        } => date(value),
+        FieldTarget::Dynamic { .. } if dates => date(value).or_else(|| Some(value.clone())),
         FieldTarget::Explicit {
             kind: FieldType::Text,
             ..
@@ -156,6 +168,7 @@ mod tests {
             source: &src,
             timestamp_ms: Some(1_431_857_103_000),
             mapper: &mapper,
+            fields: &DynamicFields::default(),
         };
         let specs = vec![FieldSpec {
             pattern: "*".into(),
