@@ -17,6 +17,17 @@ pub enum QueryError {
     /// A query, aggregation or option is malformed.
     #[error("{0}")]
     Parsing(String),
+    /// The body is not JSON (`json_parse_exception`), or ends early (`json_e_o_f_exception`).
+    #[error("{reason}")]
+    Json {
+        /// The body ended inside a value.
+        eof: bool,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A number option spelled as something else (`"size": "ten"`).
+    #[error("For input string: \"{0}\"")]
+    NumberFormat(String),
     /// A value is not acceptable for an option.
     #[error("{0}")]
     IllegalArgument(String),
@@ -106,6 +117,25 @@ pub enum QueryError {
 }
 
 impl QueryError {
+    /// A body that is not JSON, typed as Elasticsearch's JSON parser types it.
+    pub fn json(e: &serde_json::Error) -> QueryError {
+        // Nesting past the parser's depth limit is a refusal of the content, not bad syntax.
+        if e.to_string().starts_with("recursion limit exceeded") {
+            return QueryError::XContentParse(format!("request body is not valid JSON: {e}"));
+        }
+        match e.classify() {
+            serde_json::error::Category::Eof => QueryError::Json {
+                eof: true,
+                reason: format!("request body is not valid JSON: {e}"),
+            },
+            serde_json::error::Category::Syntax => QueryError::Json {
+                eof: false,
+                reason: format!("request body is not valid JSON: {e}"),
+            },
+            _ => QueryError::XContentParse(format!("request body is not valid JSON: {e}")),
+        }
+    }
+
     /// HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -113,6 +143,8 @@ impl QueryError {
                 StatusCode::NOT_FOUND
             }
             QueryError::XContentParse(_)
+            | QueryError::Json { .. }
+            | QueryError::NumberFormat(_)
             | QueryError::Parsing(_)
             | QueryError::IllegalArgument(_)
             | QueryError::Validation(_)
@@ -138,6 +170,9 @@ impl QueryError {
             QueryError::IndexNotFound(_) => "index_not_found_exception",
             QueryError::XContentParse(_) => "x_content_parse_exception",
             QueryError::Parsing(_) => "parsing_exception",
+            QueryError::Json { eof: true, .. } => "json_e_o_f_exception",
+            QueryError::Json { eof: false, .. } => "json_parse_exception",
+            QueryError::NumberFormat(_) => "number_format_exception",
             QueryError::Validation(_) => "action_request_validation_exception",
             QueryError::IllegalArgument(_) | QueryError::Unsupported { .. } => {
                 "illegal_argument_exception"

@@ -12,6 +12,25 @@ use crate::engine::Engine;
 use crate::error::QueryError;
 use crate::request::{SearchParams, SearchRequest};
 
+/// What a header line may hold (Elasticsearch refuses anything else).
+const HEADER_KEYS: &[&str] = &[
+    "index",
+    "indices",
+    "search_type",
+    "preference",
+    "routing",
+    "request_cache",
+    "ignore_unavailable",
+    "allow_no_indices",
+    "expand_wildcards",
+    "ignore_throttled",
+    "allow_partial_search_results",
+    "ccs_minimize_roundtrips",
+    "max_concurrent_shard_requests",
+    "pre_filter_shard_size",
+    "type",
+];
+
 /// The target and options of one header line, over the URL's.
 fn header(
     line: &[u8],
@@ -28,12 +47,13 @@ fn header(
                 "msearch header must be a JSON object".to_string(),
             ));
         }
-        Err(e) => {
-            return Err(QueryError::XContentParse(format!(
-                "msearch header is not valid JSON: {e}"
-            )));
-        }
+        Err(e) => return Err(QueryError::json(&e)),
     };
+    if let Some(key) = h.keys().find(|k| !HEADER_KEYS.contains(&k.as_str())) {
+        return Err(QueryError::IllegalArgument(format!(
+            "key [{key}] is not supported in the metadata section"
+        )));
+    }
     let flag = |k: &str| match h.get(k) {
         Some(Value::Bool(b)) => Some(*b),
         Some(Value::String(s)) => s.parse().ok(),

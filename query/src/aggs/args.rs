@@ -31,7 +31,9 @@ impl<'a> Args<'a> {
                 });
             }
             if !known.contains(&key.as_str()) && !v.is_null() {
-                return Err(QueryError::Parsing(format!(
+                // ES reads aggregation options with an object parser, which answers
+                // `x_content_parse_exception`.
+                return Err(QueryError::XContentParse(format!(
                     "[{}] unknown field [{key}]",
                     self.kind
                 )));
@@ -97,8 +99,8 @@ impl<'a> Args<'a> {
     }
 
     fn bad(&self, key: &str, want: &str, got: &Value) -> QueryError {
-        QueryError::Parsing(format!(
-            "[{}] option [{key}] must be {want}, got [{got}]",
+        QueryError::XContentParse(format!(
+            "[{}] failed to parse field [{key}]: must be {want}, got [{got}]",
             self.kind
         ))
     }

@@ -90,17 +90,31 @@ impl DateHistogram {
             "keyed",
             "order",
         ])?;
+        // ES reads these with an object parser: a bad value is an `x_content_parse_exception`
+        // naming the field.
+        let field_error = |field: &'static str| {
+            move |e: QueryError| {
+                QueryError::XContentParse(format!(
+                    "[date_histogram] failed to parse field [{field}]: {e}"
+                ))
+            }
+        };
         let interval = match (
             a.str("fixed_interval")?,
             a.str("calendar_interval")?,
             a.get("interval"),
         ) {
-            (Some(f), None, None) => Interval::fixed(&f)?,
-            (None, Some(c), None) => Interval::calendar(&c)?,
-            (None, None, Some(Value::String(i))) => Interval::legacy(i)?,
+            (Some(f), None, None) => Interval::fixed(&f).map_err(field_error("fixed_interval"))?,
+            (None, Some(c), None) => {
+                Interval::calendar(&c).map_err(field_error("calendar_interval"))?
+            }
+            (None, None, Some(Value::String(i))) => {
+                Interval::legacy(i).map_err(field_error("interval"))?
+            }
             (None, None, Some(n)) if number(n).is_some() => {
                 // Saturates on huge values, which fixed_ms then refuses.
-                Interval::fixed_ms(number(n).unwrap_or(0.0) as i64)?
+                Interval::fixed_ms(number(n).unwrap_or(0.0) as i64)
+                    .map_err(field_error("interval"))?
             }
             (None, None, None) => {
                 return Err(QueryError::IllegalArgument(
@@ -108,14 +122,14 @@ impl DateHistogram {
                 ));
             }
             _ => {
-                return Err(QueryError::IllegalArgument(
-                    "Cannot use more than one of [fixed_interval], [calendar_interval] and [interval]"
+                return Err(QueryError::XContentParse(
+                    "[date_histogram] Cannot use more than one of [fixed_interval], [calendar_interval] and [interval]"
                         .to_string(),
                 ));
             }
         };
         let zone = match a.str("time_zone")? {
-            Some(tz) => Zone::parse(&tz)?,
+            Some(tz) => Zone::parse(&tz).map_err(field_error("time_zone"))?,
             None => Zone::Utc,
         };
         let format = a.str("format")?;

@@ -114,8 +114,8 @@ impl Histogram {
             )
         })?;
         if interval <= 0.0 {
-            return Err(QueryError::IllegalArgument(format!(
-                "[interval] must be >0 for histogram aggregation, got [{interval}]"
+            return Err(QueryError::XContentParse(format!(
+                "[histogram] failed to parse field [interval]: [interval] must be >0 for histogram aggregation, got [{interval}]"
             )));
         }
         Ok(Histogram {

@@ -273,6 +273,11 @@ fn check_pipelines(nodes: &[AggNode], parent: Option<&AggKind>) -> Result<(), Qu
 }
 
 fn parse_node(name: &str, body: &Value) -> Result<AggNode, QueryError> {
+    if name.contains(['[', ']', '>']) {
+        return Err(QueryError::Parsing(format!(
+            "Invalid aggregation name [{name}]. Aggregation names can contain any character except '[', ']', and '>'"
+        )));
+    }
     let o = body.as_object().ok_or_else(|| {
         QueryError::Parsing(format!(
             "Expected [START_OBJECT] under [{name}], but got a [{body}]"
@@ -373,14 +378,54 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         // answered wrongly.
         other => match metrics::MetricKind::from_name(other) {
             Some(kind) => AggKind::Metric(metrics::Metric::parse(kind, v)?),
-            None => {
+            None if KNOWN_TYPES.contains(&other) => {
                 return Err(QueryError::Unsupported {
                     what: format!("aggregation type [{other}]"),
                 });
             }
+            None => {
+                return Err(QueryError::Parsing(format!(
+                    "Unknown aggregation type [{other}]"
+                )));
+            }
         },
     })
 }
+
+/// Aggregation types Elasticsearch or OpenSearch have and Hydrant does not: refused as not
+/// supported; any other name is unknown, as Elasticsearch answers it.
+const KNOWN_TYPES: &[&str] = &[
+    "boxplot",
+    "categorize_text",
+    "children",
+    "diversified_sampler",
+    "frequent_item_sets",
+    "geo_bounds",
+    "geo_centroid",
+    "geo_distance",
+    "geo_line",
+    "geohash_grid",
+    "geohex_grid",
+    "geotile_grid",
+    "global",
+    "inference",
+    "ip_prefix",
+    "ip_range",
+    "matrix_stats",
+    "nested",
+    "parent",
+    "random_sampler",
+    "rate",
+    "reverse_nested",
+    "sampler",
+    "scripted_metric",
+    "significant_text",
+    "string_stats",
+    "t_test",
+    "time_series",
+    "top_metrics",
+    "variable_width_histogram",
+];
 
 /// Every field an aggregation tree reads.
 pub fn tree_fields(nodes: &[AggNode]) -> Vec<String> {

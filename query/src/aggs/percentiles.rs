@@ -43,7 +43,7 @@ impl Percentiles {
                 .iter()
                 .map(|p| match number(p) {
                     Some(x) if (0.0..=100.0).contains(&x) => Ok(x),
-                    _ => Err(QueryError::IllegalArgument(format!(
+                    _ => Err(QueryError::XContentParse(format!(
                         "percent must be in [0,100], got [{p}]: [percentiles]"
                     ))),
                 })

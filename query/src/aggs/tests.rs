@@ -556,11 +556,14 @@ fn aggregations_see_the_query_and_meta_is_echoed() {
 
 #[test]
 fn unsupported_aggregations_say_which() {
-    let resp = shared().search("web", json!({"aggs": {"g": {"geo_grid": {"field": "x"}}}}));
+    let resp = shared().search(
+        "web",
+        json!({"aggs": {"g": {"geohash_grid": {"field": "x"}}}}),
+    );
     assert_eq!(resp["status"], json!(400));
     assert_eq!(
         resp["error"]["reason"],
-        json!("aggregation type [geo_grid] is not supported")
+        json!("aggregation type [geohash_grid] is not supported")
     );
     let resp = shared().search("web", json!({"aggs": {"g": {"avg": {"field": "bytes"}, "aggs": {"x": {"sum": {"field": "bytes"}}}}}}));
     assert_eq!(resp["error"]["type"], json!("parsing_exception"));

@@ -242,7 +242,11 @@ fn parse_bool(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
                 continue;
             }
             "boost" | "_name" | "adjust_pure_negative" => continue,
-            other => return Err(parsing(format!("[bool] query does not support [{other}]"))),
+            other => {
+                return Err(QueryError::XContentParse(format!(
+                    "[bool] unknown field [{other}]"
+                )));
+            }
         };
         match v {
             Value::Array(items) => {

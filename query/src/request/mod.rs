@@ -211,6 +211,11 @@ impl SearchRequest {
         req.track_scores = bool_of(body.get("track_scores")).or(params.track_scores) == Some(true);
         parse_source_options(&mut req, body, params)?;
         parse_paging(&mut req, body)?;
+        if req.search_after.is_some() && req.sort.is_empty() && req.pit.is_none() {
+            return Err(QueryError::IllegalArgument(
+                "Sort must contain at least one field.".to_string(),
+            ));
+        }
         parse_limits(&mut req, body, params)?;
         req.version = bool_of(body.get("version")).or(params.version) == Some(true);
         req.seq_no_primary_term =
@@ -272,6 +277,8 @@ fn track_total_hits(
                 )));
             }
         },
+        // ES reads anything else as an integer.
+        Some(Value::String(s)) => return Err(QueryError::NumberFormat(s)),
         Some(other) => {
             return Err(QueryError::IllegalArgument(format!(
                 "[track_total_hits] must be a boolean or a number, got {other}"
@@ -421,7 +428,7 @@ fn raw_sort(body: &[u8]) -> Result<Box<serde_json::value::RawValue>, QueryError>
     }
     serde_json::from_slice::<SortOnly>(body)
         .map(|s| s.sort)
-        .map_err(|e| QueryError::XContentParse(format!("request body is not valid JSON: {e}")))
+        .map_err(|e| QueryError::json(&e))
 }
 
 /// The body as a JSON object (`{}` when empty).
@@ -439,9 +446,7 @@ pub fn parse_body(body: &[u8]) -> Result<Map<String, Value>, QueryError> {
                 _ => "a scalar",
             }
         ))),
-        Err(e) => Err(QueryError::XContentParse(format!(
-            "request body is not valid JSON: {e}"
-        ))),
+        Err(e) => Err(QueryError::json(&e)),
     }
 }
 
@@ -478,9 +483,10 @@ fn usize_of(body: &Map<String, Value>, key: &str) -> Result<Option<usize>, Query
                 "[{key}] parameter cannot be negative, found [{n}]"
             ))),
         },
-        Some(Value::String(s)) => s.parse::<usize>().map(Some).map_err(|_| {
-            QueryError::IllegalArgument(format!("[{key}] must be a number, found [{s}]"))
-        }),
+        Some(Value::String(s)) => s
+            .parse::<usize>()
+            .map(Some)
+            .map_err(|_| QueryError::NumberFormat(s.clone())),
         Some(other) => Err(QueryError::Parsing(format!(
             "[{key}] must be a number, found [{other}]"
         ))),

@@ -81,8 +81,11 @@ fn unknown_keys_and_bad_json_are_elasticsearchs_errors() {
     let err = parse(json!({"querry": {}})).unwrap_err();
     assert_eq!(err.status().as_u16(), 400);
     assert!(err.to_string().contains("querry"), "{err}");
+    // Jackson's types: the body ends early, or is no JSON.
     let err = SearchRequest::parse(b"{\"query\":", &SearchParams::default()).unwrap_err();
-    assert_eq!(err.es_type(), "x_content_parse_exception");
+    assert_eq!(err.es_type(), "json_e_o_f_exception");
+    let err = SearchRequest::parse(b"size=10", &SearchParams::default()).unwrap_err();
+    assert_eq!(err.es_type(), "json_parse_exception");
     let err = SearchRequest::parse(b"[1]", &SearchParams::default()).unwrap_err();
     assert_eq!(err.es_type(), "parsing_exception");
 }

@@ -176,7 +176,15 @@ impl SortPlan {
                 values
                     .iter()
                     .zip(specs.iter().zip(&kinds_out))
-                    .map(|(v, (s, k))| parse_value(v, *k, s))
+                    .map(|(v, (s, k))| {
+                        parse_value(v, *k, s).map_err(|e| match e {
+                            QueryError::NumberFormat(_) => QueryError::IllegalArgument(format!(
+                                "Failed to parse search_after value for field [{}].",
+                                s.field().unwrap_or("_score")
+                            )),
+                            e => e,
+                        })
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
         };

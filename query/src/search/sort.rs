@@ -377,11 +377,10 @@ pub fn parse_value(v: &Value, kind: FieldKind, spec: &SortSpec) -> Result<SortVa
         Value::String(s) if matches!(kind, FieldKind::Long | FieldKind::Double) => {
             match s.parse::<i64>() {
                 Ok(i) => SortValue::Int(i),
-                Err(_) => SortValue::Float(s.parse::<f64>().map_err(|_| {
-                    QueryError::IllegalArgument(format!(
-                        "Failed to parse search_after value [{s}] for a numeric sort field"
-                    ))
-                })?),
+                Err(_) => SortValue::Float(
+                    s.parse::<f64>()
+                        .map_err(|_| QueryError::NumberFormat(s.clone()))?,
+                ),
             }
         }
         Value::String(s) if kind == FieldKind::Ip => match s.parse::<std::net::IpAddr>() {
