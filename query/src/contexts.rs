@@ -25,8 +25,9 @@ pub const MAX_KEEP_ALIVE: Duration = Duration::from_secs(24 * 3600);
 pub struct ScrollState {
     /// The request of the first page (with the `_shard_doc` tie-breaker).
     pub request: SearchRequest,
-    /// Whether the client asked for a sort (otherwise sort values stay out of hits).
-    pub show_sort: bool,
+    /// How many sort values of each hit the client sees: those of its own sort (none without
+    /// one), not the tie-breaker.
+    pub shown_sort: usize,
     /// Sort values of the last hit returned so far.
     pub after: Option<Vec<Value>>,
 }

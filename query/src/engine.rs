@@ -50,6 +50,17 @@ fn with_tiebreaker(req: &mut SearchRequest) {
     }
 }
 
+/// Keeps the first `shown` sort values of each hit (none: no `sort` at all).
+fn show_sort(resp: &mut SearchResponse, shown: usize) {
+    for h in &mut resp.hits.hits {
+        if shown == 0 {
+            h.sort = None;
+        } else if let Some(values) = &mut h.sort {
+            values.truncate(shown);
+        }
+    }
+}
+
 fn last_sort_values(resp: &SearchResponse) -> Option<Vec<Value>> {
     resp.hits.hits.last().and_then(|h| h.sort.clone())
 }
@@ -198,7 +209,8 @@ impl Engine {
             return Ok((req, resp));
         };
         let keep_alive = parse_duration(scroll, "scroll")?;
-        let show_sort = !req.sort.is_empty();
+        // The client's sort values are shown, not the tie-breaker added for paging.
+        let shown_sort = req.sort.len();
         with_tiebreaker(&mut req);
         let mut resp = search(&targets, &req, &opts)?;
         resp.shards.add_damaged(&damaged);
@@ -207,15 +219,11 @@ impl Engine {
                 from: 0,
                 ..req.clone()
             },
-            show_sort,
+            shown_sort,
             after: last_sort_values(&resp),
         };
         resp.scroll_id = Some(self.contexts.open_scroll(targets, state, keep_alive)?);
-        if !show_sort {
-            for h in &mut resp.hits.hits {
-                h.sort = None;
-            }
-        }
+        show_sort(&mut resp, shown_sort);
         Ok((req, resp))
     }
 
@@ -237,11 +245,7 @@ impl Engine {
         let mut resp = search(&targets, &req, &options(params))?;
         self.contexts.advance(scroll_id, last_sort_values(&resp));
         resp.scroll_id = Some(scroll_id.to_string());
-        if !state.show_sort {
-            for h in &mut resp.hits.hits {
-                h.sort = None;
-            }
-        }
+        show_sort(&mut resp, state.shown_sort);
         Ok(resp)
     }
 

@@ -165,7 +165,7 @@ impl Metric {
             if date && let Some(v) = x {
                 out.insert(
                     format!("{key}_as_string"),
-                    json!(r.date(v as i64, self.format.as_deref())),
+                    json!(r.date(whole_ms(v), self.format.as_deref())),
                 );
             }
         };
@@ -182,6 +182,16 @@ impl Metric {
             _ => return Err(r.mismatch(n)),
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A date metric's milliseconds as ES prints them: truncated (an average's fraction is
+/// dropped), after undoing the float noise of nanoseconds divided down (…609.9999 is …610).
+fn whole_ms(v: f64) -> i64 {
+    if (v - v.round()).abs() < 1e-3 {
+        v.round() as i64
+    } else {
+        v.trunc() as i64
     }
 }
 

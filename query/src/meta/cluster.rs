@@ -78,12 +78,12 @@ pub fn resolve(
     let indices: Vec<Value> = indices
         .values()
         .map(|i| {
-            let aliases: Vec<&str> = if i.stream() != i.name() {
-                vec![i.stream()]
+            // `aliases` only when there are some, as Elasticsearch answers.
+            if i.stream() != i.name() {
+                json!({"name": i.name(), "aliases": [i.stream()], "attributes": ["open"]})
             } else {
-                vec![]
-            };
-            json!({"name": i.name(), "aliases": aliases, "attributes": ["open"]})
+                json!({"name": i.name(), "attributes": ["open"]})
+            }
         })
         .collect();
     let aliases: Vec<Value> = aliases

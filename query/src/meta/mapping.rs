@@ -156,6 +156,12 @@ pub fn mapping(indices: &[Arc<IndexHandle>]) -> Value {
                 mappings.insert(key.clone(), value.clone());
             }
         }
+        // A strict mapping configured in Hydrant's own config says so, as a declared one does.
+        if index.mapper().mapping().mode == hydrant_config::MappingMode::Strict {
+            mappings
+                .entry("dynamic")
+                .or_insert_with(|| Value::from("strict"));
+        }
         mappings.insert("properties".into(), Value::Object(props));
         out.insert(index.name().to_string(), json!({ "mappings": mappings }));
     }
