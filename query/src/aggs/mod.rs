@@ -105,7 +105,7 @@ pub enum AggKind {
 }
 
 impl AggKind {
-    fn is_bucket(&self) -> bool {
+    pub(crate) fn is_bucket(&self) -> bool {
         matches!(
             self,
             AggKind::Terms(_)

@@ -90,15 +90,24 @@ impl Terms {
         })
     }
 
-    /// Notes an order by a sub-aggregation tantivy cannot order by (a percentile).
+    /// Notes an order tantivy cannot order by: a path through a single-bucket aggregation
+    /// (`slow>lat`), a filter's document count, or a metric tantivy does not compute itself
+    /// (a percentile, `weighted_avg`, …).
     pub(crate) fn check_order(&mut self, subs: &[AggNode]) {
+        use super::AggKind;
         let Some((target, _)) = &self.order else {
             return;
         };
-        let name = target.split(['[', '.']).next().unwrap_or(target);
-        self.order_in_render = subs
-            .iter()
-            .any(|s| s.name == name && matches!(s.kind, super::AggKind::Percentiles(_)));
+        let name = target.split(['[', '.', '>']).next().unwrap_or(target);
+        let tantivy_orders =
+            |k: &AggKind| matches!(k, AggKind::Metric(_) | AggKind::Cardinality(_));
+        let multi_bucket =
+            |k: &AggKind| k.is_bucket() && !matches!(k, AggKind::Filter(_) | AggKind::Missing(..));
+        self.order_in_render = subs.iter().any(|s| {
+            s.name == name
+                && !multi_bucket(&s.kind)
+                && (target.contains('>') || !tantivy_orders(&s.kind))
+        });
         self.resort = !matches!(target.as_str(), "_count" | "_key" | "_term");
     }
 
