@@ -21,8 +21,11 @@ use super::calendar::{Grid, Interval, grid, is_fixed_everywhere, parse_ms};
 use super::histogram::{BucketOrder, histogram_buckets};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, buckets_json};
+use super::sources::{self, Target};
 use crate::dates::{DateParser, MAX_DATE_MS, MAX_DURATION_MS, Zone, format_date};
 use crate::error::QueryError;
+use hydrant_index::timestamp::tantivy_date;
+use tantivy::columnar::MonotonicallyMappableToU64;
 
 /// ES's `search.max_buckets`.
 pub const MAX_BUCKETS: u64 = 65_535;
@@ -42,6 +45,8 @@ pub struct DateHistogram {
     hard_bounds: Option<(i64, i64)>,
     keyed: bool,
     order: BucketOrder,
+    /// The date (epoch ms) of documents without one.
+    missing: Option<i64>,
 }
 
 fn date_bounds(
@@ -89,6 +94,7 @@ impl DateHistogram {
             "hard_bounds",
             "keyed",
             "order",
+            "missing",
         ])?;
         // ES reads these with an object parser: a bad value is an `x_content_parse_exception`
         // naming the field.
@@ -147,7 +153,21 @@ impl DateHistogram {
                     QueryError::IllegalArgument(format!("failed to parse [offset] [{n}]"))
                 })?,
         };
+        let missing = match a.get("missing") {
+            None => None,
+            Some(Value::String(s)) => Some(dates.parse(s, false)?),
+            Some(n) => Some(
+                number(n)
+                    .filter(|x| x.abs() <= MAX_DATE_MS as f64)
+                    .ok_or_else(|| {
+                        QueryError::XContentParse(format!(
+                            "[date_histogram] failed to parse field [missing]: [{n}]"
+                        ))
+                    })? as i64,
+            ),
+        };
         Ok(DateHistogram {
+            missing,
             field: a.field()?,
             interval,
             zone,
@@ -171,6 +191,13 @@ impl DateHistogram {
     /// buckets are wanted, narrowed to `hard_bounds`.
     fn span(&self, data: Option<(i64, i64)>) -> Option<(i64, i64)> {
         let mut span = data;
+        // Documents without a date fall on `missing`.
+        if let Some(m) = self.missing {
+            span = Some(match span {
+                Some((a, b)) => (a.min(m), b.max(m)),
+                None => (m, m),
+            });
+        }
         if self.min_doc_count == 0
             && let Some((lo, hi)) = self.extended_bounds
         {
@@ -204,7 +231,18 @@ impl DateHistogram {
         p: &mut Planner<'_>,
         subs: Aggregations,
     ) -> Result<Aggregation, QueryError> {
-        let field = p.column(&self.field, Want::Dates, "date_histogram")?;
+        let field = match self.missing {
+            Some(ms) => {
+                let column = p.source_column(&self.field, "date_histogram")?;
+                sources::register_with_missing(
+                    &mut p.registry,
+                    &column,
+                    Target::Dates,
+                    tantivy_date(ms).to_u64(),
+                )
+            }
+            None => p.column(&self.field, Want::Dates, "date_histogram")?,
+        };
         Ok(match self.grid(p)? {
             Grid::Fixed { interval, offset } => {
                 let keep_empty = self.min_doc_count == 0;

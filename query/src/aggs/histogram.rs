@@ -12,7 +12,9 @@ use super::AggNode;
 use super::args::{Args, number};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, buckets_json, key_json};
+use super::sources::{self, Target};
 use crate::error::QueryError;
+use tantivy::columnar::MonotonicallyMappableToU64;
 
 /// How buckets are ordered in the response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +81,10 @@ pub struct Histogram {
     hard_bounds: Option<HistogramBounds>,
     keyed: bool,
     order: BucketOrder,
+    /// The value of documents without one.
+    missing: Option<f64>,
+    /// A `DecimalFormat` pattern for `key_as_string`.
+    format: Option<String>,
 }
 
 /// `{"min": …, "max": …}` with numbers (or numbers as strings).
@@ -107,6 +113,7 @@ impl Histogram {
             "keyed",
             "order",
             "format",
+            "missing",
         ])?;
         let interval = a.f64("interval")?.ok_or_else(|| {
             QueryError::IllegalArgument(
@@ -127,6 +134,8 @@ impl Histogram {
             hard_bounds: bounds(a.get("hard_bounds"), "hard_bounds")?,
             keyed: a.bool("keyed")?.unwrap_or(false),
             order: BucketOrder::parse(a.get("order"), "histogram")?,
+            missing: a.f64("missing")?,
+            format: a.str("format")?,
         })
     }
 
@@ -135,7 +144,18 @@ impl Histogram {
         p: &mut Planner<'_>,
         subs: Aggregations,
     ) -> Result<Aggregation, QueryError> {
-        let field = p.column(&self.field, Want::Numbers, "histogram")?;
+        let field = match self.missing {
+            Some(m) => {
+                let column = p.source_column(&self.field, "histogram")?;
+                sources::register_with_missing(
+                    &mut p.registry,
+                    &column,
+                    Target::Numbers,
+                    m.to_u64(),
+                )
+            }
+            None => p.column(&self.field, Want::Numbers, "histogram")?,
+        };
         let req = HistogramAggregation {
             field,
             interval: self.interval,
@@ -165,6 +185,11 @@ impl Histogram {
                 Some(x) => format!("{x:?}"),
                 None => key.to_string(),
             };
+            if let (Some(pattern), Some(x)) = (&self.format, key.as_f64())
+                && let Some(text) = decimal_format(x, pattern)
+            {
+                bucket.insert("key_as_string".into(), json!(text));
+            }
             bucket.insert("key".into(), key);
             bucket.insert("doc_count".into(), json!(b.doc_count));
             r.subs(&n.subs, b.sub_aggregation, &mut bucket)?;
@@ -173,6 +198,58 @@ impl Histogram {
         self.order.apply(&mut out);
         Ok(json!({ "buckets": buckets_json(out, self.keyed) }))
     }
+}
+
+/// `x` in a Java `DecimalFormat` pattern of digits only (`0.0`, `#,##0.00`, `0`), as ES
+/// prints numeric keys with `format`; `None` for other patterns (no `key_as_string` then).
+fn decimal_format(x: f64, pattern: &str) -> Option<String> {
+    let (int_part, frac_part) = pattern.split_once('.').unwrap_or((pattern, ""));
+    if !int_part.chars().all(|c| matches!(c, '#' | '0' | ','))
+        || !frac_part.chars().all(|c| matches!(c, '#' | '0'))
+    {
+        return None;
+    }
+    let min_frac = frac_part.chars().take_while(|c| *c == '0').count();
+    let max_frac = frac_part.len();
+    let min_int = int_part.chars().filter(|c| *c == '0').count();
+    let group = int_part.rfind(',').map(|i| int_part.len() - i - 1);
+    let mut text = format!("{:.*}", max_frac, x.abs());
+    if let Some(dot) = text.find('.') {
+        let keep = text.trim_end_matches('0').len().max(dot + 1 + min_frac);
+        text.truncate(keep);
+        if text.ends_with('.') {
+            text.pop();
+        }
+    }
+    let (int_digits, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut int_digits = int_digits.trim_start_matches('0').to_string();
+    while int_digits.len() < min_int {
+        int_digits.insert(0, '0');
+    }
+    if let Some(g) = group.filter(|g| *g > 0) {
+        let digits: Vec<char> = int_digits.chars().collect();
+        let mut grouped = String::new();
+        for (i, c) in digits.iter().enumerate() {
+            if i > 0 && (digits.len() - i) % g == 0 {
+                grouped.push(',');
+            }
+            grouped.push(*c);
+        }
+        int_digits = grouped;
+    }
+    let sign = if x < 0.0
+        && (int_digits.chars().any(|c| c.is_ascii_digit() && c != '0')
+            || frac.chars().any(|c| c != '0'))
+    {
+        "-"
+    } else {
+        ""
+    };
+    Some(if frac.is_empty() {
+        format!("{sign}{int_digits}")
+    } else {
+        format!("{sign}{int_digits}.{frac}")
+    })
 }
 
 /// The buckets of a tantivy histogram result.
@@ -187,5 +264,24 @@ pub(crate) fn histogram_buckets(
             BucketEntries::HashMap(m) => m.into_values().collect(),
         }),
         _ => Err(r.mismatch(n)),
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::decimal_format;
+
+    #[test]
+    fn decimal_patterns_of_digits() {
+        assert_eq!(decimal_format(200.0, "0.0").as_deref(), Some("200.0"));
+        assert_eq!(
+            decimal_format(1234567.891, "#,##0.00").as_deref(),
+            Some("1,234,567.89")
+        );
+        assert_eq!(decimal_format(0.5, "#.##").as_deref(), Some(".5"));
+        assert_eq!(decimal_format(3.0, "0.###").as_deref(), Some("3"));
+        assert_eq!(decimal_format(-2.5, "0").as_deref(), Some("-2"));
+        assert_eq!(decimal_format(7.0, "000").as_deref(), Some("007"));
+        assert_eq!(decimal_format(1.0, "0.0 ms"), None);
     }
 }

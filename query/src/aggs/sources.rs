@@ -49,6 +49,113 @@ struct Merged {
     target: Target,
 }
 
+/// Registers the computed column of `column` in which a document without a value has
+/// `missing` (already in the output's u64 mapping) — ES's `missing` on histograms, which
+/// tantivy's histograms lack.
+pub(crate) fn register_with_missing(
+    registry: &mut ValueSourceRegistry,
+    column: &str,
+    target: Target,
+    missing: u64,
+) -> String {
+    let name = format!("#missing:{target:?}:{missing}:{column}");
+    registry.register(
+        &name,
+        Arc::new(WithMissing {
+            column: column.to_string(),
+            target,
+            missing,
+        }),
+    );
+    name
+}
+
+struct WithMissing {
+    column: String,
+    target: Target,
+    missing: u64,
+}
+
+impl ValueSourceProvider for WithMissing {
+    fn for_segment(
+        &self,
+        reader: &SegmentReader,
+        _allowed_column_types: Option<&[ColumnType]>,
+    ) -> tantivy::Result<Option<Box<dyn ValueSource>>> {
+        Ok(Some(Box::new(MissingSource {
+            inner: merged(reader, &self.column, self.target)?,
+            out_type: match self.target {
+                Target::Numbers => ColumnType::F64,
+                Target::Dates => ColumnType::DateTime,
+            },
+            missing: self.missing,
+            values: Vec::new(),
+            docs: Vec::new(),
+        })))
+    }
+}
+
+/// A segment's values, with `missing` for every document of a block that has none.
+struct MissingSource {
+    inner: Option<Box<dyn ValueSource>>,
+    out_type: ColumnType,
+    missing: u64,
+    values: Vec<u64>,
+    docs: Vec<DocId>,
+}
+
+impl std::fmt::Debug for MissingSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MissingSource")
+            .field("missing", &self.missing)
+            .finish()
+    }
+}
+
+impl ValueSource for MissingSource {
+    fn column_type(&self) -> ColumnType {
+        self.out_type
+    }
+
+    fn load_block(
+        &mut self,
+        docs: &[DocId],
+        values: &mut Vec<u64>,
+        docids: &mut Vec<DocId>,
+        row_ids: &mut Vec<RowId>,
+    ) -> Cardinality {
+        self.values.clear();
+        self.docs.clear();
+        if let Some(inner) = &mut self.inner {
+            inner.load_block(docs, &mut self.values, &mut self.docs, row_ids);
+        }
+        values.clear();
+        docids.clear();
+        let mut at = 0;
+        for &doc in docs {
+            while at < self.docs.len() && self.docs[at] < doc {
+                at += 1;
+            }
+            let from = at;
+            while at < self.docs.len() && self.docs[at] == doc {
+                at += 1;
+            }
+            if from == at {
+                values.push(self.missing);
+                docids.push(doc);
+            } else {
+                values.extend_from_slice(&self.values[from..at]);
+                docids.extend(std::iter::repeat_n(doc, at - from));
+            }
+        }
+        Cardinality::Multivalued
+    }
+
+    fn to_f64(self: Box<Self>) -> Box<dyn ValueSource> {
+        self
+    }
+}
+
 /// The values of every column of `column` in one segment as one stream in `target`'s type
 /// (`None` when the segment has none), for sources built on top of it.
 pub(crate) fn merged(

@@ -217,3 +217,33 @@ fn significant_terms_score_foreground_against_every_document() {
         assert_eq!(b["bg_count"].as_f64().unwrap(), g);
     }
 }
+
+#[test]
+fn histograms_put_documents_without_a_value_on_missing() {
+    let got = aggs(json!({
+        "h": {"histogram": {"field": "bytes", "interval": 10000, "missing": 75000, "format": "#,##0.0"}},
+        "d": {"date_histogram": {"field": "user.age", "fixed_interval": "1d", "missing": "2026-01-01"}}
+    }));
+    let without = docs().iter().filter(|d| bytes(d).is_none()).count() as u64;
+    assert!(without > 0);
+    let buckets = got["h"]["buckets"].as_array().unwrap();
+    let last = buckets.last().unwrap();
+    assert_eq!(
+        (last["key"].as_f64(), last["doc_count"].as_u64()),
+        (Some(70000.0), Some(without))
+    );
+    assert_eq!(last["key_as_string"], "70,000.0");
+    let total: u64 = buckets
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total as usize, docs().len());
+    // No document has the field: every one falls on the missing date.
+    let days = got["d"]["buckets"].as_array().unwrap();
+    assert_eq!(days.len(), 1, "{got}");
+    assert_eq!(days[0]["key_as_string"], "2026-01-01T00:00:00.000Z");
+    assert_eq!(
+        days[0]["doc_count"].as_u64().unwrap() as usize,
+        docs().len()
+    );
+}
