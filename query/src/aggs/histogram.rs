@@ -230,7 +230,7 @@ fn decimal_format(x: f64, pattern: &str) -> Option<String> {
         let digits: Vec<char> = int_digits.chars().collect();
         let mut grouped = String::new();
         for (i, c) in digits.iter().enumerate() {
-            if i > 0 && (digits.len() - i) % g == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(g) {
                 grouped.push(',');
             }
             grouped.push(*c);
