@@ -35,6 +35,8 @@ pub struct Compiler<'a> {
     now_ms: i64,
     /// Inside `lenient: true`: values of the wrong type match nothing rather than fail.
     lenient: bool,
+    /// The names the shard's index answers to in `_index` queries: its own and its stream's.
+    index_names: [&'a str; 2],
 }
 
 impl<'a> Compiler<'a> {
@@ -55,7 +57,14 @@ impl<'a> Compiler<'a> {
             analyzer,
             now_ms,
             lenient: false,
+            index_names: ["", ""],
         }
+    }
+
+    /// This compiler for the shard of index `name` in `stream`, which `_index` queries name.
+    pub fn with_index_names(mut self, name: &'a str, stream: &'a str) -> Compiler<'a> {
+        self.index_names = [name, stream];
+        self
     }
 
     /// The tantivy query for `ast`.
@@ -309,6 +318,15 @@ impl<'a> Compiler<'a> {
     }
 
     fn term(&mut self, field: &str, value: &str) -> Result<BoxQuery, QueryError> {
+        if field == "_index" {
+            // Every document of the shard, or none: the index is the shard's whole.
+            let named = !value.is_empty() && self.index_names.contains(&value);
+            return Ok(if named {
+                Box::new(AllQuery)
+            } else {
+                Box::new(EmptyQuery)
+            });
+        }
         Ok(match self.mapper.resolve(field) {
             FieldTarget::Dynamic { path } => {
                 // The exact value, a token of the text form, or the number/boolean it spells.

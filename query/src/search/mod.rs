@@ -86,6 +86,7 @@ impl ShardTarget {
             self.shard.index(),
             now_ms,
         )
+        .with_index_names(self.index.name(), self.index.stream())
     }
 }
 
