@@ -276,8 +276,25 @@ pub fn field_caps(
     let names: Vec<String> = indices.iter().map(|i| i.name().to_string()).collect();
     let mut merged: BTreeMap<String, BTreeMap<String, Merged>> = BTreeMap::new();
     for index in indices {
-        for (field, (ty, s, a, m)) in caps_of(index) {
-            if !patterns.iter().any(|p| path_match(p, &field)) {
+        let caps = caps_of(index);
+        // A matched field brings its parent objects along, as in Elasticsearch.
+        let mut wanted: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        for field in caps.keys() {
+            if patterns.iter().any(|p| path_match(p, field)) {
+                wanted.insert(field);
+                let mut at = field.as_str();
+                while let Some((parent, _)) = at.rsplit_once('.') {
+                    if caps.contains_key(parent) {
+                        wanted.insert(parent);
+                    }
+                    at = parent;
+                }
+            }
+        }
+        let wanted: std::collections::BTreeSet<String> =
+            wanted.into_iter().map(str::to_string).collect();
+        for (field, (ty, s, a, m)) in caps {
+            if !wanted.contains(&field) {
                 continue;
             }
             let e =
