@@ -9,10 +9,11 @@
 use serde_json::{Value, json};
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
 use tantivy::aggregation::agg_result::{AggregationResult, MetricResult};
-use tantivy::aggregation::metric::{PercentileValues, PercentilesAggregationReq};
+use tantivy::aggregation::metric::PercentilesAggregationReq;
 
 use super::AggNode;
 use super::args::Args;
+use super::percentiles::points;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, opt_number};
 use crate::error::QueryError;
@@ -74,15 +75,7 @@ impl MedianAbsoluteDeviation {
         let AggregationResult::MetricResult(MetricResult::Percentiles(p)) = result else {
             return Err(r.mismatch(n));
         };
-        let mut points: Vec<(f64, f64)> = match p.values {
-            PercentileValues::Vec(v) => v.into_iter().map(|e| (e.key, e.value)).collect(),
-            PercentileValues::HashMap(m) => m
-                .into_iter()
-                .filter_map(|(k, x)| Some((k.parse().ok()?, x)))
-                .collect(),
-        };
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Ok(json!({ "value": opt_number(mad(&points)) }))
+        Ok(json!({ "value": opt_number(mad(&points(p.values))) }))
     }
 }
 

@@ -25,6 +25,19 @@ pub struct Percentiles {
     missing: Option<f64>,
 }
 
+/// tantivy's `(percent, value)` pairs, by percent.
+pub(crate) fn points(values: PercentileValues) -> Vec<(f64, f64)> {
+    let mut v: Vec<(f64, f64)> = match values {
+        PercentileValues::Vec(v) => v.into_iter().map(|e| (e.key, e.value)).collect(),
+        PercentileValues::HashMap(m) => m
+            .into_iter()
+            .filter_map(|(k, x)| Some((k.parse().ok()?, x)))
+            .collect(),
+    };
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    v
+}
+
 impl Percentiles {
     /// Parses the options.
     pub fn parse(v: &Value) -> Result<Percentiles, QueryError> {
@@ -95,20 +108,10 @@ impl Percentiles {
         } else {
             1.0
         };
-        let values: Vec<(f64, Value)> = match p.values {
-            PercentileValues::Vec(v) => v
-                .into_iter()
-                .map(|e| (e.key, number_json(e.value * scale)))
-                .collect(),
-            PercentileValues::HashMap(m) => {
-                let mut v: Vec<(f64, Value)> = m
-                    .into_iter()
-                    .filter_map(|(k, x)| Some((k.parse().ok()?, number_json(x * scale))))
-                    .collect();
-                v.sort_by(|a, b| a.0.total_cmp(&b.0));
-                v
-            }
-        };
+        let values: Vec<(f64, Value)> = points(p.values)
+            .into_iter()
+            .map(|(k, x)| (k, number_json(x * scale)))
+            .collect();
         Ok(if self.keyed {
             let mut o = Map::new();
             for (k, v) in values {

@@ -83,25 +83,21 @@ impl ValueSourceProvider for WithMissing {
         _allowed_column_types: Option<&[ColumnType]>,
     ) -> tantivy::Result<Option<Box<dyn ValueSource>>> {
         Ok(Some(Box::new(MissingSource {
-            inner: merged(reader, &self.column, self.target)?,
+            inner: Side::new(merged(reader, &self.column, self.target)?),
             out_type: match self.target {
                 Target::Numbers => ColumnType::F64,
                 Target::Dates => ColumnType::DateTime,
             },
             missing: self.missing,
-            values: Vec::new(),
-            docs: Vec::new(),
         })))
     }
 }
 
 /// A segment's values, with `missing` for every document of a block that has none.
 struct MissingSource {
-    inner: Option<Box<dyn ValueSource>>,
+    inner: Side,
     out_type: ColumnType,
     missing: u64,
-    values: Vec<u64>,
-    docs: Vec<DocId>,
 }
 
 impl std::fmt::Debug for MissingSource {
@@ -122,30 +118,20 @@ impl ValueSource for MissingSource {
         docs: &[DocId],
         values: &mut Vec<u64>,
         docids: &mut Vec<DocId>,
-        row_ids: &mut Vec<RowId>,
+        _row_ids: &mut Vec<RowId>,
     ) -> Cardinality {
-        self.values.clear();
-        self.docs.clear();
-        if let Some(inner) = &mut self.inner {
-            inner.load_block(docs, &mut self.values, &mut self.docs, row_ids);
-        }
+        self.inner.load(docs);
         values.clear();
         docids.clear();
         let mut at = 0;
         for &doc in docs {
-            while at < self.docs.len() && self.docs[at] < doc {
-                at += 1;
-            }
-            let from = at;
-            while at < self.docs.len() && self.docs[at] == doc {
-                at += 1;
-            }
-            if from == at {
+            let own = self.inner.of(doc, &mut at);
+            if own.is_empty() {
                 values.push(self.missing);
                 docids.push(doc);
             } else {
-                values.extend_from_slice(&self.values[from..at]);
-                docids.extend(std::iter::repeat_n(doc, at - from));
+                values.extend_from_slice(own);
+                docids.extend(std::iter::repeat_n(doc, own.len()));
             }
         }
         Cardinality::Multivalued
@@ -308,5 +294,44 @@ impl ValueSource for MergedSource {
 
     fn to_f64(self: Box<Self>) -> Box<dyn ValueSource> {
         self
+    }
+}
+
+/// One input's values for a block of documents, grouped by document, ascending.
+pub(crate) struct Side {
+    source: Option<Box<dyn ValueSource>>,
+    values: Vec<u64>,
+    docs: Vec<DocId>,
+    rows: Vec<RowId>,
+}
+
+impl Side {
+    pub(crate) fn new(source: Option<Box<dyn ValueSource>>) -> Side {
+        Side {
+            source,
+            values: Vec::new(),
+            docs: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub(crate) fn load(&mut self, block: &[DocId]) {
+        self.values.clear();
+        self.docs.clear();
+        if let Some(s) = &mut self.source {
+            s.load_block(block, &mut self.values, &mut self.docs, &mut self.rows);
+        }
+    }
+
+    /// The values of `doc`, which follows the documents of the previous call (`at` walks on).
+    pub(crate) fn of(&self, doc: DocId, at: &mut usize) -> &[u64] {
+        while *at < self.docs.len() && self.docs[*at] < doc {
+            *at += 1;
+        }
+        let start = *at;
+        while *at < self.docs.len() && self.docs[*at] == doc {
+            *at += 1;
+        }
+        &self.values[start..*at]
     }
 }

@@ -19,7 +19,7 @@ use super::AggNode;
 use super::args::{Args, number};
 use super::plan::{Planner, node};
 use super::render::{Renderer, opt_number};
-use super::sources::{Target, merged};
+use super::sources::{Side, Target, merged};
 use crate::error::QueryError;
 
 /// One side of the average: a field and what stands in for a document without it.
@@ -202,45 +202,6 @@ impl ValueSourceProvider for Weighted {
             weight_missing: self.spec.weight_missing,
             products: self.products,
         })))
-    }
-}
-
-/// One input's values for a block of documents, grouped by document, ascending.
-struct Side {
-    source: Option<Box<dyn ValueSource>>,
-    values: Vec<u64>,
-    docs: Vec<DocId>,
-    rows: Vec<RowId>,
-}
-
-impl Side {
-    fn new(source: Option<Box<dyn ValueSource>>) -> Side {
-        Side {
-            source,
-            values: Vec::new(),
-            docs: Vec::new(),
-            rows: Vec::new(),
-        }
-    }
-
-    fn load(&mut self, block: &[DocId]) {
-        self.values.clear();
-        self.docs.clear();
-        if let Some(s) = &mut self.source {
-            s.load_block(block, &mut self.values, &mut self.docs, &mut self.rows);
-        }
-    }
-
-    /// The values of `doc`, which follows the documents of the previous call (`at` walks on).
-    fn of(&self, doc: DocId, at: &mut usize) -> &[u64] {
-        while *at < self.docs.len() && self.docs[*at] < doc {
-            *at += 1;
-        }
-        let start = *at;
-        while *at < self.docs.len() && self.docs[*at] == doc {
-            *at += 1;
-        }
-        &self.values[start..*at]
     }
 }
 
