@@ -27,11 +27,22 @@ pub enum FieldType {
     Date,
     /// An IPv4 or IPv6 address.
     Ip,
+    /// A point on the earth (latitude and longitude).
+    #[serde(rename = "geo_point")]
+    GeoPoint,
 }
 
 impl Choice for FieldType {
-    const ALLOWED: &'static [&'static str] =
-        &["keyword", "text", "long", "double", "boolean", "date", "ip"];
+    const ALLOWED: &'static [&'static str] = &[
+        "keyword",
+        "text",
+        "long",
+        "double",
+        "boolean",
+        "date",
+        "ip",
+        "geo_point",
+    ];
     fn from_name(name: &str) -> Option<Self> {
         Some(match name {
             "keyword" => FieldType::Keyword,
@@ -41,6 +52,7 @@ impl Choice for FieldType {
             "boolean" => FieldType::Boolean,
             "date" => FieldType::Date,
             "ip" => FieldType::Ip,
+            "geo_point" => FieldType::GeoPoint,
             _ => return None,
         })
     }

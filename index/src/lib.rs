@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod definitions;
 mod error;
 pub mod fields;
+pub mod geo;
 mod id;
 mod indexer;
 mod lookup;

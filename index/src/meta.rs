@@ -94,6 +94,8 @@ enum TypeV1 {
     Boolean,
     Date,
     Ip,
+    #[serde(rename = "geo_point")]
+    GeoPoint,
 }
 
 impl From<FieldType> for TypeV1 {
@@ -106,6 +108,7 @@ impl From<FieldType> for TypeV1 {
             FieldType::Boolean => TypeV1::Boolean,
             FieldType::Date => TypeV1::Date,
             FieldType::Ip => TypeV1::Ip,
+            FieldType::GeoPoint => TypeV1::GeoPoint,
         }
     }
 }
@@ -120,6 +123,7 @@ impl From<TypeV1> for FieldType {
             TypeV1::Boolean => FieldType::Boolean,
             TypeV1::Date => FieldType::Date,
             TypeV1::Ip => FieldType::Ip,
+            TypeV1::GeoPoint => FieldType::GeoPoint,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The query tree every input (Query DSL JSON, Lucene query strings) is parsed into before it
 //! is compiled against an index's mapping.
 
+pub use hydrant_index::geo::GeoPoint;
+
 /// A field as named in a request; `None` means every field (ES's `*` default field).
 pub type FieldName = Option<String>;
 
@@ -190,6 +192,77 @@ pub enum QueryAst {
         /// The score.
         boost: f32,
     },
+    /// Points of a `geo_point` field inside a region (`geo_bounding_box`, `geo_distance`,
+    /// `geo_polygon`).
+    Geo {
+        /// The field.
+        field: String,
+        /// The region.
+        shape: GeoShape,
+        /// A shard without the field matches nothing instead of failing.
+        ignore_unmapped: bool,
+    },
+}
+
+/// A region of the earth that geo queries match points in (edges included).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GeoShape {
+    /// Between two latitudes and two longitudes; `left > right` crosses the antimeridian.
+    Box {
+        /// Northern edge.
+        top: f64,
+        /// Western edge.
+        left: f64,
+        /// Southern edge.
+        bottom: f64,
+        /// Eastern edge.
+        right: f64,
+    },
+    /// Within a distance of a point.
+    Circle {
+        /// The centre.
+        center: GeoPoint,
+        /// The radius in metres.
+        radius_m: f64,
+    },
+    /// Inside a polygon (its vertices in order; the last joins the first).
+    Polygon(Vec<GeoPoint>),
+}
+
+impl GeoShape {
+    /// Whether `p` lies in the region.
+    pub fn contains(&self, p: GeoPoint) -> bool {
+        match self {
+            GeoShape::Box {
+                top,
+                left,
+                bottom,
+                right,
+            } => {
+                let lon_in = if left <= right {
+                    (*left..=*right).contains(&p.lon)
+                } else {
+                    p.lon >= *left || p.lon <= *right
+                };
+                (*bottom..=*top).contains(&p.lat) && lon_in
+            }
+            GeoShape::Circle { center, radius_m } => center.distance_m(p) <= *radius_m,
+            GeoShape::Polygon(vertices) => {
+                // Even–odd rule: count the edges a ray going east from `p` crosses.
+                let mut inside = false;
+                let n = vertices.len();
+                for i in 0..n {
+                    let (a, b) = (vertices[i], vertices[(i + n - 1) % n]);
+                    if (a.lat > p.lat) != (b.lat > p.lat)
+                        && p.lon < (b.lon - a.lon) * (p.lat - a.lat) / (b.lat - a.lat) + a.lon
+                    {
+                        inside = !inside;
+                    }
+                }
+                inside
+            }
+        }
+    }
 }
 
 /// ES's `bool` query.

@@ -11,6 +11,9 @@ the same records in the same order.
               first record that has a field decides its type.
 - `nginx`   : the first 200 NGINX Plus status snapshots (deeply nested JSON, dotted keys,
               arrays of objects; `timestamp` in epoch millis and no `@timestamp`).
+- `geo`     : 360 generated points around nine cities (two either side of the antimeridian) in
+              every form a `geo_point` takes, a few documents with two points or none, and two
+              that both engines refuse; loaded only as `geo_x` (`location` is a `geo_point`).
 
 Every record has a unique `seq` (a tie-breaker for sorting) and a unique `_id`.
 Explicit mappings (mappings.json) are given to the `apache_x`, `app_x`, `awkward_x` loads, and a
@@ -281,7 +284,66 @@ def nginx(n=200):
     return out
 
 
-DOCUMENTS = {"apache": apache, "app": app, "awkward": awkward, "nginx": nginx}
+# ---------------------------------------------------------------------------------------------
+# geo: points around a few cities (two near the antimeridian), in every form a geo_point takes
+GEO_CITIES = [
+    ("amsterdam", 52.3676, 4.9041), ("paris", 48.8566, 2.3522), ("london", 51.5074, -0.1278),
+    ("berlin", 52.5200, 13.4050), ("new_york", 40.7128, -74.0060), ("tokyo", 35.6762, 139.6503),
+    ("suva", -18.1248, 178.4501), ("apia", -13.8507, -171.7514), ("cape_town", -33.9249, 18.4241),
+]
+
+
+def _geohash(lat, lon, precision=12):
+    alphabet = "0123456789bcdefghjkmnpqrstuvwxyz"
+    lat_r, lon_r, bits, bit, even, out = [-90.0, 90.0], [-180.0, 180.0], 0, 0, True, ""
+    while len(out) < precision:
+        r, v = (lon_r, lon) if even else (lat_r, lat)
+        mid = (r[0] + r[1]) / 2
+        if v >= mid:
+            bits = bits * 2 + 1
+            r[0] = mid
+        else:
+            bits *= 2
+            r[1] = mid
+        even = not even
+        bit += 1
+        if bit == 5:
+            out += alphabet[bits]
+            bits, bit = 0, 0
+    return out
+
+
+def geo(n=360, seed=4326):
+    rng = random.Random(seed)
+    t = dt.datetime(2026, 3, 28, 6, 0, tzinfo=dt.timezone.utc)
+    out = []
+    for seq in range(n):
+        t += dt.timedelta(seconds=rng.randint(30, 300))
+        city, clat, clon = GEO_CITIES[seq % len(GEO_CITIES)] if seq % 7 else rng.choice(GEO_CITIES)
+        spread = rng.choice([0.05, 0.3, 1.5])
+        lat = round(min(89.9, max(-89.9, clat + rng.uniform(-spread, spread))), 6)
+        lon = clon + rng.uniform(-spread, spread)
+        lon = round(lon - 360 if lon > 180 else lon + 360 if lon < -180 else lon, 6)
+        form = seq % 6
+        location = [{"lat": lat, "lon": lon}, f"{lat},{lon}", [lon, lat], f"POINT ({lon} {lat})",
+                     _geohash(lat, lon), {"lat": str(lat), "lon": str(lon)}][form]
+        doc = {"@timestamp": iso_ms(t), "seq": seq, "city": city, "form": form,
+               "weight": rng.randint(1, 9), "location": location}
+        if seq % 50 == 3:
+            del doc["location"]
+        if seq % 61 == 5:
+            # two points: the document is in both places
+            doc["location"] = [{"lat": lat, "lon": lon}, {"lat": -lat / 2, "lon": lon / 3}]
+        out.append((f"geo-{seq}", doc))
+    # refused by both engines: off the earth, and no point at all
+    out.append(("geo-bad-lat", {"@timestamp": iso_ms(t), "seq": n, "city": "nowhere",
+                                "location": {"lat": 95.0, "lon": 10.0}}))
+    out.append(("geo-bad-text", {"@timestamp": iso_ms(t), "seq": n + 1, "city": "nowhere",
+                                 "location": "somewhere over the rainbow"}))
+    return out
+
+
+DOCUMENTS = {"apache": apache, "app": app, "awkward": awkward, "nginx": nginx, "geo": geo}
 
 
 def documents(dataset):

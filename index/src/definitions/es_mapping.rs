@@ -164,9 +164,9 @@ fn kind_of(path: &str, def: &Map<String, Value>) -> Result<Kind, IndexError> {
             }
         }
         "ip" => Kind::Explicit(FieldType::Ip),
+        "geo_point" => Kind::Explicit(FieldType::GeoPoint),
         "flattened"
         | "flat_object"
-        | "geo_point"
         | "geo_shape"
         | "point"
         | "shape"
@@ -391,6 +391,7 @@ mod tests {
             t.fields,
             vec![
                 ("bytes".to_string(), FieldType::Long),
+                ("client.geo.location".to_string(), FieldType::GeoPoint),
                 ("client.ip".to_string(), FieldType::Ip),
                 ("message".to_string(), FieldType::Text),
                 ("ok".to_string(), FieldType::Boolean),
@@ -415,7 +416,7 @@ mod tests {
             "{e}"
         );
         let e =
-            translate(&json!({"dynamic": "strict", "properties": {"g": {"type": "geo_point"}}}))
+            translate(&json!({"dynamic": "strict", "properties": {"g": {"type": "geo_shape"}}}))
                 .unwrap_err();
         assert!(e.to_string().contains("[g]"), "{e}");
         assert!(

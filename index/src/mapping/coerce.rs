@@ -43,6 +43,7 @@ pub fn type_name(kind: FieldType) -> &'static str {
         FieldType::Boolean => "boolean",
         FieldType::Date => "date",
         FieldType::Ip => "ip",
+        FieldType::GeoPoint => "geo_point",
     }
 }
 
@@ -123,6 +124,8 @@ pub(crate) fn coerce(path: &str, kind: FieldType, v: Scalar) -> Result<OwnedValu
                 .map_err(|_| fail(&v)),
             _ => Err(fail(&v)),
         },
+        // Points are read whole, before any scalar (see `document.rs`).
+        FieldType::GeoPoint => Err(fail(&v)),
     }
 }
 

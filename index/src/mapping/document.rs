@@ -557,6 +557,28 @@ impl<'s> DeserializeSeed<'s> for Leaf<'_, '_, 's> {
     type Value = u8;
 
     fn deserialize<D: Deserializer<'s>>(self, d: D) -> Result<u8, D::Error> {
+        if let Some(path) = &self.path
+            && let Some(&(lat, FieldType::GeoPoint)) = self.walk.explicit.get(path)
+        {
+            // A point can be an object, an array or a string: read the value whole.
+            let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+            return match crate::geo::parse_points(&v) {
+                Ok(points) => {
+                    let lon = super::geo_lon_field(lat);
+                    for p in points {
+                        let p = p.quantized();
+                        self.walk.out.push((lat, OwnedValue::F64(p.lat)));
+                        self.walk.out.push((lon, OwnedValue::F64(p.lon)));
+                    }
+                    Ok(0)
+                }
+                Err(why) => {
+                    let reason =
+                        format!("failed to parse field [{path}] of type [geo_point]: {why}");
+                    Err(self.walk.refuse(MappingError::BadValue { reason }))
+                }
+            };
+        }
         d.deserialize_any(self)
     }
 }

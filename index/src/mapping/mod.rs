@@ -130,6 +130,17 @@ impl Default for DocMapper {
     }
 }
 
+/// The tantivy name of the longitude column of the `geo_point` field whose latitude is `lat`.
+pub fn geo_lon_name(lat: &str) -> String {
+    format!("{lat}_lon")
+}
+
+/// The longitude field of a `geo_point` field whose latitude is `lat`: always the next field
+/// of the schema (checked when a mapper is opened).
+pub fn geo_lon_field(lat: Field) -> Field {
+    Field::from_field_id(lat.field_id() + 1)
+}
+
 /// The tantivy name of explicit field number `n`.
 fn explicit_name(n: usize) -> String {
     format!("m{n}")
@@ -204,6 +215,11 @@ impl DocMapper {
                 FieldType::Ip => {
                     b.add_ip_addr_field(&name, IpAddrOptions::from(INDEXED).set_fast());
                 }
+                FieldType::GeoPoint => {
+                    // Latitude in `m<n>`, longitude right after it (see `geo_lon_field`).
+                    b.add_f64_field(&name, NumericOptions::default().set_fast());
+                    b.add_f64_field(&geo_lon_name(&name), NumericOptions::default().set_fast());
+                }
             }
         }
         let schema = b.build();
@@ -231,7 +247,14 @@ impl DocMapper {
         };
         let mut explicit = HashMap::new();
         for (n, (path, kind)) in mapping.fields.iter().enumerate() {
-            explicit.insert(path.clone(), (get(&explicit_name(n))?, *kind));
+            let name = explicit_name(n);
+            let field = get(&name)?;
+            if *kind == FieldType::GeoPoint && get(&geo_lon_name(&name))? != geo_lon_field(field) {
+                return Err(format!(
+                    "the longitude of `{name}` does not follow it in the schema"
+                ));
+            }
+            explicit.insert(path.clone(), (field, *kind));
         }
         Ok(DocMapper {
             schema: schema.clone(),

@@ -169,6 +169,20 @@ impl<'de> DeserializeSeed<'de> for Value<'_, '_> {
     type Value = Option<i64>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
+        if let Some(path) = &self.path
+            && let Some((_, FieldType::GeoPoint)) = self.walk.rules.explicit.get(path)
+        {
+            // As the document builder reads a point: the value whole, in any of its forms.
+            let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+            return match crate::geo::parse_points(&v) {
+                Ok(_) => Ok(None),
+                Err(why) => {
+                    let reason =
+                        format!("failed to parse field [{path}] of type [geo_point]: {why}");
+                    Err(self.walk.refuse(MappingError::BadValue { reason }))
+                }
+            };
+        }
         d.deserialize_any(self)
     }
 }

@@ -199,3 +199,52 @@ fn invalid_utf8_and_trailing_data_are_mapping_errors() {
     assert!(doc(&m, r#"{"a":1} {"b":2}"#).is_err());
     assert!(doc(&m, r#"{"a":1"#).is_err());
 }
+
+#[test]
+fn geo_points_in_every_form_become_two_rounded_columns() {
+    let m = mapper(
+        MappingMode::Dynamic,
+        &[("geo.location", FieldType::GeoPoint)],
+    );
+    let FieldTarget::Explicit {
+        field: lat, kind, ..
+    } = m.resolve("geo.location")
+    else {
+        panic!("geo.location is explicit");
+    };
+    assert_eq!(kind, FieldType::GeoPoint);
+    let lon = geo_lon_field(lat);
+    assert_eq!(m.schema().get_field_name(lon), "m0_lon");
+    for json in [
+        r#"{"geo":{"location":{"lat":41.12,"lon":-71.34}}}"#,
+        r#"{"geo.location":"41.12,-71.34"}"#,
+        r#"{"geo":{"location":[-71.34,41.12]}}"#,
+        r#"{"geo":{"location":"POINT (-71.34 41.12)"}}"#,
+    ] {
+        assert_eq!(m.scan(json.as_bytes()), Ok(None), "{json}");
+        let d = doc(&m, json).unwrap();
+        let lat = d.get_first(lat).and_then(|v| v.as_f64()).unwrap();
+        let lon = d.get_first(lon).and_then(|v| v.as_f64()).unwrap();
+        assert!((lat - 41.12).abs() < 1e-6 && lat <= 41.12, "{json}: {lat}");
+        assert!((lon + 71.34).abs() < 1e-6 && lon <= -71.34, "{json}: {lon}");
+        // The point is not also a dynamic value.
+        assert!(d.get_first(m.fields().value).is_none(), "{json}");
+    }
+    for bad in [
+        r#"{"geo":{"location":"somewhere"}}"#,
+        r#"{"geo":{"location":{"lat":95,"lon":0}}}"#,
+        r#"{"geo":{"location":true}}"#,
+    ] {
+        let err = doc(&m, bad).unwrap_err();
+        assert_eq!(err.es_type(), "mapper_parsing_exception", "{bad}");
+        assert!(
+            err.to_string()
+                .contains("[geo.location] of type [geo_point]"),
+            "{err}"
+        );
+        assert_eq!(
+            m.scan(bad.as_bytes()).unwrap_err().to_string(),
+            err.to_string()
+        );
+    }
+}

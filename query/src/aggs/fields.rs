@@ -26,6 +26,8 @@ pub enum FieldKind {
     Double,
     /// Dates.
     Date,
+    /// Points (`geo_point`): only the geo aggregations read them.
+    GeoPoint,
 }
 
 impl FieldKind {
@@ -45,6 +47,7 @@ impl FieldKind {
             FieldKind::Long => "long",
             FieldKind::Double => "float",
             FieldKind::Date => "date",
+            FieldKind::GeoPoint => "geo_point",
         }
     }
 }
@@ -62,6 +65,7 @@ pub fn kind_in(mapper: &DocMapper, fields: &DynamicFields, name: &str) -> FieldK
             FieldType::Boolean => FieldKind::Bool,
             FieldType::Date => FieldKind::Date,
             FieldType::Ip => FieldKind::Ip,
+            FieldType::GeoPoint => FieldKind::GeoPoint,
         },
         FieldTarget::Keyword { path } => match fields.paths.get(&path) {
             Some(k) if k.contains(&ValueKind::Keyword) => FieldKind::Keyword,

@@ -19,6 +19,7 @@ mod composite;
 mod date_histogram;
 mod fields;
 mod filters;
+mod geo;
 mod histogram;
 mod mad;
 mod metrics;
@@ -86,6 +87,12 @@ pub enum AggKind {
     SignificantTerms(significant::SignificantTerms),
     /// `adjacency_matrix`.
     AdjacencyMatrix(adjacency::AdjacencyMatrix),
+    /// `geohash_grid` and `geotile_grid`.
+    GeoGrid(geo::GeoGrid),
+    /// `geo_centroid`.
+    GeoCentroid(geo::GeoCentroid),
+    /// `geo_bounds`.
+    GeoBounds(geo::GeoBounds),
     /// `avg`, `sum`, `min`, `max`, `value_count`, `stats`, `extended_stats`.
     Metric(metrics::Metric),
     /// `cardinality`.
@@ -121,6 +128,7 @@ impl AggKind {
                 | AggKind::RareTerms(_)
                 | AggKind::SignificantTerms(_)
                 | AggKind::AdjacencyMatrix(_)
+                | AggKind::GeoGrid(_)
         )
     }
 
@@ -141,6 +149,10 @@ impl AggKind {
             AggKind::RareTerms(_) => "rare_terms",
             AggKind::SignificantTerms(_) => "significant_terms",
             AggKind::AdjacencyMatrix(_) => "adjacency_matrix",
+            AggKind::GeoGrid(g) if g.grid == geo::Grid::Hash => "geohash_grid",
+            AggKind::GeoGrid(_) => "geotile_grid",
+            AggKind::GeoCentroid(_) => "geo_centroid",
+            AggKind::GeoBounds(_) => "geo_bounds",
             AggKind::Metric(m) => m.kind.name(),
             AggKind::Cardinality(_) => "cardinality",
             AggKind::Percentiles(_) => "percentiles",
@@ -172,6 +184,9 @@ impl AggKind {
             AggKind::Missing(_, field) => vec![field.as_str()],
             AggKind::Composite(c) => c.fields(),
             AggKind::MultiTerms(m) => m.fields(),
+            AggKind::GeoGrid(g) => vec![g.field.as_str()],
+            AggKind::GeoCentroid(g) => vec![g.field.as_str()],
+            AggKind::GeoBounds(g) => vec![g.field.as_str()],
             AggKind::Filter(_)
             | AggKind::Filters(_)
             | AggKind::AdjacencyMatrix(_)
@@ -365,6 +380,10 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         "rare_terms" => AggKind::RareTerms(rare_terms::RareTerms::parse(v)?),
         "significant_terms" => AggKind::SignificantTerms(significant::SignificantTerms::parse(v)?),
         "adjacency_matrix" => AggKind::AdjacencyMatrix(adjacency::AdjacencyMatrix::parse(v)?),
+        "geohash_grid" => AggKind::GeoGrid(geo::GeoGrid::parse(geo::Grid::Hash, v)?),
+        "geotile_grid" => AggKind::GeoGrid(geo::GeoGrid::parse(geo::Grid::Tile, v)?),
+        "geo_centroid" => AggKind::GeoCentroid(geo::GeoCentroid::parse(v)?),
+        "geo_bounds" => AggKind::GeoBounds(geo::GeoBounds::parse(v)?),
         "cardinality" => AggKind::Cardinality(cardinality::Cardinality::parse(v)?),
         "percentiles" => AggKind::Percentiles(percentiles::Percentiles::parse(v)?),
         "percentile_ranks" => {
@@ -400,13 +419,9 @@ const KNOWN_TYPES: &[&str] = &[
     "children",
     "diversified_sampler",
     "frequent_item_sets",
-    "geo_bounds",
-    "geo_centroid",
     "geo_distance",
     "geo_line",
-    "geohash_grid",
     "geohex_grid",
-    "geotile_grid",
     "global",
     "inference",
     "ip_prefix",

@@ -82,6 +82,9 @@ impl<'a> Planner<'a> {
             AggKind::PercentileRanks(p) => vec![(name, p.plan(self)?)],
             AggKind::Mad(m) => vec![(name, m.plan(self)?)],
             AggKind::WeightedAvg(w) => w.plan(self, &name)?,
+            AggKind::GeoGrid(g) => vec![(name, g.plan(self, subs)?)],
+            AggKind::GeoCentroid(g) => g.plan(self, &name)?,
+            AggKind::GeoBounds(g) => g.plan(self, &name)?,
             AggKind::TopHits(t) => vec![(name, t.plan(self)?)],
             // Computed after rendering, from the others' results.
             AggKind::Pipeline(_) => Vec::new(),
@@ -169,10 +172,11 @@ fn text_field(field: &str) -> QueryError {
 /// ES refuses numeric aggregations on strings rather than answering nothing.
 fn check_kind(field: &str, kind: FieldKind, want: Want, agg: &str) -> Result<(), QueryError> {
     let refused = match want {
-        Want::Any => kind == FieldKind::Text,
-        Want::Numbers | Want::Dates => {
-            matches!(kind, FieldKind::Keyword | FieldKind::Ip | FieldKind::Text)
-        }
+        Want::Any => matches!(kind, FieldKind::Text | FieldKind::GeoPoint),
+        Want::Numbers | Want::Dates => matches!(
+            kind,
+            FieldKind::Keyword | FieldKind::Ip | FieldKind::Text | FieldKind::GeoPoint
+        ),
     };
     if !refused {
         return Ok(());

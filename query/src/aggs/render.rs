@@ -74,6 +74,8 @@ impl Renderer<'_> {
             AggKind::Range(r) => return r.render(n, results, self),
             AggKind::WeightedAvg(w) => return w.render(n, results, self),
             AggKind::AdjacencyMatrix(a) => return a.render(n, results, self),
+            AggKind::GeoCentroid(g) => return g.render(n, results, self),
+            AggKind::GeoBounds(g) => return g.render(n, results, self),
             _ => {}
         }
         let res = results.0.remove(&n.name).ok_or_else(|| self.mismatch(n))?;
@@ -93,7 +95,10 @@ impl Renderer<'_> {
             AggKind::PercentileRanks(p) => p.render(n, res, self),
             AggKind::Mad(m) => m.render(n, res, self),
             AggKind::TopHits(t) => t.render(n, res, self),
+            AggKind::GeoGrid(g) => g.render(n, res, self),
             AggKind::Filters(_)
+            | AggKind::GeoCentroid(_)
+            | AggKind::GeoBounds(_)
             | AggKind::Range(_)
             | AggKind::WeightedAvg(_)
             | AggKind::AdjacencyMatrix(_)

@@ -558,12 +558,12 @@ fn aggregations_see_the_query_and_meta_is_echoed() {
 fn unsupported_aggregations_say_which() {
     let resp = shared().search(
         "web",
-        json!({"aggs": {"g": {"geohash_grid": {"field": "x"}}}}),
+        json!({"aggs": {"g": {"geo_line": {"point": {"field": "x"}}}}}),
     );
     assert_eq!(resp["status"], json!(400));
     assert_eq!(
         resp["error"]["reason"],
-        json!("aggregation type [geohash_grid] is not supported")
+        json!("aggregation type [geo_line] is not supported")
     );
     let resp = shared().search("web", json!({"aggs": {"g": {"avg": {"field": "bytes"}, "aggs": {"x": {"sum": {"field": "bytes"}}}}}}));
     assert_eq!(resp["error"]["type"], json!("parsing_exception"));

@@ -68,6 +68,13 @@ impl Compiler<'_> {
                     .map_err(|_| format!("'{v}' is not an IP string literal."))?;
                 Term::from_field_ip_addr(field, to_v6(ip))
             }
+            FieldType::GeoPoint => {
+                return Err(
+                    "Geometry fields do not support exact searching, use dedicated \
+                     geometry queries instead"
+                        .into(),
+                );
+            }
         };
         Ok(term_query(term))
     }
@@ -160,6 +167,11 @@ impl Compiler<'_> {
             ))
         };
         Ok(match kind {
+            FieldType::GeoPoint => {
+                return Err(QueryError::QueryShard(
+                    "Field of type [geo_point] does not support range queries".into(),
+                ));
+            }
             FieldType::Keyword | FieldType::Text => Box::new(RangeQuery::new(
                 str_bound(lower).map(|v| Term::from_field_text(field, &v)),
                 str_bound(upper).map(|v| Term::from_field_text(field, &v)),

@@ -19,9 +19,11 @@ use crate::dates::DateParser;
 use crate::error::QueryError;
 
 mod explicit;
+mod geo;
 mod pattern;
 mod values;
 
+pub(crate) use geo::{GeoColumns, GeoField, geo_field};
 pub(crate) use pattern::Pattern;
 use values::value_eq;
 
@@ -156,6 +158,11 @@ impl<'a> Compiler<'a> {
             QueryAst::ConstantScore { filter, boost } => {
                 Box::new(ConstScoreQuery::new(self.compile(filter)?, *boost))
             }
+            QueryAst::Geo {
+                field,
+                shape,
+                ignore_unmapped,
+            } => self.geo(field, shape, *ignore_unmapped)?,
         })
     }
 

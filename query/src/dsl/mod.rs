@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::ast::{BoolQuery, MinimumShouldMatch, QueryAst};
 use crate::error::QueryError;
 
+mod geo;
 mod leaf;
 mod text;
 
@@ -56,6 +57,9 @@ fn parse_nested(value: &Value, depth: usize) -> Result<QueryAst, QueryError> {
         "multi_match" => text::parse_multi_match(body),
         "query_string" => text::parse_query_string_dsl(body),
         "simple_query_string" => text::parse_simple(body),
+        "geo_bounding_box" => geo::parse_bounding_box(body),
+        "geo_distance" => geo::parse_distance(body),
+        "geo_polygon" => geo::parse_polygon(body),
         "term" => leaf::parse_term(body),
         "terms" => leaf::parse_terms(body),
         "range" => leaf::parse_range(body),

@@ -120,6 +120,7 @@ impl QueryTerms {
             | QueryAst::MatchNone
             | QueryAst::Range { .. }
             | QueryAst::Exists { .. }
+            | QueryAst::Geo { .. }
             | QueryAst::Ids(_) => {}
         }
     }
