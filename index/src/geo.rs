@@ -69,6 +69,24 @@ impl GeoPoint {
         2.0 * EARTH_MEAN_RADIUS_M * h.sqrt().min(1.0).asin()
     }
 
+    /// Elasticsearch's flat-earth distance in metres (`GeoUtils.planeDistance`): fast, and
+    /// wrong far from the point.
+    pub fn plane_distance_m(self, other: GeoPoint) -> f64 {
+        let x =
+            (other.lon - self.lon).to_radians() * ((self.lat + other.lat) / 2.0).to_radians().cos();
+        let y = (other.lat - self.lat).to_radians();
+        (x * x + y * y).sqrt() * EARTH_MEAN_RADIUS_M
+    }
+
+    /// The distance in metres by haversine, or (`plane`) by the flat-earth formula.
+    pub fn distance_by(self, other: GeoPoint, plane: bool) -> f64 {
+        if plane {
+            self.plane_distance_m(other)
+        } else {
+            self.distance_m(other)
+        }
+    }
+
     /// The geohash of the cell of `precision` characters (1–12) holding the point.
     pub fn geohash(self, precision: usize) -> String {
         geohash::encode(

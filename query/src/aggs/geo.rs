@@ -50,6 +50,33 @@ enum Yield {
         precision: u32,
         bounds: Option<GeoShape>,
     },
+    /// Distances from a point, in units of `unit_m` metres (`plane`: ES's flat-earth formula).
+    Distance {
+        origin: GeoPoint,
+        unit_m: f64,
+        plane: bool,
+    },
+}
+
+/// The computed column of each point's distance from `origin` (in units of `unit_m` metres),
+/// for `geo_distance` ranges.
+pub(crate) fn distance_column(
+    p: &mut Planner<'_>,
+    field: &str,
+    origin: GeoPoint,
+    unit_m: f64,
+    plane: bool,
+) -> Result<String, QueryError> {
+    register(
+        p,
+        field,
+        "geo_distance",
+        Yield::Distance {
+            origin,
+            unit_m,
+            plane,
+        },
+    )
 }
 
 /// The computed column of `field`'s points yielding `what`, registered for this shard; `None`
@@ -180,6 +207,18 @@ impl ValueSource for GeoSource {
                             values.push(p.lon.to_u64());
                             docids.push(doc);
                         }
+                        false
+                    });
+                }
+                Yield::Distance {
+                    origin,
+                    unit_m,
+                    plane,
+                } => {
+                    self.columns.any(doc, |p| {
+                        let m = origin.distance_by(p, *plane);
+                        values.push((m / unit_m).to_u64());
+                        docids.push(doc);
                         false
                     });
                 }

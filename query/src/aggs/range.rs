@@ -17,6 +17,7 @@ use super::AggNode;
 use super::args::{Args, number};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, buckets_json};
+use crate::ast::GeoPoint;
 use crate::dates::{DateParser, Zone, format_date};
 use crate::error::QueryError;
 
@@ -41,6 +42,16 @@ pub struct Range {
     keyed: bool,
     format: Option<String>,
     zone: Zone,
+    /// `geo_distance`: ranges of the distance of the field's points from an origin.
+    geo: Option<GeoOrigin>,
+}
+
+/// What a `geo_distance` aggregation measures from.
+#[derive(Debug, Clone)]
+struct GeoOrigin {
+    origin: GeoPoint,
+    unit_m: f64,
+    plane: bool,
 }
 
 impl Range {
@@ -90,7 +101,65 @@ impl Range {
                 Some(t) => Zone::parse(&t)?,
                 None => Zone::Utc,
             },
+            geo: None,
         })
+    }
+
+    /// Parses a `geo_distance` aggregation: `field`, `origin`, `unit` (metres by default),
+    /// `distance_type` (`arc` or `plane`), `ranges`, `keyed`.
+    pub fn parse_geo_distance(v: &Value) -> Result<Range, QueryError> {
+        let a = Args::new("geo_distance", v)?;
+        a.allow(&[
+            "field",
+            "origin",
+            "unit",
+            "distance_type",
+            "ranges",
+            "keyed",
+        ])?;
+        let origin = a.get("origin").ok_or_else(|| {
+            QueryError::Parsing("Missing [origin] in geo_distance aggregator".to_string())
+        })?;
+        let origin = hydrant_index::geo::parse_point(origin)
+            .map_err(|why| QueryError::Parsing(format!("[geo_distance] [origin]: {why}")))?;
+        let unit_m = match a.str("unit")? {
+            None => 1.0,
+            Some(u) => hydrant_index::geo::unit_m(&u).ok_or_else(|| {
+                QueryError::IllegalArgument(format!("No distance unit match [{u}]"))
+            })?,
+        };
+        let plane = match a.str("distance_type")?.map(|t| t.to_ascii_lowercase()) {
+            None => false,
+            Some(t) if t == "arc" => false,
+            Some(t) if t == "plane" => true,
+            Some(t) => {
+                return Err(QueryError::IllegalArgument(format!(
+                    "No geo distance for [{t}]"
+                )));
+            }
+        };
+        let mut plain = serde_json::Map::new();
+        for k in ["field", "ranges", "keyed"] {
+            if let Some(v) = a.get(k) {
+                plain.insert(k.to_string(), v.clone());
+            }
+        }
+        let mut r = Range::parse(&Value::Object(plain), false)?;
+        r.geo = Some(GeoOrigin {
+            origin,
+            unit_m,
+            plane,
+        });
+        Ok(r)
+    }
+
+    /// The ES type name.
+    pub fn type_name(&self) -> &'static str {
+        match (self.date, &self.geo) {
+            (true, _) => "date_range",
+            (false, Some(_)) => "geo_distance",
+            (false, None) => "range",
+        }
     }
 
     /// Indices of the ranges, grouped so that no two in a group overlap.
@@ -131,11 +200,10 @@ impl Range {
         } else {
             Want::Numbers
         };
-        let field = p.column(
-            &self.field,
-            want,
-            if self.date { "date_range" } else { "range" },
-        )?;
+        let field = match &self.geo {
+            Some(g) => super::geo::distance_column(p, &self.field, g.origin, g.unit_m, g.plane)?,
+            None => p.column(&self.field, want, self.type_name())?,
+        };
         let scale = if self.date { 1e6 } else { 1.0 };
         let mut out = Vec::new();
         for (n, layer) in self.layers().into_iter().enumerate() {
@@ -229,7 +297,9 @@ impl Range {
             .unwrap_or_else(|| format!("{}-{}", text(range.from), text(range.to)));
         let mut b = Map::new();
         b.insert("key".into(), json!(key));
-        if let Some(from) = range.from {
+        // Distances start at 0: `geo_distance` shows it as the first range's `from`.
+        let from = range.from.or(self.geo.as_ref().map(|_| 0.0));
+        if let Some(from) = from {
             b.insert("from".into(), json!(from));
             if self.date {
                 b.insert("from_as_string".into(), json!(text(Some(from))));

@@ -618,4 +618,5 @@ fn too_many_buckets_is_a_typed_error() {
     assert_eq!(resp["status"], json!(400));
 }
 
+mod geo;
 mod more;

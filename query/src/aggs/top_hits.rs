@@ -57,6 +57,11 @@ impl TopHits {
             match &s.target {
                 SortTarget::Field(_) => kept.push(s),
                 SortTarget::Doc | SortTarget::ShardDoc => {}
+                SortTarget::GeoDistance(_) => {
+                    return Err(QueryError::Unsupported {
+                        what: "sorting [top_hits] by [_geo_distance]".to_string(),
+                    });
+                }
                 SortTarget::Score => {
                     return Err(QueryError::Unsupported {
                         what: "sorting [top_hits] by [_score]".to_string(),

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 pub use params::SearchParams;
 pub use sort::{
-    Missing, SortMode, SortSpec, SortTarget, parse_sort, parse_sort_param, parse_sort_raw,
+    GeoSort, Missing, SortMode, SortSpec, SortTarget, parse_sort, parse_sort_param, parse_sort_raw,
 };
 pub use source::{FieldSpec, HighlightSpec, SourceFilter, parse_field_specs, path_match};
 

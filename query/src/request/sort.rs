@@ -4,6 +4,7 @@
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::ast::GeoPoint;
 use crate::error::QueryError;
 
 /// What a sort key orders by.
@@ -17,6 +18,23 @@ pub enum SortTarget {
     ShardDoc,
     /// A field's values (a fast field).
     Field(String),
+    /// The distance of a `geo_point` field's points from a point (`_geo_distance`).
+    GeoDistance(GeoSort),
+}
+
+/// `_geo_distance` sort: from where, in what unit, by which formula.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeoSort {
+    /// The `geo_point` field.
+    pub field: String,
+    /// The point distances are measured from.
+    pub origin: GeoPoint,
+    /// Metres per unit of the sort values (`unit`, metres by default).
+    pub unit_m: f64,
+    /// ES's flat-earth formula (`distance_type: plane`) instead of the arc.
+    pub plane: bool,
+    /// A shard without the field sorts every document as missing instead of failing.
+    pub ignore_unmapped: bool,
 }
 
 /// Where documents without a value go, or the value they sort as.
@@ -206,6 +224,9 @@ pub fn parse_sort(v: &Value) -> Result<Vec<SortSpec>, QueryError> {
 }
 
 fn parse_one(name: &str, spec: &Value) -> Result<SortSpec, QueryError> {
+    if name == "_geo_distance" {
+        return parse_geo(spec);
+    }
     let mut s = SortSpec::new(target(name));
     match spec {
         Value::String(o) => set_order(&mut s, order(o)?),
@@ -215,6 +236,86 @@ fn parse_one(name: &str, spec: &Value) -> Result<SortSpec, QueryError> {
                 "[sort] option of [{name}] must be a string or an object, got [{other}]"
             )));
         }
+    }
+    Ok(s)
+}
+
+/// `{"_geo_distance": {"<field>": point or [points], "order", "unit", "mode", "distance_type",
+/// "ignore_unmapped"}}`: of several points, the first is the origin.
+fn parse_geo(spec: &Value) -> Result<SortSpec, QueryError> {
+    let o = spec
+        .as_object()
+        .ok_or_else(|| QueryError::Parsing("[_geo_distance] sort must be an object".to_string()))?;
+    let (mut field, mut origin) = (None, None);
+    let (mut unit_m, mut plane, mut ignore_unmapped, mut desc, mut mode) =
+        (1.0, false, false, false, None);
+    for (k, v) in o {
+        match k.as_str() {
+            "order" => desc = order(v.as_str().unwrap_or_default())?,
+            "unit" => {
+                let u = v.as_str().unwrap_or_default();
+                unit_m = hydrant_index::geo::unit_m(u).ok_or_else(|| {
+                    QueryError::IllegalArgument(format!("No distance unit match [{u}]"))
+                })?;
+            }
+            "distance_type" => {
+                plane = match v.as_str().map(str::to_ascii_lowercase).as_deref() {
+                    Some("arc") => false,
+                    Some("plane") => true,
+                    _ => {
+                        return Err(QueryError::IllegalArgument(format!(
+                            "No geo distance for [{v}]"
+                        )));
+                    }
+                }
+            }
+            "mode" => {
+                mode = Some(match v.as_str() {
+                    Some("min") => SortMode::Min,
+                    Some("max") => SortMode::Max,
+                    _ => {
+                        return Err(QueryError::Unsupported {
+                            what: format!("sort mode [{v}] in [_geo_distance]"),
+                        });
+                    }
+                })
+            }
+            "ignore_unmapped" => ignore_unmapped = v.as_bool().unwrap_or(false),
+            "validation_method" | "nested" => {}
+            name => {
+                if field.is_some() {
+                    return Err(QueryError::Parsing(format!(
+                        "[_geo_distance] sort takes one field, found a second: [{name}]"
+                    )));
+                }
+                let first = match v {
+                    Value::Array(items) if items.first().is_some_and(|f| !f.is_number()) => {
+                        &items[0]
+                    }
+                    other => other,
+                };
+                origin = Some(hydrant_index::geo::parse_point(first).map_err(|why| {
+                    QueryError::Parsing(format!("[_geo_distance] failed to parse [{name}]: {why}"))
+                })?);
+                field = Some(name.to_string());
+            }
+        }
+    }
+    let (Some(field), Some(origin)) = (field, origin) else {
+        return Err(QueryError::IllegalArgument(
+            "No points provided for _geo_distance sort.".to_string(),
+        ));
+    };
+    let mut s = SortSpec::new(SortTarget::GeoDistance(GeoSort {
+        field,
+        origin,
+        unit_m,
+        plane,
+        ignore_unmapped,
+    }));
+    set_order(&mut s, desc);
+    if let Some(m) = mode {
+        s.mode = m;
     }
     Ok(s)
 }
@@ -260,7 +361,7 @@ fn parse_options(s: &mut SortSpec, name: &str, o: &Map<String, Value>) -> Result
                     }
                 }
             }
-            "script" | "_geo_distance" => {
+            "script" => {
                 return Err(QueryError::Unsupported {
                     what: format!("[{key}] in sort"),
                 });

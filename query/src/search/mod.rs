@@ -31,9 +31,9 @@ use self::fetch::{Lookup, render_hit};
 use self::sort::{Dir, KeyReader, cmp_values};
 use crate::aggs::{AggRun, FieldKind, FieldKinds, tree_fields};
 use crate::ast::QueryAst;
-use crate::compile::Compiler;
+use crate::compile::{Compiler, GeoField, geo_field};
 use crate::error::QueryError;
-use crate::request::{Missing, SearchRequest, SortSpec, SortTarget, TrackTotalHits};
+use crate::request::{GeoSort, Missing, SearchRequest, SortSpec, SortTarget, TrackTotalHits};
 
 /// One shard to search, through the searcher it is searched with (a point in time keeps the
 /// same searchers across requests).
@@ -154,9 +154,13 @@ impl SortPlan {
         let mut kinds_out = Vec::new();
         let mut missing = Vec::new();
         for s in &specs {
-            let kind = match s.field() {
-                Some(f) => check_sortable(f, field_kinds.get(f), s, !targets.is_empty())?,
-                None => FieldKind::Long,
+            let kind = match (&s.target, s.field()) {
+                (_, Some(f)) => check_sortable(f, field_kinds.get(f), s, !targets.is_empty())?,
+                (SortTarget::GeoDistance(g), None) => {
+                    check_geo_sortable(targets, g)?;
+                    FieldKind::Double
+                }
+                (_, None) => FieldKind::Long,
             };
             missing.push(match &s.missing {
                 Missing::Value(v) => Some(parse_value(v, kind, s)?),
@@ -211,6 +215,18 @@ impl SortPlan {
                     .map(|(c, _)| c)
             })
             .collect();
+        let geo: Vec<Option<(String, String)>> = specs
+            .iter()
+            .map(|s| match &s.target {
+                SortTarget::GeoDistance(g) => {
+                    match geo_field(target.index.mapper(), &target.fields, &g.field) {
+                        GeoField::Columns { lat, lon } => Some((lat, lon)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .collect();
         let mut bases = Vec::new();
         let mut base = 0u64;
         for r in target.searcher.segment_readers() {
@@ -223,8 +239,10 @@ impl SortPlan {
                 .iter()
                 .zip(&columns)
                 .zip(&missing)
-                .map(|((s, col), m)| match &s.target {
+                .zip(&geo)
+                .map(|(((s, col), m), geo)| match &s.target {
                     SortTarget::Field(_) => KeyReader::field(reader, col.as_deref(), s, m.as_ref()),
+                    SortTarget::GeoDistance(g) => KeyReader::geo(reader, geo.as_ref(), s, g),
                     SortTarget::ShardDoc => {
                         Ok(KeyReader::special(&s.target, (shard_no << 32) + seg_base))
                     }
@@ -233,6 +251,29 @@ impl SortPlan {
                 .collect()
         })
     }
+}
+
+/// `_geo_distance` needs a `geo_point` field in every shard (or `ignore_unmapped`).
+fn check_geo_sortable(targets: &[ShardTarget], g: &GeoSort) -> Result<(), QueryError> {
+    for t in targets {
+        match geo_field(t.index.mapper(), &t.fields, &g.field) {
+            GeoField::Columns { .. } => {}
+            GeoField::Unmapped if g.ignore_unmapped => {}
+            GeoField::Unmapped => {
+                return Err(QueryError::IllegalArgument(format!(
+                    "failed to find mapper for [{}] for geo distance based sort",
+                    g.field
+                )));
+            }
+            GeoField::NotGeo(ty) => {
+                return Err(QueryError::IllegalArgument(format!(
+                    "field [{}] of type [{ty}] is not a geo_point field",
+                    g.field
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_sortable(
@@ -249,6 +290,9 @@ fn check_sortable(
         }
         FieldKind::Text => Err(QueryError::IllegalArgument(format!(
             "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
+        ))),
+        FieldKind::GeoPoint => Err(QueryError::IllegalArgument(format!(
+            "can't sort on geo_point field without using specific sorting feature, like geo_distance: [{field}]"
         ))),
         FieldKind::Unmapped => Ok(match spec.unmapped_type.as_deref() {
             Some("date" | "date_nanos") => FieldKind::Date,

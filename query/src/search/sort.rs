@@ -14,9 +14,10 @@ use tantivy::columnar::{Column, DynamicColumn, StrColumn};
 use tantivy::{DocId, SegmentReader};
 
 use crate::aggs::FieldKind;
+use crate::compile::GeoColumns;
 use crate::dates::{DateParser, Zone, format_date};
 use crate::error::QueryError;
-use crate::request::{Missing, SortMode, SortSpec, SortTarget};
+use crate::request::{GeoSort, Missing, SortMode, SortSpec, SortTarget};
 
 /// A sort value across segments and shards.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +218,12 @@ pub(crate) enum KeyReader {
         missing: SegVal,
         scratch: Vec<SegVal>,
     },
+    /// `_geo_distance`: the nearest (or farthest) of a document's points.
+    Geo {
+        columns: GeoColumns,
+        sort: GeoSort,
+        mode: SortMode,
+    },
 }
 
 /// The position of `s` among a dictionary's terms, as an `Ord` value.
@@ -281,6 +288,25 @@ impl KeyReader {
         })
     }
 
+    /// The reader of a `_geo_distance` key in `segment`, whose field's points are in the
+    /// columns `lat` and `lon` (`None`: the shard has no such field).
+    pub fn geo(
+        segment: &SegmentReader,
+        columns: Option<&(String, String)>,
+        spec: &SortSpec,
+        sort: &GeoSort,
+    ) -> Result<KeyReader, QueryError> {
+        let columns = match columns {
+            Some((lat, lon)) => GeoColumns::open(segment, lat, lon)?,
+            None => GeoColumns::open(segment, "", "")?,
+        };
+        Ok(KeyReader::Geo {
+            columns,
+            sort: sort.clone(),
+            mode: spec.mode,
+        })
+    }
+
     /// The reader of a non-field key.
     pub fn special(target: &SortTarget, base: u64) -> KeyReader {
         match target {
@@ -313,6 +339,25 @@ impl KeyReader {
                     SortMode::Max => scratch.iter().copied().max_by(|a, b| a.natural(*b)),
                 };
                 pick.unwrap_or(*missing)
+            }
+            KeyReader::Geo {
+                columns,
+                sort,
+                mode,
+            } => {
+                let mut pick: Option<f64> = None;
+                if !columns.is_empty() {
+                    columns.any(doc, |p| {
+                        let d = sort.origin.distance_by(p, sort.plane) / sort.unit_m;
+                        pick = Some(match (pick, *mode) {
+                            (None, _) => d,
+                            (Some(x), SortMode::Min) => x.min(d),
+                            (Some(x), SortMode::Max) => x.max(d),
+                        });
+                        false
+                    });
+                }
+                pick.map_or(SegVal::Missing, SegVal::Float)
             }
         }
     }
