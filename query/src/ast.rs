@@ -199,9 +199,22 @@ pub enum QueryAst {
         field: String,
         /// The region.
         shape: GeoShape,
+        /// How a document's points must lie in the region.
+        relation: GeoRelation,
         /// A shard without the field matches nothing instead of failing.
         ignore_unmapped: bool,
     },
+}
+
+/// How a document's points relate to a geo query's region (`geo_shape`'s `relation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeoRelation {
+    /// At least one point inside (every geo query but `geo_shape` asks this).
+    Intersects,
+    /// Every point inside.
+    Within,
+    /// Points, none inside.
+    Disjoint,
 }
 
 /// A region of the earth that geo queries match points in (edges included).
@@ -225,8 +238,26 @@ pub enum GeoShape {
         /// The radius in metres.
         radius_m: f64,
     },
-    /// Inside a polygon (its vertices in order; the last joins the first).
-    Polygon(Vec<GeoPoint>),
+    /// Inside a polygon: its outer ring, then its holes (each ring's vertices in order; the
+    /// last joins the first).
+    Polygon(Vec<Vec<GeoPoint>>),
+    /// Inside any of these.
+    Any(Vec<GeoShape>),
+}
+
+/// Whether `p` is inside `ring` (even–odd rule: count the edges a ray going east crosses).
+fn in_ring(ring: &[GeoPoint], p: GeoPoint) -> bool {
+    let mut inside = false;
+    let n = ring.len();
+    for i in 0..n {
+        let (a, b) = (ring[i], ring[(i + n - 1) % n]);
+        if (a.lat > p.lat) != (b.lat > p.lat)
+            && p.lon < (b.lon - a.lon) * (p.lat - a.lat) / (b.lat - a.lat) + a.lon
+        {
+            inside = !inside;
+        }
+    }
+    inside
 }
 
 impl GeoShape {
@@ -247,20 +278,11 @@ impl GeoShape {
                 (*bottom..=*top).contains(&p.lat) && lon_in
             }
             GeoShape::Circle { center, radius_m } => center.distance_m(p) <= *radius_m,
-            GeoShape::Polygon(vertices) => {
-                // Even–odd rule: count the edges a ray going east from `p` crosses.
-                let mut inside = false;
-                let n = vertices.len();
-                for i in 0..n {
-                    let (a, b) = (vertices[i], vertices[(i + n - 1) % n]);
-                    if (a.lat > p.lat) != (b.lat > p.lat)
-                        && p.lon < (b.lon - a.lon) * (p.lat - a.lat) / (b.lat - a.lat) + a.lon
-                    {
-                        inside = !inside;
-                    }
-                }
-                inside
-            }
+            GeoShape::Polygon(rings) => match rings.split_first() {
+                Some((outer, holes)) => in_ring(outer, p) && !holes.iter().any(|h| in_ring(h, p)),
+                None => false,
+            },
+            GeoShape::Any(shapes) => shapes.iter().any(|s| s.contains(p)),
         }
     }
 }

@@ -18,7 +18,7 @@ use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::{DocId, SegmentReader};
 
 use super::{BoxQuery, Compiler};
-use crate::ast::GeoShape;
+use crate::ast::{GeoRelation, GeoShape};
 use crate::error::QueryError;
 
 /// Where a field's points are, in one shard.
@@ -146,6 +146,7 @@ impl Compiler<'_> {
         &self,
         field: &str,
         shape: &GeoShape,
+        relation: GeoRelation,
         ignore_unmapped: bool,
     ) -> Result<BoxQuery, QueryError> {
         let (lat, lon) = match geo_field(self.mapper, self.fields, field) {
@@ -166,7 +167,30 @@ impl Compiler<'_> {
         let predicate = FunctionPredicate::from(move |reader: &SegmentReader| {
             let columns = GeoColumns::open(reader, &lat, &lon)?;
             let shape = shape.clone();
-            Ok(move |doc: DocId| !columns.is_empty() && columns.any(doc, |p| shape.contains(p)))
+            Ok(move |doc: DocId| {
+                if columns.is_empty() {
+                    return false;
+                }
+                match relation {
+                    GeoRelation::Intersects => columns.any(doc, |p| shape.contains(p)),
+                    GeoRelation::Within => {
+                        let mut seen = false;
+                        let outside = columns.any(doc, |p| {
+                            seen = true;
+                            !shape.contains(p)
+                        });
+                        seen && !outside
+                    }
+                    GeoRelation::Disjoint => {
+                        let mut seen = false;
+                        let inside = columns.any(doc, |p| {
+                            seen = true;
+                            shape.contains(p)
+                        });
+                        seen && !inside
+                    }
+                }
+            })
         });
         Ok(Box::new(DocPredicateQuery::from(predicate)))
     }

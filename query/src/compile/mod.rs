@@ -161,8 +161,9 @@ impl<'a> Compiler<'a> {
             QueryAst::Geo {
                 field,
                 shape,
+                relation,
                 ignore_unmapped,
-            } => self.geo(field, shape, *ignore_unmapped)?,
+            } => self.geo(field, shape, *relation, *ignore_unmapped)?,
         })
     }
 

@@ -5,7 +5,7 @@ use hydrant_index::geo::{GeoPoint, geohash_cell, parse_distance as distance_m, p
 use serde_json::{Map, Value};
 
 use super::parsing;
-use crate::ast::{GeoShape, QueryAst};
+use crate::ast::{GeoRelation, GeoShape, QueryAst};
 use crate::error::QueryError;
 
 /// Options every geo query takes besides its field.
@@ -37,6 +37,15 @@ fn field_member<'a>(
 }
 
 fn finish(o: &Map<String, Value>, field: String, shape: GeoShape) -> Result<QueryAst, QueryError> {
+    finish_with(o, field, shape, GeoRelation::Intersects)
+}
+
+fn finish_with(
+    o: &Map<String, Value>,
+    field: String,
+    shape: GeoShape,
+    relation: GeoRelation,
+) -> Result<QueryAst, QueryError> {
     let ignore_unmapped = match o.get("ignore_unmapped") {
         None => false,
         Some(Value::Bool(b)) => *b,
@@ -51,6 +60,7 @@ fn finish(o: &Map<String, Value>, field: String, shape: GeoShape) -> Result<Quer
         filter: Box::new(QueryAst::Geo {
             field,
             shape,
+            relation,
             ignore_unmapped,
         }),
         boost,
@@ -235,5 +245,249 @@ pub(super) fn parse_polygon(body: &Value) -> Result<QueryAst, QueryError> {
             "too few points defined for geo_polygon query".to_string(),
         ));
     }
-    finish(o, field, GeoShape::Polygon(vertices))
+    finish(o, field, GeoShape::Polygon(vec![vertices]))
+}
+
+/// `geo_shape` on a `geo_point` field: the documents whose points are inside (`intersects`,
+/// `within`) or outside (`disjoint`) an `envelope`, `polygon` or `multipolygon`, written as
+/// GeoJSON or WKT.
+pub(super) fn parse_shape(body: &Value) -> Result<QueryAst, QueryError> {
+    const Q: &str = "geo_shape";
+    let (o, field, value) = field_member(Q, body, &[])?;
+    let v = value
+        .as_object()
+        .ok_or_else(|| parsing(format!("[{Q}] field [{field}] must be an object")))?;
+    if v.contains_key("indexed_shape") {
+        return Err(QueryError::Unsupported {
+            what: "[indexed_shape] in [geo_shape]".to_string(),
+        });
+    }
+    let shape = match v.get("shape") {
+        Some(Value::String(wkt)) => wkt_shape(wkt)?,
+        Some(Value::Object(g)) => geojson_shape(g)?,
+        _ => {
+            return Err(parsing(format!(
+                "[{Q}] query requires a [shape] for field [{field}]"
+            )));
+        }
+    };
+    let relation = match v
+        .get("relation")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("intersects") => GeoRelation::Intersects,
+        Some("within") => GeoRelation::Within,
+        Some("disjoint") => GeoRelation::Disjoint,
+        Some("contains") => {
+            return Err(QueryError::Unsupported {
+                what: "relation [contains] of [geo_shape] on a geo_point field".to_string(),
+            });
+        }
+        Some(other) => {
+            return Err(QueryError::IllegalArgument(format!(
+                "Unknown shape relation [{other}]"
+            )));
+        }
+    };
+    if let Some(k) = v
+        .keys()
+        .find(|k| !matches!(k.as_str(), "shape" | "relation"))
+    {
+        return Err(parsing(format!("[{Q}] query does not support [{k}]")));
+    }
+    finish_with(o, field, shape, relation)
+}
+
+fn lon_lat(v: &Value) -> Result<GeoPoint, QueryError> {
+    let pair = v.as_array().filter(|a| a.len() >= 2);
+    let n = |i: usize| pair.and_then(|a| a[i].as_f64());
+    match (n(0), n(1)) {
+        (Some(lon), Some(lat)) => GeoPoint::new(lat, lon)
+            .map_err(|why| QueryError::IllegalArgument(format!("[geo_shape] {why}"))),
+        _ => Err(parsing(format!(
+            "[geo_shape] expected a [lon, lat] position, got [{v}]"
+        ))),
+    }
+}
+
+fn rings(v: &Value) -> Result<Vec<Vec<GeoPoint>>, QueryError> {
+    let rings = v
+        .as_array()
+        .ok_or_else(|| parsing("[geo_shape] polygon coordinates must be an array of rings"))?;
+    rings
+        .iter()
+        .map(|ring| {
+            let mut points = ring
+                .as_array()
+                .ok_or_else(|| parsing("[geo_shape] a ring must be an array of positions"))?
+                .iter()
+                .map(lon_lat)
+                .collect::<Result<Vec<_>, _>>()?;
+            if points.len() > 1 && points.first() == points.last() {
+                points.pop();
+            }
+            if points.len() < 3 {
+                return Err(parsing("[geo_shape] a ring needs at least four positions"));
+            }
+            Ok(points)
+        })
+        .collect()
+}
+
+fn geojson_shape(g: &Map<String, Value>) -> Result<GeoShape, QueryError> {
+    let ty = g.get("type").and_then(Value::as_str).unwrap_or_default();
+    let coords = g.get("coordinates").unwrap_or(&Value::Null);
+    match ty.to_ascii_lowercase().as_str() {
+        "envelope" => {
+            let corners = coords.as_array().filter(|c| c.len() == 2).ok_or_else(|| {
+                parsing("[geo_shape] an envelope is [[minLon, maxLat], [maxLon, minLat]]")
+            })?;
+            let (tl, br) = (lon_lat(&corners[0])?, lon_lat(&corners[1])?);
+            Ok(GeoShape::Box {
+                top: tl.lat,
+                left: tl.lon,
+                bottom: br.lat,
+                right: br.lon,
+            })
+        }
+        "polygon" => Ok(GeoShape::Polygon(rings(coords)?)),
+        "multipolygon" => Ok(GeoShape::Any(
+            coords
+                .as_array()
+                .ok_or_else(|| parsing("[geo_shape] multipolygon coordinates must be an array"))?
+                .iter()
+                .map(|p| rings(p).map(GeoShape::Polygon))
+                .collect::<Result<_, _>>()?,
+        )),
+        other => Err(QueryError::Unsupported {
+            what: format!("shape type [{other}] in [geo_shape] on a geo_point field"),
+        }),
+    }
+}
+
+/// WKT `BBOX (minLon, maxLon, maxLat, minLat)`, `POLYGON ((lon lat, ...), ...)` or
+/// `MULTIPOLYGON (((...)), ...)`.
+fn wkt_shape(wkt: &str) -> Result<GeoShape, QueryError> {
+    let t = wkt.trim();
+    let upper = t.to_ascii_uppercase();
+    if upper.starts_with("BBOX") {
+        let (top, left, bottom, right) = wkt_bbox(t)?;
+        return Ok(GeoShape::Box {
+            top,
+            left,
+            bottom,
+            right,
+        });
+    }
+    if !upper.starts_with("POLYGON") && !upper.starts_with("MULTIPOLYGON") {
+        return Err(QueryError::Unsupported {
+            what: format!(
+                "WKT shape [{}] in [geo_shape] on a geo_point field",
+                t.split([' ', '(']).next().unwrap_or(t)
+            ),
+        });
+    }
+    let bad = || parsing(format!("[geo_shape] cannot read the WKT shape [{wkt}]"));
+    // Positions "lon lat" inside nested parentheses become GeoJSON-style nested arrays.
+    let body = upper
+        .trim_start_matches("MULTIPOLYGON")
+        .trim_start_matches("POLYGON")
+        .trim();
+    let json: String = body
+        .chars()
+        .map(|c| match c {
+            '(' => '[',
+            ')' => ']',
+            other => other,
+        })
+        .collect();
+    let mut out = String::with_capacity(json.len() * 2);
+    for piece in json.split(',') {
+        let piece = piece.trim();
+        let open = piece.chars().take_while(|c| *c == '[').count();
+        let close = piece.chars().rev().take_while(|c| *c == ']').count();
+        let inner = &piece[open..piece.len() - close];
+        let nums: Vec<&str> = inner.split_whitespace().collect();
+        if nums.len() != 2 || nums.iter().any(|n| n.parse::<f64>().is_err()) {
+            return Err(bad());
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&"[".repeat(open));
+        out.push_str(&format!("[{},{}]", nums[0], nums[1]));
+        out.push_str(&"]".repeat(close));
+    }
+    let coords: Value = serde_json::from_str(&out).map_err(|_| bad())?;
+    if upper.starts_with("MULTIPOLYGON") {
+        let mut g = Map::new();
+        g.insert("type".into(), Value::from("multipolygon"));
+        g.insert("coordinates".into(), coords);
+        geojson_shape(&g)
+    } else {
+        Ok(GeoShape::Polygon(rings(&coords)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn shape(q: Value) -> (GeoShape, GeoRelation) {
+        match super::super::parse_query(&q).unwrap() {
+            QueryAst::ConstantScore { filter, .. } => match *filter {
+                QueryAst::Geo {
+                    shape, relation, ..
+                } => (shape, relation),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wkt_and_geojson_polygons_read_the_same() {
+        let ring = [
+            [-1.5, 53.0],
+            [1.0, 53.0],
+            [1.0, 50.5],
+            [-1.5, 50.5],
+            [-1.5, 53.0],
+        ];
+        let (geojson, rel) = shape(json!({"geo_shape": {"loc": {"shape": {
+            "type": "Polygon", "coordinates": [ring]}}}}));
+        assert_eq!(rel, GeoRelation::Intersects);
+        let (wkt, _) = shape(json!({"geo_shape": {"loc": {"shape":
+            "POLYGON ((-1.5 53.0, 1.0 53.0, 1.0 50.5, -1.5 50.5, -1.5 53.0))", "relation": "within"}}}));
+        assert_eq!(geojson, wkt);
+        let inside = GeoPoint::new(52.0, 0.0).unwrap();
+        let outside = GeoPoint::new(52.0, 2.0).unwrap();
+        assert!(wkt.contains(inside) && !wkt.contains(outside));
+        let (multi, _) = shape(json!({"geo_shape": {"loc": {"shape":
+            "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)), ((10 10, 11 10, 11 11, 10 10)))"}}}));
+        assert!(
+            matches!(multi, GeoShape::Any(ref v) if v.len() == 2),
+            "{multi:?}"
+        );
+        let err = super::super::parse_query(
+            &json!({"geo_shape": {"loc": {"shape": "LINESTRING (0 0, 1 1)"}}}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("is not supported"), "{err}");
+    }
+
+    #[test]
+    fn a_polygon_hole_is_outside() {
+        let (s, _) = shape(
+            json!({"geo_shape": {"loc": {"shape": {"type": "polygon", "coordinates": [
+            [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0], [0.0, 0.0]],
+            [[4.0, 4.0], [6.0, 4.0], [6.0, 6.0], [4.0, 6.0], [4.0, 4.0]]]}}}}),
+        );
+        assert!(s.contains(GeoPoint::new(2.0, 2.0).unwrap()));
+        assert!(!s.contains(GeoPoint::new(5.0, 5.0).unwrap()));
+    }
 }
