@@ -192,6 +192,18 @@ pub enum QueryAst {
         /// The score.
         boost: f32,
     },
+    /// `terms` with its values in a field of another document (`{"index", "id", "path"}`):
+    /// replaced by the plain `terms` query before the search runs (see the engine).
+    TermsLookup {
+        /// The field the values are matched against.
+        field: String,
+        /// The index (or alias) holding the document.
+        index: String,
+        /// The document's id.
+        id: String,
+        /// The dotted path of the values in its `_source`.
+        path: String,
+    },
     /// Points of a `geo_point` field inside a region (`geo_bounding_box`, `geo_distance`,
     /// `geo_polygon`).
     Geo {
@@ -204,6 +216,35 @@ pub enum QueryAst {
         /// A shard without the field matches nothing instead of failing.
         ignore_unmapped: bool,
     },
+}
+
+impl QueryAst {
+    /// Calls `f` on this query and every query inside it, outermost first.
+    pub fn visit_mut(&mut self, f: &mut impl FnMut(&mut QueryAst)) {
+        f(self);
+        match self {
+            QueryAst::Bool(b) => {
+                for q in b
+                    .must
+                    .iter_mut()
+                    .chain(&mut b.should)
+                    .chain(&mut b.filter)
+                    .chain(&mut b.must_not)
+                {
+                    q.visit_mut(f);
+                }
+            }
+            QueryAst::DisMax { queries, .. } => {
+                for q in queries {
+                    q.visit_mut(f);
+                }
+            }
+            QueryAst::Boost { query, .. } => query.visit_mut(f),
+            QueryAst::Lenient(q) => q.visit_mut(f),
+            QueryAst::ConstantScore { filter, .. } => filter.visit_mut(f),
+            _ => {}
+        }
+    }
 }
 
 /// How a document's points relate to a geo query's region (`geo_shape`'s `relation`).

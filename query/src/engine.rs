@@ -174,6 +174,17 @@ impl Engine {
         self.run(target, params, req)
     }
 
+    /// Replaces the `terms` lookups of `q` by the values they name.
+    fn resolve_lookups(&self, q: &mut QueryAst) -> Result<(), QueryError> {
+        crate::terms_lookup::resolve(q, &|index, id| {
+            let indices = self.resolve(index, &SearchParams::default())?;
+            if indices.is_empty() {
+                return Err(QueryError::IndexNotFound(index.to_string()));
+            }
+            Ok(hydrant_index::find_doc(&indices, id)?.map(|d| d.source))
+        })
+    }
+
     /// Runs a parsed request.
     pub fn run(
         &self,
@@ -182,6 +193,10 @@ impl Engine {
         mut req: SearchRequest,
     ) -> Result<(SearchRequest, SearchResponse), QueryError> {
         let opts = options(params);
+        self.resolve_lookups(&mut req.query)?;
+        if let Some(f) = &mut req.post_filter {
+            self.resolve_lookups(f)?;
+        }
         req.timeout.get_or_insert(self.default_timeout);
         if let Some(pit) = req.pit.clone() {
             if target.is_some() {
@@ -274,6 +289,7 @@ impl Engine {
         if parsed.get("query").is_none() && params.q.is_none() {
             req.query = QueryAst::MatchAll;
         }
+        self.resolve_lookups(&mut req.query)?;
         let (indices, damaged) = self.resolve_reporting(target.unwrap_or("_all"), params)?;
         let mut resp = count(&ShardTarget::open(&indices), &req.query, now_ms())?;
         resp.shards.add_damaged(&damaged);

@@ -28,6 +28,7 @@ mod request;
 mod routes;
 mod search;
 mod simple_query_string;
+mod terms_lookup;
 #[cfg(any(test, feature = "fuzz"))]
 #[cfg_attr(not(test), allow(dead_code))]
 mod testing;

@@ -158,6 +158,11 @@ impl<'a> Compiler<'a> {
             QueryAst::ConstantScore { filter, boost } => {
                 Box::new(ConstScoreQuery::new(self.compile(filter)?, *boost))
             }
+            QueryAst::TermsLookup { .. } => {
+                return Err(QueryError::Unsupported {
+                    what: "a [terms] lookup inside an aggregation".to_string(),
+                });
+            }
             QueryAst::Geo {
                 field,
                 shape,

@@ -22,6 +22,9 @@ pub(super) fn parse_term(body: &Value) -> Result<QueryAst, QueryError> {
 
 pub(super) fn parse_terms(body: &Value) -> Result<QueryAst, QueryError> {
     let (field, v) = single_field("terms", body)?;
+    if let Value::Object(lookup) = v {
+        return parse_terms_lookup(field, lookup, body);
+    }
     let values = v.as_array().ok_or_else(|| {
         parsing(format!(
             "[terms] query does not support [{field}] with a non-array value"
@@ -45,6 +48,41 @@ pub(super) fn parse_terms(body: &Value) -> Result<QueryAst, QueryError> {
             ..BoolQuery::default()
         })),
         boost: 1.0,
+    })
+}
+
+/// `{"terms": {"<field>": {"index": …, "id": …, "path": …}}}`.
+fn parse_terms_lookup(
+    field: String,
+    lookup: &serde_json::Map<String, Value>,
+    body: &Value,
+) -> Result<QueryAst, QueryError> {
+    let text = |k: &str| -> Result<String, QueryError> {
+        match lookup.get(k) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            _ => Err(QueryError::IllegalArgument(format!(
+                "[terms] query lookup element requires specifying the {k}."
+            ))),
+        }
+    };
+    if let Some(k) = lookup
+        .keys()
+        .find(|k| !matches!(k.as_str(), "index" | "id" | "path" | "routing" | "type"))
+    {
+        return Err(parsing(format!(
+            "[terms] query does not support [{k}] within lookup element"
+        )));
+    }
+    let boost = body.get("boost").and_then(Value::as_f64).unwrap_or(1.0) as f32;
+    Ok(QueryAst::ConstantScore {
+        filter: Box::new(QueryAst::TermsLookup {
+            field,
+            index: text("index")?,
+            id: text("id")?,
+            path: text("path")?,
+        }),
+        boost,
     })
 }
 

@@ -121,6 +121,7 @@ impl QueryTerms {
             | QueryAst::Range { .. }
             | QueryAst::Exists { .. }
             | QueryAst::Geo { .. }
+            | QueryAst::TermsLookup { .. }
             | QueryAst::Ids(_) => {}
         }
     }
