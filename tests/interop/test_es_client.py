@@ -167,3 +167,59 @@ def test_cat_indices_and_shards_read_by_the_client(weblogs):
     assert docs == per_day
     shard_count = {name: int(by_name[name]["pri"]) for name in per_day}
     assert len(shards) == sum(shard_count.values())
+
+
+def test_geo_points_from_a_template_answer_map_requests(hydrant):
+    """A Logstash-style template maps `geoip.location` as a geo_point; the client's bulk helper
+    ships points in three forms; a Kibana Maps request (extent filter, tile grid, centroids)
+    and a nearest-first sort answer as computed here."""
+    import math
+
+    h = hydrant()
+    es = Elasticsearch(h.url, request_timeout=60)
+    es.indices.put_index_template(
+        name="geo-logs",
+        index_patterns=["geo-logs*"],
+        template={"mappings": {"properties": {
+            "geoip": {"properties": {"location": {"type": "geo_point"}}},
+            "city": {"type": "keyword"},
+        }}},
+    )
+    cities = {"amsterdam": (52.37, 4.90), "paris": (48.86, 2.35), "tokyo": (35.68, 139.65)}
+    docs = []
+    for i in range(90):
+        city = list(cities)[i % 3]
+        lat, lon = cities[city]
+        lat, lon = round(lat + (i % 10) * 0.01, 4), round(lon - (i % 7) * 0.01, 4)
+        form = [{"lat": lat, "lon": lon}, f"{lat},{lon}", [lon, lat]][i % 3]
+        docs.append({"_index": "geo-logs", "_id": str(i), "_source": {
+            "@timestamp": "2026-11-26T10:00:00Z", "city": city, "geoip": {"location": form}}})
+    ok, errors = helpers.bulk(es, docs, refresh="wait_for")
+    assert ok == 90 and not errors
+    mapping = es.indices.get_mapping(index="geo-logs")
+    props = next(iter(mapping.body.values()))["mappings"]["properties"]
+    assert props["geoip"]["properties"]["location"]["type"] == "geo_point"
+
+    res = es.search(index="geo-logs", size=0, query={"bool": {"filter": [{"geo_bounding_box": {
+        "geoip.location": {"top_left": {"lat": 60, "lon": -10}, "bottom_right": {"lat": 40, "lon": 20}}}}]}},
+        aggs={"grid": {"geotile_grid": {"field": "geoip.location", "precision": 5},
+                       "aggs": {"c": {"geo_centroid": {"field": "geoip.location"}}}}})
+    assert res["hits"]["total"]["value"] == 60
+    grid = res["aggregations"]["grid"]["buckets"]
+    assert sum(b["doc_count"] for b in grid) == 60
+    for b in grid:
+        z, x, y = map(int, b["key"].split("/"))
+        c = b["c"]["location"]
+        # The centroid lies in its tile.
+        n = 2 ** z
+        assert x == int((c["lon"] + 180) / 360 * n)
+        lat = math.radians(c["lat"])
+        assert y == int((1 - math.log(math.tan(lat) + 1 / math.cos(lat)) / math.pi) / 2 * n)
+
+    res = es.search(index="geo-logs", size=3, query={"geo_distance": {
+        "distance": "50km", "geoip.location": {"lat": 35.68, "lon": 139.65}}},
+        sort=[{"_geo_distance": {"geoip.location": "35.68,139.65", "unit": "km"}}])
+    assert res["hits"]["total"]["value"] == 30
+    assert all(h["_source"]["city"] == "tokyo" for h in res["hits"]["hits"])
+    dists = [h["sort"][0] for h in res["hits"]["hits"]]
+    assert dists == sorted(dists) and dists[0] < 1.0
