@@ -196,20 +196,24 @@ impl Compiler<'_> {
                 ))
             }
             FieldType::Boolean => {
-                let b = |v: Bound<String>| -> Result<Bound<Term>, QueryError> {
+                // tantivy has no range over a boolean field: the values inside (`false` <
+                // `true`, as Elasticsearch orders them) as terms.
+                let b = |v: Bound<String>| -> Result<Bound<bool>, QueryError> {
+                    let parse =
+                        |s: String| s.trim().parse::<bool>().map_err(|_| bad("true or false"));
                     Ok(match v {
                         Bound::Unbounded => Bound::Unbounded,
-                        Bound::Included(s) => Bound::Included(Term::from_field_bool(
-                            field,
-                            s.parse().map_err(|_| bad("true or false"))?,
-                        )),
-                        Bound::Excluded(s) => Bound::Excluded(Term::from_field_bool(
-                            field,
-                            s.parse().map_err(|_| bad("true or false"))?,
-                        )),
+                        Bound::Included(s) => Bound::Included(parse(s)?),
+                        Bound::Excluded(s) => Bound::Excluded(parse(s)?),
                     })
                 };
-                Box::new(RangeQuery::new(b(str_bound(lower))?, b(str_bound(upper))?))
+                let range = (b(str_bound(lower))?, b(str_bound(upper))?);
+                let parts: Vec<BoxQuery> = [false, true]
+                    .into_iter()
+                    .filter(|v| std::ops::RangeBounds::contains(&range, v))
+                    .map(|v| term_query(Term::from_field_bool(field, v)))
+                    .collect();
+                super::union(parts)
             }
             FieldType::Date => {
                 let lo = date_bound(lower, dates, true)?;

@@ -17,6 +17,19 @@ pub(super) fn parse_term(body: &Value) -> Result<QueryAst, QueryError> {
             .ok_or_else(|| parsing("[term] query requires a [value]"))?,
         other => scalar_text(other)?,
     };
+    let case_insensitive = v
+        .get("case_insensitive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if case_insensitive {
+        // The value exactly, in any case: a wildcard pattern with nothing wild in it.
+        let q = QueryAst::Wildcard {
+            field: Some(field),
+            pattern: escape_wildcard(&value),
+            case_insensitive: true,
+        };
+        return Ok(with_boost(q, v));
+    }
     Ok(with_boost(QueryAst::Term { field, value }, v))
 }
 
@@ -156,13 +169,13 @@ pub(super) fn parse_exists(body: &Value) -> Result<QueryAst, QueryError> {
 }
 
 pub(super) fn parse_ids(body: &Value) -> Result<QueryAst, QueryError> {
-    let values = object("ids", body)?
-        .get("values")
-        .and_then(Value::as_array)
-        .ok_or_else(|| parsing("[ids] requires a [values] array"))?;
-    Ok(QueryAst::Ids(
-        values.iter().map(scalar_text).collect::<Result<_, _>>()?,
-    ))
+    // ES reads a single value where it expects the array.
+    let values = match object("ids", body)?.get("values") {
+        Some(Value::Array(values)) => values.iter().map(scalar_text).collect::<Result<_, _>>()?,
+        Some(v @ (Value::String(_) | Value::Number(_))) => vec![scalar_text(v)?],
+        _ => return Err(parsing("[ids] requires a [values] array")),
+    };
+    Ok(QueryAst::Ids(values))
 }
 
 /// The value of `{"field": "v"}` or `{"field": {"value": "v", …}}` (with `alias` as another

@@ -18,6 +18,10 @@ fn parsing(reason: impl Into<String>) -> QueryError {
 /// 128 deep (serde_json's limit), so this bounds the recursion of every later stage too.
 pub const MAX_NESTED_DEPTH: usize = 30;
 
+/// Most clauses one `bool` query may have (`indices.query.bool.max_clause_count`); a `terms`
+/// query's values are not clauses here.
+pub const MAX_CLAUSE_COUNT: usize = 1024;
+
 /// Parses one query object, such as `{"match_all": {}}`.
 pub fn parse_query(value: &Value) -> Result<QueryAst, QueryError> {
     parse_nested(value, 1)
@@ -128,6 +132,7 @@ fn parse_dis_max(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
     let queries = o
         .get("queries")
         .and_then(Value::as_array)
+        .filter(|q| !q.is_empty())
         .ok_or_else(|| parsing("[dis_max] requires 'queries' field with at least one clause"))?
         .iter()
         .map(|q| parse_nested(q, depth + 1))
@@ -263,6 +268,12 @@ fn parse_bool(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
                 )));
             }
         }
+    }
+    let clauses = b.must.len() + b.should.len() + b.must_not.len() + b.filter.len();
+    if clauses > MAX_CLAUSE_COUNT {
+        return Err(QueryError::QueryShard(format!(
+            "failed to create query: maxClauseCount is set to {MAX_CLAUSE_COUNT}"
+        )));
     }
     Ok(with_boost(QueryAst::Bool(b), body))
 }

@@ -323,6 +323,18 @@ fn parse_source_options(
     {
         req.source.enabled = false;
     }
+    for key in ["fields", "docvalue_fields"] {
+        if let Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) = body.get(key) {
+            return Err(QueryError::Parsing(format!(
+                "Unknown key for a {} in [{key}].",
+                if v.is_string() {
+                    "VALUE_STRING"
+                } else {
+                    "VALUE_NUMBER"
+                }
+            )));
+        }
+    }
     if let Some(f) = body.get("fields") {
         req.fields = parse_field_specs(f, "fields")?;
     }

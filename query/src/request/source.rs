@@ -248,7 +248,17 @@ impl HighlightSpec {
                 .filter_map(Value::as_object)
                 .flat_map(|f| f.keys().cloned())
                 .collect(),
-            _ => Vec::new(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(other) => {
+                return Err(QueryError::XContentParse(format!(
+                    "[highlight] fields doesn't support values of type: {}",
+                    if other.is_string() {
+                        "VALUE_STRING"
+                    } else {
+                        "VALUE_NUMBER"
+                    }
+                )));
+            }
         };
         Ok(HighlightSpec {
             fields,
