@@ -408,7 +408,12 @@ pub fn parse_value(v: &Value, kind: FieldKind, spec: &SortSpec) -> Result<SortVa
         Value::Bool(b) => SortValue::Int(i64::from(*b)),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                SortValue::Int(i)
+                // The stand-in a response showed for "no value" reads back as no value.
+                if Some(i) == missing_sentinel(kind, spec) {
+                    SortValue::Missing
+                } else {
+                    SortValue::Int(i)
+                }
             } else if let Some(u) = n.as_u64() {
                 SortValue::UInt(u)
             } else {
@@ -442,10 +447,28 @@ pub fn parse_value(v: &Value, kind: FieldKind, spec: &SortSpec) -> Result<SortVa
     })
 }
 
+/// What Elasticsearch shows as the sort value of a document without one: the number its sort
+/// put in the document's place, the largest or smallest long (int for booleans); `None` (shown
+/// as `null`) for strings, floats and a `missing` value of the client's.
+fn missing_sentinel(kind: FieldKind, spec: &SortSpec) -> Option<i64> {
+    let high = match spec.missing {
+        Missing::First => spec.desc,
+        Missing::Last => !spec.desc,
+        Missing::Value(_) => return None,
+    };
+    match kind {
+        FieldKind::Long | FieldKind::Date if spec.format.is_none() => {
+            Some(if high { i64::MAX } else { i64::MIN })
+        }
+        FieldKind::Bool => Some(i64::from(if high { i32::MAX } else { i32::MIN })),
+        _ => None,
+    }
+}
+
 /// A sort value as a response shows it (dates in the key's `format` when it has one).
 pub fn value_json(v: &SortValue, kind: FieldKind, spec: &SortSpec) -> Value {
     match v {
-        SortValue::Missing => Value::Null,
+        SortValue::Missing => missing_sentinel(kind, spec).map_or(Value::Null, Value::from),
         SortValue::Int(ms) if kind == FieldKind::Date && spec.format.is_some() => {
             json!(format_date(*ms, spec.format.as_deref(), Zone::Utc))
         }

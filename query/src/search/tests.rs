@@ -109,3 +109,54 @@ fn a_time_range_reaches_only_the_days_it_covers() {
     );
     assert_eq!(a["hits"]["total"]["value"], 10, "{a}");
 }
+
+#[test]
+fn documents_without_the_sort_field_show_elasticsearchs_stand_in_and_page_once() {
+    // `size` on every third document only.
+    let docs: Vec<Value> = (0..30)
+        .map(|i| {
+            let mut d = json!({"@timestamp": T0 + i * 1000, "n": i});
+            if i % 3 == 0 {
+                d["size"] = json!(i * 10);
+            }
+            d
+        })
+        .collect();
+    let c = corpus("web", &docs, 2, None);
+    for (order, missing, stand_in) in [
+        ("asc", "_last", i64::MAX),
+        ("desc", "_last", i64::MIN),
+        ("desc", "_first", i64::MAX),
+        ("asc", "_first", i64::MIN),
+    ] {
+        let sort = json!([{"size": {"order": order, "missing": missing}}, "n"]);
+        let mut seen = Vec::new();
+        let mut after: Option<Value> = None;
+        loop {
+            let mut body = json!({"sort": sort, "size": 4});
+            if let Some(a) = &after {
+                body["search_after"] = a.clone();
+            }
+            let page = c.search("web", body);
+            let hits = page["hits"]["hits"].as_array().unwrap().clone();
+            if hits.is_empty() {
+                break;
+            }
+            for h in &hits {
+                let n = h["_source"]["n"].as_i64().unwrap();
+                if n % 3 != 0 {
+                    assert_eq!(h["sort"][0], json!(stand_in), "{order} {missing}: {h}");
+                }
+                seen.push(n);
+            }
+            after = Some(hits.last().unwrap()["sort"].clone());
+        }
+        let mut sorted = seen.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            (0..30).collect::<Vec<_>>(),
+            "{order} {missing}: each once, {seen:?}"
+        );
+    }
+}
