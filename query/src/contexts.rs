@@ -61,6 +61,15 @@ fn check_keep_alive(keep_alive: Duration) -> Result<Duration, QueryError> {
     Ok(keep_alive)
 }
 
+/// What scroll ids start with (then 24 hex digits, see `new_id`).
+const SCROLL_PREFIX: &str = "scroll";
+
+/// Whether `id` has the shape of the scroll ids Hydrant makes.
+fn is_scroll_id(id: &str) -> bool {
+    id.strip_prefix(SCROLL_PREFIX)
+        .is_some_and(|rest| rest.len() == 24 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 impl Contexts {
     fn new_id(&self, prefix: &str) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -144,7 +153,7 @@ impl Contexts {
     ) -> Result<String, QueryError> {
         let keep_alive = check_keep_alive(keep_alive)?;
         self.insert(
-            "scroll",
+            SCROLL_PREFIX,
             Context {
                 targets,
                 expires: Instant::now() + keep_alive,
@@ -172,6 +181,10 @@ impl Contexts {
                 }
                 Ok((targets.clone(), (**state).clone()))
             }
+            // An id Hydrant never makes is malformed, not expired.
+            _ if !is_scroll_id(id) => Err(QueryError::IllegalArgument(
+                "Cannot parse scroll id".to_string(),
+            )),
             _ => Err(QueryError::SearchContextMissing(id.to_string())),
         }
     }

@@ -60,8 +60,8 @@ impl Terms {
         ])?;
         let size = a.u64("size")?.unwrap_or(10);
         if size == 0 {
-            return Err(QueryError::IllegalArgument(
-                "[size] must be greater than 0. Found [0] in [terms]".to_string(),
+            return Err(QueryError::XContentParse(
+                "[terms] failed to parse field [size]: [size] must be greater than 0. Found [0] in [terms]".to_string(),
             ));
         }
         let shard_size = a.u64("shard_size")?;

@@ -35,15 +35,19 @@ impl Compiler<'_> {
             }
             FieldType::Long => Term::from_field_i64(
                 field,
-                v.parse::<i64>()
-                    .ok()
-                    .or_else(|| {
-                        v.parse::<f64>()
-                            .ok()
-                            .filter(|x| x.fract() == 0.0)
-                            .map(|x| x as i64)
-                    })
-                    .ok_or_else(|| format!("For input string: \"{v}\""))?,
+                match v.parse::<i64>() {
+                    Ok(i) => i,
+                    Err(_) => match v.parse::<f64>() {
+                        Ok(x)
+                            if x.is_finite()
+                                && !(i64::MIN as f64..i64::MAX as f64).contains(&x) =>
+                        {
+                            return Err(format!("Value [{v}] is out of range for a long"));
+                        }
+                        Ok(x) if x.fract() == 0.0 => x as i64,
+                        _ => return Err(format!("For input string: \"{v}\"")),
+                    },
+                },
             ),
             FieldType::Double => Term::from_field_f64(
                 field,
@@ -177,9 +181,24 @@ impl Compiler<'_> {
                 str_bound(upper).map(|v| Term::from_field_text(field, &v)),
             )),
             FieldType::Long => {
-                let (lo, hi) = (num_bound(lower), num_bound(upper));
-                let (Some(lo), Some(hi)) = (lo.and_then(int_lower), hi.and_then(int_upper)) else {
+                let (Some(lo), Some(hi)) = (num_bound(lower), num_bound(upper)) else {
                     return Err(bad("numbers"));
+                };
+                let (Some(lo), Some(hi)) = (int_lower(lo), int_upper(hi)) else {
+                    let v = [lower, upper]
+                        .into_iter()
+                        .find_map(|b| match b {
+                            RangeBound::Inclusive(v) | RangeBound::Exclusive(v) => v
+                                .trim()
+                                .parse::<i64>()
+                                .is_err()
+                                .then(|| v.trim().to_string()),
+                            RangeBound::Unbounded => None,
+                        })
+                        .unwrap_or_default();
+                    return Err(QueryError::QueryShard(format!(
+                        "failed to create query: Value [{v}] is out of range for a long"
+                    )));
                 };
                 Box::new(RangeQuery::new(
                     lo.map(|x| Term::from_field_i64(field, x)),

@@ -87,7 +87,7 @@ impl<'a> Compiler<'a> {
                         .filter_map(|p| self.prefix_text(p, prefix))
                         .collect(),
                 ),
-                Some(f) => self.prefix(f, prefix),
+                Some(f) => self.prefix(f, prefix)?,
             },
             QueryAst::Wildcard {
                 field,
@@ -417,8 +417,44 @@ impl<'a> Compiler<'a> {
         ])))
     }
 
-    fn prefix(&mut self, field: &str, prefix: &str) -> BoxQuery {
+    fn prefix(&mut self, field: &str, prefix: &str) -> Result<BoxQuery, QueryError> {
+        // Prefixes are for strings: ES refuses them on numbers, dates, booleans (unless
+        // `lenient`).
+        let refuse = |ty: &str| -> Result<BoxQuery, QueryError> {
+            if self.lenient {
+                return Ok(Box::new(EmptyQuery));
+            }
+            Err(QueryError::QueryShard(format!(
+                "Can only use prefix queries on keyword and text fields - not on [{field}] which is of type [{ty}]"
+            )))
+        };
         match self.mapper.resolve(field) {
+            FieldTarget::Explicit { kind, .. }
+                if !matches!(kind, FieldType::Keyword | FieldType::Text) =>
+            {
+                return refuse(hydrant_index::mapping::type_name(kind));
+            }
+            FieldTarget::Dynamic { path } => {
+                if let Some(kinds) = self.fields.paths.get(&path)
+                    && !kinds.is_empty()
+                    && !kinds.contains(&ValueKind::Keyword)
+                    && !kinds.contains(&ValueKind::Text)
+                {
+                    let ty = if kinds.contains(&ValueKind::F64) {
+                        "float"
+                    } else if kinds.contains(&ValueKind::I64) || kinds.contains(&ValueKind::U64) {
+                        "long"
+                    } else if kinds.contains(&ValueKind::Date) {
+                        "date"
+                    } else {
+                        "boolean"
+                    };
+                    return refuse(ty);
+                }
+            }
+            _ => {}
+        }
+        Ok(match self.mapper.resolve(field) {
             FieldTarget::Keyword { path } => self.value_prefix(&path, prefix),
             FieldTarget::Dynamic { path } => {
                 let mut parts = vec![self.value_prefix(&path, prefix)];
@@ -433,7 +469,7 @@ impl<'a> Compiler<'a> {
             )])),
             FieldTarget::Explicit { field, kind, .. } => self.explicit_prefix(field, kind, prefix),
             FieldTarget::Timestamp | FieldTarget::Missing => Box::new(EmptyQuery),
-        }
+        })
     }
 
     /// Exact strings starting with `prefix`, from the value columns.
@@ -672,8 +708,9 @@ fn int_upper(b: Bound<f64>) -> Option<Bound<i64>> {
     })
 }
 
+/// `x` as an `i64`, when it is one (`i64::MAX as f64` is 2⁶³, one past the largest).
 fn clamp_i64(x: f64) -> Option<i64> {
-    (x.is_finite() && x >= i64::MIN as f64 && x <= i64::MAX as f64).then_some(x as i64)
+    (x.is_finite() && x >= i64::MIN as f64 && x < i64::MAX as f64).then_some(x as i64)
 }
 
 /// A date bound in epoch ms; `lower` picks ES's rounding (`gte` down, `gt` up, `lt` down,

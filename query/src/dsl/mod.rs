@@ -204,6 +204,11 @@ fn single_field<'a>(name: &str, body: &'a Value) -> Result<(String, &'a Value), 
             "[{name}] query doesn't support multiple fields, found [{field}] and [{other}]"
         )));
     }
+    if field.is_empty() {
+        return Err(QueryError::IllegalArgument(
+            "field name is null or empty".to_string(),
+        ));
+    }
     Ok((field.clone(), v))
 }
 

@@ -95,6 +95,26 @@ fn lenient(q: QueryAst, body: &Value) -> QueryAst {
 }
 
 pub(super) fn parse_query_string_dsl(body: &Value) -> Result<QueryAst, QueryError> {
+    let mut q = parse_query_string_body(body)?;
+    if body.get("allow_leading_wildcard").and_then(Value::as_bool) == Some(false) {
+        let mut leading = None;
+        q.visit_mut(&mut |node| {
+            if let QueryAst::Wildcard { pattern, .. } = node
+                && pattern.starts_with(['*', '?'])
+            {
+                leading.get_or_insert_with(|| pattern.clone());
+            }
+        });
+        if let Some(p) = leading {
+            return Err(QueryError::QueryShard(format!(
+                "Failed to parse query: Leading wildcard is not allowed: [{p}]"
+            )));
+        }
+    }
+    Ok(q)
+}
+
+fn parse_query_string_body(body: &Value) -> Result<QueryAst, QueryError> {
     let o = object("query_string", body)?;
     let query = o
         .get("query")
