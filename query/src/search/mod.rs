@@ -253,6 +253,28 @@ impl SortPlan {
     }
 }
 
+/// `docvalue_fields` reads columns: a text field (which has none) is refused, as in ES.
+fn check_docvalue_fields(targets: &[ShardTarget], req: &SearchRequest) -> Result<(), QueryError> {
+    let names: Vec<String> = req
+        .docvalue_fields
+        .iter()
+        .filter(|f| !f.pattern.contains('*'))
+        .map(|f| f.pattern.clone())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let found = kinds(targets, &names);
+    for name in &names {
+        if found.get(name) == FieldKind::Text {
+            return Err(QueryError::IllegalArgument(format!(
+                "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{name}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `_geo_distance` needs a `geo_point` field in every shard (or `ignore_unmapped`).
 fn check_geo_sortable(targets: &[ShardTarget], g: &GeoSort) -> Result<(), QueryError> {
     for t in targets {
@@ -321,6 +343,7 @@ pub fn search(
     opts: &SearchOptions,
 ) -> Result<SearchResponse, QueryError> {
     let started = Instant::now();
+    check_docvalue_fields(targets, req)?;
     let plan = SortPlan::new(targets, req)?;
     let mut aggs = if req.aggs.is_empty() {
         None
