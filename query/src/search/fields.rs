@@ -64,11 +64,18 @@ pub fn hit_fields(
             list.push(v);
         }
     };
-    for spec in specs {
-        if path_match(&spec.pattern, "@timestamp")
-            && !out.contains_key("@timestamp")
-            && let Some(ms) = hit.timestamp_ms
-        {
+    if let Some(ms) = hit.timestamp_ms {
+        // The event time once per `docvalue_fields` entry naming it (each in its format), as
+        // ES lists them; `fields` shows it once, in the last entry's format.
+        let mut naming = specs
+            .iter()
+            .filter(|spec| path_match(&spec.pattern, "@timestamp"));
+        let shown: Vec<&FieldSpec> = if exact_only {
+            naming.collect()
+        } else {
+            naming.next_back().into_iter().collect()
+        };
+        for spec in shown {
             push(
                 &mut out,
                 "@timestamp",
@@ -99,7 +106,7 @@ pub fn hit_fields(
         }
         let dynamic_string = matches!(hit.mapper.resolve(&path), FieldTarget::Dynamic { .. })
             && value.as_str().is_some_and(|s| s.len() <= IGNORE_ABOVE);
-        if dynamic_string && !exact_only && specs.iter().any(|s| path_match(&s.pattern, &keyword)) {
+        if dynamic_string && specs.iter().any(|s| path_match(&s.pattern, &keyword)) {
             push(&mut out, &keyword, value.clone());
         }
     }
