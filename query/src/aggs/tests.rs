@@ -135,17 +135,7 @@ fn terms_size_reports_the_rest_in_sum_other_doc_count() {
             .or_default() += 1;
     }
     let first_two: Vec<(String, u64)> = hosts.clone().into_iter().take(2).collect();
-    let buckets: Vec<(String, u64)> = a["h"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let buckets = key_counts(&a["h"]);
     assert_eq!(buckets, first_two);
     let rest: u64 = hosts.values().sum::<u64>() - first_two.iter().map(|(_, c)| c).sum::<u64>();
     assert_eq!(a["h"]["sum_other_doc_count"], json!(rest));
@@ -620,3 +610,18 @@ fn too_many_buckets_is_a_typed_error() {
 
 mod geo;
 mod more;
+
+/// `(key, doc_count)` of each bucket of a rendered bucket aggregation with string keys.
+pub(super) fn key_counts(agg: &Value) -> Vec<(String, u64)> {
+    agg["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no buckets: {agg}"))
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}

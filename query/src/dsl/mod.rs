@@ -147,7 +147,8 @@ fn parse_dis_max(body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
     ))
 }
 
-fn kind(v: &Value) -> &'static str {
+/// The name of the JSON token `v` starts with, as Elasticsearch's errors name it.
+pub(crate) fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "VALUE_NULL",
         Value::Bool(_) => "VALUE_BOOLEAN",

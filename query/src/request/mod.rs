@@ -327,11 +327,7 @@ fn parse_source_options(
         if let Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) = body.get(key) {
             return Err(QueryError::Parsing(format!(
                 "Unknown key for a {} in [{key}].",
-                if v.is_string() {
-                    "VALUE_STRING"
-                } else {
-                    "VALUE_NUMBER"
-                }
+                crate::dsl::kind(v)
             )));
         }
     }

@@ -252,11 +252,7 @@ impl HighlightSpec {
             Some(other) => {
                 return Err(QueryError::XContentParse(format!(
                     "[highlight] fields doesn't support values of type: {}",
-                    if other.is_string() {
-                        "VALUE_STRING"
-                    } else {
-                        "VALUE_NUMBER"
-                    }
+                    crate::dsl::kind(other)
                 )));
             }
         };

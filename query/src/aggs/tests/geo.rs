@@ -159,17 +159,8 @@ fn centroid_bounds_and_grids_summarise_the_points() {
     for p in &pts {
         *cells.entry(p.geohash(1)).or_default() += 1;
     }
-    let got: std::collections::BTreeMap<String, u64> = a["h"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got: std::collections::BTreeMap<String, u64> =
+        super::key_counts(&a["h"]).into_iter().collect();
     assert_eq!(got, cells);
     let counts: Vec<u64> = a["h"]["buckets"]
         .as_array()

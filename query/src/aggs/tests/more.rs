@@ -176,17 +176,7 @@ fn adjacency_matrix_counts_each_filter_and_each_pair() {
     ];
     // A 500 is never ok: that cell is empty and left out.
     expected.retain(|(_, c)| *c > 0);
-    let got: Vec<(String, u64)> = got["m"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got = super::key_counts(&got["m"]);
     assert_eq!(got, expected);
     assert!(!got.iter().any(|(k, _)| k == "err&ok"));
 }
