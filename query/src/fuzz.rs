@@ -35,10 +35,16 @@ fn engine() -> &'static Engine {
                         "host": {"name": format!("web-{}", i % 5), "ip": format!("10.0.{}.{}", i % 3, i)},
                         "tags": tags,
                         "ok": i % 2 == 0,
+                        "loc": {"lat": (i * 37 % 170) as f64 - 85.0, "lon": (i * 91 % 360) as f64 - 180.0},
                     })
                 })
                 .collect();
-            let corpus = corpus("fuzz", &docs, 2, None);
+            // `loc` is a geo_point, for the geo queries, aggregations and sorts.
+            let mapping = hydrant_config::MappingConfig {
+                mode: hydrant_config::MappingMode::Dynamic,
+                fields: vec![("loc".into(), hydrant_config::FieldType::GeoPoint)],
+            };
+            let corpus = corpus("fuzz", &docs, 2, Some(mapping));
             let engine = Engine::new(corpus.catalog.clone(), Duration::from_secs(5));
             (corpus, engine)
         })
