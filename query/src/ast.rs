@@ -302,6 +302,15 @@ fn in_ring(ring: &[GeoPoint], p: GeoPoint) -> bool {
 }
 
 impl GeoShape {
+    /// How many vertices its polygons have (each point is tested against every edge).
+    pub fn vertices(&self) -> usize {
+        match self {
+            GeoShape::Box { .. } | GeoShape::Circle { .. } => 4,
+            GeoShape::Polygon(rings) => rings.iter().map(Vec::len).sum(),
+            GeoShape::Any(shapes) => shapes.iter().map(GeoShape::vertices).sum(),
+        }
+    }
+
     /// Whether `p` lies in the region.
     pub fn contains(&self, p: GeoPoint) -> bool {
         match self {

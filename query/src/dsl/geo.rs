@@ -8,6 +8,11 @@ use super::parsing;
 use crate::ast::{GeoRelation, GeoShape, QueryAst};
 use crate::error::QueryError;
 
+/// Most vertices a query's polygons may have: every point of every candidate document is
+/// tested against each edge, so this bounds the work one request can ask for (Kibana's drawn
+/// shapes have a few hundred).
+pub const MAX_VERTICES: usize = 10_000;
+
 /// Options every geo query takes besides its field.
 const COMMON: &[&str] = &["boost", "_name", "ignore_unmapped", "validation_method"];
 
@@ -46,6 +51,12 @@ fn finish_with(
     shape: GeoShape,
     relation: GeoRelation,
 ) -> Result<QueryAst, QueryError> {
+    if shape.vertices() > MAX_VERTICES {
+        return Err(QueryError::IllegalArgument(format!(
+            "the shape of [{field}] has {} vertices; at most {MAX_VERTICES} are allowed",
+            shape.vertices()
+        )));
+    }
     let ignore_unmapped = match o.get("ignore_unmapped") {
         None => false,
         Some(Value::Bool(b)) => *b,
@@ -478,6 +489,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("is not supported"), "{err}");
+    }
+
+    #[test]
+    fn shapes_with_too_many_vertices_are_refused() {
+        let ring: Vec<Value> = (0..=MAX_VERTICES)
+            .map(|i| {
+                let a = i as f64 / MAX_VERTICES as f64 * std::f64::consts::TAU;
+                json!([a.cos(), a.sin()])
+            })
+            .collect();
+        let err = super::super::parse_query(&json!({"geo_polygon": {"loc": {"points": ring}}}))
+            .unwrap_err();
+        assert_eq!(err.es_type(), "illegal_argument_exception", "{err}");
     }
 
     #[test]
