@@ -70,6 +70,9 @@ fn date_bounds(
         }
     };
     match (get("min", false)?, get("max", true)?) {
+        (Some(min), Some(max)) if min > max => Err(QueryError::IllegalArgument(format!(
+            "[{what}.min][{min}] cannot be greater than [{what}.max][{max}] for histogram"
+        ))),
         (Some(min), Some(max)) => Ok(Some((min, max))),
         (Some(min), None) => Ok(Some((min, min))),
         (None, Some(max)) => Ok(Some((max, max))),
@@ -139,6 +142,9 @@ impl DateHistogram {
             None => Zone::Utc,
         };
         let format = a.str("format")?;
+        if let Some(f) = &format {
+            crate::dates::check_format(f)?;
+        }
         let tz_text = a.str("time_zone")?;
         let dates = DateParser::new(format.as_deref(), tz_text.as_deref(), now_ms())?;
         let offset = match a.get("offset") {

@@ -92,6 +92,9 @@ fn bounds(v: Option<&Value>, what: &str) -> Result<Option<HistogramBounds>, Quer
     let Some(v) = v else { return Ok(None) };
     let get = |k: &str| v.get(k).and_then(number);
     match (get("min"), get("max")) {
+        (Some(min), Some(max)) if min > max => Err(QueryError::IllegalArgument(format!(
+            "[{what}.min][{min}] cannot be greater than [{what}.max][{max}] for histogram"
+        ))),
         (Some(min), Some(max)) => Ok(Some(HistogramBounds { min, max })),
         _ => Err(QueryError::Parsing(format!(
             "[{what}] needs numeric [min] and [max], got [{v}]"

@@ -466,6 +466,29 @@ fn parse_java_pattern(text: &str, pattern: &str, zone: &Zone) -> Option<i64> {
         .map(|d| zone.instant_of(d.and_time(NaiveTime::MIN)))
 }
 
+/// Refuses a `format` Elasticsearch cannot read: a pattern (not one of the named formats,
+/// which are words such as `strict_date_optional_time`) with a letter outside quotes that is
+/// no Java pattern letter. Letters Java has but Hydrant does not print still pass.
+pub(crate) fn check_format(format: &str) -> Result<(), QueryError> {
+    const JAVA_LETTERS: &str = "GuyDMLdQqYwWEecFaBhKkHmsSAnNVvzOXxZp";
+    for one in format.split("||") {
+        if one.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            continue;
+        }
+        let mut quoted = false;
+        for c in one.chars() {
+            if c == '\'' {
+                quoted = !quoted;
+            } else if !quoted && c.is_ascii_alphabetic() && !JAVA_LETTERS.contains(c) {
+                return Err(QueryError::IllegalArgument(format!(
+                    "Invalid format: [{format}]: Unknown pattern letter: {c}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A Java/Joda date pattern as a chrono format string; `for_output` picks fixed-width
 /// fractions (`SSS` prints three digits) instead of the lenient parsing form.
 pub(crate) fn java_to_chrono(pattern: &str, for_output: bool) -> Option<String> {
