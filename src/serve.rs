@@ -123,6 +123,8 @@ pub fn app(
     pipeline: Arc<Pipeline>,
     security: Option<Arc<Security>>,
 ) -> Router {
+    let request_cache = Arc::new(hydrant_query::RequestCache::from_config(&config.query));
+    let cache_metrics = request_cache.clone();
     let ingest = hydrant_ingest::router(IngestState {
         pipeline,
         limits: BodyLimits {
@@ -142,12 +144,14 @@ pub fn app(
             })
         })),
         tasks: Default::default(),
+        more_metrics: Some(Arc::new(move || cache_metrics.metrics_text())),
     });
     let query = hydrant_query::router(QueryState {
         catalog,
         node_name: "hydrant".to_string(),
         max_body: config.http.max_body_size,
         limits: config.query.clone(),
+        request_cache,
     });
     let ui = hydrant_ui::router(Arc::new(hydrant_ui::DashboardStore::new(&config.data_dir)));
     let api = query

@@ -122,6 +122,8 @@ fn server_with(recs: &[Rec]) -> Server {
             ("HYDRANT_DEFAULTS__INDEX__SIZING__DAILY_VOLUME", "100GiB"),
             ("HYDRANT_DEFAULTS__INDEX__WRITER_MEMORY", "32MiB"),
             ("HYDRANT_DEFAULTS__INDEX__WRITER_THREADS", "1"),
+            // Segments this small are cached too.
+            ("HYDRANT_QUERY__REQUEST_CACHE_MIN_DOCS", "0"),
         ],
         None,
     );
@@ -253,47 +255,45 @@ fn grafana_panels_over_daily_indices_match_the_records() {
     let daily = days.join(",");
     assert!(daily.starts_with("logs-2026-03-26,"), "{daily}");
 
-    let responses = msearch(
-        &server,
-        &[
-            // A: event count over time.
-            grafana_header(&daily),
-            grafana_body(
-                gte,
-                lte,
-                "*",
-                json!({"2": grafana_histogram(gte, lte, "30m", None)}),
-            ),
-            // B: average latency of errors over time.
-            grafana_header(&daily),
-            grafana_body(
-                gte,
-                lte,
-                "level:error",
-                json!({"2": grafana_histogram(gte, lte, "1h",
+    let lines = [
+        // A: event count over time.
+        grafana_header(&daily),
+        grafana_body(
+            gte,
+            lte,
+            "*",
+            json!({"2": grafana_histogram(gte, lte, "30m", None)}),
+        ),
+        // B: average latency of errors over time.
+        grafana_header(&daily),
+        grafana_body(
+            gte,
+            lte,
+            "level:error",
+            json!({"2": grafana_histogram(gte, lte, "1h",
                     Some(json!({"1": {"avg": {"field": "latency_ms"}}})))}),
-            ),
-            // C: top services (a bar gauge grouped by terms, by count), over the pattern.
-            grafana_header("logs-*"),
-            grafana_body(
-                gte,
-                lte,
-                "ok:true",
-                json!({"3": {
-                    "terms": {
-                        "field": "service.keyword",
-                        "size": 3,
-                        "order": {"_count": "desc"},
-                        "min_doc_count": 1
-                    },
-                    "aggs": {"2": grafana_histogram(gte, lte, "6h", None)}
-                }}),
-            ),
-            // D: a panel whose query does not parse fails alone.
-            grafana_header(&daily),
-            grafana_body(gte, lte, "level:(error", json!({})),
-        ],
-    );
+        ),
+        // C: top services (a bar gauge grouped by terms, by count), over the pattern.
+        grafana_header("logs-*"),
+        grafana_body(
+            gte,
+            lte,
+            "ok:true",
+            json!({"3": {
+                "terms": {
+                    "field": "service.keyword",
+                    "size": 3,
+                    "order": {"_count": "desc"},
+                    "min_doc_count": 1
+                },
+                "aggs": {"2": grafana_histogram(gte, lte, "6h", None)}
+            }}),
+        ),
+        // D: a panel whose query does not parse fails alone.
+        grafana_header(&daily),
+        grafana_body(gte, lte, "level:(error", json!({})),
+    ];
+    let responses = msearch(&server, &lines);
     assert_eq!(responses.len(), 4);
 
     // A: every 30-minute bucket of the range, empty ones included, keys as epoch millis.
@@ -383,6 +383,25 @@ fn grafana_panels_over_daily_indices_match_the_records() {
     let d = &responses[3];
     assert_eq!(d["status"], json!(400), "{d}");
     assert!(d["error"]["type"].is_string(), "{d}");
+
+    // The dashboard refreshes: the same answers, the segments it read before answered from
+    // the request cache, and the segments past the range skipped by their time.
+    let without_took = |mut v: Value| {
+        v.as_object_mut().map(|o| o.remove("took"));
+        v
+    };
+    let again = msearch(&server, &lines);
+    for (before, after) in responses.iter().zip(again) {
+        assert_eq!(without_took(before.clone()), without_took(after));
+    }
+    let (_, stats) = server.get("/_nodes/stats");
+    let cache = &stats["nodes"]["hydrant"]["indices"]["request_cache"];
+    assert!(cache["hit_count"].as_u64() > Some(0), "{cache}");
+    assert!(
+        cache["hydrant_segments_skipped_by_time"].as_u64() > Some(0),
+        "{cache}"
+    );
+    assert!(server.metric("hydrant_request_cache_hits_total") > 0.0);
 }
 
 /// Kibana Discover's request (8.x): newest first with `_doc` (or `_shard_doc`) as tiebreaker,

@@ -120,6 +120,13 @@ pub struct QueryConfig {
     /// minutes.
     #[serde(serialize_with = "ser_duration")]
     pub default_search_timeout: Duration,
+    /// Bytes of per-segment results the request cache keeps for repeated `size: 0` searches
+    /// (Elasticsearch's `indices.requests.cache.size`); 0 turns it off. Default 64 MiB.
+    #[serde(serialize_with = "ser_size")]
+    pub request_cache_size: u64,
+    /// Segments with fewer documents are searched again rather than cached (they are cheap
+    /// and soon merged away). Default 10,000.
+    pub request_cache_min_docs: u64,
 }
 
 /// Settings shared by every stream's ingest.
@@ -314,6 +321,8 @@ fn read_config(table: toml::Table, problems: &mut Vec<Problem>) -> Config {
                 Duration::from_millis(1),
                 Duration::from_secs(24 * 3600),
             ),
+            request_cache_size: s.size("request_cache_size", 64 << 20, 0, 1 << 40),
+            request_cache_min_docs: s.int("request_cache_min_docs", 10_000, 0, u64::from(u32::MAX)),
         };
         s.finish();
         query

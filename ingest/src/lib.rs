@@ -39,4 +39,4 @@ mod wal;
 pub use body::BodyLimits;
 pub use error::{ElasticsearchError, FirehoseFault, IngestError, StartError, WalError};
 pub use pipeline::Pipeline;
-pub use routes::{IngestState, MatchError, Matcher, Tasks, router};
+pub use routes::{IngestState, MatchError, Matcher, MoreMetrics, Tasks, router};

@@ -39,7 +39,13 @@ pub struct IngestState {
     pub matcher: Option<Matcher>,
     /// `_delete_by_query` requests running in the background.
     pub tasks: Arc<Tasks>,
+    /// Other rooms' metrics in Prometheus text, added to `GET /_hydrant/metrics` (the search
+    /// room's request cache).
+    pub more_metrics: Option<MoreMetrics>,
 }
+
+/// Renders more metrics for the exposition.
+pub type MoreMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// The ingest routes: NDJSON (`POST /v1/streams/{stream}/records`), Elasticsearch `_bulk`,
 /// the Firehose API (`POST /`) and the metrics (`GET /_hydrant/metrics`).
@@ -455,7 +461,13 @@ pub async fn delete_target(state: &IngestState, target: &str) -> Result<(), Inge
 }
 
 async fn metrics(State(state): State<IngestState>) -> Response {
-    let mut r = state.pipeline.metrics_text().into_response();
+    let mut text = state.pipeline.metrics_text();
+    if let Some(more) = &state.more_metrics {
+        // Before OpenMetrics' end marker.
+        let at = text.rfind("# EOF").unwrap_or(text.len());
+        text.insert_str(at, &more());
+    }
+    let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -3,6 +3,7 @@
 //! runs the request.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hydrant_index::{Catalog, IndexHandle, ResolveOptions};
 use serde_json::{Map, Value, json};
@@ -14,7 +15,8 @@ use crate::request::{
     SearchParams, SearchRequest, SortSpec, SortTarget, parse_body, parse_duration,
 };
 use crate::search::{
-    CountResponse, SearchOptions, SearchResponse, ShardStats, ShardTarget, count, search,
+    CountResponse, RequestCache, SearchOptions, SearchResponse, ShardStats, ShardTarget, count,
+    search,
 };
 
 /// What the search endpoints run on.
@@ -24,18 +26,14 @@ pub struct Engine {
     contexts: Contexts,
     /// The `timeout` of a search that gives none (`query.default_search_timeout`).
     default_timeout: std::time::Duration,
+    /// Per-segment results of repeated searches (none: every search runs in full).
+    cache: Option<Arc<RequestCache>>,
+    /// Segments searches skipped by their time range.
+    skipped_segments: Arc<AtomicU64>,
 }
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
-}
-
-fn options(params: &SearchParams) -> SearchOptions {
-    SearchOptions {
-        now_ms: now_ms(),
-        typed_keys: params.typed_keys == Some(true),
-        total_as_int: params.rest_total_hits_as_int == Some(true),
-    }
 }
 
 /// Sorts of a point in time or scroll end with `_shard_doc`, so that every hit has a unique
@@ -75,6 +73,37 @@ impl Engine {
             catalog,
             contexts: Contexts::default(),
             default_timeout,
+            cache: None,
+            skipped_segments: Arc::default(),
+        }
+    }
+
+    /// This engine with a request cache.
+    pub fn with_request_cache(mut self, cache: Arc<RequestCache>) -> Engine {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The request cache, if there is one.
+    pub fn request_cache(&self) -> Option<&Arc<RequestCache>> {
+        self.cache.as_ref()
+    }
+
+    /// How many segments searches have skipped because the query's time range missed them.
+    pub fn skipped_segments(&self) -> u64 {
+        self.skipped_segments.load(Ordering::Relaxed)
+    }
+
+    fn options(&self, params: &SearchParams) -> SearchOptions {
+        SearchOptions {
+            now_ms: now_ms(),
+            typed_keys: params.typed_keys == Some(true),
+            total_as_int: params.rest_total_hits_as_int == Some(true),
+            cache: self
+                .cache
+                .clone()
+                .filter(|_| params.request_cache != Some(false)),
+            skipped_segments: self.skipped_segments.clone(),
         }
     }
 
@@ -192,7 +221,7 @@ impl Engine {
         params: &SearchParams,
         mut req: SearchRequest,
     ) -> Result<(SearchRequest, SearchResponse), QueryError> {
-        let opts = options(params);
+        let opts = self.options(params);
         self.resolve_lookups(&mut req.query)?;
         if let Some(f) = &mut req.post_filter {
             self.resolve_lookups(f)?;
@@ -257,7 +286,7 @@ impl Engine {
         req.search_after = state.after;
         // Aggregations are computed on the first page only, as in ES.
         req.aggs.clear();
-        let mut resp = search(&targets, &req, &options(params))?;
+        let mut resp = search(&targets, &req, &self.options(params))?;
         self.contexts.advance(scroll_id, last_sort_values(&resp));
         resp.scroll_id = Some(scroll_id.to_string());
         show_sort(&mut resp, state.shown_sort);
@@ -291,7 +320,11 @@ impl Engine {
         }
         self.resolve_lookups(&mut req.query)?;
         let (indices, damaged) = self.resolve_reporting(target.unwrap_or("_all"), params)?;
-        let mut resp = count(&ShardTarget::open(&indices), &req.query, now_ms())?;
+        let mut resp = count(
+            &ShardTarget::open(&indices),
+            &req.query,
+            &self.options(params),
+        )?;
         resp.shards.add_damaged(&damaged);
         Ok(resp)
     }

@@ -34,6 +34,7 @@ mod terms_lookup;
 mod testing;
 
 pub use error::QueryError;
+pub use search::{CacheStats, RequestCache};
 
 /// The documents (index, id) a `_delete_by_query` body's `query` matches in `indices`, at most
 /// `max`: what the ingest room deletes. Errors are the search API's (a bad query is a 400).

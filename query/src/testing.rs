@@ -19,6 +19,8 @@ pub struct Corpus {
     _dir: tempfile::TempDir,
     /// The catalog holding them.
     pub catalog: Arc<Catalog>,
+    /// The indexer that wrote them, for more ([`Corpus::append`]).
+    indexer: parking_lot::Mutex<(StreamIndexer, u64)>,
 }
 
 /// Indexes `docs` into stream `stream` with about `shards` shards per daily index (documents
@@ -41,32 +43,49 @@ pub fn corpus(
     if let Some(m) = mapping {
         settings.mapping = m;
     }
-    let mut indexer = StreamIndexer::new(catalog.clone(), stream, settings);
-    let sources: Vec<(String, Vec<u8>, i64)> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
+    let indexer = StreamIndexer::new(catalog.clone(), stream, settings);
+    let corpus = Corpus {
+        _dir: dir,
+        catalog,
+        indexer: parking_lot::Mutex::new((indexer, 0)),
+    };
+    corpus.append(docs);
+    corpus
+}
+
+impl Corpus {
+    /// Indexes `docs` too, and commits them (new segments). Ids go on from the last ones.
+    pub fn append(&self, docs: &[Value]) {
+        let mut guard = self.indexer.lock();
+        let (indexer, position) = &mut *guard;
+        for d in docs {
             let ts = d
                 .get("@timestamp")
                 .or_else(|| d.get("timestamp"))
                 .and_then(parse_timestamp)
                 .unwrap_or(T0);
-            (format!("doc{i:05}"), d.to_string().into_bytes(), ts)
-        })
-        .collect();
-    for (i, (id, source, ts)) in sources.iter().enumerate() {
-        let doc = SourceDoc {
-            id,
-            timestamp_ms: *ts,
-            source,
-        };
-        indexer.add(i as u64 + 1, &doc, false).expect("add");
+            let id = format!("doc{:05}", *position);
+            let source = d.to_string().into_bytes();
+            let doc = SourceDoc {
+                id: &id,
+                timestamp_ms: ts,
+                source: &source,
+            };
+            *position += 1;
+            indexer.add(*position, &doc, false).expect("add");
+        }
+        indexer.commit(*position).expect("commit");
     }
-    indexer.commit(docs.len() as u64).expect("commit");
-    Corpus { _dir: dir, catalog }
-}
 
-impl Corpus {
+    /// Deletes document `id` of index `index`, and commits.
+    pub fn delete(&self, index: &str, id: &str) {
+        let mut guard = self.indexer.lock();
+        let (indexer, position) = &mut *guard;
+        *position += 1;
+        indexer.delete_doc(*position, index, id).expect("delete");
+        indexer.commit(*position).expect("commit");
+    }
+
     /// The shards `target` resolves to.
     pub fn targets(&self, target: &str) -> Vec<ShardTarget> {
         let indices = self

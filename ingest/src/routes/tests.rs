@@ -46,6 +46,7 @@ async fn fixture() -> Fixture {
         destructive_requires_name: true,
         matcher: None,
         tasks: Default::default(),
+        more_metrics: None,
     });
     Fixture { router, _dir: dir }
 }

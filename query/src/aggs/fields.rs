@@ -2,7 +2,7 @@
 //! and values are printed (dates as `key_as_string`, booleans as `true`/`false`) and which
 //! columns an aggregation may read.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use hydrant_config::FieldType;
 use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
@@ -104,7 +104,8 @@ fn merge(a: FieldKind, b: FieldKind) -> FieldKind {
 /// The kinds of the fields a request names, across every shard it searches.
 #[derive(Debug, Clone, Default)]
 pub struct FieldKinds {
-    map: HashMap<String, FieldKind>,
+    // Ordered, so that the request cache's key is the same for the same request.
+    map: BTreeMap<String, FieldKind>,
 }
 
 impl FieldKinds {
@@ -113,7 +114,7 @@ impl FieldKinds {
         shards: impl Iterator<Item = (&'a DocMapper, &'a DynamicFields)>,
         names: &[String],
     ) -> FieldKinds {
-        let mut map: HashMap<String, FieldKind> = names
+        let mut map: BTreeMap<String, FieldKind> = names
             .iter()
             .map(|n| (n.clone(), FieldKind::Unmapped))
             .collect();

@@ -3,7 +3,7 @@
 //! date histograms.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hydrant_index::{DocMapper, DynamicFields};
@@ -37,7 +37,8 @@ pub trait HitLookup {
 
 /// The time span (epoch ms) of the date fields calendar histograms bucket.
 #[derive(Debug, Clone, Default)]
-pub struct Bounds(HashMap<String, (i64, i64)>);
+// Ordered, so that the request cache's key is the same for the same request.
+pub struct Bounds(BTreeMap<String, (i64, i64)>);
 
 impl Bounds {
     /// The span of `field`, if it has values.

@@ -18,11 +18,13 @@ use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst, RangeBound};
 use crate::dates::DateParser;
 use crate::error::QueryError;
 
+mod bounds;
 mod explicit;
 mod geo;
 mod pattern;
 mod values;
 
+pub use bounds::TimeRange;
 pub(crate) use geo::{GeoColumns, GeoField, geo_field};
 pub(crate) use pattern::Pattern;
 use values::value_eq;

@@ -74,6 +74,9 @@ pub struct SearchParams {
     /// `_msearch`: how many of its searches run at once (default: the cores).
     #[serde(default, deserialize_with = "lenient")]
     pub max_concurrent_searches: Option<u64>,
+    /// `false`: this search neither uses nor fills the request cache.
+    #[serde(default, deserialize_with = "lenient")]
+    pub request_cache: Option<bool>,
     /// Expand wildcards in the query string: accepted, and what Hydrant always does.
     #[serde(rename = "analyze_wildcard")]
     pub _analyze_wildcard: Option<String>,

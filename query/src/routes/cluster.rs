@@ -285,6 +285,42 @@ fn proc_kib(file: &str, key: &str) -> Option<u64> {
         .map(|k| k * 1024)
 }
 
+/// The request cache's counters in ES's shape, and the segments skipped by time (Hydrant's
+/// own counter beside them).
+fn request_cache(state: &AppState) -> Value {
+    let stats = state
+        .engine
+        .request_cache()
+        .map(|c| c.stats())
+        .unwrap_or_default();
+    json!({
+        "memory_size_in_bytes": stats.memory_size_in_bytes,
+        "evictions": stats.evictions,
+        "hit_count": stats.hit_count,
+        "miss_count": stats.miss_count,
+        "hydrant_segments_skipped_by_time": state.engine.skipped_segments(),
+    })
+}
+
+/// `POST /_cache/clear` and `/{target}/_cache/clear`: the request cache is the node's only
+/// cache, one for every index, so clearing it for any target clears it all.
+pub(super) async fn clear_cache(State(state): State<AppState>) -> Response {
+    if let Some(cache) = state.engine.request_cache() {
+        cache.clear();
+    }
+    let shards: usize = state
+        .engine
+        .catalog()
+        .list()
+        .iter()
+        .map(|i| i.shards().len())
+        .sum();
+    with_status(
+        StatusCode::OK,
+        json!({"_shards": {"total": shards, "successful": shards, "failed": 0}}),
+    )
+}
+
 fn node_stats(state: &AppState) -> Value {
     let now = chrono::Utc::now().timestamp_millis();
     let (mut docs, mut deleted, mut size) = (0u64, 0u64, 0u64);
@@ -297,7 +333,11 @@ fn node_stats(state: &AppState) -> Value {
     let mut node = json!({
         "timestamp": now, "name": state.node_name, "transport_address": "127.0.0.1:9300",
         "host": "127.0.0.1", "ip": "127.0.0.1:9300", "roles": ["data", "ingest", "master"],
-        "indices": {"docs": {"count": docs, "deleted": deleted}, "store": {"size_in_bytes": size}},
+        "indices": {
+            "docs": {"count": docs, "deleted": deleted},
+            "store": {"size_in_bytes": size},
+            "request_cache": request_cache(state),
+        },
         "process": {"timestamp": now},
         "os": {"timestamp": now},
     });

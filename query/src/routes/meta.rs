@@ -261,11 +261,14 @@ async fn run_field_caps(
                 if let Some(filter) = parsed.get("index_filter") {
                     // Kibana narrows the field list to indices that have documents in its time range.
                     let query = parse_query(filter)?;
-                    let now = chrono::Utc::now().timestamp_millis();
+                    let opts = crate::search::SearchOptions {
+                        now_ms: chrono::Utc::now().timestamp_millis(),
+                        ..Default::default()
+                    };
                     let mut kept = Vec::new();
                     for index in indices {
                         let targets = ShardTarget::open(std::slice::from_ref(&index));
-                        if count(&targets, &query, now)?.count > 0 {
+                        if count(&targets, &query, &opts)?.count > 0 {
                             kept.push(index);
                         }
                     }

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::error::QueryError;
+use crate::search::RequestCache;
 
 /// What the search routes need.
 #[derive(Clone)]
@@ -36,6 +37,8 @@ pub struct QueryState {
     pub max_body: u64,
     /// How many searches run and wait at once, and how long one runs (`[query]`).
     pub limits: hydrant_config::QueryConfig,
+    /// The request cache (built from `limits` with [`RequestCache::from_config`]).
+    pub request_cache: Arc<RequestCache>,
 }
 
 /// The state handlers share: the engine (with its open points in time and scrolls).
@@ -109,10 +112,10 @@ pub const ES_VERSION: &str = "8.17.0";
 pub fn router(state: QueryState) -> Router {
     let max_body = usize::try_from(state.max_body).unwrap_or(usize::MAX);
     let app = AppState {
-        engine: Arc::new(Engine::new(
-            state.catalog,
-            state.limits.default_search_timeout,
-        )),
+        engine: Arc::new(
+            Engine::new(state.catalog, state.limits.default_search_timeout)
+                .with_request_cache(state.request_cache),
+        ),
         node_name: state.node_name,
         gate: Arc::new(SearchGate::new(&state.limits)),
         max_body,
@@ -193,6 +196,8 @@ pub fn router(state: QueryState) -> Router {
             get(cluster::state_target),
         )
         .route("/_nodes/stats", get(cluster::nodes_stats))
+        .route("/_cache/clear", post(cluster::clear_cache))
+        .route("/{target}/_cache/clear", post(cluster::clear_cache))
         .route("/_settings", get(meta::settings_all))
         .route("/{target}/_settings", get(meta::settings_target))
         .route("/_mget", get(documents::mget_all).post(documents::mget_all))

@@ -18,6 +18,8 @@ fn limits(running: u64, queued: u64) -> hydrant_config::QueryConfig {
         max_concurrent_searches: running,
         max_queued_searches: queued,
         default_search_timeout: Duration::from_secs(60),
+        request_cache_size: 1 << 20,
+        request_cache_min_docs: 0,
     }
 }
 
@@ -46,6 +48,7 @@ async fn search_count_and_errors_over_the_router() {
         node_name: "test".into(),
         max_body: 64 * 1024,
         limits: limits(2, 10),
+        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
     });
     let (status, a) = call(
         &app,
@@ -81,6 +84,7 @@ async fn the_body_limit_follows_the_configured_size() {
         node_name: "test".into(),
         max_body: 64 * 1024,
         limits: limits(2, 10),
+        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
     });
     let big = json!({"query": {"match": {"msg": "x".repeat(70 * 1024)}}});
     let (status, a) = call(&app, post_json("/web/_search", big)).await;
@@ -125,4 +129,57 @@ async fn a_full_gate_refuses_with_429_and_frees_its_place_when_a_search_ends() {
     assert_eq!(first.await.unwrap().unwrap(), 1);
     assert_eq!(second.await.unwrap().unwrap(), 2);
     assert_eq!(gate.run(|| Ok(4)).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn the_request_cache_shows_in_node_stats_obeys_request_cache_false_and_clears() {
+    let docs: Vec<Value> = (0..20)
+        .map(|i| json!({"n": i, "team": if i % 2 == 0 { "a" } else { "b" }}))
+        .collect();
+    let c = corpus("web", &docs, 1, None);
+    let app = router(QueryState {
+        catalog: c.catalog.clone(),
+        node_name: "test".into(),
+        max_body: 64 * 1024,
+        limits: limits(2, 10),
+        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
+    });
+    let panel = json!({"size": 0, "aggs": {"t": {"terms": {"field": "team.keyword"}}}});
+    let stats = |app: Router| async move {
+        let (status, s) = call(
+            &app,
+            Request::get("/_nodes/stats").body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        s["nodes"]["hydrant"]["indices"]["request_cache"].clone()
+    };
+    let (_, first) = call(&app, post_json("/web/_search", panel.clone())).await;
+    let (_, again) = call(&app, post_json("/web/_search", panel.clone())).await;
+    assert_eq!(first["aggregations"], again["aggregations"]);
+    assert_eq!(again["aggregations"]["t"]["buckets"][0]["doc_count"], 10);
+    let s = stats(app.clone()).await;
+    assert_eq!(
+        (s["hit_count"].as_u64(), s["miss_count"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert!(s["memory_size_in_bytes"].as_u64() > Some(0));
+    call(
+        &app,
+        post_json("/web/_search?request_cache=false", panel.clone()),
+    )
+    .await;
+    assert_eq!(stats(app.clone()).await["hit_count"], 1);
+    let (status, cleared) =
+        call(&app, post_json("/web/_cache/clear?request=true", json!({}))).await;
+    assert_eq!(
+        (status, cleared["_shards"]["failed"].as_u64()),
+        (200, Some(0)),
+        "{cleared}"
+    );
+    let s = stats(app.clone()).await;
+    assert_eq!(s["memory_size_in_bytes"], 0, "{s}");
+    call(&app, post_json("/web/_search", panel)).await;
+    assert_eq!(stats(app.clone()).await["miss_count"], 2);
 }

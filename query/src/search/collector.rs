@@ -15,7 +15,9 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
+use super::cache::{Fingerprint, Lookup, RequestCache};
 use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
+use crate::compile::TimeRange;
 use crate::error::QueryError;
 
 /// Builds the key readers of a segment.
@@ -62,6 +64,18 @@ pub(crate) struct ShardCollector {
     pub deadline: Option<Instant>,
     pub collected: Arc<AtomicU64>,
     pub timed_out: Arc<AtomicBool>,
+    /// What spares work in a segment: the time range and the request cache.
+    pub reuse: Reuse,
+}
+
+/// What spares a segment's search: the event-time range the query requires (segments outside
+/// it are skipped) and the request cache with this request's fingerprint on this shard.
+#[derive(Default)]
+pub(crate) struct Reuse {
+    pub time: Option<TimeRange>,
+    pub cache: Option<(Arc<RequestCache>, Fingerprint)>,
+    /// Segments skipped by their time range.
+    pub skipped: Arc<AtomicU64>,
 }
 
 struct HeapEntry {
@@ -246,9 +260,20 @@ impl SegmentCollector for ShardSegment {
         let plain = self.top.is_none()
             && self.post_filter.is_none()
             && self.min_score.is_none()
-            && self.terminate_after.is_none()
-            && self.deadline.is_none();
+            && self.terminate_after.is_none();
+        // Without hits to rank or a limit to count to, the clock is read once per block and
+        // the block goes to the aggregations whole.
         if plain {
+            if self.stopped {
+                return;
+            }
+            if let Some(deadline) = self.deadline
+                && Instant::now() >= deadline
+            {
+                self.timed_out.store(true, AtomicOrdering::Relaxed);
+                self.stopped = true;
+                return;
+            }
             self.count += docs.len() as u64;
             if let Some(aggs) = &mut self.aggs {
                 aggs.collect_block(docs);
@@ -275,6 +300,18 @@ impl SegmentCollector for ShardSegment {
             terminated_early: self.stopped && !self.timed_out.load(AtomicOrdering::Relaxed),
             timed_out: self.timed_out.load(AtomicOrdering::Relaxed),
         })
+    }
+}
+
+impl ShardCollector {
+    /// Whether all this collector wants is the count.
+    fn counts_only(&self) -> bool {
+        self.top.is_none()
+            && self.aggs.is_none()
+            && self.post_filter.is_none()
+            && self.min_score.is_none()
+            && self.terminate_after.is_none()
+            && self.deadline.is_none()
     }
 }
 
@@ -342,6 +379,60 @@ impl Collector for ShardCollector {
         self.scoring
     }
 
+    /// Skips a segment outside the query's time range (its collector harvested empty, so the
+    /// aggregations keep their shape) and answers a segment from the request cache when it can;
+    /// otherwise collects it as tantivy would, keeping a cacheable result.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Fruit> {
+        if let Some(time) = &self.reuse.time
+            && time.misses_segment(reader)
+        {
+            self.reuse.skipped.fetch_add(1, AtomicOrdering::Relaxed);
+            let aggs = match &self.aggs {
+                Some(a) => Some(a.for_segment(segment_ord, reader)?.harvest()?),
+                None => None,
+            };
+            return Ok(Ok(ShardFruit {
+                count: 0,
+                hits: Vec::new(),
+                aggs,
+                terminated_early: false,
+                timed_out: false,
+            }));
+        }
+        let lookup = match &self.reuse.cache {
+            Some((cache, fingerprint)) => cache.get(*fingerprint, reader),
+            None => Lookup::NotCached,
+        };
+        let key = match lookup {
+            Lookup::Hit(fruit) => return Ok(Ok(fruit)),
+            Lookup::Miss(key) => Some(key),
+            Lookup::NotCached => None,
+        };
+        let fruit = if self.counts_only() {
+            // What tantivy's `Count` does: a posting list's length, not a walk through it.
+            Ok(ShardFruit {
+                count: u64::from(weight.count(reader)?),
+                hits: Vec::new(),
+                aggs: None,
+                terminated_early: false,
+                timed_out: false,
+            })
+        } else {
+            let mut segment = self.for_segment(segment_ord, reader)?;
+            collect_all(&mut segment, weight, reader, self.scoring)?;
+            segment.harvest()
+        };
+        if let (Some(key), Some((cache, _)), Ok(fruit)) = (key, &self.reuse.cache, &fruit) {
+            cache.put(key, fruit);
+        }
+        Ok(fruit)
+    }
+
     fn merge_fruits(
         &self,
         fruits: Vec<Result<ShardFruit, QueryError>>,
@@ -369,5 +460,31 @@ impl Collector for ShardCollector {
             }
         }
         Ok(Ok(out))
+    }
+}
+
+/// Feeds every live document `weight` matches in `reader` to `segment` — what tantivy's
+/// default `collect_segment` does (not public there, so written out here).
+fn collect_all(
+    segment: &mut ShardSegment,
+    weight: &dyn Weight,
+    reader: &SegmentReader,
+    scoring: bool,
+) -> tantivy::Result<()> {
+    match (reader.alive_bitset(), scoring) {
+        (Some(alive), true) => weight.for_each(reader, &mut |doc, score| {
+            if alive.is_alive(doc) {
+                segment.collect(doc, score);
+            }
+        }),
+        (Some(alive), false) => weight.for_each_no_score(reader, &mut |docs| {
+            for doc in docs.iter().copied() {
+                if alive.is_alive(doc) {
+                    segment.collect(doc, 0.0);
+                }
+            }
+        }),
+        (None, true) => weight.for_each(reader, &mut |doc, score| segment.collect(doc, score)),
+        (None, false) => weight.for_each_no_score(reader, &mut |docs| segment.collect_block(docs)),
     }
 }

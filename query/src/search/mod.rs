@@ -2,6 +2,7 @@
 //! request's order and the aggregations; the shards' results are merged into one
 //! Elasticsearch-shaped answer, and the page of hits is fetched (source, fields, highlight).
 
+mod cache;
 mod collector;
 mod fetch;
 mod fields;
@@ -15,10 +16,11 @@ use std::time::Instant;
 
 use hydrant_index::{DynamicFields, IndexHandle, Shard, dynamic_fields};
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
-use tantivy::collector::{Collector, Count};
+use tantivy::collector::Collector;
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{Executor, Searcher};
 
+pub use cache::{CacheStats, RequestCache};
 pub use fields::flatten;
 pub use highlight::QueryTerms;
 pub use response::{
@@ -26,7 +28,8 @@ pub use response::{
 };
 pub use sort::{SortValue, parse_value};
 
-use self::collector::{Candidate, ShardCollector, ShardFruit, TopSpec};
+use self::cache::Fingerprint;
+use self::collector::{Candidate, Reuse, ShardCollector, ShardFruit, TopSpec};
 use self::fetch::{Lookup, render_hit};
 use self::sort::{Dir, KeyReader, cmp_values};
 use crate::aggs::{AggRun, FieldKind, FieldKinds, tree_fields};
@@ -79,6 +82,26 @@ impl ShardTarget {
             .search_with_executor(query, collector, segment_pool(), scoring)
     }
 
+    /// What spares work in this shard's segments: the query's time range, and the request
+    /// cache with the request's fingerprint here (`text` from [`cache_text`]).
+    fn reuse(
+        &self,
+        query: &QueryAst,
+        now_ms: i64,
+        cache: Option<(&Arc<RequestCache>, &str)>,
+        opts: &SearchOptions,
+    ) -> Reuse {
+        Reuse {
+            time: self.compiler(now_ms).time_range(query),
+            cache: cache.map(|(cache, text)| {
+                let fields = format!("{:?}", self.fields);
+                let fingerprint = Fingerprint::of(&[text, self.index.name(), &fields]);
+                (cache.clone(), fingerprint)
+            }),
+            skipped: opts.skipped_segments.clone(),
+        }
+    }
+
     fn compiler(&self, now_ms: i64) -> Compiler<'_> {
         Compiler::new(
             self.index.mapper(),
@@ -117,6 +140,26 @@ pub struct SearchOptions {
     pub typed_keys: bool,
     /// `hits.total` as a number.
     pub total_as_int: bool,
+    /// The node's request cache, if the request may use it (`request_cache` is not `false`).
+    pub cache: Option<Arc<RequestCache>>,
+    /// Counts the segments a search skipped by their time range.
+    pub skipped_segments: Arc<AtomicU64>,
+}
+
+/// What a segment's result depends on besides the segment, written out once per request for
+/// the request cache's key; `None` when the request is not one the cache keeps (see
+/// [`cache`]).
+fn cache_text(req: &SearchRequest, aggs: Option<&AggRun>, scoring: bool) -> Option<String> {
+    let plain = req.from.saturating_add(req.size) == 0 && !scoring && req.terminate_after.is_none();
+    if !plain {
+        return None;
+    }
+    let text = format!("{:?}|{:?}|{aggs:?}", req.query, req.post_filter);
+    // `now` moves; `top_hits` ranks ties by segment ordinal; significant_terms' backgrounds
+    // are counted per request.
+    let fixed =
+        !text.contains("now") && !text.contains("TopHits(") && !text.contains("SignificantTerms(");
+    fixed.then_some(text)
 }
 
 /// The field kinds of `names` over `targets`.
@@ -363,7 +406,7 @@ pub fn search(
     {
         run.set_background(backgrounds(targets, run, opts.now_ms)?)?;
     }
-    let gathered = gather(targets, req, &plan, aggs.as_ref(), opts.now_ms, started)?;
+    let gathered = gather(targets, req, &plan, aggs.as_ref(), opts, started)?;
     let aggregations = match &aggs {
         Some(run) => {
             let merged = gathered.aggs.unwrap_or_default();
@@ -471,11 +514,14 @@ fn gather(
     req: &SearchRequest,
     plan: &SortPlan,
     aggs: Option<&AggRun>,
-    now_ms: i64,
+    opts: &SearchOptions,
     started: Instant,
 ) -> Result<Gathered, QueryError> {
+    let now_ms = opts.now_ms;
     let want = req.from.saturating_add(req.size);
     let scoring = req.min_score.is_some() || (want > 0 && (plan.by_score || req.track_scores));
+    let cache = opts.cache.as_ref().filter(|c| c.enabled());
+    let cache_text = cache.and_then(|_| cache_text(req, aggs, scoring));
     let deadline = req.timeout.and_then(|t| started.checked_add(t));
     let timed_out = Arc::new(AtomicBool::new(false));
     let mut out = Gathered {
@@ -515,6 +561,7 @@ fn gather(
             deadline,
             collected: Arc::new(AtomicU64::new(0)),
             timed_out: timed_out.clone(),
+            reuse: t.reuse(&req.query, now_ms, cache.zip(cache_text.as_deref()), opts),
         };
         let fruit: ShardFruit = t.search(&*query, &collector)??;
         out.count += fruit.count;
@@ -541,12 +588,29 @@ fn gather(
 pub fn count(
     targets: &[ShardTarget],
     query: &QueryAst,
-    now_ms: i64,
+    opts: &SearchOptions,
 ) -> Result<CountResponse, QueryError> {
+    let cache = opts.cache.as_ref().filter(|c| c.enabled());
+    let text = format!("count|{query:?}");
+    let cache = cache
+        .filter(|_| !text.contains("now"))
+        .map(|c| (c, text.as_str()));
     let mut total = 0u64;
     for t in targets {
-        let q = t.compiler(now_ms).compile(query)?;
-        total += t.search(&*q, &Count)? as u64;
+        let q = t.compiler(opts.now_ms).compile(query)?;
+        let collector = ShardCollector {
+            top: None,
+            aggs: None,
+            post_filter: None,
+            min_score: None,
+            scoring: false,
+            terminate_after: None,
+            deadline: None,
+            collected: Arc::default(),
+            timed_out: Arc::default(),
+            reuse: t.reuse(query, opts.now_ms, cache, opts),
+        };
+        total += t.search(&*q, &collector)??.count;
     }
     Ok(CountResponse {
         count: total,
@@ -586,5 +650,7 @@ pub fn matching_ids(
     Ok(out)
 }
 
+#[cfg(test)]
+mod reuse_tests;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,145 @@
+//! The event-time range a query requires: what lets a search skip the segments (and so whole
+//! daily indices) whose `@timestamp` column lies outside it, from the column's min and max
+//! alone, without opening a posting list. Only ranges every match must satisfy count — a
+//! `range` at the top, or under a `bool`'s `must`/`filter` (and `constant_score`, `boost`) —
+//! intersected; anything else leaves the time unconstrained.
+
+use std::ops::Bound;
+
+use hydrant_index::FieldTarget;
+use tantivy::SegmentReader;
+
+use super::{Compiler, date_bound};
+use crate::ast::QueryAst;
+use crate::dates::DateParser;
+
+/// A range of event times, epoch ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    lo: Bound<i64>,
+    hi: Bound<i64>,
+}
+
+fn tighter(a: Bound<i64>, b: Bound<i64>, lower: bool) -> Bound<i64> {
+    use Bound::{Excluded, Included, Unbounded};
+    let key = |x: &Bound<i64>| match x {
+        // For a lower bound, (5 is tighter than [5; for an upper bound, 5) is tighter than 5].
+        Included(v) => (*v, 0),
+        Excluded(v) => (*v, if lower { 1 } else { -1 }),
+        Unbounded => unreachable!(),
+    };
+    match (a, b) {
+        (Unbounded, x) | (x, Unbounded) => x,
+        (x, y) => {
+            let pick_x = if lower {
+                key(&x) >= key(&y)
+            } else {
+                key(&x) <= key(&y)
+            };
+            if pick_x { x } else { y }
+        }
+    }
+}
+
+impl TimeRange {
+    fn intersect(self, other: TimeRange) -> TimeRange {
+        TimeRange {
+            lo: tighter(self.lo, other.lo, true),
+            hi: tighter(self.hi, other.hi, false),
+        }
+    }
+
+    /// Whether no time in `[min, max]` (epoch ms) is in the range.
+    pub fn misses(&self, min: i64, max: i64) -> bool {
+        let below = match self.lo {
+            Bound::Included(lo) => max < lo,
+            Bound::Excluded(lo) => max <= lo,
+            Bound::Unbounded => false,
+        };
+        let above = match self.hi {
+            Bound::Included(hi) => min > hi,
+            Bound::Excluded(hi) => min >= hi,
+            Bound::Unbounded => false,
+        };
+        below || above
+    }
+
+    /// Whether no document of `segment` can be in the range: its `@timestamp` column has
+    /// values and their min and max lie outside it.
+    pub fn misses_segment(&self, segment: &SegmentReader) -> bool {
+        let Ok(column) = segment
+            .fast_fields()
+            .date(hydrant_index::mapping::TIMESTAMP_FIELD)
+        else {
+            return false;
+        };
+        if column.values.num_vals() == 0 {
+            return false;
+        }
+        let ms = |d: tantivy::DateTime| d.into_timestamp_nanos().div_euclid(1_000_000);
+        self.misses(ms(column.min_value()), ms(column.max_value()))
+    }
+}
+
+impl Compiler<'_> {
+    /// The range of `@timestamp` every document `ast` matches lies in, when it requires one.
+    pub fn time_range(&self, ast: &QueryAst) -> Option<TimeRange> {
+        match ast {
+            QueryAst::Range {
+                field: Some(field),
+                lower,
+                upper,
+                format,
+                time_zone,
+            } if matches!(self.mapper.resolve(field), FieldTarget::Timestamp) => {
+                let dates =
+                    DateParser::new(format.as_deref(), time_zone.as_deref(), self.now_ms).ok()?;
+                Some(TimeRange {
+                    lo: date_bound(lower, &dates, true).ok()?,
+                    hi: date_bound(upper, &dates, false).ok()?,
+                })
+            }
+            QueryAst::Bool(b) => b
+                .must
+                .iter()
+                .chain(&b.filter)
+                .filter_map(|q| self.time_range(q))
+                .reduce(TimeRange::intersect),
+            QueryAst::ConstantScore { filter: q, .. } | QueryAst::Boost { query: q, .. } => {
+                self.time_range(q)
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Bound::{Excluded, Included, Unbounded};
+
+    fn r(lo: Bound<i64>, hi: Bound<i64>) -> TimeRange {
+        TimeRange { lo, hi }
+    }
+
+    #[test]
+    fn a_range_misses_only_spans_wholly_outside_it_with_its_bounds_inclusive_or_not() {
+        let closed = r(Included(10), Included(20));
+        assert!(closed.misses(0, 9) && closed.misses(21, 30));
+        assert!(!closed.misses(0, 10) && !closed.misses(20, 30) && !closed.misses(12, 13));
+        let open = r(Excluded(10), Excluded(20));
+        assert!(open.misses(0, 10) && open.misses(20, 30));
+        assert!(!open.misses(0, 11) && !open.misses(19, 30));
+        assert!(!r(Unbounded, Unbounded).misses(i64::MIN, i64::MAX));
+    }
+
+    #[test]
+    fn intersecting_keeps_the_tighter_bound_on_each_side() {
+        let a = r(Included(10), Excluded(30));
+        let b = r(Excluded(10), Included(40));
+        assert_eq!(a.intersect(b), r(Excluded(10), Excluded(30)));
+        assert_eq!(b.intersect(a), r(Excluded(10), Excluded(30)));
+        let c = r(Unbounded, Included(25));
+        assert_eq!(a.intersect(c), r(Included(10), Included(25)));
+    }
+}

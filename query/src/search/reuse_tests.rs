@@ -1,0 +1,230 @@
+//! The work a repeated or time-bounded search is spared: segments answered from the request
+//! cache (same answer, only new segments searched again, nothing kept that must not be) and
+//! segments skipped by their time range (same answer as a search that reads them).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Value, json};
+
+use super::cache::{CacheStats, RequestCache};
+use super::{SearchOptions, count, search};
+use crate::request::{SearchParams, SearchRequest};
+use crate::testing::{Corpus, T0, corpus};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// `n` documents from `start`, one a minute, `team` one of three, `ms` a latency.
+fn batch(start: i64, first: i64, n: i64) -> Vec<Value> {
+    (first..first + n)
+        .map(|i| {
+            let team = ["red", "green", "blue"][(i % 3) as usize];
+            json!({
+                "@timestamp": start + (i - first) * 60_000,
+                "team": team,
+                "ms": i % 17,
+                "msg": format!("request {i} served"),
+            })
+        })
+        .collect()
+}
+
+/// Three segments in one daily index (one shard): hours 0–1, 2–3 and 4–5 of day 0.
+fn three_segments() -> Corpus {
+    let c = corpus("web", &batch(T0, 0, 120), 1, None);
+    c.append(&batch(T0 + 2 * HOUR, 120, 120));
+    c.append(&batch(T0 + 4 * HOUR, 240, 120));
+    c
+}
+
+fn run(c: &Corpus, opts: &SearchOptions, body: &Value) -> Value {
+    let req = SearchRequest::parse(body.to_string().as_bytes(), &SearchParams::default())
+        .expect("request");
+    let resp = search(&c.targets("web"), &req, opts).expect("search");
+    let mut v = serde_json::to_value(resp).expect("json");
+    v.as_object_mut().unwrap().remove("took");
+    v
+}
+
+fn cached(cache: &Arc<RequestCache>) -> SearchOptions {
+    SearchOptions {
+        now_ms: T0 + DAY,
+        cache: Some(cache.clone()),
+        ..SearchOptions::default()
+    }
+}
+
+fn dashboard_panel() -> Value {
+    json!({
+        "size": 0,
+        "query": {"bool": {"filter": [
+            {"range": {"@timestamp": {"gte": T0, "lte": T0 + DAY, "format": "epoch_millis"}}},
+            {"match": {"msg": "served"}},
+        ]}},
+        "aggs": {
+            "per_10m": {"date_histogram": {"field": "@timestamp", "fixed_interval": "10m"},
+                        "aggs": {"avg_ms": {"avg": {"field": "ms"}}}},
+            "teams": {"terms": {"field": "team.keyword"}},
+            "p": {"percentiles": {"field": "ms", "percents": [50, 99]}},
+        },
+    })
+}
+
+#[test]
+fn a_repeated_dashboard_search_is_answered_from_the_cache_and_only_new_segments_are_searched() {
+    let c = three_segments();
+    let cache = Arc::new(RequestCache::new(1 << 20, 0));
+    let fresh = run(&c, &SearchOptions::default(), &dashboard_panel());
+    let first = run(&c, &cached(&cache), &dashboard_panel());
+    assert_eq!(first, fresh);
+    let s = cache.stats();
+    assert_eq!((s.hit_count, s.miss_count), (0, 3), "{s:?}");
+    assert!(s.memory_size_in_bytes > 0);
+
+    let second = run(&c, &cached(&cache), &dashboard_panel());
+    assert_eq!(second, fresh, "the cached answer is the same answer");
+    assert_eq!(cache.stats().hit_count, 3);
+
+    // New data: a fourth segment; the three sealed ones still come from the cache.
+    c.append(&batch(T0 + 6 * HOUR, 360, 60));
+    let third = run(&c, &cached(&cache), &dashboard_panel());
+    let s = cache.stats();
+    assert_eq!((s.hit_count, s.miss_count), (6, 4), "{s:?}");
+    assert_eq!(third["hits"]["total"]["value"], 420);
+    assert_eq!(
+        third,
+        run(&c, &SearchOptions::default(), &dashboard_panel())
+    );
+
+    // A deleted document changes its segment's key: that segment is searched again.
+    c.delete(c.targets("web")[0].index.name(), "doc00005");
+    let fourth = run(&c, &cached(&cache), &dashboard_panel());
+    assert_eq!(fourth["hits"]["total"]["value"], 419);
+    assert_eq!(cache.stats().miss_count, 5);
+    assert_eq!(
+        fourth,
+        run(&c, &SearchOptions::default(), &dashboard_panel())
+    );
+}
+
+#[test]
+fn hits_scores_now_and_small_segments_are_never_cached() {
+    let c = three_segments();
+    let cache = Arc::new(RequestCache::new(1 << 20, 0));
+    let untouched = |c: &Corpus, body: Value| {
+        let before = cache.stats();
+        run(c, &cached(&cache), &body);
+        run(c, &cached(&cache), &body);
+        assert_eq!(cache.stats(), before, "{body}");
+    };
+    untouched(&c, json!({"query": {"match": {"msg": "served"}}}));
+    untouched(
+        &c,
+        json!({"size": 0, "min_score": 0.5, "query": {"match": {"msg": "7"}}}),
+    );
+    untouched(
+        &c,
+        json!({"size": 0, "query": {"range": {"@timestamp": {"gte": "now-30d"}}}}),
+    );
+    untouched(
+        &c,
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "team.keyword"}, "aggs": {"h": {"top_hits": {"size": 1}}}}}}),
+    );
+    untouched(&c, json!({"size": 0, "terminate_after": 5}));
+    // Segments under the minimum are searched every time.
+    let big_only = Arc::new(RequestCache::new(1 << 20, 1_000));
+    for _ in 0..2 {
+        run(&c, &cached(&big_only), &dashboard_panel());
+    }
+    assert_eq!(big_only.stats(), CacheStats::default());
+}
+
+#[test]
+fn the_cache_stays_within_its_bound_by_evicting_the_least_recently_used() {
+    let c = three_segments();
+    let body =
+        |i: i64| json!({"size": 0, "aggs": {"t": {"terms": {"field": "team.keyword", "size": i}}}});
+    let one = Arc::new(RequestCache::new(1 << 20, 0));
+    run(&c, &cached(&one), &body(1));
+    let per_request = one.stats().memory_size_in_bytes;
+    // Room for about two requests' entries.
+    let cache = Arc::new(RequestCache::new(per_request * 2 + per_request / 2, 0));
+    for i in 1..=5 {
+        run(&c, &cached(&cache), &body(i));
+        assert!(cache.stats().memory_size_in_bytes <= per_request * 2 + per_request / 2);
+    }
+    let s = cache.stats();
+    assert!(s.evictions >= 6, "{s:?}");
+    // The newest are still there, the oldest not.
+    run(&c, &cached(&cache), &body(5));
+    assert_eq!(cache.stats().hit_count, 3);
+    run(&c, &cached(&cache), &body(1));
+    assert_eq!(cache.stats().hit_count, 3);
+    cache.clear();
+    assert_eq!(cache.stats().memory_size_in_bytes, 0);
+}
+
+#[test]
+fn counts_are_cached_and_keep_their_answer() {
+    let c = three_segments();
+    let cache = Arc::new(RequestCache::new(1 << 20, 0));
+    let q = crate::dsl::parse_query(&json!({"match": {"msg": "served"}})).unwrap();
+    let first = count(&c.targets("web"), &q, &cached(&cache)).unwrap().count;
+    let second = count(&c.targets("web"), &q, &cached(&cache)).unwrap().count;
+    assert_eq!((first, second), (360, 360));
+    assert_eq!(cache.stats().hit_count, 3);
+}
+
+#[test]
+fn segments_outside_the_time_range_are_skipped_with_the_same_answer() {
+    // Two days, two indices; each day's data in three segments of two hours each.
+    let c = three_segments();
+    c.append(&batch(T0 + DAY, 1000, 120));
+    c.append(&batch(T0 + DAY + 2 * HOUR, 1120, 120));
+    let opts = SearchOptions {
+        now_ms: T0 + 2 * DAY,
+        ..SearchOptions::default()
+    };
+    let aggs = json!({
+        "h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 0,
+                                 "extended_bounds": {"min": T0, "max": T0 + 5 * HOUR}}},
+        "teams": {"terms": {"field": "team.keyword"}},
+        "stats": {"stats": {"field": "ms"}},
+    });
+    // Hours 2–3 of day 0: one segment of five holds them.
+    let range = json!({"range": {"@timestamp": {"gte": T0 + 2 * HOUR, "lt": T0 + 4 * HOUR}}});
+    let skipping = json!({"size": 0, "query": {"bool": {"filter": [range]}}, "aggs": aggs});
+    // The same question in a shape the time range is not read from (a lone `should`).
+    let reading = json!({"size": 0, "query": {"bool": {"should": [range], "minimum_should_match": 1}}, "aggs": aggs});
+    let a = run(&c, &opts, &skipping);
+    assert_eq!(opts.skipped_segments.load(Ordering::Relaxed), 4);
+    assert_eq!(a["hits"]["total"]["value"], 120);
+    let b = run(&c, &opts, &reading);
+    assert_eq!(opts.skipped_segments.load(Ordering::Relaxed), 4);
+    assert_eq!(a["aggregations"], b["aggregations"]);
+    assert_eq!(
+        a["aggregations"]["h"]["buckets"].as_array().unwrap().len(),
+        6
+    );
+
+    // A time range no segment has: every segment skipped, the aggregations still in shape.
+    let none =
+        json!({"size": 0, "query": {"range": {"@timestamp": {"gte": T0 + 9 * DAY}}}, "aggs": aggs});
+    let e = run(&c, &opts, &none);
+    assert_eq!(opts.skipped_segments.load(Ordering::Relaxed), 9);
+    assert_eq!(e["hits"]["total"]["value"], 0);
+    assert_eq!(e["aggregations"]["stats"]["count"], 0, "{e}");
+    assert_eq!(
+        e["aggregations"]["h"]["buckets"].as_array().unwrap().len(),
+        6
+    );
+    assert_eq!(e["aggregations"]["teams"]["buckets"], json!([]));
+
+    // Hits too: the newest 5 of day 1's first two hours.
+    let hits = json!({"size": 5, "sort": [{"@timestamp": "desc"}],
+        "query": {"range": {"@timestamp": {"gte": T0 + DAY, "lt": T0 + DAY + 2 * HOUR}}}});
+    let h = run(&c, &opts, &hits);
+    let first = &h["hits"]["hits"][0]["_source"]["msg"];
+    assert_eq!(first, "request 1119 served", "{h}");
+}
