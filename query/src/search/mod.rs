@@ -7,6 +7,7 @@ mod collector;
 mod fetch;
 mod fields;
 mod highlight;
+mod pool;
 mod response;
 mod sort;
 
@@ -15,10 +16,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 use hydrant_index::{DynamicFields, IndexHandle, Shard, dynamic_fields};
+use tantivy::Searcher;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::collector::Collector;
 use tantivy::query::{EnableScoring, Query};
-use tantivy::{Executor, Searcher};
 
 pub use cache::{CacheStats, RequestCache};
 pub use fields::flatten;
@@ -79,7 +80,7 @@ impl ShardTarget {
             EnableScoring::disabled_from_searcher(&self.searcher)
         };
         self.searcher
-            .search_with_executor(query, collector, segment_pool(), scoring)
+            .search_with_executor(query, collector, pool::segment_pool(), scoring)
     }
 
     /// What spares work in this shard's segments: the query's time range, and the request
@@ -111,24 +112,6 @@ impl ShardTarget {
         )
         .with_index_names(self.index.name(), self.index.stream())
     }
-}
-
-/// The threads that search a shard's segments side by side: one per core, with the search
-/// threads' 8 MiB stacks (deep requests are bounded well within them). A search over many
-/// segments then takes the time of the slowest share of them, not of all in turn; the calling
-/// thread waits. Single-threaded if the pool cannot be started.
-fn segment_pool() -> &'static Executor {
-    static POOL: std::sync::LazyLock<Executor> = std::sync::LazyLock::new(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(cores)
-            .stack_size(8 << 20)
-            .thread_name(|i| format!("hydrant-segments-{i}"))
-            .build()
-            .map(|pool| Executor::ThreadPool(Arc::new(pool)))
-            .unwrap_or(Executor::SingleThread)
-    });
-    &POOL
 }
 
 /// Request options that come from the URL rather than the body.
@@ -531,6 +514,7 @@ fn gather(
         terminated_early: false,
         timed_out: false,
     };
+    let mut jobs = Vec::with_capacity(targets.len());
     for (i, t) in targets.iter().enumerate() {
         let query = t.compiler(now_ms).compile(&req.query)?;
         let post_filter = match &req.post_filter {
@@ -563,7 +547,10 @@ fn gather(
             timed_out: timed_out.clone(),
             reuse: t.reuse(&req.query, now_ms, cache.zip(cache_text.as_deref()), opts),
         };
-        let fruit: ShardFruit = t.search(&*query, &collector)??;
+        jobs.push((&t.searcher, query, collector));
+    }
+    for (i, fruit) in pool::search_shards(&jobs)?.into_iter().enumerate() {
+        let fruit: ShardFruit = fruit?;
         out.count += fruit.count;
         out.terminated_early |= fruit.terminated_early;
         out.timed_out |= fruit.timed_out;
@@ -576,11 +563,9 @@ fn gather(
             (slot @ None, more) => *slot = more,
             (_, None) => {}
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            out.timed_out = true;
-            break;
-        }
     }
+    // A shard whose segments were too few to look at the clock still ran past the deadline.
+    out.timed_out |= deadline.is_some_and(|d| Instant::now() >= d);
     Ok(out)
 }
 
@@ -595,7 +580,7 @@ pub fn count(
     let cache = cache
         .filter(|_| !text.contains("now"))
         .map(|c| (c, text.as_str()));
-    let mut total = 0u64;
+    let mut jobs = Vec::with_capacity(targets.len());
     for t in targets {
         let q = t.compiler(opts.now_ms).compile(query)?;
         let collector = ShardCollector {
@@ -610,7 +595,11 @@ pub fn count(
             timed_out: Arc::default(),
             reuse: t.reuse(query, opts.now_ms, cache, opts),
         };
-        total += t.search(&*q, &collector)??.count;
+        jobs.push((&t.searcher, q, collector));
+    }
+    let mut total = 0u64;
+    for fruit in pool::search_shards(&jobs)? {
+        total += fruit?.count;
     }
     Ok(CountResponse {
         count: total,
