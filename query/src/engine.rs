@@ -324,6 +324,7 @@ impl Engine {
             &ShardTarget::open(&indices),
             &req.query,
             &self.options(params),
+            params.terminate_after,
         )?;
         resp.shards.add_damaged(&damaged);
         Ok(resp)

@@ -95,7 +95,7 @@ pub fn msearch(
         lines.pop();
     }
     if lines.is_empty() {
-        return Err(QueryError::IllegalArgument("no requests added".to_string()));
+        return Err(QueryError::Validation("no requests added".to_string()));
     }
     let mut searches = Vec::with_capacity(lines.len().div_ceil(2));
     for pair in lines.chunks(2) {

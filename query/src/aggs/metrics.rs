@@ -1,5 +1,5 @@
 //! The numeric metrics: `avg`, `sum`, `min`, `max`, `value_count`, `stats`, `extended_stats`,
-//! with `missing` and, on date fields, `value_as_string`.
+//! with `missing` and, on date and boolean fields, `value_as_string`.
 
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
@@ -157,6 +157,9 @@ impl Metric {
         };
         let date =
             r.kinds.get(&self.field) == FieldKind::Date && self.kind != MetricKind::ValueCount;
+        // On a boolean field every value also reads as one (`"true"` when not 0), as ES formats it.
+        let boolean =
+            r.kinds.get(&self.field) == FieldKind::Bool && self.kind != MetricKind::ValueCount;
         let scale = |x: Option<f64>| if date { x.map(|v| v / 1e6) } else { x };
         let mut out = Map::new();
         let mut put = |out: &mut Map<String, Value>, key: &str, x: Option<f64>| {
@@ -167,6 +170,9 @@ impl Metric {
                     format!("{key}_as_string"),
                     json!(r.date(whole_ms(v), self.format.as_deref())),
                 );
+            }
+            if boolean && let Some(v) = x.filter(|v| v.is_finite()) {
+                out.insert(format!("{key}_as_string"), json!((v != 0.0).to_string()));
             }
         };
         match m {

@@ -216,6 +216,11 @@ impl SearchRequest {
                 "Sort must contain at least one field.".to_string(),
             ));
         }
+        if req.search_after.is_some() && req.from > 0 {
+            return Err(QueryError::IllegalArgument(
+                "`from` parameter must be set to 0 when `search_after` is used.".to_string(),
+            ));
+        }
         parse_limits(&mut req, body, params)?;
         req.version = bool_of(body.get("version")).or(params.version) == Some(true);
         req.seq_no_primary_term =

@@ -268,7 +268,7 @@ async fn run_field_caps(
                     let mut kept = Vec::new();
                     for index in indices {
                         let targets = ShardTarget::open(std::slice::from_ref(&index));
-                        if count(&targets, &query, &opts)?.count > 0 {
+                        if count(&targets, &query, &opts, None)?.count > 0 {
                             kept.push(index);
                         }
                     }

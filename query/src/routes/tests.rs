@@ -63,6 +63,19 @@ async fn search_count_and_errors_over_the_router() {
     )
     .await;
     assert_eq!((status, a["count"].as_u64()), (200, Some(2)));
+    // terminate_after stops each shard's count there, and says so.
+    let (status, a) = call(
+        &app,
+        Request::get("/web/_count?terminate_after=1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(
+        (a["count"].as_u64(), &a["terminated_early"]),
+        (Some(1), &json!(true))
+    );
     let (status, a) = call(&app, post_json("/nope/_search", json!({}))).await;
     assert_eq!(
         (status, a["error"]["type"].as_str()),

@@ -569,13 +569,18 @@ fn gather(
     Ok(out)
 }
 
-/// Counts the documents matching `query` over `targets`.
+/// Counts the documents matching `query` over `targets`, each shard stopping at
+/// `terminate_after` documents if given.
 pub fn count(
     targets: &[ShardTarget],
     query: &QueryAst,
     opts: &SearchOptions,
+    terminate_after: Option<u64>,
 ) -> Result<CountResponse, QueryError> {
-    let cache = opts.cache.as_ref().filter(|c| c.enabled());
+    let cache = opts
+        .cache
+        .as_ref()
+        .filter(|c| c.enabled() && terminate_after.is_none());
     let text = format!("count|{query:?}");
     let cache = cache
         .filter(|_| !text.contains("now"))
@@ -589,7 +594,7 @@ pub fn count(
             post_filter: None,
             min_score: None,
             scoring: false,
-            terminate_after: None,
+            terminate_after,
             deadline: None,
             collected: Arc::default(),
             timed_out: Arc::default(),
@@ -598,11 +603,15 @@ pub fn count(
         jobs.push((&t.searcher, q, collector));
     }
     let mut total = 0u64;
+    let mut terminated = false;
     for fruit in pool::search_shards(&jobs)? {
-        total += fruit?.count;
+        let fruit = fruit?;
+        total += fruit.count;
+        terminated |= fruit.terminated_early;
     }
     Ok(CountResponse {
         count: total,
+        terminated_early: terminate_after.map(|_| terminated),
         shards: ShardStats::all_ok(targets.len()),
     })
 }

@@ -157,6 +157,9 @@ pub struct SearchResponse {
 pub struct CountResponse {
     /// Matching documents.
     pub count: u64,
+    /// With `terminate_after`: whether a shard stopped at it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terminated_early: Option<bool>,
     /// Shard accounting.
     #[serde(rename = "_shards")]
     pub shards: ShardStats,

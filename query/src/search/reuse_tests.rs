@@ -170,8 +170,12 @@ fn counts_are_cached_and_keep_their_answer() {
     let c = three_segments();
     let cache = Arc::new(RequestCache::new(1 << 20, 0));
     let q = crate::dsl::parse_query(&json!({"match": {"msg": "served"}})).unwrap();
-    let first = count(&c.targets("web"), &q, &cached(&cache)).unwrap().count;
-    let second = count(&c.targets("web"), &q, &cached(&cache)).unwrap().count;
+    let first = count(&c.targets("web"), &q, &cached(&cache), None)
+        .unwrap()
+        .count;
+    let second = count(&c.targets("web"), &q, &cached(&cache), None)
+        .unwrap()
+        .count;
     assert_eq!((first, second), (360, 360));
     assert_eq!(cache.stats().hit_count, 3);
 }
