@@ -24,6 +24,7 @@ RUNS="${RUNS:-30}"
 source "$root/bench/lib.sh"
 
 bench_build --bin hydrant
+bench_build -p hydrant-index --example query_tantivy
 bin="$bin_dir/hydrant"
 bash "$root/tests/interop/setup.sh" # DuckDB and requests from PyPI, into .venv
 py="$root/.venv/bin/python"
@@ -60,4 +61,5 @@ if [ ! -f "$dir/.complete" ]; then
   touch "$dir/.complete"
 fi
 
-"$py" "$root/bench/query.py" "$url" bench "$parquet" "$RUNS"
+"$py" "$root/bench/query.py" "$url" bench "$parquet" "$RUNS" \
+  "$bin_dir/examples/query_tantivy" "$dir/data/indices"
