@@ -1,5 +1,6 @@
-"""Times dashboard questions against Hydrant (over HTTP) and DuckDB (over Parquet), then a
-whole dashboard loaded cold and again (Hydrant's request cache).
+"""Times dashboard questions against Hydrant (over HTTP), tantivy directly on Hydrant's shards,
+ClickHouse (chdb, in-process) and DuckDB (over Parquet), then a whole dashboard loaded cold and
+again (Hydrant's request cache).
 
 Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN INDICES_DIR  (run by bench/query.sh)
 
@@ -23,12 +24,26 @@ import time
 
 import duckdb
 import requests
+from chdb import session as chdb_session
 
 url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 tantivy_bin, indices_dir = sys.argv[5], sys.argv[6]
 http = requests.Session()
 db = duckdb.connect()
 db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
+
+# ClickHouse in-process (chdb): the same records in a MergeTree table ordered by time, built
+# once per data set beside the Parquet file.
+ch = chdb_session.Session(parquet + ".chdb")
+ch.query(
+    "CREATE TABLE IF NOT EXISTS logs ENGINE = MergeTree ORDER BY ts AS "
+    "SELECT assumeNotNull(toDateTime64(`@timestamp`, 3, 'UTC')) AS ts, service, level, message, latency_ms "
+    f"FROM file('{parquet}', Parquet)"
+)
+
+
+def ch_rows(sql):
+    return json.loads(ch.query(sql, "JSONCompact").bytes())["data"]
 
 
 def search(body, cache=False):
@@ -44,72 +59,71 @@ last_ms = db.execute('SELECT epoch_ms(max("@timestamp")) FROM logs').fetchone()[
 since_ms = last_ms - 15 * 60_000
 
 
+MINUTE_AVG = {
+    "m": {
+        "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
+        "aggs": {"lat": {"avg": {"field": "latency_ms"}}},
+    }
+}
+minutes_es = lambda es: [(b["key"], b["doc_count"], b["lat"]["value"]) for b in es["aggregations"]["m"]["buckets"]]
+minutes_tv = lambda tv: [(int(b["key"]), b["doc_count"], b["lat"]["value"]) for b in tv["m"]["buckets"]]
+rows_as_is = lambda rows: [tuple(r) for r in rows]
+
+# Each question: Hydrant's body, DuckDB's and ClickHouse's SQL, and how each answer is read into
+# the same shape. The full-text question matches the token case-insensitively wherever it occurs
+# (a path like /blog/post-1 matches too). Ties on @timestamp may put different records at the
+# 100th place, so its answers are compared by their timestamps: the same 100 newest.
 QUESTIONS = [
-    (
-        "terms on a keyword (top 10 services)",
-        {"size": 0, "aggs": {"s": {"terms": {"field": "service.keyword", "size": 10}}}},
-        "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC, service LIMIT 10",
-        lambda es: sorted((b["key"], b["doc_count"]) for b in es["aggregations"]["s"]["buckets"]),
-        lambda rows: sorted((k, n) for k, n in rows),
-        lambda tv: sorted((b["key"], b["doc_count"]) for b in tv["s"]["buckets"]),
-    ),
-    (
-        "date_histogram 1m + avg latency",
-        {
-            "size": 0,
-            "aggs": {
-                "m": {
-                    "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
-                    "aggs": {"lat": {"avg": {"field": "latency_ms"}}},
-                }
-            },
-        },
-        "SELECT epoch_ms(date_trunc('minute', \"@timestamp\")) AS k, count(*), avg(latency_ms) "
+    {
+        "name": "terms on a keyword (top 10 services)",
+        "body": {"size": 0, "aggs": {"s": {"terms": {"field": "service.keyword", "size": 10}}}},
+        "duckdb": "SELECT service, count(*) AS n FROM logs GROUP BY service ORDER BY n DESC, service LIMIT 10",
+        "clickhouse": "SELECT service, count() AS n FROM logs GROUP BY service ORDER BY n DESC, service LIMIT 10",
+        "es": lambda es: sorted((b["key"], b["doc_count"]) for b in es["aggregations"]["s"]["buckets"]),
+        "sql": lambda rows: sorted((k, int(n)) for k, n in rows),
+        "tantivy": lambda tv: sorted((b["key"], b["doc_count"]) for b in tv["s"]["buckets"]),
+    },
+    {
+        "name": "date_histogram 1m + avg latency",
+        "body": {"size": 0, "aggs": MINUTE_AVG},
+        "duckdb": "SELECT epoch_ms(date_trunc('minute', \"@timestamp\")) AS k, count(*), avg(latency_ms) "
         "FROM logs GROUP BY k ORDER BY k",
-        lambda es: [
-            (b["key"], b["doc_count"], b["lat"]["value"])
-            for b in es["aggregations"]["m"]["buckets"]
-        ],
-        lambda rows: [(k, n, a) for k, n, a in rows],
-        lambda tv: [(int(b["key"]), b["doc_count"], b["lat"]["value"]) for b in tv["m"]["buckets"]],
-    ),
-    (
-        "query_string, newest 100 hits",
-        {
+        "clickhouse": "SELECT intDiv(toUnixTimestamp64Milli(ts), 60000) * 60000 AS k, count(), avg(latency_ms) "
+        "FROM logs GROUP BY k ORDER BY k",
+        "es": minutes_es,
+        "sql": lambda rows: [(int(k), int(n), a) for k, n, a in rows],
+        "tantivy": minutes_tv,
+    },
+    {
+        "name": "query_string, newest 100 hits",
+        "body": {
             "size": 100,
             "query": {"query_string": {"query": "message:POST AND level:error"}},
             "sort": [{"@timestamp": "desc"}],
         },
-        # The text field matches the token case-insensitively wherever it occurs (a path like
-        # /blog/post-1 matches too). Ties on @timestamp may put different records at the 100th
-        # place, so the answers are compared by their timestamps: the same 100 newest.
-        "SELECT epoch_ms(\"@timestamp\") FROM logs WHERE regexp_matches(message, '\\bpost\\b', 'i') "
+        "duckdb": "SELECT epoch_ms(\"@timestamp\") FROM logs WHERE regexp_matches(message, '\\bpost\\b', 'i') "
         "AND level = 'error' ORDER BY 1 DESC LIMIT 100",
-        lambda es: [h["sort"][0] for h in es["hits"]["hits"]],
-        lambda rows: [r[0] for r in rows],
-        lambda tv: tv,
-    ),
-    (
-        "last 15 minutes, 1m + avg latency",
-        {
+        "clickhouse": "SELECT toUnixTimestamp64Milli(ts) FROM logs WHERE hasTokenCaseInsensitive(message, 'post') "
+        "AND level = 'error' ORDER BY ts DESC LIMIT 100",
+        "es": lambda es: [h["sort"][0] for h in es["hits"]["hits"]],
+        "sql": lambda rows: [int(r[0]) for r in rows],
+        "tantivy": lambda tv: tv,
+    },
+    {
+        "name": "last 15 minutes, 1m + avg latency",
+        "body": {
             "size": 0,
             "query": {"range": {"@timestamp": {"gte": since_ms, "format": "epoch_millis"}}},
-            "aggs": {
-                "m": {
-                    "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
-                    "aggs": {"lat": {"avg": {"field": "latency_ms"}}},
-                }
-            },
+            "aggs": MINUTE_AVG,
         },
-        "SELECT epoch_ms(date_trunc('minute', \"@timestamp\")) AS k, count(*), avg(latency_ms) "
+        "duckdb": "SELECT epoch_ms(date_trunc('minute', \"@timestamp\")) AS k, count(*), avg(latency_ms) "
         f"FROM logs WHERE epoch_ms(\"@timestamp\") >= {since_ms} GROUP BY k ORDER BY k",
-        lambda es: [
-            (b["key"], b["doc_count"], b["lat"]["value"])
-            for b in es["aggregations"]["m"]["buckets"]
-        ],
-        lambda rows: [(k, n, a) for k, n, a in rows],
-        lambda tv: [(int(b["key"]), b["doc_count"], b["lat"]["value"]) for b in tv["m"]["buckets"]],
-    ),
+        "clickhouse": "SELECT intDiv(toUnixTimestamp64Milli(ts), 60000) * 60000 AS k, count(), avg(latency_ms) "
+        f"FROM logs WHERE ts >= fromUnixTimestamp64Milli({since_ms}, 'UTC') GROUP BY k ORDER BY k",
+        "es": minutes_es,
+        "sql": lambda rows: [(int(k), int(n), a) for k, n, a in rows],
+        "tantivy": minutes_tv,
+    },
 ]
 
 
@@ -133,6 +147,9 @@ count = http.get(f"{url}/{index}/_count", timeout=60).json()["count"]
 print(f"\nquery: {total} records; Hydrant holds {count}; {runs} timed runs per question after 2 warm-ups")
 if count != total:
     sys.exit(f"Hydrant has {count} records, the Parquet file {total}: ingest incomplete")
+ch_total = int(ch_rows("SELECT count() FROM logs")[0][0])
+if ch_total != total:
+    sys.exit(f"ClickHouse has {ch_total} records, the Parquet file {total}: delete {parquet}.chdb")
 # tantivy directly on the same shards, in its own process while Hydrant idles.
 tantivy = {}
 out = subprocess.run(
@@ -151,41 +168,60 @@ for i in range(runs + 2):
     if i >= 2:
         floor.append((time.perf_counter() - t) * 1000)
 print(f"HTTP round trip of this client (GET /): p50 {statistics.median(floor):.2f} ms")
-print(f"| {'question':<38} | {'hydrant p50':>11} | {'p99':>7} | {'took p50':>8} | {'tantivy p50':>11} | {'vs tantivy':>10} | {'duckdb p50':>10} | {'vs duckdb':>9} | answers |")
-print(f"|{'-'*40}|{'-'*13}|{'-'*9}|{'-'*10}|{'-'*13}|{'-'*12}|{'-'*12}|{'-'*11}|---------|")
+print(
+    f"| {'question':<38} | {'hydrant p50':>11} | {'p99':>7} | {'took p50':>8} | {'tantivy p50':>11} | {'vs tantivy':>10} "
+    f"| {'clickhouse p50':>14} | {'vs ch':>7} | {'duckdb p50':>10} | {'vs duckdb':>9} | answers |"
+)
+print(f"|{'-'*40}|{'-'*13}|{'-'*9}|{'-'*10}|{'-'*13}|{'-'*12}|{'-'*16}|{'-'*9}|{'-'*12}|{'-'*11}|---------|")
+
+
+def timed(run):
+    """p50 and p99 in ms of `runs` calls after 2 warm-ups, and the last result."""
+    xs, res = [], None
+    for i in range(runs + 2):
+        t = time.perf_counter()
+        res = run()
+        if i >= 2:
+            xs.append((time.perf_counter() - t) * 1000)
+    return statistics.median(xs), pct(xs, 99), res
+
+
 differ = []
-for name, body, sql, from_es, from_sql, from_tantivy in QUESTIONS:
-    es_answer = from_es(search(body))
-    sql_answer = from_sql(db.execute(sql).fetchall())
-    tv = tantivy[name]
-    tv_answer = from_tantivy(tv["answer"])
-    agree = same(es_answer, sql_answer) and same(tv_answer, sql_answer)
+for q in QUESTIONS:
+    name = q["name"]
+    answers = {
+        "hydrant": q["es"](search(q["body"])),
+        "tantivy": q["tantivy"](tantivy[name]["answer"]),
+        "clickhouse": q["sql"](ch_rows(q["clickhouse"])),
+    }
+    want = q["sql"](db.execute(q["duckdb"]).fetchall())
+    agree = all(same(a, want) for a in answers.values())
     if not agree:
         differ.append(name)
-        print(f"  {name}: answers differ\n    hydrant {es_answer[:5]}\n    tantivy {tv_answer[:5]}\n    duckdb  {sql_answer[:5]}")
-    # Each engine's runs back to back: DuckDB's worker threads, still busy just after its query,
-    # would otherwise share the two cores with Hydrant's next search.
-    lat_h, took, lat_d = [], [], []
-    for i in range(runs + 2):
-        t = time.perf_counter()
-        res = search(body)
-        dt = (time.perf_counter() - t) * 1000
-        if i >= 2:
-            lat_h.append(dt)
-            took.append(res["took"])
-    for i in range(runs + 2):
-        t = time.perf_counter()
-        db.execute(sql).fetchall()
-        dd = (time.perf_counter() - t) * 1000
-        if i >= 2:
-            lat_d.append(dd)
-    h50, d50, t50 = statistics.median(lat_h), statistics.median(lat_d), tv["p50_ms"]
+        print(f"  {name}: answers differ; duckdb {want[:3]}")
+        for engine, a in answers.items():
+            print(f"    {engine:<10} {a[:3]}{'' if same(a, want) else '  <- differs'}")
+    # Each engine's runs back to back: DuckDB's and ClickHouse's worker threads, still busy
+    # just after their query, would otherwise share the two cores with Hydrant's next search.
+    tooks = []
+
+    def hydrant():
+        res = search(q["body"])
+        tooks.append(res["took"])
+
+    h50, h99, _ = timed(hydrant)
+    c50, c99, _ = timed(lambda: ch_rows(q["clickhouse"]))
+    d50, d99, _ = timed(lambda: db.execute(q["duckdb"]).fetchall())
+    t50 = tantivy[name]["p50_ms"]
     print(
-        f"| {name:<38} | {h50:>8.1f} ms | {pct(lat_h, 99):>7.1f} | {statistics.median(took):>5.0f} ms "
-        f"| {t50:>8.1f} ms | {h50 / t50:>9.2f}x "
+        f"| {name:<38} | {h50:>8.1f} ms | {h99:>7.1f} | {statistics.median(tooks[2:]):>5.0f} ms "
+        f"| {t50:>8.1f} ms | {h50 / t50:>9.2f}x | {c50:>11.1f} ms | {h50 / c50:>6.2f}x "
         f"| {d50:>7.1f} ms | {h50 / d50:>8.2f}x | {'same' if agree else 'DIFFER':>7} |"
     )
-print("vs = Hydrant p50 over HTTP / the other's p50 (tantivy in-process on Hydrant's shards, DuckDB over Parquet); below 1: Hydrant is faster")
+print(
+    "vs = Hydrant p50 over HTTP / the other's p50 (tantivy in-process on Hydrant's shards; ClickHouse "
+    "in-process, chdb, MergeTree; DuckDB over Parquet); below 1: Hydrant is faster"
+)
 if differ:
     sys.exit(f"answers differ: {', '.join(differ)}")
 
