@@ -2,7 +2,8 @@
 ClickHouse (chdb, in-process) and DuckDB (over Parquet), then a whole dashboard loaded cold and
 again (Hydrant's request cache).
 
-Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN INDICES_DIR  (run by bench/query.sh)
+Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN INDICES_DIR OPENSEARCH_URL|-
+(run by bench/query.sh)
 
 TANTIVY_BIN (`index/examples/query_tantivy.rs`) asks the same questions of tantivy directly on
 Hydrant's shard directories (INDICES_DIR): the floor for Hydrant's own layer.
@@ -28,6 +29,7 @@ from chdb import session as chdb_session
 
 url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 tantivy_bin, indices_dir = sys.argv[5], sys.argv[6]
+os_url = None if sys.argv[7] == "-" else sys.argv[7]
 http = requests.Session()
 db = duckdb.connect()
 db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
@@ -46,9 +48,9 @@ def ch_rows(sql):
     return json.loads(ch.query(sql, "JSONCompact").bytes())["data"]
 
 
-def search(body, cache=False):
+def search(body, cache=False, at=None):
     params = {} if cache else {"request_cache": "false"}
-    r = http.post(f"{url}/{index}/_search", params=params, json=body, timeout=300)
+    r = http.post(f"{at or url}/{index}/_search", params=params, json=body, timeout=300)
     r.raise_for_status()
     return r.json()
 
@@ -168,11 +170,15 @@ for i in range(runs + 2):
     if i >= 2:
         floor.append((time.perf_counter() - t) * 1000)
 print(f"HTTP round trip of this client (GET /): p50 {statistics.median(floor):.2f} ms")
+if os_url:
+    os_count = http.get(f"{os_url}/{index}/_count", timeout=60).json()["count"]
+    if os_count != total:
+        sys.exit(f"OpenSearch has {os_count} records, the Parquet file {total}: delete its data set")
 print(
     f"| {'question':<38} | {'hydrant p50':>11} | {'p99':>7} | {'took p50':>8} | {'tantivy p50':>11} | {'vs tantivy':>10} "
-    f"| {'clickhouse p50':>14} | {'vs ch':>7} | {'duckdb p50':>10} | {'vs duckdb':>9} | answers |"
+    f"| {'opensearch p50':>14} | {'vs os':>7} | {'clickhouse p50':>14} | {'vs ch':>7} | {'duckdb p50':>10} | {'vs duckdb':>9} | answers |"
 )
-print(f"|{'-'*40}|{'-'*13}|{'-'*9}|{'-'*10}|{'-'*13}|{'-'*12}|{'-'*16}|{'-'*9}|{'-'*12}|{'-'*11}|---------|")
+print(f"|{'-'*40}|{'-'*13}|{'-'*9}|{'-'*10}|{'-'*13}|{'-'*12}|{'-'*16}|{'-'*9}|{'-'*16}|{'-'*9}|{'-'*12}|{'-'*11}|---------|")
 
 
 def timed(run):
@@ -194,6 +200,8 @@ for q in QUESTIONS:
         "tantivy": q["tantivy"](tantivy[name]["answer"]),
         "clickhouse": q["sql"](ch_rows(q["clickhouse"])),
     }
+    if os_url:
+        answers["opensearch"] = q["es"](search(q["body"], at=os_url))
     want = q["sql"](db.execute(q["duckdb"]).fetchall())
     agree = all(same(a, want) for a in answers.values())
     if not agree:
@@ -210,17 +218,20 @@ for q in QUESTIONS:
         tooks.append(res["took"])
 
     h50, h99, _ = timed(hydrant)
+    o50 = timed(lambda: search(q["body"], at=os_url))[0] if os_url else float("nan")
     c50, c99, _ = timed(lambda: ch_rows(q["clickhouse"]))
     d50, d99, _ = timed(lambda: db.execute(q["duckdb"]).fetchall())
     t50 = tantivy[name]["p50_ms"]
     print(
         f"| {name:<38} | {h50:>8.1f} ms | {h99:>7.1f} | {statistics.median(tooks[2:]):>5.0f} ms "
-        f"| {t50:>8.1f} ms | {h50 / t50:>9.2f}x | {c50:>11.1f} ms | {h50 / c50:>6.2f}x "
+        f"| {t50:>8.1f} ms | {h50 / t50:>9.2f}x | {o50:>11.1f} ms | {h50 / o50:>6.2f}x "
+        f"| {c50:>11.1f} ms | {h50 / c50:>6.2f}x "
         f"| {d50:>7.1f} ms | {h50 / d50:>8.2f}x | {'same' if agree else 'DIFFER':>7} |"
     )
 print(
-    "vs = Hydrant p50 over HTTP / the other's p50 (tantivy in-process on Hydrant's shards; ClickHouse "
-    "in-process, chdb, MergeTree; DuckDB over Parquet); below 1: Hydrant is faster"
+    "vs = Hydrant p50 over HTTP / the other's p50 (tantivy in-process on Hydrant's shards; OpenSearch 2.19 "
+    "over HTTP from this client, request_cache=false as for Hydrant; ClickHouse in-process, chdb, MergeTree; "
+    "DuckDB over Parquet); below 1: Hydrant is faster"
 )
 if differ:
     sys.exit(f"answers differ: {', '.join(differ)}")
@@ -241,48 +252,52 @@ dashboard = "".join(
 )
 
 
-def load():
-    r = http.post(f"{url}/_msearch", data=dashboard, headers={"content-type": "application/x-ndjson"}, timeout=300)
+def load(at):
+    r = http.post(f"{at}/_msearch", data=dashboard, headers={"content-type": "application/x-ndjson"}, timeout=300)
     r.raise_for_status()
     out = r.json()["responses"]
     for resp in out:
         if "error" in resp:
-            sys.exit(f"dashboard panel failed: {resp}")
+            sys.exit(f"dashboard panel failed on {at}: {resp}")
         resp.pop("took", None)
     return out
 
 
-def cache_stats():
-    node = http.get(f"{url}/_nodes/stats", timeout=60).json()["nodes"]["hydrant"]
-    return node["indices"]["request_cache"]
+def cold_and_again(at, strict):
+    """p50 and p99 of the dashboard loaded with the request cache cleared, then again. `strict`:
+    every load must answer the same (Hydrant's cache must not change an answer; OpenSearch's
+    estimates of percentiles and cardinality move when its background merges change segments)."""
+    cold, warm = [], []
+    reference = None
+    for i in range(runs + 2):
+        http.post(f"{at}/_cache/clear", timeout=60).raise_for_status()
+        t = time.perf_counter()
+        first = load(at)
+        dc = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        again = load(at)
+        dw = (time.perf_counter() - t) * 1000
+        if reference is None:
+            reference = first
+        if strict and (first != reference or again != reference):
+            sys.exit(f"a dashboard loaded again answered differently ({at})")
+        if i >= 2:
+            cold.append(dc)
+            warm.append(dw)
+    return cold, warm
 
 
-cold, warm = [], []
-reference = None
-for i in range(runs + 2):
-    http.post(f"{url}/_cache/clear", timeout=60).raise_for_status()
-    t = time.perf_counter()
-    first = load()
-    dc = (time.perf_counter() - t) * 1000
-    t = time.perf_counter()
-    again = load()
-    dw = (time.perf_counter() - t) * 1000
-    if reference is None:
-        reference = first
-    if first != reference or again != reference:
-        sys.exit("a dashboard loaded again answered differently")
-    if i >= 2:
-        cold.append(dc)
-        warm.append(dw)
-stats = cache_stats()
-c50, w50 = statistics.median(cold), statistics.median(warm)
 print(f"\ndashboard: {len(PANELS)} aggregation panels in one _msearch over all {count} records, {runs} runs")
-print(f"| load | p50 | p99 |")
-print(f"|---|---|---|")
-print(f"| cold (request cache cleared) | {c50:.1f} ms | {pct(cold, 99):.1f} |")
-print(f"| again (request cache warm) | {w50:.1f} ms | {pct(warm, 99):.1f} |")
+print("| engine | cold p50 | p99 | again p50 | p99 | again / cold |")
+print("|---|---|---|---|---|---|")
+engines = [("hydrant", url)] + ([("opensearch", os_url)] if os_url else [])
+for engine, at in engines:
+    cold, warm = cold_and_again(at, strict=engine == "hydrant")
+    c50, w50 = statistics.median(cold), statistics.median(warm)
+    print(f"| {engine} | {c50:.1f} ms | {pct(cold, 99):.1f} | {w50:.1f} ms | {pct(warm, 99):.1f} | {w50 / c50:.3f}x |")
+node = http.get(f"{url}/_nodes/stats", timeout=60).json()["nodes"]["hydrant"]
+stats = node["indices"]["request_cache"]
 print(
-    f"again / cold = {w50 / c50:.3f}x; request cache: {stats['hit_count']} segment hits, "
-    f"{stats['miss_count']} misses, {stats['memory_size_in_bytes']} bytes, "
-    f"{stats['hydrant_segments_skipped_by_time']} segments skipped by time so far"
+    f"Hydrant's request cache: {stats['hit_count']} segment hits, {stats['miss_count']} misses, "
+    f"{stats['memory_size_in_bytes']} bytes; {stats['hydrant_segments_skipped_by_time']} segments skipped by time so far"
 )

@@ -26,6 +26,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 N="${N:-10000000}"
 RUNS="${RUNS:-30}"
+# OPENSEARCH=false leaves OpenSearch out (it needs Java 17 and Maven).
+OPENSEARCH="${OPENSEARCH:-true}"
 source "$root/bench/lib.sh"
 
 bench_build --bin hydrant
@@ -68,5 +70,27 @@ if [ ! -f "$dir/.complete" ]; then
   touch "$dir/.complete"
 fi
 
+# OpenSearch 2.19 on the same records: its data directory is kept with the data set. One shard,
+# no replica; `latency_ms` mapped `double` (dynamic mapping would take `float`, whose averages
+# differ from the others' in the 7th digit), the rest as its dynamic mapping makes them.
+os_url="-"
+if [ "$OPENSEARCH" = true ]; then
+  os_out=$(bash "$root/tests/opensearch/opensearch.sh" start --data "$dir/opensearch" --watch-pid $$)
+  os_url=$(sed -n 's/^url=//p' <<<"$os_out")
+  os_pid=$(sed -n 's/^pid=//p' <<<"$os_out")
+  trap 'stop_serve; bash "$root/tests/opensearch/opensearch.sh" stop "$os_pid" >/dev/null 2>&1 || true' EXIT
+  if [ ! -f "$dir/.opensearch-complete" ]; then
+    echo "ingesting $N records into OpenSearch $os_url (once; kept for the next run)" >&2
+    curl -sf -XDELETE "$os_url/bench" >/dev/null || true
+    curl -sf -XPUT "$os_url/bench" -H 'content-type: application/json' -d '{
+      "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "30s"},
+      "mappings": {"properties": {"latency_ms": {"type": "double"}}}}' >/dev/null
+    "$bin" loadgen --target "$os_url" --stream bench --protocol bulk --replay "$data" \
+      --concurrency 2 --batch 5000 --quiet >/dev/null
+    curl -sf -XPOST "$os_url/bench/_refresh" >/dev/null
+    touch "$dir/.opensearch-complete"
+  fi
+fi
+
 "$py" "$root/bench/query.py" "$url" bench "$parquet" "$RUNS" \
-  "$bin_dir/examples/query_tantivy" "$dir/data/indices"
+  "$bin_dir/examples/query_tantivy" "$dir/data/indices" "$os_url"
