@@ -26,6 +26,7 @@ mod msearch;
 mod query_string;
 mod request;
 mod routes;
+mod runtime;
 mod search;
 mod simple_query_string;
 mod terms_lookup;

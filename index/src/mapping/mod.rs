@@ -111,6 +111,9 @@ pub struct DocMapper {
     /// Whether dynamic strings in Elasticsearch's default date formats are dates
     /// (`date_detection`, on unless the index's mappings turn it off).
     date_detection: bool,
+    /// Names one search request gives other fields (its `runtime_mappings` that read a field
+    /// as it is): name → the field it reads.
+    aliases: std::sync::Arc<std::collections::BTreeMap<String, String>>,
 }
 
 /// One record as the index receives it.
@@ -263,7 +266,22 @@ impl DocMapper {
             explicit,
             dynamic_templates: std::sync::Arc::from(Vec::new()),
             date_detection: true,
+            aliases: Default::default(),
         })
+    }
+
+    /// This mapper with `aliases` (name → the field it reads) resolved as their fields, for one
+    /// search request's runtime fields.
+    pub fn with_aliases(&self, aliases: std::collections::BTreeMap<String, String>) -> DocMapper {
+        DocMapper {
+            aliases: std::sync::Arc::new(aliases),
+            ..self.clone()
+        }
+    }
+
+    /// The aliases (see [`with_aliases`](Self::with_aliases)): name and the field it reads.
+    pub fn aliases(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.aliases.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// This mapper with `date_detection` on or off.
@@ -328,6 +346,20 @@ impl DocMapper {
 
     /// Where a field named in a query lives.
     pub fn resolve(&self, name: &str) -> FieldTarget {
+        // An alias may read another (runtime fields may read each other), a few hops deep;
+        // one that leads round in a circle reads nothing.
+        let mut name = name;
+        for _ in 0..8 {
+            match self.aliases.get(name) {
+                Some(target) if target != name => name = target,
+                _ => return self.resolve_field(name),
+            }
+        }
+        FieldTarget::Missing
+    }
+
+    /// [`resolve`](Self::resolve) of a field's own name (no alias).
+    fn resolve_field(&self, name: &str) -> FieldTarget {
         match name {
             ID_FIELD => return FieldTarget::Id,
             TIMESTAMP_FIELD => return FieldTarget::Timestamp,

@@ -48,6 +48,8 @@ pub struct PitRef {
 pub struct SearchRequest {
     /// The query.
     pub query: QueryAst,
+    /// `runtime_mappings`: each runtime field's name and the field it reads.
+    pub runtime: std::collections::BTreeMap<String, String>,
     /// Filters the hits (not the aggregations).
     pub post_filter: Option<QueryAst>,
     /// Hits to skip.
@@ -90,6 +92,7 @@ impl Default for SearchRequest {
     fn default() -> Self {
         SearchRequest {
             query: QueryAst::MatchAll,
+            runtime: Default::default(),
             post_filter: None,
             from: 0,
             size: 10,
@@ -187,6 +190,9 @@ impl SearchRequest {
         if let Some(q) = body.get("post_filter") {
             req.post_filter = Some(parse_query(q)?);
         }
+        if let Some(r) = body.get("runtime_mappings").filter(|v| !v.is_null()) {
+            req.runtime = crate::runtime::parse(r)?;
+        }
         req.from = usize_of(body, "from")?.or(params.from).unwrap_or(0);
         req.size = usize_of(body, "size")?.or(params.size).unwrap_or(10);
         let window = req.from.saturating_add(req.size);
@@ -247,7 +253,7 @@ fn check_keys(body: &Map<String, Value>) -> Result<(), QueryError> {
             });
         }
     }
-    for must_be_empty in ["script_fields", "runtime_mappings"] {
+    for must_be_empty in ["script_fields"] {
         if body
             .get(must_be_empty)
             .and_then(Value::as_object)

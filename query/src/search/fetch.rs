@@ -20,7 +20,7 @@ use crate::request::{SearchRequest, SortSpec};
 /// The stored id and source bytes of a document.
 fn stored(t: &ShardTarget, addr: DocAddress) -> Result<(String, Vec<u8>), QueryError> {
     let doc: TantivyDocument = t.searcher.doc(addr)?;
-    let fields = t.index.mapper().fields();
+    let fields = t.mapper.fields();
     let id = doc
         .get_first(fields.id)
         .and_then(|v| v.as_str())
@@ -84,7 +84,7 @@ pub(crate) fn render_hit(
         let values = HitValues {
             source: &parsed,
             timestamp_ms: timestamp_of(t, c.doc),
-            mapper: t.index.mapper(),
+            mapper: &t.mapper,
             fields: &t.fields,
         };
         let mut f = hit_fields(&req.fields, &values, false);
@@ -128,7 +128,7 @@ pub(crate) struct Lookup<'a> {
 impl HitLookup for Lookup<'_> {
     fn fetch(&self, id: &str) -> Option<(String, Value)> {
         for t in self.targets {
-            let field = t.index.mapper().fields().id;
+            let field = t.mapper.fields().id;
             let q = TermQuery::new(Term::from_field_text(field, id), IndexRecordOption::Basic);
             let Ok(top) = t
                 .searcher

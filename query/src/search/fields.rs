@@ -110,7 +110,42 @@ pub fn hit_fields(
             push(&mut out, &keyword, value.clone());
         }
     }
+    runtime_fields(specs, hit, exact_only, &mut out);
     out
+}
+
+/// The request's runtime fields that `specs` name: the values of the field each reads, under
+/// its own name (shadowing a field of the document by that name, as in ES).
+fn runtime_fields(
+    specs: &[FieldSpec],
+    hit: &HitValues<'_>,
+    exact_only: bool,
+    out: &mut Map<String, Value>,
+) {
+    let mut plain = None;
+    for (name, target) in hit.mapper.aliases() {
+        // No script: the field itself, already there.
+        if name == target {
+            continue;
+        }
+        let Some(spec) = specs.iter().rev().find(|s| path_match(&s.pattern, name)) else {
+            continue;
+        };
+        out.remove(name);
+        // The field as the index maps it: the same mapper without the request's aliases.
+        let mapper: &DocMapper =
+            plain.get_or_insert_with(|| hit.mapper.with_aliases(Default::default()));
+        let read = FieldSpec {
+            pattern: target.to_string(),
+            format: spec.format.clone(),
+            include_unmapped: false,
+        };
+        let values = HitValues { mapper, ..*hit };
+        if let Some(v) = hit_fields(std::slice::from_ref(&read), &values, exact_only).remove(target)
+        {
+            out.insert(name.to_string(), v);
+        }
+    }
 }
 
 /// One value as the fields API shows it, or `None` when it has no such form.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
-use hydrant_index::{DynamicFields, IndexHandle, Shard, dynamic_fields};
+use hydrant_index::{DocMapper, DynamicFields, IndexHandle, Shard, dynamic_fields};
 use tantivy::Searcher;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::collector::Collector;
@@ -51,6 +51,8 @@ pub struct ShardTarget {
     pub searcher: Searcher,
     /// The dynamic fields its segments hold.
     pub fields: Arc<DynamicFields>,
+    /// Its index's mapper, with the request's runtime fields (see [`ShardTarget::with_runtime`]).
+    pub mapper: Arc<DocMapper>,
 }
 
 impl ShardTarget {
@@ -62,6 +64,7 @@ impl ShardTarget {
                 let searcher = shard.searcher();
                 let fields = Arc::new(dynamic_fields(&searcher));
                 out.push(ShardTarget {
+                    mapper: index.mapper().clone(),
                     index: index.clone(),
                     shard: shard.clone(),
                     searcher,
@@ -70,6 +73,21 @@ impl ShardTarget {
             }
         }
         out
+    }
+
+    /// `targets` with the request's runtime fields (name → the field each reads) in their
+    /// mappers.
+    pub fn with_runtime(
+        targets: &[ShardTarget],
+        runtime: &std::collections::BTreeMap<String, String>,
+    ) -> Vec<ShardTarget> {
+        targets
+            .iter()
+            .map(|t| ShardTarget {
+                mapper: Arc::new(t.index.mapper().with_aliases(runtime.clone())),
+                ..t.clone()
+            })
+            .collect()
     }
 
     /// Runs `collector` over the shard, its segments side by side on the search pool.
@@ -104,13 +122,8 @@ impl ShardTarget {
     }
 
     fn compiler(&self, now_ms: i64) -> Compiler<'_> {
-        Compiler::new(
-            self.index.mapper(),
-            &self.fields,
-            self.shard.index(),
-            now_ms,
-        )
-        .with_index_names(self.index.name(), self.index.stream())
+        Compiler::new(&self.mapper, &self.fields, self.shard.index(), now_ms)
+            .with_index_names(self.index.name(), self.index.stream())
     }
 }
 
@@ -137,7 +150,11 @@ fn cache_text(req: &SearchRequest, aggs: Option<&AggRun>, scoring: bool) -> Opti
     if !plain {
         return None;
     }
-    let text = format!("{:?}|{:?}|{aggs:?}", req.query, req.post_filter);
+    // The runtime fields too: they say which field each name in the rest reads.
+    let text = format!(
+        "{:?}|{:?}|{aggs:?}|{:?}",
+        req.query, req.post_filter, req.runtime
+    );
     // `now` moves; `top_hits` ranks ties by segment ordinal; significant_terms' backgrounds
     // are counted per request.
     let fixed =
@@ -150,7 +167,7 @@ fn kinds(targets: &[ShardTarget], names: &[String]) -> FieldKinds {
     FieldKinds::resolve(
         targets
             .iter()
-            .map(|t| (t.index.mapper().as_ref(), t.fields.as_ref())),
+            .map(|t| (t.mapper.as_ref(), t.fields.as_ref())),
         names,
     )
 }
@@ -237,7 +254,7 @@ impl SortPlan {
             .iter()
             .map(|s| {
                 s.field()
-                    .and_then(|f| target.index.mapper().column_name(f))
+                    .and_then(|f| target.mapper.column_name(f))
                     .map(|(c, _)| c)
             })
             .collect();
@@ -245,7 +262,7 @@ impl SortPlan {
             .iter()
             .map(|s| match &s.target {
                 SortTarget::GeoDistance(g) => {
-                    match geo_field(target.index.mapper(), &target.fields, &g.field) {
+                    match geo_field(&target.mapper, &target.fields, &g.field) {
                         GeoField::Columns { lat, lon } => Some((lat, lon)),
                         _ => None,
                     }
@@ -304,7 +321,7 @@ fn check_docvalue_fields(targets: &[ShardTarget], req: &SearchRequest) -> Result
 /// `_geo_distance` needs a `geo_point` field in every shard (or `ignore_unmapped`).
 fn check_geo_sortable(targets: &[ShardTarget], g: &GeoSort) -> Result<(), QueryError> {
     for t in targets {
-        match geo_field(t.index.mapper(), &t.fields, &g.field) {
+        match geo_field(&t.mapper, &t.fields, &g.field) {
             GeoField::Columns { .. } => {}
             GeoField::Unmapped if g.ignore_unmapped => {}
             GeoField::Unmapped => {
@@ -369,6 +386,13 @@ pub fn search(
     opts: &SearchOptions,
 ) -> Result<SearchResponse, QueryError> {
     let started = Instant::now();
+    let with_runtime;
+    let targets = if req.runtime.is_empty() {
+        targets
+    } else {
+        with_runtime = ShardTarget::with_runtime(targets, &req.runtime);
+        &with_runtime[..]
+    };
     check_docvalue_fields(targets, req)?;
     let plan = SortPlan::new(targets, req)?;
     let mut aggs = if req.aggs.is_empty() {
@@ -465,7 +489,7 @@ fn spans(
 ) -> Result<IntermediateAggregationResults, QueryError> {
     let mut merged = IntermediateAggregationResults::default();
     for t in targets {
-        let Some(collector) = run.span_collector(t.index.mapper(), &t.fields)? else {
+        let Some(collector) = run.span_collector(&t.mapper, &t.fields)? else {
             continue;
         };
         let q = t.compiler(now_ms).compile(query)?;
@@ -482,8 +506,7 @@ fn backgrounds(
 ) -> Result<IntermediateAggregationResults, QueryError> {
     let mut merged = IntermediateAggregationResults::default();
     for t in targets {
-        let Some(collector) =
-            run.background_collector(t.index.mapper(), &t.fields, t.compiler(now_ms))?
+        let Some(collector) = run.background_collector(&t.mapper, &t.fields, t.compiler(now_ms))?
         else {
             continue;
         };
@@ -533,9 +556,7 @@ fn gather(
                 missing: plan.missing.clone(),
             }),
             aggs: match aggs {
-                Some(run) => {
-                    Some(run.collector(t.index.mapper(), &t.fields, t.compiler(now_ms))?)
-                }
+                Some(run) => Some(run.collector(&t.mapper, &t.fields, t.compiler(now_ms))?),
                 None => None,
             },
             post_filter,

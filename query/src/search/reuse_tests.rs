@@ -232,3 +232,29 @@ fn segments_outside_the_time_range_are_skipped_with_the_same_answer() {
     let first = &h["hits"]["hits"][0]["_source"]["msg"];
     assert_eq!(first, "request 1119 served", "{h}");
 }
+
+#[test]
+fn runtime_fields_are_part_of_the_key() {
+    let c = three_segments();
+    let cache = Arc::new(RequestCache::new(1 << 20, 0));
+    let body = |reads: &str| {
+        json!({"size": 0, "runtime_mappings": {"x": {"type": "keyword", "script": format!("emit(doc['{reads}'].value)")}},
+               "aggs": {"t": {"terms": {"field": "x"}}}})
+    };
+    let teams = run(&c, &cached(&cache), &body("team.keyword"));
+    let ms = run(&c, &cached(&cache), &body("ms"));
+    assert_eq!(cache.stats().hit_count, 0);
+    assert_eq!(
+        teams["aggregations"]["t"]["buckets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        ms["aggregations"]["t"]["buckets"].as_array().unwrap().len(),
+        10
+    );
+    assert_eq!(run(&c, &cached(&cache), &body("team.keyword")), teams);
+    assert_eq!(cache.stats().hit_count, 3);
+}

@@ -160,3 +160,66 @@ fn documents_without_the_sort_field_show_elasticsearchs_stand_in_and_page_once()
         );
     }
 }
+
+#[test]
+fn runtime_fields_that_read_a_field_work_in_queries_aggregations_sorts_and_fields() {
+    let c = corpus("web", &docs(), 2, None);
+    let runtime = json!({
+        "squad": {"type": "keyword", "script": {"source": "emit(doc['team.keyword'].value)"}},
+        "number": {"type": "long", "script": "if (doc['n'].size() != 0) { emit(doc['n'].value); }"},
+        "n": {"type": "long"},
+    });
+    let a = c.search(
+        "web",
+        json!({
+            "runtime_mappings": runtime,
+            "query": {"bool": {"filter": [
+                {"term": {"squad": "red"}},
+                {"range": {"number": {"gte": 10}}},
+            ]}},
+            "sort": [{"number": "desc"}],
+            "fields": ["squad", "number"],
+            "_source": false,
+            "size": 3,
+            "aggs": {"by": {"terms": {"field": "squad"}}, "top": {"max": {"field": "number"}}},
+        }),
+    );
+    // red: n = 0, 3, 6, …, 27; of those >= 10: 12, 15, 18, 21, 24, 27.
+    assert_eq!(a["hits"]["total"]["value"], 6, "{a}");
+    let hits = a["hits"]["hits"].as_array().unwrap();
+    assert_eq!(hits[0]["sort"], json!([27]));
+    assert_eq!(hits[0]["fields"], json!({"squad": ["red"], "number": [27]}));
+    assert_eq!(hits[2]["fields"]["number"], json!([21]));
+    assert_eq!(
+        a["aggregations"]["by"]["buckets"],
+        json!([{"key": "red", "doc_count": 6}])
+    );
+    assert_eq!(a["aggregations"]["top"]["value"], json!(27.0));
+    // Asked by name with "*" too; the document's own fields are there beside it.
+    let b = c.search(
+        "web",
+        json!({"runtime_mappings": runtime, "query": {"term": {"n": 4}}, "fields": ["*"], "_source": false}),
+    );
+    let f = &b["hits"]["hits"][0]["fields"];
+    assert_eq!(
+        (&f["squad"], &f["team"], &f["n"]),
+        (&json!(["green"]), &json!(["green"]), &json!([4])),
+        "{b}"
+    );
+}
+
+#[test]
+fn a_runtime_script_hydrant_cannot_read_is_refused_by_name() {
+    let c = corpus("web", &docs(), 1, None);
+    let e = c.search(
+        "web",
+        json!({"runtime_mappings": {"twice": {"type": "long", "script": "emit(doc['n'].value * 2)"}}}),
+    );
+    assert_eq!(e["status"], 400, "{e}");
+    assert!(
+        e["error"]["reason"].as_str().unwrap().contains("[twice]"),
+        "{e}"
+    );
+    let e = c.search("web", json!({"runtime_mappings": {"x": {"type": "text"}}}));
+    assert_eq!(e["error"]["type"], "parsing_exception", "{e}");
+}
