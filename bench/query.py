@@ -37,9 +37,11 @@ db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
 # ClickHouse in-process (chdb): the same records in a MergeTree table ordered by time, built
 # once per data set beside the Parquet file.
 ch = chdb_session.Session(parquet + ".chdb")
+if "path" not in ch.query("SELECT name FROM system.columns WHERE table = 'logs'", "CSV").bytes().decode():
+    ch.query("DROP TABLE IF EXISTS logs")
 ch.query(
     "CREATE TABLE IF NOT EXISTS logs ENGINE = MergeTree ORDER BY ts AS "
-    "SELECT assumeNotNull(toDateTime64(`@timestamp`, 3, 'UTC')) AS ts, service, level, message, latency_ms "
+    "SELECT assumeNotNull(toDateTime64(`@timestamp`, 3, 'UTC')) AS ts, * EXCEPT (`@timestamp`) "
     f"FROM file('{parquet}', Parquet)"
 )
 
@@ -48,9 +50,10 @@ def ch_rows(sql):
     return json.loads(ch.query(sql, "JSONCompact").bytes())["data"]
 
 
-def search(body, cache=False, at=None):
-    params = {} if cache else {"request_cache": "false"}
-    r = http.post(f"{at or url}/{index}/_search", params=params, json=body, timeout=300)
+def search(body, cache=False, at=None, endpoint="_search"):
+    # `_count` has no request cache to turn off (and OpenSearch refuses the parameter there).
+    params = {} if cache or endpoint == "_count" else {"request_cache": "false"}
+    r = http.post(f"{at or url}/{index}/{endpoint}", params=params, json=body, timeout=300)
     r.raise_for_status()
     return r.json()
 
@@ -59,6 +62,7 @@ def search(body, cache=False, at=None):
 # range (the older daily index is skipped by its time range without being read).
 last_ms = db.execute('SELECT epoch_ms(max("@timestamp")) FROM logs').fetchone()[0]
 since_ms = last_ms - 15 * 60_000
+since_6h_ms = last_ms - 6 * 3_600_000
 
 
 MINUTE_AVG = {
@@ -126,16 +130,79 @@ QUESTIONS = [
         "sql": lambda rows: [(int(k), int(n), a) for k, n, a in rows],
         "tantivy": minutes_tv,
     },
+    {
+        "name": "date_histogram 1h + avg latency",
+        "body": {"size": 0, "aggs": {"h": {
+            "date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1},
+            "aggs": {"lat": {"avg": {"field": "latency_ms"}}}}}},
+        "duckdb": "SELECT epoch_ms(date_trunc('hour', \"@timestamp\")) AS k, count(*), avg(latency_ms) "
+        "FROM logs GROUP BY k ORDER BY k",
+        "clickhouse": "SELECT intDiv(toUnixTimestamp64Milli(ts), 3600000) * 3600000 AS k, count(), avg(latency_ms) "
+        "FROM logs GROUP BY k ORDER BY k",
+        "es": lambda es: [(b["key"], b["doc_count"], b["lat"]["value"]) for b in es["aggregations"]["h"]["buckets"]],
+        "sql": lambda rows: [(int(k), int(n), a) for k, n, a in rows],
+        "tantivy": lambda tv: [(int(b["key"]), b["doc_count"], b["lat"]["value"]) for b in tv["h"]["buckets"]],
+    },
+    {
+        "name": "date_histogram 1h by top 5 services",
+        "body": {"size": 0, "aggs": {"h": {
+            "date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1},
+            "aggs": {"s": {"terms": {"field": "service.keyword", "size": 5}}}}}},
+        "duckdb": "SELECT k, service, n FROM (SELECT epoch_ms(date_trunc('hour', \"@timestamp\")) AS k, service, "
+        "count(*) AS n, row_number() OVER (PARTITION BY k ORDER BY count(*) DESC, service) AS r "
+        "FROM logs GROUP BY k, service) WHERE r <= 5 ORDER BY k, n DESC, service",
+        "clickhouse": "SELECT k, service, n FROM (SELECT intDiv(toUnixTimestamp64Milli(ts), 3600000) * 3600000 AS k, "
+        "service, count() AS n, row_number() OVER (PARTITION BY k ORDER BY n DESC, service) AS r "
+        "FROM logs GROUP BY k, service) WHERE r <= 5 ORDER BY k, n DESC, service",
+        "es": lambda es: [(h["key"], s["key"], s["doc_count"]) for h in es["aggregations"]["h"]["buckets"]
+                          for s in h["s"]["buckets"]],
+        "sql": lambda rows: [(int(k), s, int(n)) for k, s, n in rows],
+        "tantivy": lambda tv: [(int(h["key"]), s["key"], s["doc_count"]) for h in tv["h"]["buckets"]
+                               for s in h["s"]["buckets"]],
+    },
+    {
+        # Estimates (t-digest, DDSketch, ClickHouse's reservoir) against DuckDB's exact values.
+        "name": "percentiles 50/95/99 of latency",
+        "tolerance": 0.05,
+        "body": {"size": 0, "aggs": {"p": {"percentiles": {"field": "latency_ms", "percents": [50, 95, 99]}}}},
+        "duckdb": "SELECT unnest(quantile_cont(latency_ms, [0.5, 0.95, 0.99])) FROM logs",
+        "clickhouse": "SELECT arrayJoin(quantiles(0.5, 0.95, 0.99)(latency_ms)) FROM logs",
+        "es": lambda es: [v for _, v in sorted((float(k), v) for k, v in es["aggregations"]["p"]["values"].items())],
+        "sql": lambda rows: [float(r[0]) for r in rows],
+        "tantivy": lambda tv: [v for _, v in sorted((float(k), v) for k, v in tv["p"]["values"].items())],
+    },
+    {
+        # Estimates (HyperLogLog++) against DuckDB's exact count.
+        "name": "cardinality of path",
+        "tolerance": 0.05,
+        "body": {"size": 0, "aggs": {"c": {"cardinality": {"field": "path.keyword"}}}},
+        "duckdb": "SELECT count(DISTINCT path) FROM logs",
+        "clickhouse": "SELECT uniq(path) FROM logs",
+        "es": lambda es: [float(es["aggregations"]["c"]["value"])],
+        "sql": lambda rows: [float(rows[0][0])],
+        "tantivy": lambda tv: [float(tv["c"]["value"])],
+    },
+    {
+        "name": "_count of the last 6 hours",
+        "count": True,
+        "body": {"query": {"range": {"@timestamp": {"gte": since_6h_ms, "format": "epoch_millis"}}}},
+        "duckdb": f"SELECT count(*) FROM logs WHERE epoch_ms(\"@timestamp\") >= {since_6h_ms}",
+        "clickhouse": f"SELECT count() FROM logs WHERE ts >= fromUnixTimestamp64Milli({since_6h_ms}, 'UTC')",
+        "es": lambda es: [es["count"]],
+        "sql": lambda rows: [int(rows[0][0])],
+        "tantivy": lambda tv: [tv],
+    },
 ]
 
 
-def same(a, b):
-    """Equal, floats to 1e-9 relative: an average summed in another order differs in its last
-    bits (37.2421875 against 37.24218749999999), which no rounding to places hides."""
+def same(a, b, tol=1e-9):
+    """Equal, floats to `tol` relative: an average summed in another order differs in its last
+    bits (37.2421875 against 37.24218749999999), which no rounding to places hides; estimates
+    (percentiles, cardinality) are compared to a few percent."""
     if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9)
+        return math.isclose(a, b, rel_tol=tol)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y, tol) for x, y in zip(a, b))
     return a == b
 
 
@@ -155,7 +222,7 @@ if ch_total != total:
 # tantivy directly on the same shards, in its own process while Hydrant idles.
 tantivy = {}
 out = subprocess.run(
-    [tantivy_bin, indices_dir, f"{index}-", str(runs), str(since_ms)],
+    [tantivy_bin, indices_dir, f"{index}-", str(runs), str(since_ms), str(since_6h_ms)],
     check=True, capture_output=True, text=True,
 ).stdout
 for line in out.splitlines():
@@ -195,30 +262,32 @@ def timed(run):
 differ = []
 for q in QUESTIONS:
     name = q["name"]
+    endpoint = "_count" if q.get("count") else "_search"
+    tol = q.get("tolerance", 1e-9)
     answers = {
-        "hydrant": q["es"](search(q["body"])),
+        "hydrant": q["es"](search(q["body"], endpoint=endpoint)),
         "tantivy": q["tantivy"](tantivy[name]["answer"]),
         "clickhouse": q["sql"](ch_rows(q["clickhouse"])),
     }
     if os_url:
-        answers["opensearch"] = q["es"](search(q["body"], at=os_url))
+        answers["opensearch"] = q["es"](search(q["body"], at=os_url, endpoint=endpoint))
     want = q["sql"](db.execute(q["duckdb"]).fetchall())
-    agree = all(same(a, want) for a in answers.values())
+    agree = all(same(a, want, tol) for a in answers.values())
     if not agree:
         differ.append(name)
         print(f"  {name}: answers differ; duckdb {want[:3]}")
         for engine, a in answers.items():
-            print(f"    {engine:<10} {a[:3]}{'' if same(a, want) else '  <- differs'}")
+            print(f"    {engine:<10} {a[:3]}{'' if same(a, want, tol) else '  <- differs'}")
     # Each engine's runs back to back: DuckDB's and ClickHouse's worker threads, still busy
     # just after their query, would otherwise share the two cores with Hydrant's next search.
     tooks = []
 
     def hydrant():
-        res = search(q["body"])
-        tooks.append(res["took"])
+        res = search(q["body"], endpoint=endpoint)
+        tooks.append(res.get("took", 0))
 
     h50, h99, _ = timed(hydrant)
-    o50 = timed(lambda: search(q["body"], at=os_url))[0] if os_url else float("nan")
+    o50 = timed(lambda: search(q["body"], at=os_url, endpoint=endpoint))[0] if os_url else float("nan")
     c50, c99, _ = timed(lambda: ch_rows(q["clickhouse"]))
     d50, d99, _ = timed(lambda: db.execute(q["duckdb"]).fetchall())
     t50 = tantivy[name]["p50_ms"]

@@ -9,7 +9,7 @@
 //! (Hydrant's `service.keyword`), its text `_text.message`, a number `_val.latency_ms`.
 //!
 //! Usage: `cargo run --release -p hydrant-index --example query_tantivy -- INDICES_DIR PREFIX
-//! RUNS SINCE_MS`. Prints one JSON object per question: the name, p50 and p99 in ms over RUNS
+//! RUNS SINCE_MS SINCE_6H_MS` (the starts of the last 15 minutes and 6 hours of the data). Prints one JSON object per question: the name, p50 and p99 in ms over RUNS
 //! runs after two warm-ups, and the answer (for `bench/query.py` to check against DuckDB's).
 
 use std::path::Path;
@@ -122,13 +122,27 @@ fn newest(
     Ok(json!(all))
 }
 
+/// How many documents `query` (tantivy's query grammar) matches.
+fn count(searchers: &[Searcher], query: &str) -> Result<Value, Box<dyn std::error::Error>> {
+    let mut n = 0;
+    for s in searchers {
+        let parsed = QueryParser::for_index(s.index(), vec![]).parse_query(query)?;
+        n += parsed.count(s)?;
+    }
+    Ok(json!(n))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir, prefix, runs, since] = args.as_slice() else {
-        return Err("usage: query_tantivy INDICES_DIR PREFIX RUNS SINCE_MS".into());
+    let [dir, prefix, runs, since, since6h] = args.as_slice() else {
+        return Err("usage: query_tantivy INDICES_DIR PREFIX RUNS SINCE_MS SINCE_6H_MS".into());
     };
     let runs: usize = runs.parse()?;
     let since: i64 = since.parse()?;
+    let since6h: i64 = since6h.parse()?;
+    let hour = |sub: Value| {
+        json!({"h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1}, "aggs": sub}})
+    };
     let searchers = searchers(Path::new(dir), prefix)?;
     let minute_avg = json!({"m": {
         "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
@@ -161,6 +175,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Box::new(|| {
                 let range = format!("@timestamp:[{} TO *]", tantivy_date(since));
                 aggregate(&searchers, &minute_avg, Some(&range))
+            }),
+        ),
+        (
+            "date_histogram 1h + avg latency",
+            Box::new(|| aggregate(&searchers, &hour(json!({"lat": {"avg": {"field": "_val.latency_ms"}}})), None)),
+        ),
+        (
+            "date_histogram 1h by top 5 services",
+            Box::new(|| {
+                let by = json!({"s": {"terms": {"field": "_val.service", "size": 5}}});
+                aggregate(&searchers, &hour(by), None)
+            }),
+        ),
+        (
+            "percentiles 50/95/99 of latency",
+            Box::new(|| {
+                let req = json!({"p": {"percentiles": {"field": "_val.latency_ms", "percents": [50.0, 95.0, 99.0]}}});
+                aggregate(&searchers, &req, None)
+            }),
+        ),
+        (
+            "cardinality of path",
+            Box::new(|| aggregate(&searchers, &json!({"c": {"cardinality": {"field": "_val.path"}}}), None)),
+        ),
+        (
+            "_count of the last 6 hours",
+            Box::new(|| {
+                let range = format!("@timestamp:[{} TO *]", tantivy_date(since6h));
+                count(&searchers, &range)
             }),
         ),
     ];
