@@ -18,16 +18,9 @@ import time
 
 import requests
 
+from panels import msearch_body
+
 url, index, count, interval, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-hist = lambda interval, sub: {"date_histogram": {"field": "@timestamp", "fixed_interval": interval}, "aggs": sub}
-PANELS = [
-    {"terms": {"field": "service.keyword", "size": 10}},
-    hist("1m", {"lat": {"avg": {"field": "latency_ms"}}}),
-    hist("1h", {"lat": {"avg": {"field": "latency_ms"}}}),
-    hist("1h", {"s": {"terms": {"field": "service.keyword", "size": 5}}}),
-    {"percentiles": {"field": "latency_ms", "percents": [50, 95, 99]}},
-    {"cardinality": {"field": "service.keyword"}},
-]
 lock = threading.Lock()
 latencies, errors = [], [0]
 
@@ -38,10 +31,7 @@ def dashboard():
         start = time.perf_counter()
         now = int(time.time() * 1000)
         query = {"range": {"@timestamp": {"gte": now - 86_400_000, "lte": now, "format": "epoch_millis"}}}
-        body = "".join(
-            f'{{"index": "{index}"}}\n' + json.dumps({"size": 0, "query": query, "aggs": {"p": p}}) + "\n"
-            for p in PANELS
-        )
+        body = msearch_body(index, query)
         try:
             r = http.post(f"{url}/_msearch", data=body, headers={"content-type": "application/x-ndjson"}, timeout=120)
             failed = r.status_code != 200 or any("error" in x for x in r.json()["responses"])

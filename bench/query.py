@@ -27,6 +27,8 @@ import duckdb
 import requests
 from chdb import session as chdb_session
 
+from panels import PANELS, msearch_body
+
 url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 tantivy_bin, indices_dir = sys.argv[5], sys.argv[6]
 os_url = None if sys.argv[7] == "-" else sys.argv[7]
@@ -307,18 +309,7 @@ if differ:
 
 # A dashboard of six aggregation panels in one _msearch, as Grafana and Kibana load one: cold
 # (the request cache cleared before each load) and loaded again (the cache warm).
-hist = lambda interval, sub: {"date_histogram": {"field": "@timestamp", "fixed_interval": interval}, "aggs": sub}
-PANELS = [
-    {"terms": {"field": "service.keyword", "size": 10}},
-    hist("1m", {"lat": {"avg": {"field": "latency_ms"}}}),
-    hist("1h", {"lat": {"avg": {"field": "latency_ms"}}}),
-    hist("1h", {"s": {"terms": {"field": "service.keyword", "size": 5}}}),
-    {"percentiles": {"field": "latency_ms", "percents": [50, 95, 99]}},
-    {"cardinality": {"field": "service.keyword"}},
-]
-dashboard = "".join(
-    f'{{"index": "{index}"}}\n' + __import__("json").dumps({"size": 0, "aggs": {"p": p}}) + "\n" for p in PANELS
-)
+dashboard = msearch_body(index)
 
 
 def load(at):

@@ -23,6 +23,17 @@ fn limits(running: u64, queued: u64) -> hydrant_config::QueryConfig {
     }
 }
 
+/// The search routes over corpus `c`, with room for two searches and ten waiting.
+fn app_over(c: &crate::testing::Corpus) -> Router {
+    router(QueryState {
+        catalog: c.catalog.clone(),
+        node_name: "test".into(),
+        max_body: 64 * 1024,
+        limits: limits(2, 10),
+        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
+    })
+}
+
 async fn call(router: &Router, request: Request<Body>) -> (u16, Value) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status().as_u16();
@@ -43,13 +54,7 @@ fn post_json(uri: &str, body: Value) -> Request<Body> {
 #[tokio::test]
 async fn search_count_and_errors_over_the_router() {
     let c = corpus("web", &[json!({"n": 1}), json!({"n": 2})], 1, None);
-    let app = router(QueryState {
-        catalog: c.catalog.clone(),
-        node_name: "test".into(),
-        max_body: 64 * 1024,
-        limits: limits(2, 10),
-        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
-    });
+    let app = app_over(&c);
     let (status, a) = call(
         &app,
         post_json("/web/_search", json!({"query": {"term": {"n": 2}}})),
@@ -92,13 +97,7 @@ async fn search_count_and_errors_over_the_router() {
 #[tokio::test]
 async fn the_body_limit_follows_the_configured_size() {
     let c = corpus("web", &[json!({"n": 1})], 1, None);
-    let app = router(QueryState {
-        catalog: c.catalog.clone(),
-        node_name: "test".into(),
-        max_body: 64 * 1024,
-        limits: limits(2, 10),
-        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
-    });
+    let app = app_over(&c);
     let big = json!({"query": {"match": {"msg": "x".repeat(70 * 1024)}}});
     let (status, a) = call(&app, post_json("/web/_search", big)).await;
     assert_eq!(status, 413, "{a}");
@@ -150,13 +149,7 @@ async fn the_request_cache_shows_in_node_stats_obeys_request_cache_false_and_cle
         .map(|i| json!({"n": i, "team": if i % 2 == 0 { "a" } else { "b" }}))
         .collect();
     let c = corpus("web", &docs, 1, None);
-    let app = router(QueryState {
-        catalog: c.catalog.clone(),
-        node_name: "test".into(),
-        max_body: 64 * 1024,
-        limits: limits(2, 10),
-        request_cache: Arc::new(crate::RequestCache::new(1 << 20, 0)),
-    });
+    let app = app_over(&c);
     let panel = json!({"size": 0, "aggs": {"t": {"terms": {"field": "team.keyword"}}}});
     let stats = |app: Router| async move {
         let (status, s) = call(
