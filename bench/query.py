@@ -2,7 +2,7 @@
 ClickHouse (chdb, in-process) and DuckDB (over Parquet), then a whole dashboard loaded cold and
 again (Hydrant's request cache).
 
-Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN INDICES_DIR OPENSEARCH_URL|-
+Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN INDICES_DIR OPENSEARCH_URL|- [RESULTS_JSON]
 (run by bench/query.sh)
 
 TANTIVY_BIN (`index/examples/query_tantivy.rs`) asks the same questions of tantivy directly on
@@ -32,6 +32,8 @@ from panels import PANELS, msearch_body
 url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 tantivy_bin, indices_dir = sys.argv[5], sys.argv[6]
 os_url = None if sys.argv[7] == "-" else sys.argv[7]
+# Where the p50 and p99 of each question are written as JSON (for bench/plot_query.py).
+results_path = sys.argv[8] if len(sys.argv) > 8 else None
 http = requests.Session()
 db = duckdb.connect()
 db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
@@ -262,6 +264,7 @@ def timed(run):
 
 
 differ = []
+results = {"records": total, "questions": {}}
 for q in QUESTIONS:
     name = q["name"]
     endpoint = "_count" if q.get("count") else "_search"
@@ -293,6 +296,10 @@ for q in QUESTIONS:
     c50, c99, _ = timed(lambda: ch_rows(q["clickhouse"]))
     d50, d99, _ = timed(lambda: db.execute(q["duckdb"]).fetchall())
     t50 = tantivy[name]["p50_ms"]
+    results["questions"][name] = {
+        "hydrant": [h50, h99], "tantivy": [t50, tantivy[name]["p99_ms"]],
+        "opensearch": [o50, None], "clickhouse": [c50, c99], "duckdb": [d50, d99],
+    }
     print(
         f"| {name:<38} | {h50:>8.1f} ms | {h99:>7.1f} | {statistics.median(tooks[2:]):>5.0f} ms "
         f"| {t50:>8.1f} ms | {h50 / t50:>9.2f}x | {o50:>11.1f} ms | {h50 / o50:>6.2f}x "
@@ -306,6 +313,9 @@ print(
 )
 if differ:
     sys.exit(f"answers differ: {', '.join(differ)}")
+if results_path:
+    with open(results_path, "w") as f:
+        json.dump(results, f, indent=1, allow_nan=True)
 
 # A dashboard of six aggregation panels in one _msearch, as Grafana and Kibana load one: cold
 # (the request cache cleared before each load) and loaded again (the cache warm).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Query benchmark: latency of dashboard questions asked of `hydrant serve` over HTTP, next to
 # tantivy directly on Hydrant's own shard directories (index/examples/query_tantivy.rs, the
-# floor for Hydrant's layer), ClickHouse in-process (chdb, a MergeTree table) and DuckDB over
-# the same records as Parquet, in the same run:
+# floor for Hydrant's layer), OpenSearch 2.19, ClickHouse in-process (chdb, a MergeTree table)
+# and DuckDB over the same records as Parquet, in the same run:
 #
 #   terms (top services); date_histogram by minute and by hour with avg; by hour split by the
 #   top 5 services; percentiles; cardinality; query_string full text, newest 100 hits; the last
@@ -20,7 +20,9 @@
 #   N=5000 RUNS=3 PROFILE=debug bash bench/query.sh   # seconds-long smoke (what CI runs)
 #
 # The generated file, the Parquet file, ClickHouse's table and Hydrant's data directory are kept
-# in bench/out/ and reused by the next run with the same N (delete bench/out/query-* to start over).
+# in bench/out/ and reused by the next run with the same N (delete bench/out/query-* to start
+# over); each run's p50/p99 go to bench/out/query-*/results.json, which bench/plot_query.py
+# draws against the number of records.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -96,4 +98,4 @@ if [ "$OPENSEARCH" = true ]; then
 fi
 
 "$py" "$root/bench/query.py" "$url" bench "$parquet" "$RUNS" \
-  "$bin_dir/examples/query_tantivy" "$dir/data/indices" "$os_url"
+  "$bin_dir/examples/query_tantivy" "$dir/data/indices" "$os_url" "$dir/results.json"
