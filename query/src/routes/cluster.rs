@@ -302,19 +302,33 @@ fn request_cache(state: &AppState) -> Value {
     })
 }
 
-/// `POST /_cache/clear` and `/{target}/_cache/clear`: the request cache is the node's only
-/// cache, one for every index, so clearing it for any target clears it all.
+/// `POST /_cache/clear`: the request cache is the node's only cache, one for every index.
 pub(super) async fn clear_cache(State(state): State<AppState>) -> Response {
+    let indices = state.engine.catalog().list();
+    cleared(&state, &indices)
+}
+
+/// `POST /{target}/_cache/clear`: the target must exist (404 as in ES); the cache, shared by
+/// every index, is cleared whole.
+pub(super) async fn clear_cache_target(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+) -> Response {
+    let params = crate::request::SearchParams {
+        allow_no_indices: Some(false),
+        ..Default::default()
+    };
+    match state.engine.resolve(&target, &params) {
+        Ok(indices) => cleared(&state, &indices),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn cleared(state: &AppState, indices: &[std::sync::Arc<hydrant_index::IndexHandle>]) -> Response {
     if let Some(cache) = state.engine.request_cache() {
         cache.clear();
     }
-    let shards: usize = state
-        .engine
-        .catalog()
-        .list()
-        .iter()
-        .map(|i| i.shards().len())
-        .sum();
+    let shards: usize = indices.iter().map(|i| i.shards().len()).sum();
     with_status(
         StatusCode::OK,
         json!({"_shards": {"total": shards, "successful": shards, "failed": 0}}),

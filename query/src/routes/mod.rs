@@ -197,7 +197,7 @@ pub fn router(state: QueryState) -> Router {
         )
         .route("/_nodes/stats", get(cluster::nodes_stats))
         .route("/_cache/clear", post(cluster::clear_cache))
-        .route("/{target}/_cache/clear", post(cluster::clear_cache))
+        .route("/{target}/_cache/clear", post(cluster::clear_cache_target))
         .route("/_settings", get(meta::settings_all))
         .route("/{target}/_settings", get(meta::settings_target))
         .route("/_mget", get(documents::mget_all).post(documents::mget_all))

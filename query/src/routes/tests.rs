@@ -186,6 +186,11 @@ async fn the_request_cache_shows_in_node_stats_obeys_request_cache_false_and_cle
     );
     let s = stats(app.clone()).await;
     assert_eq!(s["memory_size_in_bytes"], 0, "{s}");
+    let (status, missing) = call(&app, post_json("/nope/_cache/clear", json!({}))).await;
+    assert_eq!(
+        (status, &missing["error"]["type"]),
+        (404, &json!("index_not_found_exception"))
+    );
     call(&app, post_json("/web/_search", panel)).await;
     assert_eq!(stats(app.clone()).await["miss_count"], 2);
 }
