@@ -496,3 +496,45 @@ mode = "AllDocuments"
     sorted.sort();
     assert_eq!(sorted, ["alpha beta", "gamma delta epsilon", "zeta"]);
 }
+
+/// A log line whose `kv` keys would nest the document hundreds of thousands of levels deep:
+/// its record is refused with a clear error, `_simulate` answers, and the server keeps
+/// serving — it used to overflow the stack and take the process down.
+#[test]
+fn a_line_that_would_nest_too_deep_costs_its_record_not_the_server() {
+    let server = Server::start();
+    let kv = json!({"processors": [
+        {"kv": {"field": "message", "field_split": " ", "value_split": "="}}
+    ]});
+    assert_eq!(put(&server, "/_ingest/pipeline/kv", &kv).0, 200);
+    let deep = format!("{}=1 b=2", vec!["a"; 200_000].join("."));
+    let answer = bulk(
+        &server,
+        "/web/_bulk?pipeline=kv&refresh=wait_for",
+        &[
+            json!({"index": {"_id": "deep"}}),
+            json!({ "message": deep }),
+            json!({"index": {"_id": "fine"}}),
+            json!({"message": "status=200 path=/a"}),
+        ],
+    );
+    let items = answer["items"].as_array().unwrap();
+    assert_eq!(items[0]["index"]["status"], 400, "{}", items[0]);
+    let reason = items[0]["index"]["error"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("field path [a.a.a") && reason.ends_with("has more than [127] levels"),
+        "{reason}"
+    );
+    assert_eq!(items[1]["index"]["status"], 201, "{}", items[1]);
+
+    let (status, simulated) = server.post_json(
+        "/_ingest/pipeline/kv/_simulate",
+        &json!({"docs": [{"_source": {"message": deep}}]}),
+    );
+    assert_eq!(status, 200, "{simulated}");
+    assert_eq!(
+        simulated["docs"][0]["error"]["type"], "illegal_argument_exception",
+        "{simulated}"
+    );
+    assert_eq!(server.count("web", Some("status:200")), 1);
+}

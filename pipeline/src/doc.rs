@@ -10,6 +10,12 @@ use serde_json::{Map, Value};
 
 use crate::error::Failure;
 
+/// The most segments a path may have. Field names come from the data (`kv`'s keys, a
+/// templated `field`), so without a bound one line of `a.a.a…` would nest the document deep
+/// enough to overflow the stack when it is serialized or dropped. Deeper than the indexer's
+/// parser reads (127 levels) a document could not be indexed anyway.
+pub const MAX_PATH_DEPTH: usize = 127;
+
 /// Metadata fields a pipeline can read and set, besides the source.
 const METADATA: [&str; 4] = ["_index", "_id", "_routing", "_version"];
 
@@ -43,6 +49,15 @@ fn split(path: &str) -> (Root, &str) {
         return (Root::Meta, path);
     }
     (Root::Source, path)
+}
+
+/// The value under `key`, made null if there is none. `Map::entry` would allocate the key even
+/// when it is there: this allocates only for a new member.
+fn entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Value {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), Value::Null);
+    }
+    map.get_mut(key).expect("just inserted")
 }
 
 /// The Java type Elasticsearch would name for a value in its messages.
@@ -186,13 +201,19 @@ impl IngestDoc {
         if first.is_empty() {
             return Err(Failure::illegal("path cannot be null nor empty"));
         }
-        let mut cur = self.root_mut(root).entry(first).or_insert(Value::Null);
+        if rest.split('.').nth(MAX_PATH_DEPTH).is_some() {
+            return Err(Failure::illegal(format!(
+                "field path [{}…] has more than [{MAX_PATH_DEPTH}] levels",
+                &path[..path.floor_char_boundary(64)]
+            )));
+        }
+        let mut cur = entry(self.root_mut(root), first);
         for s in segments {
             if cur.is_null() {
                 *cur = Value::Object(Map::new());
             }
             cur = match cur {
-                Value::Object(m) => m.entry(s).or_insert(Value::Null),
+                Value::Object(m) => entry(m, s),
                 Value::Array(a) => {
                     let len = a.len();
                     let i = s.parse::<usize>().map_err(|_| {

@@ -465,3 +465,27 @@ fn a_runaway_grok_pattern_fails_the_record_instead_of_hanging_or_panicking() {
         "{out}"
     );
 }
+
+/// A key from the data that would nest the document beyond what can be indexed costs its
+/// record with a clear error, rather than overflowing the stack (one log line through `kv`
+/// used to take the whole process down).
+#[test]
+fn a_path_nested_past_the_limit_fails_the_record_not_the_process() {
+    let deep = vec!["a"; 200_000].join(".");
+    let kv = json!({"kv": {"field": "m", "field_split": " ", "value_split": "="}});
+    let out = one(kv.clone(), json!({ "m": format!("{deep}=1 b=2") }));
+    let err = out.as_str().expect("an error");
+    assert!(
+        err.starts_with("illegal_argument_exception: field path [a.a.a"),
+        "{err}"
+    );
+    assert!(err.ends_with("…] has more than [127] levels"), "{err}");
+    // At the limit the path is set.
+    let at_limit = vec!["a"; 127].join(".");
+    let out = one(kv, json!({ "m": format!("{at_limit}=1") }));
+    let mut v = &out;
+    for _ in 0..127 {
+        v = &v["a"];
+    }
+    assert_eq!(v, &json!("1"));
+}
