@@ -318,6 +318,11 @@ impl Acceptor {
         if let Some(id) = &id {
             check_id(id)?;
         }
+        // Checked in memory, then written once: the bytes are not parsed again here.
+        let time = self
+            .mapper
+            .scan_value(&source)
+            .map_err(RecordError::Content)?;
         // Sized for a typical log document: one allocation rather than a doubling series.
         let mut data = Vec::with_capacity(1024);
         serde_json::to_writer(&mut data, &source).map_err(|e| {
@@ -326,7 +331,6 @@ impl Acceptor {
             })
         })?;
         self.size_ok(data.len(), self.max_record_size)?;
-        let time = self.mapper.scan(&data).map_err(RecordError::Content)?;
         let mut record = self.record(Bytes::from(data), id.as_deref(), time, true);
         record.source = raw.filter(|_| self.keep_source);
         Ok(Some(record))

@@ -497,7 +497,8 @@ impl Stream {
             return Err(e);
         }
         let count = records.len() as u64;
-        let mut batch = WalBatch::new();
+        // `Record::size` is its encoded size.
+        let mut batch = WalBatch::with_capacity(records.len(), bytes as usize);
         for r in &records {
             batch.push(|buf| encode_record(r, buf));
         }

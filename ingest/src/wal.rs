@@ -77,6 +77,15 @@ impl WalBatch {
         WalBatch::default()
     }
 
+    /// An empty batch with room for `count` payloads of `bytes` in all: the buffer is
+    /// allocated once, not grown (and copied) by doubling.
+    pub fn with_capacity(count: usize, bytes: usize) -> WalBatch {
+        WalBatch {
+            buf: Vec::with_capacity(bytes),
+            lens: Vec::with_capacity(count),
+        }
+    }
+
     /// Appends one payload, written by `encode` into the batch's buffer.
     pub fn push(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         let start = self.buf.len();

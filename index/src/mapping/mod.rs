@@ -428,6 +428,19 @@ impl DocMapper {
         )
     }
 
+    /// [`scan`](Self::scan) of a document in memory (what an ingest pipeline made): the same
+    /// checks and event time as over its serialized bytes, without writing or parsing them.
+    pub fn scan_value(
+        &self,
+        source: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Option<i64>, MappingError> {
+        scan::scan_value(
+            &self.explicit,
+            self.mapping.mode == MappingMode::Strict,
+            source,
+        )
+    }
+
     /// Builds the document for one record; a record that does not fit the mapping (not a JSON
     /// object, a value of the wrong type, an unmapped field under `strict`) is an error for
     /// that record alone.

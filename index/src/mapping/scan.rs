@@ -8,7 +8,6 @@
 //! time and no field; `timestamp` is both a fallback event time and an ordinary field; nulls
 //! and empty objects are absent; arrays take their elements' path.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use hydrant_config::FieldType;
@@ -42,13 +41,30 @@ impl Rules<'_> {
 struct Walk<'m> {
     rules: Rules<'m>,
     refused: Option<MappingError>,
+    /// Objects and arrays open around the value being read (the record itself is the first).
+    depth: usize,
 }
+
+/// The deepest nesting the indexer's parser reads (serde_json's recursion limit): a record
+/// parsed from bytes meets the parser's own bound; one walked in memory
+/// ([`scan_value`]) is held to the same.
+const MAX_DEPTH: usize = 127;
 
 impl Walk<'_> {
     fn refuse<E: de::Error>(&mut self, e: MappingError) -> E {
         let msg = e.to_string();
         self.refused = Some(e);
         E::custom(msg)
+    }
+
+    /// Opens an object or array; refused past [`MAX_DEPTH`].
+    fn enter<E: de::Error>(&mut self) -> Result<(), E> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let reason = format!("the document is nested deeper than [{MAX_DEPTH}] levels");
+            return Err(self.refuse(MappingError::BadValue { reason }));
+        }
+        Ok(())
     }
 }
 
@@ -63,6 +79,7 @@ pub(crate) fn scan(
     let mut walk = Walk {
         rules: Rules { explicit, strict },
         refused: None,
+        depth: 0,
     };
     let mut de = serde_json::Deserializer::from_slice(source);
     if first != Some(b'{') {
@@ -84,6 +101,29 @@ pub(crate) fn scan(
         return Err(refused);
     }
     parsed.map_err(|e| not_json(source, &e))
+}
+
+/// [`scan`] over a document already in memory (what an ingest pipeline made), with the same
+/// checks and the same event time as over its serialized bytes, without writing or parsing
+/// them.
+pub(crate) fn scan_value(
+    explicit: &HashMap<String, (Field, FieldType)>,
+    strict: bool,
+    source: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<i64>, MappingError> {
+    let mut walk = Walk {
+        rules: Rules { explicit, strict },
+        refused: None,
+        depth: 0,
+    };
+    let parsed = serde::Deserializer::deserialize_map(source, Top { walk: &mut walk });
+    if let Some(refused) = walk.refused {
+        return Err(refused);
+    }
+    // Walking memory fails only where the walk refused (`@timestamp`'s own walk included).
+    parsed.map_err(|e| MappingError::BadValue {
+        reason: e.to_string(),
+    })
 }
 
 /// Why the parser refused `source`, as the mapping's error: not an object, not JSON, not UTF-8.
@@ -136,12 +176,16 @@ impl<'de> Visitor<'de> for Top<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<i64>, A::Error> {
         let (mut at_timestamp, mut timestamp) = (None, None);
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        self.walk.enter()?;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let key = key.as_str();
             if key == TIMESTAMP_FIELD {
-                at_timestamp = map.next_value::<EventTime>()?.0;
+                at_timestamp = map.next_value_seed(EventTime {
+                    depth: self.walk.depth,
+                })?;
                 continue;
             }
-            let path = self.walk.rules.tracks().then(|| key.clone().into_owned());
+            let path = self.walk.rules.tracks().then(|| key.to_owned());
             let value = Value {
                 walk: &mut *self.walk,
                 path,
@@ -244,6 +288,7 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<i64>, A::Error> {
+        self.walk.enter()?;
         while seq
             .next_element_seed(Value {
                 walk: &mut *self.walk,
@@ -252,6 +297,7 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
             })?
             .is_some()
         {}
+        self.walk.depth -= 1;
         Ok(None)
     }
 
@@ -265,23 +311,30 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
             );
             return Err(self.walk.refuse(MappingError::BadValue { reason }));
         }
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let path = self.path.as_ref().map(|p| format!("{p}.{key}"));
+        self.walk.enter()?;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let path = self.path.as_ref().map(|p| format!("{p}.{}", key.as_str()));
             map.next_value_seed(Value {
                 walk: &mut *self.walk,
                 path,
                 time: false,
             })?;
         }
+        self.walk.depth -= 1;
         Ok(None)
     }
 }
 
-/// `@timestamp`'s value: a date when it is one, walked (and bounded) whatever it is.
-struct EventTime(Option<i64>);
+/// `@timestamp`'s value: a date when it is one, walked (and bounded) whatever it is, at
+/// `depth` (the record's own object open).
+struct EventTime {
+    depth: usize,
+}
 
-impl<'de> serde::Deserialize<'de> for EventTime {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<EventTime, D::Error> {
+impl<'de> DeserializeSeed<'de> for EventTime {
+    type Value = Option<i64>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
         let explicit = HashMap::new();
         let mut walk = Walk {
             rules: Rules {
@@ -289,14 +342,56 @@ impl<'de> serde::Deserialize<'de> for EventTime {
                 strict: false,
             },
             refused: None,
+            depth: self.depth,
         };
-        let time = Value {
+        Value {
             walk: &mut walk,
             path: None,
             time: true,
         }
-        .deserialize(d)?;
-        Ok(EventTime(time))
+        .deserialize(d)
+    }
+}
+
+/// A member's name, borrowed from the input when it has no escapes. (`Cow<str>`'s own
+/// `Deserialize` always allocates, once per member of every record.)
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key::Borrowed(s))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+        Ok(Key::Owned(s.to_owned()))
     }
 }
 
@@ -445,6 +540,77 @@ mod tests {
                 .map(|_| ())
                 .map_err(|e| e.to_string());
             assert_eq!(scanned, built, "{}", String::from_utf8_lossy(source));
+        }
+    }
+
+    /// `source` as a map; past the parser's depth limit (a pipeline's output has none) the
+    /// nested `{"x": …}` built by hand.
+    fn in_memory(source: &str) -> serde_json::Map<String, serde_json::Value> {
+        if let Ok(map) = serde_json::from_str(source) {
+            return map;
+        }
+        let levels = source.matches('{').count();
+        let mut v = serde_json::json!(1);
+        for _ in 0..levels {
+            v = serde_json::json!({ "x": v });
+        }
+        match v {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    /// What a pipeline made is checked in memory: the same answer as over its bytes.
+    #[test]
+    fn a_document_in_memory_scans_as_its_bytes_do() {
+        let mappers = [
+            dynamic(),
+            mapper(
+                MappingMode::Strict,
+                &[
+                    ("a", FieldType::Long),
+                    ("b.c", FieldType::Keyword),
+                    ("p", FieldType::GeoPoint),
+                    ("timestamp", FieldType::Date),
+                ],
+            ),
+        ];
+        // `levels` objects, the record's own included.
+        let nested =
+            |levels: usize| format!("{}1{}", r#"{"x":"#.repeat(levels), "}".repeat(levels));
+        let mut cases: Vec<String> = [
+            r#"{"a":1,"@timestamp":"2026-01-01T00:00:00Z","timestamp":5}"#,
+            r#"{"a":"12","timestamp":"2026-01-01T00:00:01Z"}"#,
+            r#"{"a":"x"}"#,
+            r#"{"a":{"b":1}}"#,
+            r#"{"a":[1,2,[3]],"b":{"c":["v","w"]}}"#,
+            r#"{"b":{"c":{"e":1}}}"#,
+            r#"{"z":1}"#,
+            r#"{"p":{"lat":1.5,"lon":2},"timestamp":1.5e3}"#,
+            r#"{"p":"nowhere"}"#,
+            r#"{"@timestamp":{"nested":[1,{"x":2}]},"timestamp":"x"}"#,
+            r#"{"e\"scaped":1,"a":-3}"#,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        cases.push(nested(MAX_DEPTH));
+        cases.push(nested(MAX_DEPTH + 1));
+        for m in &mappers {
+            for case in &cases {
+                let from_bytes = m.scan(case.as_bytes());
+                let map = in_memory(case);
+                let from_memory = m.scan_value(&map);
+                match (&from_bytes, &from_memory) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{case}"),
+                    (Err(MappingError::NotJson { .. }), Err(MappingError::BadValue { reason })) => {
+                        // Only nesting: the parser's limit, and the walk's.
+                        assert!(reason.contains("nested deeper than [127]"), "{reason}")
+                    }
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{case}"),
+                    _ => panic!("{case}: {from_bytes:?} from bytes, {from_memory:?} in memory"),
+                }
+            }
         }
     }
 }

@@ -61,7 +61,14 @@ impl Zone {
         }
     }
 
-    fn format(&self, dt: DateTime<FixedOffset>, items: &[Item<'static>]) -> String {
+    /// `dt` in this zone, in `items` (`None`: the default output format).
+    fn format(&self, dt: DateTime<FixedOffset>, items: Option<&[Item<'static>]>) -> String {
+        let Some(items) = items else {
+            return match self {
+                Zone::Named(tz) => default_output(dt.with_timezone(tz).fixed_offset()),
+                Zone::Fixed(off) => default_output(dt.with_timezone(off)),
+            };
+        };
         match self {
             Zone::Named(tz) => dt
                 .with_timezone(tz)
@@ -73,6 +80,61 @@ impl Zone {
                 .to_string(),
         }
     }
+}
+
+/// `dt` in the default output format, `yyyy-MM-dd'T'HH:mm:ss.SSSXXX`
+/// (`2015-05-17T10:05:03.000Z`, `…+02:00`), written directly: chrono's formatter goes through
+/// `fmt` item by item, and this runs once per parsed record. Years outside 0–9999 are left
+/// to chrono, as are leap seconds and offsets with seconds (which chrono rounds).
+fn default_output(dt: DateTime<FixedOffset>) -> String {
+    use chrono::{Datelike, Timelike};
+    let year = dt.year();
+    if !(0..=9999).contains(&year)
+        || dt.nanosecond() >= 1_000_000_000
+        || dt.offset().local_minus_utc() % 60 != 0
+    {
+        return dt.format_with_items(default_items().iter()).to_string();
+    }
+    let mut text = String::with_capacity(29);
+    let digit = |v: u32| char::from(b'0' + (v % 10) as u8);
+    let year = year as u32;
+    for d in [year / 1000, year / 100, year / 10, year] {
+        text.push(digit(d));
+    }
+    let two = |text: &mut String, sep: char, v: u32| {
+        text.push(sep);
+        text.push(digit(v / 10));
+        text.push(digit(v));
+    };
+    two(&mut text, '-', dt.month());
+    two(&mut text, '-', dt.day());
+    two(&mut text, 'T', dt.hour());
+    two(&mut text, ':', dt.minute());
+    two(&mut text, ':', dt.second());
+    let ms = dt.nanosecond() / 1_000_000;
+    text.push('.');
+    for d in [ms / 100, ms / 10, ms] {
+        text.push(digit(d));
+    }
+    let off = dt.offset().local_minus_utc();
+    if off == 0 {
+        text.push('Z');
+    } else {
+        let abs = off.unsigned_abs();
+        two(&mut text, if off < 0 { '-' } else { '+' }, abs / 3600);
+        two(&mut text, ':', abs / 60 % 60);
+    }
+    text
+}
+
+/// The default output format's items, for what [`default_output`] leaves to chrono.
+fn default_items() -> &'static [Item<'static>] {
+    static ITEMS: std::sync::OnceLock<Vec<Item<'static>>> = std::sync::OnceLock::new();
+    ITEMS.get_or_init(|| {
+        JavaPattern::compile(DEFAULT_OUTPUT)
+            .expect("the default output format compiles")
+            .format
+    })
 }
 
 /// `±HH`, `±HHMM`, `±HH:MM`.
@@ -348,7 +410,8 @@ struct DateProc {
     formats: Vec<Format>,
     zone: PerDoc<Zone>,
     locale: Option<Template>,
-    output: Vec<Item<'static>>,
+    /// `None`: the default output format, written by [`default_output`].
+    output: Option<Vec<Item<'static>>>,
 }
 
 /// Whether Hydrant reads dates in `locale` (English month and day names only).
@@ -391,17 +454,17 @@ pub fn date(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
         Some(s) if !locale_ok(&s) => return Err(opts.error("locale", locale_error(&s))),
         _ => None,
     };
-    let output = opts
-        .opt_string("output_format")?
-        .unwrap_or_else(|| DEFAULT_OUTPUT.to_string());
-    let output = JavaPattern::compile(&output)
-        .map_err(|e| {
-            opts.error(
-                "output_format",
-                format!("invalid output format [{output}]: {e}"),
-            )
-        })?
-        .format;
+    let output = match opts.opt_string("output_format")? {
+        None => None,
+        Some(f) if f == DEFAULT_OUTPUT => None,
+        Some(f) => Some(
+            JavaPattern::compile(&f)
+                .map_err(|e| {
+                    opts.error("output_format", format!("invalid output format [{f}]: {e}"))
+                })?
+                .format,
+        ),
+    };
     Ok(Box::new(DateProc {
         field,
         target,
@@ -415,9 +478,14 @@ pub fn date(opts: &mut Opts) -> Result<Box<dyn Process>, DefinitionError> {
 impl Process for DateProc {
     fn run(&self, doc: &mut IngestDoc, _: &mut Ctx<'_>) -> Result<Flow, Failure> {
         let field = self.field.render(doc);
-        let text = match doc.require(&field)? {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+        let value = doc.require(&field)?;
+        let other;
+        let text = match value {
+            Value::String(s) => s.as_str(),
+            v => {
+                other = v.to_string();
+                other.as_str()
+            }
         };
         let zone = match &self.zone {
             PerDoc::Fixed(z) => *z,
@@ -429,12 +497,63 @@ impl Process for DateProc {
                 return Err(Failure::illegal(locale_error(&l)));
             }
         }
-        let Some(dt) = self.formats.iter().find_map(|f| f.parse(&text, &zone)) else {
+        let Some(dt) = self.formats.iter().find_map(|f| f.parse(text, &zone)) else {
             return Err(Failure::illegal(format!("unable to parse date [{text}]")));
         };
-        let out = zone.format(dt, &self.output);
+        let out = zone.format(dt, self.output.as_deref());
         let target = self.target.render(doc);
         doc.set(&target, Value::String(out))?;
         Ok(Flow::Continue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+
+    /// The hand-written default output is chrono's, for every kind of instant and offset.
+    #[test]
+    fn the_default_output_is_what_chrono_writes() {
+        let items = default_items();
+        let zones = [
+            0,
+            3600,
+            -5 * 3600 - 1800,
+            14 * 3600,
+            -12 * 3600,
+            19 * 60 + 32,
+        ];
+        let mut t = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
+        let mut checked = 0;
+        while t.year() < 10_001 {
+            for z in zones {
+                let dt = t.with_timezone(&FixedOffset::east_opt(z).unwrap());
+                let expected = dt.format_with_items(items.iter()).to_string();
+                assert_eq!(default_output(dt), expected);
+                checked += 1;
+            }
+            t += Duration::milliseconds(7_919_993_117); // about 3 months, odd milliseconds
+        }
+        assert!(checked > 20_000, "{checked}");
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_milli_opt(23, 59, 59, 1_500)
+            .unwrap()
+            .and_utc()
+            .fixed_offset();
+        assert_eq!(
+            default_output(leap),
+            leap.format_with_items(items.iter()).to_string()
+        );
+        assert_eq!(
+            default_output(
+                Utc.timestamp_millis_opt(1_431_857_103_000)
+                    .unwrap()
+                    .fixed_offset()
+            ),
+            "2015-05-17T10:05:03.000Z"
+        );
     }
 }
