@@ -27,8 +27,11 @@ const MAX_OPEN_INDICES: usize = 8;
 /// Least memory tantivy accepts for one writer thread (15 MB), with a margin.
 const MIN_WRITER_MEMORY: usize = 16 * 1024 * 1024;
 
-/// How long after its period ends an index still expects late records before it is sealed
-/// (merged down and its writer closed).
+/// How long after its period ends, and after its last record, an index still expects late
+/// records before it is sealed (merged down and its writer closed). The second condition is
+/// for backfills: loading last month's logs writes to indices whose periods ended long ago,
+/// and sealing each between two commits would merge the whole index again and again while
+/// it grows.
 pub const SEAL_GRACE_MS: i64 = 10 * 60 * 1000;
 
 /// What [`StreamIndexer::maintain`] did.
@@ -59,6 +62,10 @@ struct OpenIndex {
     /// Final merges running in the background, once the index is sealed.
     merges: Vec<FutureResult<Option<SegmentMeta>>>,
     sealed: bool,
+    /// A record was added since the last maintenance.
+    touched: bool,
+    /// When maintenance last saw a record added (its clock; `i64::MIN`: never).
+    last_write_ms: i64,
 }
 
 impl OpenIndex {
@@ -305,6 +312,8 @@ impl StreamIndexer {
                 last_used: clock,
                 merges: Vec::new(),
                 sealed: false,
+                touched: false,
+                last_write_ms: i64::MIN,
             },
         );
         Ok(handle)
@@ -355,8 +364,8 @@ impl StreamIndexer {
     }
 
     /// Housekeeping between commits, never waiting on a merge: deletes indices past the
-    /// retention, starts the final merge of indices whose period ended more than
-    /// [`SEAL_GRACE_MS`] ago, and closes the writers of sealed indices whose merges finished.
+    /// retention, starts the final merge of indices whose period ended, and whose last record
+    /// came, more than [`SEAL_GRACE_MS`] ago, and closes the writers of sealed indices whose merges finished.
     /// `position` is the checkpoint of the last commit.
     pub fn maintain(&mut self, now_ms: i64, position: u64) -> Result<Maintenance, IndexError> {
         let mut done = Maintenance::default();
@@ -371,11 +380,17 @@ impl StreamIndexer {
                 done.deleted.push(h.name().to_string());
             }
         }
+        for o in self.open.values_mut() {
+            if std::mem::take(&mut o.touched) {
+                o.last_write_ms = now_ms;
+            }
+        }
         let ended: Vec<String> = self
             .open
             .iter()
             .filter(|(_, o)| {
                 !o.sealed
+                    && o.last_write_ms.saturating_add(SEAL_GRACE_MS) <= now_ms
                     && o.handle
                         .meta()
                         .period
@@ -490,8 +505,9 @@ fn add_one(
         .add_document(document)
         .map_err(|e| IndexError::tantivy(handle.name(), e))?;
     open.dirty[shard_ord] = true;
-    // A late record reopens a sealed index; it will be sealed again.
+    // A late record reopens a sealed index; it will be sealed again once they stop.
     open.sealed = false;
+    open.touched = true;
     Ok(AddOutcome::Added)
 }
 

@@ -214,7 +214,7 @@ fn retention_deletes_whole_indices_past_it_and_keeps_the_rest() {
 }
 
 #[test]
-fn an_index_past_its_period_is_sealed_into_one_segment_without_blocking() {
+fn an_index_past_its_period_is_sealed_into_one_segment_once_its_records_stop() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Arc::new(Catalog::open(dir.path()).unwrap());
     let mut ix = StreamIndexer::new(catalog.clone(), "web", settings(Rotation::OneDay));
@@ -231,18 +231,27 @@ fn an_index_past_its_period_is_sealed_into_one_segment_without_blocking() {
             .len()
     };
     assert!(segments(&h) >= 2, "each commit made a segment");
-    let later = T0 + DAY_MS + crate::SEAL_GRACE_MS + 1;
-    let done = ix.maintain(later, 40).unwrap();
+    // The period is over, but records came since the last maintenance: late records (or a
+    // backfill) are still arriving, and the index stays open.
+    let ended = T0 + DAY_MS + crate::SEAL_GRACE_MS + 1;
+    assert!(ix.maintain(ended, 40).unwrap().sealing.is_empty());
+    add_n(&mut ix, 41, 10, T0 + 2000);
+    ix.commit(50).unwrap();
+    let idle = ended + crate::SEAL_GRACE_MS - 1;
+    assert!(ix.maintain(idle, 50).unwrap().sealing.is_empty());
+    // Nothing for the grace period after the last record: sealed.
+    let later = idle + crate::SEAL_GRACE_MS;
+    let done = ix.maintain(later, 50).unwrap();
     assert_eq!(done.sealing, ["web-2025-11-26"]);
     // The merge runs in the background; later maintenance closes the writer once it is done.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while segments(&h) > 1 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        ix.maintain(later, 40).unwrap();
+        ix.maintain(later, 50).unwrap();
     }
     assert_eq!(segments(&h), 1);
     h.shards()[0].reload_for_tests();
-    assert_eq!(count(&catalog, "web"), 40);
+    assert_eq!(count(&catalog, "web"), 50);
 }
 
 #[test]
