@@ -128,7 +128,7 @@ pub fn wal_replay(data: &[u8]) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        let mut batch = WalBatch::new();
+        let mut batch = WalBatch::default();
         batch.push(|buf| buf.extend_from_slice(b"appended"));
         let appended = runtime
             .block_on(wal.append(batch, Box::new(|_| {})))

@@ -69,10 +69,9 @@ impl Chain {
         let Some(p) = &self.processing else {
             return Ok(Some((source, id.map(str::to_string))));
         };
-        let refs: Vec<&Pipeline> = self.pipelines.iter().map(Arc::as_ref).collect();
         match hydrant_pipeline::run_doc(
             p.registry.as_ref(),
-            &refs,
+            &self.pipelines,
             source,
             &p.index,
             id,

@@ -72,11 +72,6 @@ pub struct WalBatch {
 }
 
 impl WalBatch {
-    /// An empty batch.
-    pub fn new() -> WalBatch {
-        WalBatch::default()
-    }
-
     /// An empty batch with room for `count` payloads of `bytes` in all: the buffer is
     /// allocated once, not grown (and copied) by doubling.
     pub fn with_capacity(count: usize, bytes: usize) -> WalBatch {

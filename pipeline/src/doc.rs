@@ -6,6 +6,9 @@
 //! `_ingest.on_failure_*` fields); `_index`, `_id`, `_routing` and `_version` are the
 //! document's metadata. Everything else is the source.
 
+use std::cell::OnceCell;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::error::Failure;
@@ -20,14 +23,29 @@ pub const MAX_PATH_DEPTH: usize = 127;
 const METADATA: [&str; 4] = ["_index", "_id", "_routing", "_version"];
 
 /// A document going through a pipeline.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its metadata maps (`_index`, `_id`…; `_ingest.*`) are made only when a processor touches
+/// them: most pipelines never do, and the document should cost nothing per record beyond its
+/// source. Until then they are the shared values of [`Start`].
+#[derive(Debug, Clone)]
 pub struct IngestDoc {
     /// The source: what is indexed.
     pub source: Map<String, Value>,
-    /// `_index`, `_id`, … (see the module's documentation).
-    pub meta: Map<String, Value>,
-    /// `_ingest.*`: `timestamp`, `pipeline`, the `on_failure_*` fields.
-    pub ingest: Map<String, Value>,
+    /// `_index`, `_id`, … (see the module's documentation), once made.
+    meta: OnceCell<Map<String, Value>>,
+    /// `_ingest.*`: `timestamp`, `pipeline`, the `on_failure_*` fields, once made.
+    ingest: OnceCell<Map<String, Value>>,
+    start: Start,
+}
+
+/// What a document's metadata is until a processor touches it.
+#[derive(Debug, Clone)]
+struct Start {
+    index: Arc<str>,
+    id: Option<String>,
+    timestamp: Arc<str>,
+    /// The pipeline running (`_ingest.pipeline`).
+    pipeline: Option<Arc<str>>,
 }
 
 /// Which of the document's maps a path names, and the path within it.
@@ -97,37 +115,150 @@ pub fn java_string(v: &Value) -> String {
     }
 }
 
+/// `_ingest.pipeline` before a pipeline ran, to put back after it ([`IngestDoc::enter`]).
+pub struct Previous(Option<Value>);
+
+impl PartialEq for IngestDoc {
+    fn eq(&self, other: &IngestDoc) -> bool {
+        self.source == other.source
+            && self.meta() == other.meta()
+            && self.ingest() == other.ingest()
+    }
+}
+
 impl IngestDoc {
     /// A document with `source`, going to `index`, with `id` if the client gave one;
     /// `timestamp` is `_ingest.timestamp` (when the request arrived, RFC 3339).
-    pub fn new(source: Map<String, Value>, index: &str, id: Option<&str>, timestamp: &str) -> Self {
-        let mut meta = Map::new();
-        meta.insert("_index".into(), Value::String(index.to_string()));
-        if let Some(id) = id {
-            meta.insert("_id".into(), Value::String(id.to_string()));
-        }
-        let mut ingest = Map::new();
-        ingest.insert("timestamp".into(), Value::String(timestamp.to_string()));
+    pub fn new(
+        source: Map<String, Value>,
+        index: Arc<str>,
+        id: Option<&str>,
+        timestamp: Arc<str>,
+    ) -> Self {
         IngestDoc {
             source,
-            meta,
-            ingest,
+            meta: OnceCell::new(),
+            ingest: OnceCell::new(),
+            start: Start {
+                index,
+                id: id.map(str::to_string),
+                timestamp,
+                pipeline: None,
+            },
+        }
+    }
+
+    /// The same document with no source (its metadata kept).
+    pub fn without_source(&self) -> IngestDoc {
+        IngestDoc {
+            source: Map::new(),
+            meta: self.meta.clone(),
+            ingest: self.ingest.clone(),
+            start: self.start.clone(),
+        }
+    }
+
+    /// `_index`, `_id`, …
+    pub fn meta(&self) -> &Map<String, Value> {
+        self.meta.get_or_init(|| {
+            let mut m = Map::new();
+            m.insert("_index".into(), Value::String(self.start.index.to_string()));
+            if let Some(id) = &self.start.id {
+                m.insert("_id".into(), Value::String(id.clone()));
+            }
+            m
+        })
+    }
+
+    /// `_ingest.*`.
+    pub fn ingest(&self) -> &Map<String, Value> {
+        self.ingest.get_or_init(|| {
+            let mut m = Map::new();
+            m.insert(
+                "timestamp".into(),
+                Value::String(self.start.timestamp.to_string()),
+            );
+            if let Some(p) = &self.start.pipeline {
+                m.insert("pipeline".into(), Value::String(p.to_string()));
+            }
+            m
+        })
+    }
+
+    /// `_ingest.*`, to change.
+    pub fn ingest_mut(&mut self) -> &mut Map<String, Value> {
+        self.ingest();
+        self.ingest.get_mut().expect("made above")
+    }
+
+    fn meta_mut(&mut self) -> &mut Map<String, Value> {
+        self.meta();
+        self.meta.get_mut().expect("made above")
+    }
+
+    /// `_index` as the pipelines left it (a string when it is one).
+    pub fn index(&self) -> Option<&str> {
+        match self.meta.get() {
+            None => Some(&self.start.index),
+            Some(m) => m.get("_index").and_then(Value::as_str),
+        }
+    }
+
+    /// `_index`'s value as the pipelines left it, for a message.
+    pub fn index_value(&self) -> Option<&Value> {
+        self.meta().get("_index")
+    }
+
+    /// `_id` as the pipelines left it (`None` when there is none, or it is null).
+    pub fn id(&self) -> Option<String> {
+        match self.meta.get() {
+            None => self.start.id.clone(),
+            Some(m) => match m.get("_id") {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            },
+        }
+    }
+
+    /// Marks `pipeline` as the one running (`_ingest.pipeline`); what was there before is
+    /// returned for [`leave`](Self::leave).
+    pub fn enter(&mut self, pipeline: &Arc<str>) -> Previous {
+        let before = self.start.pipeline.replace(pipeline.clone());
+        match self.ingest.get_mut() {
+            Some(m) => Previous(m.insert("pipeline".into(), Value::String(pipeline.to_string()))),
+            None => Previous(before.map(|p| Value::String(p.to_string()))),
+        }
+    }
+
+    /// Puts back `_ingest.pipeline` as it was before [`enter`](Self::enter).
+    pub fn leave(&mut self, previous: Previous) {
+        self.start.pipeline = match &previous.0 {
+            Some(Value::String(s)) => Some(Arc::from(s.as_str())),
+            Some(other) => Some(Arc::from(other.to_string())),
+            None => None,
+        };
+        if let Some(m) = self.ingest.get_mut() {
+            match previous.0 {
+                Some(p) => m.insert("pipeline".into(), p),
+                None => m.remove("pipeline"),
+            };
         }
     }
 
     fn root(&self, root: Root) -> &Map<String, Value> {
         match root {
             Root::Source => &self.source,
-            Root::Meta => &self.meta,
-            Root::Ingest => &self.ingest,
+            Root::Meta => self.meta(),
+            Root::Ingest => self.ingest(),
         }
     }
 
     fn root_mut(&mut self, root: Root) -> &mut Map<String, Value> {
         match root {
             Root::Source => &mut self.source,
-            Root::Meta => &mut self.meta,
-            Root::Ingest => &mut self.ingest,
+            Root::Meta => self.meta_mut(),
+            Root::Ingest => self.ingest_mut(),
         }
     }
 
@@ -326,13 +457,13 @@ impl IngestDoc {
     /// The document as `_simulate` shows it: `_index`, `_id`, … `_source` and `_ingest`.
     pub fn to_simulate_json(&self) -> Value {
         let mut out = Map::new();
-        for (k, v) in &self.meta {
+        for (k, v) in self.meta() {
             out.insert(k.clone(), v.clone());
         }
         out.entry("_id")
             .or_insert_with(|| Value::String("_id".into()));
         out.insert("_source".into(), Value::Object(self.source.clone()));
-        out.insert("_ingest".into(), Value::Object(self.ingest.clone()));
+        out.insert("_ingest".into(), Value::Object(self.ingest().clone()));
         Value::Object(out)
     }
 }
@@ -353,9 +484,9 @@ mod tests {
     fn doc(v: Value) -> IngestDoc {
         IngestDoc::new(
             v.as_object().unwrap().clone(),
-            "web",
+            "web".into(),
             None,
-            "2026-12-03T00:00:00Z",
+            "2026-12-03T00:00:00Z".into(),
         )
     }
 
@@ -385,7 +516,7 @@ mod tests {
             "cannot set [c] with parent object of type [java.lang.Integer] as part of path [a.b.c]"
         );
         d.set("_id", json!("abc")).unwrap();
-        assert_eq!(d.meta["_id"], json!("abc"));
+        assert_eq!(d.meta()["_id"], json!("abc"));
         assert!(!d.source.contains_key("_id"));
         assert_eq!(d.remove("a.b"), Some(json!(1)));
         assert_eq!(d.source["a"], json!({}));

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
+use smallvec::SmallVec;
 
 use crate::doc::IngestDoc;
 use crate::error::{DefinitionError, Failure, ProcessError};
@@ -58,7 +59,7 @@ pub struct Step {
 pub struct Ctx<'a> {
     resolve: &'a dyn Resolve,
     /// The pipelines being run, outermost first (shared ids: no copy per document).
-    stack: Vec<Arc<str>>,
+    stack: SmallVec<[Arc<str>; 4]>,
     /// Verbose `_simulate` collects each processor's result here.
     pub trace: Option<Vec<Step>>,
 }
@@ -68,7 +69,7 @@ impl<'a> Ctx<'a> {
     pub fn new(resolve: &'a dyn Resolve) -> Ctx<'a> {
         Ctx {
             resolve,
-            stack: Vec::new(),
+            stack: SmallVec::new(),
             trace: None,
         }
     }
@@ -278,9 +279,9 @@ fn run_on_failure(
     ];
     for (k, v) in KEYS.iter().zip(values) {
         if v.is_null() {
-            doc.ingest.remove(*k);
+            doc.ingest_mut().remove(*k);
         } else {
-            doc.ingest.insert((*k).into(), v);
+            doc.ingest_mut().insert((*k).into(), v);
         }
     }
     let mut result = Ok(Flow::Continue);
@@ -291,7 +292,7 @@ fn run_on_failure(
         }
     }
     for k in KEYS {
-        doc.ingest.remove(k);
+        doc.ingest_mut().remove(k);
     }
     result
 }
@@ -407,14 +408,9 @@ impl Pipeline {
         }
         let started = Instant::now();
         ctx.stack.push(self.id.clone());
-        let previous = doc
-            .ingest
-            .insert("pipeline".into(), Value::String(self.id.to_string()));
+        let previous = doc.enter(&self.id);
         let result = self.run_processors(doc, ctx);
-        match previous {
-            Some(p) => doc.ingest.insert("pipeline".into(), p),
-            None => doc.ingest.remove("pipeline"),
-        };
+        doc.leave(previous);
         ctx.stack.pop();
         self.stats.record(started, result.is_err());
         result

@@ -26,30 +26,27 @@ pub enum Outcome {
 /// Runs `source` (going to `index`, with `id` if the client gave one) through `pipelines` in
 /// turn (a request's or default pipeline, then a final one); `timestamp` is
 /// `_ingest.timestamp`.
-pub fn run_doc(
+pub fn run_doc<P: std::ops::Deref<Target = Pipeline>>(
     resolve: &dyn Resolve,
-    pipelines: &[&Pipeline],
+    pipelines: &[P],
     source: Map<String, Value>,
-    index: &str,
+    index: &Arc<str>,
     id: Option<&str>,
-    timestamp: &str,
+    timestamp: &Arc<str>,
 ) -> Result<Outcome, ProcessError> {
-    let mut doc = IngestDoc::new(source, index, id, timestamp);
+    let mut doc = IngestDoc::new(source, index.clone(), id, timestamp.clone());
     let mut ctx = Ctx::new(resolve);
     for p in pipelines {
         if p.execute(&mut doc, &mut ctx)? == Flow::Drop {
             return Ok(Outcome::Dropped);
         }
     }
-    if doc.meta.get("_index").and_then(Value::as_str) != Some(index) {
+    if doc.index() != Some(&**index) {
         return Err(ProcessError {
             kind: "illegal_argument_exception",
             reason: format!(
                 "a pipeline changed [_index] to [{}]: Hydrant does not reroute documents to another index; send them to that stream instead",
-                doc.meta
-                    .get("_index")
-                    .map(|v| v.to_string())
-                    .unwrap_or_default()
+                doc.index_value().map(|v| v.to_string()).unwrap_or_default()
             ),
             processor_type: "pipeline".into(),
             processor_tag: None,
@@ -60,14 +57,9 @@ pub fn run_doc(
             nested: false,
         });
     }
-    let id = match doc.meta.get("_id") {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Null) | None => None,
-        Some(other) => Some(other.to_string()),
-    };
     Ok(Outcome::Keep {
+        id: doc.id(),
         source: doc.source,
-        id,
     })
 }
 
@@ -123,9 +115,9 @@ pub fn simulate(
         let index = d.get("_index").and_then(Value::as_str).unwrap_or("_index");
         let mut doc = IngestDoc::new(
             source,
-            index,
+            index.into(),
             Some(d.get("_id").and_then(Value::as_str).unwrap_or("_id")),
-            timestamp,
+            timestamp.into(),
         );
         let mut ctx = Ctx::new(registry);
         if verbose {

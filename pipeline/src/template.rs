@@ -173,7 +173,12 @@ mod tests {
     #[test]
     fn lookups_render_fields_and_metadata_and_missing_ones_render_empty() {
         let src = json!({"client": {"ip": "10.0.0.1"}, "n": 3});
-        let doc = IngestDoc::new(src.as_object().unwrap().clone(), "web", None, "T");
+        let doc = IngestDoc::new(
+            src.as_object().unwrap().clone(),
+            "web".into(),
+            None,
+            "T".into(),
+        );
         let t = Template::compile(
             "value",
             "{{client.ip}}/{{{n}}}/{{_index}}/{{nope}}@{{_ingest.timestamp}}",

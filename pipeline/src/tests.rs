@@ -23,9 +23,9 @@ pub(crate) fn run(def: Value, source: Value) -> Value {
         &r,
         &[&p],
         source.as_object().unwrap().clone(),
-        "web",
+        &"web".into(),
         None,
-        TS,
+        &TS.into(),
     ) {
         Ok(Outcome::Keep { source, .. }) => Value::Object(source),
         Ok(Outcome::Dropped) => json!("dropped"),
@@ -354,7 +354,15 @@ fn nested_pipelines_cycles_and_missing_ones() {
     .unwrap();
     r.put("outer", &json!({"processors": [{"pipeline": {"name": "inner"}}, {"set": {"field": "outer", "value": "{{_ingest.pipeline}}"}}]})).unwrap();
     let p = r.get("outer").unwrap();
-    let out = run_doc(&r, &[&p], Default::default(), "web", None, TS).unwrap();
+    let out = run_doc(
+        &r,
+        &[&*p],
+        Default::default(),
+        &"web".into(),
+        None,
+        &TS.into(),
+    )
+    .unwrap();
     assert_eq!(
         out,
         Outcome::Keep {
@@ -372,11 +380,11 @@ fn nested_pipelines_cycles_and_missing_ones() {
     .unwrap();
     let e = run_doc(
         &r,
-        &[&r.get("loop").unwrap()],
+        &[r.get("loop").unwrap()],
         Default::default(),
-        "web",
+        &"web".into(),
         None,
-        TS,
+        &TS.into(),
     )
     .unwrap_err();
     assert!(
@@ -390,11 +398,11 @@ fn nested_pipelines_cycles_and_missing_ones() {
     .unwrap();
     let e = run_doc(
         &r,
-        &[&r.get("dangling").unwrap()],
+        &[r.get("dangling").unwrap()],
         Default::default(),
-        "web",
+        &"web".into(),
         None,
-        TS,
+        &TS.into(),
     )
     .unwrap_err();
     assert_eq!(
@@ -416,9 +424,9 @@ fn a_pipeline_may_set_the_id_but_not_move_the_document() {
         &r,
         &[&p],
         json!({"k": "key-1"}).as_object().unwrap().clone(),
-        "web",
+        &"web".into(),
         None,
-        TS,
+        &TS.into(),
     )
     .unwrap();
     assert!(matches!(out, Outcome::Keep { id: Some(ref id), .. } if id == "key-1"));
@@ -428,7 +436,15 @@ fn a_pipeline_may_set_the_id_but_not_move_the_document() {
             &json!({"processors": [{"set": {"field": "_index", "value": "other"}}]}),
         )
         .unwrap();
-    let e = run_doc(&r, &[&p], Default::default(), "web", None, TS).unwrap_err();
+    let e = run_doc(
+        &r,
+        &[&p],
+        Default::default(),
+        &"web".into(),
+        None,
+        &TS.into(),
+    )
+    .unwrap_err();
     assert!(e.reason.contains("does not reroute"), "{e}");
 }
 

@@ -32,7 +32,7 @@ fn parse_all(
     for line in lines {
         let mut src = Map::new();
         src.insert("message".into(), Value::String(line.to_string()));
-        match run_doc(r, &[&p], src, "logs", None, TS) {
+        match run_doc(r, &[&*p], src, &"logs".into(), None, &TS.into()) {
             Ok(Outcome::Keep { source, .. }) => ok.push(source),
             Ok(Outcome::Dropped) => failed.push(format!("dropped: {line}")),
             Err(e) => failed.push(format!("{e}: {line}")),
@@ -366,7 +366,9 @@ fn grok_throughput_on_the_apache_sample() {
                 lines += 1;
                 let mut src = Map::new();
                 src.insert("message".into(), Value::String(line.to_string()));
-                matched += usize::from(run_doc(&r, &[pipeline], src, "logs", None, TS).is_ok());
+                matched += usize::from(
+                    run_doc(&r, &[pipeline], src, &"logs".into(), None, &TS.into()).is_ok(),
+                );
             }
         }
         let secs = started.elapsed().as_secs_f64();

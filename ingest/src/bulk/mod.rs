@@ -282,12 +282,12 @@ impl Group<'_> {
             pending
                 .into_iter()
                 .map(|p| {
-                    let named = p.pipeline.or_else(|| request_pipeline.clone());
-                    let k = match chains.iter().position(|(n, _)| *n == named) {
+                    let named = p.pipeline.as_deref().or(request_pipeline.as_deref());
+                    let k = match chains.iter().position(|(n, _)| n.as_deref() == named) {
                         Some(k) => k,
                         None => {
-                            let chain = processing.chain(named.as_deref());
-                            chains.push((named, chain));
+                            let chain = processing.chain(named);
+                            chains.push((named.map(str::to_string), chain));
                             chains.len() - 1
                         }
                     };

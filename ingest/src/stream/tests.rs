@@ -180,7 +180,7 @@ async fn the_log_is_truncated_only_past_what_every_destination_has() {
     h.stream
         .shared
         .wal
-        .append(WalBatch::new(), Box::new(|_| {}))
+        .append(WalBatch::default(), Box::new(|_| {}))
         .await
         .ok();
     assert_eq!(segments(h.dir.path()), before);
@@ -190,7 +190,7 @@ async fn the_log_is_truncated_only_past_what_every_destination_has() {
     h.stream
         .shared
         .wal
-        .append(WalBatch::new(), Box::new(|_| {}))
+        .append(WalBatch::default(), Box::new(|_| {}))
         .await
         .ok();
     let after = segments(h.dir.path());

@@ -13,7 +13,7 @@ fn opts(segment_size: u64) -> WalOptions {
 }
 
 fn batch(items: &[&[u8]]) -> WalBatch {
-    let mut b = WalBatch::new();
+    let mut b = WalBatch::default();
     for item in items {
         b.push(|buf| buf.extend_from_slice(item));
     }

@@ -101,10 +101,7 @@ impl Process for Remove {
                 .iter()
                 .map(|k| k.render(doc).into_owned())
                 .collect();
-            let mut kept = IngestDoc {
-                source: Map::new(),
-                ..doc.clone()
-            };
+            let mut kept = doc.without_source();
             for k in &keep {
                 if let Some(v) = doc.get(k).cloned() {
                     kept.set(k, v)?;

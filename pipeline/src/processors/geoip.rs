@@ -382,9 +382,9 @@ mod tests {
             &r,
             &[&p],
             source.as_object().unwrap().clone(),
-            "web",
+            &"web".into(),
             None,
-            "T",
+            &"T".into(),
         ) {
             Ok(Outcome::Keep { source, .. }) => Value::Object(source),
             Ok(Outcome::Dropped) => json!("dropped"),

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 use onig::{MatchParam, Region, SearchOptions};
 use serde_json::{Number, Value};
+use smallvec::SmallVec;
 
 /// Backtracking steps one grok match may take (Oniguruma's retry limit in match), the
 /// deterministic counterpart of Elasticsearch's one-second grok watchdog.
@@ -311,7 +312,7 @@ impl Grok {
             if found.is_none() {
                 return Ok(None);
             }
-            let mut out = Vec::with_capacity(self.captures.len());
+            let mut out = SmallVec::new();
             for c in &self.captures {
                 if let Some((kind, (s, e))) = c
                     .groups
@@ -336,8 +337,9 @@ impl Grok {
 
 /// A match: each captured field's path and value, and which of the patterns matched.
 pub struct GrokMatch<'g> {
-    /// Field paths (borrowed from the compiled expression) and their converted values.
-    pub fields: Vec<(&'g str, Value)>,
+    /// Field paths (borrowed from the compiled expression) and their converted values, on
+    /// the stack for up to 16 fields.
+    pub fields: SmallVec<[(&'g str, Value); 16]>,
     /// The index of the pattern in `patterns`.
     pub pattern: usize,
 }
