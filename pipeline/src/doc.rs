@@ -49,6 +49,7 @@ struct Start {
 }
 
 /// Which of the document's maps a path names, and the path within it.
+#[derive(Debug, Clone, Copy)]
 enum Root {
     Source,
     Meta,
@@ -72,10 +73,45 @@ fn split(path: &str) -> (Root, &str) {
 /// The value under `key`, made null if there is none. `Map::entry` would allocate the key even
 /// when it is there: this allocates only for a new member.
 fn entry<'m>(map: &'m mut Map<String, Value>, key: &str) -> &'m mut Value {
-    if !map.contains_key(key) {
-        map.insert(key.to_owned(), Value::Null);
+    // Two lookups either way (returning `get_mut`'s borrow from one branch is refused).
+    if map.contains_key(key) {
+        map.get_mut(key).expect("present")
+    } else {
+        map.entry(key.to_owned()).or_insert(Value::Null)
     }
-    map.get_mut(key).expect("just inserted")
+}
+
+/// A field path read once, for a processor whose field names are fixed (grok's captures):
+/// which of the document's maps, and the path's segments.
+#[derive(Debug, Clone)]
+pub struct FieldPath {
+    path: String,
+    root: Root,
+    segments: Vec<String>,
+}
+
+impl FieldPath {
+    /// `path` read as [`IngestDoc::set`] reads it.
+    pub fn new(path: &str) -> FieldPath {
+        let (root, rest) = split(path);
+        FieldPath {
+            path: path.to_string(),
+            root,
+            segments: rest.split('.').map(str::to_string).collect(),
+        }
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.path
+    }
+}
+
+fn too_deep(path: &str) -> Failure {
+    Failure::illegal(format!(
+        "field path [{}…] has more than [{MAX_PATH_DEPTH}] levels",
+        &path[..path.floor_char_boundary(64)]
+    ))
 }
 
 /// The Java type Elasticsearch would name for a value in its messages.
@@ -327,16 +363,36 @@ impl IngestDoc {
     /// on the way must already have the index).
     pub fn slot(&mut self, path: &str) -> Result<&mut Value, Failure> {
         let (root, rest) = split(path);
-        let mut segments = rest.split('.');
+        if rest.split('.').nth(MAX_PATH_DEPTH).is_some() {
+            return Err(too_deep(path));
+        }
+        self.slot_in(root, rest.split('.'), path)
+    }
+
+    /// [`set`](Self::set) at a path read once.
+    pub fn set_at(&mut self, path: &FieldPath, value: Value) -> Result<(), Failure> {
+        if path.segments.len() > MAX_PATH_DEPTH {
+            return Err(too_deep(&path.path));
+        }
+        let slot = self.slot_in(
+            path.root,
+            path.segments.iter().map(String::as_str),
+            &path.path,
+        )?;
+        *slot = value;
+        Ok(())
+    }
+
+    /// The place the `segments` of `path` name under `root`, made if it is not there.
+    fn slot_in<'p>(
+        &mut self,
+        root: Root,
+        mut segments: impl Iterator<Item = &'p str>,
+        path: &str,
+    ) -> Result<&mut Value, Failure> {
         let first = segments.next().unwrap_or("");
         if first.is_empty() {
             return Err(Failure::illegal("path cannot be null nor empty"));
-        }
-        if rest.split('.').nth(MAX_PATH_DEPTH).is_some() {
-            return Err(Failure::illegal(format!(
-                "field path [{}…] has more than [{MAX_PATH_DEPTH}] levels",
-                &path[..path.floor_char_boundary(64)]
-            )));
         }
         let mut cur = entry(self.root_mut(root), first);
         for s in segments {

@@ -21,7 +21,7 @@ use smallvec::SmallVec;
 /// deterministic counterpart of Elasticsearch's one-second grok watchdog.
 const GROK_RETRY_LIMIT: u32 = 1_000_000;
 
-use crate::doc::IngestDoc;
+use crate::doc::{FieldPath, IngestDoc};
 use crate::error::{DefinitionError, Failure};
 use crate::opts::Opts;
 use crate::pipeline::{Ctx, Flow, Process};
@@ -91,7 +91,7 @@ fn java_float(s: &str) -> Option<f64> {
 /// One field the expression fills, from the first of its groups that matched.
 #[derive(Debug)]
 struct Capture {
-    field: String,
+    field: FieldPath,
     /// The groups naming the field, in order, each with its own conversion.
     groups: Vec<(usize, Kind)>,
 }
@@ -264,10 +264,10 @@ impl Grok {
         // Fields in the order their first group appears; each keeps its groups in order.
         named.sort_by_key(|(g, _, _)| *g);
         for (g, field, kind) in named {
-            match captures.iter_mut().find(|c| c.field == field) {
+            match captures.iter_mut().find(|c| c.field.as_str() == field) {
                 Some(c) => c.groups.push((g, kind)),
                 None => captures.push(Capture {
-                    field,
+                    field: FieldPath::new(&field),
                     groups: vec![(g, kind)],
                 }),
             }
@@ -319,7 +319,7 @@ impl Grok {
                     .iter()
                     .find_map(|(g, k)| Some((k, region.pos(*g)?)))
                 {
-                    out.push((c.field.as_str(), kind.convert(&text[s..e])?));
+                    out.push((&c.field, kind.convert(&text[s..e])?));
                 }
             }
             let index = self
@@ -339,7 +339,7 @@ impl Grok {
 pub struct GrokMatch<'g> {
     /// Field paths (borrowed from the compiled expression) and their converted values, on
     /// the stack for up to 16 fields.
-    pub fields: SmallVec<[(&'g str, Value); 16]>,
+    pub fields: SmallVec<[(&'g FieldPath, Value); 16]>,
     /// The index of the pattern in `patterns`.
     pub pattern: usize,
 }
@@ -424,8 +424,8 @@ impl Process for GrokProc {
             }
         };
         // The captures borrow the compiled processor, not the document: set them now.
-        for (name, value) in fields {
-            doc.set(name, value)?;
+        for (path, value) in fields {
+            doc.set_at(path, value)?;
         }
         if self.trace_match {
             doc.set(
