@@ -229,9 +229,8 @@ impl Engine {
         req.timeout.get_or_insert(self.default_timeout);
         if let Some(pit) = req.pit.clone() {
             if target.is_some() {
-                return Err(QueryError::IllegalArgument(
-                    "[indices] cannot be used with point in time. Do not specify any index with point in time."
-                        .to_string(),
+                return Err(QueryError::Validation(
+                    "[indices] cannot be used with point in time".to_string(),
                 ));
             }
             if params.scroll.is_some() {

@@ -65,6 +65,9 @@ fn header(
     if let Some(b) = flag("allow_no_indices") {
         p.allow_no_indices = Some(b);
     }
+    if let Some(Value::String(t)) = h.get("search_type") {
+        p.search_type = Some(t.clone());
+    }
     let target = match h.get("index").or_else(|| h.get("indices")) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Array(items)) => Some(

@@ -181,6 +181,10 @@ impl DateParser {
         time_zone: Option<&str>,
         now_ms: i64,
     ) -> Result<DateParser, QueryError> {
+        // A pattern that is no pattern is the request's error, before any value is read.
+        if let Some(f) = format {
+            check_format(f)?;
+        }
         let formats = format
             .unwrap_or("strict_date_optional_time||epoch_millis")
             .split("||")

@@ -64,6 +64,8 @@ pub struct SearchRequest {
     pub track_scores: bool,
     /// What of `_source` hits carry.
     pub source: SourceFilter,
+    /// Hits carry no `_id` (`stored_fields: "_none_"`).
+    pub hide_ids: bool,
     /// `fields`: values read from the source, flattened.
     pub fields: Vec<FieldSpec>,
     /// `docvalue_fields`: values read from columns.
@@ -100,6 +102,7 @@ impl Default for SearchRequest {
             track_total_hits: TrackTotalHits::UpTo(10_000),
             track_scores: false,
             source: SourceFilter::default(),
+            hide_ids: false,
             fields: Vec::new(),
             docvalue_fields: Vec::new(),
             highlight: None,
@@ -192,6 +195,13 @@ impl SearchRequest {
         }
         if let Some(r) = body.get("runtime_mappings").filter(|v| !v.is_null()) {
             req.runtime = crate::runtime::parse(r)?;
+        }
+        if let Some(t) = params.search_type.as_deref()
+            && !matches!(t, "query_then_fetch" | "dfs_query_then_fetch")
+        {
+            return Err(QueryError::IllegalArgument(format!(
+                "No search type for [{t}]"
+            )));
         }
         req.from = usize_of(body, "from")?.or(params.from).unwrap_or(0);
         req.size = usize_of(body, "size")?.or(params.size).unwrap_or(10);
@@ -329,10 +339,27 @@ fn parse_source_options(
             .as_ref()
             .map(|s| Value::String(s.clone()))
     });
-    if let Some(Value::String(s)) = &stored
-        && s == "_none_"
-    {
-        req.source.enabled = false;
+    // As Elasticsearch: naming stored fields turns `_source` off unless it is asked for too;
+    // `_none_` also leaves out `_id`, and cannot go with `_source`.
+    let asked_source = body.contains_key("_source")
+        || params.source.is_some()
+        || params.source_includes.is_some()
+        || params.source_excludes.is_some();
+    if let Some(stored) = &stored {
+        let none = match stored {
+            Value::String(s) => s == "_none_",
+            Value::Array(a) => a.len() == 1 && a[0] == "_none_",
+            _ => false,
+        };
+        if none && asked_source && req.source.enabled {
+            return Err(QueryError::IllegalArgument(
+                "[stored_fields] cannot be disabled if [_source] is requested".into(),
+            ));
+        }
+        req.hide_ids = none;
+        if !asked_source {
+            req.source.enabled = false;
+        }
     }
     for key in ["fields", "docvalue_fields"] {
         if let Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) = body.get(key) {
@@ -414,7 +441,7 @@ fn parse_limits(
 pub fn parse_duration(text: &str, what: &str) -> Result<Duration, QueryError> {
     let t = text.trim();
     let bad = || {
-        QueryError::Parsing(format!(
+        QueryError::IllegalArgument(format!(
             "failed to parse setting [{what}] with value [{text}] as a time value: unit is missing or unrecognized"
         ))
     };

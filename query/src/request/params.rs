@@ -77,6 +77,9 @@ pub struct SearchParams {
     /// `false`: this search neither uses nor fills the request cache.
     #[serde(default, deserialize_with = "lenient")]
     pub request_cache: Option<bool>,
+    /// `query_then_fetch` or `dfs_query_then_fetch`: both run as one pass on one node, but
+    /// anything else is refused as Elasticsearch refuses it.
+    pub search_type: Option<String>,
     /// Expand wildcards in the query string: accepted, and what Hydrant always does.
     #[serde(rename = "analyze_wildcard")]
     pub _analyze_wildcard: Option<String>,

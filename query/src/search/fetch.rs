@@ -108,7 +108,7 @@ pub(crate) fn render_hit(
     });
     Ok(Hit {
         index: t.index.name().to_string(),
-        id,
+        id: if req.hide_ids { String::new() } else { id },
         version: req.version.then_some(1),
         seq_no: req.seq_no_primary_term.then(|| seq_no_of(t, c.doc)),
         primary_term: req.seq_no_primary_term.then_some(1),

@@ -85,8 +85,8 @@ pub struct Hit {
     /// Index holding it.
     #[serde(rename = "_index")]
     pub index: String,
-    /// Document id.
-    #[serde(rename = "_id")]
+    /// Document id (empty, and left out, under `stored_fields: "_none_"`).
+    #[serde(rename = "_id", skip_serializing_if = "String::is_empty")]
     pub id: String,
     /// Version (documents are written once).
     #[serde(rename = "_version", skip_serializing_if = "Option::is_none")]
