@@ -242,17 +242,18 @@ pub(crate) fn boundaries(
             "date histogram buckets between [{min}] and [{max}] leave the supported date range"
         ))
     };
-    let shift = Duration::milliseconds(offset);
-    let shifted = |t: NaiveDateTime, d: Duration| t.checked_add_signed(d).ok_or_else(out_of_range);
-    let mut local = shifted(
-        floor_local(shifted(zone.local_time(min), -shift)?, interval),
-        shift,
-    )?;
-    let mut out = vec![zone.instant_of(local)];
+    // As Elasticsearch's offset rounding: the zone's calendar rounds `t - offset`, and the
+    // offset is added back in absolute time (not on the local clock, which a DST change
+    // would move).
+    let shifted = |t: i64| t.checked_add(offset).ok_or_else(out_of_range);
+    let mut local = floor_local(
+        zone.local_time(min.checked_sub(offset).ok_or_else(out_of_range)?),
+        interval,
+    );
+    let mut out = vec![shifted(zone.instant_of(local))?];
     loop {
-        let next = step_local(shifted(local, -shift)?, interval).ok_or_else(out_of_range)?;
-        local = shifted(next, shift)?;
-        let utc = zone.instant_of(local);
+        local = step_local(local, interval).ok_or_else(out_of_range)?;
+        let utc = shifted(zone.instant_of(local))?;
         if utc <= *out.last().unwrap_or(&i64::MIN) {
             // A DST gap swallowed the boundary: skip it.
             continue;
@@ -414,6 +415,30 @@ mod tests {
                 interval: DAY,
                 offset: 22 * HOUR
             }
+        );
+    }
+
+    /// An offset moves each local day's start by that much absolute time, as Elasticsearch's
+    /// offset rounding does: the day after a spring-forward change starts at 01:00 UTC
+    /// (local midnight, 23:00 UTC, plus 2 h), not at 02:00 on the local clock.
+    #[test]
+    fn an_offset_is_added_in_absolute_time_across_a_dst_change() {
+        let g = grid(
+            Interval::calendar("1d").unwrap(),
+            Zone::parse("Europe/Berlin").unwrap(),
+            2 * HOUR,
+            Some((ms("2026-03-28T12:00:00Z"), ms("2026-03-30T12:00:00Z"))),
+            100,
+        )
+        .unwrap();
+        assert_eq!(
+            g,
+            Grid::Boundaries(vec![
+                ms("2026-03-28T01:00:00Z"),
+                ms("2026-03-29T01:00:00Z"),
+                ms("2026-03-30T00:00:00Z"),
+                ms("2026-03-31T00:00:00Z"),
+            ])
         );
     }
 
