@@ -27,6 +27,39 @@ pub fn parse_query(value: &Value) -> Result<QueryAst, QueryError> {
     parse_nested(value, 1)
 }
 
+thread_local! {
+    /// Named queries (`_name`) met while parsing, when a caller collects them.
+    static NAMED: std::cell::RefCell<Option<Vec<(String, QueryAst)>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Parses `value` as [`parse_query`] does, and also returns every query in it that carries a
+/// `_name`, each as its own query: what `matched_queries` tests each hit against.
+pub fn parse_query_named(value: &Value) -> Result<(QueryAst, Vec<(String, QueryAst)>), QueryError> {
+    // Parsing is synchronous and recursive on this thread: a thread-local list saves threading
+    // a collector through every query parser.
+    let outer = NAMED.with(|n| n.borrow_mut().replace(Vec::new()));
+    let parsed = parse_query(value);
+    let named = NAMED.with(|n| std::mem::replace(&mut *n.borrow_mut(), outer));
+    Ok((parsed?, named.unwrap_or_default()))
+}
+
+/// The `_name` of a query's body: at its top (`{"bool": {…, "_name": "n"}}`), or in the object
+/// of its one field (`{"term": {"level": {"value": "error", "_name": "n"}}}`).
+fn query_name(body: &Value) -> Option<&str> {
+    let obj = body.as_object()?;
+    if let Some(Value::String(n)) = obj.get("_name") {
+        return Some(n);
+    }
+    let mut fields = obj
+        .iter()
+        .filter(|(k, _)| !k.starts_with('_') && k.as_str() != "boost");
+    match (fields.next(), fields.next()) {
+        (Some((_, Value::Object(inner))), None) => inner.get("_name").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
 /// Parses a query found `depth` levels down (the top query is level 1).
 fn parse_nested(value: &Value, depth: usize) -> Result<QueryAst, QueryError> {
     if depth > MAX_NESTED_DEPTH {
@@ -51,7 +84,20 @@ fn parse_nested(value: &Value, depth: usize) -> Result<QueryAst, QueryError> {
             "[{name}] malformed query, expected [END_OBJECT] but found [FIELD_NAME] [{second}]"
         )));
     }
-    match name.as_str() {
+    let parsed = parse_one(name, body, depth)?;
+    if let Some(n) = query_name(body) {
+        NAMED.with(|named| {
+            if let Some(list) = named.borrow_mut().as_mut() {
+                list.push((n.to_string(), parsed.clone()));
+            }
+        });
+    }
+    Ok(parsed)
+}
+
+/// The query `name` with `body`, `depth` levels down.
+fn parse_one(name: &str, body: &Value, depth: usize) -> Result<QueryAst, QueryError> {
+    match name {
         "match_all" => Ok(with_boost(QueryAst::MatchAll, body)),
         "match_none" => Ok(QueryAst::MatchNone),
         "bool" => parse_bool(body, depth),

@@ -16,7 +16,6 @@ pub use source::{FieldSpec, HighlightSpec, SourceFilter, parse_field_specs, path
 
 use crate::aggs::{AggNode, parse_aggs};
 use crate::ast::{Operator, QueryAst};
-use crate::dsl::parse_query;
 use crate::error::QueryError;
 use crate::query_string::{QueryStringOptions, parse_query_string};
 
@@ -66,6 +65,9 @@ pub struct SearchRequest {
     pub source: SourceFilter,
     /// Hits carry no `_id` (`stored_fields: "_none_"`).
     pub hide_ids: bool,
+    /// The queries of `query` and `post_filter` that carry a `_name`: each hit lists those it
+    /// matches in `matched_queries`.
+    pub named: Vec<(String, QueryAst)>,
     /// `fields`: values read from the source, flattened.
     pub fields: Vec<FieldSpec>,
     /// `docvalue_fields`: values read from columns.
@@ -103,6 +105,7 @@ impl Default for SearchRequest {
             track_scores: false,
             source: SourceFilter::default(),
             hide_ids: false,
+            named: Vec::new(),
             fields: Vec::new(),
             docvalue_fields: Vec::new(),
             highlight: None,
@@ -175,7 +178,9 @@ impl SearchRequest {
         check_keys(body)?;
         let mut req = SearchRequest::default();
         if let Some(q) = body.get("query") {
-            req.query = parse_query(q)?;
+            let (query, named) = crate::dsl::parse_query_named(q)?;
+            req.query = query;
+            req.named = named;
         }
         if let Some(q) = &params.q {
             let options = QueryStringOptions {
@@ -191,7 +196,9 @@ impl SearchRequest {
             }
         }
         if let Some(q) = body.get("post_filter") {
-            req.post_filter = Some(parse_query(q)?);
+            let (filter, named) = crate::dsl::parse_query_named(q)?;
+            req.post_filter = Some(filter);
+            req.named.extend(named);
         }
         if let Some(r) = body.get("runtime_mappings").filter(|v| !v.is_null()) {
             req.runtime = crate::runtime::parse(r)?;

@@ -113,6 +113,7 @@ pub(crate) fn render_hit(
         seq_no: req.seq_no_primary_term.then(|| seq_no_of(t, c.doc)),
         primary_term: req.seq_no_primary_term.then_some(1),
         score: show_score.then_some(c.score),
+        matched_queries: None,
         source,
         fields,
         highlight,

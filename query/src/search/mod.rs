@@ -7,6 +7,7 @@ mod collector;
 mod fetch;
 mod fields;
 mod highlight;
+mod named;
 mod pool;
 mod response;
 mod sort;
@@ -433,10 +434,16 @@ pub fn search(
         .then(|| hits.iter().map(|(c, _)| c.score).fold(f32::NAN, f32::max))
         .filter(|s| !s.is_nan());
     let terms = req.highlight.as_ref().map(|_| QueryTerms::of(&req.query));
+    let hits: Vec<_> = hits.into_iter().skip(req.from).take(req.size).collect();
+    let mut matched = named::matched(
+        targets,
+        &req.named,
+        &hits.iter().map(|(c, s)| (c.doc, *s)).collect::<Vec<_>>(),
+        opts.now_ms,
+    )?
+    .into_iter();
     let page: Vec<Hit> = hits
         .into_iter()
-        .skip(req.from)
-        .take(req.size)
         .map(|(c, shard)| {
             render_hit(
                 &targets[shard],
@@ -447,6 +454,10 @@ pub fn search(
                 terms.as_ref(),
                 show_score,
             )
+            .map(|mut hit| {
+                hit.matched_queries = matched.next().flatten();
+                hit
+            })
         })
         .collect::<Result<_, _>>()?;
     Ok(SearchResponse {

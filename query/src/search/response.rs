@@ -100,6 +100,9 @@ pub struct Hit {
     /// Relevance (`null` when sorted by something else).
     #[serde(rename = "_score")]
     pub score: Option<f32>,
+    /// The named queries (`_name`) this hit matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_queries: Option<Vec<String>>,
     /// The record as sent (or the parts `_source` filtering kept).
     #[serde(rename = "_source", skip_serializing_if = "Option::is_none")]
     pub source: Option<Box<RawValue>>,

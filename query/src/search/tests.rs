@@ -223,3 +223,66 @@ fn a_runtime_script_hydrant_cannot_read_is_refused_by_name() {
     let e = c.search("web", json!({"runtime_mappings": {"x": {"type": "text"}}}));
     assert_eq!(e["error"]["type"], "parsing_exception", "{e}");
 }
+
+/// Each hit lists the named queries (`_name`, at any depth of `query` and `post_filter`) it
+/// matches, worked out here from `n`; a hit matching none has no `matched_queries`; and
+/// `stored_fields: "_none_"` leaves out `_id` and `_source`.
+#[test]
+fn hits_carry_the_named_queries_they_match() {
+    let c = corpus("web", &docs(), 3, None);
+    let a = c.search(
+        "web",
+        json!({
+            "query": {"bool": {
+                "should": [
+                    {"range": {"n": {"lt": 5, "_name": "small"}}},
+                    {"term": {"even": {"value": true, "_name": "even"}}},
+                    {"match": {"team": {"query": "red", "_name": "red"}}}
+                ],
+                "_name": "any"
+            }},
+            "post_filter": {"range": {"n": {"lt": 12, "_name": "page"}}},
+            "sort": ["n"],
+            "size": 12
+        }),
+    );
+    let hits = a["hits"]["hits"].as_array().unwrap();
+    // 0..12 but 5, 7 and 11, which match no `should`.
+    assert_eq!(hits.len(), 9, "{a}");
+    for h in hits {
+        let n = h["_source"]["n"].as_i64().unwrap();
+        let mut expected: Vec<&str> = Vec::new();
+        if n < 5 {
+            expected.push("small");
+        }
+        if n % 2 == 0 {
+            expected.push("even");
+        }
+        if n % 3 == 0 {
+            expected.push("red");
+        }
+        expected.extend(["any", "page"]);
+        assert_eq!(h["matched_queries"], json!(expected), "n = {n}: {h}");
+    }
+    let plain = c.search("web", json!({"query": {"term": {"even": true}}, "size": 1}));
+    assert!(plain["hits"]["hits"][0].get("matched_queries").is_none());
+
+    let none = c.search(
+        "web",
+        json!({"stored_fields": "_none_", "sort": ["n"], "size": 1}),
+    );
+    let hit = &none["hits"]["hits"][0];
+    assert!(
+        hit.get("_id").is_none() && hit.get("_source").is_none(),
+        "{hit}"
+    );
+    let star = c.search(
+        "web",
+        json!({"stored_fields": ["*"], "sort": ["n"], "size": 1}),
+    );
+    let hit = &star["hits"]["hits"][0];
+    assert!(
+        hit.get("_id").is_some() && hit.get("_source").is_none(),
+        "{hit}"
+    );
+}
