@@ -307,16 +307,28 @@ impl DateHistogram {
                 })
                 .collect(),
         };
+        // On a number (epoch milliseconds in a numeric field) the keys are numbers, as in
+        // Elasticsearch: no `key_as_string` unless a `format` asks for one.
+        let on_number = matches!(
+            r.kinds.get(&self.field),
+            crate::aggs::FieldKind::Long | crate::aggs::FieldKind::Double
+        ) && self.format.is_none();
         let mut out = Vec::with_capacity(raw.len());
         for (key, doc_count, subs) in raw {
-            out.push(date_bucket(
+            let (text, mut bucket) = date_bucket(
                 key,
                 doc_count,
                 subs,
                 (self.format.as_deref(), self.zone),
                 n,
                 r,
-            )?);
+            )?;
+            if on_number {
+                bucket.remove("key_as_string");
+                out.push((key.to_string(), bucket));
+            } else {
+                out.push((text, bucket));
+            }
         }
         self.order.apply(&mut out);
         Ok(json!({ "buckets": buckets_json(out, self.keyed) }))
