@@ -32,6 +32,7 @@ mod range;
 mod rare_terms;
 mod render;
 mod run;
+mod shifted;
 mod significant;
 mod sources;
 mod terms;

@@ -81,7 +81,12 @@ impl Percentiles {
         } else {
             Want::Numbers
         };
-        let field = p.column(&self.field, want, "percentiles")?;
+        let mut field = p.column(&self.field, want, "percentiles")?;
+        if let Some(base) = self.base(p.kinds, p.bounds)
+            && !field.starts_with('#')
+        {
+            field = super::shifted::register(&mut p.registry, &field, base);
+        }
         let req = PercentilesAggregationReq {
             field,
             percents: Some(self.percents.clone()),
@@ -94,6 +99,13 @@ impl Percentiles {
         ))
     }
 
+    /// The base a date field is sketched after: the earliest date of the request's span.
+    fn base(&self, kinds: &super::FieldKinds, bounds: &super::run::Bounds) -> Option<i64> {
+        (kinds.get(&self.field) == FieldKind::Date)
+            .then(|| bounds.get(&self.field).map(|(lo, _)| lo))
+            .flatten()
+    }
+
     pub(crate) fn render(
         &self,
         n: &AggNode,
@@ -103,25 +115,41 @@ impl Percentiles {
         let AggregationResult::MetricResult(MetricResult::Percentiles(p)) = result else {
             return Err(r.mismatch(n));
         };
-        let scale = if r.kinds.get(&self.field) == FieldKind::Date {
-            1e-6
-        } else {
-            1.0
+        let date = r.kinds.get(&self.field) == FieldKind::Date;
+        // Dates were sketched as milliseconds after the span's start, or else as the column's
+        // nanoseconds.
+        let to_ms = |x: f64| match self.base(r.kinds, r.bounds) {
+            Some(base) => x + base as f64,
+            None => x * 1e-6,
         };
-        let values: Vec<(f64, Value)> = points(p.values)
+        let values: Vec<(f64, f64)> = points(p.values)
             .into_iter()
-            .map(|(k, x)| (k, number_json(x * scale)))
+            .map(|(k, x)| (k, if date { to_ms(x) } else { x }))
             .collect();
+        // A date percentile also reads as a date, as Elasticsearch writes it.
+        let text = |x: f64| {
+            (date && x.is_finite())
+                .then(|| crate::dates::format_date(x as i64, None, crate::dates::Zone::Utc))
+        };
         Ok(if self.keyed {
             let mut o = Map::new();
-            for (k, v) in values {
-                o.insert(format!("{k:?}"), v);
+            for (k, x) in values {
+                o.insert(format!("{k:?}"), number_json(x));
+                if let Some(t) = text(x) {
+                    o.insert(format!("{k:?}_as_string"), json!(t));
+                }
             }
             json!({ "values": o })
         } else {
             let list: Vec<Value> = values
                 .into_iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
+                .map(|(k, x)| {
+                    let mut e = json!({"key": k, "value": number_json(x)});
+                    if let Some(t) = text(x) {
+                        e["value_as_string"] = json!(t);
+                    }
+                    e
+                })
                 .collect();
             json!({ "values": list })
         })

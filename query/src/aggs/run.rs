@@ -66,11 +66,15 @@ fn collector(aggs: Aggregations, registry: ValueSourceRegistry) -> DistributedAg
     DistributedAggregationCollector::from_aggs(aggs, context)
 }
 
-fn span_fields(nodes: &[AggNode], out: &mut Vec<(String, &'static str)>) {
+fn span_fields(nodes: &[AggNode], kinds: &FieldKinds, out: &mut Vec<(String, &'static str)>) {
     for n in nodes {
         let field = match &n.kind {
             AggKind::DateHistogram(d) if d.needs_span() => Some(&d.field),
             AggKind::AutoDateHistogram(a) => Some(&a.field),
+            // Sketched after the earliest date (see `shifted`).
+            AggKind::Percentiles(p) if kinds.get(&p.field) == super::FieldKind::Date => {
+                Some(&p.field)
+            }
             _ => None,
         };
         if let Some(field) = field
@@ -78,7 +82,7 @@ fn span_fields(nodes: &[AggNode], out: &mut Vec<(String, &'static str)>) {
         {
             out.push((field.clone(), n.kind.type_name()));
         }
-        span_fields(&n.subs, out);
+        span_fields(&n.subs, kinds, out);
     }
 }
 
@@ -145,7 +149,7 @@ impl AggRun {
     /// The date fields whose time span must be known before planning.
     pub fn span_fields(&self) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();
-        span_fields(&self.nodes, &mut out);
+        span_fields(&self.nodes, &self.kinds, &mut out);
         out
     }
 

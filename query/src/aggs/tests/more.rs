@@ -237,3 +237,28 @@ fn histograms_put_documents_without_a_value_on_missing() {
         docs().len()
     );
 }
+
+/// Percentiles of a date: close to the exact order statistic (sketched after the span's start,
+/// not as nanoseconds since 1970, where 1% is months), and written as dates too.
+#[test]
+fn percentiles_of_a_date_are_dates_close_to_the_exact_ones() {
+    let a = aggs(json!({"p": {"percentiles": {"field": "@timestamp", "percents": [50, 90]}}}));
+    let mut times: Vec<i64> = docs().iter().map(ts).collect();
+    times.sort_unstable();
+    let span = (times[times.len() - 1] - times[0]) as f64;
+    for (pct, key) in [(0.5, "50.0"), (0.9, "90.0")] {
+        let exact = times[((times.len() - 1) as f64 * pct) as usize] as f64;
+        let got = a["p"]["values"][key].as_f64().unwrap();
+        assert!(
+            (got - exact).abs() <= 0.02 * span,
+            "{key}: {got} vs {exact} (span {span})"
+        );
+        let text = a["p"]["values"][format!("{key}_as_string")]
+            .as_str()
+            .unwrap();
+        let parsed = chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(parsed, got as i64, "{text}");
+    }
+}
