@@ -170,6 +170,21 @@ impl Compiler<'_> {
                 "failed to create range query: bounds must be {what}"
             ))
         };
+        // A bound that is no number, in Java's words for it (`Long.parseLong`).
+        let not_a_number = || {
+            let v = [lower, upper]
+                .into_iter()
+                .find_map(|b| match b {
+                    RangeBound::Inclusive(v) | RangeBound::Exclusive(v) => v
+                        .trim()
+                        .parse::<f64>()
+                        .is_err()
+                        .then(|| v.trim().to_string()),
+                    RangeBound::Unbounded => None,
+                })
+                .unwrap_or_default();
+            QueryError::QueryShard(format!("failed to create query: For input string: \"{v}\""))
+        };
         Ok(match kind {
             FieldType::GeoPoint => {
                 return Err(QueryError::QueryShard(
@@ -182,7 +197,7 @@ impl Compiler<'_> {
             )),
             FieldType::Long => {
                 let (Some(lo), Some(hi)) = (num_bound(lower), num_bound(upper)) else {
-                    return Err(bad("numbers"));
+                    return Err(not_a_number());
                 };
                 let (Some(lo), Some(hi)) = (int_lower(lo), int_upper(hi)) else {
                     let v = [lower, upper]
@@ -207,7 +222,7 @@ impl Compiler<'_> {
             }
             FieldType::Double => {
                 let (Some(lo), Some(hi)) = (num_bound(lower), num_bound(upper)) else {
-                    return Err(bad("numbers"));
+                    return Err(not_a_number());
                 };
                 Box::new(RangeQuery::new(
                     lo.map(|x| Term::from_field_f64(field, x)),
