@@ -31,8 +31,14 @@ pub const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 
 /// Fetches a document's index and source by id (for `top_hits`).
 pub trait HitLookup {
-    /// The index holding document `id` and its source, if any shard has it.
-    fn fetch(&self, id: &str) -> Option<(String, Value)>;
+    /// The index holding document `id`, its source, and its `fields` / `docvalue_fields` as
+    /// a hit shows them (`None` when neither is asked for), if any shard has it.
+    fn fetch(
+        &self,
+        id: &str,
+        fields: &[crate::request::FieldSpec],
+        docvalue_fields: &[crate::request::FieldSpec],
+    ) -> Option<(String, Value, Option<serde_json::Map<String, Value>>)>;
 }
 
 /// The time span (epoch ms) of the date fields calendar histograms bucket.

@@ -17,7 +17,9 @@ use super::fields::FieldKind;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, number_json};
 use crate::error::QueryError;
-use crate::request::{SortSpec, SortTarget, SourceFilter, parse_sort};
+use crate::request::{
+    FieldSpec, SortSpec, SortTarget, SourceFilter, parse_field_specs, parse_sort,
+};
 
 /// ES's `index.max_inner_result_window`: a `top_hits`'s `from + size` may not exceed it.
 const MAX_INNER_RESULT_WINDOW: u64 = 100;
@@ -29,6 +31,8 @@ pub struct TopHits {
     from: usize,
     sort: Vec<SortSpec>,
     source: SourceFilter,
+    fields: Vec<FieldSpec>,
+    docvalue_fields: Vec<FieldSpec>,
 }
 
 impl TopHits {
@@ -85,6 +89,14 @@ impl TopHits {
                 Some(s) => SourceFilter::parse(s)?,
                 None => SourceFilter::default(),
             },
+            fields: match a.get("fields") {
+                Some(f) => parse_field_specs(f, "fields")?,
+                None => Vec::new(),
+            },
+            docvalue_fields: match a.get("docvalue_fields") {
+                Some(f) => parse_field_specs(f, "docvalue_fields")?,
+                None => Vec::new(),
+            },
         })
     }
 
@@ -139,13 +151,16 @@ impl TopHits {
                 continue;
             };
             let mut hit = Map::new();
-            match r.lookup.fetch(&id) {
-                Some((index, source)) => {
+            match r.lookup.fetch(&id, &self.fields, &self.docvalue_fields) {
+                Some((index, source, fields)) => {
                     hit.insert("_index".into(), json!(index));
                     hit.insert("_id".into(), json!(id));
                     hit.insert("_score".into(), Value::Null);
                     if self.source.enabled {
                         hit.insert("_source".into(), self.source.apply(&source));
+                    }
+                    if let Some(f) = fields.filter(|f| !f.is_empty()) {
+                        hit.insert("fields".into(), Value::Object(f));
                     }
                 }
                 None => continue,

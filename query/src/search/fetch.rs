@@ -15,7 +15,7 @@ use super::response::{Hit, raw_source, raw_value};
 use super::sort::value_json;
 use crate::aggs::{FieldKind, HitLookup};
 use crate::error::QueryError;
-use crate::request::{SearchRequest, SortSpec};
+use crate::request::{FieldSpec, SearchRequest, SortSpec};
 
 /// The stored id and source bytes of a document.
 fn stored(t: &ShardTarget, addr: DocAddress) -> Result<(String, Vec<u8>), QueryError> {
@@ -127,7 +127,12 @@ pub(crate) struct Lookup<'a> {
 }
 
 impl HitLookup for Lookup<'_> {
-    fn fetch(&self, id: &str) -> Option<(String, Value)> {
+    fn fetch(
+        &self,
+        id: &str,
+        fields: &[FieldSpec],
+        docvalue_fields: &[FieldSpec],
+    ) -> Option<(String, Value, Option<serde_json::Map<String, Value>>)> {
         for t in self.targets {
             let field = t.mapper.fields().id;
             let q = TermQuery::new(Term::from_field_text(field, id), IndexRecordOption::Basic);
@@ -141,7 +146,20 @@ impl HitLookup for Lookup<'_> {
                 && let Ok((_, bytes)) = stored(t, *addr)
             {
                 let source = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                return Some((t.index.name().to_string(), source));
+                let shown = (!fields.is_empty() || !docvalue_fields.is_empty()).then(|| {
+                    let values = HitValues {
+                        source: &source,
+                        timestamp_ms: timestamp_of(t, *addr),
+                        mapper: &t.mapper,
+                        fields: &t.fields,
+                    };
+                    let mut f = hit_fields(fields, &values, false);
+                    for (k, v) in hit_fields(docvalue_fields, &values, true) {
+                        f.entry(k).or_insert(v);
+                    }
+                    f
+                });
+                return Some((t.index.name().to_string(), source, shown));
             }
         }
         None

@@ -1,5 +1,6 @@
 //! `weighted_avg`, `percentile_ranks`, `median_absolute_deviation`, `auto_date_histogram`,
-//! `rare_terms`, `significant_terms` and `adjacency_matrix` against answers computed here
+//! `rare_terms`, `significant_terms`, `adjacency_matrix`, date percentiles and `top_hits`'
+//! fields against answers computed here
 //! from the same documents (integers and floats mixed in `bytes`, some without it).
 
 use serde_json::json;
@@ -260,5 +261,36 @@ fn percentiles_of_a_date_are_dates_close_to_the_exact_ones() {
             .unwrap()
             .timestamp_millis();
         assert_eq!(parsed, got as i64, "{text}");
+    }
+}
+
+/// `top_hits` with `docvalue_fields` and `fields` and no `_source`: each hit shows the values
+/// asked for, as a search hit does.
+#[test]
+fn top_hits_show_docvalue_fields_and_fields() {
+    let a = aggs(json!({"m": {
+        "terms": {"field": "method"},
+        "aggs": {"last": {"top_hits": {
+            "size": 1,
+            "sort": [{"@timestamp": {"order": "desc"}}],
+            "_source": false,
+            "docvalue_fields": ["status"],
+            "fields": ["method"]
+        }}}
+    }}));
+    for b in a["m"]["buckets"].as_array().unwrap() {
+        let method = b["key"].as_str().unwrap();
+        let newest = docs()
+            .iter()
+            .filter(|d| d["method"] == method)
+            .max_by_key(|d| ts(d))
+            .unwrap();
+        let hit = &b["last"]["hits"]["hits"][0];
+        assert!(hit.get("_source").is_none(), "{hit}");
+        assert_eq!(
+            hit["fields"],
+            json!({"status": [newest["status"]], "method": [method]}),
+            "{hit}"
+        );
     }
 }
