@@ -42,7 +42,7 @@ mod weighted_avg;
 use serde_json::Value;
 
 pub use fields::{FieldKind, FieldKinds};
-pub use run::{AggRun, Bounds, HitLookup};
+pub use run::{AggRun, Bounds, FetchedHit, HitLookup};
 
 use crate::error::QueryError;
 

@@ -38,7 +38,17 @@ pub trait HitLookup {
         id: &str,
         fields: &[crate::request::FieldSpec],
         docvalue_fields: &[crate::request::FieldSpec],
-    ) -> Option<(String, Value, Option<serde_json::Map<String, Value>>)>;
+    ) -> Option<FetchedHit>;
+}
+
+/// A document [`HitLookup`] found.
+pub struct FetchedHit {
+    /// The index holding it.
+    pub index: String,
+    /// Its source.
+    pub source: Value,
+    /// Its `fields` and `docvalue_fields`, when asked for.
+    pub fields: Option<serde_json::Map<String, Value>>,
 }
 
 /// The time span (epoch ms) of the date fields calendar histograms bucket.

@@ -152,7 +152,11 @@ impl TopHits {
             };
             let mut hit = Map::new();
             match r.lookup.fetch(&id, &self.fields, &self.docvalue_fields) {
-                Some((index, source, fields)) => {
+                Some(super::run::FetchedHit {
+                    index,
+                    source,
+                    fields,
+                }) => {
                     hit.insert("_index".into(), json!(index));
                     hit.insert("_id".into(), json!(id));
                     hit.insert("_score".into(), Value::Null);

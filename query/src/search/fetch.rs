@@ -13,7 +13,7 @@ use super::fields::{HitValues, hit_fields};
 use super::highlight::{QueryTerms, highlight};
 use super::response::{Hit, raw_source, raw_value};
 use super::sort::value_json;
-use crate::aggs::{FieldKind, HitLookup};
+use crate::aggs::{FetchedHit, FieldKind, HitLookup};
 use crate::error::QueryError;
 use crate::request::{FieldSpec, SearchRequest, SortSpec};
 
@@ -132,7 +132,7 @@ impl HitLookup for Lookup<'_> {
         id: &str,
         fields: &[FieldSpec],
         docvalue_fields: &[FieldSpec],
-    ) -> Option<(String, Value, Option<serde_json::Map<String, Value>>)> {
+    ) -> Option<FetchedHit> {
         for t in self.targets {
             let field = t.mapper.fields().id;
             let q = TermQuery::new(Term::from_field_text(field, id), IndexRecordOption::Basic);
@@ -159,7 +159,11 @@ impl HitLookup for Lookup<'_> {
                     }
                     f
                 });
-                return Some((t.index.name().to_string(), source, shown));
+                return Some(FetchedHit {
+                    index: t.index.name().to_string(),
+                    source,
+                    fields: shown,
+                });
             }
         }
         None

@@ -1,7 +1,7 @@
 //! `weighted_avg`, `percentile_ranks`, `median_absolute_deviation`, `auto_date_histogram`,
-//! `rare_terms`, `significant_terms`, `adjacency_matrix`, date percentiles and `top_hits`'
-//! fields against answers computed here
-//! from the same documents (integers and floats mixed in `bytes`, some without it).
+//! `rare_terms`, `significant_terms`, `adjacency_matrix`, date percentiles and the fields of
+//! `top_hits` against answers computed here from the same documents (integers and floats
+//! mixed in `bytes`, some without it).
 
 use serde_json::json;
 
