@@ -170,19 +170,21 @@ impl Compiler<'_> {
                 "failed to create range query: bounds must be {what}"
             ))
         };
-        // A bound that is no number, in Java's words for it (`Long.parseLong`).
-        let not_a_number = || {
-            let v = [lower, upper]
+        // The first bound whose text `fails`, for the error that names it.
+        let failing = |fails: fn(&str) -> bool| {
+            [lower, upper]
                 .into_iter()
                 .find_map(|b| match b {
-                    RangeBound::Inclusive(v) | RangeBound::Exclusive(v) => v
-                        .trim()
-                        .parse::<f64>()
-                        .is_err()
-                        .then(|| v.trim().to_string()),
+                    RangeBound::Inclusive(v) | RangeBound::Exclusive(v) => {
+                        fails(v.trim()).then(|| v.trim().to_string())
+                    }
                     RangeBound::Unbounded => None,
                 })
-                .unwrap_or_default();
+                .unwrap_or_default()
+        };
+        // A bound that is no number, in Java's words for it (`Long.parseLong`).
+        let not_a_number = || {
+            let v = failing(|v| v.parse::<f64>().is_err());
             QueryError::QueryShard(format!("failed to create query: For input string: \"{v}\""))
         };
         Ok(match kind {
@@ -200,17 +202,7 @@ impl Compiler<'_> {
                     return Err(not_a_number());
                 };
                 let (Some(lo), Some(hi)) = (int_lower(lo), int_upper(hi)) else {
-                    let v = [lower, upper]
-                        .into_iter()
-                        .find_map(|b| match b {
-                            RangeBound::Inclusive(v) | RangeBound::Exclusive(v) => v
-                                .trim()
-                                .parse::<i64>()
-                                .is_err()
-                                .then(|| v.trim().to_string()),
-                            RangeBound::Unbounded => None,
-                        })
-                        .unwrap_or_default();
+                    let v = failing(|v| v.parse::<i64>().is_err());
                     return Err(QueryError::QueryShard(format!(
                         "failed to create query: Value [{v}] is out of range for a long"
                     )));
