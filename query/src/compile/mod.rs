@@ -22,6 +22,7 @@ mod bounds;
 mod explicit;
 mod geo;
 mod pattern;
+mod prefix;
 mod values;
 
 pub use bounds::TimeRange;
@@ -597,9 +598,10 @@ impl<'a> Compiler<'a> {
 fn match_terms(mut terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
     match kind {
         MatchKind::PhrasePrefix { max_expansions } if !terms.is_empty() => {
-            let mut q = PhrasePrefixQuery::new(terms);
-            q.set_max_expansions(*max_expansions);
-            return Some(Box::new(q));
+            return Some(Box::new(prefix::ShardPhrasePrefix::new(
+                terms,
+                *max_expansions,
+            )));
         }
         MatchKind::BoolPrefix {
             operator,
@@ -607,8 +609,7 @@ fn match_terms(mut terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
             max_expansions,
         } if !terms.is_empty() => {
             let last = terms.pop()?;
-            let mut prefix = PhrasePrefixQuery::new(vec![last]);
-            prefix.set_max_expansions(*max_expansions);
+            let prefix = prefix::ShardPhrasePrefix::new(vec![last], *max_expansions);
             let n = terms.len() + 1;
             let occur = match operator {
                 Operator::And => Occur::Must,

@@ -286,3 +286,29 @@ fn hits_carry_the_named_queries_they_match() {
         "{hit}"
     );
 }
+
+/// `max_expansions` counts the prefix's terms in the shard, as Elasticsearch does, however
+/// the shard is cut into segments: here each segment holds one term of the prefix (`log0` …
+/// `log7`), and only the first three of the shard are matched.
+#[test]
+fn max_expansions_takes_the_first_terms_of_the_shard_not_of_each_segment() {
+    let doc = |i: i64| json!({"@timestamp": T0 + i, "msg": format!("GET log{i}"), "n": i});
+    let c = corpus("web", &[doc(0)], 1, None);
+    for i in 1..8 {
+        c.append(&[doc(i)]);
+    }
+    let hits = |q: Value| {
+        let mut v = ns(&c.search("web", json!({"query": q, "size": 20})));
+        v.sort_unstable();
+        v
+    };
+    let phrase = json!({"match_phrase_prefix": {"msg": {"query": "get lo", "max_expansions": 3}}});
+    assert_eq!(hits(phrase), [0, 1, 2]);
+    let one = json!({"match_phrase_prefix": {"msg": {"query": "lo", "max_expansions": 3}}});
+    assert_eq!(hits(one), [0, 1, 2]);
+    let bool_prefix = json!({"match_bool_prefix": {"msg": {"query": "get lo", "max_expansions": 2, "operator": "and"}}});
+    assert_eq!(hits(bool_prefix), [0, 1]);
+    // Within the limit, every term of the prefix matches.
+    let all = json!({"match_phrase_prefix": {"msg": "get lo"}});
+    assert_eq!(hits(all), (0..8).collect::<Vec<_>>());
+}
