@@ -2,7 +2,7 @@
 //! and values are printed (dates as `key_as_string`, booleans as `true`/`false`) and which
 //! columns an aggregation may read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hydrant_config::FieldType;
 use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
@@ -106,6 +106,9 @@ fn merge(a: FieldKind, b: FieldKind) -> FieldKind {
 pub struct FieldKinds {
     // Ordered, so that the request cache's key is the same for the same request.
     map: BTreeMap<String, FieldKind>,
+    /// Fields holding integers in some columns and floats in others (shards, or segments of
+    /// one shard): their columns' values compare only after conversion.
+    mixed: BTreeSet<String>,
 }
 
 impl FieldKinds {
@@ -118,15 +121,35 @@ impl FieldKinds {
             .iter()
             .map(|n| (n.clone(), FieldKind::Unmapped))
             .collect();
+        let mut seen: BTreeMap<&str, BTreeSet<FieldKind>> = BTreeMap::new();
         for (mapper, fields) in shards {
             for name in names {
                 let k = kind_in(mapper, fields, name);
+                let kinds = seen.entry(name.as_str()).or_default();
+                kinds.insert(k);
+                if let FieldTarget::Dynamic { path } = mapper.resolve(name)
+                    && let Some(values) = fields.paths.get(&path)
+                    && values.contains(&ValueKind::F64)
+                    && (values.contains(&ValueKind::I64) || values.contains(&ValueKind::U64))
+                {
+                    kinds.insert(FieldKind::Long);
+                }
                 if let Some(slot) = map.get_mut(name) {
                     *slot = merge(*slot, k);
                 }
             }
         }
-        FieldKinds { map }
+        let mixed = seen
+            .into_iter()
+            .filter(|(_, k)| k.contains(&FieldKind::Long) && k.contains(&FieldKind::Double))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        FieldKinds { map, mixed }
+    }
+
+    /// Whether `name` holds integers in some columns and floats in others.
+    pub fn mixed_numbers(&self, name: &str) -> bool {
+        self.mixed.contains(name)
     }
 
     /// The kind of `name` (`Unmapped` when unknown).

@@ -13,6 +13,7 @@
 mod adjacency;
 mod args;
 mod auto_date_histogram;
+mod boxplot;
 mod calendar;
 mod cardinality;
 mod composite;
@@ -37,6 +38,7 @@ mod significant;
 mod sources;
 mod terms;
 mod top_hits;
+mod top_metrics;
 mod weighted_avg;
 
 use serde_json::Value;
@@ -106,8 +108,12 @@ pub enum AggKind {
     Mad(mad::MedianAbsoluteDeviation),
     /// `weighted_avg`.
     WeightedAvg(weighted_avg::WeightedAvg),
+    /// `boxplot`.
+    Boxplot(boxplot::Boxplot),
     /// `top_hits`.
     TopHits(top_hits::TopHits),
+    /// `top_metrics`.
+    TopMetrics(top_metrics::TopMetrics),
     /// A pipeline aggregation (computed from the others' rendered results).
     Pipeline(pipeline::Pipeline),
 }
@@ -159,7 +165,9 @@ impl AggKind {
             AggKind::PercentileRanks(_) => "percentile_ranks",
             AggKind::Mad(_) => "median_absolute_deviation",
             AggKind::WeightedAvg(_) => "weighted_avg",
+            AggKind::Boxplot(_) => "boxplot",
             AggKind::TopHits(_) => "top_hits",
+            AggKind::TopMetrics(_) => "top_metrics",
             AggKind::Pipeline(p) => p.type_name,
         }
     }
@@ -180,7 +188,9 @@ impl AggKind {
             AggKind::PercentileRanks(p) => vec![p.field.as_str()],
             AggKind::Mad(m) => vec![m.field.as_str()],
             AggKind::WeightedAvg(w) => w.fields(),
+            AggKind::Boxplot(b) => vec![b.field.as_str()],
             AggKind::TopHits(t) => t.sort_fields(),
+            AggKind::TopMetrics(t) => t.fields(),
             AggKind::Missing(_, field) => vec![field.as_str()],
             AggKind::Composite(c) => c.fields(),
             AggKind::MultiTerms(m) => m.fields(),
@@ -392,7 +402,9 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
         }
         "median_absolute_deviation" => AggKind::Mad(mad::MedianAbsoluteDeviation::parse(v)?),
         "weighted_avg" => AggKind::WeightedAvg(weighted_avg::WeightedAvg::parse(v)?),
+        "boxplot" => AggKind::Boxplot(boxplot::Boxplot::parse(v)?),
         "top_hits" => AggKind::TopHits(top_hits::TopHits::parse(v)?),
+        "top_metrics" => AggKind::TopMetrics(top_metrics::TopMetrics::parse(v)?),
         t if pipeline::TYPES.contains(&t) => AggKind::Pipeline(pipeline::Pipeline::parse(t, v)?),
         // Everything else (geo grids, pipelines, composite, …) is refused by name rather than
         // answered wrongly.
@@ -415,7 +427,6 @@ fn parse_kind(t: &str, v: &Value) -> Result<AggKind, QueryError> {
 /// Aggregation types Elasticsearch or OpenSearch have and Hydrant does not: refused as not
 /// supported; any other name is unknown, as Elasticsearch answers it.
 const KNOWN_TYPES: &[&str] = &[
-    "boxplot",
     "categorize_text",
     "children",
     "diversified_sampler",
@@ -438,7 +449,6 @@ const KNOWN_TYPES: &[&str] = &[
     "string_stats",
     "t_test",
     "time_series",
-    "top_metrics",
     "variable_width_histogram",
 ];
 

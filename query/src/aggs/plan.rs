@@ -82,10 +82,12 @@ impl<'a> Planner<'a> {
             AggKind::PercentileRanks(p) => vec![(name, p.plan(self)?)],
             AggKind::Mad(m) => vec![(name, m.plan(self)?)],
             AggKind::WeightedAvg(w) => w.plan(self, &name)?,
+            AggKind::Boxplot(b) => b.plan(self, &name)?,
             AggKind::GeoGrid(g) => vec![(name, g.plan(self, subs)?)],
             AggKind::GeoCentroid(g) => g.plan(self, &name)?,
             AggKind::GeoBounds(g) => g.plan(self, &name)?,
             AggKind::TopHits(t) => vec![(name, t.plan(self)?)],
+            AggKind::TopMetrics(t) => vec![(name, t.plan(self)?)],
             // Computed after rendering, from the others' results.
             AggKind::Pipeline(_) => Vec::new(),
         })

@@ -73,6 +73,7 @@ impl Renderer<'_> {
             AggKind::Filters(f) => return f.render(n, results, self),
             AggKind::Range(r) => return r.render(n, results, self),
             AggKind::WeightedAvg(w) => return w.render(n, results, self),
+            AggKind::Boxplot(b) => return b.render(n, results, self),
             AggKind::AdjacencyMatrix(a) => return a.render(n, results, self),
             AggKind::GeoCentroid(g) => return g.render(n, results, self),
             AggKind::GeoBounds(g) => return g.render(n, results, self),
@@ -95,12 +96,14 @@ impl Renderer<'_> {
             AggKind::PercentileRanks(p) => p.render(n, res, self),
             AggKind::Mad(m) => m.render(n, res, self),
             AggKind::TopHits(t) => t.render(n, res, self),
+            AggKind::TopMetrics(t) => t.render(n, res, self),
             AggKind::GeoGrid(g) => g.render(n, res, self),
             AggKind::Filters(_)
             | AggKind::GeoCentroid(_)
             | AggKind::GeoBounds(_)
             | AggKind::Range(_)
             | AggKind::WeightedAvg(_)
+            | AggKind::Boxplot(_)
             | AggKind::AdjacencyMatrix(_)
             | AggKind::Pipeline(_) => Err(self.mismatch(n)),
         }

@@ -60,7 +60,7 @@ pub(super) fn docs() -> &'static Vec<Value> {
     })
 }
 
-fn shared() -> &'static Corpus {
+pub(super) fn shared() -> &'static Corpus {
     static C: OnceLock<Corpus> = OnceLock::new();
     C.get_or_init(|| corpus("web", docs(), 2, None))
 }
@@ -610,6 +610,7 @@ fn too_many_buckets_is_a_typed_error() {
 
 mod geo;
 mod more;
+mod top;
 
 /// `(key, doc_count)` of each bucket of a rendered bucket aggregation with string keys.
 pub(super) fn key_counts(agg: &Value) -> Vec<(String, u64)> {

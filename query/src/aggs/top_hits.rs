@@ -107,7 +107,6 @@ impl TopHits {
 
     pub(crate) fn plan(&self, p: &mut Planner<'_>) -> Result<Aggregation, QueryError> {
         let mut sort = Vec::new();
-        let mut fields = vec!["_id".to_string()];
         for s in &self.sort {
             let name = s.field().unwrap_or_default();
             let kind = p.kinds.get(name);
@@ -119,15 +118,23 @@ impl TopHits {
                     ),
                 });
             }
+            if p.kinds.mixed_numbers(name) {
+                return Err(QueryError::Unsupported {
+                    what: format!(
+                        "sorting [top_hits] by [{name}], a dynamic field holding both integers and floats"
+                    ),
+                });
+            }
             let column = p.column(name, Want::Any, "top_hits")?;
-            sort.push(json!({ column.clone(): if s.desc { "desc" } else { "asc" } }));
-            fields.push(column);
+            sort.push(json!({ column: if s.desc { "desc" } else { "asc" } }));
         }
         let req: TopHitsAggregationReq = serde_json::from_value(json!({
             "size": self.size,
             "from": self.from,
             "sort": sort,
-            "docvalue_fields": fields,
+            // Only `_id`: the sort values come with each hit, and tantivy's `docvalue_fields`
+            // panic on a column a segment lacks.
+            "docvalue_fields": ["_id"],
         }))
         .map_err(|e| QueryError::Parsing(format!("[top_hits] {e}")))?;
         Ok(node(

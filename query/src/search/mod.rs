@@ -156,10 +156,12 @@ fn cache_text(req: &SearchRequest, aggs: Option<&AggRun>, scoring: bool) -> Opti
         "{:?}|{:?}|{aggs:?}|{:?}",
         req.query, req.post_filter, req.runtime
     );
-    // `now` moves; `top_hits` ranks ties by segment ordinal; significant_terms' backgrounds
-    // are counted per request.
-    let fixed =
-        !text.contains("now") && !text.contains("TopHits(") && !text.contains("SignificantTerms(");
+    // `now` moves; `top_hits` and `top_metrics` rank ties by segment ordinal;
+    // significant_terms' backgrounds are counted per request.
+    let fixed = !text.contains("now")
+        && !text.contains("TopHits(")
+        && !text.contains("TopMetrics(")
+        && !text.contains("SignificantTerms(");
     fixed.then_some(text)
 }
 

@@ -70,6 +70,16 @@ fn metric_value(agg: &Value, prop: Option<&str>) -> Result<Option<f64>, String> 
     if let Some(v) = agg.get(prop) {
         return Ok(number(Some(v)));
     }
+    // `top_metrics`: a metric of the first document (ES resolves paths only with `size: 1`).
+    if let Some(top) = agg.get("top").and_then(Value::as_array) {
+        return match top.first() {
+            None => Ok(None),
+            Some(first) => match first.get("metrics").and_then(|m| m.get(prop)) {
+                Some(v) => Ok(number(Some(v))),
+                None => Err(format!("it has no metric [{prop}]")),
+            },
+        };
+    }
     let wanted: Option<f64> = prop.parse().ok();
     let same = |k: &str| k == prop || (wanted.is_some() && k.parse::<f64>().ok() == wanted);
     match agg.get("values") {
