@@ -110,7 +110,7 @@ pub(crate) fn coerce(path: &str, kind: FieldType, v: Scalar) -> Result<OwnedValu
                 Scalar::I64(i) => Some(*i),
                 Scalar::U64(u) => i64::try_from(*u).ok(),
                 Scalar::F64(x) if x.is_finite() => Some(*x as i64),
-                Scalar::Str(s) => crate::timestamp::parse_timestamp_str(s),
+                Scalar::Str(s) => super::dates::explicit(s),
                 Scalar::Bool(_) | Scalar::F64(_) => None,
             };
             ms.map(|ms| OwnedValue::Date(tantivy_date(ms)))
@@ -178,6 +178,22 @@ mod tests {
             Ok(OwnedValue::Date(tantivy_date(1_431_857_100_000)))
         );
         assert!(coerce("d", FieldType::Date, Scalar::Str("soon".into())).is_err());
+        // `strict_date_optional_time||epoch_millis`, Elasticsearch's default: a date alone or
+        // a partial time is a date; a space for the `T` is not.
+        let date = |s: &str| coerce("d", FieldType::Date, Scalar::Str(s.into()));
+        assert_eq!(
+            date("2026-03-29"),
+            Ok(OwnedValue::Date(tantivy_date(1_774_742_400_000)))
+        );
+        assert_eq!(
+            date("2026-03-29T10+01:00"),
+            Ok(OwnedValue::Date(tantivy_date(1_774_774_800_000)))
+        );
+        assert_eq!(
+            date("1431857100000"),
+            Ok(OwnedValue::Date(tantivy_date(1_431_857_100_000)))
+        );
+        assert!(date("2026-03-29 03:30:00").is_err());
         assert!(matches!(
             coerce("ip", FieldType::Ip, Scalar::Str("10.0.0.1".into())),
             Ok(OwnedValue::IpAddr(_))

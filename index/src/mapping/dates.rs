@@ -31,6 +31,21 @@ pub(crate) fn detect(s: &str) -> Option<i64> {
     (MIN_MS..=MAX_MS).contains(&ms).then_some(ms)
 }
 
+/// A string an explicit `date` field holds, in its default format
+/// `strict_date_optional_time||epoch_millis`: a date with optional time and offset, or epoch
+/// milliseconds (digits, possibly negative).
+pub(crate) fn explicit(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().ok();
+    }
+    let b = s.as_bytes();
+    if b.len() < 7 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return None;
+    }
+    optional_time(b).filter(|ms| (MIN_MS..=MAX_MS).contains(ms))
+}
+
 /// A cursor over the bytes.
 struct Cursor<'a> {
     b: &'a [u8],

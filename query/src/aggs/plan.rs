@@ -86,7 +86,7 @@ impl<'a> Planner<'a> {
             AggKind::GeoGrid(g) => vec![(name, g.plan(self, subs)?)],
             AggKind::GeoCentroid(g) => g.plan(self, &name)?,
             AggKind::GeoBounds(g) => g.plan(self, &name)?,
-            AggKind::TopHits(t) => vec![(name, t.plan(self)?)],
+            AggKind::TopHits(t) => t.plan(self, &name)?,
             AggKind::TopMetrics(t) => vec![(name, t.plan(self)?)],
             // Computed after rendering, from the others' results.
             AggKind::Pipeline(_) => Vec::new(),

@@ -74,6 +74,7 @@ impl Renderer<'_> {
             AggKind::Range(r) => return r.render(n, results, self),
             AggKind::WeightedAvg(w) => return w.render(n, results, self),
             AggKind::Boxplot(b) => return b.render(n, results, self),
+            AggKind::TopHits(t) => return t.render(n, results, self),
             AggKind::AdjacencyMatrix(a) => return a.render(n, results, self),
             AggKind::GeoCentroid(g) => return g.render(n, results, self),
             AggKind::GeoBounds(g) => return g.render(n, results, self),
@@ -95,7 +96,6 @@ impl Renderer<'_> {
             AggKind::Percentiles(p) => p.render(n, res, self),
             AggKind::PercentileRanks(p) => p.render(n, res, self),
             AggKind::Mad(m) => m.render(n, res, self),
-            AggKind::TopHits(t) => t.render(n, res, self),
             AggKind::TopMetrics(t) => t.render(n, res, self),
             AggKind::GeoGrid(g) => g.render(n, res, self),
             AggKind::Filters(_)
@@ -104,6 +104,7 @@ impl Renderer<'_> {
             | AggKind::Range(_)
             | AggKind::WeightedAvg(_)
             | AggKind::Boxplot(_)
+            | AggKind::TopHits(_)
             | AggKind::AdjacencyMatrix(_)
             | AggKind::Pipeline(_) => Err(self.mismatch(n)),
         }

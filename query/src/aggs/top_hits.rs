@@ -6,20 +6,29 @@
 
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
-use tantivy::aggregation::agg_result::{AggregationResult, MetricResult};
-use tantivy::aggregation::metric::TopHitsAggregationReq;
+use tantivy::aggregation::agg_result::{
+    AggregationResult, AggregationResults, BucketResult, MetricResult,
+};
+use tantivy::aggregation::metric::{TopHitsAggregationReq, TopHitsVecEntry};
 use tantivy::columnar::MonotonicallyMappableToU64;
 use tantivy::schema::OwnedValue;
 
 use super::AggNode;
 use super::args::Args;
 use super::fields::FieldKind;
+use super::filters::compiled_filter;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, number_json};
+use crate::ast::{BoolQuery, QueryAst};
 use crate::error::QueryError;
 use crate::request::{
-    FieldSpec, SortSpec, SortTarget, SourceFilter, parse_field_specs, parse_sort,
+    FieldSpec, Missing, SortSpec, SortTarget, SourceFilter, parse_field_specs, parse_sort,
 };
+
+/// The ranking under each filter on the first sort field.
+const TOP: &str = "top";
+/// The suffix of the ranking of the documents without the first sort field.
+const WITHOUT: &str = "#without";
 
 /// ES's `index.max_inner_result_window`: a `top_hits`'s `from + size` may not exceed it.
 const MAX_INNER_RESULT_WINDOW: u64 = 100;
@@ -105,7 +114,15 @@ impl TopHits {
         self.sort.iter().filter_map(SortSpec::field).collect()
     }
 
-    pub(crate) fn plan(&self, p: &mut Planner<'_>) -> Result<Aggregation, QueryError> {
+    /// The tantivy aggregations: the ranking itself when no field sorts it; else one ranking
+    /// of the documents with the first sort field and one of those without it (tantivy ranks
+    /// documents without a value first whatever the order; ES puts them `_last` unless told
+    /// `_first`), joined when rendered.
+    pub(crate) fn plan(
+        &self,
+        p: &mut Planner<'_>,
+        name: &str,
+    ) -> Result<Vec<(String, Aggregation)>, QueryError> {
         let mut sort = Vec::new();
         for s in &self.sort {
             let name = s.field().unwrap_or_default();
@@ -125,35 +142,106 @@ impl TopHits {
                     ),
                 });
             }
+            if matches!(s.missing, Missing::Value(_)) {
+                return Err(QueryError::Unsupported {
+                    what: format!(
+                        "a [missing] value other than [_first] or [_last] in a [top_hits] sort on [{name}]"
+                    ),
+                });
+            }
             let column = p.column(name, Want::Any, "top_hits")?;
             sort.push(json!({ column: if s.desc { "desc" } else { "asc" } }));
         }
-        let req: TopHitsAggregationReq = serde_json::from_value(json!({
-            "size": self.size,
-            "from": self.from,
-            "sort": sort,
-            // Only `_id`: the sort values come with each hit, and tantivy's `docvalue_fields`
-            // panic on a column a segment lacks.
-            "docvalue_fields": ["_id"],
-        }))
-        .map_err(|e| QueryError::Parsing(format!("[top_hits] {e}")))?;
-        Ok(node(
-            AggregationVariants::TopHits(req),
-            Aggregations::default(),
-        ))
+        let ranking =
+            |sort: &[Value], size: usize, from: usize| -> Result<Aggregation, QueryError> {
+                let req: TopHitsAggregationReq = serde_json::from_value(json!({
+                    "size": size,
+                    "from": from,
+                    "sort": sort,
+                    // Only `_id`: the sort values come with each hit, and tantivy's
+                    // `docvalue_fields` panic on a column a segment lacks.
+                    "docvalue_fields": ["_id"],
+                }))
+                .map_err(|e| QueryError::Parsing(format!("[top_hits] {e}")))?;
+                Ok(node(
+                    AggregationVariants::TopHits(req),
+                    Aggregations::default(),
+                ))
+            };
+        let Some(first) = self.sort.first().and_then(SortSpec::field) else {
+            return Ok(vec![(
+                name.to_string(),
+                ranking(&sort, self.size, self.from)?,
+            )]);
+        };
+        let window = self.size + self.from;
+        let has = QueryAst::Exists {
+            field: first.to_string(),
+        };
+        let lacks = QueryAst::Bool(BoolQuery {
+            must_not: vec![has.clone()],
+            ..Default::default()
+        });
+        let mut with = Aggregations::default();
+        with.insert(TOP.to_string(), ranking(&sort, window, 0)?);
+        let mut without = Aggregations::default();
+        without.insert(TOP.to_string(), ranking(&sort[1..], window, 0)?);
+        Ok(vec![
+            (
+                name.to_string(),
+                node(AggregationVariants::Filter(compiled_filter(p, &has)?), with),
+            ),
+            (
+                format!("{name}{WITHOUT}"),
+                node(
+                    AggregationVariants::Filter(compiled_filter(p, &lacks)?),
+                    without,
+                ),
+            ),
+        ])
     }
 
     pub(crate) fn render(
         &self,
         n: &AggNode,
-        result: AggregationResult,
+        results: &mut AggregationResults,
         r: &Renderer<'_>,
     ) -> Result<Value, QueryError> {
-        let AggregationResult::MetricResult(MetricResult::TopHits(top)) = result else {
-            return Err(r.mismatch(n));
+        let mut ranked = |name: &str| -> Result<Vec<TopHitsVecEntry>, QueryError> {
+            match results.0.remove(name) {
+                Some(AggregationResult::MetricResult(MetricResult::TopHits(top))) => Ok(top.hits),
+                Some(AggregationResult::BucketResult(BucketResult::Filter(mut f))) => {
+                    match f.sub_aggregations.0.remove(TOP) {
+                        Some(AggregationResult::MetricResult(MetricResult::TopHits(top))) => {
+                            Ok(top.hits)
+                        }
+                        _ => Err(r.mismatch(n)),
+                    }
+                }
+                _ => Err(r.mismatch(n)),
+            }
         };
-        let mut hits = Vec::with_capacity(top.hits.len());
-        for entry in top.hits {
+        let mut entries = ranked(&n.name)?;
+        if self.sort.first().and_then(SortSpec::field).is_some() {
+            let mut without = ranked(&format!("{}{WITHOUT}", n.name))?;
+            for e in &mut without {
+                // The ranking without the first field sorted by the others only.
+                e.sort.insert(0, None);
+            }
+            if self.sort[0].missing == Missing::First {
+                without.append(&mut entries);
+                entries = without;
+            } else {
+                entries.append(&mut without);
+            }
+            entries = entries
+                .into_iter()
+                .skip(self.from)
+                .take(self.size)
+                .collect();
+        }
+        let mut hits = Vec::with_capacity(entries.len());
+        for entry in entries {
             let Some(id) = entry.doc_value_fields.get("_id").and_then(first_str) else {
                 continue;
             };

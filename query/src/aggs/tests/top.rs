@@ -193,3 +193,31 @@ fn top_hits_sorted_by_a_field_no_document_has() {
     assert_eq!(hits.len(), 2, "{resp}");
     assert_eq!(hits[0]["sort"], json!([null]), "{resp}");
 }
+
+/// Documents without the sort field come after the others (`_last`, ES's default) or before
+/// them (`_first`), whatever the order.
+#[test]
+fn top_hits_put_documents_without_the_sort_field_where_missing_says() {
+    let a = aggs(json!({
+        "last": {"top_hits": {"sort": [{"bytes": {"order": "asc"}}], "size": 2, "_source": ["bytes"]}},
+        "first": {"top_hits": {"sort": [{"bytes": {"order": "desc", "missing": "_first"}}, {"status": "asc"}], "size": 2, "_source": ["bytes"]}},
+        "paged": {"top_hits": {"sort": [{"bytes": {"order": "desc"}}], "from": 1, "size": 1, "_source": ["bytes"]}}
+    }));
+    let mut v: Vec<f64> = docs().iter().filter_map(bytes).collect();
+    v.sort_by(f64::total_cmp);
+    let sorts = |name: &str| -> Vec<Value> {
+        a[name]["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["sort"].clone())
+            .collect()
+    };
+    let last = sorts("last");
+    assert!(close(last[0][0].as_f64().unwrap(), v[0]), "{a}");
+    assert!(close(last[1][0].as_f64().unwrap(), v[1]), "{a}");
+    let first = sorts("first");
+    assert!(first.iter().all(|s| s[0].is_null()), "{a}");
+    let paged = sorts("paged");
+    assert!(close(paged[0][0].as_f64().unwrap(), v[v.len() - 2]), "{a}");
+}
