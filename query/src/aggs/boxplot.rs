@@ -16,7 +16,7 @@ use tantivy::aggregation::metric::{PercentilesAggregationReq, StatsAggregation};
 
 use super::AggNode;
 use super::args::Args;
-use super::percentiles::points;
+use super::percentiles::{points, slice_midpoints};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, opt_number};
 use crate::error::QueryError;
@@ -32,9 +32,7 @@ pub struct Boxplot {
 }
 
 fn percents() -> Vec<f64> {
-    let mut p: Vec<f64> = (0..SLICES)
-        .map(|i| (i as f64 + 0.5) * 100.0 / SLICES as f64)
-        .collect();
+    let mut p = slice_midpoints(SLICES);
     p.extend([25.0, 50.0, 75.0]);
     p
 }

@@ -13,7 +13,7 @@ use tantivy::aggregation::metric::PercentilesAggregationReq;
 
 use super::AggNode;
 use super::args::Args;
-use super::percentiles::points;
+use super::percentiles::{points, slice_midpoints};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, opt_number};
 use crate::error::QueryError;
@@ -29,9 +29,7 @@ pub struct MedianAbsoluteDeviation {
 }
 
 fn percents() -> Vec<f64> {
-    let mut p: Vec<f64> = (0..SLICES)
-        .map(|i| (i as f64 + 0.5) * 100.0 / SLICES as f64)
-        .collect();
+    let mut p = slice_midpoints(SLICES);
     p.push(50.0);
     p
 }

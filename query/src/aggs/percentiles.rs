@@ -25,6 +25,15 @@ pub struct Percentiles {
     missing: Option<f64>,
 }
 
+/// The percents at the midpoints of `n` equal slices of the values: their quantiles stand for
+/// the distribution where an aggregation needs more of it than a few percentiles (`mad`,
+/// `boxplot`), each for `100 / n` % of the values.
+pub(crate) fn slice_midpoints(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| (i as f64 + 0.5) * 100.0 / n as f64)
+        .collect()
+}
+
 /// tantivy's `(percent, value)` pairs, by percent.
 pub(crate) fn points(values: PercentileValues) -> Vec<(f64, f64)> {
     let mut v: Vec<(f64, f64)> = match values {

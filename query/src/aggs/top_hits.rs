@@ -285,7 +285,8 @@ impl TopHits {
     }
 }
 
-fn first_str(v: &OwnedValue) -> Option<String> {
+/// The first string of a column's values (the `_id` of a ranked document).
+pub(crate) fn first_str(v: &OwnedValue) -> Option<String> {
     match v {
         OwnedValue::Str(s) => Some(s.clone()),
         OwnedValue::Array(items) => items.iter().find_map(first_str),

@@ -12,7 +12,6 @@ use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregatio
 use tantivy::aggregation::agg_result::{AggregationResult, BucketResult, MetricResult};
 use tantivy::aggregation::metric::TopHitsAggregationReq;
 use tantivy::columnar::MonotonicallyMappableToU64;
-use tantivy::schema::OwnedValue;
 
 use super::AggNode;
 use super::args::Args;
@@ -20,6 +19,7 @@ use super::fields::FieldKind;
 use super::filters::compiled_filter;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, number_json};
+use super::top_hits::first_str;
 use crate::ast::QueryAst;
 use crate::dsl::parse_query;
 use crate::error::QueryError;
@@ -251,12 +251,4 @@ fn metric_field(v: &Value) -> Result<FieldSpec, QueryError> {
         format: None,
         include_unmapped: false,
     })
-}
-
-fn first_str(v: &OwnedValue) -> Option<String> {
-    match v {
-        OwnedValue::Str(s) => Some(s.clone()),
-        OwnedValue::Array(items) => items.iter().find_map(first_str),
-        _ => None,
-    }
 }
