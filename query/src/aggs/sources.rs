@@ -176,9 +176,9 @@ impl ValueSourceProvider for Merged {
             Target::Numbers => ColumnType::F64,
             Target::Dates => ColumnType::DateTime,
         };
-        if inputs.is_empty() {
-            return Ok(None);
-        }
+        // A segment without the field still reads it, as an empty column of the output type:
+        // tantivy types a merged result (dates or numbers) by the segment it starts from, and
+        // an absent source is an empty column of integers, whose keys would stay raw.
         Ok(Some(Box::new(MergedSource {
             inputs,
             out_type,

@@ -294,3 +294,41 @@ fn top_hits_show_docvalue_fields_and_fields() {
         );
     }
 }
+
+/// A dynamic date field some segments lack: every segment reads it as dates (none as an
+/// empty column of integers), so the keys stay epoch milliseconds whichever segment's result
+/// the merge starts from.
+#[test]
+fn date_histogram_on_a_dynamic_date_field_some_segments_lack() {
+    let without: Vec<Value> = (0..5)
+        .map(|i| json!({"@timestamp": format!("2015-05-17T10:0{i}:00Z"), "n": i}))
+        .collect();
+    let with: Vec<Value> = (0..5)
+        .map(|i| json!({"@timestamp": format!("2015-05-17T11:0{i}:00Z"), "when": format!("2026-03-29T0{i}:30:00Z")}))
+        .collect();
+    let c = crate::testing::corpus("segs", &without, 1, None);
+    c.append(&with);
+    c.append(&without);
+    for interval in [
+        json!({"fixed_interval": "1h"}),
+        json!({"calendar_interval": "1d", "time_zone": "Europe/Berlin"}),
+    ] {
+        let mut dh = json!({"field": "when", "min_doc_count": 1});
+        dh.as_object_mut()
+            .unwrap()
+            .extend(interval.as_object().unwrap().clone());
+        let resp = c.search(
+            "segs",
+            json!({"size": 0, "aggs": {"h": {"date_histogram": dh}}}),
+        );
+        let buckets = resp["aggregations"]["h"]["buckets"].as_array().unwrap();
+        assert!(!buckets.is_empty(), "{resp}");
+        for b in buckets {
+            let key = b["key"].as_i64().unwrap();
+            assert!(
+                (1_774_000_000_000..1_775_000_000_000).contains(&key),
+                "{resp}"
+            );
+        }
+    }
+}
