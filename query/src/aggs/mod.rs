@@ -8,7 +8,9 @@
 //! [`IntermediateAggregationResults`](tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults)
 //! are merged across shards and indices; the merged result is finalized once by tantivy and
 //! then [rendered](render) in ES's shape (`key_as_string`, `format`, `time_zone`, `meta`,
-//! `top_hits` sources).
+//! `top_hits` sources). One shape dashboards ask for on every refresh — a `date_histogram`
+//! with plain metrics under it — is collected by a [fused](fused) pass of this crate's own
+//! into the same intermediate form.
 
 mod adjacency;
 mod args;
@@ -20,6 +22,7 @@ mod composite;
 mod date_histogram;
 mod fields;
 mod filters;
+mod fused;
 mod geo;
 mod histogram;
 mod mad;
@@ -44,6 +47,7 @@ mod weighted_avg;
 use serde_json::Value;
 
 pub use fields::{FieldKind, FieldKinds};
+pub use fused::{SegmentAggs, ShardAggs};
 pub use run::{AggRun, Bounds, FetchedHit, HitLookup};
 
 use crate::error::QueryError;

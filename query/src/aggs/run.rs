@@ -259,10 +259,11 @@ impl AggRun {
         mapper: &'a DocMapper,
         fields: &'a DynamicFields,
         compiler: Compiler<'a>,
-    ) -> Result<DistributedAggregationCollector, QueryError> {
+    ) -> Result<super::ShardAggs, QueryError> {
         let mut p = self.planner(mapper, fields, Some(compiler));
         let aggs = p.plan(&self.nodes)?;
-        Ok(collector(aggs, p.registry))
+        let fused = super::fused::FusedPlan::detect(&aggs);
+        Ok(super::ShardAggs::new(collector(aggs, p.registry), fused))
     }
 
     /// Finalizes the merged results of every shard and renders them in ES's shape.

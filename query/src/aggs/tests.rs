@@ -14,10 +14,10 @@ const N: usize = 600;
 const MINUTE: i64 = 60_000;
 
 /// A small deterministic generator (no dependency, same numbers everywhere).
-struct Lcg(u64);
+pub(super) struct Lcg(pub(super) u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -608,6 +608,7 @@ fn too_many_buckets_is_a_typed_error() {
     assert_eq!(resp["status"], json!(400));
 }
 
+mod fused;
 mod geo;
 mod more;
 mod top;

@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
-use tantivy::aggregation::{AggregationSegmentCollector, DistributedAggregationCollector};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use super::cache::{Fingerprint, Lookup, RequestCache};
 use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
+use crate::aggs::{SegmentAggs, ShardAggs};
 use crate::compile::TimeRange;
 use crate::error::QueryError;
 
@@ -56,7 +56,7 @@ pub(crate) struct ShardFruit {
 /// The collector of one shard.
 pub(crate) struct ShardCollector {
     pub top: Option<TopSpec>,
-    pub aggs: Option<DistributedAggregationCollector>,
+    pub aggs: Option<ShardAggs>,
     pub post_filter: Option<Box<dyn Weight>>,
     pub min_score: Option<f32>,
     pub scoring: bool,
@@ -183,7 +183,7 @@ const CLOCK_EVERY: u32 = 4096;
 pub(crate) struct ShardSegment {
     count: u64,
     top: Option<SegmentTop>,
-    aggs: Option<AggregationSegmentCollector>,
+    aggs: Option<SegmentAggs>,
     post_filter: Option<Box<dyn Scorer>>,
     min_score: Option<f32>,
     terminate_after: Option<u64>,
@@ -248,7 +248,7 @@ impl SegmentCollector for ShardSegment {
             return;
         }
         if let Some(aggs) = &mut self.aggs {
-            aggs.collect(doc, score);
+            aggs.collect(doc);
         }
         if !self.passes_post_filter(doc) {
             return;
@@ -401,7 +401,7 @@ impl Collector for ShardCollector {
         {
             self.reuse.skipped.fetch_add(1, AtomicOrdering::Relaxed);
             let aggs = match &self.aggs {
-                Some(a) => Some(a.for_segment(segment_ord, reader)?.harvest()?),
+                Some(a) => Some(a.empty(segment_ord, reader)?),
                 None => None,
             };
             return Ok(Ok(ShardFruit {

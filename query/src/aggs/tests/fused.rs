@@ -1,0 +1,221 @@
+//! The fused `date_histogram` + metrics pass against tantivy's generic collector on the same
+//! segments (the answers must be identical, to the last bit of every average), and against
+//! answers computed here.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::Lcg;
+use crate::aggs::fused::{ENABLED, USED};
+use crate::testing::{Corpus, T0, corpus};
+
+const MINUTE: i64 = 60_000;
+
+fn docs() -> &'static Vec<Value> {
+    static DOCS: OnceLock<Vec<Value>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        let mut r = Lcg(7);
+        (0..3000)
+            .map(|i| {
+                // Over 36 hours: two daily indices.
+                let ts = T0 + (r.next() % (36 * 60)) as i64 * MINUTE + (r.next() % 60_000) as i64;
+                let mut d = json!({
+                    "@timestamp": DateTime::<Utc>::from_timestamp_millis(ts).unwrap().to_rfc3339(),
+                    "lat": (r.next() % 100_000) as f64 / 1000.0 + 0.1,
+                    "tag": format!("t{}", r.next() % 5),
+                });
+                if i % 10 != 0 {
+                    d["n"] = json!(r.next() % 1000);
+                }
+                if i % 3 == 0 {
+                    d["late"] = json!((r.next() % 5000) as f64 * 0.37);
+                }
+                if i % 50 == 0 {
+                    d["arr"] = json!([r.next() % 10, 100 + r.next() % 10]);
+                }
+                d["mixed"] = if i % 2 == 0 { json!(i) } else { json!(i as f64 + 0.5) };
+                d
+            })
+            .collect()
+    })
+}
+
+/// The documents in three commits (several segments per shard), minus two deleted ones.
+fn fused_corpus() -> &'static Corpus {
+    static C: OnceLock<Corpus> = OnceLock::new();
+    C.get_or_init(|| {
+        let all = docs();
+        let c = corpus("fz", &all[..1000], 2, None);
+        c.append(&all[1000..2000]);
+        c.append(&all[2000..]);
+        for id in deleted() {
+            for index in indices(&c) {
+                c.delete(&index, id);
+            }
+        }
+        c
+    })
+}
+
+fn deleted() -> [&'static str; 2] {
+    ["doc00005", "doc01500"]
+}
+
+fn indices(c: &Corpus) -> Vec<String> {
+    let mut names: Vec<String> = c
+        .targets("fz")
+        .iter()
+        .map(|t| t.index.name().to_string())
+        .collect();
+    names.dedup();
+    names
+}
+
+fn live_docs() -> impl Iterator<Item = &'static Value> {
+    docs()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 5 && *i != 1500)
+        .map(|(_, d)| d)
+}
+
+fn run(body: &Value, fused: bool) -> Value {
+    ENABLED.with(|e| e.set(fused));
+    let mut out = fused_corpus().search("fz", body.clone());
+    ENABLED.with(|e| e.set(true));
+    out.as_object_mut().unwrap().remove("took");
+    out
+}
+
+/// Equal, numbers with fractions to within rounding: tantivy's compensated sums run in lanes
+/// whose split depends on how it batches a bucket's documents, so even its own answers differ
+/// in the last bits from one batching to another.
+fn same(a: &Value, b: &Value, at: String) -> Result<(), String> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            ((x - y).abs() <= 1e-12 * x.abs().max(y.abs())).then_some(()).ok_or(at)
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .try_for_each(|(i, (x, y))| same(x, y, format!("{at}[{i}]"))),
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+            x.iter().try_for_each(|(k, v)| match y.get(k) {
+                Some(w) => same(v, w, format!("{at}.{k}")),
+                None => Err(format!("{at}.{k}")),
+            })
+        }
+        _ => (a == b).then_some(()).ok_or(at),
+    }
+}
+
+fn used(name: &str) -> u64 {
+    USED.lock().get(name).copied().unwrap_or(0)
+}
+
+/// Each request's answer through the fused pass equals tantivy's, and the pass was taken
+/// (or not) as expected.
+#[test]
+fn fused_histograms_answer_exactly_as_tantivy_does() {
+    let metrics = json!({
+        "a": {"avg": {"field": "n"}}, "s": {"sum": {"field": "n"}},
+        "lo": {"min": {"field": "n"}}, "hi": {"max": {"field": "n"}},
+        "c": {"value_count": {"field": "n"}}, "st": {"stats": {"field": "lat"}}
+    });
+    let cases: Vec<(&str, Value, Option<bool>)> = vec![
+        ("fz_1m", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
+            "aggs": {"l": {"avg": {"field": "lat"}}}}), Some(true)),
+        ("fz_all", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": metrics}), Some(true)),
+        ("fz_offset", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "offset": "+7m",
+            "min_doc_count": 0, "extended_bounds": {"min": T0 - 5 * 3_600_000, "max": T0 + 40 * 3_600_000}},
+            "aggs": {"l": {"avg": {"field": "late"}}}}), Some(true)),
+        ("fz_hard", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "30m",
+            "hard_bounds": {"min": T0 + 3_600_000, "max": T0 + 20 * 3_600_000}},
+            "aggs": {"l": {"max": {"field": "lat"}}}}), Some(true)),
+        ("fz_cal", json!({"date_histogram": {"field": "@timestamp", "calendar_interval": "hour"},
+            "aggs": {"l": {"min": {"field": "late"}}}}), Some(true)),
+        ("fz_zone", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1d", "time_zone": "+05:30"},
+            "aggs": {"l": {"avg": {"field": "lat"}}}}), Some(true)),
+        ("fz_count", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "2h"}}), Some(true)),
+        // Multi-valued in some segments: those go through tantivy.
+        ("fz_multi", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"avg": {"field": "arr"}}}}), None),
+        // A keyword: tantivy counts it.
+        ("fz_kw", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"value_count": {"field": "tag"}}}}), Some(false)),
+        // Integers and floats in one field (one f64 column per segment).
+        ("fz_mixed", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"avg": {"field": "mixed"}}}}), Some(true)),
+        ("fz_missing", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"avg": {"field": "n", "missing": 5}}}}), Some(false)),
+    ];
+    for (name, agg, expect_fused) in cases {
+        for query in [
+            json!({"match_all": {}}),
+            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
+            json!({"term": {"tag": "t3"}}),
+        ] {
+            for size in [0, 3] {
+                let body = json!({"size": size, "query": query, "aggs": {name: agg},
+                    "sort": [{"@timestamp": "desc"}]});
+                let before = used(name);
+                let fused = run(&body, true);
+                let taken = used(name) - before;
+                let generic = run(&body, false);
+                assert!(fused.get("error").is_none(), "{name}: {fused}");
+                if let Err(at) = same(&fused, &generic, String::new()) {
+                    panic!("{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}");
+                }
+                let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
+                assert!(!buckets.is_empty(), "{name}: {fused}");
+                match expect_fused {
+                    Some(true) => assert!(taken > 0, "{name}: the fused pass was not taken"),
+                    Some(false) => assert_eq!(taken, 0, "{name}: the fused pass was taken"),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
+/// Counts and averages per minute, computed here from the documents.
+#[test]
+fn fused_minute_histogram_matches_the_documents() {
+    let body = json!({"size": 0, "aggs": {"fz_check": {
+        "date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
+        "aggs": {"l": {"avg": {"field": "late"}}, "n": {"sum": {"field": "n"}}}
+    }}});
+    let before = used("fz_check");
+    let got = run(&body, true);
+    assert!(used("fz_check") > before);
+    let mut want: BTreeMap<i64, (u64, f64, u64, f64)> = BTreeMap::new();
+    for d in live_docs() {
+        let ts = DateTime::parse_from_rfc3339(d["@timestamp"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        let e = want.entry(ts.div_euclid(MINUTE) * MINUTE).or_default();
+        e.0 += 1;
+        if let Some(l) = d.get("late").and_then(Value::as_f64) {
+            e.1 += l;
+            e.2 += 1;
+        }
+        e.3 += d.get("n").and_then(Value::as_f64).unwrap_or(0.0);
+    }
+    let buckets = got["aggregations"]["fz_check"]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), want.len());
+    for (b, (key, (count, sum, with, n))) in buckets.iter().zip(&want) {
+        assert_eq!(b["key"], json!(key), "{b}");
+        assert_eq!(b["doc_count"], json!(count), "{b}");
+        match b["l"]["value"].as_f64() {
+            Some(avg) => assert!((avg - sum / *with as f64).abs() < 1e-9, "{b}"),
+            None => assert_eq!(*with, 0, "{b}"),
+        }
+        assert_eq!(b["n"]["value"].as_f64(), Some(*n), "{b}");
+    }
+}
