@@ -47,7 +47,9 @@ mod weighted_avg;
 use serde_json::Value;
 
 pub use fields::{FieldKind, FieldKinds};
-pub use fused::{SegmentAggs, ShardAggs};
+#[cfg(test)]
+pub(crate) use fused::USED as FUSED_USED;
+pub use fused::{AggFruit, SegmentAggs, ShardAggs};
 pub use run::{AggRun, Bounds, FetchedHit, HitLookup};
 
 use crate::error::QueryError;

@@ -54,7 +54,7 @@ pub(super) struct Key {
 
 struct Entry {
     count: u64,
-    aggs: Option<tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults>,
+    aggs: Option<crate::aggs::AggFruit>,
     weight: u64,
 }
 
@@ -92,18 +92,6 @@ impl std::fmt::Debug for RequestCache {
             .field("max_bytes", &self.max_bytes)
             .field("stats", &self.stats())
             .finish()
-    }
-}
-
-/// Counts the bytes written to it: an entry's weight, from the length of its results written
-/// out (`Debug`: every part of them, names included, so it errs on the heavy side; JSON cannot
-/// write their non-string map keys), without keeping the text.
-struct ByteCount(u64);
-
-impl std::fmt::Write for ByteCount {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0 += s.len() as u64;
-        Ok(())
     }
 }
 
@@ -231,13 +219,7 @@ impl RequestCache {
         if !fruit.hits.is_empty() || fruit.timed_out || fruit.terminated_early {
             return;
         }
-        let mut size = ByteCount(0);
-        if let Some(aggs) = &fruit.aggs
-            && std::fmt::Write::write_fmt(&mut size, format_args!("{aggs:?}")).is_err()
-        {
-            return;
-        }
-        let weight = size.0 + ENTRY_OVERHEAD;
+        let weight = fruit.aggs.as_ref().map_or(0, |a| a.weight() as u64) + ENTRY_OVERHEAD;
         if weight > self.max_bytes {
             return;
         }

@@ -9,14 +9,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
-use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use super::cache::{Fingerprint, Lookup, RequestCache};
 use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
-use crate::aggs::{SegmentAggs, ShardAggs};
+use crate::aggs::{AggFruit, SegmentAggs, ShardAggs};
 use crate::compile::TimeRange;
 use crate::error::QueryError;
 
@@ -48,7 +47,7 @@ pub(crate) struct Candidate {
 pub(crate) struct ShardFruit {
     pub count: u64,
     pub hits: Vec<Candidate>,
-    pub aggs: Option<IntermediateAggregationResults>,
+    pub aggs: Option<AggFruit>,
     pub terminated_early: bool,
     pub timed_out: bool,
 }
@@ -462,7 +461,7 @@ impl Collector for ShardCollector {
             out.terminated_early |= fruit.terminated_early;
             out.timed_out |= fruit.timed_out;
             match (&mut out.aggs, fruit.aggs) {
-                (Some(acc), Some(more)) => acc.merge_fruits(more)?,
+                (Some(acc), Some(more)) => acc.merge(more)?,
                 (slot @ None, more) => *slot = more,
                 (_, None) => {}
             }

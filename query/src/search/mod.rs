@@ -34,7 +34,7 @@ use self::cache::Fingerprint;
 use self::collector::{Candidate, Reuse, ShardCollector, ShardFruit, TopSpec};
 use self::fetch::{Lookup, render_hit};
 use self::sort::{Dir, KeyReader, cmp_values};
-use crate::aggs::{AggRun, FieldKind, FieldKinds, tree_fields};
+use crate::aggs::{AggFruit, AggRun, FieldKind, FieldKinds, tree_fields};
 use crate::ast::QueryAst;
 use crate::compile::{Compiler, GeoField, geo_field};
 use crate::error::QueryError;
@@ -377,7 +377,7 @@ fn check_sortable(
 struct Gathered {
     count: u64,
     hits: Vec<(Candidate, usize)>,
-    aggs: Option<IntermediateAggregationResults>,
+    aggs: Option<AggFruit>,
     terminated_early: bool,
     timed_out: bool,
 }
@@ -419,7 +419,7 @@ pub fn search(
     let gathered = gather(targets, req, &plan, aggs.as_ref(), opts, started)?;
     let aggregations = match &aggs {
         Some(run) => {
-            let merged = gathered.aggs.unwrap_or_default();
+            let merged = gathered.aggs.unwrap_or_default().into_intermediate()?;
             let lookup = Lookup { targets };
             Some(run.finish(merged, &lookup, opts.typed_keys, gathered.count)?)
         }
@@ -593,7 +593,7 @@ fn gather(
         shard_hits.truncate(want);
         out.hits.extend(shard_hits.into_iter().map(|c| (c, i)));
         match (&mut out.aggs, fruit.aggs) {
-            (Some(acc), Some(more)) => acc.merge_fruits(more)?,
+            (Some(acc), Some(more)) => acc.merge(more)?,
             (slot @ None, more) => *slot = more,
             (_, None) => {}
         }

@@ -258,3 +258,36 @@ fn runtime_fields_are_part_of_the_key() {
     assert_eq!(run(&c, &cached(&cache), &body("team.keyword")), teams);
     assert_eq!(cache.stats().hit_count, 3);
 }
+
+/// The fused histogram pass keeps its dense result in the cache and merges cached segments as
+/// arrays: the answers from the cache are the answers of a fresh search, bucket for bucket.
+#[test]
+fn a_fused_histogram_is_answered_from_the_cache_as_a_fresh_search_answers() {
+    let c = three_segments();
+    let cache = Arc::new(RequestCache::new(1 << 20, 0));
+    let body = json!({"size": 0, "aggs": {"reuse_fused": {
+        "date_histogram": {"field": "@timestamp", "fixed_interval": "10m"},
+        "aggs": {"avg_ms": {"avg": {"field": "ms"}}, "max_ms": {"max": {"field": "ms"}}}
+    }}});
+    let before = crate::aggs::FUSED_USED.lock().get("reuse_fused").copied();
+    let fresh = run(&c, &SearchOptions::default(), &body);
+    assert!(crate::aggs::FUSED_USED.lock().get("reuse_fused").copied() > before);
+    assert_eq!(run(&c, &cached(&cache), &body), fresh);
+    assert_eq!(run(&c, &cached(&cache), &body), fresh);
+    let s = cache.stats();
+    assert_eq!((s.hit_count, s.miss_count), (3, 3), "{s:?}");
+    // Six hours of one document a minute, from 10:05: 37 ten-minute buckets.
+    let buckets = fresh["aggregations"]["reuse_fused"]["buckets"]
+        .as_array()
+        .unwrap();
+    assert_eq!(buckets.len(), 37);
+    assert_eq!(buckets[0]["doc_count"], 5);
+    // The first bucket holds documents 0–4: `ms` 0, 1, 2, 3, 4.
+    assert_eq!(buckets[0]["avg_ms"]["value"], 2.0);
+    assert_eq!(buckets[0]["max_ms"]["value"], 4.0);
+    let total: u64 = buckets
+        .iter()
+        .map(|b| b["doc_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 360);
+}

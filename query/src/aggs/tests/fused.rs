@@ -36,7 +36,11 @@ fn docs() -> &'static Vec<Value> {
                 if i % 50 == 0 {
                     d["arr"] = json!([r.next() % 10, 100 + r.next() % 10]);
                 }
-                d["mixed"] = if i % 2 == 0 { json!(i) } else { json!(i as f64 + 0.5) };
+                d["mixed"] = if i % 2 == 0 {
+                    json!(i)
+                } else {
+                    json!(i as f64 + 0.5)
+                };
                 d
             })
             .collect()
@@ -97,7 +101,9 @@ fn same(a: &Value, b: &Value, at: String) -> Result<(), String> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            ((x - y).abs() <= 1e-12 * x.abs().max(y.abs())).then_some(()).ok_or(at)
+            ((x - y).abs() <= 1e-12 * x.abs().max(y.abs()))
+                .then_some(())
+                .ok_or(at)
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
             .iter()
@@ -128,32 +134,76 @@ fn fused_histograms_answer_exactly_as_tantivy_does() {
         "c": {"value_count": {"field": "n"}}, "st": {"stats": {"field": "lat"}}
     });
     let cases: Vec<(&str, Value, Option<bool>)> = vec![
-        ("fz_1m", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
-            "aggs": {"l": {"avg": {"field": "lat"}}}}), Some(true)),
-        ("fz_all", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
-            "aggs": metrics}), Some(true)),
-        ("fz_offset", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "offset": "+7m",
+        (
+            "fz_1m",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
+            "aggs": {"l": {"avg": {"field": "lat"}}}}),
+            Some(true),
+        ),
+        (
+            "fz_all",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": metrics}),
+            Some(true),
+        ),
+        (
+            "fz_offset",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "offset": "+7m",
             "min_doc_count": 0, "extended_bounds": {"min": T0 - 5 * 3_600_000, "max": T0 + 40 * 3_600_000}},
-            "aggs": {"l": {"avg": {"field": "late"}}}}), Some(true)),
-        ("fz_hard", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "30m",
+            "aggs": {"l": {"avg": {"field": "late"}}}}),
+            Some(true),
+        ),
+        (
+            "fz_hard",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "30m",
             "hard_bounds": {"min": T0 + 3_600_000, "max": T0 + 20 * 3_600_000}},
-            "aggs": {"l": {"max": {"field": "lat"}}}}), Some(true)),
-        ("fz_cal", json!({"date_histogram": {"field": "@timestamp", "calendar_interval": "hour"},
-            "aggs": {"l": {"min": {"field": "late"}}}}), Some(true)),
-        ("fz_zone", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1d", "time_zone": "+05:30"},
-            "aggs": {"l": {"avg": {"field": "lat"}}}}), Some(true)),
-        ("fz_count", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "2h"}}), Some(true)),
+            "aggs": {"l": {"max": {"field": "lat"}}}}),
+            Some(true),
+        ),
+        (
+            "fz_cal",
+            json!({"date_histogram": {"field": "@timestamp", "calendar_interval": "hour"},
+            "aggs": {"l": {"min": {"field": "late"}}}}),
+            Some(true),
+        ),
+        (
+            "fz_zone",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1d", "time_zone": "+05:30"},
+            "aggs": {"l": {"avg": {"field": "lat"}}}}),
+            Some(true),
+        ),
+        (
+            "fz_count",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "2h"}}),
+            Some(true),
+        ),
         // Multi-valued in some segments: those go through tantivy.
-        ("fz_multi", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
-            "aggs": {"l": {"avg": {"field": "arr"}}}}), None),
+        (
+            "fz_multi",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"avg": {"field": "arr"}}}}),
+            None,
+        ),
         // A keyword: tantivy counts it.
-        ("fz_kw", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
-            "aggs": {"l": {"value_count": {"field": "tag"}}}}), Some(false)),
+        (
+            "fz_kw",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"value_count": {"field": "tag"}}}}),
+            Some(false),
+        ),
         // Integers and floats in one field (one f64 column per segment).
-        ("fz_mixed", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
-            "aggs": {"l": {"avg": {"field": "mixed"}}}}), Some(true)),
-        ("fz_missing", json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
-            "aggs": {"l": {"avg": {"field": "n", "missing": 5}}}}), Some(false)),
+        (
+            "fz_mixed",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"avg": {"field": "mixed"}}}}),
+            Some(true),
+        ),
+        (
+            "fz_missing",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+            "aggs": {"l": {"avg": {"field": "n", "missing": 5}}}}),
+            Some(false),
+        ),
     ];
     for (name, agg, expect_fused) in cases {
         for query in [
@@ -170,7 +220,9 @@ fn fused_histograms_answer_exactly_as_tantivy_does() {
                 let generic = run(&body, false);
                 assert!(fused.get("error").is_none(), "{name}: {fused}");
                 if let Err(at) = same(&fused, &generic, String::new()) {
-                    panic!("{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}");
+                    panic!(
+                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
+                    );
                 }
                 let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
                 assert!(!buckets.is_empty(), "{name}: {fused}");
@@ -207,7 +259,9 @@ fn fused_minute_histogram_matches_the_documents() {
         }
         e.3 += d.get("n").and_then(Value::as_f64).unwrap_or(0.0);
     }
-    let buckets = got["aggregations"]["fz_check"]["buckets"].as_array().unwrap();
+    let buckets = got["aggregations"]["fz_check"]["buckets"]
+        .as_array()
+        .unwrap();
     assert_eq!(buckets.len(), want.len());
     for (b, (key, (count, sum, with, n))) in buckets.iter().zip(&want) {
         assert_eq!(b["key"], json!(key), "{b}");

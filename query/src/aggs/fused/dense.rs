@@ -1,0 +1,286 @@
+//! The fused pass's result: a dense row of buckets with their metrics' statistics, merged
+//! across segments and shards as arrays and turned into tantivy's intermediate form once, at
+//! the end (or when it meets a segment tantivy collected).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tantivy::TantivyError;
+use tantivy::aggregation::intermediate_agg_result::{
+    IntermediateAggregationResult, IntermediateAggregationResults, IntermediateBucketResult,
+    IntermediateHistogramBucketEntry, IntermediateMetricResult,
+};
+use tantivy::aggregation::metric::{
+    IntermediateAverage, IntermediateCount, IntermediateMax, IntermediateMin, IntermediateStats,
+    IntermediateSum,
+};
+
+use super::serde_form::{self, Part};
+use super::{FusedPlan, Kind, MAX_DENSE};
+
+/// tantivy's `IntermediateStats`, collected and merged the same way (Kahan-compensated sums).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stats {
+    count: u64,
+    sum: f64,
+    delta: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            count: 0,
+            sum: 0.0,
+            delta: 0.0,
+            min: f64::MAX,
+            max: f64::MIN,
+        }
+    }
+}
+
+/// Knuth's TwoSum: `a + b` and its rounding error.
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let b_rounded = s - a;
+    (s, (a - (s - b_rounded)) + (b - b_rounded))
+}
+
+impl Stats {
+    #[inline]
+    pub(super) fn collect(&mut self, value: f64) {
+        self.count += 1;
+        let y = value - self.delta;
+        let t = self.sum + y;
+        self.delta = (t - self.sum) - y;
+        self.sum = t;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+    }
+
+    /// tantivy's `IntermediateStats::merge_fruits`.
+    fn merge(&mut self, other: &Stats) {
+        self.count += other.count;
+        let (sum, err) = two_sum(self.sum, other.sum);
+        let (sum, residual) = two_sum(sum, err - (self.delta + other.delta));
+        if sum.is_finite() {
+            self.sum = sum;
+            self.delta = -residual;
+        } else {
+            self.sum += other.sum;
+            self.delta = 0.0;
+        }
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+}
+
+/// Buckets `base ..` of a plan's grid: their document counts and, per bucket, one [`Stats`]
+/// per metric.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    pub(super) plan: Arc<FusedPlan>,
+    /// The grid position of bucket 0.
+    pub(super) base: i64,
+    pub(super) counts: Vec<u64>,
+    pub(super) stats: Vec<Stats>,
+}
+
+impl Dense {
+    pub(super) fn new(plan: Arc<FusedPlan>, base: i64, len: usize) -> Dense {
+        let width = plan.metrics.len();
+        Dense {
+            plan,
+            base,
+            counts: vec![0; len],
+            stats: vec![Stats::default(); len * width],
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.plan.metrics.len()
+    }
+
+    /// Adds `other` in, or gives it back when the two cannot be merged as arrays (another
+    /// grid, or a span too wide).
+    fn merge(&mut self, other: Box<Dense>) -> Result<(), Box<Dense>> {
+        if !(Arc::ptr_eq(&self.plan, &other.plan) || self.plan == other.plan) {
+            return Err(other);
+        }
+        if other.counts.is_empty() {
+            return Ok(());
+        }
+        if self.counts.is_empty() {
+            *self = *other;
+            return Ok(());
+        }
+        let end = |d: &Dense| d.base + d.counts.len() as i64;
+        let lo = self.base.min(other.base);
+        let len = (end(self).max(end(&other)) - lo) as usize;
+        if len > MAX_DENSE {
+            return Err(other);
+        }
+        if lo != self.base || len != self.counts.len() {
+            let mut wider = Dense::new(self.plan.clone(), lo, len);
+            wider.add(self);
+            *self = wider;
+        }
+        self.add(&other);
+        Ok(())
+    }
+
+    /// Adds `other`, whose buckets lie within this one's.
+    fn add(&mut self, other: &Dense) {
+        let width = self.width();
+        let at = (other.base - self.base) as usize;
+        for (i, &count) in other.counts.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            self.counts[at + i] += count;
+            let mine = &mut self.stats[(at + i) * width..(at + i + 1) * width];
+            for (s, o) in mine
+                .iter_mut()
+                .zip(&other.stats[i * width..(i + 1) * width])
+            {
+                s.merge(o);
+            }
+        }
+    }
+
+    /// tantivy's intermediate result of the same aggregation.
+    fn into_intermediate(self) -> tantivy::Result<IntermediateAggregationResults> {
+        let plan = &self.plan;
+        let width = self.width();
+        let mut buckets = Vec::with_capacity(self.counts.iter().filter(|c| **c > 0).count());
+        for (i, &doc_count) in self.counts.iter().enumerate() {
+            if doc_count == 0 {
+                continue;
+            }
+            let mut sub = IntermediateAggregationResults::default();
+            for (spec, s) in plan.metrics.iter().zip(&self.stats[i * width..]) {
+                sub.push(spec.name.clone(), metric_result(spec.kind, s)?)?;
+            }
+            let pos = (self.base + i as i64) as f64;
+            buckets.push(IntermediateHistogramBucketEntry {
+                key: pos * plan.interval + plan.offset,
+                doc_count,
+                sub_aggregation: sub,
+            });
+        }
+        let mut out = IntermediateAggregationResults::default();
+        out.push(
+            plan.name.clone(),
+            IntermediateAggregationResult::Bucket(IntermediateBucketResult::Histogram {
+                is_date_agg: true,
+                buckets,
+            }),
+        )?;
+        Ok(out)
+    }
+}
+
+fn metric_result(kind: Kind, s: &Stats) -> tantivy::Result<IntermediateAggregationResult> {
+    let stats = serde_form::stats(s.count, [s.sum, s.delta, s.min, s.max]);
+    let wrapped = Part::Seq(std::slice::from_ref(&stats));
+    let err = |e: serde::de::value::Error| {
+        TantivyError::InternalError(format!("building an intermediate {kind:?}: {e}"))
+    };
+    let result = match kind {
+        Kind::Stats => {
+            IntermediateMetricResult::Stats(IntermediateStats::deserialize(&stats).map_err(err)?)
+        }
+        Kind::Avg => IntermediateMetricResult::Average(
+            IntermediateAverage::deserialize(&wrapped).map_err(err)?,
+        ),
+        Kind::Sum => {
+            IntermediateMetricResult::Sum(IntermediateSum::deserialize(&wrapped).map_err(err)?)
+        }
+        Kind::Min => {
+            IntermediateMetricResult::Min(IntermediateMin::deserialize(&wrapped).map_err(err)?)
+        }
+        Kind::Max => {
+            IntermediateMetricResult::Max(IntermediateMax::deserialize(&wrapped).map_err(err)?)
+        }
+        Kind::Count => {
+            IntermediateMetricResult::Count(IntermediateCount::deserialize(&wrapped).map_err(err)?)
+        }
+    };
+    Ok(IntermediateAggregationResult::Metric(result))
+}
+
+/// Aggregation results of a segment, a shard or a whole search, before finishing.
+#[derive(Debug, Clone)]
+pub enum AggFruit {
+    /// tantivy's intermediate results.
+    Tantivy(IntermediateAggregationResults),
+    /// The fused pass's.
+    Dense(Box<Dense>),
+}
+
+impl Default for AggFruit {
+    fn default() -> Self {
+        AggFruit::Tantivy(IntermediateAggregationResults::default())
+    }
+}
+
+/// Counts the bytes a value's `Debug` text would take, without keeping the text.
+struct ByteCount(usize);
+
+impl std::fmt::Write for ByteCount {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+impl AggFruit {
+    /// Merges `other` in: as arrays when both are dense on the same grid, otherwise through
+    /// tantivy's intermediate results.
+    pub fn merge(&mut self, other: AggFruit) -> tantivy::Result<()> {
+        let other = match (&mut *self, other) {
+            (AggFruit::Dense(mine), AggFruit::Dense(theirs)) => match mine.merge(theirs) {
+                Ok(()) => return Ok(()),
+                Err(theirs) => AggFruit::Dense(theirs),
+            },
+            (_, other) => other,
+        };
+        let mut mine = std::mem::take(self).into_intermediate()?;
+        let theirs = other.into_intermediate()?;
+        if mine.keys().next().is_none() {
+            mine = theirs;
+        } else {
+            mine.merge_fruits(theirs)?;
+        }
+        *self = AggFruit::Tantivy(mine);
+        Ok(())
+    }
+
+    /// tantivy's intermediate results.
+    pub fn into_intermediate(self) -> tantivy::Result<IntermediateAggregationResults> {
+        match self {
+            AggFruit::Tantivy(t) => Ok(t),
+            AggFruit::Dense(d) => d.into_intermediate(),
+        }
+    }
+
+    /// About the bytes the results hold (for the request cache's budget). tantivy's results
+    /// are measured by their `Debug` text — every part of them, names included, so it errs on
+    /// the heavy side; JSON cannot write their non-string map keys.
+    pub fn weight(&self) -> usize {
+        match self {
+            AggFruit::Dense(d) => {
+                std::mem::size_of::<Dense>()
+                    + d.counts.len() * std::mem::size_of::<u64>()
+                    + d.stats.len() * std::mem::size_of::<Stats>()
+            }
+            AggFruit::Tantivy(t) => {
+                let mut size = ByteCount(0);
+                // Writing to a counter cannot fail.
+                let _ = std::fmt::Write::write_fmt(&mut size, format_args!("{t:?}"));
+                size.0
+            }
+        }
+    }
+}
