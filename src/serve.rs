@@ -214,6 +214,8 @@ pub fn app(
             axum::http::HeaderName::from_static("x-elastic-product"),
             HeaderValue::from_static("Elasticsearch"),
         ))
+        // How long the server took, to the microsecond, on every answer.
+        .layer(axum::middleware::from_fn(hydrant_http::server_timing))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -6,7 +6,8 @@
 //! - [`ndjson`]: splitting newline-delimited bodies into lines;
 //! - [`es_error`]: Elasticsearch's error body (`{"error":{"root_cause":…},"status":N}`);
 //! - [`sha256_hex`] and [`hash_body`]: the body hash SigV4 signs and checks;
-//! - [`response_params`]: `filter_path` and `pretty` on every JSON answer.
+//! - [`response_params`]: `filter_path` and `pretty` on every JSON answer;
+//! - [`server_timing`]: the `Server-Timing` header on every answer.
 #![deny(missing_docs)]
 
 pub mod body;
@@ -14,10 +15,12 @@ mod error_body;
 mod hash;
 pub mod ndjson;
 mod response_params;
+mod server_timing;
 
 pub use error_body::{es_error, es_error_body};
 pub use hash::{hash_body, sha256_hex};
 pub use response_params::{filter_path, response_params};
+pub use server_timing::server_timing;
 
 /// Marks a request that one authentication layer already authenticated (a user's password or
 /// an API key), so that another one (SigV4 verification) leaves it alone.

@@ -33,9 +33,10 @@ mod serde_form;
 use columns::{BLOCK, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
 
-/// The most buckets one segment or merged result keeps densely (a grid this wide over a
-/// segment's time span goes to tantivy's sparse buckets instead).
-const MAX_DENSE: usize = 1 << 20;
+/// The most memory one segment's or a merged result's dense row may take (a grid finer than
+/// that over a segment's time span goes to tantivy's sparse buckets, which count against the
+/// request's aggregation memory limit, instead).
+const MAX_DENSE_BYTES: usize = 16 << 20;
 
 const NUMBERS_AND_DATES: [ColumnType; 4] = [
     ColumnType::F64,
@@ -198,7 +199,7 @@ impl FusedPlan {
             0
         } else {
             match usize::try_from(self.pos(hi) as i64 - base + 1) {
-                Ok(len) if len <= MAX_DENSE => len,
+                Ok(len) if Dense::fits(len, self.metrics.len()) => len,
                 _ => return Ok(None),
             }
         };

@@ -16,7 +16,7 @@ use tantivy::aggregation::metric::{
 };
 
 use super::serde_form::{self, Part};
-use super::{FusedPlan, Kind, MAX_DENSE};
+use super::{FusedPlan, Kind, MAX_DENSE_BYTES};
 
 /// tantivy's `IntermediateStats`, collected and merged the same way (Kahan-compensated sums).
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +98,12 @@ impl Dense {
         }
     }
 
+    /// Whether `len` buckets of `width` metrics stay within [`MAX_DENSE_BYTES`].
+    pub(super) fn fits(len: usize, width: usize) -> bool {
+        let per_bucket = std::mem::size_of::<u64>() + width * std::mem::size_of::<Stats>();
+        len.saturating_mul(per_bucket) <= MAX_DENSE_BYTES
+    }
+
     fn width(&self) -> usize {
         self.plan.metrics.len()
     }
@@ -118,7 +124,7 @@ impl Dense {
         let end = |d: &Dense| d.base + d.counts.len() as i64;
         let lo = self.base.min(other.base);
         let len = (end(self).max(end(&other)) - lo) as usize;
-        if len > MAX_DENSE {
+        if !Dense::fits(len, self.width()) {
             return Err(other);
         }
         if lo != self.base || len != self.counts.len() {

@@ -198,6 +198,13 @@ fn fused_histograms_answer_exactly_as_tantivy_does() {
             "aggs": {"l": {"avg": {"field": "mixed"}}}}),
             Some(true),
         ),
+        // 100 ms over 36 hours: a dense row of 1.3 M buckets would pass the memory bound.
+        (
+            "fz_fine",
+            json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "100ms", "min_doc_count": 1},
+            "aggs": {"l": {"avg": {"field": "lat"}}}}),
+            Some(false),
+        ),
         (
             "fz_missing",
             json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
