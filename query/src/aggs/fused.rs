@@ -8,14 +8,14 @@
 //! that work is the difference between Hydrant and a columnar engine on this question (issue
 //! 19: a per-minute histogram with `avg` was 1.4–1.7× ClickHouse).
 //!
-//! The result is tantivy's own intermediate form, bucket for bucket: the same keys, counts,
-//! minima and maxima, and the same compensated (Kahan) sums to within rounding — tantivy sums a
-//! bucket's values in lanes whose split depends on how it batched them, so its own sums vary
-//! in the last bits too. Merging across segments, the request cache and finalization are
-//! shared with every other aggregation. A
-//! segment this path does not take — a multi-valued column, several column types under one
-//! field, a date histogram over a number, a range of buckets too wide to keep dense — goes
-//! through tantivy's collector instead; both give the same answer.
+//! The rows ([`Dense`]) stay rows through the merges of segments and shards and in the request
+//! cache, and become tantivy's intermediate form once, so finishing and rendering are shared
+//! with every other aggregation. They hold what tantivy's would: the same keys, counts, minima
+//! and maxima, and the same compensated (Kahan) sums to within rounding — tantivy sums a
+//! bucket's values in lanes whose split depends on how it batched them, so its own sums vary in
+//! the last bits too. A segment this path does not take — a multi-valued column, several column
+//! types under one field, a date histogram over a number, a grid too fine to keep dense — goes
+//! through tantivy's collector in the same search; both give the same answer.
 
 use std::sync::Arc;
 
@@ -56,7 +56,7 @@ const COUNTABLE: [ColumnType; 7] = [
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+enum Kind {
     Avg,
     Sum,
     Min,
@@ -85,10 +85,9 @@ pub(crate) struct FusedPlan {
     metrics: Vec<MetricSpec>,
 }
 
-/// Computed columns (registered value sources) are named `#…` by this crate; this path reads
-/// physical columns only.
+/// This path reads physical columns only, not the computed ones the planner registers.
 fn physical(column: &str) -> bool {
-    !column.starts_with('#')
+    !super::sources::is_computed(column)
 }
 
 /// A duration the planner wrote as `{n}ms`.

@@ -27,6 +27,13 @@ pub(crate) enum Target {
     Dates,
 }
 
+/// Whether `column` names a computed column: every one this crate registers (here, in
+/// `shifted`, `weighted_avg` and `geo`) is named `#…`. A field whose own column starts with `#`
+/// is taken for one too, which only keeps it off the fused pass.
+pub(crate) fn is_computed(column: &str) -> bool {
+    column.starts_with('#')
+}
+
 /// Registers the computed column for `column` (a tantivy column name) and returns the name
 /// aggregation requests use for it.
 pub(crate) fn register(registry: &mut ValueSourceRegistry, column: &str, target: Target) -> String {
