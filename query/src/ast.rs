@@ -185,6 +185,14 @@ pub enum QueryAst {
     /// `lenient: true`: text that is no value of a field's type (a word on a number field)
     /// matches nothing there instead of failing the request.
     Lenient(Box<QueryAst>),
+    /// `query`, or every document when `text` analyzes to no terms at all (a `match` with
+    /// `zero_terms_query: all` on an empty or punctuation-only text).
+    ZeroTermsAll {
+        /// The query when the text has terms.
+        query: Box<QueryAst>,
+        /// The text.
+        text: String,
+    },
     /// A query whose documents all get the same score.
     ConstantScore {
         /// The filter.
@@ -241,6 +249,7 @@ impl QueryAst {
             }
             QueryAst::Boost { query, .. } => query.visit_mut(f),
             QueryAst::Lenient(q) => q.visit_mut(f),
+            QueryAst::ZeroTermsAll { query, .. } => query.visit_mut(f),
             QueryAst::ConstantScore { filter, .. } => filter.visit_mut(f),
             _ => {}
         }

@@ -161,6 +161,13 @@ impl<'a> Compiler<'a> {
             QueryAst::ConstantScore { filter, boost } => {
                 Box::new(ConstScoreQuery::new(self.compile(filter)?, *boost))
             }
+            QueryAst::ZeroTermsAll { query, text } => {
+                if self.tokens(text).is_empty() {
+                    Box::new(AllQuery)
+                } else {
+                    self.compile(query)?
+                }
+            }
             QueryAst::TermsLookup { .. } => {
                 return Err(QueryError::Unsupported {
                     what: "a [terms] lookup inside an aggregation".to_string(),

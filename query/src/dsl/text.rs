@@ -38,7 +38,38 @@ pub(super) fn parse_match(name: &str, body: &Value, phrase: bool) -> Result<Quer
     } else {
         Some(field)
     };
-    Ok(lenient(QueryAst::Match { field, text, kind }, v))
+    let zero_terms_all = zero_terms_all(name, v)?;
+    let q = lenient(
+        QueryAst::Match {
+            field,
+            text: text.clone(),
+            kind,
+        },
+        v,
+    );
+    Ok(if zero_terms_all {
+        QueryAst::ZeroTermsAll {
+            query: Box::new(q),
+            text,
+        }
+    } else {
+        q
+    })
+}
+
+/// `zero_terms_query`: `none` (the default: a text without terms matches nothing) or `all`.
+fn zero_terms_all(name: &str, v: &Value) -> Result<bool, QueryError> {
+    match v.get("zero_terms_query") {
+        None => Ok(false),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(false),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("all") => Ok(true),
+        Some(other) => Err(parsing(format!(
+            "[{name}] unsupported zero_terms_query value [{}]",
+            other
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_string)
+        ))),
+    }
 }
 
 /// `match_phrase_prefix` and `match_bool_prefix`: the last word of the text is a prefix.
@@ -284,7 +315,15 @@ pub(super) fn parse_multi_match(body: &Value) -> Result<QueryAst, QueryError> {
             tie_breaker: o.get("tie_breaker").and_then(Value::as_f64).unwrap_or(0.0) as f32,
         },
     };
-    Ok(lenient(with_boost(q, body), body))
+    let q = lenient(with_boost(q, body), body);
+    Ok(if zero_terms_all("multi_match", body)? {
+        QueryAst::ZeroTermsAll {
+            query: Box::new(q),
+            text,
+        }
+    } else {
+        q
+    })
 }
 
 pub(super) fn parse_simple(body: &Value) -> Result<QueryAst, QueryError> {

@@ -110,7 +110,9 @@ impl QueryTerms {
             }
             QueryAst::Boost { query, .. } => self.collect(query),
             QueryAst::ConstantScore { filter, .. } => self.collect(filter),
-            QueryAst::Lenient(inner) => self.collect(inner),
+            QueryAst::Lenient(inner) | QueryAst::ZeroTermsAll { query: inner, .. } => {
+                self.collect(inner)
+            }
             QueryAst::DisMax { queries, .. } => {
                 for sub in queries {
                     self.collect(sub);

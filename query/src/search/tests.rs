@@ -312,3 +312,47 @@ fn max_expansions_takes_the_first_terms_of_the_shard_not_of_each_segment() {
     let all = json!({"match_phrase_prefix": {"msg": "get lo"}});
     assert_eq!(hits(all), (0..8).collect::<Vec<_>>());
 }
+
+/// `zero_terms_query: all`: a text that analyzes to no terms matches every document; with terms
+/// it is the plain `match`; `none` (the default) matches nothing for no terms.
+#[test]
+fn a_match_without_terms_matches_everything_under_zero_terms_query_all() {
+    let c = corpus("web", &docs(), 2, None);
+    let total = |q: Value| {
+        let a = c.search("web", json!({"size": 0, "query": q}));
+        assert!(a.get("error").is_none(), "{a}");
+        a["hits"]["total"]["value"].as_u64().unwrap()
+    };
+    for text in ["", "  ", "!?"] {
+        assert_eq!(
+            total(json!({"match": {"msg": {"query": text, "zero_terms_query": "all"}}})),
+            30
+        );
+        assert_eq!(
+            total(json!({"match": {"msg": {"query": text, "zero_terms_query": "none"}}})),
+            0
+        );
+        assert_eq!(total(json!({"match": {"msg": {"query": text}}})), 0);
+        assert_eq!(
+            total(
+                json!({"multi_match": {"query": text, "fields": ["msg"], "zero_terms_query": "all"}})
+            ),
+            30
+        );
+    }
+    assert_eq!(
+        total(
+            json!({"match": {"msg": {"query": "number 7", "operator": "and", "zero_terms_query": "all"}}})
+        ),
+        1
+    );
+    assert_eq!(
+        total(json!({"match_phrase": {"msg": {"query": "", "zero_terms_query": "all"}}})),
+        30
+    );
+    let bad = c.search(
+        "web",
+        json!({"query": {"match": {"msg": {"query": "", "zero_terms_query": "some"}}}}),
+    );
+    assert_eq!(bad["status"], 400, "{bad}");
+}
