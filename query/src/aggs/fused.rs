@@ -116,12 +116,17 @@ fn metric(name: &str, agg: &Aggregation) -> Option<MetricSpec> {
 }
 
 impl FusedPlan {
-    /// The plan for `aggs`, if they are of the shape this path answers.
+    /// The plan for the first of `aggs` (top level) of the shape this path answers, if any.
     pub(crate) fn detect(aggs: &Aggregations) -> Option<FusedPlan> {
-        if aggs.len() != 1 {
-            return None;
-        }
-        let (name, agg) = aggs.iter().next()?;
+        let mut names: Vec<&String> = aggs.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .find_map(|name| Self::of(name, &aggs[name]))
+    }
+
+    /// The plan for aggregation `name`, if it is of the shape this path answers.
+    fn of(name: &str, agg: &Aggregation) -> Option<FusedPlan> {
         let AggregationVariants::DateHistogram(req) = &agg.agg else {
             return None;
         };
@@ -155,13 +160,18 @@ impl FusedPlan {
             .map(|(n, a)| metric(n, a))
             .collect::<Option<Vec<_>>>()?;
         Some(FusedPlan {
-            name: name.clone(),
+            name: name.to_string(),
             column: req.field.clone(),
             interval: interval as f64 * 1_000_000.0,
             offset: offset as f64 * 1_000_000.0,
             bounds,
             metrics,
         })
+    }
+
+    /// The aggregation's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
     /// tantivy's `get_bucket_pos_f64`, the same f64 arithmetic.
@@ -304,26 +314,32 @@ impl Fused {
     }
 }
 
-/// The aggregations of one shard: tantivy's collector, and the fused plan when the request
-/// has its shape.
+/// The aggregations of one shard: tantivy's collector of all of them, and when one has the
+/// fused pass's shape, its plan and tantivy's collector of the others.
 pub struct ShardAggs {
-    tantivy: DistributedAggregationCollector,
-    fused: Option<Arc<FusedPlan>>,
+    all: DistributedAggregationCollector,
+    fused: Option<(Arc<FusedPlan>, Option<DistributedAggregationCollector>)>,
 }
 
-/// The aggregations of one segment.
-pub enum SegmentAggs {
-    /// tantivy's collector.
-    Tantivy(AggregationSegmentCollector),
-    /// This module's.
-    Fused(Fused),
+/// The aggregations of one segment: the fused pass (if it takes the segment) and tantivy's
+/// collector of the rest.
+pub struct SegmentAggs {
+    fused: Option<Fused>,
+    tantivy: Option<AggregationSegmentCollector>,
 }
 
 impl ShardAggs {
-    pub(crate) fn new(tantivy: DistributedAggregationCollector, fused: Option<FusedPlan>) -> Self {
+    /// `all`: tantivy's collector of every aggregation; `fused`: the fused plan of one of them
+    /// and tantivy's collector of the others (`None` when there are none).
+    pub(crate) fn new(
+        all: DistributedAggregationCollector,
+        fused: Option<(FusedPlan, Option<DistributedAggregationCollector>)>,
+    ) -> Self {
         ShardAggs {
-            tantivy,
-            fused: fused.filter(|_| enabled()).map(Arc::new),
+            all,
+            fused: fused
+                .filter(|_| enabled())
+                .map(|(plan, rest)| (Arc::new(plan), rest)),
         }
     }
 
@@ -333,19 +349,28 @@ impl ShardAggs {
         ord: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentAggs> {
-        if let Some(plan) = &self.fused
+        if let Some((plan, rest)) = &self.fused
             && let Some(f) = plan.for_segment(reader)?
         {
             note_used(&plan.name);
-            return Ok(SegmentAggs::Fused(f));
+            return Ok(SegmentAggs {
+                fused: Some(f),
+                tantivy: match rest {
+                    Some(rest) => Some(rest.for_segment(ord, reader)?),
+                    None => None,
+                },
+            });
         }
-        Ok(SegmentAggs::Tantivy(self.tantivy.for_segment(ord, reader)?))
+        Ok(SegmentAggs {
+            fused: None,
+            tantivy: Some(self.all.for_segment(ord, reader)?),
+        })
     }
 
     /// An empty result of the right shape, for a segment skipped without being read.
     pub fn empty(&self, ord: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<AggFruit> {
-        Ok(AggFruit::Tantivy(
-            self.tantivy.for_segment(ord, reader)?.harvest()?,
+        Ok(AggFruit::tantivy(
+            self.all.for_segment(ord, reader)?.harvest()?,
         ))
     }
 }
@@ -353,29 +378,35 @@ impl ShardAggs {
 impl SegmentAggs {
     /// Collects one document.
     pub fn collect(&mut self, doc: DocId) {
-        match self {
-            SegmentAggs::Tantivy(t) => t.collect(doc, 0.0),
-            SegmentAggs::Fused(f) => f.collect(doc),
+        if let Some(f) = &mut self.fused {
+            f.collect(doc);
+        }
+        if let Some(t) = &mut self.tantivy {
+            t.collect(doc, 0.0);
         }
     }
 
     /// Collects a block of documents.
     pub fn collect_block(&mut self, docs: &[DocId]) {
-        match self {
-            SegmentAggs::Tantivy(t) => t.collect_block(docs),
-            SegmentAggs::Fused(f) => {
-                f.flush();
-                f.collect_block(docs);
-            }
+        if let Some(f) = &mut self.fused {
+            f.flush();
+            f.collect_block(docs);
+        }
+        if let Some(t) = &mut self.tantivy {
+            t.collect_block(docs);
         }
     }
 
     /// The segment's results.
     pub fn harvest(self) -> tantivy::Result<AggFruit> {
-        Ok(match self {
-            SegmentAggs::Tantivy(t) => AggFruit::Tantivy(t.harvest()?),
-            SegmentAggs::Fused(f) => AggFruit::Dense(Box::new(f.harvest())),
-        })
+        let tantivy = match self.tantivy {
+            Some(t) => Some(t.harvest()?),
+            None => None,
+        };
+        Ok(AggFruit::of_segment(
+            tantivy,
+            self.fused.map(Fused::harvest),
+        ))
     }
 }
 

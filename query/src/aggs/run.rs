@@ -262,7 +262,12 @@ impl AggRun {
     ) -> Result<super::ShardAggs, QueryError> {
         let mut p = self.planner(mapper, fields, Some(compiler));
         let aggs = p.plan(&self.nodes)?;
-        let fused = super::fused::FusedPlan::detect(&aggs);
+        let fused = super::fused::FusedPlan::detect(&aggs).map(|plan| {
+            let mut rest = aggs.clone();
+            rest.remove(plan.name());
+            let rest = (!rest.is_empty()).then(|| collector(rest, p.registry.clone()));
+            (plan, rest)
+        });
         Ok(super::ShardAggs::new(collector(aggs, p.registry), fused))
     }
 

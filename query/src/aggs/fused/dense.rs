@@ -216,18 +216,25 @@ fn metric_result(kind: Kind, s: &Stats) -> tantivy::Result<IntermediateAggregati
     Ok(IntermediateAggregationResult::Metric(result))
 }
 
-/// Aggregation results of a segment, a shard or a whole search, before finishing.
-#[derive(Debug, Clone)]
-pub enum AggFruit {
-    /// tantivy's intermediate results.
-    Tantivy(IntermediateAggregationResults),
-    /// The fused pass's.
-    Dense(Box<Dense>),
+/// Aggregation results of a segment, a shard or a whole search, before finishing: tantivy's
+/// intermediate results, and the fused pass's dense row when it took part.
+#[derive(Debug, Clone, Default)]
+pub struct AggFruit {
+    tantivy: Option<IntermediateAggregationResults>,
+    dense: Option<Box<Dense>>,
 }
 
-impl Default for AggFruit {
-    fn default() -> Self {
-        AggFruit::Tantivy(IntermediateAggregationResults::default())
+/// Merges `more` into `slot`.
+fn merge_into(
+    slot: &mut Option<IntermediateAggregationResults>,
+    more: IntermediateAggregationResults,
+) -> tantivy::Result<()> {
+    match slot {
+        Some(acc) => acc.merge_fruits(more),
+        None => {
+            *slot = Some(more);
+            Ok(())
+        }
     }
 }
 
@@ -242,51 +249,74 @@ impl std::fmt::Write for ByteCount {
 }
 
 impl AggFruit {
-    /// Merges `other` in: as arrays when both are dense on the same grid, otherwise through
-    /// tantivy's intermediate results.
-    pub fn merge(&mut self, other: AggFruit) -> tantivy::Result<()> {
-        let other = match (&mut *self, other) {
-            (AggFruit::Dense(mine), AggFruit::Dense(theirs)) => match mine.merge(theirs) {
-                Ok(()) => return Ok(()),
-                Err(theirs) => AggFruit::Dense(theirs),
-            },
-            (_, other) => other,
-        };
-        let mut mine = std::mem::take(self).into_intermediate()?;
-        let theirs = other.into_intermediate()?;
-        if mine.keys().next().is_none() {
-            mine = theirs;
-        } else {
-            mine.merge_fruits(theirs)?;
+    /// tantivy's results alone.
+    pub(super) fn tantivy(results: IntermediateAggregationResults) -> AggFruit {
+        AggFruit {
+            tantivy: Some(results),
+            dense: None,
         }
-        *self = AggFruit::Tantivy(mine);
+    }
+
+    /// A segment's results.
+    pub(super) fn of_segment(
+        tantivy: Option<IntermediateAggregationResults>,
+        dense: Option<Dense>,
+    ) -> AggFruit {
+        AggFruit {
+            tantivy,
+            dense: dense.map(Box::new),
+        }
+    }
+
+    /// Merges `other` in: dense rows as arrays when they share a grid (otherwise through
+    /// tantivy's form), tantivy's results as tantivy merges them.
+    pub fn merge(&mut self, other: AggFruit) -> tantivy::Result<()> {
+        if let Some(more) = other.tantivy {
+            merge_into(&mut self.tantivy, more)?;
+        }
+        let Some(theirs) = other.dense else {
+            return Ok(());
+        };
+        let unmerged = match self.dense.as_mut() {
+            None => {
+                self.dense = Some(theirs);
+                None
+            }
+            Some(mine) => mine.merge(theirs).err(),
+        };
+        if let Some(theirs) = unmerged {
+            if let Some(mine) = self.dense.take() {
+                merge_into(&mut self.tantivy, mine.into_intermediate()?)?;
+            }
+            merge_into(&mut self.tantivy, theirs.into_intermediate()?)?;
+        }
         Ok(())
     }
 
-    /// tantivy's intermediate results.
+    /// tantivy's intermediate results of everything.
     pub fn into_intermediate(self) -> tantivy::Result<IntermediateAggregationResults> {
-        match self {
-            AggFruit::Tantivy(t) => Ok(t),
-            AggFruit::Dense(d) => d.into_intermediate(),
+        let mut out = self.tantivy;
+        if let Some(dense) = self.dense {
+            merge_into(&mut out, dense.into_intermediate()?)?;
         }
+        Ok(out.unwrap_or_default())
     }
 
     /// About the bytes the results hold (for the request cache's budget). tantivy's results
     /// are measured by their `Debug` text — every part of them, names included, so it errs on
     /// the heavy side; JSON cannot write their non-string map keys.
     pub fn weight(&self) -> usize {
-        match self {
-            AggFruit::Dense(d) => {
-                std::mem::size_of::<Dense>()
-                    + d.counts.len() * std::mem::size_of::<u64>()
-                    + d.stats.len() * std::mem::size_of::<Stats>()
-            }
-            AggFruit::Tantivy(t) => {
-                let mut size = ByteCount(0);
-                // Writing to a counter cannot fail.
-                let _ = std::fmt::Write::write_fmt(&mut size, format_args!("{t:?}"));
-                size.0
-            }
-        }
+        let dense = self.dense.as_ref().map_or(0, |d| {
+            std::mem::size_of::<Dense>()
+                + d.counts.len() * std::mem::size_of::<u64>()
+                + d.stats.len() * std::mem::size_of::<Stats>()
+        });
+        let tantivy = self.tantivy.as_ref().map_or(0, |t| {
+            let mut size = ByteCount(0);
+            // Writing to a counter cannot fail.
+            let _ = std::fmt::Write::write_fmt(&mut size, format_args!("{t:?}"));
+            size.0
+        });
+        dense + tantivy
     }
 }

@@ -280,3 +280,41 @@ fn fused_minute_histogram_matches_the_documents() {
         assert_eq!(b["n"]["value"].as_f64(), Some(*n), "{b}");
     }
 }
+
+/// Beside other aggregations (Discover's histogram and its split, two histograms in one
+/// request), the fused pass takes its one and tantivy the others; the answers are tantivy's.
+#[test]
+fn a_fused_histogram_beside_other_aggregations_answers_as_tantivy_does() {
+    let hist = |interval: &str| {
+        json!({"date_histogram": {"field": "@timestamp", "fixed_interval": interval, "min_doc_count": 0,
+            "extended_bounds": {"min": T0, "max": T0 + 36 * 3_600_000}}})
+    };
+    let bodies = [
+        json!({"size": 5, "sort": [{"@timestamp": "desc"}], "track_total_hits": true, "aggs": {
+            "fzm_hist": hist("30m"),
+            "fzm_split": {"terms": {"field": "tag.keyword", "size": 3}, "aggs": {"hist": hist("30m")}},
+        }}),
+        json!({"size": 0, "query": {"range": {"@timestamp": {"gte": T0 + 3_600_000}}}, "aggs": {
+            "fzm_a": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"},
+                "aggs": {"l": {"avg": {"field": "lat"}}}},
+            "fzm_b": {"date_histogram": {"field": "@timestamp", "fixed_interval": "2h"},
+                "aggs": {"s": {"sum": {"field": "n"}}}},
+            "fzm_p": {"percentiles": {"field": "lat", "percents": [50, 99]}},
+        }}),
+    ];
+    for (body, fused_name) in bodies.iter().zip(["fzm_hist", "fzm_a"]) {
+        let before = used(fused_name);
+        let fused = run(body, true);
+        assert!(
+            used(fused_name) > before,
+            "{fused_name}: the fused pass was not taken"
+        );
+        let generic = run(body, false);
+        assert!(fused.get("error").is_none(), "{fused}");
+        if let Err(at) = same(&fused, &generic, String::new()) {
+            panic!("differs at {at}\nfused: {fused}\ngeneric: {generic}");
+        }
+    }
+    // Only one histogram per request is fused (the first by name).
+    assert_eq!(used("fzm_b"), 0);
+}
