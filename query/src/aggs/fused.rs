@@ -20,7 +20,6 @@
 use std::sync::Arc;
 
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
-use tantivy::aggregation::bucket::HistogramBounds;
 use tantivy::aggregation::{AggregationSegmentCollector, DistributedAggregationCollector};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::ColumnType;
@@ -146,14 +145,9 @@ impl FusedPlan {
             return None;
         }
         // tantivy's normalization: milliseconds as f64, then times 1e6.
-        let bounds = req.hard_bounds.unwrap_or(HistogramBounds {
-            min: f64::MIN,
-            max: f64::MAX,
+        let bounds = req.hard_bounds.map_or((f64::MIN, f64::MAX), |b| {
+            (b.min * 1_000_000.0, b.max * 1_000_000.0)
         });
-        let bounds = match req.hard_bounds {
-            Some(_) => (bounds.min * 1_000_000.0, bounds.max * 1_000_000.0),
-            None => (bounds.min, bounds.max),
-        };
         let metrics = agg
             .sub_aggregation
             .iter()
@@ -310,7 +304,7 @@ impl Fused {
 
     fn harvest(mut self) -> Dense {
         self.flush();
-        self.dense
+        self.dense.trimmed()
     }
 }
 

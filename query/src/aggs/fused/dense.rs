@@ -108,6 +108,25 @@ impl Dense {
         self.plan.metrics.len()
     }
 
+    /// Without the empty buckets at either end (a time-filtered search fills a few buckets of
+    /// a segment's whole span), so merges and the request cache carry only what was hit.
+    pub(super) fn trimmed(mut self) -> Dense {
+        let Some(first) = self.counts.iter().position(|c| *c > 0) else {
+            self.counts.clear();
+            self.stats.clear();
+            return self;
+        };
+        let last = self.counts.iter().rposition(|c| *c > 0).unwrap_or(first);
+        if first == 0 && last + 1 == self.counts.len() {
+            return self;
+        }
+        let width = self.width();
+        self.counts = self.counts[first..=last].to_vec();
+        self.stats = self.stats[first * width..(last + 1) * width].to_vec();
+        self.base += first as i64;
+        self
+    }
+
     /// Adds `other` in, or gives it back when the two cannot be merged as arrays (another
     /// grid, or a span too wide).
     fn merge(&mut self, other: Box<Dense>) -> Result<(), Box<Dense>> {
