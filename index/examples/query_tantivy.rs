@@ -56,6 +56,8 @@ fn searchers(indices: &Path, prefix: &str) -> Result<Vec<Searcher>, Box<dyn std:
         for shard in std::fs::read_dir(index.path())?.filter_map(Result::ok) {
             if shard.path().join("meta.json").exists() {
                 let mut idx = Index::open_in_dir(shard.path())?;
+                // The analyzer Hydrant's schemas name for text (tantivy keeps it in memory).
+                hydrant_index::tokenizer::register(&idx);
                 idx.set_multithread_executor(2)?;
                 out.push(idx.reader()?.searcher());
             }

@@ -41,6 +41,7 @@ pub mod rotation;
 mod shard;
 pub mod sizing;
 pub mod timestamp;
+pub mod tokenizer;
 
 pub use catalog::{
     Catalog, DamagedIndex, IndexHandle, IndexMeta, ResolveOptions, wildcard_match, with_declared,

@@ -74,6 +74,7 @@ impl Shard {
             Index::create_in_dir(dir, mapper.schema())
         }
         .map_err(|e| IndexError::tantivy(&name, e))?;
+        crate::tokenizer::register(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

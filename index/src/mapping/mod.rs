@@ -32,11 +32,22 @@ pub use document::{DocValue, Elements, FieldValues, LogDoc, Members, View};
 use hydrant_config::{FieldType, MappingConfig, MappingMode};
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, IpAddrOptions,
-    JsonObjectOptions, NumericOptions, STORED, STRING, Schema, TEXT, TextFieldIndexing,
+    JsonObjectOptions, NumericOptions, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
 use crate::definitions::DynamicTemplate;
 use crate::error::MappingError;
+use crate::tokenizer::STANDARD;
+
+/// An explicitly mapped `text` field: words as the `standard` analyzer cuts them, with
+/// positions for phrases.
+fn text_options() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(STANDARD)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
 
 /// Strings longer than this are not kept as exact values (ES's dynamic `ignore_above`).
 pub const IGNORE_ABOVE: usize = 256;
@@ -174,7 +185,7 @@ impl DocMapper {
             JsonObjectOptions::default()
                 .set_indexing_options(
                     TextFieldIndexing::default()
-                        .set_tokenizer("default")
+                        .set_tokenizer(STANDARD)
                         .set_index_option(IndexRecordOption::WithFreqsAndPositions),
                 )
                 .set_expand_dots_enabled(),
@@ -196,7 +207,7 @@ impl DocMapper {
                     b.add_text_field(&name, STRING.set_fast("raw"));
                 }
                 FieldType::Text => {
-                    b.add_text_field(&name, TEXT);
+                    b.add_text_field(&name, text_options());
                 }
                 FieldType::Long => {
                     b.add_i64_field(&name, NumericOptions::from(INDEXED).set_fast());

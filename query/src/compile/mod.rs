@@ -52,10 +52,7 @@ impl<'a> Compiler<'a> {
         index: &tantivy::Index,
         now_ms: i64,
     ) -> Compiler<'a> {
-        let analyzer = index
-            .tokenizers()
-            .get("default")
-            .unwrap_or_else(|| TextAnalyzer::from(tantivy::tokenizer::SimpleTokenizer::default()));
+        let analyzer = hydrant_index::tokenizer::text_analyzer(index);
         Compiler {
             mapper,
             fields,

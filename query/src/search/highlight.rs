@@ -1,9 +1,11 @@
 //! Basic highlighting: the words of a hit's text fields that the query matched, wrapped in the
 //! request's tags, in fragments of about `fragment_size` characters.
+//! Words are cut by the `standard` analyzer of new indices (indices made before it was the
+//! default are searched with their own, and highlighted with this one).
 
+use hydrant_index::tokenizer::standard_analyzer;
 use regex::Regex;
 use serde_json::{Map, Value, json};
-use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 
 use super::fields::flatten;
 use crate::ast::QueryAst;
@@ -33,15 +35,8 @@ pub struct QueryTerms {
     entries: Vec<(Option<String>, Matcher)>,
 }
 
-fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(40))
-        .filter(LowerCaser)
-        .build()
-}
-
 fn tokens(text: &str) -> Vec<String> {
-    let mut a = analyzer();
+    let mut a = standard_analyzer();
     let mut stream = a.token_stream(text);
     let mut out = Vec::new();
     while stream.advance() {
@@ -171,7 +166,7 @@ pub fn highlight(spec: &HighlightSpec, terms: &QueryTerms, source: &Value) -> Ma
 
 /// Byte ranges of the matching tokens of `text`.
 fn matches(text: &str, matchers: &[&Matcher]) -> Vec<(usize, usize)> {
-    let mut a = analyzer();
+    let mut a = standard_analyzer();
     let mut stream = a.token_stream(text);
     let mut out = Vec::new();
     while stream.advance() {
