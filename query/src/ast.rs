@@ -115,6 +115,9 @@ pub enum QueryAst {
         field: FieldName,
         /// The prefix.
         prefix: String,
+        /// The query-string forms: on a text field the prefix is lower-cased as the field's
+        /// words are (ES normalizes it there, not in the `prefix` query).
+        normalize: bool,
     },
     /// Terms within an edit distance of a value (ES `fuzzy`).
     Fuzzy {
@@ -135,9 +138,11 @@ pub enum QueryAst {
         field: FieldName,
         /// The pattern.
         pattern: String,
-        /// Match regardless of case (the exact-value form is otherwise case-sensitive; the
-        /// tokenized form is always lowercase).
+        /// Match regardless of case.
         case_insensitive: bool,
+        /// The query-string forms: on a text field the pattern is lower-cased as the field's
+        /// words are (ES normalizes it there, not in the `wildcard` query).
+        normalize: bool,
     },
     /// Values matching a regular expression (Lucene syntax, anchored at both ends).
     Regexp {

@@ -187,6 +187,7 @@ fn convert_leaf(leaf: UserInputLeaf, options: &QueryStringOptions) -> Result<Que
                 QueryAst::Prefix {
                     field,
                     prefix: lit.phrase,
+                    normalize: true,
                 }
             } else if unquoted
                 && wildcard_at == Some(lit.phrase.len() - 1)
@@ -194,12 +195,17 @@ fn convert_leaf(leaf: UserInputLeaf, options: &QueryStringOptions) -> Result<Que
             {
                 let mut prefix = lit.phrase;
                 prefix.pop();
-                QueryAst::Prefix { field, prefix }
+                QueryAst::Prefix {
+                    field,
+                    prefix,
+                    normalize: true,
+                }
             } else if unquoted && wildcard_at.is_some() {
                 QueryAst::Wildcard {
                     field,
                     pattern: lit.phrase,
                     case_insensitive: false,
+                    normalize: true,
                 }
             } else {
                 let kind = match lit.delimiter {

@@ -181,6 +181,7 @@ impl Parser<'_> {
             return Some(self.on_fields(|field| QueryAst::Prefix {
                 field,
                 prefix: word.clone(),
+                normalize: true,
             }));
         }
         if word == "*" {

@@ -13,7 +13,7 @@ use tantivy::schema::Field;
 
 use super::{
     BoxQuery, Compiler, date_bound, int_lower, int_upper, match_terms, num_bound, str_bound,
-    term_query,
+    term_prefix, term_query,
 };
 use crate::ast::{MatchKind, RangeBound};
 use crate::dates::DateParser;
@@ -135,18 +135,20 @@ impl Compiler<'_> {
         field: Field,
         kind: FieldType,
         prefix: &str,
+        normalize: bool,
     ) -> BoxQuery {
         match kind {
+            FieldType::Text if !normalize => term_prefix(Term::from_field_text(field, prefix)),
             FieldType::Text => {
-                let terms: Vec<Term> = self
+                let mut terms: Vec<Term> = self
                     .tokens(prefix)
                     .iter()
                     .map(|t| Term::from_field_text(field, t))
                     .collect();
-                if terms.is_empty() {
-                    Box::new(EmptyQuery)
-                } else {
-                    Box::new(PhrasePrefixQuery::new(terms))
+                match terms.len() {
+                    0 => Box::new(EmptyQuery),
+                    1 => term_prefix(terms.remove(0)),
+                    _ => Box::new(PhrasePrefixQuery::new(terms)),
                 }
             }
             FieldType::Keyword => Box::new(RangeQuery::new(

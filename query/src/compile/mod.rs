@@ -80,20 +80,28 @@ impl<'a> Compiler<'a> {
                 Some(f) => self.match_field(f, text, kind)?,
             },
             QueryAst::Term { field, value } => self.term(field, value)?,
-            QueryAst::Prefix { field, prefix } => match field {
+            QueryAst::Prefix {
+                field,
+                prefix,
+                normalize,
+            } => match field {
                 None => union(
                     self.fields
                         .text_paths()
-                        .filter_map(|p| self.prefix_text(p, prefix))
+                        .filter_map(|p| self.prefix_text(p, prefix, *normalize))
                         .collect(),
                 ),
-                Some(f) => self.prefix(f, prefix)?,
+                Some(f) => self.prefix(f, prefix, *normalize)?,
             },
             QueryAst::Wildcard {
                 field,
                 pattern,
                 case_insensitive,
-            } => self.pattern(field, &Pattern::wildcard(pattern, *case_insensitive))?,
+                normalize,
+            } => self.pattern(
+                field,
+                &Pattern::wildcard(pattern, *case_insensitive, *normalize),
+            )?,
             QueryAst::Fuzzy {
                 field,
                 value,
@@ -367,13 +375,21 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn prefix_text(&mut self, path: &str, prefix: &str) -> Option<BoxQuery> {
-        let tokens = self.tokens(prefix);
-        if tokens.is_empty() {
-            return None;
+    fn prefix_text(&mut self, path: &str, prefix: &str, normalize: bool) -> Option<BoxQuery> {
+        if !normalize {
+            // The `prefix` query: the prefix of one word, as written.
+            return Some(term_prefix(self.text_term(path, prefix)));
         }
-        let terms = tokens.iter().map(|t| self.text_term(path, t)).collect();
-        Some(Box::new(PhrasePrefixQuery::new(terms)))
+        let mut tokens = self.tokens(prefix);
+        match tokens.len() {
+            0 => None,
+            1 => Some(term_prefix(self.text_term(path, &tokens.remove(0)))),
+            // Words, then a prefix: a phrase (query strings such as `"disk fu"*`).
+            _ => {
+                let terms = tokens.iter().map(|t| self.text_term(path, t)).collect();
+                Some(Box::new(PhrasePrefixQuery::new(terms)))
+            }
+        }
     }
 
     /// `fuzzy`: the terms within `edits` of `value` (not analyzed), sharing its first
@@ -420,11 +436,16 @@ impl<'a> Compiler<'a> {
         };
         Ok(Box::new(BooleanQuery::new(vec![
             (Occur::Must, fuzzy),
-            (Occur::Must, Box::new(PhrasePrefixQuery::new(vec![prefix]))),
+            (Occur::Must, term_prefix(prefix)),
         ])))
     }
 
-    fn prefix(&mut self, field: &str, prefix: &str) -> Result<BoxQuery, QueryError> {
+    fn prefix(
+        &mut self,
+        field: &str,
+        prefix: &str,
+        normalize: bool,
+    ) -> Result<BoxQuery, QueryError> {
         // Prefixes are for strings: ES refuses them on numbers, dates, booleans (unless
         // `lenient`).
         let refuse = |ty: &str| -> Result<BoxQuery, QueryError> {
@@ -465,16 +486,15 @@ impl<'a> Compiler<'a> {
             FieldTarget::Keyword { path } => self.value_prefix(&path, prefix),
             FieldTarget::Dynamic { path } => {
                 let mut parts = vec![self.value_prefix(&path, prefix)];
-                if let Some(q) = self.prefix_text(&path, prefix) {
+                if let Some(q) = self.prefix_text(&path, prefix, normalize) {
                     parts.push(q);
                 }
                 union(parts)
             }
-            FieldTarget::Id => Box::new(PhrasePrefixQuery::new(vec![Term::from_field_text(
-                self.mapper.fields().id,
-                prefix,
-            )])),
-            FieldTarget::Explicit { field, kind, .. } => self.explicit_prefix(field, kind, prefix),
+            FieldTarget::Id => term_prefix(Term::from_field_text(self.mapper.fields().id, prefix)),
+            FieldTarget::Explicit { field, kind, .. } => {
+                self.explicit_prefix(field, kind, prefix, normalize)
+            }
             FieldTarget::Timestamp | FieldTarget::Missing => Box::new(EmptyQuery),
         })
     }
@@ -668,6 +688,15 @@ fn match_terms(mut terms: Vec<Term>, kind: &MatchKind) -> Option<BoxQuery> {
 
 fn term_query(t: Term) -> BoxQuery {
     Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
+}
+
+/// The terms starting with `prefix`'s text, all of them: tantivy's one-term
+/// `PhrasePrefixQuery` stops at its `max_expansions` (50) terms per segment, where Elasticsearch's
+/// `prefix` has no limit.
+fn term_prefix(prefix: Term) -> BoxQuery {
+    let mut q = PhrasePrefixQuery::new(vec![prefix]);
+    q.set_max_expansions(u32::MAX);
+    Box::new(q)
 }
 
 /// Any of `parts` (none: nothing matches).

@@ -27,11 +27,13 @@ pub(crate) struct Pattern {
     pub body: String,
     /// Case-insensitive.
     pub case_insensitive: bool,
+    /// Lower-cased for text fields (the query-string forms).
+    pub normalize: bool,
 }
 
 impl Pattern {
     /// A `wildcard` pattern: `*` any run, `?` one character, `\` escapes.
-    pub fn wildcard(pattern: &str, case_insensitive: bool) -> Pattern {
+    pub fn wildcard(pattern: &str, case_insensitive: bool, normalize: bool) -> Pattern {
         let mut body = String::new();
         let mut chars = pattern.chars().peekable();
         while let Some(c) = chars.next() {
@@ -53,6 +55,7 @@ impl Pattern {
         Pattern {
             body,
             case_insensitive,
+            normalize,
         }
     }
 
@@ -61,12 +64,20 @@ impl Pattern {
         Pattern {
             body: pattern.to_string(),
             case_insensitive,
+            normalize: false,
         }
     }
 
-    /// The body for lowercase tokens.
-    fn lowercase(&self) -> String {
-        self.body.to_lowercase()
+    /// The pattern over the words of a text field: as written (the words are lower case, so
+    /// `DISK*` finds none, as in Elasticsearch), lower-cased for the query-string forms (a
+    /// wildcard body escapes no letters, so lower-casing it keeps its meaning).
+    fn for_text(&self) -> String {
+        let body = if self.normalize {
+            self.body.to_lowercase()
+        } else {
+            self.body.clone()
+        };
+        self.group(&body, self.case_insensitive)
     }
 
     fn group(&self, body: &str, ci: bool) -> String {
@@ -176,10 +187,7 @@ impl Compiler<'_> {
             // Any path: everything up to the end-of-path byte, then the string type code.
             None => "[^\\x00]*\\x00s".to_string(),
         };
-        term_regex(
-            self.text_field(),
-            &format!("{prefix}{}", p.group(&p.lowercase(), false)),
-        )
+        term_regex(self.text_field(), &format!("{prefix}{}", p.for_text()))
     }
 
     fn values(&self, path: Option<&str>, p: &Pattern) -> Result<BoxQuery, QueryError> {
@@ -210,7 +218,7 @@ impl Compiler<'_> {
                     FieldType::Keyword => {
                         parts.push(term_regex(f, &p.group(&p.body, p.case_insensitive))?)
                     }
-                    FieldType::Text => parts.push(term_regex(f, &p.group(&p.lowercase(), false))?),
+                    FieldType::Text => parts.push(term_regex(f, &p.for_text())?),
                     _ => {}
                 }
             }
@@ -231,7 +239,7 @@ impl Compiler<'_> {
                 field,
                 kind: FieldType::Text,
                 ..
-            } => term_regex(field, &p.group(&p.lowercase(), false))?,
+            } => term_regex(field, &p.for_text())?,
             FieldTarget::Id => term_regex(
                 self.mapper.fields().id,
                 &p.group(&p.body, p.case_insensitive),
@@ -247,14 +255,18 @@ mod tests {
 
     #[test]
     fn wildcards_translate_to_anchored_regexes() {
-        let p = Pattern::wildcard("ki*na?.png", false);
+        let p = Pattern::wildcard("ki*na?.png", false, false);
         let re = p.value_regex().unwrap();
         assert!(re.is_match("kibana1.png"));
         assert!(!re.is_match("kibana1xpng"));
         assert!(!re.is_match("xkibana1.png"));
-        let ci = Pattern::wildcard("GET*", true).value_regex().unwrap();
+        let ci = Pattern::wildcard("GET*", true, false)
+            .value_regex()
+            .unwrap();
         assert!(ci.is_match("get /index.html"));
-        let escaped = Pattern::wildcard(r"a\*b", false).value_regex().unwrap();
+        let escaped = Pattern::wildcard(r"a\*b", false, false)
+            .value_regex()
+            .unwrap();
         assert!(escaped.is_match("a*b"));
         assert!(!escaped.is_match("axb"));
     }

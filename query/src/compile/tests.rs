@@ -351,3 +351,57 @@ fn values_of_the_wrong_type_get_es_errors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// 80 documents, each with its own word `alpha000` … `alpha079` in `msg`, one shard (one
+/// segment): more words with one prefix than tantivy's default expansion limit (50).
+fn words_corpus(explicit: bool) -> Corpus {
+    let docs: Vec<Value> = (0..80)
+        .map(|i| {
+            json!({
+                "@timestamp": DateTime::<Utc>::from_timestamp_millis(T0 + i * MINUTE).unwrap().to_rfc3339(),
+                "msg": format!("Alpha{i:03} beta"),
+            })
+        })
+        .collect();
+    let mapping = explicit.then(|| MappingConfig {
+        mode: MappingMode::Dynamic,
+        fields: vec![("msg".to_string(), FieldType::Text)],
+    });
+    corpus("words", &docs, 1, mapping)
+}
+
+#[test]
+fn prefix_and_wildcard_on_text_take_every_word_and_the_case_as_written() {
+    for explicit in [false, true] {
+        let c = words_corpus(explicit);
+        let mut cases = vec![
+            // Every word with the prefix, however many.
+            (json!({"prefix": {"msg": "alpha"}}), 80),
+            (json!({"prefix": {"msg": "alpha07"}}), 10),
+            // The words are lower case and the `prefix` and `wildcard` queries do not change
+            // the case of what they are given; the query-string forms do.
+            (json!({"wildcard": {"msg": "ALPHA*"}}), 0),
+            (
+                json!({"wildcard": {"msg": {"value": "ALPHA*", "case_insensitive": true}}}),
+                80,
+            ),
+            (
+                json!({"prefix": {"msg": {"value": "ALPHA", "case_insensitive": true}}}),
+                80,
+            ),
+            (qs("msg:ALPHA*"), 80),
+            (qs("msg:ALPH?00*"), 10),
+            (
+                json!({"simple_query_string": {"query": "Alpha01*", "fields": ["msg"]}}),
+                10,
+            ),
+        ];
+        if explicit {
+            cases.push((json!({"prefix": {"msg": "Alpha"}}), 0));
+        } else {
+            // A dynamic string is also its exact value, which starts with `Alpha`.
+            cases.push((json!({"prefix": {"msg": "Alpha"}}), 80));
+        }
+        check(&c, "words", cases);
+    }
+}

@@ -27,6 +27,7 @@ pub(super) fn parse_term(body: &Value) -> Result<QueryAst, QueryError> {
             field: Some(field),
             pattern: escape_wildcard(&value),
             case_insensitive: true,
+            normalize: false,
         };
         return Ok(with_boost(q, v));
     }
@@ -267,11 +268,13 @@ pub(super) fn parse_prefix(body: &Value) -> Result<QueryAst, QueryError> {
             field: Some(field),
             pattern: format!("{}*", escape_wildcard(&prefix)),
             case_insensitive: true,
+            normalize: false,
         }
     } else {
         QueryAst::Prefix {
             field: Some(field),
             prefix,
+            normalize: false,
         }
     };
     Ok(with_boost(q, v))
@@ -333,6 +336,7 @@ pub(super) fn parse_pattern(
             field: Some(field),
             pattern,
             case_insensitive,
+            normalize: false,
         }
     };
     Ok(with_boost(q, v))

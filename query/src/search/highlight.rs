@@ -90,7 +90,7 @@ impl QueryTerms {
             QueryAst::Fuzzy { field, value, .. } => self
                 .entries
                 .push((Some(field.clone()), Matcher::Token(value.to_lowercase()))),
-            QueryAst::Prefix { field, prefix } => self
+            QueryAst::Prefix { field, prefix, .. } => self
                 .entries
                 .push((field.clone(), Matcher::Prefix(prefix.to_lowercase()))),
             QueryAst::Wildcard { field, pattern, .. } => {
