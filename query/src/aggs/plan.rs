@@ -2,8 +2,10 @@
 
 use hydrant_config::FieldType;
 use hydrant_index::{DocMapper, DynamicFields, FieldTarget, ValueKind};
+use tantivy::SegmentReader;
 use tantivy::aggregation::ValueSourceRegistry;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
+use tantivy::columnar::DynamicColumn;
 use tantivy::query::{EmptyQuery, Query};
 
 use super::fields::FieldKind;
@@ -33,6 +35,8 @@ pub(crate) struct Planner<'a> {
     pub kinds: &'a FieldKinds,
     pub bounds: &'a Bounds,
     pub registry: ValueSourceRegistry,
+    /// The shard's segments (none when planning the structure only).
+    pub segments: &'a [SegmentReader],
 }
 
 /// A tantivy aggregation node.
@@ -49,6 +53,33 @@ fn unmapped(field: &str) -> String {
 }
 
 impl<'a> Planner<'a> {
+    /// The most distinct values one segment of the shard holds in `column` when no segment
+    /// holds more than `limit` (else `None`): string columns counted by their dictionaries,
+    /// other columns by their number of values (at least as many as distinct ones).
+    pub fn distinct_at_most(&self, column: &str, limit: u64) -> Option<u64> {
+        let mut most = 0;
+        for reader in self.segments {
+            let mut n = 0u64;
+            for handle in reader.fast_fields().dynamic_column_handles(column).ok()? {
+                n += match handle.open().ok()? {
+                    DynamicColumn::Str(c) => c.dictionary().num_terms() as u64,
+                    DynamicColumn::Bytes(c) => c.dictionary().num_terms() as u64,
+                    DynamicColumn::Bool(c) => c.values.num_vals().min(2) as u64,
+                    DynamicColumn::I64(c) => c.values.num_vals() as u64,
+                    DynamicColumn::U64(c) => c.values.num_vals() as u64,
+                    DynamicColumn::F64(c) => c.values.num_vals() as u64,
+                    DynamicColumn::IpAddr(c) => c.values.num_vals() as u64,
+                    DynamicColumn::DateTime(c) => c.values.num_vals() as u64,
+                };
+            }
+            if n > limit {
+                return None;
+            }
+            most = most.max(n);
+        }
+        Some(most)
+    }
+
     /// The tantivy request for `nodes`.
     pub fn plan(&mut self, nodes: &[AggNode]) -> Result<Aggregations, QueryError> {
         let mut out = Aggregations::default();

@@ -250,17 +250,20 @@ impl AggRun {
             kinds: &self.kinds,
             bounds: &self.bounds,
             registry: ValueSourceRegistry::default(),
+            segments: &[],
         }
     }
 
-    /// The collector of one shard, whose queries `compiler` compiles.
+    /// The collector of one shard, whose queries `compiler` compiles, over `segments`.
     pub fn collector<'a>(
         &'a self,
         mapper: &'a DocMapper,
         fields: &'a DynamicFields,
         compiler: Compiler<'a>,
+        segments: &'a [tantivy::SegmentReader],
     ) -> Result<super::ShardAggs, QueryError> {
         let mut p = self.planner(mapper, fields, Some(compiler));
+        p.segments = segments;
         let aggs = p.plan(&self.nodes)?;
         let fused = super::fused::FusedPlan::detect(&aggs).map(|plan| {
             let mut rest = aggs.clone();

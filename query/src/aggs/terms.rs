@@ -17,6 +17,10 @@ use super::plan::{Planner, Want, node};
 use super::render::{Renderer, key_json};
 use crate::error::QueryError;
 
+/// Distinct values per segment up to which a `terms` aggregation counts every value of every
+/// segment (see [`Terms::plan`]).
+const EXACT_UP_TO: u64 = 2_000;
+
 /// A parsed `terms` aggregation.
 #[derive(Debug, Clone)]
 pub struct Terms {
@@ -150,10 +154,20 @@ impl Terms {
         } else {
             (order, self.size)
         };
+        // Each segment's counts are cut to its `segment_size` best before they merge, so with
+        // many segments (a live index, rotated indices) the buckets and counts drift from the
+        // exact ones Elasticsearch gets from a shard's global ordinals. When no segment holds
+        // more than EXACT_UP_TO distinct values, every segment keeps all of them: exact counts,
+        // `doc_count_error_upper_bound` 0, at a bounded cost per segment.
+        let default_cut = self.shard_size.unwrap_or(size.saturating_mul(10)).max(size);
+        let segment_size = match p.distinct_at_most(&field, EXACT_UP_TO) {
+            Some(n) if n > u64::from(default_cut) => Some(n as u32),
+            _ => self.shard_size,
+        };
         let req = TermsAggregation {
             field,
             size: Some(size),
-            segment_size: self.shard_size,
+            segment_size,
             show_term_doc_count_error: Some(true),
             min_doc_count: Some(self.min_doc_count),
             order,

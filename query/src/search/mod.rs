@@ -569,7 +569,12 @@ fn gather(
                 missing: plan.missing.clone(),
             }),
             aggs: match aggs {
-                Some(run) => Some(run.collector(&t.mapper, &t.fields, t.compiler(now_ms))?),
+                Some(run) => Some(run.collector(
+                    &t.mapper,
+                    &t.fields,
+                    t.compiler(now_ms),
+                    t.searcher.segment_readers(),
+                )?),
                 None => None,
             },
             post_filter,

@@ -332,3 +332,40 @@ fn date_histogram_on_a_dynamic_date_field_some_segments_lack() {
         }
     }
 }
+
+/// A value that is never among a segment's first `size × 10` but is the most frequent over
+/// all of them: six segments, each with 40 values of its own (6 documents each) and `winner`
+/// (5 documents each). Cut per segment, `winner` would vanish; counted whole, it is first.
+#[test]
+fn terms_are_exact_when_segments_hold_few_distinct_values() {
+    let segment = |k: usize| -> Vec<Value> {
+        let mut docs = Vec::new();
+        for j in 0..40 {
+            for _ in 0..6 {
+                docs.push(json!({"@timestamp": format!("2015-05-17T1{k}:00:00Z"), "v": format!("s{k}-{j:02}")}));
+            }
+        }
+        for _ in 0..5 {
+            docs.push(json!({"@timestamp": format!("2015-05-17T1{k}:30:00Z"), "v": "winner"}));
+        }
+        docs
+    };
+    let c = crate::testing::corpus("cut", &segment(0), 1, None);
+    for k in 1..6 {
+        c.append(&segment(k));
+    }
+    for field in ["v", "v.keyword"] {
+        let resp = c.search(
+            "cut",
+            json!({"size": 0, "aggs": {"t": {"terms": {"field": field, "size": 1}}}}),
+        );
+        let t = &resp["aggregations"]["t"];
+        assert_eq!(
+            t["buckets"],
+            json!([{"key": "winner", "doc_count": 30}]),
+            "{resp}"
+        );
+        assert_eq!(t["doc_count_error_upper_bound"], json!(0), "{resp}");
+        assert_eq!(t["sum_other_doc_count"], json!(6 * 245 - 30), "{resp}");
+    }
+}
