@@ -149,6 +149,9 @@ async fn run(
             .push(index);
     }
     let mut deleted = 0usize;
+    // One batch per stream with documents to delete (Elasticsearch counts its scroll pages:
+    // none when nothing matched).
+    let mut batches = 0usize;
     for (name, indices) in by_stream {
         if deleted >= max {
             break;
@@ -173,6 +176,7 @@ async fn run(
         if found.is_empty() {
             continue;
         }
+        batches += 1;
         let now = chrono::Utc::now().timestamp_millis();
         let records: Vec<Record> = found
             .iter()
@@ -196,7 +200,7 @@ async fn run(
     }
     Ok(json!({
         "took": started.elapsed().as_millis() as u64, "timed_out": false,
-        "total": deleted, "deleted": deleted, "batches": 1, "version_conflicts": 0, "noops": 0,
+        "total": deleted, "deleted": deleted, "batches": batches, "version_conflicts": 0, "noops": 0,
         "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
         "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": [],
     }))

@@ -77,6 +77,7 @@ impl<'a> Compiler<'a> {
             QueryAst::Bool(b) => self.compile_bool(b)?,
             QueryAst::Match { field, text, kind } => match field {
                 None => self.match_everywhere(text, kind),
+                Some(f) if f.contains('*') => self.match_pattern(f, text, kind),
                 Some(f) => self.match_field(f, text, kind)?,
             },
             QueryAst::Term { field, value } => self.term(field, value)?,
@@ -310,6 +311,37 @@ impl<'a> Compiler<'a> {
             })
             .map(|(p, _)| p.clone())
             .collect()
+    }
+
+    /// `match` on every field whose name fits `pattern` (`user.*`, as `multi_match` and
+    /// `query_string` name fields), the best field's score counting; a field the text cannot
+    /// be matched against (a number against words) is left out, as Elasticsearch leaves out
+    /// fields a pattern expands to.
+    fn match_pattern(&mut self, pattern: &str, text: &str, kind: &MatchKind) -> BoxQuery {
+        let mut names: Vec<String> = self
+            .fields
+            .paths
+            .keys()
+            .filter(|p| hydrant_index::wildcard_match(pattern, p))
+            .cloned()
+            .collect();
+        names.extend(
+            self.mapper
+                .explicit_fields()
+                .map(|(name, _, _)| name)
+                .filter(|name| hydrant_index::wildcard_match(pattern, name))
+                .map(str::to_string),
+        );
+        names.sort();
+        names.dedup();
+        let parts: Vec<BoxQuery> = names
+            .iter()
+            .filter_map(|name| self.match_field(name, text, kind).ok())
+            .collect();
+        match parts.len() {
+            0 => Box::new(EmptyQuery),
+            _ => Box::new(DisjunctionMaxQuery::new(parts)),
+        }
     }
 
     fn match_field(
@@ -607,14 +639,25 @@ impl<'a> Compiler<'a> {
     }
 
     fn exists(&self, field: &str) -> BoxQuery {
-        match self.mapper.resolve(field) {
-            FieldTarget::Id | FieldTarget::Timestamp => Box::new(AllQuery),
+        let own: BoxQuery = match self.mapper.resolve(field) {
+            FieldTarget::Id | FieldTarget::Timestamp => return Box::new(AllQuery),
+            // Dynamic paths under `field` too (`json_subpaths`).
             FieldTarget::Keyword { path } | FieldTarget::Dynamic { path } => {
                 Box::new(ExistsQuery::new(format!("_val.{path}"), true))
             }
-            FieldTarget::Explicit { field, kind, .. } => self.explicit_exists(field, kind),
+            FieldTarget::Explicit { field, kind, .. } => return self.explicit_exists(field, kind),
             FieldTarget::Missing => Box::new(EmptyQuery),
-        }
+        };
+        // An object: a document has it when it has any field under it, mapped ones included.
+        let under = format!("{field}.");
+        let mut parts = vec![own];
+        parts.extend(
+            self.mapper
+                .explicit_fields()
+                .filter(|(name, _, _)| name.starts_with(&under))
+                .map(|(_, f, kind)| self.explicit_exists(f, kind)),
+        );
+        union(parts)
     }
 }
 

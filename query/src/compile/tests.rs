@@ -405,3 +405,65 @@ fn prefix_and_wildcard_on_text_take_every_word_and_the_case_as_written() {
         check(&c, "words", cases);
     }
 }
+
+/// Fields named by a pattern, fields taken as one (`cross_fields`), and `exists` on an object
+/// whose fields are mapped.
+#[test]
+fn multi_match_over_patterns_and_across_fields_and_exists_on_objects() {
+    let docs: Vec<Value> = (0..12)
+        .map(|i| {
+            json!({
+                "@timestamp": DateTime::<Utc>::from_timestamp_millis(T0 + i * MINUTE).unwrap().to_rfc3339(),
+                "user": {"first": if i % 2 == 0 { "Grace" } else { "Ada" }, "last": if i % 3 == 0 { "Hopper" } else { "Lovelace" }},
+                "service": if i % 4 == 0 { "search" } else { "billing" },
+                "level": if i % 2 == 0 { "error" } else { "info" },
+                "error": if i % 3 == 0 { json!({"code": "E1", "retryable": true}) } else { Value::Null },
+            })
+        })
+        .collect();
+    let mapping = MappingConfig {
+        mode: MappingMode::Dynamic,
+        fields: vec![
+            ("error.code".to_string(), FieldType::Keyword),
+            ("error.retryable".to_string(), FieldType::Boolean),
+        ],
+    };
+    let c = corpus("people", &docs, 1, Some(mapping));
+    let mm = |query: &str, kind: &str, fields: Value, op: &str| json!({"multi_match": {"query": query, "type": kind, "fields": fields, "operator": op}});
+    check(
+        &c,
+        "people",
+        vec![
+            (mm("hopper", "best_fields", json!(["user.*"]), "or"), 4),
+            (
+                mm("grace hopper", "best_fields", json!(["user.*"]), "and"),
+                0,
+            ),
+            // Each word in one of the fields.
+            (
+                mm(
+                    "grace hopper",
+                    "cross_fields",
+                    json!(["user.first", "user.last"]),
+                    "and",
+                ),
+                2,
+            ),
+            (
+                mm("grace hopper", "cross_fields", json!(["user.*"]), "or"),
+                8,
+            ),
+            (
+                mm(
+                    "search error",
+                    "cross_fields",
+                    json!(["service", "level"]),
+                    "and",
+                ),
+                3,
+            ),
+            (json!({"exists": {"field": "error"}}), 4),
+            (json!({"exists": {"field": "user"}}), 12),
+        ],
+    );
+}

@@ -131,6 +131,22 @@ fn parse_one(name: &str, body: &Value, depth: usize) -> Result<QueryAst, QueryEr
             })
         }
         "dis_max" => parse_dis_max(body, depth),
+        // Hydrant maps no field `nested` (objects are flattened into dotted paths, as
+        // Elasticsearch's default `object` type does), so every path is one ES finds no nested
+        // object under.
+        "nested" => {
+            let o = object(name, body)?;
+            if o.get("ignore_unmapped").and_then(Value::as_bool) == Some(true) {
+                return Ok(QueryAst::MatchNone);
+            }
+            let path = o
+                .get("path")
+                .and_then(Value::as_str)
+                .ok_or_else(|| parsing("[nested] requires 'path' field"))?;
+            Err(QueryError::QueryShard(format!(
+                "[nested] failed to find nested object under path [{path}]"
+            )))
+        }
         other if NOT_SUPPORTED.contains(&other) => Err(QueryError::Unsupported {
             what: format!("query [{other}]"),
         }),
@@ -152,7 +168,6 @@ const NOT_SUPPORTED: &[&str] = &[
     "intervals",
     "knn",
     "more_like_this",
-    "nested",
     "neural",
     "parent_id",
     "percolate",

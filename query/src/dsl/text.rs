@@ -2,9 +2,10 @@
 //! `simple_query_string`.
 
 use serde_json::Value;
+use tantivy::tokenizer::TokenStream;
 
 use super::{object, parse_msm, parsing, scalar_text, single_field, with_boost};
-use crate::ast::{BoolQuery, MatchKind, Operator, QueryAst};
+use crate::ast::{BoolQuery, MatchKind, MinimumShouldMatch, Operator, QueryAst};
 use crate::error::QueryError;
 use crate::query_string::{QueryStringOptions, parse_query_string};
 use crate::simple_query_string::{self, SimpleOptions};
@@ -291,6 +292,11 @@ pub(super) fn parse_multi_match(body: &Value) -> Result<QueryAst, QueryError> {
     if fields.is_empty() {
         fields.push(("*".to_string(), None));
     }
+    let tie_breaker = o.get("tie_breaker").and_then(Value::as_f64).unwrap_or(0.0) as f32;
+    if kind_name == "cross_fields" {
+        let q = cross_fields(&text, &fields, operator, msm, tie_breaker);
+        return Ok(lenient(with_boost(q, body), body));
+    }
     let per_field: Vec<QueryAst> = fields
         .into_iter()
         .map(|(f, boost)| {
@@ -312,7 +318,7 @@ pub(super) fn parse_multi_match(body: &Value) -> Result<QueryAst, QueryError> {
         }),
         _ => QueryAst::DisMax {
             queries: per_field,
-            tie_breaker: o.get("tie_breaker").and_then(Value::as_f64).unwrap_or(0.0) as f32,
+            tie_breaker,
         },
     };
     let q = lenient(with_boost(q, body), body);
@@ -323,6 +329,60 @@ pub(super) fn parse_multi_match(body: &Value) -> Result<QueryAst, QueryError> {
         }
     } else {
         q
+    })
+}
+
+/// `cross_fields`: the fields as one. Each word must be in one of them (any, or all with
+/// `operator: and`, or `minimum_should_match` of them), the best field's score counting per
+/// word. Words are cut by the `standard` analyzer.
+fn cross_fields(
+    text: &str,
+    fields: &[(String, Option<f32>)],
+    operator: Operator,
+    msm: Option<MinimumShouldMatch>,
+    tie_breaker: f32,
+) -> QueryAst {
+    let mut analyzer = hydrant_index::tokenizer::standard_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut words = Vec::new();
+    while stream.advance() {
+        words.push(stream.token().text.clone());
+    }
+    let per_word: Vec<QueryAst> = words
+        .into_iter()
+        .map(|word| QueryAst::DisMax {
+            queries: fields
+                .iter()
+                .map(|(f, boost)| {
+                    boosted(
+                        QueryAst::Match {
+                            field: (f != "*").then(|| f.clone()),
+                            text: word.clone(),
+                            kind: MatchKind::Words {
+                                operator: Operator::Or,
+                                minimum_should_match: None,
+                            },
+                        },
+                        *boost,
+                    )
+                })
+                .collect(),
+            tie_breaker,
+        })
+        .collect();
+    if per_word.is_empty() {
+        return QueryAst::MatchNone;
+    }
+    QueryAst::Bool(match operator {
+        Operator::And => BoolQuery {
+            must: per_word,
+            ..BoolQuery::default()
+        },
+        Operator::Or => BoolQuery {
+            should: per_word,
+            minimum_should_match: Some(msm.unwrap_or(MinimumShouldMatch::Count(1))),
+            ..BoolQuery::default()
+        },
     })
 }
 
