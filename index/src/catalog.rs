@@ -333,7 +333,26 @@ impl Catalog {
         let state = self.state.read();
         self.definitions.with_aliases(|aliases| {
             let mut out: BTreeMap<String, Arc<IndexHandle>> = BTreeMap::new();
+            // `-pattern` after a wildcard removes what it names from the names so far, as in
+            // Elasticsearch (`logs-*,-logs-debug-*`).
+            let mut wildcard_seen = false;
             for part in expr.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                if let Some(excluded) = part.strip_prefix('-').filter(|_| wildcard_seen) {
+                    let mut dropped = BTreeSet::new();
+                    for (alias, targets) in aliases {
+                        if wildcard_match(excluded, alias) {
+                            dropped.extend(targets.keys().cloned());
+                        }
+                    }
+                    out.retain(|n, h| {
+                        !(wildcard_match(excluded, n)
+                            || wildcard_match(excluded, &h.meta.stream)
+                            || dropped.contains(n)
+                            || dropped.contains(&h.meta.stream))
+                    });
+                    continue;
+                }
+                wildcard_seen |= part.contains('*') || part == "_all";
                 if part == "_all" || part == "*" {
                     for (n, h) in &state.indices {
                         out.insert(n.clone(), h.clone());

@@ -40,6 +40,10 @@ fn aliases_patterns_and_lists_resolve() {
     assert_eq!(names("api,web-2026-11-26"), ["api", "web-2026-11-26"]);
     assert_eq!(names("_all").len(), 3);
     assert!(names("nope-*").is_empty());
+    // Exclusions after a wildcard, by index name, stream name or pattern.
+    assert_eq!(names("*,-api"), ["web-2026-11-25", "web-2026-11-26"]);
+    assert_eq!(names("*,-web"), ["api"]);
+    assert_eq!(names("*,-web-*-25"), ["api", "web-2026-11-26"]);
     assert!(matches!(
         c.resolve("nope", ResolveOptions::default()),
         Err(IndexError::IndexNotFound(n)) if n == "nope"

@@ -91,7 +91,8 @@ pub(crate) fn render_hit(
         for (k, v) in hit_fields(&req.docvalue_fields, &values, true) {
             f.entry(k).or_insert(v);
         }
-        fields = Some(f);
+        // No `fields` key when none of them has a value, as Elasticsearch answers.
+        fields = (!f.is_empty()).then_some(f);
     }
     let highlight = match (&req.highlight, terms) {
         (Some(spec), Some(terms)) => {
