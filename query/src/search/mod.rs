@@ -10,6 +10,7 @@ mod highlight;
 mod named;
 mod pool;
 mod response;
+mod scoring;
 mod sort;
 
 use std::sync::Arc;

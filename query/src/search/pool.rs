@@ -11,6 +11,8 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{Executor, Searcher};
 
+use super::scoring::SharedStatistics;
+
 /// One thread per core, with the search threads' 8 MiB stacks (deep requests are bounded well
 /// within them). `None` if the pool cannot be started: then searches run on the calling thread.
 fn pool() -> Option<&'static Arc<rayon::ThreadPool>> {
@@ -41,11 +43,19 @@ pub(super) fn segment_pool() -> &'static Executor {
 pub(super) fn search_shards<C: Collector>(
     jobs: &[(&Searcher, Box<dyn Query>, C)],
 ) -> tantivy::Result<Vec<C::Fruit>> {
+    // Scored searches share BM25 statistics across shards of one schema (`scoring.rs`).
+    let searchers: Vec<&Searcher> = jobs.iter().map(|(s, _, _)| *s).collect();
+    let (stats, group) = if jobs.iter().any(|(_, _, c)| c.requires_scoring()) {
+        SharedStatistics::group(&searchers)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let weights = jobs
         .iter()
-        .map(|(searcher, query, collector)| {
+        .enumerate()
+        .map(|(i, (searcher, query, collector))| {
             query.weight(if collector.requires_scoring() {
-                EnableScoring::enabled_from_searcher(searcher)
+                EnableScoring::enabled_from_statistics_provider(&stats[group[i]], searcher)
             } else {
                 EnableScoring::disabled_from_searcher(searcher)
             })

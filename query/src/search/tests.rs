@@ -356,3 +356,38 @@ fn a_match_without_terms_matches_everything_under_zero_terms_query_all() {
     );
     assert_eq!(bad["status"], 400, "{bad}");
 }
+
+/// Two daily indices where `beta` is common on one day and rare on the other: the same text
+/// scores the same on both days, with the statistics of both (as in an index of one shard),
+/// and both matches are scored alike whatever the explicit mapping.
+#[test]
+fn scores_share_statistics_across_the_indices_searched() {
+    let mut docs = Vec::new();
+    for i in 0..20 {
+        docs.push(json!({"@timestamp": T0 + i * 1000, "msg": "beta beta gamma"}));
+    }
+    docs.push(json!({"@timestamp": T0 + 30_000, "msg": "alpha beta"}));
+    docs.push(json!({"@timestamp": T0 + DAY + 30_000, "msg": "alpha beta"}));
+    for i in 0..3 {
+        docs.push(json!({"@timestamp": T0 + DAY + i * 1000, "msg": "delta"}));
+    }
+    let c = corpus("days", &docs, 1, None);
+    let answer = c.search(
+        "days",
+        json!({"query": {"match": {"msg": "alpha"}}, "size": 5, "_source": false}),
+    );
+    let hits = answer["hits"]["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 2, "{answer}");
+    let (a, b) = (
+        hits[0]["_score"].as_f64().unwrap(),
+        hits[1]["_score"].as_f64().unwrap(),
+    );
+    assert_ne!(hits[0]["_index"], hits[1]["_index"], "{answer}");
+    assert!(
+        (a - b).abs() < 1e-6,
+        "the same text scored {a} and {b}: {answer}"
+    );
+    // BM25 with every document of both days: N = 25, alpha in 2 of them.
+    let idf = (1.0 + (25.0 - 2.0 + 0.5) / (2.0 + 0.5f64)).ln();
+    assert!(a > 0.0 && a < 2.2 * idf, "{a} against idf {idf}");
+}
