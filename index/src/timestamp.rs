@@ -1,6 +1,6 @@
 //! The time of a record: `@timestamp` or `timestamp`, as RFC 3339 or epoch milliseconds.
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::Value;
 
 /// The tantivy date of an instant in epoch milliseconds, saturated to what tantivy can hold.
@@ -15,8 +15,8 @@ pub fn tantivy_date(ms: i64) -> tantivy::DateTime {
 
 /// Reads a record's event time in epoch milliseconds from a parsed `@timestamp` or
 /// `timestamp` value: an RFC 3339 string (`2026-11-26T13:00:00Z`, with any offset), a string
-/// without offset (taken as UTC, as Elasticsearch does), or epoch milliseconds as a number or
-/// a string of digits. Anything else is `None`, and the caller uses the arrival time.
+/// without offset (taken as UTC, as Elasticsearch does), a day alone (`2026-11-26`, its
+/// midnight UTC), or epoch milliseconds as a number or a string of digits. Anything else is `None`, and the caller uses the arrival time.
 pub fn parse_timestamp(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n
@@ -36,10 +36,18 @@ pub fn parse_timestamp_str(s: &str) -> Option<i64> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt.timestamp_millis());
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(naive.and_utc().timestamp_millis());
         }
+    }
+    // A day alone is its midnight, UTC (`strict_date_optional_time`, the default format).
+    if let Ok(day) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(day.and_time(NaiveTime::MIN).and_utc().timestamp_millis());
     }
     None
 }
@@ -61,6 +69,17 @@ mod tests {
             tantivy_date(1_431_857_100_000).into_timestamp_millis(),
             1_431_857_100_000
         );
+    }
+
+    #[test]
+    fn a_day_alone_and_a_time_without_seconds_are_read_as_utc() {
+        assert_eq!(parse_timestamp_str("2026-03-29"), Some(1_774_742_400_000));
+        assert_eq!(
+            parse_timestamp_str("2026-03-29T10:00"),
+            Some(1_774_778_400_000)
+        );
+        assert_eq!(parse_timestamp_str("2026-13-29"), None);
+        assert_eq!(parse_timestamp_str("yesterday"), None);
     }
 
     #[test]
