@@ -62,16 +62,15 @@ impl Zone {
         }
     }
 
-    /// The instant of a local wall time (the earlier one when a DST change repeats it, the
-    /// first valid one after it when a DST change skips it).
+    /// The instant of a local wall time (the earlier one when a DST change repeats it; when a
+    /// DST change skips it, the time moved later by the gap, as Java's `ZonedDateTime` does:
+    /// 02:30 on the day Berlin skips 02:00–03:00 is 03:30 summer time).
     pub fn instant_of(&self, local: NaiveDateTime) -> i64 {
         fn pick<T: TimeZone>(r: LocalResult<DateTime<T>>, tz: &T, local: NaiveDateTime) -> i64 {
             match r {
                 LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => d.timestamp_millis(),
                 LocalResult::None => match tz.from_local_datetime(&(local + Duration::hours(1))) {
-                    LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => {
-                        d.timestamp_millis() - 3_600_000
-                    }
+                    LocalResult::Single(d) | LocalResult::Ambiguous(d, _) => d.timestamp_millis(),
                     LocalResult::None => local.and_utc().timestamp_millis(),
                 },
             }
@@ -658,6 +657,30 @@ mod tests {
         assert_eq!(
             iso(berlin.parse("2026-03-29", true).unwrap()),
             "2026-03-29T21:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn a_wall_time_a_dst_change_skips_moves_later_by_the_gap() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let at = |t: &str| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M").unwrap();
+        // 2026-03-29: Berlin skips 02:00–03:00 (01:00 UTC).
+        assert_eq!(
+            iso(berlin.instant_of(at("2026-03-29T02:00"))),
+            "2026-03-29T01:00:00.000Z"
+        );
+        assert_eq!(
+            iso(berlin.instant_of(at("2026-03-29T02:30"))),
+            "2026-03-29T01:30:00.000Z"
+        );
+        assert_eq!(
+            iso(berlin.instant_of(at("2026-03-29T03:00"))),
+            "2026-03-29T01:00:00.000Z"
+        );
+        // 2026-10-25 repeats 02:00–03:00: the earlier (summer time) one.
+        assert_eq!(
+            iso(berlin.instant_of(at("2026-10-25T02:30"))),
+            "2026-10-25T00:30:00.000Z"
         );
     }
 
