@@ -218,6 +218,9 @@ pub fn router(state: QueryState) -> Router {
             get(documents::get_source).head(documents::head_doc),
         )
         .layer(DefaultBodyLimit::max(max_body))
+        // Bodies that are not JSON get Elasticsearch's 406 (and a browser page cannot post
+        // a search or a point in time as a form: see `hydrant_http::es_media_type`).
+        .layer(axum::middleware::from_fn(hydrant_http::es_media_type))
         .with_state(app)
 }
 
