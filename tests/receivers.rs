@@ -474,6 +474,26 @@ fn bulk_bad_input_table() {
         resp["error"],
         "Content-Type header [text/plain] is not supported"
     );
+    // Nor can a page post a deletion or a search as a form or text (no CORS preflight for
+    // those types): refused before it runs.
+    for (path, content_type) in [
+        ("/known/_delete_by_query", "text/plain"),
+        (
+            "/known/_delete_by_query",
+            "application/x-www-form-urlencoded",
+        ),
+        ("/known/_search", "text/plain"),
+    ] {
+        let (status, resp, _) = send(
+            server
+                .http
+                .post(format!("{}{path}", server.url))
+                .header("content-type", content_type)
+                .body(r#"{"query":{"match_all":{}}}"#),
+        );
+        assert_eq!(status, 406, "{path} {content_type}: {resp}");
+    }
+    assert_eq!(server.count("known", None), 1);
     let (status, _, _) = send(
         server
             .http

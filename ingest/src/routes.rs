@@ -50,12 +50,11 @@ pub type MoreMetrics = Arc<dyn Fn() -> String + Send + Sync>;
 /// The ingest routes: NDJSON (`POST /v1/streams/{stream}/records`), Elasticsearch `_bulk`,
 /// the Firehose API (`POST /`) and the metrics (`GET /_hydrant/metrics`).
 pub fn router(state: IngestState) -> Router {
-    Router::new()
-        .route("/v1/streams/{stream}/records", post(post_records))
-        .route("/_bulk", post(bulk_all).put(bulk_all))
-        .route("/{target}/_bulk", post(bulk_target).put(bulk_target))
-        .route("/", post(firehose_api))
-        .route("/_hydrant/metrics", get(metrics))
+    // The Elasticsearch API beside `_bulk` (which answers its own 406): bodies that are not
+    // JSON get Elasticsearch's 406, so a browser page cannot post a `_delete_by_query` or a
+    // document as a form or `text/plain` (see `hydrant_http::es_media_type`). The record
+    // endpoint takes `text/plain` lines on purpose, and the Firehose API answers its own 415.
+    let es_api = Router::new()
         .route("/{target}", axum::routing::delete(delete_indices))
         .route("/_refresh", get(refresh_all).post(refresh_all))
         .route(
@@ -70,6 +69,14 @@ pub fn router(state: IngestState) -> Router {
         .merge(aliases::routes())
         .merge(updates::routes())
         .merge(by_query::routes())
+        .layer(axum::middleware::from_fn(hydrant_http::es_media_type));
+    Router::new()
+        .route("/v1/streams/{stream}/records", post(post_records))
+        .route("/_bulk", post(bulk_all).put(bulk_all))
+        .route("/{target}/_bulk", post(bulk_target).put(bulk_target))
+        .route("/", post(firehose_api))
+        .route("/_hydrant/metrics", get(metrics))
+        .merge(es_api)
         // Limits are enforced by `read_body`, on the wire and after gzip.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
