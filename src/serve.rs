@@ -254,14 +254,15 @@ fn panic_answer(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
     )
 }
 
-/// Elasticsearch's answer to a path no API serves.
+/// Elasticsearch's answer to a path no API serves: the message as the whole `error`, a string
+/// (its `RestController` writes it so, unlike its other errors; OpenSearch too).
 async fn no_handler(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
-    let reason = format!("no handler found for uri [{uri}] and method [{method}]");
-    es_error(
-        axum::http::StatusCode::BAD_REQUEST,
-        "illegal_argument_exception",
-        reason,
-    )
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({
+        "error": format!("no handler found for uri [{uri}] and method [{method}]"),
+        "status": 400,
+    });
+    (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 /// Elasticsearch's answer to a known path with a method it does not take.
