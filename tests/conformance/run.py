@@ -531,6 +531,8 @@ def norm_resolve(status, body, ctx):
                 continue  # Hydrant's stream alias over its own rotated indices (an index here)
             if k == "indices" and "aliases" in it:
                 it["aliases"] = [a for a in it["aliases"] if a != it["name"]]
+                if not it["aliases"]:
+                    del it["aliases"]  # as Elasticsearch lists an index without aliases
             items.append(json.dumps(it, sort_keys=True))
         out[k] = sorted(set(items))
     return out
