@@ -433,9 +433,35 @@ def norm_hit(hit, sort, score):
     if isinstance(h.get("_seq_no"), int):
         h["_seq_no"] = "<number>"  # engine-internal (see docs/known-differences.md)
     if "sort" in h and isinstance(h["sort"], list):
-        keep = [v for i, v in enumerate(h["sort"]) if i >= len(sort) or sort[i] not in INTERNAL_SORT]
+        keep = [dataset_of(v) if i < len(sort) and sort[i] == "_index" else v
+                for i, v in enumerate(h["sort"]) if i >= len(sort) or sort[i] not in INTERNAL_SORT]
         h["sort"] = keep
     return h
+
+
+def merge_index_buckets(aggs, request):
+    """`terms` on `_index` buckets by dataset: Hydrant's rotated indices of one dataset hold
+    what OpenSearch's one index holds (known difference), so their counts are summed."""
+    if not isinstance(aggs, dict):
+        return aggs
+    out = dict(aggs)
+    for name, spec in request.items():
+        terms = spec.get("terms") if isinstance(spec, dict) else None
+        res = out.get(name)
+        if not (isinstance(terms, dict) and terms.get("field") == "_index" and isinstance(res, dict)):
+            continue
+        merged = {}
+        for b in res.get("buckets", []):
+            key = dataset_of(b["key"])
+            if key in merged:
+                merged[key]["doc_count"] += b["doc_count"]
+            else:
+                merged[key] = dict(b, key=key)
+        res = dict(res)
+        if len(merged) < len(res.get("buckets", [])):  # merged: in the default order again
+            res["buckets"] = sorted(merged.values(), key=lambda b: (-b["doc_count"], b["key"]))
+        out[name] = res
+    return out
 
 
 def norm_search(status, body, ctx):
@@ -455,6 +481,8 @@ def norm_search(status, body, ctx):
             hits["hits"] = [norm_hit(h, ctx.sort, ctx.score) for h in v.get("hits", [])]
             out["hits"] = hits
             continue
+        if k == "aggregations":
+            v = merge_index_buckets(v, ctx.body.get("aggs") or ctx.body.get("aggregations") or {})
         out[k] = v
     shards = body.get("_shards") or {}
     if shards.get("failed"):

@@ -51,6 +51,7 @@ pub use fields::{FieldKind, FieldKinds};
 pub(crate) use fused::USED as FUSED_USED;
 pub use fused::{AggFruit, SegmentAggs, ShardAggs};
 pub use run::{AggRun, Bounds, FetchedHit, HitLookup};
+pub use terms::bind_index_names;
 
 use crate::error::QueryError;
 

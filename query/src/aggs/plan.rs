@@ -95,7 +95,7 @@ impl<'a> Planner<'a> {
         let subs = self.plan(&n.subs)?;
         let name = n.name.clone();
         Ok(match &n.kind {
-            AggKind::Terms(t) => vec![(name, t.plan(self, subs)?)],
+            AggKind::Terms(t) => t.plan_all(self, name, subs)?,
             AggKind::Histogram(h) => vec![(name, h.plan(self, subs)?)],
             AggKind::DateHistogram(d) => vec![(name, d.plan(self, subs)?)],
             AggKind::AutoDateHistogram(a) => vec![(name, a.plan(self, subs)?)],

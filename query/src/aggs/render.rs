@@ -71,6 +71,11 @@ impl Renderer<'_> {
     fn node(&self, n: &AggNode, results: &mut AggregationResults) -> Result<Value, QueryError> {
         match &n.kind {
             AggKind::Filters(f) => return f.render(n, results, self),
+            AggKind::Terms(t) => {
+                if let Some(done) = t.render_index(n, results, self) {
+                    return done;
+                }
+            }
             AggKind::Range(r) => return r.render(n, results, self),
             AggKind::WeightedAvg(w) => return w.render(n, results, self),
             AggKind::Boxplot(b) => return b.render(n, results, self),

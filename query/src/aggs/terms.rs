@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 use tantivy::aggregation::Key;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
-use tantivy::aggregation::agg_result::{AggregationResult, BucketResult};
+use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
 use tantivy::aggregation::bucket::{
     CustomOrder, IncludeExcludeParam, Order, OrderTarget, TermsAggregation,
 };
@@ -13,8 +13,10 @@ use super::AggNode;
 use super::args::{Args, number};
 use super::date_histogram::MAX_BUCKETS;
 use super::fields::FieldKind;
+use super::filters::Filters;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, key_json};
+use crate::ast::QueryAst;
 use crate::error::QueryError;
 
 /// Distinct values per segment up to which a `terms` aggregation counts every value of every
@@ -40,6 +42,32 @@ pub struct Terms {
     /// Ordered by a sub-aggregation's value: a few more buckets are fetched, so that ties at
     /// the cut are broken by key, ascending, as Elasticsearch breaks them (tantivy keeps either).
     resort: bool,
+    /// `terms` on `_index`, which is the shard's and not a column: one filter bucket per index of
+    /// the request (a `term` on `_index` matches all of a shard or none of it), ordered and cut
+    /// when rendered. Set by [`bind_index_names`].
+    index_cells: Option<Filters>,
+}
+
+/// Gives every `terms` aggregation on `_index` in `nodes` the indices the request searches.
+pub fn bind_index_names(nodes: &mut [AggNode], names: &[String]) {
+    for n in nodes {
+        if let super::AggKind::Terms(t) = &mut n.kind
+            && t.field == "_index"
+        {
+            let cells = names
+                .iter()
+                .map(|name| {
+                    let q = QueryAst::Term {
+                        field: "_index".to_string(),
+                        value: name.clone(),
+                    };
+                    (name.clone(), q)
+                })
+                .collect();
+            t.index_cells = Some(Filters::named(cells));
+        }
+        bind_index_names(&mut n.subs, names);
+    }
 }
 
 impl Terms {
@@ -90,6 +118,7 @@ impl Terms {
             exclude: a.get("exclude").cloned(),
             order_in_render: false,
             resort: false,
+            index_cells: None,
             format: a.str("format")?,
         })
     }
@@ -113,6 +142,26 @@ impl Terms {
                 && (target.contains('>') || !tantivy_orders(&s.kind))
         });
         self.resort = !matches!(target.as_str(), "_count" | "_key" | "_term");
+    }
+
+    /// The tantivy aggregations of this one, under `name` (several for `_index`).
+    pub(crate) fn plan_all(
+        &self,
+        p: &mut Planner<'_>,
+        name: String,
+        subs: Aggregations,
+    ) -> Result<Vec<(String, Aggregation)>, QueryError> {
+        match &self.index_cells {
+            Some(cells) => {
+                if self.include.is_some() || self.exclude.is_some() {
+                    return Err(QueryError::Unsupported {
+                        what: "[include]/[exclude] in [terms] on [_index]".to_string(),
+                    });
+                }
+                cells.plan(p, &name, subs)
+            }
+            None => Ok(vec![(name, self.plan(p, subs)?)]),
+        }
     }
 
     pub(crate) fn plan(
@@ -178,6 +227,61 @@ impl Terms {
         Ok(node(AggregationVariants::Terms(req), subs))
     }
 
+    /// Renders the buckets of `terms` on `_index` (`None`: not on `_index`).
+    pub(crate) fn render_index(
+        &self,
+        n: &AggNode,
+        results: &mut AggregationResults,
+        r: &Renderer<'_>,
+    ) -> Option<Result<Value, QueryError>> {
+        let cells = self.index_cells.as_ref()?;
+        let named = match cells.render_named(n, results, r) {
+            Ok(named) => named,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut out: Vec<Value> = named
+            .into_iter()
+            .filter(|(_, b)| b["doc_count"].as_u64().unwrap_or(0) >= self.min_doc_count)
+            .map(|(key, b)| {
+                let mut o = Map::new();
+                o.insert("key".into(), json!(key));
+                o.extend(b);
+                Value::Object(o)
+            })
+            .collect();
+        let (target, desc) = self.order.clone().unwrap_or(("_count".to_string(), true));
+        let sum_other_doc_count = self.order_and_cut(&mut out, &target, desc);
+        Some(Ok(json!({
+            "doc_count_error_upper_bound": 0,
+            "sum_other_doc_count": sum_other_doc_count,
+            "buckets": out,
+        })))
+    }
+
+    /// Orders rendered buckets by `target` (ties by key, ascending, as Elasticsearch breaks
+    /// them), keeps `size` of them and returns the documents of those dropped.
+    fn order_and_cut(&self, out: &mut Vec<Value>, target: &str, desc: bool) -> u64 {
+        let value = |b: &Value| match target {
+            "_count" => b["doc_count"].as_f64().unwrap_or(0.0),
+            _ => b
+                .as_object()
+                .and_then(|o| super::pipeline::paths::resolve(o, target).ok().flatten())
+                .unwrap_or(f64::NEG_INFINITY),
+        };
+        out.sort_by(|a, b| {
+            let ord = if matches!(target, "_key" | "_term") {
+                key_order(a, b)
+            } else {
+                value(a).total_cmp(&value(b))
+            };
+            let ord = if desc { ord.reverse() } else { ord };
+            ord.then_with(|| key_order(a, b))
+        });
+        out.drain((self.size as usize).min(out.len())..)
+            .map(|dropped| dropped["doc_count"].as_u64().unwrap_or(0))
+            .sum()
+    }
+
     pub(crate) fn render(
         &self,
         n: &AggNode,
@@ -205,20 +309,7 @@ impl Terms {
         if self.resort
             && let Some((target, desc)) = &self.order
         {
-            let value = |b: &Value| {
-                b.as_object()
-                    .and_then(|o| super::pipeline::paths::resolve(o, target).ok().flatten())
-                    .unwrap_or(f64::NEG_INFINITY)
-            };
-            // Ties by key, ascending, as Elasticsearch breaks them.
-            out.sort_by(|a, b| {
-                let ord = value(a).total_cmp(&value(b));
-                let ord = if *desc { ord.reverse() } else { ord };
-                ord.then_with(|| key_order(a, b))
-            });
-            for dropped in out.drain((self.size as usize).min(out.len())..) {
-                sum_other_doc_count += dropped["doc_count"].as_u64().unwrap_or(0);
-            }
+            sum_other_doc_count += self.order_and_cut(&mut out, target, *desc);
         }
         Ok(json!({
             "doc_count_error_upper_bound": doc_count_error_upper_bound.unwrap_or(0),

@@ -69,7 +69,8 @@ impl TopHits {
         for s in sort {
             match &s.target {
                 SortTarget::Field(_) => kept.push(s),
-                SortTarget::Doc | SortTarget::ShardDoc => {}
+                // Constant within the shard an aggregation bucket's hits come from.
+                SortTarget::Doc | SortTarget::ShardDoc | SortTarget::Index => {}
                 SortTarget::GeoDistance(_) => {
                     return Err(QueryError::Unsupported {
                         what: "sorting [top_hits] by [_geo_distance]".to_string(),

@@ -80,6 +80,11 @@ impl TopMetrics {
         let sort = sorts.remove(0);
         match &sort.target {
             SortTarget::Field(_) => {}
+            SortTarget::Index => {
+                return Err(QueryError::Unsupported {
+                    what: "sorting [top_metrics] by [_index]".to_string(),
+                });
+            }
             SortTarget::Score => {
                 return Err(QueryError::Unsupported {
                     what: "sorting [top_metrics] by [_score]".to_string(),

@@ -16,6 +16,8 @@ pub enum SortTarget {
     Doc,
     /// Index order across the shards of a point in time (`_shard_doc`).
     ShardDoc,
+    /// The name of the document's index (`_index`), constant within a shard.
+    Index,
     /// A field's values (a fast field).
     Field(String),
     /// The distance of a `geo_point` field's points from a point (`_geo_distance`).
@@ -102,6 +104,7 @@ fn target(name: &str) -> SortTarget {
         "_score" => SortTarget::Score,
         "_doc" => SortTarget::Doc,
         "_shard_doc" => SortTarget::ShardDoc,
+        "_index" => SortTarget::Index,
         other => SortTarget::Field(other.to_string()),
     }
 }

@@ -35,7 +35,7 @@ use self::cache::Fingerprint;
 use self::collector::{Candidate, Reuse, ShardCollector, ShardFruit, TopSpec};
 use self::fetch::{Lookup, render_hit};
 use self::sort::{Dir, KeyReader, cmp_values};
-use crate::aggs::{AggFruit, AggRun, FieldKind, FieldKinds, tree_fields};
+use crate::aggs::{AggFruit, AggRun, FieldKind, FieldKinds, bind_index_names, tree_fields};
 use crate::ast::QueryAst;
 use crate::compile::{Compiler, GeoField, geo_field};
 use crate::error::QueryError;
@@ -207,6 +207,7 @@ impl SortPlan {
                     check_geo_sortable(targets, g)?;
                     FieldKind::Double
                 }
+                (SortTarget::Index, None) => FieldKind::Keyword,
                 (_, None) => FieldKind::Long,
             };
             missing.push(match &s.missing {
@@ -274,6 +275,7 @@ impl SortPlan {
                 _ => None,
             })
             .collect();
+        let index: Arc<str> = Arc::from(target.index.name());
         let mut bases = Vec::new();
         let mut base = 0u64;
         for r in target.searcher.segment_readers() {
@@ -293,6 +295,7 @@ impl SortPlan {
                     SortTarget::ShardDoc => {
                         Ok(KeyReader::special(&s.target, (shard_no << 32) + seg_base))
                     }
+                    SortTarget::Index => Ok(KeyReader::Index(index.clone())),
                     other => Ok(KeyReader::special(other, seg_base)),
                 })
                 .collect()
@@ -402,10 +405,12 @@ pub fn search(
     let mut aggs = if req.aggs.is_empty() {
         None
     } else {
-        Some(AggRun::new(
-            req.aggs.clone(),
-            kinds(targets, &tree_fields(&req.aggs)),
-        ))
+        let mut nodes = req.aggs.clone();
+        let mut names: Vec<String> = targets.iter().map(|t| t.index.name().to_string()).collect();
+        names.sort();
+        names.dedup();
+        bind_index_names(&mut nodes, &names);
+        Some(AggRun::new(nodes, kinds(targets, &tree_fields(&req.aggs))))
     };
     if let Some(run) = &mut aggs
         && !run.span_fields().is_empty()

@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tantivy::columnar::{Column, DynamicColumn, StrColumn};
@@ -218,6 +219,8 @@ pub(crate) enum KeyReader {
         missing: SegVal,
         scratch: Vec<SegVal>,
     },
+    /// `_index`: the shard's index name, a one-term dictionary (every document has ord 0).
+    Index(Arc<str>),
     /// `_geo_distance`: the nearest (or farthest) of a document's points.
     Geo {
         columns: GeoColumns,
@@ -320,6 +323,7 @@ impl KeyReader {
         match self {
             KeyReader::Score => SegVal::Float(f64::from(score)),
             KeyReader::Doc { base } => SegVal::UInt(*base + u64::from(doc)),
+            KeyReader::Index(_) => SegVal::Ord(1),
             KeyReader::Field {
                 nums,
                 strs,
@@ -366,6 +370,14 @@ impl KeyReader {
     pub fn seg_value(&self, v: &SortValue) -> SegVal {
         match self {
             KeyReader::Field { strs, .. } => seg_value(v, strs.as_ref()),
+            KeyReader::Index(name) => match v {
+                SortValue::Str(s) => SegVal::Ord(match s.as_bytes().cmp(name.as_bytes()) {
+                    Ordering::Less => 0,
+                    Ordering::Equal => 1,
+                    Ordering::Greater => 2,
+                }),
+                other => seg_value(other, None),
+            },
             _ => seg_value(v, None),
         }
     }
@@ -380,8 +392,12 @@ impl KeyReader {
             SegVal::Ip(x) => SortValue::Ip(Ipv6Addr::from(x)),
             SegVal::Ord(o) if o % 2 == 1 => {
                 let mut s = String::new();
-                if let KeyReader::Field { strs: Some(c), .. } = self {
-                    let _ = c.ord_to_str((o - 1) / 2, &mut s);
+                match self {
+                    KeyReader::Field { strs: Some(c), .. } => {
+                        let _ = c.ord_to_str((o - 1) / 2, &mut s);
+                    }
+                    KeyReader::Index(name) => s.push_str(name),
+                    _ => {}
                 }
                 SortValue::Str(s)
             }

@@ -391,3 +391,41 @@ fn scores_share_statistics_across_the_indices_searched() {
     let idf = (1.0 + (25.0 - 2.0 + 0.5) / (2.0 + 0.5f64)).ln();
     assert!(a > 0.0 && a < 2.2 * idf, "{a} against idf {idf}");
 }
+
+#[test]
+fn the_index_name_sorts_pages_and_buckets_like_a_keyword() {
+    let c = corpus("web", &docs(), 2, None);
+    // Day d of the three holds the documents with n % 3 == d.
+    let sort = json!([{"_index": "desc"}, {"n": "asc"}]);
+    let a = c.search("web", json!({"sort": sort, "size": 4}));
+    assert_eq!(ns(&a), [2, 5, 8, 11], "the last day first: {a}");
+    let last_day = a["hits"]["hits"][0]["_index"].clone();
+    assert_eq!(a["hits"]["hits"][3]["sort"], json!([last_day, 11]));
+    let after = json!([last_day, 29]);
+    let next = c.search(
+        "web",
+        json!({"sort": sort, "size": 3, "search_after": after}),
+    );
+    assert_eq!(ns(&next), [1, 4, 7], "then the middle day: {next}");
+
+    let aggs = json!({"i": {"terms": {"field": "_index", "order": {"_key": "asc"}, "size": 2},
+                            "aggs": {"top": {"max": {"field": "n"}}}}});
+    let a = c.search(
+        "web",
+        json!({"size": 0, "query": {"range": {"n": {"lt": 20}}}, "aggs": aggs}),
+    );
+    let i = &a["aggregations"]["i"];
+    let buckets = i["buckets"].as_array().unwrap();
+    let counts: Vec<(i64, f64)> = buckets
+        .iter()
+        .map(|b| {
+            (
+                b["doc_count"].as_i64().unwrap(),
+                b["top"]["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [(7, 18.0), (7, 19.0)], "{a}");
+    assert!(buckets[0]["key"].as_str() < buckets[1]["key"].as_str());
+    assert_eq!(i["sum_other_doc_count"], json!(6), "{a}");
+}
