@@ -8,13 +8,49 @@
 //! an index of one shard — the reference this project compares with — has one set of
 //! statistics. Here every searched shard with the same schema shares the statistics of all of
 //! them, so scores compare across the shards of a stream.
+//!
+//! Lucene's BM25 also counts, per field, only the documents that have the field (`docCount`):
+//! it is the N of the idf and the denominator of the average length. tantivy counts every
+//! document of the index, so a field most documents lack scored several times lower than in
+//! Elasticsearch. Here N is the documents with at least one token in the field, read from the
+//! field's norms once per segment (see [`docs_with`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 
+use tantivy::index::SegmentId;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::Field;
-use tantivy::{Searcher, Term};
+use tantivy::{Searcher, SegmentReader, Term};
+
+/// Documents with the field, per segment and field: segments never change, so a count is
+/// read once. Bounded: emptied when it reaches this many entries.
+const DOCS_WITH_CACHE: usize = 65_536;
+
+static DOCS_WITH: LazyLock<Mutex<HashMap<(SegmentId, Field), u64>>> = LazyLock::new(Mutex::default);
+
+/// The documents of `reader` with at least one token in `field` (a norm above zero); every
+/// document when the field keeps no norms.
+fn docs_with(reader: &SegmentReader, field: Field) -> u64 {
+    let key = (reader.segment_id(), field);
+    if let Some(n) = DOCS_WITH.lock().ok().and_then(|c| c.get(&key).copied()) {
+        return n;
+    }
+    let n = match reader.fieldnorms_readers().get_field(field) {
+        Ok(Some(norms)) => (0..reader.max_doc())
+            .filter(|doc| norms.fieldnorm_id(*doc) != 0)
+            .count() as u64,
+        _ => u64::from(reader.max_doc()),
+    };
+    if let Ok(mut cache) = DOCS_WITH.lock() {
+        if cache.len() >= DOCS_WITH_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, n);
+    }
+    n
+}
 
 /// The statistics of a group of searchers with one schema. Each term's document frequency is
 /// looked up once per group (building each shard's weight asks for it again).
@@ -22,6 +58,11 @@ pub(super) struct SharedStatistics<'a> {
     searchers: Vec<&'a Searcher>,
     doc_freqs: RefCell<HashMap<Term, u64>>,
     tokens: RefCell<HashMap<Field, u64>>,
+    docs: RefCell<HashMap<Field, u64>>,
+    /// The field of the last `total_num_tokens` call: tantivy's `Bm25Weight::for_terms` asks
+    /// for a field's tokens and then for `total_num_docs()`, which names no field — the
+    /// documents counted are that field's. (Weights are built on one thread.)
+    field: Cell<Option<Field>>,
 }
 
 impl<'a> SharedStatistics<'a> {
@@ -39,6 +80,8 @@ impl<'a> SharedStatistics<'a> {
                     searchers: Vec::new(),
                     doc_freqs: RefCell::default(),
                     tokens: RefCell::default(),
+                    docs: RefCell::default(),
+                    field: Cell::new(None),
                 });
                 groups.len() - 1
             });
@@ -51,6 +94,7 @@ impl<'a> SharedStatistics<'a> {
 
 impl Bm25StatisticsProvider for SharedStatistics<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        self.field.set(Some(field));
         if let Some(n) = self.tokens.borrow().get(&field) {
             return Ok(*n);
         }
@@ -63,12 +107,19 @@ impl Bm25StatisticsProvider for SharedStatistics<'_> {
     }
 
     fn total_num_docs(&self) -> tantivy::Result<u64> {
-        Ok(self
-            .searchers
-            .iter()
-            .flat_map(|s| s.segment_readers())
-            .map(|r| u64::from(r.max_doc()))
-            .sum())
+        let readers = || self.searchers.iter().flat_map(|s| s.segment_readers());
+        let all = || readers().map(|r| u64::from(r.max_doc())).sum();
+        let Some(field) = self.field.get() else {
+            return Ok(all());
+        };
+        if let Some(n) = self.docs.borrow().get(&field) {
+            return Ok(*n);
+        }
+        let with: u64 = readers().map(|r| docs_with(r, field)).sum();
+        // No document has the field, so no term of it matches: the count only must not be 0.
+        let n = if with == 0 { all() } else { with };
+        self.docs.borrow_mut().insert(field, n);
+        Ok(n)
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {

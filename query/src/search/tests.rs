@@ -429,3 +429,33 @@ fn the_index_name_sorts_pages_and_buckets_like_a_keyword() {
     assert!(buckets[0]["key"].as_str() < buckets[1]["key"].as_str());
     assert_eq!(i["sum_other_doc_count"], json!(6), "{a}");
 }
+
+#[test]
+fn a_field_few_documents_have_scores_by_the_documents_that_have_it() {
+    use hydrant_config::{FieldType, MappingConfig, MappingMode};
+    // 20 documents, 4 with a two-word note, one of them about the disk.
+    let docs: Vec<Value> = (0..20)
+        .map(|i| match i {
+            0 => json!({"@timestamp": T0 + i, "note": "disk full"}),
+            1..=3 => json!({"@timestamp": T0 + i, "note": "all good"}),
+            _ => json!({"@timestamp": T0 + i, "n": i}),
+        })
+        .collect();
+    let mapping = MappingConfig {
+        mode: MappingMode::Dynamic,
+        fields: vec![("note".to_string(), FieldType::Text)],
+    };
+    let c = corpus("notes", &docs, 1, Some(mapping));
+    let a = c.search("notes", json!({"query": {"match": {"note": "disk"}}}));
+    let score = a["hits"]["hits"][0]["_score"].as_f64().unwrap();
+    // Elasticsearch's BM25 (Lucene's legacy form, with k1 + 1) with N = 4 documents having the
+    // field and their average length 8 / 4 = 2: idf = ln(1 + (4 - 1 + 0.5) / (1 + 0.5)),
+    // score = idf · (1.2 + 1) · 1 / (1 + 1.2 · (1 - 0.75 + 0.75 · 2 / 2)). Counting all 20
+    // documents would give ln(1 + 19.5 / 1.5) and a length ratio of 2 / 0.4.
+    let idf = (1.0f64 + 3.5 / 1.5).ln();
+    let expected = idf * 2.2 / (1.0 + 1.2);
+    assert!(
+        (score - expected).abs() < 1e-4 * expected,
+        "{score} vs {expected}: {a}"
+    );
+}
