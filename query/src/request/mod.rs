@@ -12,7 +12,9 @@ pub use params::SearchParams;
 pub use sort::{
     GeoSort, Missing, SortMode, SortSpec, SortTarget, parse_sort, parse_sort_param, parse_sort_raw,
 };
-pub use source::{FieldSpec, HighlightSpec, SourceFilter, parse_field_specs, path_match};
+pub use source::{
+    FieldSpec, HighlightOptions, HighlightSpec, SourceFilter, parse_field_specs, path_match,
+};
 
 use crate::aggs::{AggNode, parse_aggs};
 use crate::ast::{Operator, QueryAst};

@@ -199,11 +199,17 @@ pub fn parse_field_specs(v: &Value, what: &str) -> Result<Vec<FieldSpec>, QueryE
         .collect()
 }
 
-/// `highlight` options.
+/// `highlight`: the fields to highlight, each with its options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HighlightSpec {
-    /// Fields (patterns) to highlight.
-    pub fields: Vec<String>,
+    /// Field patterns in the request's order, each with the request's options under its own.
+    pub fields: Vec<(String, HighlightOptions)>,
+}
+
+/// How one field is highlighted (ES's options at the top of `highlight`, or in a field's
+/// object, which wins).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HighlightOptions {
     /// Inserted before a match.
     pub pre_tag: String,
     /// Inserted after a match.
@@ -218,35 +224,74 @@ pub struct HighlightSpec {
     pub html_encode: bool,
 }
 
+impl Default for HighlightOptions {
+    fn default() -> HighlightOptions {
+        HighlightOptions {
+            pre_tag: "<em>".to_string(),
+            post_tag: "</em>".to_string(),
+            fragment_size: 100,
+            number_of_fragments: 5,
+            require_field_match: true,
+            html_encode: false,
+        }
+    }
+}
+
+impl HighlightOptions {
+    /// `base` with the options `o` sets.
+    fn with(base: &HighlightOptions, o: &Map<String, Value>) -> HighlightOptions {
+        let tag = |k: &str| {
+            o.get(k).and_then(|t| match t {
+                Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            })
+        };
+        let number = |k: &str| {
+            o.get(k)
+                .and_then(|n| {
+                    n.as_u64()
+                        .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
+                })
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        };
+        HighlightOptions {
+            pre_tag: tag("pre_tags").unwrap_or_else(|| base.pre_tag.clone()),
+            post_tag: tag("post_tags").unwrap_or_else(|| base.post_tag.clone()),
+            fragment_size: number("fragment_size").unwrap_or(base.fragment_size),
+            number_of_fragments: number("number_of_fragments").unwrap_or(base.number_of_fragments),
+            require_field_match: o
+                .get("require_field_match")
+                .and_then(Value::as_bool)
+                .unwrap_or(base.require_field_match),
+            html_encode: match o.get("encoder").and_then(Value::as_str) {
+                Some(e) => e == "html",
+                None => base.html_encode,
+            },
+        }
+    }
+}
+
 impl HighlightSpec {
     /// Parses `highlight`.
     pub fn parse(v: &Value) -> Result<HighlightSpec, QueryError> {
         let o = v
             .as_object()
             .ok_or_else(|| QueryError::Parsing("[highlight] must be an object".to_string()))?;
-        let first_tag = |k: &str, default: &str| -> String {
-            o.get(k)
-                .and_then(|t| match t {
-                    Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
-                    Value::String(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| default.to_string())
-        };
-        let number = |k: &str, default: usize| -> usize {
-            o.get(k)
-                .and_then(|n| {
-                    n.as_u64()
-                        .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
-                })
-                .map_or(default, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        let top = HighlightOptions::with(&HighlightOptions::default(), o);
+        let field = |(name, opts): (&String, &Value)| {
+            let own = match opts.as_object() {
+                Some(f) => HighlightOptions::with(&top, f),
+                None => top.clone(),
+            };
+            (name.clone(), own)
         };
         let fields = match o.get("fields") {
-            Some(Value::Object(f)) => f.keys().cloned().collect(),
+            Some(Value::Object(f)) => f.iter().map(field).collect(),
             Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(Value::as_object)
-                .flat_map(|f| f.keys().cloned())
+                .flat_map(|f| f.iter().map(field))
                 .collect(),
             None | Some(Value::Null) => Vec::new(),
             Some(other) => {
@@ -256,18 +301,7 @@ impl HighlightSpec {
                 )));
             }
         };
-        Ok(HighlightSpec {
-            fields,
-            pre_tag: first_tag("pre_tags", "<em>"),
-            post_tag: first_tag("post_tags", "</em>"),
-            fragment_size: number("fragment_size", 100),
-            number_of_fragments: number("number_of_fragments", 5),
-            require_field_match: o
-                .get("require_field_match")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
-            html_encode: o.get("encoder").and_then(Value::as_str) == Some("html"),
-        })
+        Ok(HighlightSpec { fields })
     }
 }
 
@@ -314,9 +348,20 @@ mod tests {
             "fields": {"*": {}}, "fragment_size": 2147483647
         }))
         .unwrap();
-        assert_eq!(h.fields, vec!["*"]);
-        assert_eq!(h.pre_tag, "@kibana-highlighted-field@");
-        assert_eq!(h.fragment_size, 2_147_483_647);
-        assert_eq!(h.number_of_fragments, 5);
+        let (name, o) = &h.fields[0];
+        assert_eq!(name, "*");
+        assert_eq!(o.pre_tag, "@kibana-highlighted-field@");
+        assert_eq!(o.fragment_size, 2_147_483_647);
+        assert_eq!(o.number_of_fragments, 5);
+        let h = HighlightSpec::parse(&json!({
+            "number_of_fragments": 3, "fields": {"message": {"fragment_size": 40}, "agent": {}}
+        }))
+        .unwrap();
+        let of = |name: &str| {
+            let (_, o) = h.fields.iter().find(|(n, _)| n == name).unwrap();
+            (o.fragment_size, o.number_of_fragments)
+        };
+        assert_eq!(of("message"), (40, 3));
+        assert_eq!(of("agent"), (100, 3));
     }
 }

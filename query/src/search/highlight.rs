@@ -8,8 +8,9 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use super::fields::flatten;
+use super::passages::{Match, passages};
 use crate::ast::QueryAst;
-use crate::request::{HighlightSpec, path_match};
+use crate::request::{HighlightOptions, HighlightSpec, path_match};
 
 /// How a query word matches a token.
 #[derive(Debug, Clone)]
@@ -146,14 +147,14 @@ pub fn highlight(spec: &HighlightSpec, terms: &QueryTerms, source: &Value) -> Ma
     let mut out = Map::new();
     for (path, value) in flatten(source) {
         let Value::String(text) = value else { continue };
-        if !spec.fields.iter().any(|p| path_match(p, &path)) {
+        let Some((_, opts)) = spec.fields.iter().find(|(p, _)| path_match(p, &path)) else {
             continue;
-        }
-        let matchers: Vec<&Matcher> = terms.for_field(&path, !spec.require_field_match).collect();
+        };
+        let matchers: Vec<&Matcher> = terms.for_field(&path, !opts.require_field_match).collect();
         if matchers.is_empty() {
             continue;
         }
-        let fragments = fragments(&text, &matchers, spec);
+        let fragments = fragments(&text, &matchers, opts);
         if !fragments.is_empty() {
             let entry = out.entry(path).or_insert_with(|| json!([]));
             if let Value::Array(list) = entry {
@@ -164,59 +165,52 @@ pub fn highlight(spec: &HighlightSpec, terms: &QueryTerms, source: &Value) -> Ma
     out
 }
 
-/// Byte ranges of the matching tokens of `text`.
-fn matches(text: &str, matchers: &[&Matcher]) -> Vec<(usize, usize)> {
+/// The matching tokens of `text`: byte range and word.
+fn matches(text: &str, matchers: &[&Matcher]) -> Vec<(usize, usize, String)> {
     let mut a = standard_analyzer();
     let mut stream = a.token_stream(text);
     let mut out = Vec::new();
     while stream.advance() {
         let t = stream.token();
         if matchers.iter().any(|m| m.matches(&t.text)) {
-            out.push((t.offset_from, t.offset_to));
+            out.push((t.offset_from, t.offset_to, t.text.clone()));
         }
     }
     out
 }
 
-fn fragments(text: &str, matchers: &[&Matcher], spec: &HighlightSpec) -> Vec<String> {
+fn fragments(text: &str, matchers: &[&Matcher], spec: &HighlightOptions) -> Vec<String> {
     let hits = matches(text, matchers);
     if hits.is_empty() {
         return Vec::new();
     }
-    let whole = spec.number_of_fragments == 0 || text.len() <= spec.fragment_size;
-    if whole {
-        return vec![mark(text, 0, text.len(), &hits, spec)];
+    let ranges: Vec<(usize, usize)> = hits.iter().map(|(a, b, _)| (*a, *b)).collect();
+    if spec.number_of_fragments == 0 {
+        return vec![mark(text, 0, text.len(), &ranges, spec)];
     }
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for (start, _) in &hits {
-        if out.iter().any(|(a, b)| start >= a && start < b) {
-            continue;
-        }
-        let begin = floor_char(text, start.saturating_sub(spec.fragment_size / 4));
-        let end = floor_char(text, (begin + spec.fragment_size).min(text.len()));
-        out.push((begin, end));
-        if out.len() >= spec.number_of_fragments {
-            break;
-        }
-    }
-    out.into_iter()
-        .map(|(a, b)| mark(text, a, b, &hits, spec))
+    let found: Vec<Match<'_>> = hits
+        .iter()
+        .map(|(from, _, term)| Match { from: *from, term })
+        .collect();
+    passages(text, &found, spec.fragment_size, spec.number_of_fragments)
+        .into_iter()
+        .map(|p| {
+            let own: Vec<(usize, usize)> = p.matches.iter().map(|i| ranges[*i]).collect();
+            // Java's `String.trim`, as OpenSearch's passage formatter ends.
+            let shown = mark(text, p.from, p.to, &own, spec);
+            shown.trim_matches(|c: char| c <= ' ').to_string()
+        })
         .collect()
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
+/// `text[from..to]` with `hits` (in order) wrapped in the tags: overlapping ones as one, a
+/// match running past `to` cut there.
 fn mark(
     text: &str,
     from: usize,
     to: usize,
     hits: &[(usize, usize)],
-    spec: &HighlightSpec,
+    spec: &HighlightOptions,
 ) -> String {
     let enc = |s: &str| {
         if spec.html_encode {
@@ -231,14 +225,26 @@ fn mark(
     };
     let mut out = String::new();
     let mut at = from;
-    for (a, b) in hits.iter().copied().filter(|(a, b)| *a >= from && *b <= to) {
+    let mut i = 0;
+    while i < hits.len() {
+        let (a, mut b) = hits[i];
+        if a < at || a >= to {
+            i += 1;
+            continue;
+        }
+        while i + 1 < hits.len() && hits[i + 1].0 < b {
+            i += 1;
+            b = b.max(hits[i].1);
+        }
+        let b = b.min(to);
         out.push_str(&enc(&text[at..a]));
         out.push_str(&spec.pre_tag);
         out.push_str(&enc(&text[a..b]));
         out.push_str(&spec.post_tag);
         at = b;
+        i += 1;
     }
-    out.push_str(&enc(&text[at..to]));
+    out.push_str(&enc(&text[at..to.max(at)]));
     out
 }
 
@@ -247,15 +253,16 @@ mod tests {
     use super::*;
     use crate::query_string::{QueryStringOptions, parse_query_string};
 
-    fn spec(fields: &[&str]) -> HighlightSpec {
+    fn spec(fields: &[&str], fragment_size: usize) -> HighlightSpec {
+        let opts = HighlightOptions {
+            fragment_size,
+            ..HighlightOptions::default()
+        };
         HighlightSpec {
-            fields: fields.iter().map(|s| s.to_string()).collect(),
-            pre_tag: "<em>".into(),
-            post_tag: "</em>".into(),
-            fragment_size: 100,
-            number_of_fragments: 5,
-            require_field_match: true,
-            html_encode: false,
+            fields: fields
+                .iter()
+                .map(|s| (s.to_string(), opts.clone()))
+                .collect(),
         }
     }
 
@@ -264,7 +271,7 @@ mod tests {
         let q =
             parse_query_string("msg:disk AND level:error", &QueryStringOptions::default()).unwrap();
         let src = json!({"msg": "Disk full on /dev/sda", "level": "error", "other": "disk"});
-        let h = highlight(&spec(&["*"]), &QueryTerms::of(&q), &src);
+        let h = highlight(&spec(&["*"], 100), &QueryTerms::of(&q), &src);
         assert_eq!(h["msg"], json!(["<em>Disk</em> full on /dev/sda"]));
         assert_eq!(h["level"], json!(["<em>error</em>"]));
         assert!(h.get("other").is_none());
@@ -274,9 +281,11 @@ mod tests {
     fn long_text_is_cut_into_fragments_around_matches() {
         let q = parse_query_string("needle", &QueryStringOptions::default()).unwrap();
         let text = format!("{} needle {}", "a ".repeat(200), "b ".repeat(200));
-        let mut s = spec(&["msg"]);
-        s.fragment_size = 40;
-        let h = highlight(&s, &QueryTerms::of(&q), &json!({"msg": text}));
+        let h = highlight(
+            &spec(&["msg"], 40),
+            &QueryTerms::of(&q),
+            &json!({"msg": text}),
+        );
         let frag = h["msg"][0].as_str().unwrap();
         assert!(frag.contains("<em>needle</em>"));
         assert!(frag.len() < 60);

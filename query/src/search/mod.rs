@@ -8,6 +8,7 @@ mod fetch;
 mod fields;
 mod highlight;
 mod named;
+mod passages;
 mod pool;
 mod response;
 mod scoring;
