@@ -6,6 +6,7 @@
 #   bash bench/ingest.sh            # 500,000 JSON log records (~200 MB)
 #   N=2000000 bash bench/ingest.sh  # the 2 M-record reference run
 #   N=2000 bash bench/ingest.sh     # seconds-long smoke (what CI runs)
+#   SERVE_ENV="MIMALLOC_PURGE_DELAY=1000" bash bench/ingest.sh  # variables for `serve` alone
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,7 +31,8 @@ indexer_nrt_json=$("$bin_dir/examples/index_bench" "$data" 2 1)
 
 run_hydrant() { # protocol -> report json path
   local protocol="$1" report="$out/ingest-$1-$N.json"
-  start_serve
+  # shellcheck disable=SC2086 # SERVE_ENV is a list of NAME=value words
+  start_serve ${SERVE_ENV:-}
   "$bin" loadgen --target "$SERVE_URL" --stream bench --protocol "$protocol" --replay "$data" \
     --concurrency "$CONCURRENCY" --batch "$BATCH" --verify --quiet --report-json "$report" >/dev/null
   # The server's CPU for taking, logging, indexing and answering every record (the client's

@@ -15,7 +15,7 @@ use super::args::{Args, number};
 use super::date_histogram::MAX_BUCKETS;
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, key_json};
-use super::terms::parse_order;
+use super::terms::{EXACT_UP_TO, parse_order};
 use crate::error::QueryError;
 
 /// A parsed `multi_terms` aggregation.
@@ -108,10 +108,25 @@ impl MultiTerms {
             },
             order: if *desc { Order::Desc } else { Order::Asc },
         });
+        // As `terms` (see there): when no segment can hold more than EXACT_UP_TO combinations
+        // (the product of each field's distinct values, plus its missing), every segment keeps
+        // all of them, and the counts are exact.
+        let default_cut = self
+            .shard_size
+            .unwrap_or(self.size.saturating_mul(10))
+            .max(self.size);
+        let combinations = terms.iter().try_fold(1u64, |n, t| {
+            let distinct = p.distinct_at_most(&t.field, EXACT_UP_TO)?;
+            Some(n.saturating_mul(distinct + 1))
+        });
+        let segment_size = match combinations {
+            Some(n) if n <= EXACT_UP_TO && n > u64::from(default_cut) => Some(n as u32),
+            _ => self.shard_size,
+        };
         let req = MultiTermsAggregation {
             terms,
             size: Some(self.size),
-            segment_size: self.shard_size,
+            segment_size,
             show_term_doc_count_error: Some(true),
             min_doc_count: Some(self.min_doc_count),
             order,

@@ -21,7 +21,7 @@ use crate::error::QueryError;
 
 /// Distinct values per segment up to which a `terms` aggregation counts every value of every
 /// segment (see [`Terms::plan`]).
-const EXACT_UP_TO: u64 = 2_000;
+pub(super) const EXACT_UP_TO: u64 = 2_000;
 
 /// A parsed `terms` aggregation.
 #[derive(Debug, Clone)]

@@ -342,11 +342,13 @@ fn terms_are_exact_when_segments_hold_few_distinct_values() {
         let mut docs = Vec::new();
         for j in 0..40 {
             for _ in 0..6 {
-                docs.push(json!({"@timestamp": format!("2015-05-17T1{k}:00:00Z"), "v": format!("s{k}-{j:02}")}));
+                docs.push(json!({"@timestamp": format!("2015-05-17T1{k}:00:00Z"), "v": format!("s{k}-{j:02}"), "w": "x"}));
             }
         }
         for _ in 0..5 {
-            docs.push(json!({"@timestamp": format!("2015-05-17T1{k}:30:00Z"), "v": "winner"}));
+            docs.push(
+                json!({"@timestamp": format!("2015-05-17T1{k}:30:00Z"), "v": "winner", "w": "x"}),
+            );
         }
         docs
     };
@@ -368,4 +370,13 @@ fn terms_are_exact_when_segments_hold_few_distinct_values() {
         assert_eq!(t["doc_count_error_upper_bound"], json!(0), "{resp}");
         assert_eq!(t["sum_other_doc_count"], json!(6 * 245 - 30), "{resp}");
     }
+    // The same for pairs: each segment has at most (41 + 1) × (1 + 1) combinations.
+    let resp = c.search(
+        "cut",
+        json!({"size": 0, "aggs": {"m": {"multi_terms": {"terms": [{"field": "v"}, {"field": "w"}], "size": 1}}}}),
+    );
+    let m = &resp["aggregations"]["m"];
+    assert_eq!(m["buckets"][0]["key"], json!(["winner", "x"]), "{resp}");
+    assert_eq!(m["buckets"][0]["doc_count"], json!(30), "{resp}");
+    assert_eq!(m["doc_count_error_upper_bound"], json!(0), "{resp}");
 }
