@@ -27,7 +27,7 @@ use tantivy::{DocId, SegmentOrdinal, SegmentReader};
 
 mod columns;
 mod dense;
-mod serde_form;
+pub(crate) mod serde_form;
 
 use columns::{BLOCK, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
@@ -313,6 +313,8 @@ impl Fused {
 pub struct ShardAggs {
     all: DistributedAggregationCollector,
     fused: Option<(Arc<FusedPlan>, Option<DistributedAggregationCollector>)>,
+    /// A `terms` that a segment matched whole can count from its column.
+    whole: Option<super::whole_terms::WholeTerms>,
 }
 
 /// The aggregations of one segment: the fused pass (if it takes the segment) and tantivy's
@@ -328,13 +330,28 @@ impl ShardAggs {
     pub(crate) fn new(
         all: DistributedAggregationCollector,
         fused: Option<(FusedPlan, Option<DistributedAggregationCollector>)>,
+        whole: Option<super::whole_terms::WholeTerms>,
     ) -> Self {
         ShardAggs {
             all,
             fused: fused
                 .filter(|_| enabled())
                 .map(|(plan, rest)| (Arc::new(plan), rest)),
+            whole: whole.filter(|_| enabled()),
         }
+    }
+
+    /// The results of a segment every document of which matches, when they can be read
+    /// without visiting its documents (`None`: collect it).
+    pub fn whole_segment(&self, reader: &SegmentReader) -> tantivy::Result<Option<AggFruit>> {
+        let Some(w) = &self.whole else {
+            return Ok(None);
+        };
+        let found = w.segment(reader)?;
+        if found.is_some() {
+            note_used("whole_terms");
+        }
+        Ok(found.map(AggFruit::tantivy))
     }
 
     /// The collector of one segment.

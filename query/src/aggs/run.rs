@@ -271,7 +271,12 @@ impl AggRun {
             let rest = (!rest.is_empty()).then(|| collector(rest, p.registry.clone()));
             (plan, rest)
         });
-        Ok(super::ShardAggs::new(collector(aggs, p.registry), fused))
+        let whole = super::whole_terms::WholeTerms::detect(&aggs);
+        Ok(super::ShardAggs::new(
+            collector(aggs, p.registry),
+            fused,
+            whole,
+        ))
     }
 
     /// Finalizes the merged results of every shard and renders them in ES's shape.

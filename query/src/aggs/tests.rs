@@ -612,6 +612,7 @@ mod fused;
 mod geo;
 mod more;
 mod top;
+mod whole_terms;
 
 /// `(key, doc_count)` of each bucket of a rendered bucket aggregation with string keys.
 pub(super) fn key_counts(agg: &Value) -> Vec<(String, u64)> {

@@ -79,7 +79,43 @@ impl TimeRange {
         let ms = |d: tantivy::DateTime| d.into_timestamp_nanos().div_euclid(1_000_000);
         self.misses(ms(column.min_value()), ms(column.max_value()))
     }
+
+    /// Whether every document of `segment` is in the range: it is all time, or each has one
+    /// `@timestamp`, inside it.
+    pub fn covers_segment(&self, segment: &SegmentReader) -> bool {
+        if *self == ALL_TIME {
+            return true;
+        }
+        let Ok(column) = segment
+            .fast_fields()
+            .date(hydrant_index::mapping::TIMESTAMP_FIELD)
+        else {
+            return false;
+        };
+        if column.get_cardinality() != tantivy::columnar::Cardinality::Full {
+            return false;
+        }
+        let ms = |d: tantivy::DateTime| d.into_timestamp_nanos().div_euclid(1_000_000);
+        let (min, max) = (ms(column.min_value()), ms(column.max_value()));
+        let above_lo = match self.lo {
+            Bound::Included(lo) => min >= lo,
+            Bound::Excluded(lo) => min > lo,
+            Bound::Unbounded => true,
+        };
+        let below_hi = match self.hi {
+            Bound::Included(hi) => max <= hi,
+            Bound::Excluded(hi) => max < hi,
+            Bound::Unbounded => true,
+        };
+        above_lo && below_hi
+    }
 }
+
+/// Every event time.
+const ALL_TIME: TimeRange = TimeRange {
+    lo: Bound::Unbounded,
+    hi: Bound::Unbounded,
+};
 
 impl Compiler<'_> {
     /// The range of `@timestamp` every document `ast` matches lies in, when it requires one.
@@ -107,6 +143,31 @@ impl Compiler<'_> {
                 .reduce(TimeRange::intersect),
             QueryAst::ConstantScore { filter: q, .. } | QueryAst::Boost { query: q, .. } => {
                 self.time_range(q)
+            }
+            _ => None,
+        }
+    }
+
+    /// The range within which `ast` matches every document, when it asks nothing else: it is
+    /// `match_all`, a `@timestamp` range, or `bool`, `constant_score` and `boost` of those
+    /// without `should` or `must_not`. A segment whose times all lie inside it (and that has
+    /// no deleted documents) is matched whole.
+    pub fn whole_range(&self, ast: &QueryAst) -> Option<TimeRange> {
+        match ast {
+            QueryAst::MatchAll => Some(ALL_TIME),
+            QueryAst::Range { .. } => self.time_range(ast),
+            QueryAst::Bool(b)
+                if b.should.is_empty()
+                    && b.must_not.is_empty()
+                    && b.minimum_should_match.is_none() =>
+            {
+                b.must
+                    .iter()
+                    .chain(&b.filter)
+                    .try_fold(ALL_TIME, |acc, q| Some(acc.intersect(self.whole_range(q)?)))
+            }
+            QueryAst::ConstantScore { filter: q, .. } | QueryAst::Boost { query: q, .. } => {
+                self.whole_range(q)
             }
             _ => None,
         }

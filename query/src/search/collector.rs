@@ -72,6 +72,8 @@ pub(crate) struct ShardCollector {
 #[derive(Default)]
 pub(crate) struct Reuse {
     pub time: Option<TimeRange>,
+    /// The range within which the query matches every document (`Compiler::whole_range`).
+    pub whole: Option<TimeRange>,
     pub cache: Option<(Arc<RequestCache>, Fingerprint)>,
     /// Segments skipped by their time range.
     pub skipped: Arc<AtomicU64>,
@@ -312,6 +314,22 @@ impl SegmentCollector for ShardSegment {
 
 impl ShardCollector {
     /// Whether all this collector wants is the count.
+    /// The aggregations of a segment the query matches whole, read without visiting its
+    /// documents (a search for aggregations alone; `None`: collect the segment).
+    fn whole_segment(&self, reader: &SegmentReader) -> tantivy::Result<Option<AggFruit>> {
+        let (Some(aggs), Some(whole)) = (&self.aggs, &self.reuse.whole) else {
+            return Ok(None);
+        };
+        let plain = self.top.is_none()
+            && self.post_filter.is_none()
+            && self.min_score.is_none()
+            && self.terminate_after.is_none();
+        if !plain || reader.num_deleted_docs() > 0 || !whole.covers_segment(reader) {
+            return Ok(None);
+        }
+        aggs.whole_segment(reader)
+    }
+
     fn counts_only(&self) -> bool {
         self.top.is_none()
             && self.aggs.is_none()
@@ -420,7 +438,16 @@ impl Collector for ShardCollector {
             Lookup::Miss(key) => Some(key),
             Lookup::NotCached => None,
         };
-        let fruit = if self.counts_only() {
+        let fruit = if let Some(aggs) = self.whole_segment(reader)? {
+            // Every document matches and the aggregations need none of them.
+            Ok(ShardFruit {
+                count: u64::from(reader.num_docs()),
+                hits: Vec::new(),
+                aggs: Some(aggs),
+                terminated_early: false,
+                timed_out: false,
+            })
+        } else if self.counts_only() {
             // What tantivy's `Count` does: a posting list's length, not a walk through it.
             Ok(ShardFruit {
                 count: u64::from(weight.count(reader)?),

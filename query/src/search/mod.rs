@@ -115,6 +115,7 @@ impl ShardTarget {
     ) -> Reuse {
         Reuse {
             time: self.compiler(now_ms).time_range(query),
+            whole: self.compiler(now_ms).whole_range(query),
             cache: cache.map(|(cache, text)| {
                 let fields = format!("{:?}", self.fields);
                 let fingerprint = Fingerprint::of(&[text, self.index.name(), &fields]);

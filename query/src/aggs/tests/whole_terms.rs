@@ -1,0 +1,130 @@
+//! `terms` counted from the columns of segments the query matches whole, against tantivy's
+//! collector on the same segments and against counts made here.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use hydrant_config::{FieldType, MappingConfig, MappingMode};
+use serde_json::{Value, json};
+
+use crate::aggs::fused::{ENABLED, USED};
+use crate::testing::{Corpus, T0, corpus};
+
+const HOUR: i64 = 3_600_000;
+
+fn docs() -> &'static Vec<Value> {
+    static DOCS: OnceLock<Vec<Value>> = OnceLock::new();
+    DOCS.get_or_init(|| {
+        (0..1200i64)
+            .map(|i| {
+                // Over 40 hours: two daily indices, three commits each.
+                let ts = T0 + (i * 40 / 1200) * HOUR + i;
+                let mut d = json!({
+                    "@timestamp": DateTime::<Utc>::from_timestamp_millis(ts).unwrap().to_rfc3339(),
+                    "kw": format!("k{}", i % 4),
+                });
+                if i % 7 != 0 {
+                    d["svc"] = json!(["api", "web", "db", "queue", "auth"][(i % 5) as usize]);
+                }
+                if i == 600 {
+                    // Longer than an exact value is kept: in neither the column nor the index.
+                    d["svc"] = json!("x".repeat(300));
+                }
+                d
+            })
+            .collect()
+    })
+}
+
+fn whole_corpus() -> &'static Corpus {
+    static C: OnceLock<Corpus> = OnceLock::new();
+    C.get_or_init(|| {
+        let all = docs();
+        let mapping = MappingConfig {
+            mode: MappingMode::Dynamic,
+            fields: vec![("kw".to_string(), FieldType::Keyword)],
+        };
+        let c = corpus("dt", &all[..400], 2, Some(mapping));
+        c.append(&all[400..800]);
+        c.append(&all[800..]);
+        // One segment has a deleted document: it is collected as usual.
+        let index = c.targets("dt")[0].index.name().to_string();
+        c.delete(&index, "doc00003");
+        c
+    })
+}
+
+fn run(body: &Value, whole: bool) -> Value {
+    ENABLED.with(|e| e.set(whole));
+    let mut out = whole_corpus().search("dt", body.clone());
+    ENABLED.with(|e| e.set(true));
+    out.as_object_mut().unwrap().remove("took");
+    out
+}
+
+fn used() -> u64 {
+    USED.lock().get("whole_terms").copied().unwrap_or(0)
+}
+
+#[test]
+fn terms_of_whole_segments_answer_as_the_collector_does() {
+    let day2 = DateTime::<Utc>::from_timestamp_millis(T0 + 24 * HOUR)
+        .unwrap()
+        .to_rfc3339();
+    let bodies = [
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}}}}),
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc.keyword", "size": 2}}}}),
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "kw", "order": {"_key": "desc"}}}}}),
+        json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": day2}}}]}},
+               "aggs": {"t": {"terms": {"field": "svc"}}}}),
+        json!({"size": 0, "query": {"range": {"@timestamp": {"lt": day2}}}, "aggs": {"t": {"terms": {"field": "kw", "size": 1}}}}),
+    ];
+    for body in &bodies {
+        let before = used();
+        let fast = run(body, true);
+        assert!(used() > before, "counted from the column for {body}");
+        let slow = run(body, false);
+        assert_eq!(fast, slow, "{body}");
+    }
+    // Not taken: a filter on another field, hits wanted, a sub-aggregation.
+    for body in [
+        json!({"size": 0, "query": {"term": {"kw": "k1"}}, "aggs": {"t": {"terms": {"field": "svc"}}}}),
+        json!({"size": 1, "aggs": {"t": {"terms": {"field": "svc"}}}}),
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}, "aggs": {"k": {"terms": {"field": "kw"}}}}}}),
+    ] {
+        let before = used();
+        let fast = run(&body, true);
+        assert_eq!(used(), before, "not read for {body}");
+        assert_eq!(fast, run(&body, false), "{body}");
+    }
+}
+
+#[test]
+fn terms_of_whole_segments_count_every_live_document() {
+    let before = used();
+    let answer = run(
+        &json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}}}}),
+        true,
+    );
+    assert!(used() > before);
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for (i, d) in docs().iter().enumerate() {
+        if let Some(s) = d["svc"].as_str().filter(|s| s.len() <= 256 && i != 3) {
+            *want.entry(s.to_string()).or_default() += 1;
+        }
+    }
+    let got: BTreeMap<String, u64> = answer["aggregations"]["t"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "{answer}");
+    assert_eq!(answer["hits"]["total"]["value"], json!(1199));
+}

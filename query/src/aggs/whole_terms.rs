@@ -1,0 +1,142 @@
+//! `terms` over a segment the query matches whole, counted straight from the column.
+//!
+//! When every document of a segment matches (the query is `match_all`, or a time range the
+//! segment lies inside), the segment has no deleted documents and the request is one `terms`
+//! aggregation on a string field, its counts are how often each term ordinal occurs among the
+//! column's values: one tight pass over the packed ordinals, with no document ids, no per-document
+//! lookups and no buffering — the work tantivy's collector does per matching document.
+//! OpenSearch shortcuts the same request (from its term dictionary); Hydrant keeps dynamic
+//! exact values in columns only, so the column is where the counts are.
+//!
+//! Taken only for single-valued columns (the counts are then the documents per value exactly)
+//! with at most [`EXACT_UP_TO`] distinct values (every one is kept, as the collector keeps
+//! them then too).
+
+use serde::Deserialize;
+use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::columnar::{ColumnIndex, DynamicColumn};
+use tantivy::{SegmentReader, TantivyError};
+
+use super::fused::serde_form::Part;
+use super::terms::EXACT_UP_TO;
+
+/// Ordinals read per call into the column.
+const BLOCK: usize = 4096;
+
+/// A `terms` aggregation this path can answer.
+#[derive(Debug)]
+pub(crate) struct WholeTerms {
+    /// The aggregation's name in tantivy's request.
+    name: String,
+    /// The column tantivy's collector would read.
+    column: String,
+}
+
+impl WholeTerms {
+    /// The plan, when `aggs` is one `terms` with nothing this path cannot honour
+    /// (sub-aggregations, `missing`, `include`/`exclude`, `min_doc_count: 0`).
+    pub(crate) fn detect(aggs: &Aggregations) -> Option<WholeTerms> {
+        let mut all = aggs.iter();
+        let (name, agg) = all.next()?;
+        if all.next().is_some() || !agg.sub_aggregation.is_empty() {
+            return None;
+        }
+        let AggregationVariants::Terms(t) = &agg.agg else {
+            return None;
+        };
+        let plain = t.missing.is_none()
+            && t.include.is_none()
+            && t.exclude.is_none()
+            && t.min_doc_count != Some(0)
+            && !super::sources::is_computed(&t.field);
+        plain.then(|| WholeTerms {
+            name: name.clone(),
+            column: t.field.clone(),
+        })
+    }
+
+    /// The results of `reader`, every document of which matches (`None`: the segment is
+    /// not one this path takes; collect it).
+    pub(crate) fn segment(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Option<IntermediateAggregationResults>> {
+        if reader.num_deleted_docs() > 0 {
+            return Ok(None);
+        }
+        let mut handles = reader.fast_fields().dynamic_column_handles(&self.column)?;
+        if handles.len() > 1 {
+            return Ok(None);
+        }
+        let Some(handle) = handles.pop() else {
+            // No value in this segment: no bucket.
+            return Ok(Some(results(&self.name, Vec::new())?));
+        };
+        let DynamicColumn::Str(column) = handle.open()? else {
+            return Ok(None);
+        };
+        let distinct = column.dictionary().num_terms();
+        if distinct as u64 > EXACT_UP_TO
+            || matches!(column.ords().index, ColumnIndex::Multivalued(_))
+        {
+            return Ok(None);
+        }
+        let values = &column.ords().values;
+        let mut counts = vec![0u64; distinct];
+        let mut block = [0u64; BLOCK];
+        let total = u64::from(values.num_vals());
+        let mut start = 0u64;
+        while start < total {
+            let len = (total - start).min(BLOCK as u64) as usize;
+            values.get_range(start, &mut block[..len]);
+            for ord in &block[..len] {
+                match counts.get_mut(*ord as usize) {
+                    Some(n) => *n += 1,
+                    None => return Ok(None),
+                }
+            }
+            start += len as u64;
+        }
+        let mut entries = Vec::new();
+        let mut term = String::new();
+        for (ord, n) in counts.into_iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            term.clear();
+            if !column.ord_to_str(ord as u64, &mut term)? {
+                return Ok(None);
+            }
+            entries.push(entry(&term, n));
+        }
+        Ok(Some(results(&self.name, entries)?))
+    }
+}
+
+/// One bucket in tantivy's serde form: `IntermediateKey::Str(value)` →
+/// `IntermediateTermBucketEntry { doc_count, sub_aggregation: empty }`.
+fn entry(value: &str, docs: u64) -> (Part<'static>, Part<'static>) {
+    let no_subs = Part::Owned(vec![Part::Map(Vec::new())]);
+    (
+        Part::Variant("Str", Box::new(Part::Text(value.to_string()))),
+        Part::Owned(vec![Part::U(docs), no_subs]),
+    )
+}
+
+/// tantivy's intermediate results holding one `terms` result named `name`: `Bucket(Terms {
+/// buckets: { entries, sum_other_doc_count: 0, doc_count_error_upper_bound: 0 } })`.
+fn results(
+    name: &str,
+    entries: Vec<(Part<'static>, Part<'static>)>,
+) -> tantivy::Result<IntermediateAggregationResults> {
+    let buckets = Part::Owned(vec![Part::Map(entries), Part::U(0), Part::U(0)]);
+    let terms = Part::Variant("Terms", Box::new(Part::Owned(vec![buckets])));
+    let result = Part::Variant("Bucket", Box::new(terms));
+    let all = Part::Owned(vec![Part::Map(vec![(
+        Part::Text(name.to_string()),
+        result,
+    )])]);
+    IntermediateAggregationResults::deserialize(&all)
+        .map_err(|e| TantivyError::InternalError(format!("terms of a whole segment: {e}")))
+}
