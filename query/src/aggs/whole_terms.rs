@@ -14,6 +14,7 @@
 
 use serde::Deserialize;
 use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
+use tantivy::aggregation::bucket::OrderTarget;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::columnar::{ColumnIndex, DynamicColumn};
 use tantivy::{SegmentReader, TantivyError};
@@ -35,7 +36,8 @@ pub(crate) struct WholeTerms {
 
 impl WholeTerms {
     /// The plan, when `aggs` is one `terms` with nothing this path cannot honour
-    /// (sub-aggregations, `missing`, `include`/`exclude`, `min_doc_count: 0`).
+    /// (sub-aggregations, `missing`, `include`/`exclude`, `min_doc_count: 0`, an order by a
+    /// sub-aggregation).
     pub(crate) fn detect(aggs: &Aggregations) -> Option<WholeTerms> {
         let mut all = aggs.iter();
         let (name, agg) = all.next()?;
@@ -45,7 +47,14 @@ impl WholeTerms {
         let AggregationVariants::Terms(t) = &agg.agg else {
             return None;
         };
-        let plain = t.missing.is_none()
+        // An order by a sub-aggregation (which it cannot have) is refused by tantivy's
+        // collector, with the client's error: left to it.
+        let by_sub = t
+            .order
+            .as_ref()
+            .is_some_and(|o| matches!(o.target, OrderTarget::SubAggregation(_)));
+        let plain = !by_sub
+            && t.missing.is_none()
             && t.include.is_none()
             && t.exclude.is_none()
             && t.min_doc_count != Some(0)

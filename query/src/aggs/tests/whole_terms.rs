@@ -69,16 +69,16 @@ fn used() -> u64 {
 
 #[test]
 fn terms_of_whole_segments_answer_as_the_collector_does() {
-    let day2 = DateTime::<Utc>::from_timestamp_millis(T0 + 24 * HOUR)
+    let second = DateTime::<Utc>::from_timestamp_millis(T0 + 24 * HOUR)
         .unwrap()
         .to_rfc3339();
     let bodies = [
         json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}}}}),
         json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc.keyword", "size": 2}}}}),
         json!({"size": 0, "aggs": {"t": {"terms": {"field": "kw", "order": {"_key": "desc"}}}}}),
-        json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": day2}}}]}},
+        json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": second}}}]}},
                "aggs": {"t": {"terms": {"field": "svc"}}}}),
-        json!({"size": 0, "query": {"range": {"@timestamp": {"lt": day2}}}, "aggs": {"t": {"terms": {"field": "kw", "size": 1}}}}),
+        json!({"size": 0, "query": {"range": {"@timestamp": {"lt": second}}}, "aggs": {"t": {"terms": {"field": "kw", "size": 1}}}}),
     ];
     for body in &bodies {
         let before = used();
@@ -87,6 +87,14 @@ fn terms_of_whole_segments_answer_as_the_collector_does() {
         let slow = run(body, false);
         assert_eq!(fast, slow, "{body}");
     }
+    // An order by a sub-aggregation it does not have is the client's error, as without it.
+    let bad =
+        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc", "order": {"nope": "desc"}}}}});
+    // (On the day without deletions, where every segment is whole.)
+    let targets = whole_corpus().targets("dt");
+    let day2 = targets.last().unwrap().index.name().to_string();
+    let err = whole_corpus().try_search(&day2, bad).unwrap_err();
+    assert_eq!(err.status().as_u16(), 400, "{err:?}");
     // Not taken: a filter on another field, hits wanted, a sub-aggregation.
     for body in [
         json!({"size": 0, "query": {"term": {"kw": "k1"}}, "aggs": {"t": {"terms": {"field": "svc"}}}}),
