@@ -2,13 +2,13 @@
 //! matching both), non-empty ones only, ordered by key — as `filters` buckets, planned and
 //! rendered by [`Filters`].
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tantivy::aggregation::agg_req::{Aggregation, Aggregations};
 use tantivy::aggregation::agg_result::AggregationResults;
 
 use super::AggNode;
 use super::args::Args;
-use super::filters::{Filters, NamedBucket};
+use super::filters::{Filters, NamedBucket, keyed};
 use super::plan::Planner;
 use super::render::Renderer;
 use crate::ast::{BoolQuery, QueryAst};
@@ -83,15 +83,7 @@ impl AdjacencyMatrix {
             .filter(|(_, b)| b["doc_count"].as_u64().unwrap_or(0) > 0)
             .collect();
         buckets.sort_by(|a, b| a.0.cmp(&b.0));
-        let list: Vec<Value> = buckets
-            .into_iter()
-            .map(|(key, b)| {
-                let mut o = Map::new();
-                o.insert("key".into(), json!(key));
-                o.extend(b);
-                Value::Object(o)
-            })
-            .collect();
+        let list: Vec<Value> = buckets.into_iter().map(keyed).collect();
         Ok(json!({ "buckets": list }))
     }
 }

@@ -58,6 +58,14 @@ impl QueryBuilder for Compiled {
 /// A rendered bucket and its name.
 pub(crate) type NamedBucket = (String, Map<String, Value>);
 
+/// A named bucket as a list's element: its name as `key`, first.
+pub(crate) fn keyed((key, bucket): NamedBucket) -> Value {
+    let mut o = Map::new();
+    o.insert("key".into(), json!(key));
+    o.extend(bucket);
+    Value::Object(o)
+}
+
 /// A tantivy filter aggregation on `q`, compiled for the planner's shard.
 pub(crate) fn compiled_filter(
     p: &mut Planner<'_>,

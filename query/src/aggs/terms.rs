@@ -13,7 +13,7 @@ use super::AggNode;
 use super::args::{Args, number};
 use super::date_histogram::MAX_BUCKETS;
 use super::fields::FieldKind;
-use super::filters::Filters;
+use super::filters::{Filters, keyed};
 use super::plan::{Planner, Want, node};
 use super::render::{Renderer, key_json};
 use crate::ast::QueryAst;
@@ -242,12 +242,7 @@ impl Terms {
         let mut out: Vec<Value> = named
             .into_iter()
             .filter(|(_, b)| b["doc_count"].as_u64().unwrap_or(0) >= self.min_doc_count)
-            .map(|(key, b)| {
-                let mut o = Map::new();
-                o.insert("key".into(), json!(key));
-                o.extend(b);
-                Value::Object(o)
-            })
+            .map(keyed)
             .collect();
         let (target, desc) = self.order.clone().unwrap_or(("_count".to_string(), true));
         let sum_other_doc_count = self.order_and_cut(&mut out, &target, desc);
