@@ -349,7 +349,7 @@ impl ShardAggs {
         };
         let found = w.segment(reader)?;
         if found.is_some() {
-            note_used("whole_terms");
+            note_whole(w.name());
         }
         Ok(found.map(AggFruit::tantivy))
     }
@@ -439,6 +439,15 @@ fn note_used(name: &str) {
 
 #[cfg(not(test))]
 fn note_used(_: &str) {}
+
+/// A segment whose `terms` named `name` was counted from its column.
+#[cfg(test)]
+fn note_whole(name: &str) {
+    note_used(&format!("whole:{name}"));
+}
+
+#[cfg(not(test))]
+fn note_whole(_: &str) {}
 
 fn enabled() -> bool {
     #[cfg(test)]

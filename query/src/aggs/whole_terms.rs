@@ -65,6 +65,11 @@ impl WholeTerms {
         })
     }
 
+    /// The aggregation's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The results of `reader`, every document of which matches (`None`: the segment is
     /// not one this path takes; collect it).
     pub(crate) fn segment(

@@ -63,8 +63,13 @@ fn run(body: &Value, whole: bool) -> Value {
     out
 }
 
-fn used() -> u64 {
-    USED.lock().get("whole_terms").copied().unwrap_or(0)
+/// Segments whose `terms` named `name` was counted from the column (each test names its
+/// own, since tests run side by side).
+fn used(name: &str) -> u64 {
+    USED.lock()
+        .get(&format!("whole:{name}"))
+        .copied()
+        .unwrap_or(0)
 }
 
 #[test]
@@ -73,23 +78,23 @@ fn terms_of_whole_segments_answer_as_the_collector_does() {
         .unwrap()
         .to_rfc3339();
     let bodies = [
-        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}}}}),
-        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc.keyword", "size": 2}}}}),
-        json!({"size": 0, "aggs": {"t": {"terms": {"field": "kw", "order": {"_key": "desc"}}}}}),
+        json!({"size": 0, "aggs": {"wt1": {"terms": {"field": "svc"}}}}),
+        json!({"size": 0, "aggs": {"wt1": {"terms": {"field": "svc.keyword", "size": 2}}}}),
+        json!({"size": 0, "aggs": {"wt1": {"terms": {"field": "kw", "order": {"_key": "desc"}}}}}),
         json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [{"range": {"@timestamp": {"gte": second}}}]}},
-               "aggs": {"t": {"terms": {"field": "svc"}}}}),
-        json!({"size": 0, "query": {"range": {"@timestamp": {"lt": second}}}, "aggs": {"t": {"terms": {"field": "kw", "size": 1}}}}),
+               "aggs": {"wt1": {"terms": {"field": "svc"}}}}),
+        json!({"size": 0, "query": {"range": {"@timestamp": {"lt": second}}}, "aggs": {"wt1": {"terms": {"field": "kw", "size": 1}}}}),
     ];
     for body in &bodies {
-        let before = used();
+        let before = used("wt1");
         let fast = run(body, true);
-        assert!(used() > before, "counted from the column for {body}");
+        assert!(used("wt1") > before, "counted from the column for {body}");
         let slow = run(body, false);
         assert_eq!(fast, slow, "{body}");
     }
     // An order by a sub-aggregation it does not have is the client's error, as without it.
     let bad =
-        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc", "order": {"nope": "desc"}}}}});
+        json!({"size": 0, "aggs": {"wt1": {"terms": {"field": "svc", "order": {"nope": "desc"}}}}});
     // (On the day without deletions, where every segment is whole.)
     let targets = whole_corpus().targets("dt");
     let day2 = targets.last().unwrap().index.name().to_string();
@@ -97,32 +102,32 @@ fn terms_of_whole_segments_answer_as_the_collector_does() {
     assert_eq!(err.status().as_u16(), 400, "{err:?}");
     // Not taken: a filter on another field, hits wanted, a sub-aggregation.
     for body in [
-        json!({"size": 0, "query": {"term": {"kw": "k1"}}, "aggs": {"t": {"terms": {"field": "svc"}}}}),
-        json!({"size": 1, "aggs": {"t": {"terms": {"field": "svc"}}}}),
-        json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}, "aggs": {"k": {"terms": {"field": "kw"}}}}}}),
+        json!({"size": 0, "query": {"term": {"kw": "k1"}}, "aggs": {"wt1": {"terms": {"field": "svc"}}}}),
+        json!({"size": 1, "aggs": {"wt1": {"terms": {"field": "svc"}}}}),
+        json!({"size": 0, "aggs": {"wt1": {"terms": {"field": "svc"}, "aggs": {"k": {"terms": {"field": "kw"}}}}}}),
     ] {
-        let before = used();
+        let before = used("wt1");
         let fast = run(&body, true);
-        assert_eq!(used(), before, "not read for {body}");
+        assert_eq!(used("wt1"), before, "not read for {body}");
         assert_eq!(fast, run(&body, false), "{body}");
     }
 }
 
 #[test]
 fn terms_of_whole_segments_count_every_live_document() {
-    let before = used();
+    let before = used("wt2");
     let answer = run(
-        &json!({"size": 0, "aggs": {"t": {"terms": {"field": "svc"}}}}),
+        &json!({"size": 0, "aggs": {"wt2": {"terms": {"field": "svc"}}}}),
         true,
     );
-    assert!(used() > before);
+    assert!(used("wt2") > before);
     let mut want: BTreeMap<String, u64> = BTreeMap::new();
     for (i, d) in docs().iter().enumerate() {
         if let Some(s) = d["svc"].as_str().filter(|s| s.len() <= 256 && i != 3) {
             *want.entry(s.to_string()).or_default() += 1;
         }
     }
-    let got: BTreeMap<String, u64> = answer["aggregations"]["t"]["buckets"]
+    let got: BTreeMap<String, u64> = answer["aggregations"]["wt2"]["buckets"]
         .as_array()
         .unwrap()
         .iter()
