@@ -193,6 +193,15 @@ impl DateHistogram {
         !is_fixed_everywhere(self.interval, self.zone)
     }
 
+    /// Drops `extended_bounds` where no segment's buckets depend on them: on a fixed grid they
+    /// only add the empty buckets of the rendering (a calendar or DST grid is planned over
+    /// them).
+    pub(crate) fn forget_extended_bounds(&mut self) {
+        if !self.needs_span() {
+            self.extended_bounds = None;
+        }
+    }
+
     /// The span the buckets must cover: the data's, widened to `extended_bounds` when empty
     /// buckets are wanted, narrowed to `hard_bounds`.
     fn span(&self, data: Option<(i64, i64)>) -> Option<(i64, i64)> {

@@ -113,6 +113,32 @@ impl AggRun {
         }
     }
 
+    /// What a segment's results depend on, written out for the request cache's key: the
+    /// request as planned, less what only shapes the rendering (a fixed-interval histogram's
+    /// `extended_bounds`, which move with every reload of "the last 7 days").
+    pub fn segment_text(&self) -> String {
+        fn for_segments(nodes: &[AggNode]) -> Vec<AggNode> {
+            nodes
+                .iter()
+                .map(|n| {
+                    let mut n = n.clone();
+                    if let AggKind::DateHistogram(d) = &mut n.kind {
+                        d.forget_extended_bounds();
+                    }
+                    n.subs = for_segments(&n.subs);
+                    n
+                })
+                .collect()
+        }
+        format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            for_segments(&self.nodes),
+            self.kinds,
+            self.bounds,
+            self.background
+        )
+    }
+
     /// The backgrounds `significant_terms` compare with (field and filter), none twice.
     pub fn background_keys(&self) -> Vec<(String, Option<QueryAst>)> {
         fn walk(nodes: &[AggNode], out: &mut Vec<(String, Option<QueryAst>)>) {

@@ -112,17 +112,26 @@ impl WholeTerms {
             }
             start += len as u64;
         }
-        let mut entries = Vec::new();
-        let mut term = String::new();
-        for (ord, n) in counts.into_iter().enumerate() {
-            if n == 0 {
-                continue;
-            }
-            term.clear();
-            if !column.ord_to_str(ord as u64, &mut term)? {
-                return Ok(None);
-            }
-            entries.push(entry(&term, n));
+        // The terms of the counted ordinals, read in one pass over the dictionary's blocks
+        // (`ord_to_str` would decode a block from its start for each ordinal).
+        let (ords, counts): (Vec<u64>, Vec<u64>) = counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, n)| *n > 0)
+            .map(|(ord, n)| (ord as u64, n))
+            .unzip();
+        let mut entries = Vec::with_capacity(ords.len());
+        let mut utf8 = true;
+        let found =
+            column.dictionary().sorted_ords_to_term_cb(
+                &ords,
+                |bytes| match std::str::from_utf8(bytes) {
+                    Ok(term) => entries.push(entry(term, counts[entries.len()])),
+                    Err(_) => utf8 = false,
+                },
+            )?;
+        if !found || !utf8 || entries.len() != ords.len() {
+            return Ok(None);
         }
         Ok(Some(results(&self.name, entries)?))
     }

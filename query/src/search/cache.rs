@@ -10,10 +10,12 @@
 //! - **Key**: a SHA-256 of everything the segment's result depends on (the query, post filter
 //!   and aggregations as parsed, the field kinds and spans they were planned with, the shard's
 //!   dynamic fields), the segment's id (a UUID: a merge makes new segments, so merged-away
-//!   entries are never hit again and age out), and its count of deleted documents.
+//!   entries are never hit again and age out), and its count of deleted documents. A segment
+//!   every document of which the query matches (see `collector::Fingerprints`) is keyed by
+//!   the request without its query, so moved time bounds that still hold it find it.
 //! - **What is cached**: only searches Elasticsearch caches by default — `size: 0` (hits carry
 //!   segment ordinals that belong to one searcher) — without scoring, `terminate_after`,
-//!   a time-out in that segment, `now` anywhere in the request (date math moves), `top_hits`
+//!   a time-out in that segment, `now` anywhere in what the key holds (date math moves), `top_hits`
 //!   or `significant_terms`; `request_cache=false` turns it off per request.
 //! - **Bounded**: entries are weighed by the size of their results written out and the least
 //!   recently used are evicted past `query.request_cache_size`; segments under

@@ -67,6 +67,19 @@ pub(crate) struct ShardCollector {
     pub reuse: Reuse,
 }
 
+/// The request cache's names for this request on one shard: `exact` for any segment (`None`
+/// when the query moves with `now`), `whole` for a segment the query matches whole.
+///
+/// A segment inside the query's time range gives the same result whatever the range's bounds,
+/// as Elasticsearch rewrites a range that holds a whole shard to `match_all` before it looks in
+/// its request cache: so a dashboard reloaded with "the last 7 days" (new epoch bounds each
+/// time) finds the sealed segments it read last time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fingerprints {
+    pub exact: Option<Fingerprint>,
+    pub whole: Option<Fingerprint>,
+}
+
 /// What spares a segment's search: the event-time range the query requires (segments outside
 /// it are skipped) and the request cache with this request's fingerprint on this shard.
 #[derive(Default)]
@@ -74,7 +87,7 @@ pub(crate) struct Reuse {
     pub time: Option<TimeRange>,
     /// The range within which the query matches every document (`Compiler::whole_range`).
     pub whole: Option<TimeRange>,
-    pub cache: Option<(Arc<RequestCache>, Fingerprint)>,
+    pub cache: Option<(Arc<RequestCache>, Fingerprints)>,
     /// Segments skipped by their time range.
     pub skipped: Arc<AtomicU64>,
 }
@@ -330,6 +343,18 @@ impl ShardCollector {
         aggs.whole_segment(reader)
     }
 
+    /// The request cache's name of this request in `reader`: the one for a segment the query
+    /// matches whole when it does (see [`Fingerprints`]), else the exact one.
+    fn cache_name(&self, names: &Fingerprints, reader: &SegmentReader) -> Option<Fingerprint> {
+        let whole = names.whole.filter(|_| {
+            self.reuse
+                .whole
+                .as_ref()
+                .is_some_and(|w| w.covers_segment(reader))
+        });
+        whole.or(names.exact)
+    }
+
     fn counts_only(&self) -> bool {
         self.top.is_none()
             && self.aggs.is_none()
@@ -430,7 +455,10 @@ impl Collector for ShardCollector {
             }));
         }
         let lookup = match &self.reuse.cache {
-            Some((cache, fingerprint)) => cache.get(*fingerprint, reader),
+            Some((cache, names)) => match self.cache_name(names, reader) {
+                Some(fingerprint) => cache.get(fingerprint, reader),
+                None => Lookup::NotCached,
+            },
             None => Lookup::NotCached,
         };
         let key = match lookup {

@@ -33,7 +33,7 @@ pub use response::{
 pub use sort::{SortValue, parse_value};
 
 use self::cache::Fingerprint;
-use self::collector::{Candidate, Reuse, ShardCollector, ShardFruit, TopSpec};
+use self::collector::{Candidate, Fingerprints, Reuse, ShardCollector, ShardFruit, TopSpec};
 use self::fetch::{Lookup, render_hit};
 use self::sort::{Dir, KeyReader, cmp_values};
 use crate::aggs::{AggFruit, AggRun, FieldKind, FieldKinds, bind_index_names, tree_fields};
@@ -110,16 +110,20 @@ impl ShardTarget {
         &self,
         query: &QueryAst,
         now_ms: i64,
-        cache: Option<(&Arc<RequestCache>, &str)>,
+        cache: Option<(&Arc<RequestCache>, &CacheTexts)>,
         opts: &SearchOptions,
     ) -> Reuse {
+        let fields = format!("{:?}", self.fields);
+        let name = |text: &String| Fingerprint::of(&[text, self.index.name(), &fields]);
         Reuse {
             time: self.compiler(now_ms).time_range(query),
             whole: self.compiler(now_ms).whole_range(query),
-            cache: cache.map(|(cache, text)| {
-                let fields = format!("{:?}", self.fields);
-                let fingerprint = Fingerprint::of(&[text, self.index.name(), &fields]);
-                (cache.clone(), fingerprint)
+            cache: cache.map(|(cache, texts)| {
+                let names = Fingerprints {
+                    exact: texts.exact.as_ref().map(name),
+                    whole: texts.whole.as_ref().map(name),
+                };
+                (cache.clone(), names)
             }),
             skipped: opts.skipped_segments.clone(),
         }
@@ -147,25 +151,38 @@ pub struct SearchOptions {
 }
 
 /// What a segment's result depends on besides the segment, written out once per request for
-/// the request cache's key; `None` when the request is not one the cache keeps (see
-/// [`cache`]).
-fn cache_text(req: &SearchRequest, aggs: Option<&AggRun>, scoring: bool) -> Option<String> {
-    let plain = req.from.saturating_add(req.size) == 0 && !scoring && req.terminate_after.is_none();
-    if !plain {
-        return None;
+/// the request cache's keys (see [`cache`] and [`Fingerprints`]).
+struct CacheTexts {
+    /// The whole request: for any segment; `None` when it moves with `now`.
+    exact: Option<String>,
+    /// The request without its query: for a segment every document of which the query matches.
+    whole: Option<String>,
+}
+
+impl CacheTexts {
+    /// The texts of `req`; `None` when the request is not one the cache keeps.
+    fn of(req: &SearchRequest, aggs: Option<&AggRun>, scoring: bool) -> Option<CacheTexts> {
+        let plain =
+            req.from.saturating_add(req.size) == 0 && !scoring && req.terminate_after.is_none();
+        if !plain {
+            return None;
+        }
+        // The runtime fields too: they say which field each name in the rest reads.
+        let aggs = aggs.map(AggRun::segment_text);
+        let rest = format!("{:?}|{aggs:?}|{:?}", req.post_filter, req.runtime);
+        // `top_hits` and `top_metrics` rank ties by segment ordinal; significant_terms'
+        // backgrounds are counted per request.
+        let ranked = ["TopHits(", "TopMetrics(", "SignificantTerms("];
+        if ranked.iter().any(|r| rest.contains(r)) {
+            return None;
+        }
+        // `now` moves.
+        let fixed = |text: String| (!text.contains("now")).then_some(text);
+        Some(CacheTexts {
+            exact: fixed(format!("{:?}|{rest}", req.query)),
+            whole: fixed(format!("whole|{rest}")),
+        })
     }
-    // The runtime fields too: they say which field each name in the rest reads.
-    let text = format!(
-        "{:?}|{:?}|{aggs:?}|{:?}",
-        req.query, req.post_filter, req.runtime
-    );
-    // `now` moves; `top_hits` and `top_metrics` rank ties by segment ordinal;
-    // significant_terms' backgrounds are counted per request.
-    let fixed = !text.contains("now")
-        && !text.contains("TopHits(")
-        && !text.contains("TopMetrics(")
-        && !text.contains("SignificantTerms(");
-    fixed.then_some(text)
 }
 
 /// The field kinds of `names` over `targets`.
@@ -548,7 +565,7 @@ fn gather(
     let want = req.from.saturating_add(req.size);
     let scoring = req.min_score.is_some() || (want > 0 && (plan.by_score || req.track_scores));
     let cache = opts.cache.as_ref().filter(|c| c.enabled());
-    let cache_text = cache.and_then(|_| cache_text(req, aggs, scoring));
+    let cache_texts = cache.and_then(|_| CacheTexts::of(req, aggs, scoring));
     let deadline = req.timeout.and_then(|t| started.checked_add(t));
     let timed_out = Arc::new(AtomicBool::new(false));
     let mut out = Gathered {
@@ -592,7 +609,7 @@ fn gather(
             deadline,
             collected: Arc::new(AtomicU64::new(0)),
             timed_out: timed_out.clone(),
-            reuse: t.reuse(&req.query, now_ms, cache.zip(cache_text.as_deref()), opts),
+            reuse: t.reuse(&req.query, now_ms, cache.zip(cache_texts.as_ref()), opts),
         };
         jobs.push((&t.searcher, query, collector));
     }
@@ -628,10 +645,12 @@ pub fn count(
         .cache
         .as_ref()
         .filter(|c| c.enabled() && terminate_after.is_none());
-    let text = format!("count|{query:?}");
-    let cache = cache
-        .filter(|_| !text.contains("now"))
-        .map(|c| (c, text.as_str()));
+    let exact = format!("count|{query:?}");
+    let texts = CacheTexts {
+        exact: (!exact.contains("now")).then_some(exact),
+        whole: Some("count|whole".to_string()),
+    };
+    let cache = cache.map(|c| (c, &texts));
     let mut jobs = Vec::with_capacity(targets.len());
     for t in targets {
         let q = t.compiler(opts.now_ms).compile(query)?;

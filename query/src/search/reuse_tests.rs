@@ -125,7 +125,10 @@ fn hits_scores_now_and_small_segments_are_never_cached() {
     );
     untouched(
         &c,
-        json!({"size": 0, "query": {"range": {"@timestamp": {"gte": "now-30d"}}}}),
+        json!({"size": 0, "query": {"bool": {
+            "must": {"match": {"msg": "7"}},
+            "filter": {"range": {"@timestamp": {"gte": "now-30d"}}},
+        }}}),
     );
     untouched(
         &c,
@@ -138,6 +141,78 @@ fn hits_scores_now_and_small_segments_are_never_cached() {
         run(&c, &cached(&big_only), &dashboard_panel());
     }
     assert_eq!(big_only.stats(), CacheStats::default());
+}
+
+/// A dashboard panel over `[from, to]` as the UI sends it: absolute bounds, recomputed from
+/// "the last n days" on every load.
+fn panel_between(from: i64, to: i64) -> Value {
+    json!({
+        "size": 0,
+        "track_total_hits": true,
+        "query": {"bool": {
+            "must": [{"match_all": {}}],
+            "filter": [{"range": {"@timestamp": {"gte": from, "lte": to, "format": "epoch_millis"}}}],
+        }},
+        "aggs": {
+            "teams": {"terms": {"field": "team.keyword"}, "aggs": {"ms": {"sum": {"field": "ms"}}}},
+            "slow": {"filter": {"range": {"ms": {"gte": 10}}}},
+            // Its empty buckets span the request's bounds; a segment's buckets do not.
+            "per_hour": {"date_histogram": {
+                "field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 0,
+                "extended_bounds": {"min": from, "max": to},
+            }},
+        },
+    })
+}
+
+#[test]
+fn segments_inside_a_moved_time_range_are_answered_from_the_cache() {
+    let c = three_segments();
+    let cache = Arc::new(RequestCache::new(1 << 20, 0));
+    let first = panel_between(T0 - HOUR, T0 + DAY);
+    assert_eq!(
+        run(&c, &cached(&cache), &first),
+        run(&c, &SearchOptions::default(), &first)
+    );
+    assert_eq!((cache.stats().hit_count, cache.stats().miss_count), (0, 3));
+
+    // Reloaded a minute later: new bounds, every segment still inside them.
+    let later = panel_between(T0 - HOUR + 60_000, T0 + DAY + 60_000);
+    let answer = run(&c, &cached(&cache), &later);
+    assert_eq!(answer, run(&c, &SearchOptions::default(), &later));
+    assert_eq!(answer["hits"]["total"]["value"], 360);
+    let buckets = answer["aggregations"]["per_hour"]["buckets"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        buckets.len(),
+        26,
+        "empty buckets over the new bounds: {buckets:?}"
+    );
+    let s = cache.stats();
+    assert_eq!((s.hit_count, s.miss_count), (3, 3), "{s:?}");
+
+    // A range that cuts the first segment (hours 0–1) in two: that one is searched with this
+    // range, the two inside it still come from the cache.
+    let cut = panel_between(T0 + 30 * 60_000, T0 + DAY);
+    let answer = run(&c, &cached(&cache), &cut);
+    assert_eq!(answer, run(&c, &SearchOptions::default(), &cut));
+    assert_eq!(answer["hits"]["total"]["value"], 330);
+    let s = cache.stats();
+    assert_eq!((s.hit_count, s.miss_count), (5, 4), "{s:?}");
+
+    // The count API: the same for segments the range holds whole.
+    let count_in = |from: i64| {
+        let q = crate::dsl::parse_query(&json!({"range": {"@timestamp": {"gte": from}}}))
+            .expect("query");
+        count(&c.targets("web"), &q, &cached(&cache), None)
+            .expect("count")
+            .count
+    };
+    assert_eq!(count_in(T0 - HOUR), 360);
+    let hits = cache.stats().hit_count;
+    assert_eq!(count_in(T0 - 2 * HOUR), 360);
+    assert_eq!(cache.stats().hit_count, hits + 3);
 }
 
 #[test]
