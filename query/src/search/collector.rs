@@ -3,8 +3,6 @@
 //! `post_filter` and `min_score`), and the aggregations — stopping at `terminate_after` or the
 //! `timeout`.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
@@ -14,7 +12,8 @@ use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use super::cache::{Fingerprint, Lookup, RequestCache};
-use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
+use super::sort::{Dir, KeyReader, SortValue};
+use super::top::SegmentTop;
 use crate::aggs::{AggFruit, SegmentAggs, ShardAggs};
 use crate::compile::TimeRange;
 use crate::error::QueryError;
@@ -92,103 +91,10 @@ pub(crate) struct Reuse {
     pub skipped: Arc<AtomicU64>,
 }
 
-struct HeapEntry {
-    key: Vec<SegVal>,
-    doc: DocId,
-    score: f32,
-    dirs: Arc<[Dir]>,
-}
-
-impl HeapEntry {
-    fn order(&self, other: &HeapEntry) -> Ordering {
-        cmp_seg(&self.key, &other.key, &self.dirs).then(self.doc.cmp(&other.doc))
-    }
-}
-
-impl PartialEq for HeapEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.order(other) == Ordering::Equal
-    }
-}
-impl Eq for HeapEntry {}
-impl PartialOrd for HeapEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for HeapEntry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.order(other)
-    }
-}
-
-struct SegmentTop {
-    k: usize,
-    dirs: Arc<[Dir]>,
-    readers: Vec<KeyReader>,
-    after: Option<Vec<SegVal>>,
-    missing: Vec<Option<SortValue>>,
-    heap: BinaryHeap<HeapEntry>,
-    segment: SegmentOrdinal,
-}
-
-impl SegmentTop {
-    fn offer(&mut self, doc: DocId, score: Score) {
-        let first = match self.readers.first_mut() {
-            Some(r) => r.read(doc, score),
-            None => return,
-        };
-        if self.heap.len() >= self.k
-            && let Some(worst) = self.heap.peek()
-            && cmp_seg(&[first], &worst.key[..1], &self.dirs[..1]) == Ordering::Greater
-        {
-            return;
-        }
-        let mut key = Vec::with_capacity(self.readers.len());
-        key.push(first);
-        for r in self.readers.iter_mut().skip(1) {
-            key.push(r.read(doc, score));
-        }
-        if let Some(after) = &self.after
-            && cmp_seg(&key, after, &self.dirs) != Ordering::Greater
-        {
-            return;
-        }
-        let entry = HeapEntry {
-            key,
-            doc,
-            score,
-            dirs: self.dirs.clone(),
-        };
-        if self.heap.len() < self.k {
-            self.heap.push(entry);
-        } else if let Some(mut worst) = self.heap.peek_mut()
-            && entry < *worst
-        {
-            *worst = entry;
-        }
-    }
-
-    fn harvest(self) -> Vec<Candidate> {
-        let readers = self.readers;
-        let missing = self.missing;
-        self.heap
-            .into_vec()
-            .into_iter()
-            .map(|e| Candidate {
-                key: e
-                    .key
-                    .iter()
-                    .zip(&readers)
-                    .zip(&missing)
-                    .map(|((v, r), m)| r.global(*v, m.as_ref()))
-                    .collect(),
-                score: e.score,
-                doc: DocAddress::new(self.segment, e.doc),
-            })
-            .collect()
-    }
-}
+/// Segments whose hits were ranked by [`ShardCollector::whole_hits`] (the tests' way to see it
+/// taken).
+#[cfg(test)]
+pub(crate) static WHOLE_HITS: AtomicU64 = AtomicU64::new(0);
 
 /// Documents between two readings of the clock against a search's deadline.
 const CLOCK_EVERY: u32 = 4096;
@@ -355,6 +261,42 @@ impl ShardCollector {
         whole.or(names.exact)
     }
 
+    /// A search for hits in a segment the query matches whole: its hits ranked from the sort
+    /// column, last document first (see [`SegmentTop::offer_all`]), its aggregations collected
+    /// as usual (`None`: collect the segment).
+    fn whole_hits(
+        &self,
+        weight: &dyn Weight,
+        ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Option<Result<ShardFruit, QueryError>>> {
+        let (Some(_), Some(whole)) = (&self.top, &self.reuse.whole) else {
+            return Ok(None);
+        };
+        let plain = self.post_filter.is_none()
+            && self.min_score.is_none()
+            && self.terminate_after.is_none()
+            && !self.scoring;
+        if !plain || reader.num_deleted_docs() > 0 || !whole.covers_segment(reader) {
+            return Ok(None);
+        }
+        #[cfg(test)]
+        WHOLE_HITS.fetch_add(1, AtomicOrdering::Relaxed);
+        let mut segment = self.for_segment(ord, reader)?;
+        let Some(mut top) = segment.top.take() else {
+            // The sort could not be read here: the harvest says why.
+            return Ok(Some(segment.harvest()));
+        };
+        if segment.aggs.is_some() {
+            collect_all(&mut segment, weight, reader, false)?;
+        } else {
+            segment.count = u64::from(reader.num_docs());
+        }
+        top.offer_all(reader.max_doc(), self.deadline, &self.timed_out);
+        segment.top = Some(top);
+        Ok(Some(segment.harvest()))
+    }
+
     fn counts_only(&self) -> bool {
         self.top.is_none()
             && self.aggs.is_none()
@@ -384,15 +326,14 @@ impl Collector for ShardCollector {
                             .map(|(v, r)| r.seg_value(v))
                             .collect()
                     });
-                    Some(SegmentTop {
-                        k: spec.k,
-                        dirs: spec.dirs.clone(),
+                    Some(SegmentTop::new(
+                        spec.k,
+                        spec.dirs.clone(),
                         readers,
                         after,
-                        missing: spec.missing.clone(),
-                        heap: BinaryHeap::with_capacity(spec.k.min(10_000) + 1),
-                        segment: segment_local_id,
-                    })
+                        spec.missing.clone(),
+                        segment_local_id,
+                    ))
                 }
                 Err(e) => {
                     error = Some(e);
@@ -475,6 +416,8 @@ impl Collector for ShardCollector {
                 terminated_early: false,
                 timed_out: false,
             })
+        } else if let Some(fruit) = self.whole_hits(weight, segment_ord, reader)? {
+            fruit
         } else if self.counts_only() {
             // What tantivy's `Count` does: a posting list's length, not a walk through it.
             Ok(ShardFruit {

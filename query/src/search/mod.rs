@@ -13,6 +13,7 @@ mod pool;
 mod response;
 mod scoring;
 mod sort;
+mod top;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};

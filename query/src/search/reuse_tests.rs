@@ -366,3 +366,60 @@ fn a_fused_histogram_is_answered_from_the_cache_as_a_fresh_search_answers() {
         .sum();
     assert_eq!(total, 360);
 }
+
+#[test]
+fn hits_of_segments_the_query_matches_whole_rank_as_any_search_ranks_them() {
+    let c = three_segments();
+    // A fourth segment where some documents have no `ms`: that column is read a document at a
+    // time, not a block at a time.
+    c.append(&[
+        json!({"@timestamp": T0 + 7 * HOUR, "team": "red", "msg": "request a served"}),
+        json!({"@timestamp": T0 + 7 * HOUR, "team": "blue", "ms": 3, "msg": "request b served"}),
+        json!({"@timestamp": T0 + 7 * HOUR + 1, "team": "green", "msg": "request c served"}),
+    ]);
+    // And one read in more than one block.
+    c.append(&batch(T0 + 8 * HOUR, 400, 900));
+    let whole = json!({"range": {"@timestamp": {"gte": T0 - HOUR, "lte": T0 + DAY}}});
+    // The same documents, through a query not known to match segments whole.
+    let not_whole = json!({"bool": {"filter": [whole.clone(), {"match": {"msg": "served"}}]}});
+    let sorts = [
+        json!([{"@timestamp": "desc"}]),
+        json!([{"@timestamp": "asc"}]),
+        json!([{"ms": "desc"}]),
+        json!([{"ms": {"order": "asc", "missing": "_first"}}, {"@timestamp": "desc"}]),
+        json!([{"team.keyword": "asc"}, {"ms": "desc"}]),
+    ];
+    let before = super::collector::WHOLE_HITS.load(Ordering::Relaxed);
+    for sort in &sorts {
+        for (from, size) in [(0, 7), (5, 20), (0, 400)] {
+            let body = |query: &Value| {
+                json!({
+                    "from": from, "size": size, "sort": sort, "query": query,
+                    "track_total_hits": true,
+                    "aggs": {"t": {"terms": {"field": "team.keyword"}}},
+                })
+            };
+            let a = run(&c, &SearchOptions::default(), &body(&whole));
+            let b = run(&c, &SearchOptions::default(), &body(&not_whole));
+            assert_eq!(a["hits"], b["hits"], "{sort} from {from} size {size}");
+            assert_eq!(a["aggregations"], b["aggregations"]);
+            assert_eq!(a["hits"]["total"]["value"], 1263);
+        }
+        // Paging on with search_after, without aggregations.
+        let page = |query: &Value, after: Option<&Value>| {
+            let mut body = json!({"size": 10, "sort": sort, "query": query});
+            if let Some(after) = after {
+                body["search_after"] = after.clone();
+            }
+            run(&c, &SearchOptions::default(), &body)
+        };
+        let first = page(&whole, None);
+        let after = &first["hits"]["hits"][9]["sort"];
+        assert_eq!(
+            page(&whole, Some(after))["hits"],
+            page(&not_whole, Some(after))["hits"],
+            "{sort} after {after}"
+        );
+    }
+    assert!(super::collector::WHOLE_HITS.load(Ordering::Relaxed) > before);
+}

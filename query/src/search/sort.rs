@@ -11,7 +11,7 @@ use std::net::Ipv6Addr;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tantivy::columnar::{Column, DynamicColumn, StrColumn};
+use tantivy::columnar::{Column, ColumnIndex, DynamicColumn, StrColumn};
 use tantivy::{DocId, SegmentReader};
 
 use crate::aggs::FieldKind;
@@ -83,7 +83,12 @@ impl SegVal {
     }
 
     /// The natural (ascending) order of two present values.
+    #[inline]
     fn natural(self, other: SegVal) -> Ordering {
+        // Dates and longs, the sort keys of nearly every log search, first.
+        if let (SegVal::Int(x), SegVal::Int(y)) = (self, other) {
+            return x.cmp(&y);
+        }
         let ra = rank(&self, SegVal::is_number, |v| matches!(v, SegVal::Ip(_)));
         let rb = rank(&other, SegVal::is_number, |v| matches!(v, SegVal::Ip(_)));
         match (self, other) {
@@ -162,6 +167,7 @@ macro_rules! cmp_with_dirs {
 }
 
 /// Output order of two segment keys (`Less`: `a` comes first).
+#[inline]
 pub(crate) fn cmp_seg(a: &[SegVal], b: &[SegVal], dirs: &[Dir]) -> Ordering {
     cmp_with_dirs!(a, b, dirs, SegVal::Missing, |x: &SegVal, y: &SegVal| x
         .natural(*y))
@@ -189,6 +195,32 @@ pub(crate) enum NumCol {
 }
 
 impl NumCol {
+    /// Whether a document has at most one value.
+    fn single_valued(&self) -> bool {
+        let index = match self {
+            NumCol::I64(c) => &c.index,
+            NumCol::U64(c) => &c.index,
+            NumCol::F64(c) => &c.index,
+            NumCol::Bool(c) => &c.index,
+            NumCol::Date(c) => &c.index,
+            NumCol::Ip(c) => &c.index,
+        };
+        !matches!(index, ColumnIndex::Multivalued(_))
+    }
+
+    /// The value of a document of a single-valued column.
+    #[inline]
+    fn first(&self, doc: DocId) -> Option<SegVal> {
+        match self {
+            NumCol::I64(c) => c.first(doc).map(SegVal::Int),
+            NumCol::U64(c) => c.first(doc).map(SegVal::UInt),
+            NumCol::F64(c) => c.first(doc).map(SegVal::Float),
+            NumCol::Bool(c) => c.first(doc).map(|b| SegVal::Int(i64::from(b))),
+            NumCol::Date(c) => c.first(doc).map(|d| SegVal::Int(d.into_timestamp_millis())),
+            NumCol::Ip(c) => c.first(doc).map(|ip| SegVal::Ip(u128::from(ip))),
+        }
+    }
+
     fn values(&self, doc: DocId, out: &mut Vec<SegVal>) {
         match self {
             NumCol::I64(c) => out.extend(c.values_for_doc(doc).map(SegVal::Int)),
@@ -218,6 +250,9 @@ pub(crate) enum KeyReader {
         mode: SortMode,
         missing: SegVal,
         scratch: Vec<SegVal>,
+        /// One numeric column with at most one value per document (a timestamp): read as is,
+        /// with no mode to apply (the common sort, newest first, over millions of documents).
+        single: bool,
     },
     /// `_index`: the shard's index name, a one-term dictionary (every document has ord 0).
     Index(Arc<str>),
@@ -282,12 +317,14 @@ impl KeyReader {
             Some(v) => seg_value(v, strs.as_ref()),
             None => SegVal::Missing,
         };
+        let single = strs.is_none() && nums.len() == 1 && nums[0].single_valued();
         Ok(KeyReader::Field {
             nums,
             strs,
             mode: spec.mode,
             missing,
             scratch: Vec::new(),
+            single,
         })
     }
 
@@ -330,7 +367,11 @@ impl KeyReader {
                 mode,
                 missing,
                 scratch,
+                single,
             } => {
+                if *single {
+                    return nums[0].first(doc).unwrap_or(*missing);
+                }
                 scratch.clear();
                 for c in nums.iter() {
                     c.values(doc, scratch);
@@ -363,6 +404,46 @@ impl KeyReader {
                 }
                 pick.map_or(SegVal::Missing, SegVal::Float)
             }
+        }
+    }
+
+    /// The values of documents `start..start + out.len()` into `out`, when this reader reads
+    /// one column every document has exactly one value of (`false`: read them one at a time).
+    pub fn read_range(&self, start: DocId, out: &mut [SegVal]) -> bool {
+        let KeyReader::Field {
+            nums, single: true, ..
+        } = self
+        else {
+            return false;
+        };
+        fn range<T: PartialOrd + Copy + Default + std::fmt::Debug + Send + Sync + 'static>(
+            c: &Column<T>,
+            start: DocId,
+            out: &mut [SegVal],
+            to: impl Fn(T) -> SegVal,
+        ) -> bool {
+            if !matches!(c.index, ColumnIndex::Full) {
+                return false;
+            }
+            let mut values = [T::default(); 512];
+            for (outs, at) in out
+                .chunks_mut(values.len())
+                .zip((start..).step_by(values.len()))
+            {
+                let values = &mut values[..outs.len()];
+                c.values.get_range(u64::from(at), values);
+                for (o, v) in outs.iter_mut().zip(values.iter()) {
+                    *o = to(*v);
+                }
+            }
+            true
+        }
+        match &nums[0] {
+            NumCol::I64(c) => range(c, start, out, SegVal::Int),
+            NumCol::U64(c) => range(c, start, out, SegVal::UInt),
+            NumCol::F64(c) => range(c, start, out, SegVal::Float),
+            NumCol::Date(c) => range(c, start, out, |d| SegVal::Int(d.into_timestamp_millis())),
+            NumCol::Bool(_) | NumCol::Ip(_) => false,
         }
     }
 

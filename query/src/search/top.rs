@@ -1,0 +1,224 @@
+//! The best `k` hits of one segment in the sort's order.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use smallvec::SmallVec;
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal};
+
+use super::collector::Candidate;
+use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
+
+/// Documents read from a sort column at a time, last first.
+const BLOCK: usize = 512;
+/// Documents between two readings of the clock in [`SegmentTop::offer_all`].
+const CLOCK_EVERY: usize = 1 << 16;
+
+/// A candidate hit of one segment. Keys are inline for up to two sort keys (one sort field and
+/// a tie-breaker), so ranking millions of documents allocates nothing per document.
+struct Entry {
+    key: SmallVec<[SegVal; 2]>,
+    doc: DocId,
+    score: f32,
+}
+
+fn order(a: &Entry, b: &Entry, dirs: &[Dir]) -> Ordering {
+    cmp_seg(&a.key, &b.key, dirs).then(a.doc.cmp(&b.doc))
+}
+
+/// The best `k` documents of a segment, smallest first in the sort's order.
+///
+/// A buffer of up to `2k` candidates cut back to the best `k` (`select_nth_unstable`) when
+/// full, rather than a heap: log data sorted newest first arrives oldest first, so nearly every
+/// document beats the worst kept one, and a heap would sift on each of them. Cut this way a
+/// document costs an append, and the cut — linear in `k` — comes once per `k` documents.
+/// (tantivy's `TopNComputer` ranks the same way.)
+pub(crate) struct SegmentTop {
+    k: usize,
+    dirs: Arc<[Dir]>,
+    readers: Vec<KeyReader>,
+    after: Option<Vec<SegVal>>,
+    missing: Vec<Option<SortValue>>,
+    buffer: Vec<Entry>,
+    /// The worst of the best `k` at the last cut: a document not better is not kept.
+    threshold: Option<Entry>,
+    segment: SegmentOrdinal,
+}
+
+impl SegmentTop {
+    pub(crate) fn new(
+        k: usize,
+        dirs: Arc<[Dir]>,
+        readers: Vec<KeyReader>,
+        after: Option<Vec<SegVal>>,
+        missing: Vec<Option<SortValue>>,
+        segment: SegmentOrdinal,
+    ) -> Self {
+        SegmentTop {
+            buffer: Vec::with_capacity(k.min(10_000) * 2),
+            k,
+            dirs,
+            readers,
+            after,
+            missing,
+            threshold: None,
+            segment,
+        }
+    }
+
+    pub(crate) fn offer(&mut self, doc: DocId, score: Score) {
+        let first = match self.readers.first_mut() {
+            Some(r) => r.read(doc, score),
+            None => return,
+        };
+        self.offer_with_first(doc, score, first);
+    }
+
+    /// Offers `doc`, whose first key is `first`.
+    #[inline]
+    fn offer_with_first(&mut self, doc: DocId, score: Score, first: SegVal) {
+        if self.below(first) {
+            return;
+        }
+        let mut key = SmallVec::with_capacity(self.readers.len());
+        key.push(first);
+        for r in self.readers.iter_mut().skip(1) {
+            key.push(r.read(doc, score));
+        }
+        if let Some(after) = &self.after
+            && cmp_seg(&key, after, &self.dirs) != Ordering::Greater
+        {
+            return;
+        }
+        let entry = Entry { key, doc, score };
+        if let Some(worst) = &self.threshold
+            && order(&entry, worst, &self.dirs) != Ordering::Less
+        {
+            return;
+        }
+        self.buffer.push(entry);
+        if self.buffer.len() >= self.k.saturating_mul(2).max(1) {
+            self.cut();
+        }
+    }
+
+    /// Whether a document whose first key is `first` is worse than the threshold (and so not
+    /// kept). Dates and longs, nearly every sort of log search, are compared as they are: this
+    /// is the one test most documents of a large segment get.
+    #[inline]
+    fn below(&self, first: SegVal) -> bool {
+        let Some(worst) = &self.threshold else {
+            return false;
+        };
+        if let (SegVal::Int(a), SegVal::Int(b)) = (first, worst.key[0]) {
+            return if self.dirs[0].desc { a < b } else { a > b };
+        }
+        cmp_seg(&[first], &worst.key[..1], &self.dirs[..1]) == Ordering::Greater
+    }
+
+    /// The threshold's first key when it is a date or a long.
+    #[inline]
+    fn int_threshold(&self) -> Option<i64> {
+        match self.threshold.as_ref().map(|w| w.key[0]) {
+            Some(SegVal::Int(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Offers every document of a segment that has `max_doc` documents, none deleted, all
+    /// matching: the documents of a segment the query matches whole.
+    ///
+    /// They are read from the sort column a block at a time, last document first. Logs are
+    /// written oldest first, so for the usual sort — newest first — the first block read holds
+    /// the best `k`, and every earlier document costs one comparison with the threshold
+    /// instead of a place in the buffer. (The set kept is the same in any order: ties are
+    /// broken by document.) Stops at `deadline`, saying so in `timed_out`.
+    pub(crate) fn offer_all(
+        &mut self,
+        max_doc: DocId,
+        deadline: Option<Instant>,
+        timed_out: &AtomicBool,
+    ) {
+        let mut firsts = [SegVal::Missing; BLOCK];
+        let mut end = max_doc as usize;
+        let mut since_clock = 0;
+        while end > 0 {
+            let start = end.saturating_sub(BLOCK);
+            let block = &mut firsts[..end - start];
+            let read = match self.readers.first() {
+                Some(r) => r.read_range(start as DocId, block),
+                None => return,
+            };
+            // The threshold as a plain number while it is one, kept in a register.
+            let desc = self.dirs[0].desc;
+            let mut limit = self.int_threshold();
+            for i in (start..end).rev() {
+                let doc = i as DocId;
+                let first = if read {
+                    block[i - start]
+                } else {
+                    self.readers[0].read(doc, 0.0)
+                };
+                if let (Some(t), SegVal::Int(v)) = (limit, first)
+                    && (if desc { v < t } else { v > t })
+                {
+                    continue;
+                }
+                self.offer_with_first(doc, 0.0, first);
+                limit = self.int_threshold();
+            }
+            since_clock += end - start;
+            if since_clock >= CLOCK_EVERY {
+                since_clock = 0;
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    timed_out.store(true, AtomicOrdering::Relaxed);
+                    return;
+                }
+            }
+            end = start;
+        }
+    }
+
+    /// Keeps the best `k` of the buffer; the worst of them becomes the threshold.
+    fn cut(&mut self) {
+        if self.buffer.len() <= self.k {
+            return;
+        }
+        let dirs = &self.dirs;
+        if self.k == 0 {
+            self.buffer.clear();
+            return;
+        }
+        self.buffer
+            .select_nth_unstable_by(self.k - 1, |a, b| order(a, b, dirs));
+        self.buffer.truncate(self.k);
+        let worst = &self.buffer[self.k - 1];
+        self.threshold = Some(Entry {
+            key: worst.key.clone(),
+            doc: worst.doc,
+            score: worst.score,
+        });
+    }
+
+    pub(crate) fn harvest(mut self) -> Vec<Candidate> {
+        self.cut();
+        let readers = self.readers;
+        let missing = self.missing;
+        self.buffer
+            .into_iter()
+            .map(|e| Candidate {
+                key: e
+                    .key
+                    .iter()
+                    .zip(&readers)
+                    .zip(&missing)
+                    .map(|((v, r), m)| r.global(*v, m.as_ref()))
+                    .collect(),
+                score: e.score,
+                doc: DocAddress::new(self.segment, e.doc),
+            })
+            .collect()
+    }
+}
