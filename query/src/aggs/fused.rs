@@ -28,9 +28,12 @@ use tantivy::{DocId, SegmentOrdinal, SegmentReader};
 mod columns;
 mod dense;
 pub(crate) mod serde_form;
+mod split;
 
 use columns::{BLOCK, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
+use split::SplitFused;
+pub(crate) use split::SplitPlan;
 
 /// The most memory one segment's or a merged result's dense row may take (a grid finer than
 /// that over a segment's time span goes to tantivy's sparse buckets, which count against the
@@ -183,8 +186,9 @@ impl FusedPlan {
         if (t as f64) > q { t - 1 } else { t }
     }
 
-    /// The collector of one segment, if this path takes it.
-    fn for_segment(self: &Arc<Self>, reader: &SegmentReader) -> tantivy::Result<Option<Fused>> {
+    /// The columns of `reader` this pass reads and its grid there, if it takes the segment
+    /// with `rows` rows of buckets.
+    fn columns(&self, reader: &SegmentReader, rows: usize) -> tantivy::Result<Option<Columns>> {
         let Some(Some((ts, ColumnType::DateTime))) =
             single_column(reader, &self.column, &NUMBERS_AND_DATES)?
         else {
@@ -202,7 +206,7 @@ impl FusedPlan {
             0
         } else {
             match usize::try_from(self.pos(hi) as i64 - base + 1) {
-                Ok(len) if Dense::fits(len, self.metrics.len()) => len,
+                Ok(len) if Dense::fits(len.saturating_mul(rows), self.metrics.len()) => len,
                 _ => return Ok(None),
             }
         };
@@ -228,15 +232,57 @@ impl FusedPlan {
             };
             metrics.push(values);
         }
-        Ok(Some(Fused {
-            dense: Dense::new(self.clone(), base, len),
+        Ok(Some(Columns {
             ts,
+            base,
+            len,
             metrics,
+        }))
+    }
+
+    /// The collector of one segment, if this path takes it.
+    fn for_segment(self: &Arc<Self>, reader: &SegmentReader) -> tantivy::Result<Option<Fused>> {
+        let Some(c) = self.columns(reader, 1)? else {
+            return Ok(None);
+        };
+        Ok(Some(Fused {
+            dense: Dense::new(self.clone(), c.base, c.len),
+            ts: c.ts,
+            metrics: c.metrics,
             slots: Box::new([NONE; BLOCK]),
             raw: Raw::new(),
             pending: Vec::new(),
         }))
     }
+
+    /// The bucket of each document of `docs` with a time inside the bounds, as `f(i, bucket)`
+    /// (bucket 0 is grid position `base`).
+    #[inline]
+    fn slots(
+        &self,
+        ts: &Values,
+        base: i64,
+        docs: &[DocId],
+        raw: &mut Raw,
+        mut f: impl FnMut(usize, usize),
+    ) {
+        let (lo, hi) = self.bounds;
+        ts.each(docs, raw, |i, t| {
+            if t >= lo && t <= hi {
+                f(i, (self.pos_i64(t) - base) as usize);
+            }
+        });
+    }
+}
+
+/// What one segment's pass reads, and its grid there.
+struct Columns {
+    ts: Values,
+    /// The grid position of bucket 0.
+    base: i64,
+    /// Buckets from `base` to the segment's last time (within the bounds).
+    len: usize,
+    metrics: Vec<Values>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -278,18 +324,14 @@ impl Fused {
             counts,
             stats,
         } = &mut self.dense;
-        let (lo, hi) = plan.bounds;
         let width = plan.metrics.len();
         let base = *base;
         for docs in docs.chunks(BLOCK) {
             let slots = &mut self.slots;
             slots[..docs.len()].fill(NONE);
-            self.ts.each(docs, &mut self.raw, |i, t| {
-                if t >= lo && t <= hi {
-                    let b = (plan.pos_i64(t) - base) as usize;
-                    counts[b] += 1;
-                    slots[i] = b as u32;
-                }
+            plan.slots(&self.ts, base, docs, &mut self.raw, |i, b| {
+                counts[b] += 1;
+                slots[i] = b as u32;
             });
             for (m, values) in self.metrics.iter().enumerate() {
                 values.each(docs, &mut self.raw, |i, v| {
@@ -308,35 +350,41 @@ impl Fused {
     }
 }
 
-/// The aggregations of one shard: tantivy's collector of all of them, and when one has the
-/// fused pass's shape, its plan and tantivy's collector of the others.
+/// The aggregations of one shard: tantivy's collector of all of them, and when some have the
+/// fused pass's shapes, their plans and tantivy's collector of the others.
 pub struct ShardAggs {
     all: DistributedAggregationCollector,
-    fused: Option<(Arc<FusedPlan>, Option<DistributedAggregationCollector>)>,
+    fused: Option<FusedAggs>,
     /// A `terms` that a segment matched whole can count from its column.
     whole: Option<super::whole_terms::WholeTerms>,
 }
 
-/// The aggregations of one segment: the fused pass (if it takes the segment) and tantivy's
+/// The aggregations the fused pass takes, and tantivy's collector of the rest.
+pub(crate) struct FusedAggs {
+    pub hist: Option<Arc<FusedPlan>>,
+    pub split: Option<Arc<SplitPlan>>,
+    /// `None` when no aggregation is left for tantivy.
+    pub rest: Option<DistributedAggregationCollector>,
+}
+
+/// The aggregations of one segment: the fused passes (if they take the segment) and tantivy's
 /// collector of the rest.
 pub struct SegmentAggs {
     fused: Option<Fused>,
+    split: Option<SplitFused>,
     tantivy: Option<AggregationSegmentCollector>,
 }
 
 impl ShardAggs {
-    /// `all`: tantivy's collector of every aggregation; `fused`: the fused plan of one of them
-    /// and tantivy's collector of the others (`None` when there are none).
+    /// `all`: tantivy's collector of every aggregation; `fused`: what the fused pass takes.
     pub(crate) fn new(
         all: DistributedAggregationCollector,
-        fused: Option<(FusedPlan, Option<DistributedAggregationCollector>)>,
+        fused: Option<FusedAggs>,
         whole: Option<super::whole_terms::WholeTerms>,
     ) -> Self {
         ShardAggs {
             all,
-            fused: fused
-                .filter(|_| enabled())
-                .map(|(plan, rest)| (Arc::new(plan), rest)),
+            fused: fused.filter(|f| enabled() && (f.hist.is_some() || f.split.is_some())),
             whole: whole.filter(|_| enabled()),
         }
     }
@@ -354,26 +402,42 @@ impl ShardAggs {
         Ok(found.map(AggFruit::tantivy))
     }
 
-    /// The collector of one segment.
+    /// The collector of one segment: the fused passes when each takes it, else tantivy's.
     pub fn for_segment(
         &self,
         ord: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentAggs> {
-        if let Some((plan, rest)) = &self.fused
-            && let Some(f) = plan.for_segment(reader)?
-        {
-            note_used(&plan.name);
-            return Ok(SegmentAggs {
-                fused: Some(f),
-                tantivy: match rest {
-                    Some(rest) => Some(rest.for_segment(ord, reader)?),
-                    None => None,
-                },
-            });
+        if let Some(f) = &self.fused {
+            let hist = match &f.hist {
+                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                None => Err(()),
+            };
+            let split = match &f.split {
+                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                None => Err(()),
+            };
+            let takes = f.hist.is_none() == hist.is_err() && f.split.is_none() == split.is_err();
+            if takes {
+                if let Some(plan) = &f.hist {
+                    note_used(&plan.name);
+                }
+                if let Some(plan) = &f.split {
+                    note_used(plan.name());
+                }
+                return Ok(SegmentAggs {
+                    fused: hist.ok(),
+                    split: split.ok(),
+                    tantivy: match &f.rest {
+                        Some(rest) => Some(rest.for_segment(ord, reader)?),
+                        None => None,
+                    },
+                });
+            }
         }
         Ok(SegmentAggs {
             fused: None,
+            split: None,
             tantivy: Some(self.all.for_segment(ord, reader)?),
         })
     }
@@ -392,6 +456,9 @@ impl SegmentAggs {
         if let Some(f) = &mut self.fused {
             f.collect(doc);
         }
+        if let Some(s) = &mut self.split {
+            s.collect(doc);
+        }
         if let Some(t) = &mut self.tantivy {
             t.collect(doc, 0.0);
         }
@@ -403,6 +470,10 @@ impl SegmentAggs {
             f.flush();
             f.collect_block(docs);
         }
+        if let Some(s) = &mut self.split {
+            s.flush();
+            s.collect_block(docs);
+        }
         if let Some(t) = &mut self.tantivy {
             t.collect_block(docs);
         }
@@ -410,10 +481,17 @@ impl SegmentAggs {
 
     /// The segment's results.
     pub fn harvest(self) -> tantivy::Result<AggFruit> {
-        let tantivy = match self.tantivy {
+        let mut tantivy = match self.tantivy {
             Some(t) => Some(t.harvest()?),
             None => None,
         };
+        if let Some(split) = self.split {
+            let split = split.harvest()?;
+            match &mut tantivy {
+                Some(t) => t.merge_fruits(split)?,
+                None => tantivy = Some(split),
+            }
+        }
         Ok(AggFruit::of_segment(
             tantivy,
             self.fused.map(Fused::harvest),

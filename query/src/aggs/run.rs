@@ -291,11 +291,24 @@ impl AggRun {
         let mut p = self.planner(mapper, fields, Some(compiler));
         p.segments = segments;
         let aggs = p.plan(&self.nodes)?;
-        let fused = super::fused::FusedPlan::detect(&aggs).map(|plan| {
+        let hist = super::fused::FusedPlan::detect(&aggs);
+        let split = super::fused::SplitPlan::detect(&aggs);
+        let fused = (hist.is_some() || split.is_some()).then(|| {
             let mut rest = aggs.clone();
-            rest.remove(plan.name());
-            let rest = (!rest.is_empty()).then(|| collector(rest, p.registry.clone()));
-            (plan, rest)
+            for name in [
+                hist.as_ref().map(|h| h.name()),
+                split.as_ref().map(|s| s.name()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                rest.remove(name);
+            }
+            super::fused::FusedAggs {
+                hist: hist.map(Arc::new),
+                split: split.map(Arc::new),
+                rest: (!rest.is_empty()).then(|| collector(rest, p.registry.clone())),
+            }
         });
         let whole = super::whole_terms::WholeTerms::detect(&aggs);
         Ok(super::ShardAggs::new(

@@ -83,24 +83,68 @@ impl Values {
     /// [`BLOCK`] documents).
     #[inline]
     pub(super) fn each(&self, docs: &[DocId], raw: &mut Raw, mut f: impl FnMut(usize, f64)) {
+        let kind = self.kind();
+        self.each_raw(docs, raw, |i, v| f(i, to_f64(v, kind)));
+    }
+
+    /// [`Values::each`] with the column's stored `u64`s (term ordinals of a string column).
+    #[inline]
+    pub(super) fn each_raw(&self, docs: &[DocId], raw: &mut Raw, mut f: impl FnMut(usize, u64)) {
         let n = docs.len();
         match self {
-            Values::Full(values, kind) => {
+            Values::Full(values, _) => {
                 values.get_vals(docs, &mut raw.vals[..n]);
                 for (i, v) in raw.vals[..n].iter().enumerate() {
-                    f(i, to_f64(*v, *kind));
+                    f(i, *v);
                 }
             }
-            Values::Optional(column, kind) => {
+            Values::Optional(column, _) => {
                 column.first_vals(docs, &mut raw.opts[..n]);
                 for (i, v) in raw.opts[..n].iter().enumerate() {
                     if let Some(v) = v {
-                        f(i, to_f64(*v, *kind));
+                        f(i, *v);
                     }
                 }
             }
             Values::Empty => {}
         }
+    }
+
+    /// Calls `f` with each stored value, in blocks, while it returns `true`.
+    pub(super) fn each_stored(&self, mut f: impl FnMut(u64) -> bool) {
+        let values = match self {
+            Values::Full(v, _) => v.as_ref(),
+            Values::Optional(c, _) => c.values.as_ref(),
+            Values::Empty => return,
+        };
+        let mut block = [0u64; 1024];
+        let total = u64::from(values.num_vals());
+        let mut start = 0;
+        while start < total {
+            let n = (total - start).min(block.len() as u64) as usize;
+            values.get_range(start, &mut block[..n]);
+            if !block[..n].iter().all(|v| f(*v)) {
+                return;
+            }
+            start += n as u64;
+        }
+    }
+
+    fn kind(&self) -> ColumnType {
+        match self {
+            Values::Full(_, kind) | Values::Optional(_, kind) => *kind,
+            Values::Empty => ColumnType::U64,
+        }
+    }
+
+    /// The smallest and largest stored `u64`, if there are values.
+    pub(super) fn raw_bounds(&self) -> Option<(u64, u64)> {
+        let values = match self {
+            Values::Full(v, _) => v.as_ref(),
+            Values::Optional(c, _) => c.values.as_ref(),
+            Values::Empty => return None,
+        };
+        (values.num_vals() > 0).then(|| (values.min_value(), values.max_value()))
     }
 }
 

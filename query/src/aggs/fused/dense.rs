@@ -206,6 +206,49 @@ impl Dense {
     }
 }
 
+/// The serde form of tantivy's intermediate result of `dense`'s histogram (its non-empty
+/// buckets), to sit inside another result built from serde form (a term bucket's).
+pub(super) fn histogram_part(dense: &Dense) -> Part<'static> {
+    let plan = &dense.plan;
+    let width = dense.width();
+    let mut buckets = Vec::new();
+    for (i, &doc_count) in dense.counts.iter().enumerate() {
+        if doc_count == 0 {
+            continue;
+        }
+        let metrics = plan
+            .metrics
+            .iter()
+            .zip(&dense.stats[i * width..])
+            .map(|(spec, s)| {
+                let stats = serde_form::stats(s.count, [s.sum, s.delta, s.min, s.max]);
+                let (variant, form) = match spec.kind {
+                    Kind::Stats => ("Stats", stats),
+                    Kind::Avg => ("Average", Part::Owned(vec![stats])),
+                    Kind::Sum => ("Sum", Part::Owned(vec![stats])),
+                    Kind::Min => ("Min", Part::Owned(vec![stats])),
+                    Kind::Max => ("Max", Part::Owned(vec![stats])),
+                    Kind::Count => ("Count", Part::Owned(vec![stats])),
+                };
+                let metric =
+                    Part::Variant("Metric", Box::new(Part::Variant(variant, Box::new(form))));
+                (Part::Text(spec.name.clone()), metric)
+            })
+            .collect();
+        let pos = (dense.base + i as i64) as f64;
+        buckets.push(Part::Owned(vec![
+            Part::F(pos * plan.interval + plan.offset),
+            Part::U(doc_count),
+            Part::Owned(vec![Part::Map(metrics)]),
+        ]));
+    }
+    let histogram = Part::Variant(
+        "Histogram",
+        Box::new(Part::Owned(vec![Part::B(true), Part::Owned(buckets)])),
+    );
+    Part::Variant("Bucket", Box::new(histogram))
+}
+
 fn metric_result(kind: Kind, s: &Stats) -> tantivy::Result<IntermediateAggregationResult> {
     let stats = serde_form::stats(s.count, [s.sum, s.delta, s.min, s.max]);
     let wrapped = Part::Seq(std::slice::from_ref(&stats));

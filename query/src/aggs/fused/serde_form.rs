@@ -11,6 +11,8 @@ use serde::de::{
 /// A value in serde's data model: a number, a string, a sequence (a struct read field by
 /// field), a map, or an enum's variant with its content.
 pub(crate) enum Part<'a> {
+    B(bool),
+    I(i64),
     U(u64),
     F(f64),
     Text(String),
@@ -39,6 +41,8 @@ impl<'de, 'a> Deserializer<'de> for &'a Part<'a> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self {
+            Part::B(b) => visitor.visit_bool(*b),
+            Part::I(n) => visitor.visit_i64(*n),
             Part::U(n) => visitor.visit_u64(*n),
             Part::F(x) => visitor.visit_f64(*x),
             Part::Seq(items) => visitor.visit_seq(SeqDeserializer::new(items.iter())),

@@ -27,6 +27,7 @@ fn docs() -> &'static Vec<Value> {
                     "lat": (r.next() % 100_000) as f64 / 1000.0 + 0.1,
                     "tag": format!("t{}", r.next() % 5),
                 });
+                d["status"] = json!([200, 204, 301, 404, 500, 503][(r.next() % 6) as usize]);
                 if i % 10 != 0 {
                     d["n"] = json!(r.next() % 1000);
                 }
@@ -317,4 +318,114 @@ fn a_fused_histogram_beside_other_aggregations_answers_as_tantivy_does() {
     }
     // Only one histogram per request is fused (the first by name).
     assert_eq!(used("fzm_b"), 0);
+}
+
+/// A histogram split by a `terms` (Discover's by status, Grafana's "group by"): through the
+/// fused pass, each request's answer equals tantivy's, and the pass was taken (or not) as
+/// expected.
+#[test]
+fn fused_splits_answer_exactly_as_tantivy_does() {
+    let hist = |interval: &str| json!({"date_histogram": {"field": "@timestamp", "fixed_interval": interval}});
+    let with = |terms: Value, sub: Value| json!({"terms": terms, "aggs": {"h": sub}});
+    let cases: Vec<(&str, Value, Option<bool>)> = vec![
+        (
+            "fs_tag",
+            with(json!({"field": "tag.keyword", "size": 3}), hist("30m")),
+            Some(true),
+        ),
+        (
+            "fs_metrics",
+            json!({"terms": {"field": "tag.keyword"}, "aggs": {"h": {
+                "date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 0,
+                    "extended_bounds": {"min": T0 - 3_600_000, "max": T0 + 40 * 3_600_000}},
+                "aggs": {"a": {"avg": {"field": "lat"}}, "st": {"stats": {"field": "n"}}}}}}),
+            Some(true),
+        ),
+        (
+            "fs_key_order",
+            with(
+                json!({"field": "tag.keyword", "size": 2, "order": {"_key": "desc"}}),
+                hist("2h"),
+            ),
+            Some(true),
+        ),
+        // Documents outside the histogram's bounds still count in their term.
+        (
+            "fs_hard",
+            with(
+                json!({"field": "tag.keyword"}),
+                json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h",
+                    "hard_bounds": {"min": T0 + 3_600_000, "max": T0 + 9 * 3_600_000}}}),
+            ),
+            Some(true),
+        ),
+        // Integers, some documents without one: every value kept (size 200 keeps 2,000).
+        (
+            "fs_int",
+            with(json!({"field": "n", "size": 200}), hist("6h")),
+            Some(true),
+        ),
+        // Sparse integers (HTTP statuses): mapped to rows through a table.
+        (
+            "fs_status",
+            with(json!({"field": "status", "size": 3}), hist("1h")),
+            Some(true),
+        ),
+        // A thousand values where tantivy keeps 100 per segment: taken only in the segments
+        // with at most 100 of them.
+        (
+            "fs_int_cut",
+            with(json!({"field": "n", "size": 10}), hist("6h")),
+            None,
+        ),
+        // Floats, and integers and floats in one field: left to tantivy.
+        (
+            "fs_float",
+            with(json!({"field": "lat", "size": 5}), hist("6h")),
+            Some(false),
+        ),
+        (
+            "fs_missing",
+            with(
+                json!({"field": "tag.keyword", "missing": "none"}),
+                hist("6h"),
+            ),
+            Some(false),
+        ),
+        (
+            "fs_two_subs",
+            json!({"terms": {"field": "tag.keyword"}, "aggs": {"h": hist("1h"),
+                "m": {"max": {"field": "lat"}}}}),
+            Some(false),
+        ),
+    ];
+    for (name, agg, expect_fused) in cases {
+        for query in [
+            json!({"match_all": {}}),
+            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
+            json!({"term": {"tag": "t3"}}),
+        ] {
+            for size in [0, 3] {
+                let body = json!({"size": size, "query": query, "aggs": {name: agg},
+                    "sort": [{"@timestamp": "desc"}]});
+                let before = used(name);
+                let fused = run(&body, true);
+                let taken = used(name) - before;
+                let generic = run(&body, false);
+                assert!(fused.get("error").is_none(), "{name}: {fused}");
+                if let Err(at) = same(&fused, &generic, String::new()) {
+                    panic!(
+                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
+                    );
+                }
+                let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
+                assert!(!buckets.is_empty(), "{name}: {fused}");
+                match expect_fused {
+                    Some(true) => assert!(taken > 0, "{name}: the fused pass was not taken"),
+                    Some(false) => assert_eq!(taken, 0, "{name}: the fused pass was taken"),
+                    None => {}
+                }
+            }
+        }
+    }
 }
