@@ -172,8 +172,13 @@ QUESTIONS = [
     },
     {
         # Estimates (t-digest, DDSketch, ClickHouse's reservoir) against DuckDB's exact values.
+        # ClickHouse's reservoir of 8,192 sampled values moves its p99 by several percent from
+        # one run to the next (181.7 and 196.6 against an exact 192.2 at 10 M), so it gets a
+        # wider margin. (Its t-digest, `quantilesTDigest`, is closer but 2.4x slower here; the
+        # default ClickHouse users run is the one timed.)
         "name": "percentiles 50/95/99 of latency",
         "tolerance": 0.05,
+        "tolerance_by_engine": {"clickhouse": 0.10},
         "body": {"size": 0, "aggs": {"p": {"percentiles": {"field": "latency_ms", "percents": [50, 95, 99]}}}},
         "duckdb": "SELECT unnest(quantile_cont(latency_ms, [0.5, 0.95, 0.99])) FROM logs",
         "clickhouse": "SELECT arrayJoin(quantiles(0.5, 0.95, 0.99)(latency_ms)) FROM logs",
@@ -283,12 +288,13 @@ for q in QUESTIONS:
     if os_url:
         answers["opensearch"] = q["es"](search(q["body"], at=os_url, endpoint=endpoint))
     want = q["sql"](db.execute(q["duckdb"]).fetchall())
-    agree = all(same(a, want, tol) for a in answers.values())
+    tols = {engine: q.get("tolerance_by_engine", {}).get(engine, tol) for engine in answers}
+    agree = all(same(a, want, tols[engine]) for engine, a in answers.items())
     if not agree:
         differ.append(name)
         print(f"  {name}: answers differ; duckdb {want[:3]}")
         for engine, a in answers.items():
-            print(f"    {engine:<10} {a[:3]}{'' if same(a, want, tol) else '  <- differs'}")
+            print(f"    {engine:<10} {a[:3]}{'' if same(a, want, tols[engine]) else '  <- differs'}")
     # Each engine's runs back to back: DuckDB's and ClickHouse's worker threads, still busy
     # just after their query, would otherwise share the two cores with Hydrant's next search.
     servers = []
