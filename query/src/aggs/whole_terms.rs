@@ -11,12 +11,16 @@
 //! Taken only for single-valued columns (the counts are then the documents per value exactly)
 //! with at most [`EXACT_UP_TO`] distinct values (every one is kept, as the collector keeps
 //! them then too).
+//!
+//! A lone `cardinality` on a string field is read the same way: the terms some value of the
+//! column holds, each added once to tantivy's sketch, instead of each document's.
 
+use datasketches::hll::{Coupon, HllSketch, HllType};
 use serde::Deserialize;
 use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
 use tantivy::aggregation::bucket::OrderTarget;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
-use tantivy::columnar::{ColumnIndex, DynamicColumn};
+use tantivy::columnar::{ColumnIndex, DynamicColumn, StrColumn};
 use tantivy::{SegmentReader, TantivyError};
 
 use super::fused::serde_form::Part;
@@ -25,24 +29,35 @@ use super::terms::EXACT_UP_TO;
 /// Ordinals read per call into the column.
 const BLOCK: usize = 4096;
 
-/// A `terms` aggregation this path can answer.
+/// A `terms` (or a `cardinality`) aggregation this path can answer.
 #[derive(Debug)]
 pub(crate) struct WholeTerms {
     /// The aggregation's name in tantivy's request.
     name: String,
     /// The column tantivy's collector would read.
     column: String,
+    /// A `cardinality`: the distinct terms of the segment, as a sketch.
+    distinct: bool,
 }
 
 impl WholeTerms {
     /// The plan, when `aggs` is one `terms` with nothing this path cannot honour
     /// (sub-aggregations, `missing`, `include`/`exclude`, `min_doc_count: 0`, an order by a
-    /// sub-aggregation).
+    /// sub-aggregation), or one `cardinality` without `missing`.
     pub(crate) fn detect(aggs: &Aggregations) -> Option<WholeTerms> {
         let mut all = aggs.iter();
         let (name, agg) = all.next()?;
         if all.next().is_some() || !agg.sub_aggregation.is_empty() {
             return None;
+        }
+        if let AggregationVariants::Cardinality(c) = &agg.agg {
+            return (c.missing.is_none() && !super::sources::is_computed(&c.field)).then(|| {
+                WholeTerms {
+                    name: name.clone(),
+                    column: c.field.clone(),
+                    distinct: true,
+                }
+            });
         }
         let AggregationVariants::Terms(t) = &agg.agg else {
             return None;
@@ -62,6 +77,7 @@ impl WholeTerms {
         plain.then(|| WholeTerms {
             name: name.clone(),
             column: t.field.clone(),
+            distinct: false,
         })
     }
 
@@ -84,12 +100,18 @@ impl WholeTerms {
             return Ok(None);
         }
         let Some(handle) = handles.pop() else {
-            // No value in this segment: no bucket.
+            // No value in this segment: no bucket (a `cardinality` is left to tantivy).
+            if self.distinct {
+                return Ok(None);
+            }
             return Ok(Some(results(&self.name, Vec::new())?));
         };
         let DynamicColumn::Str(column) = handle.open()? else {
             return Ok(None);
         };
+        if self.distinct {
+            return distinct_terms(&self.name, &column).map(Some);
+        }
         let distinct = column.dictionary().num_terms();
         if distinct as u64 > EXACT_UP_TO
             || matches!(column.ords().index, ColumnIndex::Multivalued(_))
@@ -135,6 +157,52 @@ impl WholeTerms {
         }
         Ok(Some(results(&self.name, entries)?))
     }
+}
+
+/// tantivy's `cardinality` of a string column over every document of a segment: the sketch of
+/// the terms some value of the column holds (found in one pass over the packed ordinals),
+/// each added as tantivy's string collector adds it — the coupon of the term's bytes, into an
+/// HLL-8 sketch of lg_k 11. (A sketch keeps the largest value per register, so the order the
+/// terms come in does not change it.)
+fn distinct_terms(
+    name: &str,
+    column: &StrColumn,
+) -> tantivy::Result<IntermediateAggregationResults> {
+    let terms = column.dictionary().num_terms();
+    let values = &column.ords().values;
+    let mut used = vec![false; terms];
+    let mut block = [0u64; BLOCK];
+    let total = u64::from(values.num_vals());
+    let mut start = 0u64;
+    while start < total {
+        let len = (total - start).min(BLOCK as u64) as usize;
+        values.get_range(start, &mut block[..len]);
+        for ord in &block[..len] {
+            if let Some(u) = used.get_mut(*ord as usize) {
+                *u = true;
+            }
+        }
+        start += len as u64;
+    }
+    let ords: Vec<u64> = (0..terms as u64).filter(|o| used[*o as usize]).collect();
+    let mut sketch = HllSketch::new(11, HllType::Hll8)
+        .map_err(|e| TantivyError::InternalError(format!("a cardinality sketch: {e}")))?;
+    column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+        sketch.update_with_coupon(Coupon::from_value(bytes));
+    })?;
+    let bytes = sketch
+        .serialize()
+        .into_iter()
+        .map(|b| Part::U(u64::from(b)))
+        .collect();
+    let metric = Part::Variant("Cardinality", Box::new(Part::Owned(bytes)));
+    let result = Part::Variant("Metric", Box::new(metric));
+    let all = Part::Owned(vec![Part::Map(vec![(
+        Part::Text(name.to_string()),
+        result,
+    )])]);
+    IntermediateAggregationResults::deserialize(&all)
+        .map_err(|e| TantivyError::InternalError(format!("cardinality of a whole segment: {e}")))
 }
 
 /// One bucket in tantivy's serde form: `IntermediateKey::Str(value)` →

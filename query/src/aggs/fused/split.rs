@@ -319,10 +319,12 @@ struct Rows;
 /// the smallest).
 type Table = Arc<(usize, Vec<u32>)>;
 
+/// [`TABLES`]: per segment and column, its table (`None`: too many values for one).
+type Tables = HashMap<(SegmentId, String), Option<Table>>;
+
 /// The distinct values of sparse key columns, per segment and column, as [`Rows::table`]
 /// counted them: a segment never changes, and Discover asks for the same split on every search.
-static TABLES: LazyLock<Mutex<HashMap<(SegmentId, String), Option<Table>>>> =
-    LazyLock::new(Mutex::default);
+static TABLES: LazyLock<Mutex<Tables>> = LazyLock::new(Mutex::default);
 
 /// Entries of [`TABLES`] before it starts over (each at most [`Rows::MAX_TABLE`] × 4 bytes).
 const TABLES_KEPT: usize = 256;

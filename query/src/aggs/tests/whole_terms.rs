@@ -27,6 +27,12 @@ fn docs() -> &'static Vec<Value> {
                 if i % 7 != 0 {
                     d["svc"] = json!(["api", "web", "db", "queue", "auth"][(i % 5) as usize]);
                 }
+                // Enough distinct values for the sketch to leave its exact modes; and a
+                // field of several values per document.
+                d["uid"] = json!(format!("u{}", (i * 7919) % 977));
+                if i % 3 == 0 {
+                    d["tags"] = json!([format!("t{}", i % 11), format!("t{}", i % 13 + 20)]);
+                }
                 if i == 600 {
                     // Longer than an exact value is kept: in neither the column nor the index.
                     d["svc"] = json!("x".repeat(300));
@@ -140,4 +146,46 @@ fn terms_of_whole_segments_count_every_live_document() {
         .collect();
     assert_eq!(got, want, "{answer}");
     assert_eq!(answer["hits"]["total"]["value"], json!(1199));
+}
+
+#[test]
+fn cardinality_of_whole_segments_answers_as_the_collector_does() {
+    let second = DateTime::<Utc>::from_timestamp_millis(T0 + 24 * HOUR)
+        .unwrap()
+        .to_rfc3339();
+    let card = |field: &str| json!({"wc1": {"cardinality": {"field": field}}});
+    let bodies = [
+        json!({"size": 0, "aggs": card("uid")}),
+        json!({"size": 0, "aggs": card("uid.keyword")}),
+        json!({"size": 0, "aggs": card("svc")}),
+        json!({"size": 0, "aggs": card("tags")}),
+        json!({"size": 0, "query": {"range": {"@timestamp": {"gte": second}}}, "aggs": card("uid")}),
+    ];
+    for body in &bodies {
+        let before = used("wc1");
+        let fast = run(body, true);
+        assert!(used("wc1") > before, "read from the column for {body}");
+        let slow = run(body, false);
+        assert_eq!(fast, slow, "{body}");
+        assert!(
+            fast["aggregations"]["wc1"]["value"].as_u64().unwrap() > 0,
+            "{fast}"
+        );
+    }
+    let all = run(&json!({"size": 0, "aggs": card("uid")}), true);
+    let estimate = all["aggregations"]["wc1"]["value"].as_u64().unwrap();
+    assert!(
+        (950..=1005).contains(&estimate),
+        "977 distinct, estimated {estimate}"
+    );
+    // Not taken: a `missing` value, a query on another field.
+    for body in [
+        json!({"size": 0, "aggs": {"wc1": {"cardinality": {"field": "uid", "missing": "none"}}}}),
+        json!({"size": 0, "query": {"term": {"kw": "k1"}}, "aggs": card("uid")}),
+    ] {
+        let before = used("wc1");
+        let fast = run(&body, true);
+        assert_eq!(used("wc1"), before, "not read for {body}");
+        assert_eq!(fast, run(&body, false), "{body}");
+    }
 }
