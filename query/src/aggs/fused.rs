@@ -87,6 +87,16 @@ pub(crate) struct FusedPlan {
     metrics: Vec<MetricSpec>,
 }
 
+/// The first of `aggs` (top level, by name) that `plan` makes a plan of.
+fn first_by_name<T>(
+    aggs: &Aggregations,
+    plan: impl Fn(&str, &Aggregation) -> Option<T>,
+) -> Option<T> {
+    let mut names: Vec<&String> = aggs.keys().collect();
+    names.sort();
+    names.into_iter().find_map(|name| plan(name, &aggs[name]))
+}
+
 /// This path reads physical columns only, not the computed ones the planner registers.
 fn physical(column: &str) -> bool {
     !super::sources::is_computed(column)
@@ -120,11 +130,7 @@ fn metric(name: &str, agg: &Aggregation) -> Option<MetricSpec> {
 impl FusedPlan {
     /// The plan for the first of `aggs` (top level) of the shape this path answers, if any.
     pub(crate) fn detect(aggs: &Aggregations) -> Option<FusedPlan> {
-        let mut names: Vec<&String> = aggs.keys().collect();
-        names.sort();
-        names
-            .into_iter()
-            .find_map(|name| Self::of(name, &aggs[name]))
+        first_by_name(aggs, Self::of)
     }
 
     /// The plan for aggregation `name`, if it is of the shape this path answers.

@@ -23,6 +23,22 @@ use crate::error::QueryError;
 /// segment (see [`Terms::plan`]).
 pub(super) const EXACT_UP_TO: u64 = 2_000;
 
+/// Whether tantivy's `terms` request `t` is one Hydrant's own passes can count: no `missing`,
+/// `include`/`exclude` or order by a sub-aggregation, on a physical column.
+pub(super) fn plain_terms(t: &tantivy::aggregation::bucket::TermsAggregation) -> bool {
+    let by_sub = t.order.as_ref().is_some_and(|o| {
+        matches!(
+            o.target,
+            tantivy::aggregation::bucket::OrderTarget::SubAggregation(_)
+        )
+    });
+    !by_sub
+        && t.missing.is_none()
+        && t.include.is_none()
+        && t.exclude.is_none()
+        && !super::sources::is_computed(&t.field)
+}
+
 /// A parsed `terms` aggregation.
 #[derive(Debug, Clone)]
 pub struct Terms {

@@ -18,13 +18,12 @@
 use datasketches::hll::{Coupon, HllSketch, HllType};
 use serde::Deserialize;
 use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
-use tantivy::aggregation::bucket::OrderTarget;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::columnar::{ColumnIndex, DynamicColumn, StrColumn};
 use tantivy::{SegmentReader, TantivyError};
 
 use super::fused::serde_form::Part;
-use super::terms::EXACT_UP_TO;
+use super::terms::{EXACT_UP_TO, plain_terms};
 
 /// Ordinals read per call into the column.
 const BLOCK: usize = 4096;
@@ -64,16 +63,7 @@ impl WholeTerms {
         };
         // An order by a sub-aggregation (which it cannot have) is refused by tantivy's
         // collector, with the client's error: left to it.
-        let by_sub = t
-            .order
-            .as_ref()
-            .is_some_and(|o| matches!(o.target, OrderTarget::SubAggregation(_)));
-        let plain = !by_sub
-            && t.missing.is_none()
-            && t.include.is_none()
-            && t.exclude.is_none()
-            && t.min_doc_count != Some(0)
-            && !super::sources::is_computed(&t.field);
+        let plain = plain_terms(t) && t.min_doc_count != Some(0);
         plain.then(|| WholeTerms {
             name: name.clone(),
             column: t.field.clone(),
@@ -118,21 +108,14 @@ impl WholeTerms {
         {
             return Ok(None);
         }
-        let values = &column.ords().values;
         let mut counts = vec![0u64; distinct];
-        let mut block = [0u64; BLOCK];
-        let total = u64::from(values.num_vals());
-        let mut start = 0u64;
-        while start < total {
-            let len = (total - start).min(BLOCK as u64) as usize;
-            values.get_range(start, &mut block[..len]);
-            for ord in &block[..len] {
-                match counts.get_mut(*ord as usize) {
-                    Some(n) => *n += 1,
-                    None => return Ok(None),
-                }
-            }
-            start += len as u64;
+        let mut stray = false;
+        each_ord(&column, |ord| match counts.get_mut(ord as usize) {
+            Some(n) => *n += 1,
+            None => stray = true,
+        });
+        if stray {
+            return Ok(None);
         }
         // The terms of the counted ordinals, read in one pass over the dictionary's blocks
         // (`ord_to_str` would decode a block from its start for each ordinal).
@@ -159,6 +142,20 @@ impl WholeTerms {
     }
 }
 
+/// Calls `f` with every term ordinal the column holds, read a block at a time.
+fn each_ord(column: &StrColumn, mut f: impl FnMut(u64)) {
+    let values = &column.ords().values;
+    let mut block = [0u64; BLOCK];
+    let total = u64::from(values.num_vals());
+    let mut start = 0u64;
+    while start < total {
+        let len = (total - start).min(BLOCK as u64) as usize;
+        values.get_range(start, &mut block[..len]);
+        block[..len].iter().for_each(|ord| f(*ord));
+        start += len as u64;
+    }
+}
+
 /// tantivy's `cardinality` of a string column over every document of a segment: the sketch of
 /// the terms some value of the column holds (found in one pass over the packed ordinals),
 /// each added as tantivy's string collector adds it — the coupon of the term's bytes, into an
@@ -169,21 +166,12 @@ fn distinct_terms(
     column: &StrColumn,
 ) -> tantivy::Result<IntermediateAggregationResults> {
     let terms = column.dictionary().num_terms();
-    let values = &column.ords().values;
     let mut used = vec![false; terms];
-    let mut block = [0u64; BLOCK];
-    let total = u64::from(values.num_vals());
-    let mut start = 0u64;
-    while start < total {
-        let len = (total - start).min(BLOCK as u64) as usize;
-        values.get_range(start, &mut block[..len]);
-        for ord in &block[..len] {
-            if let Some(u) = used.get_mut(*ord as usize) {
-                *u = true;
-            }
+    each_ord(column, |ord| {
+        if let Some(u) = used.get_mut(ord as usize) {
+            *u = true;
         }
-        start += len as u64;
-    }
+    });
     let ords: Vec<u64> = (0..terms as u64).filter(|o| used[*o as usize]).collect();
     let mut sketch = HllSketch::new(11, HllType::Hll8)
         .map_err(|e| TantivyError::InternalError(format!("a cardinality sketch: {e}")))?;

@@ -18,7 +18,6 @@ use parking_lot::Mutex;
 
 use serde::Deserialize;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
-use tantivy::aggregation::bucket::OrderTarget;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::columnar::{ColumnType, MonotonicallyMappableToU64};
 use tantivy::index::SegmentId;
@@ -28,7 +27,7 @@ use super::columns::{BLOCK, Raw, Values, single_column};
 use super::dense::histogram_part;
 use super::serde_form::Part;
 use super::{Dense, FusedPlan, NONE};
-use crate::aggs::terms::EXACT_UP_TO;
+use crate::aggs::terms::{EXACT_UP_TO, plain_terms};
 
 /// The key columns this path reads.
 const KEYS: [ColumnType; 3] = [ColumnType::Str, ColumnType::I64, ColumnType::U64];
@@ -47,27 +46,14 @@ pub(crate) struct SplitPlan {
 impl SplitPlan {
     /// The plan for the first of `aggs` (top level, by name) of the shape this path answers.
     pub(crate) fn detect(aggs: &Aggregations) -> Option<SplitPlan> {
-        let mut names: Vec<&String> = aggs.keys().collect();
-        names.sort();
-        names
-            .into_iter()
-            .find_map(|name| Self::of(name, &aggs[name]))
+        super::first_by_name(aggs, Self::of)
     }
 
     fn of(name: &str, agg: &Aggregation) -> Option<SplitPlan> {
         let AggregationVariants::Terms(t) = &agg.agg else {
             return None;
         };
-        let by_sub = t
-            .order
-            .as_ref()
-            .is_some_and(|o| matches!(o.target, OrderTarget::SubAggregation(_)));
-        let plain = !by_sub
-            && t.missing.is_none()
-            && t.include.is_none()
-            && t.exclude.is_none()
-            && t.min_doc_count.unwrap_or(1) == 1
-            && super::physical(&t.field);
+        let plain = plain_terms(t) && t.min_doc_count.unwrap_or(1) == 1;
         let mut subs = agg.sub_aggregation.iter();
         let (sub_name, sub) = subs.next()?;
         if !plain || subs.next().is_some() {

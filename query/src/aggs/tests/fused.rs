@@ -125,6 +125,41 @@ fn used(name: &str) -> u64 {
     USED.lock().get(name).copied().unwrap_or(0)
 }
 
+/// Each case — a name, an aggregation and whether the fused pass must take it (`None`: in some
+/// segments, or not at all) — under three queries, with and without hits: the answer through
+/// the fused pass equals tantivy's, and the pass was taken (or not) as expected.
+fn check_cases(cases: Vec<(&str, Value, Option<bool>)>) {
+    for (name, agg, expect_fused) in cases {
+        for query in [
+            json!({"match_all": {}}),
+            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
+            json!({"term": {"tag": "t3"}}),
+        ] {
+            for size in [0, 3] {
+                let body = json!({"size": size, "query": query, "aggs": {name: agg},
+                    "sort": [{"@timestamp": "desc"}]});
+                let before = used(name);
+                let fused = run(&body, true);
+                let taken = used(name) - before;
+                let generic = run(&body, false);
+                assert!(fused.get("error").is_none(), "{name}: {fused}");
+                if let Err(at) = same(&fused, &generic, String::new()) {
+                    panic!(
+                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
+                    );
+                }
+                let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
+                assert!(!buckets.is_empty(), "{name}: {fused}");
+                match expect_fused {
+                    Some(true) => assert!(taken > 0, "{name}: the fused pass was not taken"),
+                    Some(false) => assert_eq!(taken, 0, "{name}: the fused pass was taken"),
+                    None => {}
+                }
+            }
+        }
+    }
+}
+
 /// Each request's answer through the fused pass equals tantivy's, and the pass was taken
 /// (or not) as expected.
 #[test]
@@ -213,35 +248,7 @@ fn fused_histograms_answer_exactly_as_tantivy_does() {
             Some(false),
         ),
     ];
-    for (name, agg, expect_fused) in cases {
-        for query in [
-            json!({"match_all": {}}),
-            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
-            json!({"term": {"tag": "t3"}}),
-        ] {
-            for size in [0, 3] {
-                let body = json!({"size": size, "query": query, "aggs": {name: agg},
-                    "sort": [{"@timestamp": "desc"}]});
-                let before = used(name);
-                let fused = run(&body, true);
-                let taken = used(name) - before;
-                let generic = run(&body, false);
-                assert!(fused.get("error").is_none(), "{name}: {fused}");
-                if let Err(at) = same(&fused, &generic, String::new()) {
-                    panic!(
-                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
-                    );
-                }
-                let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
-                assert!(!buckets.is_empty(), "{name}: {fused}");
-                match expect_fused {
-                    Some(true) => assert!(taken > 0, "{name}: the fused pass was not taken"),
-                    Some(false) => assert_eq!(taken, 0, "{name}: the fused pass was taken"),
-                    None => {}
-                }
-            }
-        }
-    }
+    check_cases(cases);
 }
 
 /// Counts and averages per minute, computed here from the documents.
@@ -399,33 +406,5 @@ fn fused_splits_answer_exactly_as_tantivy_does() {
             Some(false),
         ),
     ];
-    for (name, agg, expect_fused) in cases {
-        for query in [
-            json!({"match_all": {}}),
-            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
-            json!({"term": {"tag": "t3"}}),
-        ] {
-            for size in [0, 3] {
-                let body = json!({"size": size, "query": query, "aggs": {name: agg},
-                    "sort": [{"@timestamp": "desc"}]});
-                let before = used(name);
-                let fused = run(&body, true);
-                let taken = used(name) - before;
-                let generic = run(&body, false);
-                assert!(fused.get("error").is_none(), "{name}: {fused}");
-                if let Err(at) = same(&fused, &generic, String::new()) {
-                    panic!(
-                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
-                    );
-                }
-                let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
-                assert!(!buckets.is_empty(), "{name}: {fused}");
-                match expect_fused {
-                    Some(true) => assert!(taken > 0, "{name}: the fused pass was not taken"),
-                    Some(false) => assert_eq!(taken, 0, "{name}: the fused pass was taken"),
-                    None => {}
-                }
-            }
-        }
-    }
+    check_cases(cases);
 }
