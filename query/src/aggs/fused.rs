@@ -30,7 +30,7 @@ mod dense;
 pub(crate) mod serde_form;
 mod split;
 
-use columns::{BLOCK, Raw, Values, single_column};
+use columns::{BLOCK, Blocks, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
 use split::SplitFused;
 pub(crate) use split::SplitPlan;
@@ -305,25 +305,12 @@ pub struct Fused {
     pending: Vec<DocId>,
 }
 
-impl Fused {
-    fn collect(&mut self, doc: DocId) {
-        self.pending.push(doc);
-        if self.pending.len() == BLOCK {
-            self.flush();
-        }
+impl Blocks for Fused {
+    fn pending(&mut self) -> &mut Vec<DocId> {
+        &mut self.pending
     }
 
-    fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending);
-        self.collect_block(&pending);
-        self.pending = pending;
-        self.pending.clear();
-    }
-
-    fn collect_block(&mut self, docs: &[DocId]) {
+    fn read_block(&mut self, docs: &[DocId]) {
         let Dense {
             plan,
             base,
@@ -349,7 +336,9 @@ impl Fused {
             }
         }
     }
+}
 
+impl Fused {
     fn harvest(mut self) -> Dense {
         self.flush();
         self.dense.trimmed()
@@ -474,11 +463,11 @@ impl SegmentAggs {
     pub fn collect_block(&mut self, docs: &[DocId]) {
         if let Some(f) = &mut self.fused {
             f.flush();
-            f.collect_block(docs);
+            f.read_block(docs);
         }
         if let Some(s) = &mut self.split {
             s.flush();
-            s.collect_block(docs);
+            s.read_block(docs);
         }
         if let Some(t) = &mut self.tantivy {
             t.collect_block(docs);

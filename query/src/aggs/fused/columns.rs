@@ -157,3 +157,31 @@ fn to_f64(v: u64, kind: ColumnType) -> f64 {
         _ => i64::from_u64(v) as f64,
     }
 }
+
+/// A collector that reads documents a block at a time, keeping those collected one at a time
+/// until a block is full.
+pub(super) trait Blocks {
+    /// The documents collected one at a time, not yet read.
+    fn pending(&mut self) -> &mut Vec<DocId>;
+
+    /// Reads `docs` (ascending).
+    fn read_block(&mut self, docs: &[DocId]);
+
+    fn collect(&mut self, doc: DocId) {
+        self.pending().push(doc);
+        if self.pending().len() == BLOCK {
+            self.flush();
+        }
+    }
+
+    /// Reads the pending documents.
+    fn flush(&mut self) {
+        if self.pending().is_empty() {
+            return;
+        }
+        let pending = std::mem::take(self.pending());
+        self.read_block(&pending);
+        *self.pending() = pending;
+        self.pending().clear();
+    }
+}

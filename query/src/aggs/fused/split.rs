@@ -23,7 +23,7 @@ use tantivy::columnar::{ColumnType, MonotonicallyMappableToU64};
 use tantivy::index::SegmentId;
 use tantivy::{DocId, SegmentReader, TantivyError};
 
-use super::columns::{BLOCK, Raw, Values, single_column};
+use super::columns::{BLOCK, Blocks, Raw, Values, single_column};
 use super::dense::histogram_part;
 use super::serde_form::Part;
 use super::{Dense, FusedPlan, NONE};
@@ -150,25 +150,12 @@ pub(super) struct SplitFused {
     pending: Vec<DocId>,
 }
 
-impl SplitFused {
-    pub(super) fn collect(&mut self, doc: DocId) {
-        self.pending.push(doc);
-        if self.pending.len() == BLOCK {
-            self.flush();
-        }
+impl Blocks for SplitFused {
+    fn pending(&mut self) -> &mut Vec<DocId> {
+        &mut self.pending
     }
 
-    pub(super) fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let pending = std::mem::take(&mut self.pending);
-        self.collect_block(&pending);
-        self.pending = pending;
-        self.pending.clear();
-    }
-
-    pub(super) fn collect_block(&mut self, docs: &[DocId]) {
+    fn read_block(&mut self, docs: &[DocId]) {
         for docs in docs.chunks(BLOCK) {
             let n = docs.len();
             let (rows, slots) = (&mut self.rows, &mut self.slots);
@@ -215,7 +202,9 @@ impl SplitFused {
             }
         }
     }
+}
 
+impl SplitFused {
     /// tantivy's intermediate result of the `terms`: a bucket per term with documents, each
     /// holding its histogram.
     pub(super) fn harvest(mut self) -> tantivy::Result<IntermediateAggregationResults> {
