@@ -352,6 +352,8 @@ pub struct ShardAggs {
     fused: Option<FusedAggs>,
     /// A `terms` that a segment matched whole can count from its column.
     whole: Option<super::whole_terms::WholeTerms>,
+    /// tantivy's request as planned for this shard, written out (for the request cache's key).
+    planned: String,
 }
 
 /// The aggregations the fused pass takes, and tantivy's collector of the rest.
@@ -376,12 +378,19 @@ impl ShardAggs {
         all: DistributedAggregationCollector,
         fused: Option<FusedAggs>,
         whole: Option<super::whole_terms::WholeTerms>,
+        planned: String,
     ) -> Self {
         ShardAggs {
             all,
             fused: fused.filter(|f| enabled() && (f.hist.is_some() || f.split.is_some())),
             whole: whole.filter(|_| enabled()),
+            planned,
         }
+    }
+
+    /// tantivy's request as planned for this shard, written out.
+    pub fn planned(&self) -> &str {
+        &self.planned
     }
 
     /// The results of a segment every document of which matches, when they can be read

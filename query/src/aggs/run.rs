@@ -63,6 +63,34 @@ impl Bounds {
     }
 }
 
+/// tantivy's request as planned for one shard, written out in a fixed order: what the plan
+/// chose from the shard's segments (a `terms`' `segment_size`, computed columns) is part of
+/// what a segment's result depends on, so of the request cache's key.
+fn planned_text(aggs: &Aggregations) -> String {
+    fn write(aggs: &Aggregations, out: &mut String) {
+        let mut names: Vec<&String> = aggs.keys().collect();
+        names.sort();
+        for name in names {
+            let agg = &aggs[name];
+            match &agg.agg {
+                // Its `extended_bounds` only add empty buckets when finishing (see
+                // `AggRun::segment_text`).
+                AggregationVariants::DateHistogram(h) => {
+                    let mut h = h.clone();
+                    h.extended_bounds = None;
+                    out.push_str(&format!("{name}={h:?}{{"));
+                }
+                other => out.push_str(&format!("{name}={other:?}{{")),
+            }
+            write(&agg.sub_aggregation, out);
+            out.push('}');
+        }
+    }
+    let mut out = String::new();
+    write(aggs, &mut out);
+    out
+}
+
 /// One request's aggregations, from planning to rendering.
 #[derive(Debug)]
 pub struct AggRun {
@@ -310,11 +338,17 @@ impl AggRun {
                 rest: (!rest.is_empty()).then(|| collector(rest, p.registry.clone())),
             }
         });
-        let whole = super::whole_terms::WholeTerms::detect(&aggs);
+        // A sketch built here is exactly tantivy's once it is merged with another segment's
+        // (a union estimates regardless of order); alone, tantivy's estimate would follow the
+        // order of its hash set. So a shard of one segment is left to tantivy.
+        let whole = super::whole_terms::WholeTerms::detect(&aggs)
+            .filter(|w| !w.is_distinct() || segments.len() > 1);
+        let planned = planned_text(&aggs);
         Ok(super::ShardAggs::new(
             collector(aggs, p.registry),
             fused,
             whole,
+            planned,
         ))
     }
 

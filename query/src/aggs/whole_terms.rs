@@ -71,6 +71,11 @@ impl WholeTerms {
         })
     }
 
+    /// Whether this is a `cardinality`.
+    pub(crate) fn is_distinct(&self) -> bool {
+        self.distinct
+    }
+
     /// The aggregation's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
@@ -159,8 +164,9 @@ fn each_ord(column: &StrColumn, mut f: impl FnMut(u64)) {
 /// tantivy's `cardinality` of a string column over every document of a segment: the sketch of
 /// the terms some value of the column holds (found in one pass over the packed ordinals),
 /// each added as tantivy's string collector adds it — the coupon of the term's bytes, into an
-/// HLL-8 sketch of lg_k 11. (A sketch keeps the largest value per register, so the order the
-/// terms come in does not change it.)
+/// HLL-8 sketch of lg_k 11. The registers do not depend on the order the terms come in; the
+/// estimate of a sketch never merged does (its HIP accumulator), which is why a shard of one
+/// segment is left to tantivy (see `AggRun::collector`).
 fn distinct_terms(
     name: &str,
     column: &StrColumn,

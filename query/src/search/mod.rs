@@ -112,10 +112,11 @@ impl ShardTarget {
         query: &QueryAst,
         now_ms: i64,
         cache: Option<(&Arc<RequestCache>, &CacheTexts)>,
+        planned: &str,
         opts: &SearchOptions,
     ) -> Reuse {
         let fields = format!("{:?}", self.fields);
-        let name = |text: &String| Fingerprint::of(&[text, self.index.name(), &fields]);
+        let name = |text: &String| Fingerprint::of(&[text, self.index.name(), &fields, planned]);
         Reuse {
             time: self.compiler(now_ms).time_range(query),
             whole: self.compiler(now_ms).whole_range(query),
@@ -586,6 +587,16 @@ fn gather(
             }
             None => None,
         };
+        let shard_aggs = match aggs {
+            Some(run) => Some(run.collector(
+                &t.mapper,
+                &t.fields,
+                t.compiler(now_ms),
+                t.searcher.segment_readers(),
+            )?),
+            None => None,
+        };
+        let planned = shard_aggs.as_ref().map_or("", |a| a.planned()).to_string();
         let collector = ShardCollector {
             top: (want > 0).then(|| TopSpec {
                 k: want,
@@ -594,15 +605,7 @@ fn gather(
                 after: plan.after.clone(),
                 missing: plan.missing.clone(),
             }),
-            aggs: match aggs {
-                Some(run) => Some(run.collector(
-                    &t.mapper,
-                    &t.fields,
-                    t.compiler(now_ms),
-                    t.searcher.segment_readers(),
-                )?),
-                None => None,
-            },
+            aggs: shard_aggs,
             post_filter,
             min_score: req.min_score,
             scoring,
@@ -610,7 +613,13 @@ fn gather(
             deadline,
             collected: Arc::new(AtomicU64::new(0)),
             timed_out: timed_out.clone(),
-            reuse: t.reuse(&req.query, now_ms, cache.zip(cache_texts.as_ref()), opts),
+            reuse: t.reuse(
+                &req.query,
+                now_ms,
+                cache.zip(cache_texts.as_ref()),
+                &planned,
+                opts,
+            ),
         };
         jobs.push((&t.searcher, query, collector));
     }
@@ -665,7 +674,7 @@ pub fn count(
             deadline: None,
             collected: Arc::default(),
             timed_out: Arc::default(),
-            reuse: t.reuse(query, opts.now_ms, cache, opts),
+            reuse: t.reuse(query, opts.now_ms, cache, "", opts),
         };
         jobs.push((&t.searcher, q, collector));
     }

@@ -80,6 +80,16 @@ impl SplitPlan {
         self: &Arc<Self>,
         reader: &SegmentReader,
     ) -> tantivy::Result<Option<SplitFused>> {
+        // tantivy makes buckets of every column of the field (a dynamic field can hold strings
+        // and booleans, integers and dates): only a field of one column is taken.
+        if reader
+            .fast_fields()
+            .dynamic_column_handles(&self.column)?
+            .len()
+            != 1
+        {
+            return Ok(None);
+        }
         let Some(Some((column, kind))) = single_column(reader, &self.column, &KEYS)? else {
             return Ok(None);
         };
@@ -319,7 +329,7 @@ impl Rows {
         max: u64,
         keep: u64,
     ) -> Option<(usize, Option<Table>)> {
-        let span = max - min + 1;
+        let span = max.checked_sub(min)?.checked_add(1)?;
         if span <= keep {
             return Some((span as usize, None));
         }

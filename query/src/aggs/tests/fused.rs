@@ -28,6 +28,12 @@ fn docs() -> &'static Vec<Value> {
                     "tag": format!("t{}", r.next() % 5),
                 });
                 d["status"] = json!([200, 204, 301, 404, 500, 503][(r.next() % 6) as usize]);
+                // Strings and booleans under one name: two columns of one field.
+                d["flag"] = if i % 4 == 0 {
+                    json!(i % 8 == 0)
+                } else {
+                    json!(format!("f{}", i % 3))
+                };
                 if i % 10 != 0 {
                     d["n"] = json!(r.next() % 1000);
                 }
@@ -377,6 +383,13 @@ fn fused_splits_answer_exactly_as_tantivy_does() {
             "fs_status",
             with(json!({"field": "status", "size": 3}), hist("1h")),
             Some(true),
+        ),
+        // Two columns under one field (strings and booleans): left to tantivy, which counts
+        // both.
+        (
+            "fs_two_types",
+            with(json!({"field": "flag", "size": 10}), hist("6h")),
+            Some(false),
         ),
         // A thousand values where tantivy keeps 100 per segment: taken only in the segments
         // with at most 100 of them.
