@@ -62,7 +62,7 @@ pub fn bulk(data: &[u8]) {
             range.start <= range.end && range.end <= body.len(),
             "{range:?}"
         );
-        if matches!(item.action.as_str(), "index" | "create")
+        if matches!(item.action, "index" | "create")
             && let Ok(record) = accept.json(body.slice(range), item.id.as_deref())
         {
             round_trip(&record);

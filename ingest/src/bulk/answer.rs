@@ -1,6 +1,8 @@
 //! The bulk answer: one outcome per item, serialized from typed items (a bulk answer has an
 //! entry per document, so no JSON tree is built for it).
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use crate::accept::ItemError;
@@ -9,8 +11,8 @@ use crate::error::IngestError;
 /// The answer to one item, before it is shaped as JSON.
 pub(super) enum Answer {
     Created {
-        index: String,
-        id: String,
+        index: Arc<str>,
+        id: Box<str>,
         seq_no: u64,
     },
     Failed {
@@ -30,17 +32,73 @@ pub(super) fn whole_request_failed(e: &IngestError) -> Vec<u8> {
         .into_bytes()
 }
 
-#[derive(serde::Serialize)]
-pub(super) struct BulkResponse<'a> {
-    pub(super) took: u64,
-    pub(super) errors: bool,
-    pub(super) items: Vec<Item<'a>>,
+/// The bulk answer, `{"took":…,"errors":…,"items":[…]}`, with an item per action in
+/// request order. Written by hand for the usual item, `created`: serde writes each of its ten
+/// keys through the escaping writer, which was 2.4 % of `serve`'s CPU on a `_bulk` ingest.
+pub(super) fn write_response(
+    took: u64,
+    errors: bool,
+    actions: &[&'static str],
+    answers: &[Option<Answer>],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + answers.len() * 200);
+    out.extend_from_slice(b"{\"took\":");
+    out.extend_from_slice(itoa::Buffer::new().format(took).as_bytes());
+    out.extend_from_slice(if errors {
+        b",\"errors\":true,\"items\":["
+    } else {
+        b",\"errors\":false,\"items\":["
+    });
+    for (k, (action, answer)) in actions.iter().zip(answers).enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        match answer {
+            Some(Answer::Created { index, id, seq_no }) => {
+                write_created(&mut out, action, index, id, *seq_no)
+            }
+            answer => {
+                // Writing into a Vec cannot fail, and every value here serializes.
+                let _ = serde_json::to_writer(&mut out, &Item { action, answer });
+            }
+        }
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// `{"<action>":{"_index":…,"_id":…,…,"status":201}}`, as Elasticsearch answers a created
+/// document (the action is one of the four bulk action names, which need no escaping).
+fn write_created(out: &mut Vec<u8>, action: &str, index: &str, id: &str, seq_no: u64) {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(action.as_bytes());
+    out.extend_from_slice(b"\":{\"_index\":");
+    write_str(out, index);
+    out.extend_from_slice(b",\"_id\":");
+    write_str(out, id);
+    out.extend_from_slice(
+        b",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,\"successful\":1,\"failed\":0},\"_seq_no\":",
+    );
+    out.extend_from_slice(itoa::Buffer::new().format(seq_no).as_bytes());
+    out.extend_from_slice(b",\"_primary_term\":1,\"status\":201}}");
+}
+
+/// A JSON string: copied as it is when nothing in it needs escaping (index names and ids
+/// almost never do), else written by serde_json.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
 /// `{"<action>": {...}}`, one per bulk item.
-pub(super) struct Item<'a> {
-    pub(super) action: &'a str,
-    pub(super) answer: &'a Option<Answer>,
+struct Item<'a> {
+    action: &'a str,
+    answer: &'a Option<Answer>,
 }
 
 #[derive(serde::Serialize)]

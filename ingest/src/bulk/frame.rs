@@ -11,7 +11,7 @@ use crate::accept::{RecordError, check_id};
 #[derive(Debug, Clone)]
 pub struct BulkItem {
     /// `index`, `create`, `update` or `delete` (as named in the request).
-    pub action: String,
+    pub action: &'static str,
     /// The target (`_index`, or the path's index).
     pub index: Option<String>,
     /// The `_id` given, if any.
@@ -45,7 +45,7 @@ struct FastMeta<'a> {
 }
 
 /// An action line's action, `_index`, `_id` and `pipeline`.
-type Action = (String, Option<String>, Option<String>, Option<String>);
+type Action = (&'static str, Option<String>, Option<String>, Option<String>);
 
 /// `index`/`create` lines with a string or number `_id`, read fast; anything else is `None`
 /// and goes through [`parse_action`].
@@ -65,7 +65,7 @@ fn parse_action_fast(line: &[u8]) -> Option<Action> {
         },
     };
     Some((
-        action.to_string(),
+        action,
         meta.index.map(|c| c.into_owned()),
         id,
         meta.pipeline.map(|c| c.into_owned()),
@@ -78,7 +78,7 @@ fn parse_action_fast(line: &[u8]) -> Option<Action> {
 fn parse_action(
     line: &Line<'_>,
     warnings: &mut Vec<String>,
-) -> Result<(String, Map<String, Value>), RecordError> {
+) -> Result<(&'static str, Map<String, Value>), RecordError> {
     let malformed = |kind: &'static str, reason: String| RecordError::MalformedAction {
         line: line.number,
         kind,
@@ -100,11 +100,11 @@ fn parse_action(
     let (action, meta) = iter
         .next()
         .ok_or_else(|| illegal("Malformed action/metadata line, expected a field".into()))?;
-    if !ACTIONS.contains(&action.as_str()) {
+    let Some(action) = ACTIONS.into_iter().find(|a| *a == action) else {
         return Err(illegal(format!(
             "Malformed action/metadata line, expected field [create], [delete], [index] or [update] but found [{action}]"
         )));
-    }
+    };
     if let Some((extra, _)) = iter.next() {
         let warning = format!(
             "Malformed action/metadata line [{}], expected END_OBJECT but found [{extra}]: ignored, as a future version will refuse it",
@@ -235,7 +235,7 @@ fn frame_items(
                 }
                 let (index, id) = salvage_target(action_line.bytes);
                 items.push(BulkItem {
-                    action: "index".to_string(),
+                    action: "index",
                     index: index.or_else(|| default_index.map(str::to_string)),
                     id,
                     pipeline: None,
@@ -254,7 +254,7 @@ fn frame_items(
             }
             s
         };
-        let source = match action.as_str() {
+        let source = match action {
             "update" | "delete" if id.is_none() => Err(RecordError::MissingId),
             "delete" if index.is_none() => Err(RecordError::MissingIndex),
             // A deletion has no source line: its item carries an empty range.

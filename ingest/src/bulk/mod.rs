@@ -17,11 +17,12 @@ use crate::processing::Chain;
 use crate::record::Record;
 use crate::routes::IngestState;
 use crate::stream::Stream;
+use hydrant_index::rotation::IndexNamer;
 
 mod answer;
 mod frame;
 
-use answer::{Answer, BulkResponse, Item, whole_request_failed};
+use answer::{Answer, whole_request_failed, write_response};
 pub use frame::{BulkItem, frame_bulk};
 
 /// An item waiting for its stream.
@@ -60,7 +61,7 @@ pub async fn ingest_bulk(
         Err(e) => return (whole_request_failed(&e), Vec::new(), false),
     };
     let mut answers: Vec<Option<Answer>> = (0..items.len()).map(|_| None).collect();
-    let actions: Vec<String> = items.iter().map(|i| i.action.clone()).collect();
+    let actions: Vec<&'static str> = items.iter().map(|i| i.action).collect();
     let ctx = Context {
         state,
         body: &body,
@@ -73,7 +74,7 @@ pub async fn ingest_bulk(
     // the items before them left it.
     let mut run: Vec<(usize, BulkItem)> = Vec::new();
     for (n, item) in items.into_iter().enumerate() {
-        if item.source.is_ok() && matches!(item.action.as_str(), "update" | "delete") {
+        if item.source.is_ok() && matches!(item.action, "update" | "delete") {
             ctx.append(std::mem::take(&mut run), &mut answers, &mut waits)
                 .await;
             let (answer, written) = read_modify_write(&ctx, item).await;
@@ -98,22 +99,8 @@ pub async fn ingest_bulk(
     let retry_later = answers.iter().any(
         |a| matches!(a, Some(Answer::Failed { error, .. }) if matches!(error.status, 429 | 503)),
     );
-    let items: Vec<Item<'_>> = answers
-        .iter()
-        .zip(&actions)
-        .map(|(answer, action)| Item { action, answer })
-        .collect();
-    // Serialized here, from typed items: a bulk answer has an entry per document.
-    let answer = serde_json::to_vec(&BulkResponse {
-        took: started.elapsed().as_millis() as u64,
-        errors,
-        items,
-    })
-    .unwrap_or_else(|e| {
-        json!({"took": 0, "errors": true, "items": [], "error": e.to_string()})
-            .to_string()
-            .into_bytes()
-    });
+    let took = started.elapsed().as_millis() as u64;
+    let answer = write_response(took, errors, &actions, &answers);
     (answer, warnings, retry_later)
 }
 
@@ -304,9 +291,10 @@ impl Group<'_> {
             Ok(a) => a,
             Err(e) => return fail_all(answers, name, sent, &e),
         };
-        let rotation = stream.config().index.rotation;
+        // The stream's name: `name` may be an alias that writes to it.
+        let mut namer = IndexNamer::new(stream.name(), stream.config().index.rotation);
         // Item number, concrete index and id of each record, kept for the answers.
-        let mut meta: Vec<(usize, String, String)> = Vec::with_capacity(accepted.len());
+        let mut meta: Vec<(usize, Arc<str>, Box<str>)> = Vec::with_capacity(accepted.len());
         let mut batch: Vec<Record> = Vec::with_capacity(accepted.len());
         let mut refused = 0;
         for (n, id, outcome) in accepted {
@@ -318,11 +306,7 @@ impl Group<'_> {
                     });
                 }
                 Ok(Some(r)) => {
-                    // The stream's name: `name` may be an alias that writes to it.
-                    let index =
-                        hydrant_index::rotation::index_for(stream.name(), rotation, r.timestamp_ms)
-                            .0;
-                    meta.push((n, index, r.id.to_string()));
+                    meta.push((n, namer.name(r.timestamp_ms), r.id.clone()));
                     batch.push(r);
                 }
                 Err(e) => {
@@ -351,7 +335,10 @@ impl Group<'_> {
                 waits.push((stream, receipt.last));
             }
             Err(e) => {
-                let ids = meta.into_iter().map(|(n, _, id)| (n, Some(id))).collect();
+                let ids = meta
+                    .into_iter()
+                    .map(|(n, _, id)| (n, Some(id.into())))
+                    .collect();
                 fail_all(answers, name, ids, &e);
             }
         }

@@ -98,3 +98,47 @@ fn missing_index_source_and_bad_ids() {
     assert!(refusal(&items[1]).reason.contains("too long"));
     assert!(refusal(&items[2]).reason.contains("source is missing"));
 }
+
+#[test]
+fn the_answer_is_the_json_elasticsearch_writes_for_each_item() {
+    let answers = vec![
+        Some(Answer::Created {
+            index: "web-2026-12-04".into(),
+            id: "a\"b\\c\u{1}é".into(),
+            seq_no: 41,
+        }),
+        Some(Answer::Failed {
+            index: "web".into(),
+            id: None,
+            error: RecordError::MissingSource.bulk_item(),
+        }),
+        Some(Answer::Created {
+            index: "web".into(),
+            id: "plain".into(),
+            seq_no: u64::MAX,
+        }),
+        None,
+    ];
+    let out = answer::write_response(7, true, &["index", "create", "create", "index"], &answers);
+    let v: Value = serde_json::from_slice(&out).expect("the answer is JSON");
+    let created = |action: &str, index: &str, id: &str, seq_no: u64| {
+        json!({action: {"_index": index, "_id": id, "_version": 1, "result": "created",
+            "_shards": {"total": 1, "successful": 1, "failed": 0}, "_seq_no": seq_no,
+            "_primary_term": 1, "status": 201}})
+    };
+    let refused = RecordError::MissingSource.bulk_item();
+    assert_eq!(
+        v,
+        json!({"took": 7, "errors": true, "items": [
+            created("index", "web-2026-12-04", "a\"b\\c\u{1}é", 41),
+            {"create": {"_index": "web", "_id": null, "status": refused.status,
+                "error": {"type": refused.kind, "reason": refused.reason}}},
+            created("create", "web", "plain", u64::MAX),
+            {"index": {"status": 500, "error": {"type": "exception", "reason": "item was not processed"}}},
+        ]})
+    );
+    assert_eq!(
+        answer::write_response(0, false, &[], &[]),
+        br#"{"took":0,"errors":false,"items":[]}"#
+    );
+}

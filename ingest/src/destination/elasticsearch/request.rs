@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hydrant_config::{BulkAction, Rotation, RotationTime};
-use hydrant_index::rotation::{Period, index_for};
+use hydrant_index::rotation::{IndexNamer, index_for};
 
 use crate::record::Record;
 
@@ -40,7 +40,7 @@ impl Naming {
     pub(crate) fn cached(&self) -> CachedNaming<'_> {
         CachedNaming {
             naming: self,
-            last: None,
+            namer: IndexNamer::new(&self.base, self.rotation),
         }
     }
 }
@@ -48,25 +48,12 @@ impl Naming {
 /// [`Naming`] with the last period remembered.
 pub(crate) struct CachedNaming<'a> {
     naming: &'a Naming,
-    last: Option<(Option<Period>, Arc<str>)>,
+    namer: IndexNamer,
 }
 
 impl CachedNaming<'_> {
     pub(crate) fn index_for(&mut self, record: &Record) -> Arc<str> {
-        let t = self.naming.time_of(record);
-        if let Some((period, name)) = &self.last {
-            let same = match period {
-                None => true,
-                Some(p) => p.start_ms <= t && t < p.end_ms,
-            };
-            if same {
-                return name.clone();
-            }
-        }
-        let (name, period) = index_for(&self.naming.base, self.naming.rotation, t);
-        let name: Arc<str> = name.into();
-        self.last = Some((period, name.clone()));
-        name
+        self.namer.name(self.naming.time_of(record))
     }
 }
 
