@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PROFILE=debug
-echo "== bench smoke: ingest";   N=2000 bash bench/ingest.sh
+echo "== bench smoke: ingest";   N=2000 ROUNDS=1 bash bench/ingest.sh
 echo "== bench smoke: index";    MB=5 ROUNDS=1 bash bench/index.sh
 echo "== bench smoke: memory";   DURATION=3s BUFFERED=8MiB WRITER=32MiB bash bench/memory.sh
 echo "== bench smoke: sigproxy"; DURATION=1s CONNS=2 bash bench/sigproxy.sh
