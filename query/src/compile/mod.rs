@@ -24,6 +24,7 @@ mod geo;
 mod pattern;
 mod prefix;
 mod values;
+mod zoned;
 
 pub use bounds::TimeRange;
 pub(crate) use geo::{GeoColumns, GeoField, geo_field};
@@ -540,8 +541,11 @@ impl<'a> Compiler<'a> {
 
     fn timestamp_range(&self, lo: Bound<i64>, hi: Bound<i64>) -> BoxQuery {
         let field = self.mapper.fields().timestamp;
-        let term = |ms: i64| Term::from_field_date(field, tantivy_date(ms));
-        Box::new(RangeQuery::new(lo.map(term), hi.map(term)))
+        Box::new(zoned::ZonedRange::new(
+            field,
+            lo.map(tantivy_date),
+            hi.map(tantivy_date),
+        ))
     }
 
     fn range(

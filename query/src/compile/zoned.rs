@@ -1,0 +1,405 @@
+//! A `range` on `@timestamp` that reads only the stretches of a segment its times can be in.
+//!
+//! Logs arrive roughly in time order, so a segment's rows are too: each [`ZONE`] rows hold a
+//! narrow span of times. tantivy's range over a fast field unpacks and compares every row of
+//! every segment whose min–max overlaps the range (the newest segment, for "the last 15
+//! minutes"); this query keeps each segment's per-zone min and max (one pass over the column,
+//! once per segment: a segment never changes) and reads only the zones that overlap, taking
+//! the zones inside the range whole. Where the range cuts more than a quarter of a segment's
+//! zones (rows out of time order), the segment goes to tantivy's range. The documents it
+//! matches are exactly tantivy's: the same column values compared with the same bounds.
+//! Columns where a document may have no time, or several, go to tantivy's own range.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
+use tantivy::columnar::{Cardinality, ColumnValues};
+use tantivy::index::SegmentId;
+use tantivy::query::{
+    AllScorer, ConstScorer, EmptyScorer, EnableScoring, ExistsQuery, Explanation, Query,
+    RangeQuery, Scorer, Weight,
+};
+use tantivy::schema::Field;
+use tantivy::{DateTime, DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
+
+/// Rows per zone.
+const ZONE: usize = 4096;
+
+/// Each zone's smallest and largest time.
+type Zones = Arc<[(DateTime, DateTime)]>;
+
+/// [`ZONES`]: per segment, its zones.
+static ZONES: LazyLock<Mutex<HashMap<SegmentId, Zones>>> = LazyLock::new(Mutex::default);
+
+/// Segments kept in [`ZONES`] before it starts over (a segment of a million rows holds 245
+/// zones: 4 KB).
+const ZONES_KEPT: usize = 4096;
+
+/// Segments read by zones, for the tests to see the path taken.
+#[cfg(test)]
+static ZONED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A `range` on the event time (`@timestamp`), epoch milliseconds.
+#[derive(Debug, Clone)]
+pub(crate) struct ZonedRange {
+    field: Field,
+    lo: Bound<DateTime>,
+    hi: Bound<DateTime>,
+}
+
+impl ZonedRange {
+    pub(crate) fn new(field: Field, lo: Bound<DateTime>, hi: Bound<DateTime>) -> ZonedRange {
+        ZonedRange { field, lo, hi }
+    }
+}
+
+impl Query for ZonedRange {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let tantivy = if matches!((self.lo, self.hi), (Bound::Unbounded, Bound::Unbounded)) {
+            // No bound: every document with a time, as Elasticsearch answers (tantivy's range
+            // takes at least one bound).
+            let name = enable_scoring.schema().get_field_name(self.field);
+            ExistsQuery::new(name.to_string(), false).weight(enable_scoring)?
+        } else {
+            let term = |d: &DateTime| Term::from_field_date(self.field, *d);
+            RangeQuery::new(self.lo.as_ref().map(term), self.hi.as_ref().map(term))
+                .weight(enable_scoring)?
+        };
+        Ok(Box::new(ZonedWeight {
+            range: self.clone(),
+            tantivy,
+        }))
+    }
+}
+
+struct ZonedWeight {
+    range: ZonedRange,
+    /// tantivy's own range (or `exists`, without bounds): for columns that are not one time
+    /// per document, and to explain.
+    tantivy: Box<dyn Weight>,
+}
+
+impl ZonedRange {
+    /// The inclusive span of column values in the range, if any (an excluded bound moves by
+    /// one nanosecond, the column's finest step).
+    fn span(&self) -> Option<(DateTime, DateTime)> {
+        let step = |d: DateTime, by: i64| {
+            d.into_timestamp_nanos()
+                .checked_add(by)
+                .map(DateTime::from_timestamp_nanos)
+        };
+        let lo = match self.lo {
+            Bound::Included(d) => d,
+            Bound::Excluded(d) => step(d, 1)?,
+            Bound::Unbounded => DateTime::MIN,
+        };
+        let hi = match self.hi {
+            Bound::Included(d) => d,
+            Bound::Excluded(d) => step(d, -1)?,
+            Bound::Unbounded => DateTime::MAX,
+        };
+        (lo <= hi).then_some((lo, hi))
+    }
+}
+
+impl Weight for ZonedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let field = reader.schema().get_field_name(self.range.field);
+        let Some(column) = reader.fast_fields().column_opt::<DateTime>(field)? else {
+            return Ok(Box::new(EmptyScorer));
+        };
+        if column.get_cardinality() != Cardinality::Full {
+            return self.tantivy.scorer(reader, boost);
+        }
+        let values = column.values;
+        let Some((lo, hi)) = self.range.span() else {
+            return Ok(Box::new(EmptyScorer));
+        };
+        if values.num_vals() == 0 || values.max_value() < lo || values.min_value() > hi {
+            return Ok(Box::new(EmptyScorer));
+        }
+        let max_doc = reader.max_doc();
+        if lo <= values.min_value() && values.max_value() <= hi {
+            return Ok(Box::new(ConstScorer::new(AllScorer::new(max_doc), boost)));
+        }
+        let zones = zones(reader.segment_id(), values.as_ref());
+        let cut = zones
+            .iter()
+            .filter(|(min, max)| *max >= lo && *min <= hi && !(lo <= *min && *max <= hi))
+            .count();
+        if cut * 4 > zones.len() {
+            // Rows out of time order (zones as wide as the segment): tantivy's own scan of the
+            // column, which compares many values per instruction, reads it faster.
+            return self.tantivy.scorer(reader, boost);
+        }
+        #[cfg(test)]
+        ZONED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let docs = ZonedDocs::new(values, zones, lo, hi);
+        Ok(Box::new(ConstScorer::new(docs, boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.tantivy.explain(reader, doc)
+    }
+}
+
+/// The zones of a segment's time column, from [`ZONES`] or one pass over it.
+fn zones(segment: SegmentId, values: &dyn ColumnValues<DateTime>) -> Zones {
+    if let Some(zones) = ZONES.lock().get(&segment) {
+        return zones.clone();
+    }
+    let rows = values.num_vals() as usize;
+    let mut block = vec![DateTime::MIN; ZONE];
+    let zones: Zones = (0..rows.div_ceil(ZONE))
+        .map(|z| {
+            let start = z * ZONE;
+            let block = &mut block[..ZONE.min(rows - start)];
+            values.get_range(start as u64, block);
+            block
+                .iter()
+                .fold((DateTime::MAX, DateTime::MIN), |(lo, hi), v| {
+                    (lo.min(*v), hi.max(*v))
+                })
+        })
+        .collect();
+    let mut cache = ZONES.lock();
+    if cache.len() >= ZONES_KEPT {
+        cache.clear();
+    }
+    cache.insert(segment, zones.clone());
+    zones
+}
+
+/// The documents whose time is in `[lo, hi]`, a zone at a time.
+struct ZonedDocs {
+    values: Arc<dyn ColumnValues<DateTime>>,
+    zones: Zones,
+    lo: DateTime,
+    hi: DateTime,
+    /// The next zone to read.
+    next: usize,
+    /// The matches of the zone read last, and the position of the current one.
+    docs: Vec<DocId>,
+    at: usize,
+    scratch: Vec<DateTime>,
+    /// Rows of the zones that overlap the range: the most documents there can be.
+    hint: u32,
+}
+
+impl ZonedDocs {
+    fn new(
+        values: Arc<dyn ColumnValues<DateTime>>,
+        zones: Zones,
+        lo: DateTime,
+        hi: DateTime,
+    ) -> ZonedDocs {
+        let overlapping = zones
+            .iter()
+            .filter(|(min, max)| *max >= lo && *min <= hi)
+            .count();
+        let mut docs = ZonedDocs {
+            values,
+            zones,
+            lo,
+            hi,
+            next: 0,
+            docs: Vec::with_capacity(ZONE),
+            at: 0,
+            scratch: vec![DateTime::MIN; ZONE],
+            hint: (overlapping * ZONE) as u32,
+        };
+        docs.read_zones();
+        docs
+    }
+
+    /// Reads zones from `next` until one holds matches; none left: `docs` is empty.
+    fn read_zones(&mut self) {
+        self.docs.clear();
+        self.at = 0;
+        let rows = self.values.num_vals() as usize;
+        while self.docs.is_empty() && self.next < self.zones.len() {
+            let z = self.next;
+            self.next += 1;
+            let (min, max) = self.zones[z];
+            if max < self.lo || min > self.hi {
+                continue;
+            }
+            let start = z * ZONE;
+            let end = rows.min(start + ZONE);
+            if self.lo <= min && max <= self.hi {
+                self.docs.extend(start as DocId..end as DocId);
+                continue;
+            }
+            let block = &mut self.scratch[..end - start];
+            self.values.get_range(start as u64, block);
+            let (lo, hi) = (self.lo, self.hi);
+            self.docs.extend(
+                block
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| lo <= **v && **v <= hi)
+                    .map(|(i, _)| (start + i) as DocId),
+            );
+        }
+    }
+}
+
+impl DocSet for ZonedDocs {
+    fn advance(&mut self) -> DocId {
+        self.at += 1;
+        if self.at >= self.docs.len() {
+            self.read_zones();
+        }
+        self.doc()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc() >= target {
+            return self.doc();
+        }
+        // A zone after the current one: skip the zones before the target's.
+        let zone = target as usize / ZONE;
+        if self.docs.last().is_none_or(|last| *last < target) && zone >= self.next {
+            self.next = zone;
+            self.read_zones();
+        }
+        loop {
+            if self.docs.is_empty() {
+                return TERMINATED;
+            }
+            self.at += self.docs[self.at..].partition_point(|d| *d < target);
+            if self.at < self.docs.len() {
+                return self.doc();
+            }
+            self.read_zones();
+        }
+    }
+
+    fn doc(&self) -> DocId {
+        self.docs.get(self.at).copied().unwrap_or(TERMINATED)
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.hint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hydrant_index::timestamp::tantivy_date;
+    use serde_json::{Value, json};
+
+    use tantivy::query::AllQuery;
+
+    use super::*;
+    use crate::testing::{T0, corpus};
+
+    /// Documents a second apart, each up to 20 s off its place: rows in rough time order, as
+    /// logs arrive, so that zones overlap their neighbours.
+    fn docs(n: usize) -> Vec<Value> {
+        let mut x = 42u64;
+        (0..n)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let ts = T0 + i as i64 * 1000 + (x >> 33) as i64 % 40_000 - 20_000;
+                json!({"@timestamp": ts, "n": i})
+            })
+            .collect()
+    }
+
+    fn matches(w: &dyn Weight, seg: &SegmentReader) -> Vec<DocId> {
+        let mut s = w.scorer(seg, 1.0).unwrap();
+        let mut out = Vec::new();
+        while s.doc() != TERMINATED {
+            out.push(s.doc());
+            s.advance();
+        }
+        out
+    }
+
+    /// The documents `seek` lands on for targets `step` apart (a conjunction's way of reading).
+    fn seeks(w: &dyn Weight, seg: &SegmentReader, step: u32) -> Vec<DocId> {
+        let mut s = w.scorer(seg, 1.0).unwrap();
+        let mut out = Vec::new();
+        let mut target = 0;
+        while s.doc() != TERMINATED {
+            let doc = if s.doc() < target {
+                s.seek(target)
+            } else {
+                s.doc()
+            };
+            out.push(doc);
+            target = doc.saturating_add(step);
+        }
+        out
+    }
+
+    #[test]
+    fn a_zoned_range_matches_and_seeks_the_documents_tantivys_range_does() {
+        let all = docs(60_000);
+        let c = corpus("zr", &all[..36_000], 1, None);
+        c.append(&all[36_000..]);
+        // Bounds on the times of documents: an excluded bound excludes one.
+        let times: Vec<i64> = all
+            .iter()
+            .map(|d| d["@timestamp"].as_i64().unwrap())
+            .collect();
+        let at = |i: i64| times.get(i as usize).copied().unwrap_or(T0 + i * 1000);
+        use Bound::{Excluded, Included, Unbounded};
+        let cases = [
+            (Included(at(5000)), Unbounded),
+            (Excluded(at(5000)), Unbounded),
+            (Unbounded, Included(at(9000))),
+            (Unbounded, Excluded(at(9000))),
+            (Included(at(7000)), Excluded(at(7100))),
+            (Excluded(at(12_000)), Included(at(26_000))),
+            (Included(at(30_000)), Excluded(at(50_000))),
+            (Included(at(33_000)), Included(at(33_001))),
+            (Included(at(100)), Included(at(100))),
+            (Excluded(at(100)), Excluded(at(100))),
+            (Unbounded, Unbounded),
+            (Included(at(-100)), Included(at(-50))),
+            (Included(at(70_000)), Unbounded),
+            (Included(at(-100)), Included(at(70_000))),
+        ];
+        let mut partial = 0;
+        let zoned_before = ZONED.load(std::sync::atomic::Ordering::Relaxed);
+        for t in c.targets("zr") {
+            let field = t.mapper.fields().timestamp;
+            let scoring = EnableScoring::disabled_from_searcher(&t.searcher);
+            for (lo, hi) in cases {
+                // Every value the documents hold is whole milliseconds; the bounds hit them.
+                let (lo, hi) = (lo.map(tantivy_date), hi.map(tantivy_date));
+                let term = |d: &DateTime| Term::from_field_date(field, *d);
+                let theirs: Box<dyn Weight> = match (lo, hi) {
+                    (Unbounded, Unbounded) => AllQuery.weight(scoring).unwrap(),
+                    _ => RangeQuery::new(lo.as_ref().map(term), hi.as_ref().map(term))
+                        .weight(scoring)
+                        .unwrap(),
+                };
+                let ours = ZonedRange::new(field, lo, hi).weight(scoring).unwrap();
+                for seg in t.searcher.segment_readers() {
+                    let want = matches(theirs.as_ref(), seg);
+                    assert_eq!(matches(ours.as_ref(), seg), want, "{lo:?}..{hi:?}");
+                    if !want.is_empty() && want.len() < seg.max_doc() as usize {
+                        partial += 1;
+                    }
+                    for step in [1, 700, 5000] {
+                        assert_eq!(
+                            seeks(ours.as_ref(), seg, step),
+                            seeks(theirs.as_ref(), seg, step),
+                            "{lo:?}..{hi:?} seeking by {step}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(partial >= 8, "ranges that cut segments: {partial}");
+        let zoned = ZONED.load(std::sync::atomic::Ordering::Relaxed) - zoned_before;
+        assert!(zoned >= 10, "segments read by zones: {zoned}");
+    }
+}
