@@ -15,12 +15,12 @@ bin_dir="$root/target/$PROFILE"
 out="$root/bench/out"
 mkdir -p "$out"
 
-# Starts `hydrant serve` on a free loopback port with a fresh data dir (or SERVE_DATA_DIR, which
+# Starts `hydrant serve` (or SERVE_BIN) on a free loopback port with a fresh data dir (or SERVE_DATA_DIR, which
 # is kept); sets SERVE_PID, SERVE_URL and SERVE_DIR. Extra arguments are environment assignments
 # (HYDRANT_...=...).
 start_serve() {
   SERVE_DIR=$(mktemp -d)
-  env "$@" "$bin_dir/hydrant" serve --listen 127.0.0.1:0 --data-dir "${SERVE_DATA_DIR:-$SERVE_DIR/data}" \
+  env "$@" "${SERVE_BIN:-$bin_dir/hydrant}" serve --listen 127.0.0.1:0 --data-dir "${SERVE_DATA_DIR:-$SERVE_DIR/data}" \
     >"$SERVE_DIR/serve.log" 2>&1 &
   SERVE_PID=$!
   SERVE_URL=""
