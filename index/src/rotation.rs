@@ -25,14 +25,31 @@ pub fn index_for(stream: &str, rotation: Rotation, ts_ms: i64) -> (String, Optio
     let Some(t) = DateTime::<Utc>::from_timestamp_millis(ts_ms) else {
         return (stream.to_string(), None);
     };
-    let (suffix, start, end) = match rotation {
-        Rotation::NoRotation => return (stream.to_string(), None),
+    // Periods at the very ends of chrono's range have no end it can hold: the stream's name.
+    let Some((suffix, start, end)) = period(rotation, t) else {
+        return (stream.to_string(), None);
+    };
+    (
+        format!("{stream}-{suffix}"),
+        Some(Period {
+            start_ms: start.timestamp_millis(),
+            end_ms: end.timestamp_millis(),
+        }),
+    )
+}
+
+/// The suffix, start and end of the period holding `t`; `None` for `NoRotation`, or when the
+/// period reaches past the times chrono holds.
+fn period(rotation: Rotation, t: DateTime<Utc>) -> Option<(String, DateTime<Utc>, DateTime<Utc>)> {
+    Some(match rotation {
+        Rotation::NoRotation => return None,
         Rotation::OneHour => {
-            let start = day_start(t.date_naive()) + Duration::hours(i64::from(t.hour()));
+            let start = day_start(t.date_naive())
+                .checked_add_signed(Duration::hours(i64::from(t.hour())))?;
             (
                 t.format("%Y-%m-%d-%H").to_string(),
                 start,
-                start + Duration::hours(1),
+                start.checked_add_signed(Duration::hours(1))?,
             )
         }
         Rotation::OneDay => {
@@ -40,18 +57,19 @@ pub fn index_for(stream: &str, rotation: Rotation, ts_ms: i64) -> (String, Optio
             (
                 t.format("%Y-%m-%d").to_string(),
                 start,
-                start + Duration::days(1),
+                start.checked_add_signed(Duration::days(1))?,
             )
         }
         Rotation::OneWeek => {
-            let monday =
-                t.date_naive() - Duration::days(i64::from(t.weekday().num_days_from_monday()));
+            let monday = t.date_naive().checked_sub_signed(Duration::days(i64::from(
+                t.weekday().num_days_from_monday(),
+            )))?;
             let start = day_start(monday);
             // A week that starts in the previous year still belongs to this year's week 00.
             let start = start.max(day_start(
                 NaiveDate::from_ymd_opt(t.year(), 1, 1).unwrap_or(monday),
             ));
-            let end = day_start(monday) + Duration::weeks(1);
+            let end = day_start(monday).checked_add_signed(Duration::weeks(1))?;
             let year_end = day_start(NaiveDate::from_ymd_opt(t.year() + 1, 1, 1).unwrap_or(monday));
             (t.format("%Y-w%W").to_string(), start, end.min(year_end))
         }
@@ -69,14 +87,7 @@ pub fn index_for(stream: &str, rotation: Rotation, ts_ms: i64) -> (String, Optio
                 day_start(next),
             )
         }
-    };
-    (
-        format!("{stream}-{suffix}"),
-        Some(Period {
-            start_ms: start.timestamp_millis(),
-            end_ms: end.timestamp_millis(),
-        }),
-    )
+    })
 }
 
 /// [`index_for`] with the last period remembered: the records of one request or delivery
@@ -101,6 +112,9 @@ impl IndexNamer {
 
     /// The index a record with event time `ts_ms` goes to, as [`index_for`] names it.
     pub fn name(&mut self, ts_ms: i64) -> Arc<str> {
+        if self.rotation == Rotation::NoRotation {
+            return self.stream.clone();
+        }
         if let Some((p, name)) = &self.last
             && p.start_ms <= ts_ms
             && ts_ms < p.end_ms
@@ -155,13 +169,16 @@ mod tests {
             Rotation::OneMonth,
         ] {
             let mut namer = IndexNamer::new("web", rotation);
-            // Forward, back across a boundary, far off, and a time chrono cannot place.
+            // Forward, back across a boundary, far off, a time chrono cannot place, and the
+            // last and first times it can (their periods reach past its range).
             for t in [
                 start,
                 start + 1,
                 start,
                 start + 40 * 86_400_000,
                 i64::MAX,
+                DateTime::<Utc>::MAX_UTC.timestamp_millis(),
+                DateTime::<Utc>::MIN_UTC.timestamp_millis(),
                 start,
             ] {
                 assert_eq!(
