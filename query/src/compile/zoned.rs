@@ -5,11 +5,10 @@
 //! every segment whose min–max overlaps the range (the newest segment, for "the last 15
 //! minutes"); this query keeps each segment's per-zone min and max (one pass over the column,
 //! once per segment: a segment never changes) and reads only the zones that overlap, taking
-//! the zones inside the range whole. Where the range cuts more than a quarter of a segment's
-//! zones (rows out of time order), or that holds three zones or fewer, the segment goes to
-//! tantivy's range. The documents it
-//! matches are exactly tantivy's: the same column values compared with the same bounds.
-//! Columns where a document may have no time, or several, go to tantivy's own range.
+//! the zones inside the range whole. A segment of three zones or fewer, or one where the range
+//! cuts more than a quarter of the zones (rows out of time order), goes to tantivy's range, as
+//! do columns where a document may have no time, or several. The documents matched are exactly
+//! tantivy's: the same column values compared with the same bounds.
 
 use std::collections::HashMap;
 use std::ops::Bound;
