@@ -24,7 +24,7 @@ mod geo;
 mod pattern;
 mod prefix;
 mod values;
-mod zoned;
+pub(crate) mod zoned;
 
 pub use bounds::TimeRange;
 pub(crate) use geo::{GeoColumns, GeoField, geo_field};
@@ -250,8 +250,19 @@ impl<'a> Compiler<'a> {
         t
     }
 
-    /// Full text on the `_text` form of `path`.
+    /// Whether `path`'s segments may hold values of `kind` (a path they do not name: maybe).
+    fn may_hold(&self, path: &str, kind: ValueKind) -> bool {
+        self.fields
+            .paths
+            .get(path)
+            .is_none_or(|k| k.contains(&kind))
+    }
+
+    /// Full text on the `_text` form of `path`; none on a path that never held text.
     fn match_text(&mut self, path: &str, text: &str, kind: &MatchKind) -> Option<BoxQuery> {
+        if !self.may_hold(path, ValueKind::Text) {
+            return None;
+        }
         let tokens = self.tokens(text);
         let terms: Vec<Term> = tokens.iter().map(|t| self.text_term(path, t)).collect();
         match_terms(terms, kind)
@@ -391,10 +402,13 @@ impl<'a> Compiler<'a> {
         Ok(match self.mapper.resolve(field) {
             FieldTarget::Dynamic { path } => {
                 // The exact value, a token of the text form, or the number/boolean it spells.
-                let mut parts = vec![
-                    value_eq(self.keyword_term(&path, value)),
-                    term_query(self.text_term(&path, value)),
-                ];
+                let mut parts: Vec<BoxQuery> = Vec::new();
+                if self.may_hold(&path, ValueKind::Keyword) {
+                    parts.push(value_eq(self.keyword_term(&path, value)));
+                }
+                if self.may_hold(&path, ValueKind::Text) {
+                    parts.push(term_query(self.text_term(&path, value)));
+                }
                 parts.extend(self.typed_value_queries(&path, value));
                 union(parts)
             }

@@ -174,6 +174,12 @@ fn numbers_of_dynamic_fields_match_in_any_spelling() {
             (json!({"term": {"n": 5.0}}), 1),
             (json!({"term": {"price": 6.25}}), 1),
             (qs("price:6.25"), 1),
+            // An integer on a path of floats only (its integer reading is left out there), and
+            // on one of integers only (its float reading is).
+            (json!({"term": {"price": 5}}), 1),
+            (qs("price:5"), 1),
+            (qs("n:5"), 1),
+            (qs("n:5 AND price:6.25"), 1),
             (json!({"terms": {"n": [1, 2, "3", 100]}}), 3),
             (json!({"range": {"n": {"gte": 10, "lt": 20}}}), 10),
             (

@@ -56,12 +56,44 @@ pub(super) fn typed(value: &str) -> Vec<Typed> {
 impl Compiler<'_> {
     /// Documents whose `path` holds the number or boolean `value` spells, in any column type.
     pub(super) fn typed_value_queries(&self, path: &str, value: &str) -> Vec<BoxQuery> {
-        let mut out: Vec<BoxQuery> = typed(value)
+        let mut out: Vec<BoxQuery> = self
+            .held_readings(path, typed(value))
             .into_iter()
             .map(|t| self.typed_eq(path, t))
             .collect();
         out.extend(self.date_eq(path, value));
         out
+    }
+
+    /// The readings worth a query on `path`: none when its segments hold no number or boolean,
+    /// else those of the kinds they hold (all of them when none is: tantivy's column range
+    /// reconciles an integer reading with a column of another numeric type). Each reading left
+    /// out is a scan of the whole column saved, and a union of one part is no union.
+    fn held_readings(&self, path: &str, readings: Vec<Typed>) -> Vec<Typed> {
+        let Some(kinds) = self.fields.paths.get(path) else {
+            return readings;
+        };
+        let kind = |t: &Typed| match t {
+            Typed::I64(_) => ValueKind::I64,
+            Typed::U64(_) => ValueKind::U64,
+            Typed::F64(_) => ValueKind::F64,
+            Typed::Bool(_) => ValueKind::Bool,
+        };
+        let numeric = [
+            ValueKind::I64,
+            ValueKind::U64,
+            ValueKind::F64,
+            ValueKind::Bool,
+        ];
+        if !numeric.iter().any(|k| kinds.contains(k)) {
+            return Vec::new();
+        }
+        let held: Vec<Typed> = readings
+            .iter()
+            .copied()
+            .filter(|t| kinds.contains(&kind(t)))
+            .collect();
+        if held.is_empty() { readings } else { held }
     }
 
     /// On a path holding dates (strings date detection made dates), the documents whose date

@@ -15,7 +15,7 @@ use std::ops::Bound;
 use std::sync::{Arc, LazyLock};
 
 use parking_lot::Mutex;
-use tantivy::columnar::{Cardinality, ColumnValues};
+use tantivy::columnar::{Cardinality, Column, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::query::{
     AllScorer, ConstScorer, EmptyScorer, EnableScoring, ExistsQuery, Explanation, Query,
@@ -25,13 +25,13 @@ use tantivy::schema::Field;
 use tantivy::{DateTime, DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
 /// Rows per zone.
-const ZONE: usize = 4096;
+pub(crate) const ZONE: usize = 4096;
 
 /// Each zone's smallest and largest time.
-type Zones = Arc<[(DateTime, DateTime)]>;
+pub(crate) type Zones = Arc<[(DateTime, DateTime)]>;
 
-/// [`ZONES`]: per segment and date field, its zones.
-static ZONES: LazyLock<Mutex<HashMap<(SegmentId, Field), Zones>>> = LazyLock::new(Mutex::default);
+/// [`ZONES`]: per segment and date column (by name), its zones.
+static ZONES: LazyLock<Mutex<HashMap<(SegmentId, String), Zones>>> = LazyLock::new(Mutex::default);
 
 /// Segments kept in [`ZONES`] before it starts over (a segment of a million rows holds 245
 /// zones: 4 KB).
@@ -134,7 +134,7 @@ impl Weight for ZonedWeight {
             }
             return Ok(Box::new(ConstScorer::new(AllScorer::new(max_doc), boost)));
         }
-        let zones = zones((reader.segment_id(), self.range.field), values.as_ref());
+        let zones = zones(reader.segment_id(), field, values.as_ref());
         let cut = zones
             .iter()
             .filter(|(min, max)| *max >= lo && *min <= hi && !(lo <= *min && *max <= hi))
@@ -155,8 +155,24 @@ impl Weight for ZonedWeight {
     }
 }
 
+/// The zones of the date column `name` of `reader`, when there are any to read by: one time
+/// per document (a `Full` column) and more than three zones of rows.
+pub(crate) fn time_zones(
+    reader: &SegmentReader,
+    name: &str,
+    column: &Column<DateTime>,
+) -> Option<Zones> {
+    if column.get_cardinality() != Cardinality::Full
+        || column.values.num_vals() as usize <= 3 * ZONE
+    {
+        return None;
+    }
+    Some(zones(reader.segment_id(), name, column.values.as_ref()))
+}
+
 /// The zones of a segment's time column, from [`ZONES`] or one pass over it.
-fn zones(key: (SegmentId, Field), values: &dyn ColumnValues<DateTime>) -> Zones {
+fn zones(segment: SegmentId, name: &str, values: &dyn ColumnValues<DateTime>) -> Zones {
+    let key = (segment, name.to_string());
     if let Some(zones) = ZONES.lock().get(&key) {
         return zones.clone();
     }

@@ -253,6 +253,8 @@ pub(crate) enum KeyReader {
         /// One numeric column with at most one value per document (a timestamp): read as is,
         /// with no mode to apply (the common sort, newest first, over millions of documents).
         single: bool,
+        /// The column's name (for per-segment facts kept by name, such as its time zones).
+        column: Option<Arc<str>>,
     },
     /// `_index`: the shard's index name, a one-term dictionary (every document has ord 0).
     Index(Arc<str>),
@@ -325,6 +327,7 @@ impl KeyReader {
             missing,
             scratch: Vec::new(),
             single,
+            column: column.map(Arc::from),
         })
     }
 
@@ -368,6 +371,7 @@ impl KeyReader {
                 missing,
                 scratch,
                 single,
+                ..
             } => {
                 if *single {
                     return nums[0].first(doc).unwrap_or(*missing);
@@ -407,6 +411,22 @@ impl KeyReader {
         }
     }
 
+    /// The name and column of a key read from one date per document (`@timestamp`).
+    pub fn date_column(&self) -> Option<(&str, &Column<tantivy::DateTime>)> {
+        match self {
+            KeyReader::Field {
+                nums,
+                single: true,
+                column: Some(name),
+                ..
+            } => match nums.as_slice() {
+                [NumCol::Date(c)] => Some((name, c)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The values of documents `start..start + out.len()` into `out`, when this reader reads
     /// one column every document has exactly one value of (`false`: read them one at a time).
     pub fn read_range(&self, start: DocId, out: &mut [SegVal]) -> bool {
@@ -443,6 +463,44 @@ impl KeyReader {
             NumCol::U64(c) => range(c, start, out, SegVal::UInt),
             NumCol::F64(c) => range(c, start, out, SegVal::Float),
             NumCol::Date(c) => range(c, start, out, |d| SegVal::Int(d.into_timestamp_millis())),
+            NumCol::Bool(_) | NumCol::Ip(_) => false,
+        }
+    }
+
+    /// The values of `docs` into `out` (as long), when this reader reads one column every
+    /// document has exactly one value of (`false`: read them one at a time). One call into the
+    /// column for a block of documents, rather than one per document.
+    pub fn read_docs(&self, docs: &[DocId], out: &mut [SegVal]) -> bool {
+        let KeyReader::Field {
+            nums, single: true, ..
+        } = self
+        else {
+            return false;
+        };
+        fn many<T: PartialOrd + Copy + Default + std::fmt::Debug + Send + Sync + 'static>(
+            c: &Column<T>,
+            docs: &[DocId],
+            out: &mut [SegVal],
+            to: impl Fn(T) -> SegVal,
+        ) -> bool {
+            if !matches!(c.index, ColumnIndex::Full) {
+                return false;
+            }
+            let mut values = [T::default(); 64];
+            for (outs, docs) in out.chunks_mut(values.len()).zip(docs.chunks(values.len())) {
+                let values = &mut values[..outs.len()];
+                c.values.get_vals(docs, values);
+                for (o, v) in outs.iter_mut().zip(values.iter()) {
+                    *o = to(*v);
+                }
+            }
+            true
+        }
+        match &nums[0] {
+            NumCol::I64(c) => many(c, docs, out, SegVal::Int),
+            NumCol::U64(c) => many(c, docs, out, SegVal::UInt),
+            NumCol::F64(c) => many(c, docs, out, SegVal::Float),
+            NumCol::Date(c) => many(c, docs, out, |d| SegVal::Int(d.into_timestamp_millis())),
             NumCol::Bool(_) | NumCol::Ip(_) => false,
         }
     }

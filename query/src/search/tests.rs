@@ -459,3 +459,68 @@ fn a_field_few_documents_have_scores_by_the_documents_that_have_it() {
         "{score} vs {expected}: {a}"
     );
 }
+
+#[test]
+fn a_search_by_time_reads_ahead_in_the_best_zones_and_ranks_the_hits_a_full_pass_does() {
+    // 40,000 documents in rough time order, one segment of ten 4,096-row zones: each a second
+    // apart, every fifth up to 12 s late (the order a shipper's batches arrive in).
+    let time = |i: i64| T0 + i * 1000 - (i % 5) * 3000;
+    let docs: Vec<Value> = (0..40_000)
+        .map(|i| json!({"@timestamp": time(i), "n": i, "kind": if i % 3 == 0 { "a" } else { "b" }}))
+        .collect();
+    let c = corpus("logs", &docs, 1, None);
+    let cases = [
+        (
+            json!({"term": {"kind.keyword": "a"}}),
+            (|i: i64| i % 3 == 0) as fn(i64) -> bool,
+        ),
+        // Matches only in the oldest zone: the read-ahead finds fewer than `k` and leaves
+        // the search as it was.
+        (
+            json!({"bool": {"filter": [{"term": {"kind.keyword": "a"}}, {"range": {"n": {"lt": 2000}}}]}}),
+            |i: i64| i % 3 == 0 && i < 2000,
+        ),
+        // Rarer than one a zone.
+        (
+            json!({"terms": {"n": [3, 17_000, 39_990, 39_999]}}),
+            |i: i64| [3, 17_000, 39_990, 39_999].contains(&i),
+        ),
+        // 82 a zone: the best 500 span seven zones.
+        (
+            json!({"terms": {"n": (0..40_000).step_by(50).collect::<Vec<i64>>()}}),
+            |i: i64| i % 50 == 0,
+        ),
+    ];
+    let before = super::top::SEEDED.load(std::sync::atomic::Ordering::Relaxed);
+    for (case, (query, matches)) in cases.iter().enumerate() {
+        for desc in [true, false] {
+            for (from, size) in [(0, 10), (7, 30), (0, 500)] {
+                let mut want: Vec<i64> = (0..40_000).filter(|i| matches(*i)).collect();
+                want.sort_by_key(|i| time(*i));
+                if desc {
+                    want.reverse();
+                }
+                let want: Vec<i64> = want.into_iter().skip(from).take(size).collect();
+                let a = c.search(
+                    "logs",
+                    json!({
+                        "query": query, "from": from, "size": size, "track_total_hits": true,
+                        "sort": [{"@timestamp": if desc { "desc" } else { "asc" }}],
+                        "aggs": {"k": {"terms": {"field": "kind.keyword"}}},
+                    }),
+                );
+                assert_eq!(
+                    ns(&a),
+                    want,
+                    "case {case} desc {desc} from {from} size {size}"
+                );
+                let total = (0..40_000).filter(|i| matches(*i)).count();
+                assert_eq!(a["hits"]["total"]["value"], total, "case {case}");
+            }
+        }
+    }
+    assert!(
+        super::top::SEEDED.load(std::sync::atomic::Ordering::Relaxed) > before,
+        "the read-ahead was never taken"
+    );
+}

@@ -6,10 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use smallvec::SmallVec;
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal};
+use tantivy::query::{Scorer, Weight};
+use tantivy::{DateTime, DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader};
 
 use super::collector::Candidate;
 use super::sort::{Dir, KeyReader, SegVal, SortValue, cmp_seg};
+use crate::compile::zoned::{self, ZONE, Zones};
 
 /// Documents read from a sort column at a time, last first.
 const BLOCK: usize = 512;
@@ -45,7 +47,37 @@ pub(crate) struct SegmentTop {
     /// The worst of the best `k` at the last cut: a document not better is not kept.
     threshold: Option<Entry>,
     segment: SegmentOrdinal,
+    /// Zones of the first key's times that no document of can be among the best `k` (see
+    /// [`SegmentTop::seed`]).
+    skip: Option<Skip>,
 }
+
+/// A bound on the first key, from `k` documents already known to match, and the time zones of
+/// the segment: a document in a zone whose every time is worse than the bound is not read.
+struct Skip {
+    zones: Zones,
+    bound: DateTime,
+    desc: bool,
+}
+
+impl Skip {
+    #[inline]
+    fn skips(&self, doc: DocId) -> bool {
+        let (min, max) = self.zones[doc as usize / ZONE];
+        if self.desc {
+            max < self.bound
+        } else {
+            min > self.bound
+        }
+    }
+}
+
+/// Segments whose hits skipped zones after [`SegmentTop::seed`] (the tests' way to see it).
+#[cfg(test)]
+pub(crate) static SEEDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Zones read ahead by [`SegmentTop::seed`] at most.
+const SEED_ZONES: usize = 8;
 
 impl SegmentTop {
     pub(crate) fn new(
@@ -65,15 +97,136 @@ impl SegmentTop {
             missing,
             threshold: None,
             segment,
+            skip: None,
         }
     }
 
+    /// Reads ahead in the zones of a segment's time column that hold its best times (the last
+    /// ones, for logs sorted newest first) the documents `weight` matches there, until it has
+    /// `k` of them: the `k`-th best of their times bounds the segment's `k` best, so the pass
+    /// over the whole segment that follows reads no time in a zone whose every time is worse.
+    /// Logs arrive oldest first, so without it every document of a newest-first search beats
+    /// the ones before it and has its time read.
+    ///
+    /// Only for a pass that offers every document `weight` matches (no `search_after`, post
+    /// filter, minimum score or document limit: the caller's to check); a segment whose first
+    /// key is no date column of one time per document, or of a few zones, is left as it is.
+    pub(crate) fn seed(
+        &mut self,
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<()> {
+        if self.k == 0 || self.after.is_some() {
+            return Ok(());
+        }
+        let Some((name, column)) = self.readers.first().and_then(KeyReader::date_column) else {
+            return Ok(());
+        };
+        let Some(zones) = zoned::time_zones(reader, name, column) else {
+            return Ok(());
+        };
+        let desc = self.dirs[0].desc;
+        let mut best: Vec<usize> = (0..zones.len()).collect();
+        if desc {
+            best.sort_unstable_by(|a, b| zones[*b].1.cmp(&zones[*a].1));
+        } else {
+            best.sort_unstable_by(|a, b| zones[*a].0.cmp(&zones[*b].0));
+        }
+        let values = &column.values;
+        let alive = reader.alive_bitset();
+        let max_doc = reader.max_doc();
+        let mut times: Vec<DateTime> = Vec::new();
+        let mut scorer: Option<Box<dyn Scorer>> = None;
+        for zone in best.into_iter().take(SEED_ZONES) {
+            let start = (zone * ZONE) as DocId;
+            let end = max_doc.min(start + ZONE as DocId);
+            // Forward only: a zone before the scorer's place takes a new scorer.
+            let mut s = match scorer.take() {
+                Some(s) if s.doc() <= start => s,
+                _ => weight.scorer(reader, 1.0)?,
+            };
+            let mut doc = if s.doc() < start {
+                s.seek(start)
+            } else {
+                s.doc()
+            };
+            while doc < end {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    times.push(values.get_val(doc));
+                }
+                doc = s.advance();
+            }
+            scorer = Some(s);
+            if times.len() >= self.k {
+                break;
+            }
+        }
+        if times.len() < self.k {
+            return Ok(());
+        }
+        let (_, kth, _) = if desc {
+            times.select_nth_unstable_by(self.k - 1, |a, b| b.cmp(a))
+        } else {
+            times.select_nth_unstable(self.k - 1)
+        };
+        let skip = Skip {
+            zones,
+            bound: *kth,
+            desc,
+        };
+        // Rows out of time order (zones as wide as the segment) skip nothing: the block reads
+        // of `offer_block` are then the faster way.
+        let skipped = (0..skip.zones.len())
+            .filter(|z| skip.skips((z * ZONE) as DocId))
+            .count();
+        if skipped * 2 >= skip.zones.len() {
+            #[cfg(test)]
+            SEEDED.fetch_add(1, AtomicOrdering::Relaxed);
+            self.skip = Some(skip);
+        }
+        Ok(())
+    }
+
     pub(crate) fn offer(&mut self, doc: DocId, score: Score) {
+        if self.skip.as_ref().is_some_and(|s| s.skips(doc)) {
+            return;
+        }
         let first = match self.readers.first_mut() {
             Some(r) => r.read(doc, score),
             None => return,
         };
         self.offer_with_first(doc, score, first);
+    }
+
+    /// Offers a block of documents (in order), their first keys read in one call where the
+    /// column allows.
+    pub(crate) fn offer_block(&mut self, docs: &[DocId]) {
+        let mut firsts = [SegVal::Missing; 64];
+        for docs in docs.chunks(firsts.len()) {
+            let firsts = &mut firsts[..docs.len()];
+            let read = self.skip.is_none()
+                && self
+                    .readers
+                    .first()
+                    .is_some_and(|r| r.read_docs(docs, firsts));
+            if !read {
+                for doc in docs {
+                    self.offer(*doc, 0.0);
+                }
+                continue;
+            }
+            let desc = self.dirs[0].desc;
+            let mut limit = self.int_threshold();
+            for (doc, first) in docs.iter().zip(firsts.iter()) {
+                if let (Some(t), SegVal::Int(v)) = (limit, *first)
+                    && (if desc { v < t } else { v > t })
+                {
+                    continue;
+                }
+                self.offer_with_first(*doc, 0.0, *first);
+                limit = self.int_threshold();
+            }
+        }
     }
 
     /// Offers `doc`, whose first key is `first`.
