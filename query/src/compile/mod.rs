@@ -621,8 +621,23 @@ impl<'a> Compiler<'a> {
                     t
                 })
             };
-            parts.push(Box::new(RangeQuery::new(as_f64(lo), as_f64(hi))));
-            if let (Some(ilo), Some(ihi)) = (int_lower(lo), int_upper(hi)) {
+            let ints = (int_lower(lo), int_upper(hi));
+            // A path has one numeric column per segment, which both forms search (tantivy
+            // converts the bounds to its type): the float form for float columns, the integer
+            // form for exact bounds on integer ones. A path whose segments hold integers only
+            // needs only the integer form, one whose segments hold floats only the float one —
+            // one scan of the column rather than two and a union.
+            let integers_only = !kinds.contains(&ValueKind::F64)
+                && (kinds.contains(&ValueKind::I64) || kinds.contains(&ValueKind::U64));
+            let floats_only = kinds.contains(&ValueKind::F64)
+                && !kinds.contains(&ValueKind::I64)
+                && !kinds.contains(&ValueKind::U64);
+            if !(integers_only && ints.0.is_some() && ints.1.is_some()) {
+                parts.push(Box::new(RangeQuery::new(as_f64(lo), as_f64(hi))));
+            }
+            if let (Some(ilo), Some(ihi)) = ints
+                && !floats_only
+            {
                 let as_i64 = |b: Bound<i64>| {
                     b.map(|x| {
                         let mut t = base();

@@ -188,6 +188,14 @@ fn numbers_of_dynamic_fields_match_in_any_spelling() {
             ),
             (qs("n:>=50"), want(|d| n(d) >= 50)),
             (qs("n:[10 TO 20}"), 10),
+            // Fractional bounds on a path of integers (one integer range) and of floats (one
+            // float range).
+            (json!({"range": {"n": {"gt": 9.5, "lt": 12.5}}}), 3),
+            (json!({"range": {"price": {"gte": 6.2, "lte": 6.3}}}), 1),
+            (
+                qs("price:>6.25"),
+                want(|d| d["price"].as_f64().unwrap() > 6.25),
+            ),
             (json!({"term": {"big": u64::MAX}}), 1),
             (json!({"term": {"big": u64::MAX.to_string()}}), 1),
             (json!({"range": {"n": {"gte": null, "lt": 3}}}), 3),
