@@ -543,7 +543,10 @@ export const board = {
       history.replaceState(null, '', url());
       renderActions();
       sync();
-      await loadFields();
+      // The fields matter to the first load only for value pills (a text field's value is a
+      // phrase): without any, the panels' search goes out at once, beside the field list's.
+      const fieldsLoaded = loadFields();
+      if ((view.filters || []).some((f) => f.query === undefined && !f.exists)) await fieldsLoaded;
       load();
     }
 
