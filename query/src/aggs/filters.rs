@@ -77,13 +77,21 @@ pub(crate) fn compiled_filter(
     Ok(FilterAggregation::new_with_builder(Box::new(compiled)))
 }
 
+/// The `filter` aggregation `name` on `q`; at the top level its query is kept for the fused
+/// pass too.
 fn filter_node(
     p: &mut Planner<'_>,
+    name: &str,
     q: &QueryAst,
     subs: Aggregations,
 ) -> Result<Aggregation, QueryError> {
+    let query: Arc<dyn Query> = Arc::from(p.compile(q)?);
+    if p.depth == 0 {
+        p.filters.push((name.to_string(), query.clone()));
+    }
+    let compiled = Compiled { query: Some(query) };
     Ok(node(
-        AggregationVariants::Filter(compiled_filter(p, q)?),
+        AggregationVariants::Filter(FilterAggregation::new_with_builder(Box::new(compiled))),
         subs,
     ))
 }
@@ -119,9 +127,10 @@ impl Filter {
     pub(crate) fn plan(
         &self,
         p: &mut Planner<'_>,
+        name: &str,
         subs: Aggregations,
     ) -> Result<Aggregation, QueryError> {
-        filter_node(p, &self.query, subs)
+        filter_node(p, name, &self.query, subs)
     }
 
     pub(crate) fn render(
@@ -204,17 +213,18 @@ impl Filters {
     ) -> Result<Vec<(String, Aggregation)>, QueryError> {
         let mut out = Vec::new();
         for (i, (_, q)) in self.filters.iter().enumerate() {
-            out.push((Self::part(name, i), filter_node(p, q, subs.clone())?));
+            let part = Self::part(name, i);
+            let filter = filter_node(p, &part, q, subs.clone())?;
+            out.push((part, filter));
         }
         if self.other.is_some() {
             let rest = QueryAst::Bool(BoolQuery {
                 must_not: self.filters.iter().map(|(_, q)| q.clone()).collect(),
                 ..BoolQuery::default()
             });
-            out.push((
-                Self::part(name, self.filters.len()),
-                filter_node(p, &rest, subs)?,
-            ));
+            let part = Self::part(name, self.filters.len());
+            let filter = filter_node(p, &part, &rest, subs)?;
+            out.push((part, filter));
         }
         Ok(out)
     }

@@ -27,11 +27,14 @@ use tantivy::{DocId, SegmentOrdinal, SegmentReader};
 
 mod columns;
 mod dense;
+mod filtered;
 pub(crate) mod serde_form;
 mod split;
 
 use columns::{BLOCK, Blocks, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
+use filtered::FilteredFused;
+pub(crate) use filtered::{FilterQueries, FilteredPlan};
 use split::SplitFused;
 pub(crate) use split::SplitPlan;
 
@@ -360,6 +363,7 @@ pub struct ShardAggs {
 pub(crate) struct FusedAggs {
     pub hist: Option<Arc<FusedPlan>>,
     pub split: Option<Arc<SplitPlan>>,
+    pub filtered: Option<Arc<FilteredPlan>>,
     /// `None` when no aggregation is left for tantivy.
     pub rest: Option<DistributedAggregationCollector>,
 }
@@ -369,6 +373,7 @@ pub(crate) struct FusedAggs {
 pub struct SegmentAggs {
     fused: Option<Fused>,
     split: Option<SplitFused>,
+    filtered: Option<FilteredFused>,
     tantivy: Option<AggregationSegmentCollector>,
 }
 
@@ -382,7 +387,9 @@ impl ShardAggs {
     ) -> Self {
         ShardAggs {
             all,
-            fused: fused.filter(|f| enabled() && (f.hist.is_some() || f.split.is_some())),
+            fused: fused.filter(|f| {
+                enabled() && (f.hist.is_some() || f.split.is_some() || f.filtered.is_some())
+            }),
             whole: whole.filter(|_| enabled()),
             planned,
         }
@@ -421,7 +428,13 @@ impl ShardAggs {
                 Some(plan) => plan.for_segment(reader)?.ok_or(()),
                 None => Err(()),
             };
-            let takes = f.hist.is_none() == hist.is_err() && f.split.is_none() == split.is_err();
+            let filtered = match &f.filtered {
+                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                None => Err(()),
+            };
+            let takes = f.hist.is_none() == hist.is_err()
+                && f.split.is_none() == split.is_err()
+                && f.filtered.is_none() == filtered.is_err();
             if takes {
                 if let Some(plan) = &f.hist {
                     note_used(&plan.name);
@@ -429,9 +442,19 @@ impl ShardAggs {
                 if let Some(plan) = &f.split {
                     note_used(plan.name());
                 }
+                if let Some(plan) = &f.filtered {
+                    // A `filters`' parts are named `{name}>{i}`.
+                    let mut names: Vec<&str> = plan
+                        .names()
+                        .map(|n| n.split('>').next().unwrap_or(n))
+                        .collect();
+                    names.dedup();
+                    names.into_iter().for_each(note_used);
+                }
                 return Ok(SegmentAggs {
                     fused: hist.ok(),
                     split: split.ok(),
+                    filtered: filtered.ok(),
                     tantivy: match &f.rest {
                         Some(rest) => Some(rest.for_segment(ord, reader)?),
                         None => None,
@@ -442,6 +465,7 @@ impl ShardAggs {
         Ok(SegmentAggs {
             fused: None,
             split: None,
+            filtered: None,
             tantivy: Some(self.all.for_segment(ord, reader)?),
         })
     }
@@ -463,6 +487,9 @@ impl SegmentAggs {
         if let Some(s) = &mut self.split {
             s.collect(doc);
         }
+        if let Some(s) = &mut self.filtered {
+            s.collect(doc);
+        }
         if let Some(t) = &mut self.tantivy {
             t.collect(doc, 0.0);
         }
@@ -478,6 +505,10 @@ impl SegmentAggs {
             s.flush();
             s.read_block(docs);
         }
+        if let Some(s) = &mut self.filtered {
+            s.flush();
+            s.read_block(docs);
+        }
         if let Some(t) = &mut self.tantivy {
             t.collect_block(docs);
         }
@@ -489,11 +520,12 @@ impl SegmentAggs {
             Some(t) => Some(t.harvest()?),
             None => None,
         };
-        if let Some(split) = self.split {
-            let split = split.harvest()?;
+        let split = self.split.map(SplitFused::harvest).transpose()?;
+        let filtered = self.filtered.map(FilteredFused::harvest).transpose()?;
+        for part in split.into_iter().chain(filtered) {
             match &mut tantivy {
-                Some(t) => t.merge_fruits(split)?,
-                None => tantivy = Some(split),
+                Some(t) => t.merge_fruits(part)?,
+                None => tantivy = Some(part),
             }
         }
         Ok(AggFruit::of_segment(

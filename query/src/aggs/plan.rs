@@ -37,6 +37,11 @@ pub(crate) struct Planner<'a> {
     pub registry: ValueSourceRegistry,
     /// The shard's segments (none when planning the structure only).
     pub segments: &'a [SegmentReader],
+    /// How deep in the request the node being planned is (0: top level).
+    pub depth: usize,
+    /// The queries of the top-level `filter` aggregations planned, by name (the fused pass
+    /// reads them).
+    pub filters: super::fused::FilterQueries,
 }
 
 /// A tantivy aggregation node.
@@ -92,7 +97,10 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_node(&mut self, n: &AggNode) -> Result<Vec<(String, Aggregation)>, QueryError> {
-        let subs = self.plan(&n.subs)?;
+        self.depth += 1;
+        let subs = self.plan(&n.subs);
+        self.depth -= 1;
+        let subs = subs?;
         let name = n.name.clone();
         Ok(match &n.kind {
             AggKind::Terms(t) => t.plan_all(self, name, subs)?,
@@ -100,7 +108,8 @@ impl<'a> Planner<'a> {
             AggKind::DateHistogram(d) => vec![(name, d.plan(self, subs)?)],
             AggKind::AutoDateHistogram(a) => vec![(name, a.plan(self, subs)?)],
             AggKind::Range(r) => r.plan(self, &name, subs)?,
-            AggKind::Filter(f) | AggKind::Missing(f, _) => vec![(name, f.plan(self, subs)?)],
+            AggKind::Filter(f) => vec![(name.clone(), f.plan(self, &name, subs)?)],
+            AggKind::Missing(f, _) => vec![(name.clone(), f.plan(self, &name, subs)?)],
             AggKind::Composite(c) => vec![(name, c.plan(self, subs)?)],
             AggKind::MultiTerms(m) => vec![(name, m.plan(self, subs)?)],
             AggKind::Filters(f) => f.plan(self, &name, subs)?,

@@ -305,6 +305,8 @@ impl AggRun {
             bounds: &self.bounds,
             registry: ValueSourceRegistry::default(),
             segments: &[],
+            depth: 0,
+            filters: Vec::new(),
         }
     }
 
@@ -321,7 +323,8 @@ impl AggRun {
         let aggs = p.plan(&self.nodes)?;
         let hist = super::fused::FusedPlan::detect(&aggs);
         let split = super::fused::SplitPlan::detect(&aggs);
-        let fused = (hist.is_some() || split.is_some()).then(|| {
+        let filtered = super::fused::FilteredPlan::detect(&aggs, &p.filters);
+        let fused = (hist.is_some() || split.is_some() || filtered.is_some()).then(|| {
             let mut rest = aggs.clone();
             for name in [
                 hist.as_ref().map(|h| h.name()),
@@ -329,12 +332,14 @@ impl AggRun {
             ]
             .into_iter()
             .flatten()
+            .chain(filtered.iter().flat_map(|f| f.names()))
             {
                 rest.remove(name);
             }
             super::fused::FusedAggs {
                 hist: hist.map(Arc::new),
                 split: split.map(Arc::new),
+                filtered: filtered.map(Arc::new),
                 rest: (!rest.is_empty()).then(|| collector(rest, p.registry.clone())),
             }
         });

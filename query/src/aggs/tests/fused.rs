@@ -421,3 +421,107 @@ fn fused_splits_answer_exactly_as_tantivy_does() {
     ];
     check_cases(cases);
 }
+
+/// `filters` (and `filter`) holding one fused histogram each: the same answers as tantivy's
+/// filter aggregation with its generic histogram, the fused pass taken where it should be.
+#[test]
+fn fused_filters_answer_exactly_as_tantivy_does() {
+    let hist = json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"}});
+    let with_metrics = json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "2h",
+        "min_doc_count": 0, "extended_bounds": {"min": T0 - 3_600_000, "max": T0 + 40 * 3_600_000}},
+        "aggs": {"a": {"avg": {"field": "lat"}}, "st": {"stats": {"field": "n"}}}});
+    let classes = json!([
+        {"query_string": {"query": "status:[200 TO 299]"}},
+        {"query_string": {"query": "status:[300 TO 399]"}},
+        {"range": {"status": {"gte": 400, "lt": 500}}},
+        {"term": {"tag": "t1"}},
+    ]);
+    let cases: Vec<(&str, Value, bool)> = vec![
+        (
+            "ff_classes",
+            json!({"filters": {"filters": classes}, "aggs": {"h": hist}}),
+            true,
+        ),
+        (
+            "ff_metrics",
+            json!({"filters": {"filters": classes}, "aggs": {"h": with_metrics}}),
+            true,
+        ),
+        (
+            "ff_keyed_other",
+            json!({"filters": {"filters": {"ok": {"term": {"status": 200}}, "bad": {"range": {"status": {"gte": 500}}}},
+                "other_bucket_key": "rest"}, "aggs": {"h": hist}}),
+            true,
+        ),
+        (
+            "ff_one",
+            json!({"filter": {"term": {"tag": "t2"}}, "aggs": {"h": with_metrics}}),
+            true,
+        ),
+        // Two sub-aggregations, and a sub-aggregation the fused pass does not take: tantivy's.
+        (
+            "ff_two_subs",
+            json!({"filters": {"filters": classes}, "aggs": {"h": hist, "m": {"max": {"field": "lat"}}}}),
+            false,
+        ),
+        (
+            "ff_terms",
+            json!({"filters": {"filters": classes}, "aggs": {"t": {"terms": {"field": "tag.keyword"}}}}),
+            false,
+        ),
+    ];
+    for (name, agg, expect_fused) in cases {
+        for query in [
+            json!({"match_all": {}}),
+            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
+            json!({"term": {"tag": "t3"}}),
+        ] {
+            for size in [0, 3] {
+                let body = json!({"size": size, "query": query, "aggs": {name: agg},
+                    "sort": [{"@timestamp": "desc"}]});
+                let before = used(name);
+                let fused = run(&body, true);
+                let taken = used(name) - before;
+                let generic = run(&body, false);
+                assert!(fused.get("error").is_none(), "{name}: {fused}");
+                if let Err(at) = same(&fused, &generic, String::new()) {
+                    panic!(
+                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
+                    );
+                }
+                assert!(
+                    fused["aggregations"][name]
+                        .to_string()
+                        .contains("doc_count\":"),
+                    "{name}: {fused}"
+                );
+                assert_eq!(
+                    taken > 0,
+                    expect_fused,
+                    "{name}: the fused pass taken {taken} times"
+                );
+            }
+        }
+    }
+    // And against counts made here: the 2xx class per hour over the whole corpus.
+    let body = json!({"size": 0, "aggs": {"c": {"filters": {"filters": {"ok": {"range": {"status": {"gte": 200, "lt": 300}}}}},
+        "aggs": {"h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"}}}}}});
+    let a = run(&body, true);
+    let mut want: BTreeMap<i64, u64> = BTreeMap::new();
+    for d in live_docs().filter(|d| (200..300).contains(&d["status"].as_i64().unwrap())) {
+        let ts = DateTime::parse_from_rfc3339(d["@timestamp"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        *want.entry(ts - ts.rem_euclid(3_600_000)).or_default() += 1;
+    }
+    let ok = &a["aggregations"]["c"]["buckets"]["ok"];
+    assert_eq!(ok["doc_count"], want.values().sum::<u64>(), "{a}");
+    let got: BTreeMap<i64, u64> = ok["h"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["doc_count"].as_u64().unwrap() > 0)
+        .map(|b| (b["key"].as_i64().unwrap(), b["doc_count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, want);
+}

@@ -1,0 +1,225 @@
+//! `filters` whose queries each hold the same fused histogram — a dashboard's "requests over
+//! time by status class" — collected by the fused pass with one row of buckets per filter.
+//!
+//! tantivy's `filter` aggregation computes each filter's documents of the segment as a bitset
+//! and hands every member to a generic histogram collector of its own. Here the bitsets are
+//! the same, and a block of documents has its times (and metrics) read once for all the
+//! filters and added into each member's row. Taken for the top-level parts of `filters` (and
+//! top-level `filter`s) whose one sub-aggregation is a histogram of the fused pass's shape,
+//! the same in each, up to 64 of them.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::query::{EnableScoring, Query};
+use tantivy::{DocId, DocSet, SegmentReader, TERMINATED, TantivyError};
+
+use super::columns::{BLOCK, Blocks, Raw, Values};
+use super::dense::histogram_part;
+use super::serde_form::Part;
+use super::{Dense, FusedPlan, NONE};
+
+/// Filters one pass takes at most (a document's filters are a bit mask).
+const MAX_PARTS: usize = 64;
+
+/// The filters with their queries, as the planner compiled them for the shard.
+pub(crate) type FilterQueries = Vec<(String, Arc<dyn Query>)>;
+
+/// Top-level `filter` aggregations sharing one fused histogram.
+pub(crate) struct FilteredPlan {
+    /// Each filter's name in tantivy's request, and its query.
+    parts: FilterQueries,
+    hist: Arc<FusedPlan>,
+}
+
+impl std::fmt::Debug for FilteredPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.names().collect();
+        f.debug_struct("FilteredPlan")
+            .field("parts", &names)
+            .field("hist", &self.hist)
+            .finish()
+    }
+}
+
+impl FilteredPlan {
+    /// The plan for the top-level `filter`s of `aggs` whose queries the planner compiled
+    /// (`queries`) and whose one sub-aggregation is the same fused histogram.
+    pub(crate) fn detect(aggs: &Aggregations, queries: &FilterQueries) -> Option<FilteredPlan> {
+        let mut names: Vec<&String> = aggs.keys().collect();
+        names.sort();
+        let mut parts = Vec::new();
+        let mut hist: Option<FusedPlan> = None;
+        for name in names {
+            let agg = &aggs[name];
+            if !matches!(agg.agg, AggregationVariants::Filter(_)) || parts.len() == MAX_PARTS {
+                continue;
+            }
+            let Some((_, query)) = queries.iter().find(|(n, _)| n == name) else {
+                continue;
+            };
+            let mut subs = agg.sub_aggregation.iter();
+            let (Some((sub_name, sub)), None) = (subs.next(), subs.next()) else {
+                continue;
+            };
+            let Some(plan) = FusedPlan::of(sub_name, sub) else {
+                continue;
+            };
+            match &hist {
+                Some(h) if *h != plan => continue,
+                Some(_) => {}
+                None => hist = Some(plan),
+            }
+            parts.push((name.clone(), query.clone()));
+        }
+        Some(FilteredPlan {
+            parts,
+            hist: Arc::new(hist?),
+        })
+    }
+
+    /// The names of the `filter` aggregations this plan answers.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// The collector of one segment, if this path takes it.
+    pub(super) fn for_segment(
+        self: &Arc<Self>,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Option<FilteredFused>> {
+        let rows = self.parts.len();
+        let Some(c) = self.hist.columns(reader, rows)? else {
+            return Ok(None);
+        };
+        let words = (reader.max_doc() as usize).div_ceil(64);
+        let mut members = Vec::with_capacity(rows);
+        for (_, query) in &self.parts {
+            let weight = query.weight(EnableScoring::disabled_from_schema(reader.schema()))?;
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            let mut bits = vec![0u64; words];
+            let mut doc = scorer.doc();
+            while doc != TERMINATED {
+                bits[doc as usize / 64] |= 1 << (doc % 64);
+                doc = scorer.advance();
+            }
+            members.push(bits);
+        }
+        Ok(Some(FilteredFused {
+            plan: self.clone(),
+            members,
+            docs: vec![0; rows],
+            grids: (0..rows)
+                .map(|_| Dense::new(self.hist.clone(), c.base, c.len))
+                .collect(),
+            ts: c.ts,
+            metrics: c.metrics,
+            base: c.base,
+            masks: Box::new([0; BLOCK]),
+            slots: Box::new([NONE; BLOCK]),
+            raw: Raw::new(),
+            pending: Vec::new(),
+        }))
+    }
+}
+
+/// The filters' collector of one segment.
+pub(super) struct FilteredFused {
+    plan: Arc<FilteredPlan>,
+    /// Each filter's documents of the segment, a bit per document.
+    members: Vec<Vec<u64>>,
+    /// Documents per filter (its bucket's count, whether or not their time is in the grid).
+    docs: Vec<u64>,
+    /// Each filter's histogram.
+    grids: Vec<Dense>,
+    ts: Values,
+    metrics: Vec<Values>,
+    base: i64,
+    /// Per document of the block being read, the filters it is in and its bucket (or [`NONE`]).
+    masks: Box<[u64; BLOCK]>,
+    slots: Box<[u32; BLOCK]>,
+    raw: Box<Raw>,
+    /// Documents collected one at a time, read as a block when it is full.
+    pending: Vec<DocId>,
+}
+
+impl Blocks for FilteredFused {
+    fn pending(&mut self) -> &mut Vec<DocId> {
+        &mut self.pending
+    }
+
+    fn read_block(&mut self, docs: &[DocId]) {
+        let hist = &self.plan.hist;
+        let width = hist.metrics.len();
+        for docs in docs.chunks(BLOCK) {
+            let n = docs.len();
+            let (masks, slots) = (&mut self.masks, &mut self.slots);
+            masks[..n].fill(0);
+            slots[..n].fill(NONE);
+            hist.slots(&self.ts, self.base, docs, &mut self.raw, |i, b| {
+                slots[i] = b as u32;
+            });
+            for (p, bits) in self.members.iter().enumerate() {
+                let counts = &mut self.grids[p].counts;
+                let mut members = 0;
+                for (i, doc) in docs.iter().enumerate() {
+                    if (bits[*doc as usize / 64] >> (doc % 64)) & 1 == 0 {
+                        continue;
+                    }
+                    members += 1;
+                    masks[i] |= 1 << p;
+                    if slots[i] != NONE {
+                        counts[slots[i] as usize] += 1;
+                    }
+                }
+                self.docs[p] += members;
+            }
+            for (m, values) in self.metrics.iter().enumerate() {
+                let grids = &mut self.grids;
+                values.each(docs, &mut self.raw, |i, v| {
+                    let slot = slots[i];
+                    if slot == NONE {
+                        return;
+                    }
+                    let mut mask = masks[i];
+                    while mask != 0 {
+                        let p = mask.trailing_zeros() as usize;
+                        mask &= mask - 1;
+                        grids[p].stats[slot as usize * width + m].collect(v);
+                    }
+                });
+            }
+        }
+    }
+}
+
+impl FilteredFused {
+    /// tantivy's intermediate result of each `filter`: its documents and its histogram.
+    pub(super) fn harvest(mut self) -> tantivy::Result<IntermediateAggregationResults> {
+        self.flush();
+        let hist_name = &self.plan.hist.name;
+        let entries = self
+            .plan
+            .parts
+            .iter()
+            .zip(self.docs.iter().zip(&self.grids))
+            .map(|((name, _), (docs, grid))| {
+                let hist = Part::Map(vec![(Part::Text(hist_name.clone()), histogram_part(grid))]);
+                // IntermediateBucketResult::Filter { doc_count, sub_aggregations }.
+                let filter = Part::Variant(
+                    "Filter",
+                    Box::new(Part::Owned(vec![Part::U(*docs), Part::Owned(vec![hist])])),
+                );
+                (
+                    Part::Text(name.clone()),
+                    Part::Variant("Bucket", Box::new(filter)),
+                )
+            })
+            .collect();
+        let all = Part::Owned(vec![Part::Map(entries)]);
+        IntermediateAggregationResults::deserialize(&all)
+            .map_err(|e| TantivyError::InternalError(format!("fused filters: {e}")))
+    }
+}
