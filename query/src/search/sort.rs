@@ -236,6 +236,13 @@ impl NumCol {
     }
 }
 
+/// Which documents [`KeyReader::read_many`] reads: a run from a document on, or a list.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    From(DocId),
+    Docs(&'a [DocId]),
+}
+
 /// How one key's value is read in one segment.
 pub(crate) enum KeyReader {
     Score,
@@ -430,47 +437,16 @@ impl KeyReader {
     /// The values of documents `start..start + out.len()` into `out`, when this reader reads
     /// one column every document has exactly one value of (`false`: read them one at a time).
     pub fn read_range(&self, start: DocId, out: &mut [SegVal]) -> bool {
-        let KeyReader::Field {
-            nums, single: true, ..
-        } = self
-        else {
-            return false;
-        };
-        fn range<T: PartialOrd + Copy + Default + std::fmt::Debug + Send + Sync + 'static>(
-            c: &Column<T>,
-            start: DocId,
-            out: &mut [SegVal],
-            to: impl Fn(T) -> SegVal,
-        ) -> bool {
-            if !matches!(c.index, ColumnIndex::Full) {
-                return false;
-            }
-            let mut values = [T::default(); 512];
-            for (outs, at) in out
-                .chunks_mut(values.len())
-                .zip((start..).step_by(values.len()))
-            {
-                let values = &mut values[..outs.len()];
-                c.values.get_range(u64::from(at), values);
-                for (o, v) in outs.iter_mut().zip(values.iter()) {
-                    *o = to(*v);
-                }
-            }
-            true
-        }
-        match &nums[0] {
-            NumCol::I64(c) => range(c, start, out, SegVal::Int),
-            NumCol::U64(c) => range(c, start, out, SegVal::UInt),
-            NumCol::F64(c) => range(c, start, out, SegVal::Float),
-            NumCol::Date(c) => range(c, start, out, |d| SegVal::Int(d.into_timestamp_millis())),
-            NumCol::Bool(_) | NumCol::Ip(_) => false,
-        }
+        self.read_many(Rows::From(start), out)
     }
 
-    /// The values of `docs` into `out` (as long), when this reader reads one column every
-    /// document has exactly one value of (`false`: read them one at a time). One call into the
-    /// column for a block of documents, rather than one per document.
+    /// The values of `docs` into `out`, on the same terms: one call into the column for a
+    /// block of documents, rather than one per document.
     pub fn read_docs(&self, docs: &[DocId], out: &mut [SegVal]) -> bool {
+        self.read_many(Rows::Docs(docs), out)
+    }
+
+    fn read_many(&self, rows: Rows<'_>, out: &mut [SegVal]) -> bool {
         let KeyReader::Field {
             nums, single: true, ..
         } = self
@@ -479,17 +455,25 @@ impl KeyReader {
         };
         fn many<T: PartialOrd + Copy + Default + std::fmt::Debug + Send + Sync + 'static>(
             c: &Column<T>,
-            docs: &[DocId],
+            rows: Rows<'_>,
             out: &mut [SegVal],
             to: impl Fn(T) -> SegVal,
         ) -> bool {
             if !matches!(c.index, ColumnIndex::Full) {
                 return false;
             }
-            let mut values = [T::default(); 64];
-            for (outs, docs) in out.chunks_mut(values.len()).zip(docs.chunks(values.len())) {
+            const CHUNK: usize = 128;
+            let mut values = [T::default(); CHUNK];
+            for (i, outs) in out.chunks_mut(CHUNK).enumerate() {
                 let values = &mut values[..outs.len()];
-                c.values.get_vals(docs, values);
+                match rows {
+                    Rows::From(start) => c
+                        .values
+                        .get_range(u64::from(start) + (i * CHUNK) as u64, values),
+                    Rows::Docs(docs) => c
+                        .values
+                        .get_vals(&docs[i * CHUNK..i * CHUNK + outs.len()], values),
+                }
                 for (o, v) in outs.iter_mut().zip(values.iter()) {
                     *o = to(*v);
                 }
@@ -497,10 +481,10 @@ impl KeyReader {
             true
         }
         match &nums[0] {
-            NumCol::I64(c) => many(c, docs, out, SegVal::Int),
-            NumCol::U64(c) => many(c, docs, out, SegVal::UInt),
-            NumCol::F64(c) => many(c, docs, out, SegVal::Float),
-            NumCol::Date(c) => many(c, docs, out, |d| SegVal::Int(d.into_timestamp_millis())),
+            NumCol::I64(c) => many(c, rows, out, SegVal::Int),
+            NumCol::U64(c) => many(c, rows, out, SegVal::UInt),
+            NumCol::F64(c) => many(c, rows, out, SegVal::Float),
+            NumCol::Date(c) => many(c, rows, out, |d| SegVal::Int(d.into_timestamp_millis())),
             NumCol::Bool(_) | NumCol::Ip(_) => false,
         }
     }

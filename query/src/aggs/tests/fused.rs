@@ -154,8 +154,13 @@ fn check_cases(cases: Vec<(&str, Value, Option<bool>)>) {
                         "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
                     );
                 }
-                let buckets = fused["aggregations"][name]["buckets"].as_array().unwrap();
-                assert!(!buckets.is_empty(), "{name}: {fused}");
+                // Some bucket answered (a `filter` is one bucket, without a list).
+                assert!(
+                    fused["aggregations"][name]
+                        .to_string()
+                        .contains("\"doc_count\":"),
+                    "{name}: {fused}"
+                );
                 match expect_fused {
                     Some(true) => assert!(taken > 0, "{name}: the fused pass was not taken"),
                     Some(false) => assert_eq!(taken, 0, "{name}: the fused pass was taken"),
@@ -470,39 +475,12 @@ fn fused_filters_answer_exactly_as_tantivy_does() {
             false,
         ),
     ];
-    for (name, agg, expect_fused) in cases {
-        for query in [
-            json!({"match_all": {}}),
-            json!({"range": {"@timestamp": {"gte": T0 + 2 * 3_600_000, "lt": T0 + 30 * 3_600_000}}}),
-            json!({"term": {"tag": "t3"}}),
-        ] {
-            for size in [0, 3] {
-                let body = json!({"size": size, "query": query, "aggs": {name: agg},
-                    "sort": [{"@timestamp": "desc"}]});
-                let before = used(name);
-                let fused = run(&body, true);
-                let taken = used(name) - before;
-                let generic = run(&body, false);
-                assert!(fused.get("error").is_none(), "{name}: {fused}");
-                if let Err(at) = same(&fused, &generic, String::new()) {
-                    panic!(
-                        "{name} {query} size {size}: differs at {at}\nfused: {fused}\ngeneric: {generic}"
-                    );
-                }
-                assert!(
-                    fused["aggregations"][name]
-                        .to_string()
-                        .contains("doc_count\":"),
-                    "{name}: {fused}"
-                );
-                assert_eq!(
-                    taken > 0,
-                    expect_fused,
-                    "{name}: the fused pass taken {taken} times"
-                );
-            }
-        }
-    }
+    check_cases(
+        cases
+            .into_iter()
+            .map(|(name, agg, fused)| (name, agg, Some(fused)))
+            .collect(),
+    );
     // And against counts made here: the 2xx class per hour over the whole corpus.
     let body = json!({"size": 0, "aggs": {"c": {"filters": {"filters": {"ok": {"range": {"status": {"gte": 200, "lt": 300}}}}},
         "aggs": {"h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"}}}}}});
