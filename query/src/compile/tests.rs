@@ -481,3 +481,34 @@ fn multi_match_over_patterns_and_across_fields_and_exists_on_objects() {
         ],
     );
 }
+
+/// A number on a path whose segments hold integers in one and floats in another (two columns
+/// of the path across the shard, one per segment): found in both, an integer past 2⁵³ exactly,
+/// and scored 1 as on Elasticsearch's numeric fields — not once per reading of the value.
+#[test]
+fn numbers_on_a_path_of_integers_and_floats_match_exactly_and_score_one() {
+    let big = (1i64 << 60) + 1;
+    let c = corpus("nums", &[json!({"v": 5}), json!({"v": big})], 1, None);
+    c.append(&[json!({"v": 5.0}), json!({"v": 7.5})]);
+    let hits = |q: Value| {
+        let a = c.search("nums", json!({"query": q}));
+        let mut out: Vec<(String, f64)> = a["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["_source"]["v"].to_string(), h["_score"].as_f64().unwrap()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
+    assert_eq!(
+        hits(json!({"term": {"v": 5}})),
+        [("5".to_string(), 1.0), ("5.0".to_string(), 1.0)]
+    );
+    assert_eq!(hits(json!({"term": {"v": big}})), [(big.to_string(), 1.0)]);
+    assert_eq!(hits(json!({"term": {"v": big - 1}})), []);
+    assert_eq!(
+        hits(json!({"query_string": {"query": "v:7.5"}})),
+        [("7.5".to_string(), 1.0)]
+    );
+}

@@ -13,7 +13,7 @@ use tantivy::columnar::Column;
 use tantivy::query::doc_predicate_query::{
     ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery,
 };
-use tantivy::query::{AllScorer, RangeQuery};
+use tantivy::query::{AllScorer, ConstScoreQuery, RangeQuery};
 use tantivy::{DocId, SegmentReader, Term};
 
 use super::{BoxQuery, Compiler, union};
@@ -56,11 +56,17 @@ pub(super) fn typed(value: &str) -> Vec<Typed> {
 impl Compiler<'_> {
     /// Documents whose `path` holds the number or boolean `value` spells, in any column type.
     pub(super) fn typed_value_queries(&self, path: &str, value: &str) -> Vec<BoxQuery> {
-        let mut out: Vec<BoxQuery> = self
+        let readings: Vec<BoxQuery> = self
             .held_readings(path, typed(value))
             .into_iter()
             .map(|t| self.typed_eq(path, t))
             .collect();
+        let mut out: Vec<BoxQuery> = match readings.len() {
+            // Readings of one value match in one column: a number scores 1, as on
+            // Elasticsearch's numeric fields, not once per reading.
+            2.. => vec![Box::new(ConstScoreQuery::new(union(readings), 1.0))],
+            _ => readings,
+        };
         out.extend(self.date_eq(path, value));
         out
     }
@@ -73,11 +79,14 @@ impl Compiler<'_> {
         let Some(kinds) = self.fields.paths.get(path) else {
             return readings;
         };
-        let kind = |t: &Typed| match t {
-            Typed::I64(_) => ValueKind::I64,
-            Typed::U64(_) => ValueKind::U64,
-            Typed::F64(_) => ValueKind::F64,
-            Typed::Bool(_) => ValueKind::Bool,
+        // An integer reading serves integer columns of either sign (tantivy converts its
+        // bounds to the column's type exactly; a float reading would round them past 2⁵³).
+        let held_by = |t: &Typed| -> &[ValueKind] {
+            match t {
+                Typed::I64(_) | Typed::U64(_) => &[ValueKind::I64, ValueKind::U64],
+                Typed::F64(_) => &[ValueKind::F64],
+                Typed::Bool(_) => &[ValueKind::Bool],
+            }
         };
         let numeric = [
             ValueKind::I64,
@@ -91,7 +100,7 @@ impl Compiler<'_> {
         let held: Vec<Typed> = readings
             .iter()
             .copied()
-            .filter(|t| kinds.contains(&kind(t)))
+            .filter(|t| held_by(t).iter().any(|k| kinds.contains(k)))
             .collect();
         if held.is_empty() { readings } else { held }
     }

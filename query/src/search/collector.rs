@@ -435,7 +435,9 @@ impl Collector for ShardCollector {
             })
         } else {
             let mut segment = self.for_segment(segment_ord, reader)?;
+            // The documents read ahead are offered unscored.
             if segment.offers_every_match()
+                && !self.scoring
                 && let Some(top) = &mut segment.top
             {
                 top.seed(weight, reader)?;

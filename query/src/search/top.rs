@@ -58,12 +58,22 @@ struct Skip {
     zones: Zones,
     bound: DateTime,
     desc: bool,
+    /// The zones read ahead, whose documents were offered then.
+    offered: Vec<bool>,
 }
 
 impl Skip {
+    /// Whether `doc` is not to be offered: its zone holds no time as good as the bound, or it
+    /// was offered when read ahead.
     #[inline]
     fn skips(&self, doc: DocId) -> bool {
-        let (min, max) = self.zones[doc as usize / ZONE];
+        let zone = doc as usize / ZONE;
+        self.worse(zone) || self.offered[zone]
+    }
+
+    /// Whether every time of `zone` is worse than the bound.
+    fn worse(&self, zone: usize) -> bool {
+        let (min, max) = self.zones[zone];
         if self.desc {
             max < self.bound
         } else {
@@ -105,6 +115,8 @@ impl SegmentTop {
     /// ones, for logs sorted newest first) the documents `weight` matches there, until it has
     /// `k` of them: the `k`-th best of their times bounds the segment's `k` best, so the pass
     /// over the whole segment that follows reads no time in a zone whose every time is worse.
+    /// The documents read ahead are offered then (and not again), so a pass cut short by a
+    /// timeout still ranks the best it has seen.
     /// Logs arrive oldest first, so without it every document of a newest-first search beats
     /// the ones before it and has its time read.
     ///
@@ -135,7 +147,8 @@ impl SegmentTop {
         let values = &column.values;
         let alive = reader.alive_bitset();
         let max_doc = reader.max_doc();
-        let mut times: Vec<DateTime> = Vec::new();
+        let mut found: Vec<(DocId, DateTime)> = Vec::new();
+        let mut read = Vec::new();
         let mut scorer: Option<Box<dyn Scorer>> = None;
         for zone in best.into_iter().take(SEED_ZONES) {
             let start = (zone * ZONE) as DocId;
@@ -152,38 +165,48 @@ impl SegmentTop {
             };
             while doc < end {
                 if alive.is_none_or(|a| a.is_alive(doc)) {
-                    times.push(values.get_val(doc));
+                    found.push((doc, values.get_val(doc)));
                 }
                 doc = s.advance();
             }
+            read.push(zone);
             scorer = Some(s);
-            if times.len() >= self.k {
+            if found.len() >= self.k {
                 break;
             }
         }
-        if times.len() < self.k {
+        if found.len() < self.k {
             return Ok(());
         }
+        let mut times: Vec<DateTime> = found.iter().map(|(_, t)| *t).collect();
         let (_, kth, _) = if desc {
             times.select_nth_unstable_by(self.k - 1, |a, b| b.cmp(a))
         } else {
             times.select_nth_unstable(self.k - 1)
         };
-        let skip = Skip {
+        let mut skip = Skip {
             zones,
             bound: *kth,
             desc,
+            offered: Vec::new(),
         };
         // Rows out of time order (zones as wide as the segment) skip nothing: the block reads
-        // of `offer_block` are then the faster way.
-        let skipped = (0..skip.zones.len())
-            .filter(|z| skip.skips((z * ZONE) as DocId))
-            .count();
-        if skipped * 2 >= skip.zones.len() {
-            #[cfg(test)]
-            SEEDED.fetch_add(1, AtomicOrdering::Relaxed);
-            self.skip = Some(skip);
+        // of `offer_block` are then the faster way, and nothing read ahead is kept.
+        let worse = (0..skip.zones.len()).filter(|z| skip.worse(*z)).count();
+        if worse * 2 < skip.zones.len() {
+            return Ok(());
         }
+        #[cfg(test)]
+        SEEDED.fetch_add(1, AtomicOrdering::Relaxed);
+        skip.offered = vec![false; skip.zones.len()];
+        for zone in read {
+            skip.offered[zone] = true;
+        }
+        for (doc, _) in found {
+            let first = self.readers[0].read(doc, 0.0);
+            self.offer_with_first(doc, 0.0, first);
+        }
+        self.skip = Some(skip);
         Ok(())
     }
 

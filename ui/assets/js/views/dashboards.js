@@ -281,6 +281,11 @@ export const board = {
       renderActions();
     }
 
+    // The field list matters to a search only for value pills (a text field's value is a
+    // phrase): `load` waits for it then.
+    let fieldsLoaded = Promise.resolve();
+    const needsFields = (filters) => (filters || []).some((f) => !f.disabled && f.query === undefined && !f.exists && f.value != null);
+
     async function loadFields() {
       try {
         fields = fieldsFromCaps(await api.fieldCaps(index || doc.index || '*'));
@@ -292,6 +297,10 @@ export const board = {
     async function load() {
       if (!doc) return;
       const my = ++token;
+      if (needsFields(view.filters)) {
+        await fieldsLoaded;
+        if (my !== token || destroyed) return;
+      }
       let range;
       try { range = resolveRange(view); } catch (e) { qbar.showError(e.message); return; }
       const interval = autoInterval(range.min, range.max, DASHBOARD_MAX_BUCKETS);
@@ -543,10 +552,8 @@ export const board = {
       history.replaceState(null, '', url());
       renderActions();
       sync();
-      // The fields matter to the first load only for value pills (a text field's value is a
-      // phrase): without any, the panels' search goes out at once, beside the field list's.
-      const fieldsLoaded = loadFields();
-      if ((view.filters || []).some((f) => f.query === undefined && !f.exists)) await fieldsLoaded;
+      // The panels' search goes out at once, beside the field list's (see `load`).
+      fieldsLoaded = loadFields();
       load();
     }
 
