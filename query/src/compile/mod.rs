@@ -633,7 +633,13 @@ impl<'a> Compiler<'a> {
                 && !kinds.contains(&ValueKind::I64)
                 && !kinds.contains(&ValueKind::U64);
             if !(integers_only && ints.0.is_some() && ints.1.is_some()) {
-                parts.push(Box::new(RangeQuery::new(as_f64(lo), as_f64(hi))));
+                let floats: BoxQuery = Box::new(RangeQuery::new(as_f64(lo), as_f64(hi)));
+                parts.push(match hi {
+                    Bound::Included(x) | Bound::Excluded(x) if x < 0.0 => {
+                        values::below_integers(floats, self.value_column(path), x)
+                    }
+                    _ => floats,
+                });
             }
             if let (Some(ilo), Some(ihi)) = ints
                 && !floats_only

@@ -512,3 +512,24 @@ fn numbers_on_a_path_of_integers_and_floats_match_exactly_and_score_one() {
         [("7.5".to_string(), 1.0)]
     );
 }
+
+/// A negative bound on a path holding a number above `i64::MAX` in one segment (an unsigned
+/// column) and floats in another: the unsigned segment holds nothing below zero. (tantivy 0.27
+/// reads a float upper bound below an integer column's minimum as no bound at all.)
+#[test]
+fn negative_bounds_find_nothing_in_an_unsigned_column() {
+    let c = corpus(
+        "unsigned",
+        &[json!({"v": u64::MAX}), json!({"v": 3})],
+        1,
+        None,
+    );
+    c.append(&[json!({"v": 7.5}), json!({"v": -10.5})]);
+    let count =
+        |q: Value| c.search("unsigned", json!({"query": q}))["hits"]["total"]["value"].clone();
+    assert_eq!(count(json!({"range": {"v": {"lt": -5}}})), 1);
+    assert_eq!(count(json!({"range": {"v": {"lte": -0.5}}})), 1);
+    assert_eq!(count(json!({"term": {"v": -10.5}})), 1);
+    assert_eq!(count(json!({"query_string": {"query": "v:<0"}})), 1);
+    assert_eq!(count(json!({"range": {"v": {"gte": 0}}})), 3);
+}

@@ -9,12 +9,18 @@
 use std::ops::{Bound, RangeBounds};
 
 use hydrant_index::ValueKind;
+use std::sync::Arc;
 use tantivy::columnar::Column;
 use tantivy::query::doc_predicate_query::{
     ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery,
 };
-use tantivy::query::{AllScorer, ConstScoreQuery, RangeQuery};
-use tantivy::{DocId, SegmentReader, Term};
+
+use tantivy::columnar::ColumnType;
+use tantivy::query::{
+    AllScorer, ConstScoreQuery, EmptyScorer, EnableScoring, Explanation, Query, RangeQuery, Scorer,
+    Weight,
+};
+use tantivy::{DocId, Score, SegmentReader, TantivyError, Term};
 
 use super::{BoxQuery, Compiler, union};
 use crate::ast::RangeBound;
@@ -169,20 +175,26 @@ impl Compiler<'_> {
         out
     }
 
+    /// The name of `path`'s columns in the exact-value field (`_val.{path}`).
+    pub(super) fn value_column(&self, path: &str) -> String {
+        let schema = self.mapper.schema();
+        format!("{}.{path}", schema.get_field_name(self.value_field()))
+    }
+
     fn typed_eq(&self, path: &str, value: Typed) -> BoxQuery {
         let mut term = Term::from_field_json_path(self.value_field(), path, true);
         match value {
             Typed::I64(i) => term.append_type_and_fast_value(i),
             Typed::U64(u) => term.append_type_and_fast_value(u),
-            Typed::F64(x) => term.append_type_and_fast_value(x),
+            Typed::F64(x) => {
+                term.append_type_and_fast_value(x);
+                if x < 0.0 {
+                    return below_integers(value_eq(term), self.value_column(path), x);
+                }
+            }
             Typed::Bool(b) => {
-                let field = self
-                    .mapper
-                    .schema()
-                    .get_field_name(self.value_field())
-                    .to_string();
                 return Box::new(DocPredicateQuery::from(BoolColumnEq {
-                    column: format!("{field}.{path}"),
+                    column: self.value_column(path),
                     value: b,
                 }));
             }
@@ -260,6 +272,75 @@ pub(super) fn value_eq(t: Term) -> BoxQuery {
         Bound::Included(t.clone()),
         Bound::Included(t),
     ))
+}
+
+/// The float form of a range on a dynamic path (`query`, on column `column`) whose upper bound
+/// `upper` is below zero: in a segment whose column is of integers that cannot reach it, no
+/// document. tantivy 0.27's `transform_from_f64_bounds` reads an upper bound below an integer
+/// type's minimum as no bound, so on its own the range would match every document of a segment
+/// of unsigned integers.
+pub(super) fn below_integers(query: BoxQuery, column: String, upper: f64) -> BoxQuery {
+    Box::new(BelowIntegers {
+        query: Arc::from(query),
+        column,
+        upper,
+    })
+}
+
+#[derive(Debug, Clone)]
+struct BelowIntegers {
+    query: Arc<dyn Query>,
+    column: String,
+    upper: f64,
+}
+
+impl Query for BelowIntegers {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(BelowIntegersWeight {
+            inner: self.query.weight(scoring)?,
+            column: self.column.clone(),
+            upper: self.upper,
+        }))
+    }
+}
+
+struct BelowIntegersWeight {
+    inner: Box<dyn Weight>,
+    column: String,
+    upper: f64,
+}
+
+impl BelowIntegersWeight {
+    /// Whether the segment's column for the path cannot hold a value up to the bound.
+    fn out_of_reach(&self, reader: &SegmentReader) -> tantivy::Result<bool> {
+        let numeric = [ColumnType::I64, ColumnType::U64, ColumnType::F64];
+        let found = reader
+            .fast_fields()
+            .u64_lenient_for_type(Some(&numeric), &self.column)?;
+        Ok(match found.map(|(_, kind)| kind) {
+            Some(ColumnType::U64) => self.upper < 0.0,
+            Some(ColumnType::I64) => self.upper < i64::MIN as f64,
+            _ => false,
+        })
+    }
+}
+
+impl Weight for BelowIntegersWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        if self.out_of_reach(reader)? {
+            return Ok(Box::new(EmptyScorer));
+        }
+        self.inner.scorer(reader, boost)
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if self.out_of_reach(reader)? {
+            return Err(TantivyError::InvalidArgument(format!(
+                "document #({doc}) does not match"
+            )));
+        }
+        self.inner.explain(reader, doc)
+    }
 }
 
 /// Documents whose boolean column `column` holds `value` (any of its values, for arrays).
