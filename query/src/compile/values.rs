@@ -7,15 +7,13 @@
 //! boolean column directly.
 
 use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
 
 use hydrant_index::ValueKind;
-use std::sync::Arc;
-use tantivy::columnar::Column;
+use tantivy::columnar::{Column, ColumnType};
 use tantivy::query::doc_predicate_query::{
     ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery,
 };
-
-use tantivy::columnar::ColumnType;
 use tantivy::query::{
     AllScorer, ConstScoreQuery, EmptyScorer, EnableScoring, Explanation, Query, RangeQuery, Scorer,
     Weight,
