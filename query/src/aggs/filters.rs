@@ -77,8 +77,8 @@ pub(crate) fn compiled_filter(
     Ok(FilterAggregation::new_with_builder(Box::new(compiled)))
 }
 
-/// The `filter` aggregation `name` on `q`; at the top level its query is kept for the fused
-/// pass too.
+/// The `filter` aggregation `name` on `q`; at the top level and one below, its query is kept
+/// for the fused passes too.
 fn filter_node(
     p: &mut Planner<'_>,
     name: &str,
@@ -86,8 +86,13 @@ fn filter_node(
     subs: Aggregations,
 ) -> Result<Aggregation, QueryError> {
     let query: Arc<dyn Query> = Arc::from(p.compile(q)?);
-    if p.depth == 0 {
-        p.filters.push((name.to_string(), query.clone()));
+    if p.depth <= 1 {
+        let mut key = p.path.join(">");
+        if !key.is_empty() {
+            key.push('>');
+        }
+        key.push_str(name);
+        p.filters.push((key, query.clone()));
     }
     let compiled = Compiled { query: Some(query) };
     Ok(node(

@@ -30,6 +30,7 @@ mod dense;
 mod filtered;
 pub(crate) mod serde_form;
 mod split;
+mod terms;
 
 use columns::{BLOCK, Blocks, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
@@ -37,6 +38,8 @@ use filtered::FilteredFused;
 pub(crate) use filtered::{FilterQueries, FilteredPlan};
 use split::SplitFused;
 pub(crate) use split::SplitPlan;
+use terms::TermsFused;
+pub(crate) use terms::TermsPlan;
 
 /// The most memory one segment's or a merged result's dense row may take (a grid finer than
 /// that over a segment's time span goes to tantivy's sparse buckets, which count against the
@@ -219,28 +222,9 @@ impl FusedPlan {
                 _ => return Ok(None),
             }
         };
-        let mut metrics = Vec::with_capacity(self.metrics.len());
-        for m in &self.metrics {
-            let allowed: &[ColumnType] = if m.kind == Kind::Count {
-                &COUNTABLE
-            } else {
-                &NUMBERS_AND_DATES
-            };
-            let values = match single_column(reader, &m.column, allowed)? {
-                None => return Ok(None),
-                Some(None) => Values::Empty,
-                Some(Some((column, kind))) => {
-                    if !NUMBERS_AND_DATES.contains(&kind) {
-                        return Ok(None);
-                    }
-                    match Values::of(column, kind) {
-                        Some(v) => v,
-                        None => return Ok(None),
-                    }
-                }
-            };
-            metrics.push(values);
-        }
+        let Some(metrics) = metric_values(reader, &self.metrics)? else {
+            return Ok(None);
+        };
         Ok(Some(Columns {
             ts,
             base,
@@ -282,6 +266,37 @@ impl FusedPlan {
             }
         });
     }
+}
+
+/// The columns of `metrics` in `reader`, if each is a single-valued column of numbers or dates
+/// (or absent).
+fn metric_values(
+    reader: &SegmentReader,
+    metrics: &[MetricSpec],
+) -> tantivy::Result<Option<Vec<Values>>> {
+    let mut out = Vec::with_capacity(metrics.len());
+    for m in metrics {
+        let allowed: &[ColumnType] = if m.kind == Kind::Count {
+            &COUNTABLE
+        } else {
+            &NUMBERS_AND_DATES
+        };
+        let values = match single_column(reader, &m.column, allowed)? {
+            None => return Ok(None),
+            Some(None) => Values::Empty,
+            Some(Some((column, kind))) => {
+                if !NUMBERS_AND_DATES.contains(&kind) {
+                    return Ok(None);
+                }
+                match Values::of(column, kind) {
+                    Some(v) => v,
+                    None => return Ok(None),
+                }
+            }
+        };
+        out.push(values);
+    }
+    Ok(Some(out))
 }
 
 /// What one segment's pass reads, and its grid there.
@@ -364,6 +379,7 @@ pub(crate) struct FusedAggs {
     pub hist: Option<Arc<FusedPlan>>,
     pub split: Option<Arc<SplitPlan>>,
     pub filtered: Option<Arc<FilteredPlan>>,
+    pub terms: Option<Arc<TermsPlan>>,
     /// `None` when no aggregation is left for tantivy.
     pub rest: Option<DistributedAggregationCollector>,
 }
@@ -374,6 +390,7 @@ pub struct SegmentAggs {
     fused: Option<Fused>,
     split: Option<SplitFused>,
     filtered: Option<FilteredFused>,
+    terms: Option<TermsFused>,
     tantivy: Option<AggregationSegmentCollector>,
 }
 
@@ -388,7 +405,11 @@ impl ShardAggs {
         ShardAggs {
             all,
             fused: fused.filter(|f| {
-                enabled() && (f.hist.is_some() || f.split.is_some() || f.filtered.is_some())
+                enabled()
+                    && (f.hist.is_some()
+                        || f.split.is_some()
+                        || f.filtered.is_some()
+                        || f.terms.is_some())
             }),
             whole: whole.filter(|_| enabled()),
             planned,
@@ -432,14 +453,22 @@ impl ShardAggs {
                 Some(plan) => plan.for_segment(reader)?.ok_or(()),
                 None => Err(()),
             };
+            let terms = match &f.terms {
+                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                None => Err(()),
+            };
             let takes = f.hist.is_none() == hist.is_err()
                 && f.split.is_none() == split.is_err()
-                && f.filtered.is_none() == filtered.is_err();
+                && f.filtered.is_none() == filtered.is_err()
+                && f.terms.is_none() == terms.is_err();
             if takes {
                 if let Some(plan) = &f.hist {
                     note_used(&plan.name);
                 }
                 if let Some(plan) = &f.split {
+                    note_used(plan.name());
+                }
+                if let Some(plan) = &f.terms {
                     note_used(plan.name());
                 }
                 if let Some(plan) = &f.filtered {
@@ -455,6 +484,7 @@ impl ShardAggs {
                     fused: hist.ok(),
                     split: split.ok(),
                     filtered: filtered.ok(),
+                    terms: terms.ok(),
                     tantivy: match &f.rest {
                         Some(rest) => Some(rest.for_segment(ord, reader)?),
                         None => None,
@@ -466,6 +496,7 @@ impl ShardAggs {
             fused: None,
             split: None,
             filtered: None,
+            terms: None,
             tantivy: Some(self.all.for_segment(ord, reader)?),
         })
     }
@@ -490,6 +521,9 @@ impl SegmentAggs {
         if let Some(s) = &mut self.filtered {
             s.collect(doc);
         }
+        if let Some(s) = &mut self.terms {
+            s.collect(doc);
+        }
         if let Some(t) = &mut self.tantivy {
             t.collect(doc, 0.0);
         }
@@ -509,6 +543,10 @@ impl SegmentAggs {
             s.flush();
             s.read_block(docs);
         }
+        if let Some(s) = &mut self.terms {
+            s.flush();
+            s.read_block(docs);
+        }
         if let Some(t) = &mut self.tantivy {
             t.collect_block(docs);
         }
@@ -522,7 +560,8 @@ impl SegmentAggs {
         };
         let split = self.split.map(SplitFused::harvest).transpose()?;
         let filtered = self.filtered.map(FilteredFused::harvest).transpose()?;
-        for part in split.into_iter().chain(filtered) {
+        let terms = self.terms.map(TermsFused::harvest).transpose()?;
+        for part in split.into_iter().chain(filtered).chain(terms) {
             match &mut tantivy {
                 Some(t) => t.merge_fruits(part)?,
                 None => tantivy = Some(part),

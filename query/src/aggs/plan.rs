@@ -39,8 +39,10 @@ pub(crate) struct Planner<'a> {
     pub segments: &'a [SegmentReader],
     /// How deep in the request the node being planned is (0: top level).
     pub depth: usize,
-    /// The queries of the top-level `filter` aggregations planned, by name (the fused pass
-    /// reads them).
+    /// The names of the aggregations above the node being planned.
+    pub path: Vec<String>,
+    /// The queries of the `filter` aggregations planned at the top level, by name, and one
+    /// level below, as `{parent}>{name}` (the fused passes read them).
     pub filters: super::fused::FilterQueries,
 }
 
@@ -98,7 +100,9 @@ impl<'a> Planner<'a> {
 
     fn plan_node(&mut self, n: &AggNode) -> Result<Vec<(String, Aggregation)>, QueryError> {
         self.depth += 1;
+        self.path.push(n.name.clone());
         let subs = self.plan(&n.subs);
+        self.path.pop();
         self.depth -= 1;
         let subs = subs?;
         let name = n.name.clone();

@@ -306,6 +306,7 @@ impl AggRun {
             registry: ValueSourceRegistry::default(),
             segments: &[],
             depth: 0,
+            path: Vec::new(),
             filters: Vec::new(),
         }
     }
@@ -324,11 +325,15 @@ impl AggRun {
         let hist = super::fused::FusedPlan::detect(&aggs);
         let split = super::fused::SplitPlan::detect(&aggs);
         let filtered = super::fused::FilteredPlan::detect(&aggs, &p.filters);
-        let fused = (hist.is_some() || split.is_some() || filtered.is_some()).then(|| {
+        let terms = super::fused::TermsPlan::detect(&aggs, &p.filters)
+            .filter(|t| split.as_ref().is_none_or(|s| s.name() != t.name()));
+        let any = hist.is_some() || split.is_some() || filtered.is_some() || terms.is_some();
+        let fused = any.then(|| {
             let mut rest = aggs.clone();
             for name in [
                 hist.as_ref().map(|h| h.name()),
                 split.as_ref().map(|s| s.name()),
+                terms.as_ref().map(|t| t.name()),
             ]
             .into_iter()
             .flatten()
@@ -340,6 +345,7 @@ impl AggRun {
                 hist: hist.map(Arc::new),
                 split: split.map(Arc::new),
                 filtered: filtered.map(Arc::new),
+                terms: terms.map(Arc::new),
                 rest: (!rest.is_empty()).then(|| collector(rest, p.registry.clone())),
             }
         });

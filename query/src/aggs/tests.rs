@@ -609,6 +609,7 @@ fn too_many_buckets_is_a_typed_error() {
 }
 
 mod fused;
+mod fused_terms;
 mod geo;
 mod more;
 mod top;

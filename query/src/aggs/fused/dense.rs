@@ -16,7 +16,7 @@ use tantivy::aggregation::metric::{
 };
 
 use super::serde_form::{self, Part};
-use super::{FusedPlan, Kind, MAX_DENSE_BYTES};
+use super::{FusedPlan, Kind, MAX_DENSE_BYTES, MetricSpec};
 
 /// tantivy's `IntermediateStats`, collected and merged the same way (Kahan-compensated sums).
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +57,20 @@ impl Stats {
         self.sum = t;
         self.min = self.min.min(value);
         self.max = self.max.max(value);
+    }
+
+    /// tantivy's `compute_metric_value` of a segment's statistics: `prop` is one of `count`,
+    /// `sum`, `min`, `max`, `avg`.
+    pub(super) fn value(&self, prop: &str) -> Option<f64> {
+        let some = self.count > 0;
+        match prop {
+            "count" => Some(self.count as f64),
+            "sum" => Some(self.sum),
+            "min" if some => Some(self.min),
+            "max" if some => Some(self.max),
+            "avg" if some => Some(self.sum / self.count as f64),
+            _ => None,
+        }
     }
 
     /// tantivy's `IntermediateStats::merge_fruits`.
@@ -220,20 +234,7 @@ pub(super) fn histogram_part(dense: &Dense) -> Part<'static> {
             .metrics
             .iter()
             .zip(&dense.stats[i * width..])
-            .map(|(spec, s)| {
-                let stats = serde_form::stats(s.count, [s.sum, s.delta, s.min, s.max]);
-                let (variant, form) = match spec.kind {
-                    Kind::Stats => ("Stats", stats),
-                    Kind::Avg => ("Average", Part::Owned(vec![stats])),
-                    Kind::Sum => ("Sum", Part::Owned(vec![stats])),
-                    Kind::Min => ("Min", Part::Owned(vec![stats])),
-                    Kind::Max => ("Max", Part::Owned(vec![stats])),
-                    Kind::Count => ("Count", Part::Owned(vec![stats])),
-                };
-                let metric =
-                    Part::Variant("Metric", Box::new(Part::Variant(variant, Box::new(form))));
-                (Part::Text(spec.name.clone()), metric)
-            })
+            .map(|(spec, s)| metric_part(spec, s))
             .collect();
         let pos = (dense.base + i as i64) as f64;
         buckets.push(Part::Owned(vec![
@@ -247,6 +248,21 @@ pub(super) fn histogram_part(dense: &Dense) -> Part<'static> {
         Box::new(Part::Owned(vec![Part::B(true), Part::Owned(buckets)])),
     );
     Part::Variant("Bucket", Box::new(histogram))
+}
+
+/// A metric's result in serde form, named: `(name, Metric(variant(stats)))`.
+pub(super) fn metric_part(spec: &MetricSpec, s: &Stats) -> (Part<'static>, Part<'static>) {
+    let stats = serde_form::stats(s.count, [s.sum, s.delta, s.min, s.max]);
+    let (variant, form) = match spec.kind {
+        Kind::Stats => ("Stats", stats),
+        Kind::Avg => ("Average", Part::Owned(vec![stats])),
+        Kind::Sum => ("Sum", Part::Owned(vec![stats])),
+        Kind::Min => ("Min", Part::Owned(vec![stats])),
+        Kind::Max => ("Max", Part::Owned(vec![stats])),
+        Kind::Count => ("Count", Part::Owned(vec![stats])),
+    };
+    let metric = Part::Variant("Metric", Box::new(Part::Variant(variant, Box::new(form))));
+    (Part::Text(spec.name.clone()), metric)
 }
 
 fn metric_result(kind: Kind, s: &Stats) -> tantivy::Result<IntermediateAggregationResult> {

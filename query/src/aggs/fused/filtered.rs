@@ -94,19 +94,11 @@ impl FilteredPlan {
         let Some(c) = self.hist.columns(reader, rows)? else {
             return Ok(None);
         };
-        let words = (reader.max_doc() as usize).div_ceil(64);
-        let mut members = Vec::with_capacity(rows);
-        for (_, query) in &self.parts {
-            let weight = query.weight(EnableScoring::disabled_from_schema(reader.schema()))?;
-            let mut scorer = weight.scorer(reader, 1.0)?;
-            let mut bits = vec![0u64; words];
-            let mut doc = scorer.doc();
-            while doc != TERMINATED {
-                bits[doc as usize / 64] |= 1 << (doc % 64);
-                doc = scorer.advance();
-            }
-            members.push(bits);
-        }
+        let members = self
+            .parts
+            .iter()
+            .map(|(_, query)| members(reader, query.as_ref()))
+            .collect::<tantivy::Result<Vec<_>>>()?;
         Ok(Some(FilteredFused {
             plan: self.clone(),
             members,
@@ -123,6 +115,26 @@ impl FilteredPlan {
             pending: Vec::new(),
         }))
     }
+}
+
+/// The documents of `reader` that `query` matches, a bit per document (as tantivy's `filter`
+/// aggregation finds them).
+pub(super) fn members(reader: &SegmentReader, query: &dyn Query) -> tantivy::Result<Vec<u64>> {
+    let weight = query.weight(EnableScoring::disabled_from_schema(reader.schema()))?;
+    let mut scorer = weight.scorer(reader, 1.0)?;
+    let mut bits = vec![0u64; (reader.max_doc() as usize).div_ceil(64)];
+    let mut doc = scorer.doc();
+    while doc != TERMINATED {
+        bits[doc as usize / 64] |= 1 << (doc % 64);
+        doc = scorer.advance();
+    }
+    Ok(bits)
+}
+
+/// Whether document `doc` is in `bits`.
+#[inline]
+pub(super) fn has(bits: &[u64], doc: DocId) -> bool {
+    (bits[doc as usize / 64] >> (doc % 64)) & 1 == 1
 }
 
 /// The filters' collector of one segment.
@@ -165,7 +177,7 @@ impl Blocks for FilteredFused {
                 let counts = &mut self.grids[p].counts;
                 let mut members = 0;
                 for (i, doc) in docs.iter().enumerate() {
-                    if (bits[*doc as usize / 64] >> (doc % 64)) & 1 == 0 {
+                    if !has(bits, *doc) {
                         continue;
                     }
                     members += 1;
@@ -206,20 +218,24 @@ impl FilteredFused {
             .iter()
             .zip(self.docs.iter().zip(&self.grids))
             .map(|((name, _), (docs, grid))| {
-                let hist = Part::Map(vec![(Part::Text(hist_name.clone()), histogram_part(grid))]);
-                // IntermediateBucketResult::Filter { doc_count, sub_aggregations }.
-                let filter = Part::Variant(
-                    "Filter",
-                    Box::new(Part::Owned(vec![Part::U(*docs), Part::Owned(vec![hist])])),
-                );
-                (
-                    Part::Text(name.clone()),
-                    Part::Variant("Bucket", Box::new(filter)),
-                )
+                let hist = vec![(Part::Text(hist_name.clone()), histogram_part(grid))];
+                (Part::Text(name.clone()), filter_part(*docs, hist))
             })
             .collect();
         let all = Part::Owned(vec![Part::Map(entries)]);
         IntermediateAggregationResults::deserialize(&all)
             .map_err(|e| TantivyError::InternalError(format!("fused filters: {e}")))
     }
+}
+
+/// tantivy's `IntermediateBucketResult::Filter { doc_count, sub_aggregations }` in serde form.
+pub(super) fn filter_part(docs: u64, subs: Vec<(Part<'static>, Part<'static>)>) -> Part<'static> {
+    let filter = Part::Variant(
+        "Filter",
+        Box::new(Part::Owned(vec![
+            Part::U(docs),
+            Part::Owned(vec![Part::Map(subs)]),
+        ])),
+    );
+    Part::Variant("Bucket", Box::new(filter))
 }

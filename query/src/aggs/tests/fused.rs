@@ -28,6 +28,10 @@ fn docs() -> &'static Vec<Value> {
                     "tag": format!("t{}", r.next() % 5),
                 });
                 d["status"] = json!([200, 204, 301, 404, 500, 503][(r.next() % 6) as usize]);
+                // Many terms per segment, most of them tied: 97 clients (about five documents
+                // each in a segment) and 701 hosts (about one).
+                d["client"] = json!(format!("c{}", (i * 7919) % 97));
+                d["host"] = json!(format!("h{}", (i * 104_729) % 701));
                 // Strings and booleans under one name: two columns of one field.
                 d["flag"] = if i % 4 == 0 {
                     json!(i % 8 == 0)
@@ -85,7 +89,7 @@ fn indices(c: &Corpus) -> Vec<String> {
     names
 }
 
-fn live_docs() -> impl Iterator<Item = &'static Value> {
+pub(super) fn live_docs() -> impl Iterator<Item = &'static Value> {
     docs()
         .iter()
         .enumerate()
@@ -93,7 +97,7 @@ fn live_docs() -> impl Iterator<Item = &'static Value> {
         .map(|(_, d)| d)
 }
 
-fn run(body: &Value, fused: bool) -> Value {
+pub(super) fn run(body: &Value, fused: bool) -> Value {
     ENABLED.with(|e| e.set(fused));
     let mut out = fused_corpus().search("fz", body.clone());
     ENABLED.with(|e| e.set(true));
@@ -104,7 +108,7 @@ fn run(body: &Value, fused: bool) -> Value {
 /// Equal, numbers with fractions to within rounding: tantivy's compensated sums run in lanes
 /// whose split depends on how it batches a bucket's documents, so even its own answers differ
 /// in the last bits from one batching to another.
-fn same(a: &Value, b: &Value, at: String) -> Result<(), String> {
+pub(super) fn same(a: &Value, b: &Value, at: String) -> Result<(), String> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
@@ -127,14 +131,14 @@ fn same(a: &Value, b: &Value, at: String) -> Result<(), String> {
     }
 }
 
-fn used(name: &str) -> u64 {
+pub(super) fn used(name: &str) -> u64 {
     USED.lock().get(name).copied().unwrap_or(0)
 }
 
 /// Each case — a name, an aggregation and whether the fused pass must take it (`None`: in some
 /// segments, or not at all) — under three queries, with and without hits: the answer through
 /// the fused pass equals tantivy's, and the pass was taken (or not) as expected.
-fn check_cases(cases: Vec<(&str, Value, Option<bool>)>) {
+pub(super) fn check_cases(cases: Vec<(&str, Value, Option<bool>)>) {
     for (name, agg, expect_fused) in cases {
         for query in [
             json!({"match_all": {}}),
