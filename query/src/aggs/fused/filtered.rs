@@ -131,10 +131,32 @@ pub(super) fn members(reader: &SegmentReader, query: &dyn Query) -> tantivy::Res
     Ok(bits)
 }
 
-/// Whether document `doc` is in `bits`.
+/// Which of `docs` (ascending, at most 64) are in `bits`: bit `i` for `docs[i]`. A block of
+/// consecutive documents (a query that matches most of a segment) is read as a window of one
+/// or two words, not a bit at a time.
 #[inline]
-pub(super) fn has(bits: &[u64], doc: DocId) -> bool {
-    (bits[doc as usize / 64] >> (doc % 64)) & 1 == 1
+pub(super) fn block_bits(bits: &[u64], docs: &[DocId]) -> u64 {
+    let n = docs.len();
+    let (Some(&first), Some(&last)) = (docs.first(), docs.last()) else {
+        return 0;
+    };
+    if (last - first) as usize + 1 == n {
+        let (word, shift) = (first as usize / 64, first % 64);
+        let mut window = bits[word] >> shift;
+        if shift > 0
+            && let Some(next) = bits.get(word + 1)
+        {
+            window |= next << (64 - shift);
+        }
+        return if n == 64 {
+            window
+        } else {
+            window & ((1 << n) - 1)
+        };
+    }
+    docs.iter().enumerate().fold(0, |acc, (i, doc)| {
+        acc | (((bits[*doc as usize / 64] >> (doc % 64)) & 1) << i)
+    })
 }
 
 /// The filters' collector of one segment.
@@ -175,18 +197,16 @@ impl Blocks for FilteredFused {
             });
             for (p, bits) in self.members.iter().enumerate() {
                 let counts = &mut self.grids[p].counts;
-                let mut members = 0;
-                for (i, doc) in docs.iter().enumerate() {
-                    if !has(bits, *doc) {
-                        continue;
-                    }
-                    members += 1;
+                let mut word = block_bits(bits, docs);
+                self.docs[p] += u64::from(word.count_ones());
+                while word != 0 {
+                    let i = word.trailing_zeros() as usize;
+                    word &= word - 1;
                     masks[i] |= 1 << p;
                     if slots[i] != NONE {
                         counts[slots[i] as usize] += 1;
                     }
                 }
-                self.docs[p] += members;
             }
             for (m, values) in self.metrics.iter().enumerate() {
                 let grids = &mut self.grids;

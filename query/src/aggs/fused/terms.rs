@@ -31,7 +31,7 @@ use tantivy::{DocId, SegmentReader, TantivyError};
 
 use super::columns::{BLOCK, Blocks, Raw, Values, single_column};
 use super::dense::{Stats, metric_part};
-use super::filtered::{FilterQueries, filter_part, has, members};
+use super::filtered::{FilterQueries, block_bits, filter_part, members};
 use super::serde_form::Part;
 use super::{Kind, MAX_DENSE_BYTES, MetricSpec, NONE, metric, metric_values, physical};
 
@@ -240,9 +240,11 @@ impl Blocks for TermsFused {
                 });
             }
             for (p, bits) in self.members.iter().enumerate() {
-                for (i, doc) in docs.iter().enumerate() {
-                    let row = rows[i];
-                    if row != NONE && has(bits, *doc) {
+                let mut word = block_bits(bits, docs);
+                while word != 0 {
+                    let row = rows[word.trailing_zeros() as usize];
+                    word &= word - 1;
+                    if row != NONE {
                         self.hits[row as usize * parts + p] += 1;
                     }
                 }
