@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tantivy::aggregation::agg_req::{AggregationVariants, Aggregations};
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::query::{EnableScoring, Query};
-use tantivy::{DocId, DocSet, SegmentReader, TERMINATED, TantivyError};
+use tantivy::{DocId, SegmentReader, TantivyError};
 
 use super::columns::{BLOCK, Blocks, Raw, Values};
 use super::dense::histogram_part;
@@ -121,13 +121,13 @@ impl FilteredPlan {
 /// aggregation finds them).
 pub(super) fn members(reader: &SegmentReader, query: &dyn Query) -> tantivy::Result<Vec<u64>> {
     let weight = query.weight(EnableScoring::disabled_from_schema(reader.schema()))?;
-    let mut scorer = weight.scorer(reader, 1.0)?;
     let mut bits = vec![0u64; (reader.max_doc() as usize).div_ceil(64)];
-    let mut doc = scorer.doc();
-    while doc != TERMINATED {
-        bits[doc as usize / 64] |= 1 << (doc % 64);
-        doc = scorer.advance();
-    }
+    // A block of documents at a time (one virtual call per block, not per document).
+    weight.for_each_no_score(reader, &mut |docs| {
+        for doc in docs {
+            bits[*doc as usize / 64] |= 1 << (doc % 64);
+        }
+    })?;
     Ok(bits)
 }
 
