@@ -14,4 +14,4 @@ echo "== bench smoke: query";    N=5000 RUNS=3 bash bench/query.sh
 echo "== bench smoke: window";   N=5000 RUNS=3 ROUNDS=1 bash bench/window.sh
 echo "== bench smoke: contention"; N=5000 DURATION=3s bash bench/contention.sh
 echo "== bench smoke: pipeline"; N=20000 RUNS=1 bash bench/pipeline.sh
-echo "== bench smoke: ui";       N=2000 RUNS=2 bash bench/ui.sh
+echo "== bench smoke: ui";       N=2000 RUNS=2 COLD_RUNS=2 bash bench/ui.sh
