@@ -31,7 +31,6 @@ mod filtered;
 pub(crate) mod serde_form;
 mod split;
 mod terms;
-mod whole;
 
 use columns::{BLOCK, Blocks, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
@@ -41,7 +40,6 @@ use split::SplitFused;
 pub(crate) use split::SplitPlan;
 use terms::TermsFused;
 pub(crate) use terms::TermsPlan;
-pub(crate) use whole::WholeMetrics;
 
 /// The most memory one segment's or a merged result's dense row may take (a grid finer than
 /// that over a segment's time span goes to tantivy's sparse buckets, which count against the
@@ -372,8 +370,6 @@ pub struct ShardAggs {
     fused: Option<FusedAggs>,
     /// A `terms` that a segment matched whole can count from its column.
     whole: Option<super::whole_terms::WholeTerms>,
-    /// Metrics that a segment matched whole can read from their columns.
-    whole_metrics: Option<WholeMetrics>,
     /// tantivy's request as planned for this shard, written out (for the request cache's key).
     planned: String,
 }
@@ -404,7 +400,6 @@ impl ShardAggs {
         all: DistributedAggregationCollector,
         fused: Option<FusedAggs>,
         whole: Option<super::whole_terms::WholeTerms>,
-        whole_metrics: Option<WholeMetrics>,
         planned: String,
     ) -> Self {
         ShardAggs {
@@ -417,7 +412,6 @@ impl ShardAggs {
                         || f.terms.is_some())
             }),
             whole: whole.filter(|_| enabled()),
-            whole_metrics: whole_metrics.filter(|_| enabled()),
             planned,
         }
     }
@@ -430,13 +424,12 @@ impl ShardAggs {
     /// The results of a segment every document of which matches, when they can be read
     /// without visiting its documents (`None`: collect it).
     pub fn whole_segment(&self, reader: &SegmentReader) -> tantivy::Result<Option<AggFruit>> {
-        let (found, name) = match (&self.whole, &self.whole_metrics) {
-            (Some(w), _) => (w.segment(reader)?, w.name()),
-            (None, Some(m)) => (m.segment(reader)?, m.name()),
-            (None, None) => return Ok(None),
+        let Some(w) = &self.whole else {
+            return Ok(None);
         };
+        let found = w.segment(reader)?;
         if found.is_some() {
-            note_whole(name);
+            note_whole(w.name());
         }
         Ok(found.map(AggFruit::tantivy))
     }

@@ -354,13 +354,11 @@ impl AggRun {
         // order of its hash set. So a shard of one segment is left to tantivy.
         let whole = super::whole_terms::WholeTerms::detect(&aggs)
             .filter(|w| !w.is_distinct() || segments.len() > 1);
-        let whole_metrics = super::fused::WholeMetrics::detect(&aggs);
         let planned = planned_text(&aggs);
         Ok(super::ShardAggs::new(
             collector(aggs, p.registry),
             fused,
             whole,
-            whole_metrics,
             planned,
         ))
     }

@@ -130,16 +130,6 @@ impl Values {
         }
     }
 
-    /// Calls `f` with each stored value, as the `f64` tantivy's collectors read, a block at a
-    /// time.
-    pub(super) fn each_value(&self, mut f: impl FnMut(f64)) {
-        let kind = self.kind();
-        self.each_stored(|v| {
-            f(to_f64(v, kind));
-            true
-        });
-    }
-
     fn kind(&self) -> ColumnType {
         match self {
             Values::Full(_, kind) | Values::Optional(_, kind) => *kind,

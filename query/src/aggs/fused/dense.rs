@@ -265,10 +265,7 @@ pub(super) fn metric_part(spec: &MetricSpec, s: &Stats) -> (Part<'static>, Part<
     (Part::Text(spec.name.clone()), metric)
 }
 
-pub(super) fn metric_result(
-    kind: Kind,
-    s: &Stats,
-) -> tantivy::Result<IntermediateAggregationResult> {
+fn metric_result(kind: Kind, s: &Stats) -> tantivy::Result<IntermediateAggregationResult> {
     let stats = serde_form::stats(s.count, [s.sum, s.delta, s.min, s.max]);
     let wrapped = Part::Seq(std::slice::from_ref(&stats));
     let err = |e: serde::de::value::Error| {
