@@ -29,6 +29,12 @@ pub(super) fn single_column(
     })
 }
 
+/// Whether `field` has exactly one column in `reader` (tantivy makes buckets of every column
+/// of a field: a dynamic field can hold strings and booleans, integers and dates).
+pub(super) fn one_column(reader: &SegmentReader, field: &str) -> tantivy::Result<bool> {
+    Ok(reader.fast_fields().dynamic_column_handles(field)?.len() == 1)
+}
+
 /// A single-valued column's values.
 pub(super) enum Values {
     Full(Arc<dyn ColumnValues<u64>>, ColumnType),

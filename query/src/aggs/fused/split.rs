@@ -23,7 +23,7 @@ use tantivy::columnar::{ColumnType, MonotonicallyMappableToU64};
 use tantivy::index::SegmentId;
 use tantivy::{DocId, SegmentReader, TantivyError};
 
-use super::columns::{BLOCK, Blocks, Raw, Values, single_column};
+use super::columns::{BLOCK, Blocks, Raw, Values, one_column, single_column};
 use super::dense::histogram_part;
 use super::serde_form::Part;
 use super::{Dense, FusedPlan, NONE};
@@ -80,14 +80,7 @@ impl SplitPlan {
         self: &Arc<Self>,
         reader: &SegmentReader,
     ) -> tantivy::Result<Option<SplitFused>> {
-        // tantivy makes buckets of every column of the field (a dynamic field can hold strings
-        // and booleans, integers and dates): only a field of one column is taken.
-        if reader
-            .fast_fields()
-            .dynamic_column_handles(&self.column)?
-            .len()
-            != 1
-        {
+        if !one_column(reader, &self.column)? {
             return Ok(None);
         }
         let Some(Some((column, kind))) = single_column(reader, &self.column, &KEYS)? else {

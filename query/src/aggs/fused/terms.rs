@@ -29,7 +29,7 @@ use tantivy::aggregation::intermediate_agg_result::{
 use tantivy::columnar::{ColumnType, StrColumn};
 use tantivy::{DocId, SegmentReader, TantivyError};
 
-use super::columns::{BLOCK, Blocks, Raw, Values, single_column};
+use super::columns::{BLOCK, Blocks, Raw, Values, one_column, single_column};
 use super::dense::{Stats, metric_part};
 use super::filtered::{FilterQueries, block_bits, filter_part, members};
 use super::serde_form::Part;
@@ -141,14 +141,7 @@ impl TermsPlan {
         self: &Arc<Self>,
         reader: &SegmentReader,
     ) -> tantivy::Result<Option<TermsFused>> {
-        // tantivy makes buckets of every column of the field: only a field of one string
-        // column is taken.
-        if reader
-            .fast_fields()
-            .dynamic_column_handles(&self.column)?
-            .len()
-            != 1
-        {
+        if !one_column(reader, &self.column)? {
             return Ok(None);
         }
         let Some(Some((ords, ColumnType::Str))) =
