@@ -325,8 +325,7 @@ impl AggRun {
         let hist = super::fused::FusedPlan::detect(&aggs);
         let split = super::fused::SplitPlan::detect(&aggs);
         let filtered = super::fused::FilteredPlan::detect(&aggs, &p.filters);
-        let terms = super::fused::TermsPlan::detect(&aggs, &p.filters)
-            .filter(|t| split.as_ref().is_none_or(|s| s.name() != t.name()));
+        let terms = super::fused::TermsPlan::detect(&aggs, &p.filters);
         let any = hist.is_some() || split.is_some() || filtered.is_some() || terms.is_some();
         let fused = any.then(|| {
             let mut rest = aggs.clone();

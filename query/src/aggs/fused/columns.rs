@@ -136,7 +136,8 @@ impl Values {
         }
     }
 
-    fn kind(&self) -> ColumnType {
+    /// The column's type.
+    pub(super) fn kind(&self) -> ColumnType {
         match self {
             Values::Full(_, kind) | Values::Optional(_, kind) => *kind,
             Values::Empty => ColumnType::U64,

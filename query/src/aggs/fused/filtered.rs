@@ -137,6 +137,7 @@ pub(super) fn members(reader: &SegmentReader, query: &dyn Query) -> tantivy::Res
 #[inline]
 pub(super) fn block_bits(bits: &[u64], docs: &[DocId]) -> u64 {
     let n = docs.len();
+    debug_assert!(n <= 64 && docs.is_sorted_by(|a, b| a < b));
     let (Some(&first), Some(&last)) = (docs.first(), docs.last()) else {
         return 0;
     };

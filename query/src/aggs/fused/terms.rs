@@ -13,7 +13,7 @@
 //! at the cut fall the same way, with the same `sum_other_doc_count` and error bound. Taken for
 //! single-valued string columns (the one column of the field) with no `missing`,
 //! `include`/`exclude` or `min_doc_count` other than 1, ordered by count, key or one of its
-//! metrics, whose sub-aggregations are all metrics of the fused pass's kinds or `filter`s with
+//! metrics (not by a sum or average of floats, which tantivy adds in lanes), whose sub-aggregations are all metrics of the fused pass's kinds or `filter`s with
 //! nothing under them.
 
 use std::cmp::Reverse;
@@ -22,7 +22,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
-use tantivy::aggregation::bucket::{Order, OrderTarget};
+use tantivy::aggregation::bucket::{MAX_NUM_TERMS_FOR_PAGED_MAP, Order, OrderTarget};
 use tantivy::aggregation::intermediate_agg_result::{
     IntermediateAggregationResults, IntermediateKey,
 };
@@ -34,6 +34,11 @@ use super::dense::{Stats, metric_part};
 use super::filtered::{FilterQueries, block_bits, filter_part, members};
 use super::serde_form::Part;
 use super::{Kind, MAX_DENSE_BYTES, MetricSpec, NONE, metric, metric_values, physical};
+
+// tantivy lists a segment's terms by ordinal (which the cut below relies on) in the storages
+// it uses below `MAX_NUM_TERMS_FOR_PAGED_MAP` ordinals; a segment this pass takes has fewer
+// (at least 8 bytes per term within `MAX_DENSE_BYTES`).
+const _: () = assert!((MAX_DENSE_BYTES / 8) as u64 <= MAX_NUM_TERMS_FOR_PAGED_MAP);
 
 /// How a segment's terms are ranked before its cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,6 +169,16 @@ impl TermsPlan {
         let Some(metrics) = metric_values(reader, &self.metrics)? else {
             return Ok(None);
         };
+        // tantivy sums a bucket's values in lanes, so a sum of floats can differ from this
+        // pass's in the last bits: ranked by one, the segment is left to tantivy (sums of
+        // integers are exact either way).
+        if let Rank::Metric(m, prop) = self.rank {
+            let summed = matches!(self.metrics[m].kind, Kind::Sum | Kind::Avg)
+                || matches!(prop, "sum" | "avg");
+            if summed && metrics[m].kind() == ColumnType::F64 {
+                return Ok(None);
+            }
+        }
         let members = self
             .filters
             .iter()
