@@ -252,8 +252,11 @@ fn a_backup_that_always_fails_sends_records_to_the_error_prefix_after_retry_dura
     let mut sent = sent;
     sent.sort();
     assert_eq!(raw, sent);
-    assert!(
+    // The counter moves once the error output's write has returned, just after its object
+    // is in the bucket.
+    let counted = common::wait_until(Duration::from_secs(10), || {
         server.metric("hydrant_error_output_records_total{stream=\"web\",destination=\"backup\"}")
             >= 50.0
-    );
+    });
+    assert!(counted, "the error output's records were not counted");
 }

@@ -118,11 +118,13 @@ fn a_rotated_credentials_file_is_used_without_a_restart() {
         proxy.raw("GET", "/", &[], b"").status == 200
     });
     assert!(renewed, "still refused:\n{}", proxy.log_text());
-    assert!(
+    // The log is written by its own thread: the line may land just after the answer.
+    let logged = common::wait_until(Duration::from_secs(10), || {
         proxy
             .log_text()
             .contains("AWS credentials reloaded after a shared file changed")
-    );
+    });
+    assert!(logged, "no reload logged:\n{}", proxy.log_text());
 }
 
 #[test]
