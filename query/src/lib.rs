@@ -21,6 +21,7 @@ mod error;
 #[cfg(feature = "fuzz")]
 #[doc(hidden)]
 pub mod fuzz;
+mod memo;
 mod meta;
 mod msearch;
 mod query_string;

@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+use hydrant_index::mapping::TIMESTAMP_FIELD;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
 use tantivy::aggregation::{AggregationSegmentCollector, DistributedAggregationCollector};
 use tantivy::collector::{Collector, SegmentCollector};
@@ -32,6 +33,7 @@ pub(crate) mod serde_form;
 mod split;
 mod terms;
 
+use crate::compile::TimeRange;
 use columns::{BLOCK, Blocks, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
 use filtered::FilteredFused;
@@ -200,7 +202,12 @@ impl FusedPlan {
 
     /// The columns of `reader` this pass reads and its grid there, if it takes the segment
     /// with `rows` rows of buckets.
-    fn columns(&self, reader: &SegmentReader, rows: usize) -> tantivy::Result<Option<Columns>> {
+    fn columns(
+        &self,
+        reader: &SegmentReader,
+        rows: usize,
+        time: Option<&TimeRange>,
+    ) -> tantivy::Result<Option<Columns>> {
         let Some(Some((ts, ColumnType::DateTime))) =
             single_column(reader, &self.column, &NUMBERS_AND_DATES)?
         else {
@@ -212,7 +219,16 @@ impl FusedPlan {
         let Some((lo, hi)) = ts.bounds() else {
             return Ok(None);
         };
-        let (lo, hi) = (lo.max(self.bounds.0), hi.min(self.bounds.1));
+        // The query's own time range, when it has one, bounds the grid too: a search of the
+        // last 15 minutes over a day's segment holds 15 buckets, not 1,440.
+        let (within_lo, within_hi) = match time {
+            Some(t) if self.column == TIMESTAMP_FIELD => t.nanos_hull(),
+            _ => (f64::MIN, f64::MAX),
+        };
+        let (lo, hi) = (
+            lo.max(self.bounds.0).max(within_lo),
+            hi.min(self.bounds.1).min(within_hi),
+        );
         let base = self.pos(lo) as i64;
         let len = if lo > hi {
             0
@@ -227,19 +243,24 @@ impl FusedPlan {
         };
         Ok(Some(Columns {
             ts,
-            base,
+            grid: Grid { base, lo, hi },
             len,
             metrics,
         }))
     }
 
     /// The collector of one segment, if this path takes it.
-    fn for_segment(self: &Arc<Self>, reader: &SegmentReader) -> tantivy::Result<Option<Fused>> {
-        let Some(c) = self.columns(reader, 1)? else {
+    fn for_segment(
+        self: &Arc<Self>,
+        reader: &SegmentReader,
+        time: Option<&TimeRange>,
+    ) -> tantivy::Result<Option<Fused>> {
+        let Some(c) = self.columns(reader, 1, time)? else {
             return Ok(None);
         };
         Ok(Some(Fused {
-            dense: Dense::new(self.clone(), c.base, c.len),
+            dense: Dense::new(self.clone(), c.grid.base, c.len),
+            grid: c.grid,
             ts: c.ts,
             metrics: c.metrics,
             slots: Box::new([NONE; BLOCK]),
@@ -248,18 +269,18 @@ impl FusedPlan {
         }))
     }
 
-    /// The bucket of each document of `docs` with a time inside the bounds, as `f(i, bucket)`
-    /// (bucket 0 is grid position `base`).
+    /// The bucket of each document of `docs` with a time inside the segment's grid, as
+    /// `f(i, bucket)`.
     #[inline]
     fn slots(
         &self,
         ts: &Values,
-        base: i64,
+        grid: Grid,
         docs: &[DocId],
         raw: &mut Raw,
         mut f: impl FnMut(usize, usize),
     ) {
-        let (lo, hi) = self.bounds;
+        let Grid { base, lo, hi } = grid;
         ts.each(docs, raw, |i, t| {
             if t >= lo && t <= hi {
                 f(i, (self.pos_i64(t) - base) as usize);
@@ -302,11 +323,19 @@ fn metric_values(
 /// What one segment's pass reads, and its grid there.
 struct Columns {
     ts: Values,
-    /// The grid position of bucket 0.
-    base: i64,
+    grid: Grid,
     /// Buckets from `base` to the segment's last time (within the bounds).
     len: usize,
     metrics: Vec<Values>,
+}
+
+/// A segment's grid: the position of its bucket 0, and the times (nanoseconds, inclusive) it
+/// holds. A time outside them is in no bucket.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    base: i64,
+    lo: f64,
+    hi: f64,
 }
 
 const NONE: u32 = u32::MAX;
@@ -314,6 +343,7 @@ const NONE: u32 = u32::MAX;
 /// The fused collector of one segment.
 pub struct Fused {
     dense: Dense,
+    grid: Grid,
     ts: Values,
     metrics: Vec<Values>,
     /// Per document of the block being read, its bucket (or [`NONE`]).
@@ -331,16 +361,16 @@ impl Blocks for Fused {
     fn read_block(&mut self, docs: &[DocId]) {
         let Dense {
             plan,
-            base,
             counts,
             stats,
+            ..
         } = &mut self.dense;
         let width = plan.metrics.len();
-        let base = *base;
+        let grid = self.grid;
         for docs in docs.chunks(BLOCK) {
             let slots = &mut self.slots;
             slots[..docs.len()].fill(NONE);
-            plan.slots(&self.ts, base, docs, &mut self.raw, |i, b| {
+            plan.slots(&self.ts, grid, docs, &mut self.raw, |i, b| {
                 counts[b] += 1;
                 slots[i] = b as u32;
             });
@@ -372,6 +402,9 @@ pub struct ShardAggs {
     whole: Option<super::whole_terms::WholeTerms>,
     /// tantivy's request as planned for this shard, written out (for the request cache's key).
     planned: String,
+    /// The result of a segment skipped unread, built once per shard: building tantivy's
+    /// collectors costs more than a small search's whole work over a day's segments.
+    empty: std::sync::OnceLock<AggFruit>,
 }
 
 /// The aggregations the fused pass takes, and tantivy's collector of the rest.
@@ -413,6 +446,7 @@ impl ShardAggs {
             }),
             whole: whole.filter(|_| enabled()),
             planned,
+            empty: std::sync::OnceLock::new(),
         }
     }
 
@@ -435,22 +469,24 @@ impl ShardAggs {
     }
 
     /// The collector of one segment: the fused passes when each takes it, else tantivy's.
+    /// `time`: the range of event times the query requires, if any.
     pub fn for_segment(
         &self,
         ord: SegmentOrdinal,
         reader: &SegmentReader,
+        time: Option<&TimeRange>,
     ) -> tantivy::Result<SegmentAggs> {
         if let Some(f) = &self.fused {
             let hist = match &f.hist {
-                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                Some(plan) => plan.for_segment(reader, time)?.ok_or(()),
                 None => Err(()),
             };
             let split = match &f.split {
-                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                Some(plan) => plan.for_segment(reader, time)?.ok_or(()),
                 None => Err(()),
             };
             let filtered = match &f.filtered {
-                Some(plan) => plan.for_segment(reader)?.ok_or(()),
+                Some(plan) => plan.for_segment(reader, time)?.ok_or(()),
                 None => Err(()),
             };
             let terms = match &f.terms {
@@ -502,10 +538,13 @@ impl ShardAggs {
     }
 
     /// An empty result of the right shape, for a segment skipped without being read.
+    /// Every segment's is the same (nothing collected), so the first one built is kept.
     pub fn empty(&self, ord: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<AggFruit> {
-        Ok(AggFruit::tantivy(
-            self.all.for_segment(ord, reader)?.harvest()?,
-        ))
+        if let Some(empty) = self.empty.get() {
+            return Ok(empty.clone());
+        }
+        let empty = AggFruit::tantivy(self.all.for_segment(ord, reader)?.harvest()?);
+        Ok(self.empty.get_or_init(|| empty).clone())
     }
 }
 

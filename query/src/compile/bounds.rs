@@ -8,16 +8,50 @@ use std::ops::Bound;
 
 use hydrant_index::FieldTarget;
 use tantivy::SegmentReader;
+use tantivy::index::SegmentId;
 
 use super::{Compiler, date_bound};
 use crate::ast::QueryAst;
 use crate::dates::DateParser;
+use crate::memo::Memo;
 
 /// A range of event times, epoch ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeRange {
     lo: Bound<i64>,
     hi: Bound<i64>,
+}
+
+/// A segment's event times: the smallest and largest `@timestamp` (epoch ms), and whether
+/// every document has exactly one.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    min: i64,
+    max: i64,
+    full: bool,
+}
+
+/// [`Span`]s by segment, read once: every search asks each segment's span to skip it, and
+/// opening the column by name costs more than the question.
+static SPANS: Memo<SegmentId, Option<Span>> = Memo::new(65_536);
+
+/// The segment's event times (`None`: it has none).
+fn span(segment: &SegmentReader) -> Option<Span> {
+    SPANS.get_or(segment.segment_id(), || {
+        let column = segment
+            .fast_fields()
+            .date(hydrant_index::mapping::TIMESTAMP_FIELD)
+            .ok()?;
+        if column.values.num_vals() == 0 {
+            return None;
+        }
+        let ms = |d: tantivy::DateTime| d.into_timestamp_nanos().div_euclid(1_000_000);
+        Some(Span {
+            min: ms(column.min_value()),
+            max: ms(column.max_value()),
+            full: column.get_cardinality() == tantivy::columnar::Cardinality::Full,
+        })
+    })
 }
 
 fn tighter(a: Bound<i64>, b: Bound<i64>, lower: bool) -> Bound<i64> {
@@ -49,6 +83,22 @@ impl TimeRange {
         }
     }
 
+    /// The range in nanoseconds as tantivy's date histogram normalizes times (f64), a
+    /// millisecond wider on each side than the range itself: every time in the range is
+    /// inside it, whatever the column's precision and the f64's rounding.
+    pub fn nanos_hull(&self) -> (f64, f64) {
+        let ns = |ms: i64| ms as f64 * 1_000_000.0;
+        let lo = match self.lo {
+            Bound::Included(v) | Bound::Excluded(v) => ns(v) - 1_000_000.0,
+            Bound::Unbounded => f64::MIN,
+        };
+        let hi = match self.hi {
+            Bound::Included(v) | Bound::Excluded(v) => ns(v) + 2_000_000.0,
+            Bound::Unbounded => f64::MAX,
+        };
+        (lo, hi)
+    }
+
     /// Whether no time in `[min, max]` (epoch ms) is in the range.
     pub fn misses(&self, min: i64, max: i64) -> bool {
         let below = match self.lo {
@@ -67,17 +117,7 @@ impl TimeRange {
     /// Whether no document of `segment` can be in the range: its `@timestamp` column has
     /// values and their min and max lie outside it.
     pub fn misses_segment(&self, segment: &SegmentReader) -> bool {
-        let Ok(column) = segment
-            .fast_fields()
-            .date(hydrant_index::mapping::TIMESTAMP_FIELD)
-        else {
-            return false;
-        };
-        if column.values.num_vals() == 0 {
-            return false;
-        }
-        let ms = |d: tantivy::DateTime| d.into_timestamp_nanos().div_euclid(1_000_000);
-        self.misses(ms(column.min_value()), ms(column.max_value()))
+        span(segment).is_some_and(|s| self.misses(s.min, s.max))
     }
 
     /// Whether every document of `segment` is in the range: it is all time, or each has one
@@ -86,17 +126,14 @@ impl TimeRange {
         if *self == ALL_TIME {
             return true;
         }
-        let Ok(column) = segment
-            .fast_fields()
-            .date(hydrant_index::mapping::TIMESTAMP_FIELD)
+        let Some(Span {
+            min,
+            max,
+            full: true,
+        }) = span(segment)
         else {
             return false;
         };
-        if column.get_cardinality() != tantivy::columnar::Cardinality::Full {
-            return false;
-        }
-        let ms = |d: tantivy::DateTime| d.into_timestamp_nanos().div_euclid(1_000_000);
-        let (min, max) = (ms(column.min_value()), ms(column.max_value()));
         let above_lo = match self.lo {
             Bound::Included(lo) => min >= lo,
             Bound::Excluded(lo) => min > lo,

@@ -10,11 +10,9 @@
 //! do columns where a document may have no time, or several. The documents matched are exactly
 //! tantivy's: the same column values compared with the same bounds.
 
-use std::collections::HashMap;
 use std::ops::Bound;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use parking_lot::Mutex;
 use tantivy::columnar::{Cardinality, Column, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::query::{
@@ -24,18 +22,17 @@ use tantivy::query::{
 use tantivy::schema::Field;
 use tantivy::{DateTime, DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
+use crate::memo::Memo;
+
 /// Rows per zone.
 pub(crate) const ZONE: usize = 4096;
 
 /// Each zone's smallest and largest time.
 pub(crate) type Zones = Arc<[(DateTime, DateTime)]>;
 
-/// [`ZONES`]: per segment and date column (by name), its zones.
-static ZONES: LazyLock<Mutex<HashMap<(SegmentId, String), Zones>>> = LazyLock::new(Mutex::default);
-
-/// Segments kept in [`ZONES`] before it starts over (a segment of a million rows holds 245
-/// zones: 4 KB).
-const ZONES_KEPT: usize = 4096;
+/// Per segment and date column (by name), its zones; 4,096 segments kept (a segment of a
+/// million rows holds 245 zones: 4 KB).
+static ZONES: Memo<(SegmentId, String), Zones> = Memo::new(4096);
 
 #[cfg(test)]
 thread_local! {
@@ -172,30 +169,22 @@ pub(crate) fn time_zones(
 
 /// The zones of a segment's time column, from [`ZONES`] or one pass over it.
 fn zones(segment: SegmentId, name: &str, values: &dyn ColumnValues<DateTime>) -> Zones {
-    let key = (segment, name.to_string());
-    if let Some(zones) = ZONES.lock().get(&key) {
-        return zones.clone();
-    }
-    let rows = values.num_vals() as usize;
-    let mut block = vec![DateTime::MIN; ZONE];
-    let zones: Zones = (0..rows.div_ceil(ZONE))
-        .map(|z| {
-            let start = z * ZONE;
-            let block = &mut block[..ZONE.min(rows - start)];
-            values.get_range(start as u64, block);
-            block
-                .iter()
-                .fold((DateTime::MAX, DateTime::MIN), |(lo, hi), v| {
-                    (lo.min(*v), hi.max(*v))
-                })
-        })
-        .collect();
-    let mut cache = ZONES.lock();
-    if cache.len() >= ZONES_KEPT {
-        cache.clear();
-    }
-    cache.insert(key, zones.clone());
-    zones
+    ZONES.get_or((segment, name.to_string()), || {
+        let rows = values.num_vals() as usize;
+        let mut block = vec![DateTime::MIN; ZONE];
+        (0..rows.div_ceil(ZONE))
+            .map(|z| {
+                let start = z * ZONE;
+                let block = &mut block[..ZONE.min(rows - start)];
+                values.get_range(start as u64, block);
+                block
+                    .iter()
+                    .fold((DateTime::MAX, DateTime::MIN), |(lo, hi), v| {
+                        (lo.min(*v), hi.max(*v))
+                    })
+            })
+            .collect()
+    })
 }
 
 /// The documents whose time is in `[lo, hi]`, a zone at a time.

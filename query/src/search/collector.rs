@@ -349,7 +349,7 @@ impl Collector for ShardCollector {
             None => None,
         };
         let aggs = match &self.aggs {
-            Some(a) => Some(a.for_segment(segment_local_id, segment)?),
+            Some(a) => Some(a.for_segment(segment_local_id, segment, self.reuse.time.as_ref())?),
             None => None,
         };
         let post_filter = match &self.post_filter {

@@ -17,39 +17,29 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
 
 use tantivy::index::SegmentId;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::Field;
 use tantivy::{Searcher, SegmentReader, Term};
 
-/// Documents with the field, per segment and field: segments never change, so a count is
-/// read once. Bounded: emptied when it reaches this many entries.
-const DOCS_WITH_CACHE: usize = 65_536;
+use crate::memo::Memo;
 
-static DOCS_WITH: LazyLock<Mutex<HashMap<(SegmentId, Field), u64>>> = LazyLock::new(Mutex::default);
+/// Documents with the field, per segment and field: segments never change, so a count is
+/// read once; 65,536 kept.
+static DOCS_WITH: Memo<(SegmentId, Field), u64> = Memo::new(65_536);
 
 /// The documents of `reader` with at least one token in `field` (a norm above zero); every
 /// document when the field keeps no norms.
 fn docs_with(reader: &SegmentReader, field: Field) -> u64 {
-    let key = (reader.segment_id(), field);
-    if let Some(n) = DOCS_WITH.lock().ok().and_then(|c| c.get(&key).copied()) {
-        return n;
-    }
-    let n = match reader.fieldnorms_readers().get_field(field) {
-        Ok(Some(norms)) => (0..reader.max_doc())
-            .filter(|doc| norms.fieldnorm_id(*doc) != 0)
-            .count() as u64,
-        _ => u64::from(reader.max_doc()),
-    };
-    if let Ok(mut cache) = DOCS_WITH.lock() {
-        if cache.len() >= DOCS_WITH_CACHE {
-            cache.clear();
+    DOCS_WITH.get_or((reader.segment_id(), field), || {
+        match reader.fieldnorms_readers().get_field(field) {
+            Ok(Some(norms)) => (0..reader.max_doc())
+                .filter(|doc| norms.fieldnorm_id(*doc) != 0)
+                .count() as u64,
+            _ => u64::from(reader.max_doc()),
         }
-        cache.insert(key, n);
-    }
-    n
+    })
 }
 
 /// The statistics of a group of searchers with one schema. Each term's document frequency is

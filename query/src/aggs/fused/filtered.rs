@@ -19,7 +19,8 @@ use tantivy::{DocId, SegmentReader, TantivyError};
 use super::columns::{BLOCK, Blocks, Raw, Values};
 use super::dense::histogram_part;
 use super::serde_form::Part;
-use super::{Dense, FusedPlan, NONE};
+use super::{Dense, FusedPlan, Grid, NONE};
+use crate::compile::TimeRange;
 
 /// Filters one pass takes at most (a document's filters are a bit mask).
 const MAX_PARTS: usize = 64;
@@ -89,9 +90,10 @@ impl FilteredPlan {
     pub(super) fn for_segment(
         self: &Arc<Self>,
         reader: &SegmentReader,
+        time: Option<&TimeRange>,
     ) -> tantivy::Result<Option<FilteredFused>> {
         let rows = self.parts.len();
-        let Some(c) = self.hist.columns(reader, rows)? else {
+        let Some(c) = self.hist.columns(reader, rows, time)? else {
             return Ok(None);
         };
         let members = self
@@ -104,11 +106,11 @@ impl FilteredPlan {
             members,
             docs: vec![0; rows],
             grids: (0..rows)
-                .map(|_| Dense::new(self.hist.clone(), c.base, c.len))
+                .map(|_| Dense::new(self.hist.clone(), c.grid.base, c.len))
                 .collect(),
             ts: c.ts,
             metrics: c.metrics,
-            base: c.base,
+            grid: c.grid,
             masks: Box::new([0; BLOCK]),
             slots: Box::new([NONE; BLOCK]),
             raw: Raw::new(),
@@ -171,7 +173,7 @@ pub(super) struct FilteredFused {
     grids: Vec<Dense>,
     ts: Values,
     metrics: Vec<Values>,
-    base: i64,
+    grid: Grid,
     /// Per document of the block being read, the filters it is in and its bucket (or [`NONE`]).
     masks: Box<[u64; BLOCK]>,
     slots: Box<[u32; BLOCK]>,
@@ -193,7 +195,7 @@ impl Blocks for FilteredFused {
             let (masks, slots) = (&mut self.masks, &mut self.slots);
             masks[..n].fill(0);
             slots[..n].fill(NONE);
-            hist.slots(&self.ts, self.base, docs, &mut self.raw, |i, b| {
+            hist.slots(&self.ts, self.grid, docs, &mut self.raw, |i, b| {
                 slots[i] = b as u32;
             });
             for (p, bits) in self.members.iter().enumerate() {

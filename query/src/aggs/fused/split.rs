@@ -11,10 +11,7 @@
 //! columns with at most one value per document; the `terms` with nothing but that histogram
 //! under it and no `missing`, `include`/`exclude` or `min_doc_count` other than 1.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
-
-use parking_lot::Mutex;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tantivy::aggregation::agg_req::{Aggregation, AggregationVariants, Aggregations};
@@ -26,8 +23,10 @@ use tantivy::{DocId, SegmentReader, TantivyError};
 use super::columns::{BLOCK, Blocks, Raw, Values, one_column, single_column};
 use super::dense::histogram_part;
 use super::serde_form::Part;
-use super::{Dense, FusedPlan, NONE};
+use super::{Dense, FusedPlan, Grid, NONE};
 use crate::aggs::terms::{EXACT_UP_TO, plain_terms};
+use crate::compile::TimeRange;
+use crate::memo::Memo;
 
 /// The key columns this path reads.
 const KEYS: [ColumnType; 3] = [ColumnType::Str, ColumnType::I64, ColumnType::U64];
@@ -79,6 +78,7 @@ impl SplitPlan {
     pub(super) fn for_segment(
         self: &Arc<Self>,
         reader: &SegmentReader,
+        time: Option<&TimeRange>,
     ) -> tantivy::Result<Option<SplitFused>> {
         if !one_column(reader, &self.column)? {
             return Ok(None);
@@ -102,7 +102,7 @@ impl SplitPlan {
         let Some((rows, table)) = Rows::of(reader, &self.column, &keys, min, max, self.keep) else {
             return Ok(None);
         };
-        let Some(c) = self.hist.columns(reader, rows)? else {
+        let Some(c) = self.hist.columns(reader, rows, time)? else {
             return Ok(None);
         };
         Ok(Some(SplitFused {
@@ -114,7 +114,7 @@ impl SplitPlan {
             min,
             ts: c.ts,
             metrics: c.metrics,
-            base: c.base,
+            grid: c.grid,
             len: c.len,
             docs: vec![0; rows],
             grids: (0..rows).map(|_| None).collect(),
@@ -139,7 +139,7 @@ pub(super) struct SplitFused {
     min: u64,
     ts: Values,
     metrics: Vec<Values>,
-    base: i64,
+    grid: Grid,
     len: usize,
     /// Documents per row (the term bucket's count, whether or not its time is in the grid).
     docs: Vec<u64>,
@@ -174,7 +174,7 @@ impl Blocks for SplitFused {
                 }),
             }
             let hist = &self.plan.hist;
-            hist.slots(&self.ts, self.base, docs, &mut self.raw, |i, b| {
+            hist.slots(&self.ts, self.grid, docs, &mut self.raw, |i, b| {
                 slots[i] = b as u32;
             });
             let width = hist.metrics.len();
@@ -188,7 +188,7 @@ impl Blocks for SplitFused {
                     continue;
                 }
                 let grid = self.grids[row as usize]
-                    .get_or_insert_with(|| Dense::new(hist.clone(), self.base, self.len));
+                    .get_or_insert_with(|| Dense::new(hist.clone(), self.grid.base, self.len));
                 grid.counts[slots[i] as usize] += 1;
             }
             for (m, values) in self.metrics.iter().enumerate() {
@@ -212,7 +212,7 @@ impl SplitFused {
     /// holding its histogram.
     pub(super) fn harvest(mut self) -> tantivy::Result<IntermediateAggregationResults> {
         self.flush();
-        let empty = Dense::new(self.plan.hist.clone(), self.base, 0);
+        let empty = Dense::new(self.plan.hist.clone(), self.grid.base, 0);
         let seen: Vec<usize> = (0..self.docs.len()).filter(|r| self.docs[*r] > 0).collect();
         let keys = self.keys_of(&seen)?;
         let mut entries = Vec::with_capacity(seen.len());
@@ -297,15 +297,10 @@ struct Rows;
 /// the smallest).
 type Table = Arc<(usize, Vec<u32>)>;
 
-/// [`TABLES`]: per segment and column, its table (`None`: too many values for one).
-type Tables = HashMap<(SegmentId, String), Option<Table>>;
-
-/// The distinct values of sparse key columns, per segment and column, as [`Rows::table`]
-/// counted them: a segment never changes, and Discover asks for the same split on every search.
-static TABLES: LazyLock<Mutex<Tables>> = LazyLock::new(Mutex::default);
-
-/// Entries of [`TABLES`] before it starts over (each at most [`Rows::MAX_TABLE`] × 4 bytes).
-const TABLES_KEPT: usize = 256;
+/// The distinct values of sparse key columns, per segment and column (`None`: too many values
+/// for one), as [`Rows::table`] counted them: a segment never changes, and Discover asks for the
+/// same split on every search. 256 kept (each at most [`Rows::MAX_TABLE`] × 4 bytes).
+static TABLES: Memo<(SegmentId, String), Option<Table>> = Memo::new(256);
 
 impl Rows {
     /// Widest span of stored values mapped through a table.
@@ -329,20 +324,9 @@ impl Rows {
         if span > Self::MAX_TABLE {
             return None;
         }
-        let key = (reader.segment_id(), column.to_string());
-        let cached = TABLES.lock().get(&key).cloned();
-        let table = match cached {
-            Some(table) => table,
-            None => {
-                let table = Self::table(keys, min, span).map(Arc::new);
-                let mut tables = TABLES.lock();
-                if tables.len() >= TABLES_KEPT {
-                    tables.clear();
-                }
-                tables.insert(key, table.clone());
-                table
-            }
-        }?;
+        let table = TABLES.get_or((reader.segment_id(), column.to_string()), || {
+            Self::table(keys, min, span).map(Arc::new)
+        })?;
         (table.0 as u64 <= keep).then(|| (table.0, Some(table)))
     }
 

@@ -507,3 +507,36 @@ fn fused_filters_answer_exactly_as_tantivy_does() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// A histogram too fine for a segment's whole day (864,000 buckets of 100 ms, past the pass's
+/// memory bound) goes through the fused pass when the query's own time range bounds its grid
+/// (an hour: 36,000 buckets), and answers as tantivy does.
+#[test]
+fn the_query_time_range_bounds_a_fused_grid() {
+    let agg = json!({
+        "date_histogram": {"field": "@timestamp", "fixed_interval": "100ms", "min_doc_count": 1},
+        "aggs": {"l": {"avg": {"field": "lat"}}}
+    });
+    let hour =
+        json!({"range": {"@timestamp": {"gte": T0 + 5 * 3_600_000, "lt": T0 + 6 * 3_600_000}}});
+    let in_filter = json!({"bool": {"filter": [hour.clone(), {"term": {"tag": "t3"}}]}});
+    for (query, bounded) in [
+        (hour, true),
+        (in_filter, true),
+        (json!({"match_all": {}}), false),
+    ] {
+        let body = json!({"size": 0, "query": query, "aggs": {"fz_fine": agg}});
+        let before = used("fz_fine");
+        let fused = run(&body, true);
+        let taken = used("fz_fine") - before;
+        let generic = run(&body, false);
+        if let Err(at) = same(&fused, &generic, String::new()) {
+            panic!("{query}: differs at {at}\nfused: {fused}\ngeneric: {generic}");
+        }
+        let buckets = fused["aggregations"]["fz_fine"]["buckets"]
+            .as_array()
+            .unwrap();
+        assert!(buckets.len() > 10, "{query}: {fused}");
+        assert_eq!(taken > 0, bounded, "{query}: taken by {taken} segments");
+    }
+}
