@@ -4,9 +4,11 @@
 //! turn — tantivy's own executor runs one searcher's segments side by side, not several
 //! searchers'.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use rayon::prelude::*;
+use parking_lot::Mutex;
+
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{Executor, Searcher};
@@ -75,7 +77,11 @@ pub(super) fn search_shards<C: Collector>(
     };
     type SegmentFruit<C> = <<C as Collector>::Child as SegmentCollector>::Fruit;
     let results: Vec<tantivy::Result<SegmentFruit<C>>> = match pool() {
-        Some(p) if tasks.len() > 1 => p.install(|| tasks.par_iter().map(run).collect()),
+        Some(p) if tasks.len() > 1 => {
+            let docs =
+                |&(i, ord): &(usize, u32)| jobs[i].0.segment_readers()[ord as usize].max_doc();
+            largest_first(p, &tasks, docs, run)
+        }
         _ => tasks.iter().map(run).collect(),
     };
     let mut per_job: Vec<Vec<SegmentFruit<C>>> = jobs.iter().map(|_| Vec::new()).collect();
@@ -86,4 +92,91 @@ pub(super) fn search_shards<C: Collector>(
         .zip(per_job)
         .map(|((_, _, collector), fruits)| collector.merge_fruits(fruits))
         .collect()
+}
+
+/// `run` over every task, the results in the tasks' order: the calling thread and as many of the
+/// pool's threads as it has beyond one each take the largest task not yet taken (by `size`),
+/// until none is left.
+///
+/// Largest first is what keeps two cores busy to the end: a day's index is often a segment or
+/// two of half a million documents and a tail of small ones, and rayon's halving of the list
+/// can leave both large segments on one thread, one after the other (percentiles over 1 M
+/// records took 10.3 ms that way, against 6.6 ms for tantivy's executor on the same segments).
+/// And the calling thread works rather than sleeping until a woken pool thread is done: on
+/// the small questions a dashboard asks, the wake-ups were a good part of the time.
+fn largest_first<T: Sync, R: Send>(
+    pool: &rayon::ThreadPool,
+    tasks: &[T],
+    size: impl Fn(&T) -> u32,
+    run: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(size(&tasks[i])));
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(Vec::with_capacity(tasks.len()));
+    let work = || {
+        let mut mine = Vec::new();
+        while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            mine.push((i, run(&tasks[i])));
+        }
+        done.lock().extend(mine);
+    };
+    let helpers = pool
+        .current_num_threads()
+        .min(tasks.len())
+        .saturating_sub(1);
+    pool.in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| work());
+        }
+        work();
+    });
+    let mut done = done.into_inner();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_are_taken_largest_first_and_answered_in_their_order() {
+        let sizes = [3u32, 500, 7, 90, 500, 1];
+        // One thread: the caller alone, so the order it takes them in is seen whole.
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let started = Mutex::new(Vec::new());
+        let out = largest_first(
+            &one,
+            &sizes,
+            |s| *s,
+            |s| {
+                started.lock().push(*s);
+                s * 2
+            },
+        );
+        assert_eq!(out, [6, 1000, 14, 180, 1000, 2]);
+        assert_eq!(*started.lock(), [500, 500, 90, 7, 3, 1]);
+        // Two threads and many tasks: each runs once, answers in the tasks' order.
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let tasks: Vec<u32> = (0..1000).collect();
+        let runs = AtomicUsize::new(0);
+        let out = largest_first(
+            &two,
+            &tasks,
+            |t| t % 17,
+            |t| {
+                runs.fetch_add(1, Ordering::Relaxed);
+                t + 1
+            },
+        );
+        assert_eq!(runs.into_inner(), 1000);
+        assert_eq!(out, (1..=1000).collect::<Vec<u32>>());
+    }
 }
