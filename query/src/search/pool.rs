@@ -102,8 +102,8 @@ pub(super) fn search_shards<C: Collector>(
 /// two of half a million documents and a tail of small ones, and rayon's halving of the list
 /// can leave both large segments on one thread, one after the other (percentiles over 1 M
 /// records took 10.3 ms that way, against 6.6 ms for tantivy's executor on the same segments).
-/// And the calling thread works rather than sleeping until a woken pool thread is done: on
-/// the small questions a dashboard asks, the wake-ups were a good part of the time.
+/// And the calling thread works rather than sleeping until a woken pool thread is done: one
+/// wake-up fewer on every search.
 fn largest_first<T: Sync, R: Send>(
     pool: &rayon::ThreadPool,
     tasks: &[T],
