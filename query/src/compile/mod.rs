@@ -23,6 +23,7 @@ mod explicit;
 mod geo;
 mod pattern;
 mod prefix;
+mod time_buckets;
 mod values;
 pub(crate) mod zoned;
 

@@ -22,6 +22,7 @@ use tantivy::query::{
 use tantivy::schema::Field;
 use tantivy::{DateTime, DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
+use super::time_buckets;
 use crate::memo::Memo;
 
 /// Rows per zone.
@@ -137,9 +138,16 @@ impl Weight for ZonedWeight {
             .filter(|(min, max)| *max >= lo && *min <= hi && !(lo <= *min && *max <= hi))
             .count();
         if cut * 4 > zones.len() {
-            // Rows out of time order (zones as wide as the segment): tantivy's own scan of the
-            // column, which compares many values per instruction, reads it faster.
-            return self.tantivy.scorer(reader, boost);
+            // Rows out of time order (zones as wide as the segment): a narrow range reads the
+            // segment's rows by time (`time_buckets.rs`); a wide one, tantivy's own scan of the
+            // column, which compares many values per instruction.
+            let segment = reader.segment_id();
+            return Ok(
+                match time_buckets::matching((segment, max_doc), field, &values, lo, hi) {
+                    Some(docs) => Box::new(ConstScorer::new(docs, boost)),
+                    None => self.tantivy.scorer(reader, boost)?,
+                },
+            );
         }
         #[cfg(test)]
         ZONED.with(|n| n.set(n.get() + 1));
@@ -418,5 +426,61 @@ mod tests {
         // steps).
         let zoned = ZONED.with(|n| n.get()) - zoned_before;
         assert!(zoned >= 32, "segments read by zones: {zoned}");
+    }
+
+    #[test]
+    fn a_narrow_range_over_rows_out_of_time_order_reads_them_by_time() {
+        // A day of documents in no time order (a scrambled permutation of its seconds).
+        let n: i64 = 40_000;
+        let all: Vec<Value> = (0..n)
+            .map(|i| json!({"@timestamp": T0 + (i * 7919 % n) * 2_160, "n": i}))
+            .collect();
+        let c = corpus("tb", &all, 1, None);
+        let at = |i: i64| T0 + i * 2_160;
+        use Bound::{Excluded, Included, Unbounded};
+        let cases = [
+            // The last 15 minutes, and narrower ones: by buckets.
+            (Included(at(n - 417)), Unbounded),
+            (Excluded(at(n - 417)), Unbounded),
+            (Included(at(100)), Excluded(at(130))),
+            (Included(at(1000)), Included(at(1000))),
+            (Excluded(at(1000)), Excluded(at(1001))),
+            (Unbounded, Included(at(50))),
+            (Included(at(20_000)), Included(at(24_000))),
+            // Wide ones: tantivy's scan.
+            (Included(at(5000)), Unbounded),
+            (Unbounded, Excluded(at(30_000))),
+            (Included(at(-5)), Included(at(n + 5))),
+        ];
+        let bucketed_before = time_buckets::BUCKETED.with(|b| b.get());
+        for t in c.targets("tb") {
+            let field = t.mapper.fields().timestamp;
+            let scoring = EnableScoring::disabled_from_searcher(&t.searcher);
+            for (lo, hi) in cases {
+                let (lo, hi) = (lo.map(tantivy_date), hi.map(tantivy_date));
+                let term = |d: &DateTime| Term::from_field_date(field, *d);
+                let theirs = RangeQuery::new(lo.as_ref().map(term), hi.as_ref().map(term))
+                    .weight(scoring)
+                    .unwrap();
+                let ours = ZonedRange::new(field, lo, hi).weight(scoring).unwrap();
+                for seg in t.searcher.segment_readers() {
+                    assert_eq!(
+                        matches(ours.as_ref(), seg),
+                        matches(theirs.as_ref(), seg),
+                        "{lo:?}..{hi:?}"
+                    );
+                    for step in [1, 700, 5000] {
+                        assert_eq!(
+                            seeks(ours.as_ref(), seg, step),
+                            seeks(theirs.as_ref(), seg, step),
+                            "{lo:?}..{hi:?} seeking by {step}"
+                        );
+                    }
+                }
+            }
+        }
+        // The seven narrow ranges, each read four times, one segment.
+        let bucketed = time_buckets::BUCKETED.with(|b| b.get()) - bucketed_before;
+        assert_eq!(bucketed, 28, "ranges read by buckets");
     }
 }

@@ -1,0 +1,157 @@
+//! A narrow `range` on `@timestamp` over a segment whose rows are out of time order.
+//!
+//! Zones (`zoned.rs`) read only the stretches of a segment a range can be in, which works when
+//! rows arrive in rough time order. Rows out of order — shippers lagging each other, a replayed
+//! archive, generated data — make every zone as wide as the segment, and tantivy's range then
+//! unpacks and compares every row of it: "the last 15 minutes" of a day's segment reads the
+//! whole day. Elasticsearch answers a range from its points index (a BKD tree) instead.
+//!
+//! Here each such segment gets its rows bucketed by time once, kept in a memo bounded by bytes:
+//! [`BUCKETS`] equal slices of the segment's time span, each the ascending list of its rows
+//! (a counting sort: two passes over the column, no comparison sort; 4 bytes a row). A range
+//! then takes the buckets inside it whole and compares only the rows of the two buckets it cuts,
+//! and the rows it matches are joined back in document order in a bit set. A range over more than an
+//! eighth of the rows is left to tantivy's scan, which reads many rows per instruction. The
+//! documents matched are exactly tantivy's: the same column values compared with the same bounds.
+
+use std::sync::Arc;
+
+use tantivy::columnar::ColumnValues;
+use tantivy::index::SegmentId;
+use tantivy::query::BitSetDocSet;
+use tantivy::{BitSet, DateTime, DocId};
+
+use crate::memo::Memo;
+
+/// Buckets per segment (a day's segment: 21 s each).
+const BUCKETS: usize = 4096;
+
+/// A range matching more than 1 / `SHARE` of a segment's rows is read by tantivy's scan.
+const SHARE: u64 = 8;
+
+/// A segment's rows by time.
+pub(crate) struct TimeBuckets {
+    min: i64,
+    /// Nanoseconds per bucket (at least 1).
+    width: i64,
+    /// Where each bucket's rows start in `rows`, and where the last one ends.
+    starts: Box<[u32]>,
+    /// Every row, bucket by bucket, ascending within each.
+    rows: Box<[DocId]>,
+}
+
+/// Per segment and date column (by name), its buckets; 64 MiB of them kept (16 million rows).
+static KEPT: Memo<(SegmentId, String), Arc<TimeBuckets>> =
+    Memo::weighed(64 << 20, |b| 4 * (b.rows.len() + b.starts.len()));
+
+#[cfg(test)]
+thread_local! {
+    /// Segments read by buckets on this thread, for the tests to see the path taken.
+    pub(crate) static BUCKETED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl TimeBuckets {
+    fn build(values: &dyn ColumnValues<DateTime>) -> TimeBuckets {
+        let rows = values.num_vals() as usize;
+        let min = values.min_value().into_timestamp_nanos();
+        let span = values
+            .max_value()
+            .into_timestamp_nanos()
+            .saturating_sub(min);
+        let width = (span / BUCKETS as i64).saturating_add(1);
+        let mut times = vec![DateTime::MIN; rows];
+        values.get_range(0, &mut times);
+        let bucket = |t: &DateTime| ((t.into_timestamp_nanos() - min) / width) as usize;
+        let mut starts = vec![0u32; BUCKETS + 1];
+        for t in &times {
+            starts[bucket(t) + 1] += 1;
+        }
+        for b in 1..=BUCKETS {
+            starts[b] += starts[b - 1];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0 as DocId; rows];
+        for (doc, t) in times.iter().enumerate() {
+            let at = &mut next[bucket(t)];
+            order[*at as usize] = doc as DocId;
+            *at += 1;
+        }
+        TimeBuckets {
+            min,
+            width,
+            starts: starts.into(),
+            rows: order.into(),
+        }
+    }
+
+    fn bucket(&self, t: DateTime) -> usize {
+        let off = t.into_timestamp_nanos().saturating_sub(self.min).max(0);
+        ((off / self.width) as usize).min(BUCKETS - 1)
+    }
+
+    /// The rows whose time is in `[lo, hi]` (within the segment's span), of `max_doc`: the
+    /// buckets' ascending runs joined in a bit set, cheaper than sorting them together.
+    fn matching(
+        &self,
+        values: &dyn ColumnValues<DateTime>,
+        (lo, hi): (DateTime, DateTime),
+        max_doc: DocId,
+    ) -> BitSet {
+        let (first, last) = (self.bucket(lo), self.bucket(hi));
+        let of = |from: usize, to: usize| {
+            &self.rows[self.starts[from] as usize..self.starts[to] as usize]
+        };
+        let mut docs = BitSet::with_max_value(max_doc);
+        let mut cut = |b: usize| {
+            for doc in of(b, b + 1) {
+                let t = values.get_val(*doc);
+                if lo <= t && t <= hi {
+                    docs.insert(*doc);
+                }
+            }
+        };
+        cut(first);
+        if last > first {
+            cut(last);
+            for doc in of(first + 1, last) {
+                docs.insert(*doc);
+            }
+        }
+        docs
+    }
+}
+
+/// The documents of a segment whose time (column `name`, one value per row, `values`) is in
+/// `[lo, hi]`, read by its buckets; `None` where the range is wide enough for tantivy's scan.
+/// The range overlaps the segment's span and does not cover it.
+pub(crate) fn matching(
+    (segment, max_doc): (SegmentId, DocId),
+    name: &str,
+    values: &Arc<dyn ColumnValues<DateTime>>,
+    lo: DateTime,
+    hi: DateTime,
+) -> Option<BitSetDocSet> {
+    let rows = values.num_vals() as u64;
+    let (min, max) = (values.min_value(), values.max_value());
+    // Before the buckets are built: an estimate from the span, so that a wide range does not
+    // pay for them.
+    let span = |a: DateTime, b: DateTime| {
+        (b.into_timestamp_nanos() as i128 - a.into_timestamp_nanos() as i128).max(0) + 1
+    };
+    let share = span(lo.max(min), hi.min(max)) * SHARE as i128;
+    if share > span(min, max) {
+        return None;
+    }
+    let buckets = KEPT.get_or((segment, name.to_string()), || {
+        Arc::new(TimeBuckets::build(values.as_ref()))
+    });
+    let (first, last) = (buckets.bucket(lo), buckets.bucket(hi));
+    let within = u64::from(buckets.starts[last + 1] - buckets.starts[first]);
+    if within * SHARE > rows {
+        return None;
+    }
+    #[cfg(test)]
+    BUCKETED.with(|n| n.set(n.get() + 1));
+    let docs = buckets.matching(values.as_ref(), (lo.max(min), hi.min(max)), max_doc);
+    Some(BitSetDocSet::from(docs))
+}
