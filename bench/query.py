@@ -2,15 +2,18 @@
 ClickHouse (chdb, in-process) and DuckDB (over Parquet), then a whole dashboard loaded cold and
 again (Hydrant's request cache).
 
-Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN INDICES_DIR OPENSEARCH_URL|- [RESULTS_JSON]
+Usage: query.py HYDRANT_URL INDEX PARQUET RUNS TANTIVY_BIN HTTP_TIME_BIN INDICES_DIR OPENSEARCH_URL|- [RESULTS_JSON]
 (run by bench/query.sh)
 
 TANTIVY_BIN (`index/examples/query_tantivy.rs`) asks the same questions of tantivy directly on
-Hydrant's shard directories (INDICES_DIR): the floor for Hydrant's own layer.
+Hydrant's shard directories (INDICES_DIR): the floor for Hydrant's own layer. HTTP_TIME_BIN
+(`loadgen/examples/http_time.rs`) times each question over HTTP, for Hydrant and OpenSearch.
 
 Every answer is compared with DuckDB's before anything is timed, so a fast wrong answer cannot
-pass for a result. Hydrant's latency is measured by this client (request to the whole response
-read, before it is parsed; keep-alive; `lean_http.py`); its own `took` is shown beside it. DuckDB runs in this process with its
+pass for a result. Each question's latency over HTTP is measured by `http_time`, a native client
+(request to the whole answer read; keep-alive; one write per request), so that this Python's
+own 0.1-0.2 ms per request is not counted as the server's; Hydrant's own time (its
+`Server-Timing`) is shown beside it. The dashboard is timed by this client (`lean_http.py`). DuckDB runs in this process with its
 default threads, reading the Parquet file on every query. The questions are asked with
 `request_cache=false`, so every run does the work; the dashboard part then shows what the cache
 saves when the same panels are asked again.
@@ -30,10 +33,10 @@ from lean_http import Client
 from panels import PANELS, msearch_body
 
 url, index, parquet, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-tantivy_bin, indices_dir = sys.argv[5], sys.argv[6]
-os_url = None if sys.argv[7] == "-" else sys.argv[7]
+tantivy_bin, http_time_bin, indices_dir = sys.argv[5], sys.argv[6], sys.argv[7]
+os_url = None if sys.argv[8] == "-" else sys.argv[8]
 # Where the p50 and p99 of each question are written as JSON (for bench/plot_query.py).
-results_path = sys.argv[8] if len(sys.argv) > 8 else None
+results_path = sys.argv[9] if len(sys.argv) > 9 else None
 http = Client()
 db = duckdb.connect()
 db.execute(f"CREATE VIEW logs AS SELECT * FROM read_parquet('{parquet}')")
@@ -54,19 +57,30 @@ def ch_rows(sql):
     return json.loads(ch.query(sql, "JSONCompact").bytes())["data"]
 
 
-# The server's own time for the last answer (its `Server-Timing` header, in ms), if it sent one.
-last_server_ms = [None]
-
-
 def search_raw(body, cache=False, at=None, endpoint="_search"):
-    """The answer's bytes: what is timed (parsing them is the client's work, not the server's)."""
+    """The answer (read whole, not yet parsed)."""
+    r = http.post(f"{at or url}/{index}/{endpoint}", params=params_for(cache, endpoint), json=body, timeout=300)
+    return r.raise_for_status()
+
+
+def params_for(cache, endpoint):
     # `_count` has no request cache to turn off (and OpenSearch refuses the parameter there).
-    params = {} if cache or endpoint == "_count" else {"request_cache": "false"}
-    r = http.post(f"{at or url}/{index}/{endpoint}", params=params, json=body, timeout=300)
-    r.raise_for_status()
-    timing = r.headers.get("server-timing", "")
-    last_server_ms[0] = float(timing.split("dur=")[1]) if "dur=" in timing else None
-    return r
+    return {} if cache or endpoint == "_count" else {"request_cache": "false"}
+
+
+def timed_http(body, at=None, endpoint="_search"):
+    """p50 and p99 in ms of `runs` requests after 2 warm-ups, timed by `http_time`, and the
+    median of the server's own times (its `Server-Timing`; NaN where it sends none)."""
+    query = "".join(f"?{k}={v}" for k, v in params_for(False, endpoint).items())
+    run = subprocess.run(
+        [http_time_bin, f"{at or url}/{index}/{endpoint}{query}", "application/json", str(runs), "2"],
+        input=json.dumps(body).encode(), capture_output=True,
+    )
+    if run.returncode != 0:
+        sys.exit(f"http_time failed: {run.stderr.decode()}")
+    out = json.loads(run.stdout)
+    server = statistics.median(out["server_ms"]) if out["server_ms"] else float("nan")
+    return statistics.median(out["ms"]), pct(out["ms"], 99), server
 
 
 def search(body, cache=False, at=None, endpoint="_search"):
@@ -302,16 +316,8 @@ for q in QUESTIONS:
             print(f"    {engine:<10} {a[:3]}{'' if same(a, want, tols[engine]) else '  <- differs'}")
     # Each engine's runs back to back: DuckDB's and ClickHouse's worker threads, still busy
     # just after their query, would otherwise share the two cores with Hydrant's next search.
-    servers = []
-
-    def hydrant():
-        search_raw(q["body"], endpoint=endpoint)
-        if last_server_ms[0] is not None:
-            servers.append(last_server_ms[0])
-
-    h50, h99, _ = timed(hydrant)
-    s50 = statistics.median(servers[2:]) if len(servers) > 2 else float("nan")
-    o50 = timed(lambda: search_raw(q["body"], at=os_url, endpoint=endpoint))[0] if os_url else float("nan")
+    h50, h99, s50 = timed_http(q["body"], endpoint=endpoint)
+    o50 = timed_http(q["body"], at=os_url, endpoint=endpoint)[0] if os_url else float("nan")
     c50, c99, _ = timed(lambda: ch_rows(q["clickhouse"]))
     d50, d99, _ = timed(lambda: db.execute(q["duckdb"]).fetchall())
     t50 = tantivy[name]["p50_ms"]
@@ -320,14 +326,14 @@ for q in QUESTIONS:
         "opensearch": [o50, None], "clickhouse": [c50, c99], "duckdb": [d50, d99],
     }
     print(
-        f"| {name:<38} | {h50:>8.1f} ms | {h99:>7.1f} | {s50:>7.2f} ms "
-        f"| {t50:>8.1f} ms | {h50 / t50:>9.2f}x | {s50 / t50:>8.2f}x | {o50:>11.1f} ms | {h50 / o50:>6.2f}x "
+        f"| {name:<38} | {h50:>8.2f} ms | {h99:>7.2f} | {s50:>7.2f} ms "
+        f"| {t50:>8.2f} ms | {h50 / t50:>9.2f}x | {s50 / t50:>8.2f}x | {o50:>11.1f} ms | {h50 / o50:>6.2f}x "
         f"| {c50:>11.1f} ms | {h50 / c50:>6.2f}x "
         f"| {d50:>7.1f} ms | {h50 / d50:>8.2f}x | {'same' if agree else 'DIFFER':>7} |"
     )
 print(
     "vs = Hydrant p50 over HTTP / the other's p50 (tantivy in-process on Hydrant's shards; OpenSearch 2.19 "
-    "over HTTP from this client, request_cache=false as for Hydrant; ClickHouse in-process, chdb, MergeTree; "
+    "over HTTP timed by the same native client (http_time), request_cache=false as for Hydrant; ClickHouse in-process, chdb, MergeTree; "
     "DuckDB over Parquet); below 1: Hydrant is faster. server = Hydrant's own time (its Server-Timing "
     "header: from the request to the written answer, without the connection and this client)"
 )
