@@ -61,7 +61,7 @@ impl TimeBuckets {
         let width = (span / BUCKETS as i64).saturating_add(1);
         let mut times = vec![DateTime::MIN; rows];
         values.get_range(0, &mut times);
-        let bucket = |t: &DateTime| ((t.into_timestamp_nanos() - min) / width) as usize;
+        let bucket = |t: &DateTime| bucket_of(*t, min, width);
         let mut starts = vec![0u32; BUCKETS + 1];
         for t in &times {
             starts[bucket(t) + 1] += 1;
@@ -85,8 +85,7 @@ impl TimeBuckets {
     }
 
     fn bucket(&self, t: DateTime) -> usize {
-        let off = t.into_timestamp_nanos().saturating_sub(self.min).max(0);
-        ((off / self.width) as usize).min(BUCKETS - 1)
+        bucket_of(t, self.min, self.width)
     }
 
     /// The rows whose time is in `[lo, hi]` (within the segment's span), of `max_doc`: the
@@ -119,6 +118,14 @@ impl TimeBuckets {
         }
         docs
     }
+}
+
+/// The bucket of time `t` in a span from `min`, `width` nanoseconds each: never decreasing
+/// with `t` (what taking the buckets between two bounds whole relies on), and saturating at
+/// either end (times ten thousand years apart overflow a difference in nanoseconds).
+fn bucket_of(t: DateTime, min: i64, width: i64) -> usize {
+    let off = t.into_timestamp_nanos().saturating_sub(min).max(0);
+    ((off / width) as usize).min(BUCKETS - 1)
 }
 
 /// The documents of a segment whose time (column `name`, one value per row, `values`) is in
@@ -154,4 +161,70 @@ pub(crate) fn matching(
     BUCKETED.with(|n| n.set(n.get() + 1));
     let docs = buckets.matching(values.as_ref(), (lo.max(min), hi.min(max)), max_doc);
     Some(BitSetDocSet::from(docs))
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::DocSet;
+    use tantivy::columnar::column_values::VecColumn;
+
+    use super::*;
+
+    /// The rows `buckets` match for `[lo, hi]`, read back from the bit set.
+    fn read(
+        buckets: &TimeBuckets,
+        column: &dyn ColumnValues<DateTime>,
+        lo: i64,
+        hi: i64,
+    ) -> Vec<DocId> {
+        let range = (
+            DateTime::from_timestamp_nanos(lo),
+            DateTime::from_timestamp_nanos(hi),
+        );
+        let mut docs = BitSetDocSet::from(buckets.matching(column, range, column.num_vals()));
+        let mut out = Vec::new();
+        while docs.doc() != tantivy::TERMINATED {
+            out.push(docs.doc());
+            docs.advance();
+        }
+        out
+    }
+
+    #[test]
+    fn buckets_match_what_a_scan_does_even_over_times_millennia_apart() {
+        const S: i64 = 1_000_000_000;
+        let n = 20_000i64;
+        let mut nanos: Vec<i64> = (0..n)
+            .map(|i| 1_700_000_000 * S + (i * 7919 % n) * S)
+            .collect();
+        let plain = nanos.clone();
+        // The same rows with one time near each end of what a date can hold: the span's width
+        // saturates, and every ordinary time falls in one bucket or two.
+        nanos[17] = i64::MIN + 5;
+        nanos[18_000] = i64::MAX - 5;
+        for nanos in [plain, nanos] {
+            let times: Vec<DateTime> = nanos
+                .iter()
+                .map(|t| DateTime::from_timestamp_nanos(*t))
+                .collect();
+            let column = VecColumn::from(times);
+            let buckets = TimeBuckets::build(&column);
+            let at = |i: i64| 1_700_000_000 * S + i * S;
+            for (lo, hi) in [
+                (at(19_100), i64::MAX),
+                (at(100), at(130)),
+                (at(100) + 1, at(130) - 1),
+                (at(5), at(5)),
+                (i64::MIN, at(50)),
+                (i64::MIN, i64::MIN + 5),
+                (i64::MAX - 5, i64::MAX),
+                (at(-10), at(-1)),
+            ] {
+                let want: Vec<DocId> = (0..n as DocId)
+                    .filter(|d| (lo..=hi).contains(&nanos[*d as usize]))
+                    .collect();
+                assert_eq!(read(&buckets, &column, lo, hi), want, "{lo}..={hi}");
+            }
+        }
+    }
 }
