@@ -71,6 +71,30 @@ fn cache() -> &'static Cache {
 /// Most segments remembered before the cache is cleared (merged segments go away).
 const CACHE_LIMIT: usize = 20_000;
 
+/// [`dynamic_fields`], merged once per set of segments: every search of a shard asks for its
+/// searcher's fields, and the set changes only with a commit or a merge.
+pub fn searcher_fields(searcher: &Searcher) -> Arc<DynamicFields> {
+    type Merged = Mutex<HashMap<Vec<SegmentId>, Arc<DynamicFields>>>;
+    static MERGED: OnceLock<Merged> = OnceLock::new();
+    let merged = MERGED.get_or_init(|| Mutex::new(HashMap::new()));
+    let ids: Vec<SegmentId> = searcher
+        .segment_readers()
+        .iter()
+        .map(|s| s.segment_id())
+        .collect();
+    if let Some(f) = merged.lock().get(&ids) {
+        return f.clone();
+    }
+    let fields = Arc::new(dynamic_fields(searcher));
+    let mut m = merged.lock();
+    // Sets of segments replaced by a commit or a merge are not asked for again.
+    if m.len() >= 1024 {
+        m.clear();
+    }
+    m.insert(ids, fields.clone());
+    fields
+}
+
 /// The dynamic fields of every segment of `searcher`.
 pub fn dynamic_fields(searcher: &Searcher) -> DynamicFields {
     let mut out = DynamicFields::default();

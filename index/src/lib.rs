@@ -48,7 +48,7 @@ pub use catalog::{
 };
 pub use definitions::{Definitions, TemplateKind};
 pub use error::{IndexError, MappingError};
-pub use fields::{DynamicFields, ValueKind, dynamic_fields};
+pub use fields::{DynamicFields, ValueKind, dynamic_fields, searcher_fields};
 pub use id::new_id;
 pub use indexer::{AddOutcome, Maintenance, SEAL_GRACE_MS, StreamIndexer, route};
 pub use lookup::{FoundDoc, find_doc};

@@ -371,9 +371,11 @@ impl AggRun {
         typed_keys: bool,
         doc_count: u64,
     ) -> Result<Map<String, Value>, QueryError> {
-        let mapper = DocMapper::new();
+        // The plan's structure only (no shard's fields): an empty index's mapper, built once
+        // (a schema built on every search cost more than rendering the buckets).
+        static MAPPER: std::sync::LazyLock<DocMapper> = std::sync::LazyLock::new(DocMapper::new);
         let fields = DynamicFields::default();
-        let structure = self.planner(&mapper, &fields, None).plan(&self.nodes)?;
+        let structure = self.planner(&MAPPER, &fields, None).plan(&self.nodes)?;
         let results = merged.into_final_result(structure, limits())?;
         let renderer = Renderer {
             kinds: &self.kinds,

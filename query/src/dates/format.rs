@@ -69,7 +69,23 @@ fn at_zone(ms: i64, zone: Zone) -> DateTime<FixedOffset> {
 
 /// `2015-05-17T10:05:03.000Z`, or `…+02:00` away from UTC.
 fn iso(t: &DateTime<FixedOffset>) -> String {
+    use chrono::{Datelike, Timelike};
     if t.offset().local_minus_utc() == 0 {
+        // Written directly: chrono's `format` parses its pattern on every call, and a
+        // histogram prints a key per bucket. Years of more than four digits or before year 0
+        // (a sign and more digits, as ES prints them) and leap seconds take chrono's way.
+        if (0..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000 {
+            return format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second(),
+                t.nanosecond() / 1_000_000
+            );
+        }
         t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
     } else {
         t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
@@ -90,6 +106,36 @@ mod tests {
             format_date(MS, None, paris),
             "2015-05-17T12:05:03.000+02:00"
         );
+    }
+
+    #[test]
+    fn the_default_format_written_directly_is_chronos() {
+        // Leap-second nanoseconds (chrono's 60th second) print as chrono prints them.
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap()
+            .and_utc()
+            .fixed_offset();
+        let mut times = vec![leap];
+        for ms in [
+            0,
+            1,
+            999,
+            MS,
+            -1,
+            -62_135_596_800_000,
+            253_402_300_799_999,
+            253_402_300_800_000,
+        ] {
+            times.push(at_zone(ms, Zone::Utc));
+        }
+        for t in times {
+            assert_eq!(
+                iso(&t),
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]

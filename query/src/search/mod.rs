@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
-use hydrant_index::{DocMapper, DynamicFields, IndexHandle, Shard, dynamic_fields};
+use hydrant_index::{DocMapper, DynamicFields, IndexHandle, Shard, searcher_fields};
 use tantivy::Searcher;
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::collector::Collector;
@@ -66,7 +66,7 @@ impl ShardTarget {
         for index in indices {
             for shard in index.shards() {
                 let searcher = shard.searcher();
-                let fields = Arc::new(dynamic_fields(&searcher));
+                let fields = searcher_fields(&searcher);
                 out.push(ShardTarget {
                     mapper: index.mapper().clone(),
                     index: index.clone(),
