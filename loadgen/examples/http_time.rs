@@ -46,6 +46,8 @@ fn main() -> Result<(), Error> {
 
     let mut conn = TcpStream::connect(host)?;
     conn.set_nodelay(true)?;
+    // A stalled server fails the run rather than hanging it.
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(300)))?;
     let mut buf = Vec::with_capacity(64 << 10);
     let (mut ms, mut server_ms, mut status) = (Vec::new(), Vec::new(), 0);
     for i in 0..runs + warmups {

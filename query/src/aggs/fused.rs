@@ -34,7 +34,6 @@ mod split;
 mod terms;
 
 use crate::compile::TimeRange;
-use crate::memo::Memo;
 use columns::{BLOCK, Blocks, Raw, Values, single_column};
 pub use dense::{AggFruit, Dense};
 use filtered::FilteredFused;
@@ -403,7 +402,8 @@ pub struct ShardAggs {
     whole: Option<super::whole_terms::WholeTerms>,
     /// tantivy's request as planned for this shard, written out (for the request cache's key).
     planned: String,
-    /// The result of a segment skipped unread, once found for this search (`empty`).
+    /// The result of a segment skipped unread, built once per shard: building tantivy's
+    /// collectors costs more than a small search's whole work over a day's segments.
     empty: std::sync::OnceLock<AggFruit>,
 }
 
@@ -538,24 +538,12 @@ impl ShardAggs {
     }
 
     /// An empty result of the right shape, for a segment skipped without being read.
-    /// Every segment's is the same (nothing collected), so the first one built for a `shape`
-    /// (`Reuse::shape`: the index, its fields and the planned request) is kept: building
-    /// tantivy's collectors costs more than a small search's whole work over a day's segments.
-    pub fn empty(
-        &self,
-        shape: &str,
-        ord: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<AggFruit> {
-        static EMPTY: Memo<String, AggFruit> = Memo::new(1024);
+    /// Every segment's is the same (nothing collected), so the first one built is kept.
+    pub fn empty(&self, ord: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<AggFruit> {
         if let Some(empty) = self.empty.get() {
             return Ok(empty.clone());
         }
-        let empty = EMPTY.try_get_or(shape.to_string(), || {
-            Ok::<_, tantivy::TantivyError>(AggFruit::tantivy(
-                self.all.for_segment(ord, reader)?.harvest()?,
-            ))
-        })?;
+        let empty = AggFruit::tantivy(self.all.for_segment(ord, reader)?.harvest()?);
         Ok(self.empty.get_or_init(|| empty).clone())
     }
 }

@@ -6,7 +6,8 @@
 //! unpacks and compares every row of it: "the last 15 minutes" of a day's segment reads the
 //! whole day. Elasticsearch answers a range from its points index (a BKD tree) instead.
 //!
-//! Here each such segment gets its rows bucketed by time once, kept in a memo bounded by bytes:
+//! Here each such segment gets its rows bucketed by time once, kept in a memo bounded by bytes
+//! (segments of more than 8 M rows are left to the scan):
 //! [`BUCKETS`] equal slices of the segment's time span, each the ascending list of its rows
 //! (a counting sort: two passes over the column, no comparison sort; 4 bytes a row). A range
 //! then takes the buckets inside it whole and compares only the rows of the two buckets it cuts,
@@ -40,9 +41,12 @@ pub(crate) struct TimeBuckets {
     rows: Box<[DocId]>,
 }
 
-/// Per segment and date column (by name), its buckets; 64 MiB of them kept (16 million rows).
+/// Bytes of buckets kept (32 million rows).
+const KEPT_BYTES: usize = 128 << 20;
+
+/// Per segment and date column (by name), its buckets.
 static KEPT: Memo<(SegmentId, String), Arc<TimeBuckets>> =
-    Memo::weighed(64 << 20, |b| 4 * (b.rows.len() + b.starts.len()));
+    Memo::weighed(KEPT_BYTES, |b| 4 * (b.rows.len() + b.starts.len()));
 
 #[cfg(test)]
 thread_local! {
@@ -139,6 +143,11 @@ pub(crate) fn matching(
     hi: DateTime,
 ) -> Option<BitSetDocSet> {
     let rows = values.num_vals() as u64;
+    // A segment whose buckets would fill more than a quarter of the memo is scanned: one that
+    // could not be kept would be bucketed again on every search, dearer than the scan.
+    if rows * 4 > KEPT_BYTES as u64 / 4 {
+        return None;
+    }
     let (min, max) = (values.min_value(), values.max_value());
     // Before the buckets are built: an estimate from the span, so that a wide range does not
     // pay for them.
@@ -226,5 +235,27 @@ mod tests {
                 assert_eq!(read(&buckets, &column, lo, hi), want, "{lo}..={hi}");
             }
         }
+    }
+
+    #[test]
+    fn a_segment_too_heavy_to_keep_is_left_to_the_scan() {
+        let rows = KEPT_BYTES / 16 + 1;
+        let times: Vec<DateTime> = (0..rows as i64)
+            .map(|i| DateTime::from_timestamp_nanos(i * 1_000_000))
+            .collect();
+        let column: Arc<dyn ColumnValues<DateTime>> = Arc::new(VecColumn::from(times));
+        let narrow = (
+            DateTime::from_timestamp_nanos(1_000_000),
+            DateTime::from_timestamp_nanos(2_000_000),
+        );
+        let segment = (SegmentId::generate_random(), rows as DocId);
+        assert!(matching(segment, "t", &column, narrow.0, narrow.1).is_none());
+        // One row fewer than the cap (the quarter of the memo) is read by buckets.
+        let fewer: Vec<DateTime> = (0..rows as i64 - 1)
+            .map(|i| DateTime::from_timestamp_nanos(i * 1_000_000))
+            .collect();
+        let column: Arc<dyn ColumnValues<DateTime>> = Arc::new(VecColumn::from(fewer));
+        let segment = (SegmentId::generate_random(), rows as DocId - 1);
+        assert!(matching(segment, "t", &column, narrow.0, narrow.1).is_some());
     }
 }

@@ -83,9 +83,6 @@ pub(crate) struct Fingerprints {
 /// it are skipped) and the request cache with this request's fingerprint on this shard.
 #[derive(Default)]
 pub(crate) struct Reuse {
-    /// What the shape of the aggregations' result depends on: the index, its fields and the
-    /// request as planned for it (the key of an empty result, `ShardAggs::empty`).
-    pub shape: String,
     pub time: Option<TimeRange>,
     /// The range within which the query matches every document (`Compiler::whole_range`).
     pub whole: Option<TimeRange>,
@@ -393,7 +390,7 @@ impl Collector for ShardCollector {
         {
             self.reuse.skipped.fetch_add(1, AtomicOrdering::Relaxed);
             let aggs = match &self.aggs {
-                Some(a) => Some(a.empty(&self.reuse.shape, segment_ord, reader)?),
+                Some(a) => Some(a.empty(segment_ord, reader)?),
                 None => None,
             };
             return Ok(Ok(ShardFruit {

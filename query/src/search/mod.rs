@@ -118,7 +118,6 @@ impl ShardTarget {
         let fields = format!("{:?}", self.fields);
         let name = |text: &String| Fingerprint::of(&[text, self.index.name(), &fields, planned]);
         Reuse {
-            shape: [self.index.name(), &fields, planned].join("\0"),
             time: self.compiler(now_ms).time_range(query),
             whole: self.compiler(now_ms).whole_range(query),
             cache: cache.map(|(cache, texts)| {
