@@ -405,6 +405,8 @@ pub struct ShardAggs {
     /// The result of a segment skipped unread, built once per shard: building tantivy's
     /// collectors costs more than a small search's whole work over a day's segments.
     empty: std::sync::OnceLock<AggFruit>,
+    /// Each skipped segment's empty result is its own (`with_empty_per_segment`).
+    empty_per_segment: bool,
 }
 
 /// The aggregations the fused pass takes, and tantivy's collector of the rest.
@@ -447,7 +449,15 @@ impl ShardAggs {
             whole: whole.filter(|_| enabled()),
             planned,
             empty: std::sync::OnceLock::new(),
+            empty_per_segment: false,
         }
+    }
+
+    /// Builds a skipped segment's empty result for each segment (`true`) rather than once per
+    /// shard: where it lists what the segment holds (a `terms` with `min_doc_count: 0`).
+    pub(crate) fn with_empty_per_segment(mut self, per_segment: bool) -> Self {
+        self.empty_per_segment = per_segment;
+        self
     }
 
     /// tantivy's request as planned for this shard, written out.
@@ -538,12 +548,21 @@ impl ShardAggs {
     }
 
     /// An empty result of the right shape, for a segment skipped without being read.
-    /// Every segment's is the same (nothing collected), so the first one built is kept.
+    /// Every segment's is the same (nothing collected), so the first one built is kept —
+    /// unless it lists the segment's own terms (`with_empty_per_segment`).
     pub fn empty(&self, ord: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<AggFruit> {
+        let build = || {
+            Ok(AggFruit::tantivy(
+                self.all.for_segment(ord, reader)?.harvest()?,
+            ))
+        };
+        if self.empty_per_segment {
+            return build();
+        }
         if let Some(empty) = self.empty.get() {
             return Ok(empty.clone());
         }
-        let empty = AggFruit::tantivy(self.all.for_segment(ord, reader)?.harvest()?);
+        let empty = build()?;
         Ok(self.empty.get_or_init(|| empty).clone())
     }
 }

@@ -63,6 +63,16 @@ impl Bounds {
     }
 }
 
+/// Whether a segment's empty result lists what the segment holds — a `terms` with
+/// `min_doc_count: 0` lists each of the segment's terms at zero — so that one skipped segment's
+/// cannot stand for another's.
+fn empty_lists_the_segment(aggs: &Aggregations) -> bool {
+    aggs.values().any(|a| {
+        matches!(&a.agg, AggregationVariants::Terms(t) if t.min_doc_count == Some(0))
+            || empty_lists_the_segment(&a.sub_aggregation)
+    })
+}
+
 /// tantivy's request as planned for one shard, written out in a fixed order: what the plan
 /// chose from the shard's segments (a `terms`' `segment_size`, computed columns) is part of
 /// what a segment's result depends on, so of the request cache's key.
@@ -354,12 +364,11 @@ impl AggRun {
         let whole = super::whole_terms::WholeTerms::detect(&aggs)
             .filter(|w| !w.is_distinct() || segments.len() > 1);
         let planned = planned_text(&aggs);
-        Ok(super::ShardAggs::new(
-            collector(aggs, p.registry),
-            fused,
-            whole,
-            planned,
-        ))
+        let per_segment_empty = empty_lists_the_segment(&aggs);
+        Ok(
+            super::ShardAggs::new(collector(aggs, p.registry), fused, whole, planned)
+                .with_empty_per_segment(per_segment_empty),
+        )
     }
 
     /// Finalizes the merged results of every shard and renders them in ES's shape.

@@ -256,6 +256,56 @@ fn counts_are_cached_and_keep_their_answer() {
 }
 
 #[test]
+fn skipped_segments_keep_their_own_terms_when_zero_counts_are_asked_for() {
+    // Three segments of one shard, each with its own teams: hours 0–1 red, green and blue,
+    // hours 2–3 amber, hours 4–5 violet.
+    let c = corpus("web", &batch(T0, 0, 120), 1, None);
+    let team = |docs: Vec<Value>, name: &str| -> Vec<Value> {
+        docs.into_iter()
+            .map(|mut d| {
+                d["team"] = json!(name);
+                d
+            })
+            .collect()
+    };
+    c.append(&team(batch(T0 + 2 * HOUR, 120, 120), "amber"));
+    c.append(&team(batch(T0 + 4 * HOUR, 240, 120), "violet"));
+    let opts = SearchOptions {
+        now_ms: T0 + DAY,
+        ..SearchOptions::default()
+    };
+    let aggs = json!({"teams": {"terms": {"field": "team.keyword", "min_doc_count": 0}}});
+    let range = json!({"range": {"@timestamp": {"gte": T0 + 4 * HOUR}}});
+    let skipping = json!({"size": 0, "query": {"bool": {"filter": [range]}}, "aggs": aggs});
+    let reading = json!({"size": 0, "query": {"bool": {"should": [range], "minimum_should_match": 1}}, "aggs": aggs});
+    let a = run(&c, &opts, &skipping);
+    assert_eq!(opts.skipped_segments.load(Ordering::Relaxed), 2);
+    let b = run(&c, &opts, &reading);
+    let mut teams: Vec<(String, u64)> = a["aggregations"]["teams"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    teams.sort();
+    let want = [
+        ("amber", 0),
+        ("blue", 0),
+        ("green", 0),
+        ("red", 0),
+        ("violet", 120),
+    ]
+    .map(|(k, n)| (k.to_string(), n));
+    assert_eq!(teams, want, "{a}");
+    assert_eq!(a["aggregations"], b["aggregations"]);
+}
+
+#[test]
 fn segments_outside_the_time_range_are_skipped_with_the_same_answer() {
     // Two days, two indices; each day's data in three segments of two hours each.
     let c = three_segments();
