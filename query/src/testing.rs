@@ -114,3 +114,19 @@ impl Corpus {
         Ok(serde_json::to_value(resp).expect("json"))
     }
 }
+
+/// An aggregation's `buckets` as each bucket's `key_field` (`key`, `key_as_string`) and
+/// `doc_count`.
+pub fn bucket_counts(buckets: &Value, key_field: &str) -> std::collections::BTreeMap<String, u64> {
+    buckets
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b[key_field].as_str().expect("a string key").to_string(),
+                b["doc_count"].as_u64().expect("doc_count"),
+            )
+        })
+        .collect()
+}

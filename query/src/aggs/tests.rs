@@ -304,17 +304,7 @@ fn date_histogram_calendar_days_in_a_time_zone() {
             .entry(day.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string())
             .or_default() += 1;
     }
-    let got: BTreeMap<String, u64> = a["d"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key_as_string"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got = crate::testing::bucket_counts(&a["d"]["buckets"], "key_as_string");
     assert_eq!(got, want);
 }
 

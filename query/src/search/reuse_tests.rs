@@ -281,18 +281,10 @@ fn skipped_segments_keep_their_own_terms_when_zero_counts_are_asked_for() {
     let a = run(&c, &opts, &skipping);
     assert_eq!(opts.skipped_segments.load(Ordering::Relaxed), 2);
     let b = run(&c, &opts, &reading);
-    let mut teams: Vec<(String, u64)> = a["aggregations"]["teams"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    teams.sort();
+    let teams: Vec<(String, u64)> =
+        crate::testing::bucket_counts(&a["aggregations"]["teams"]["buckets"], "key")
+            .into_iter()
+            .collect();
     let want = [
         ("amber", 0),
         ("blue", 0),

@@ -133,17 +133,7 @@ fn terms_of_whole_segments_count_every_live_document() {
             *want.entry(s.to_string()).or_default() += 1;
         }
     }
-    let got: BTreeMap<String, u64> = answer["aggregations"]["wt2"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got = crate::testing::bucket_counts(&answer["aggregations"]["wt2"]["buckets"], "key");
     assert_eq!(got, want, "{answer}");
     assert_eq!(answer["hits"]["total"]["value"], json!(1199));
 }
