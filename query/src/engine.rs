@@ -16,8 +16,32 @@ use crate::request::{
 };
 use crate::search::{
     CountResponse, RequestCache, SearchOptions, SearchResponse, ShardStats, ShardTarget, count,
-    search,
+    estimated_reads, search,
 };
+
+/// A `_search` ready to run ([`Engine::plan`]).
+pub struct Planned {
+    req: SearchRequest,
+    targets: Vec<ShardTarget>,
+    opts: SearchOptions,
+    damaged: Vec<hydrant_index::DamagedIndex>,
+    pit_id: Option<String>,
+}
+
+impl Planned {
+    /// About how many documents the search reads ([`estimated_reads`]).
+    pub fn reads(&self) -> u64 {
+        estimated_reads(&self.targets, &self.req.query, self.opts.now_ms)
+    }
+
+    /// Runs the search: the request (as run) and the answer.
+    pub fn run(self) -> Result<(SearchRequest, SearchResponse), QueryError> {
+        let mut resp = search(&self.targets, &self.req, &self.opts)?;
+        resp.shards.add_damaged(&self.damaged);
+        resp.pit_id = self.pit_id;
+        Ok((self.req, resp))
+    }
+}
 
 /// What the search endpoints run on.
 pub struct Engine {
@@ -214,13 +238,25 @@ impl Engine {
         })
     }
 
-    /// Runs a parsed request.
-    pub fn run(
+    /// `_search` up to running it, for a request without a scroll: parsed, its indices
+    /// resolved and their shards opened. [`Planned::reads`] says how much it reads, so the
+    /// caller can choose where [`Planned::run`] runs it.
+    pub fn plan(
+        &self,
+        target: Option<&str>,
+        params: &SearchParams,
+        body: &[u8],
+    ) -> Result<Planned, QueryError> {
+        let req = SearchRequest::parse(body, params)?;
+        self.planned(target, params, req)
+    }
+
+    fn planned(
         &self,
         target: Option<&str>,
         params: &SearchParams,
         mut req: SearchRequest,
-    ) -> Result<(SearchRequest, SearchResponse), QueryError> {
+    ) -> Result<Planned, QueryError> {
         let opts = self.options(params);
         self.resolve_lookups(&mut req.query)?;
         if let Some(f) = &mut req.post_filter {
@@ -240,17 +276,42 @@ impl Engine {
             }
             let targets = self.contexts.pit(&pit.id, pit.keep_alive)?;
             with_tiebreaker(&mut req);
-            let mut resp = search(&targets, &req, &opts)?;
-            resp.pit_id = Some(pit.id);
-            return Ok((req, resp));
+            return Ok(Planned {
+                req,
+                targets,
+                opts,
+                damaged: Vec::new(),
+                pit_id: Some(pit.id),
+            });
         }
         let (indices, damaged) = self.resolve_reporting(target.unwrap_or("_all"), params)?;
-        let targets = ShardTarget::open(&indices);
+        Ok(Planned {
+            req,
+            targets: ShardTarget::open(&indices),
+            opts,
+            damaged,
+            pit_id: None,
+        })
+    }
+
+    /// Runs a parsed request.
+    pub fn run(
+        &self,
+        target: Option<&str>,
+        params: &SearchParams,
+        req: SearchRequest,
+    ) -> Result<(SearchRequest, SearchResponse), QueryError> {
+        let planned = self.planned(target, params, req)?;
         let Some(scroll) = &params.scroll else {
-            let mut resp = search(&targets, &req, &opts)?;
-            resp.shards.add_damaged(&damaged);
-            return Ok((req, resp));
+            return planned.run();
         };
+        let Planned {
+            mut req,
+            targets,
+            opts,
+            damaged,
+            ..
+        } = planned;
         let keep_alive = parse_duration(scroll, "scroll")?;
         // The client's sort values are shown, not the tie-breaker added for paging.
         let shown_sort = req.sort.len();

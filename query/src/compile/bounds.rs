@@ -120,6 +120,28 @@ impl TimeRange {
         span(segment).is_some_and(|s| self.misses(s.min, s.max))
     }
 
+    /// The share of `segment`'s documents in the range if they are spread evenly over its
+    /// event times: 0 for a segment it misses, 1 for one without times (an estimate of the
+    /// work a search does there, never of its answer).
+    pub fn share_of_segment(&self, segment: &SegmentReader) -> f64 {
+        let Some(Span { min, max, .. }) = span(segment) else {
+            return 1.0;
+        };
+        if self.misses(min, max) {
+            return 0.0;
+        }
+        let lo = match self.lo {
+            Bound::Included(v) | Bound::Excluded(v) => v.max(min),
+            Bound::Unbounded => min,
+        };
+        let hi = match self.hi {
+            Bound::Included(v) | Bound::Excluded(v) => v.min(max),
+            Bound::Unbounded => max,
+        };
+        // In f64: a span of the whole i64 range overflows the difference.
+        ((hi as f64 - lo as f64 + 1.0) / (max as f64 - min as f64 + 1.0)).clamp(0.0, 1.0)
+    }
+
     /// Whether every document of `segment` is in the range: it is all time, or each has one
     /// `@timestamp`, inside it.
     pub fn covers_segment(&self, segment: &SegmentReader) -> bool {

@@ -50,8 +50,9 @@ pub(crate) struct AppState {
     pub max_body: usize,
 }
 
-/// Admission of searches: at most `max_concurrent_searches` run at once on the blocking pool
-/// (a search holds its place until it finishes, even if its client went away), up to
+/// Admission of searches: at most `max_concurrent_searches` run at once — on the blocking pool,
+/// or a small one on the thread that received it (a search holds its place until it finishes,
+/// even if its client went away), up to
 /// `max_queued_searches` wait for one, and more are refused with 429, as Elasticsearch's search
 /// thread pool and its queue do. So slow or many searches cannot take every thread, and what
 /// is refused is said at once rather than piling up.
@@ -74,14 +75,11 @@ impl SearchGate {
         }
     }
 
-    /// Runs `f` on the blocking pool once a place is free.
-    pub(crate) async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
-    ) -> Result<T, QueryError> {
+    /// A place to run a search, once one is free (or the refusal when too many wait).
+    async fn place(&self) -> Result<tokio::sync::OwnedSemaphorePermit, QueryError> {
         use std::sync::atomic::Ordering;
-        let place = match self.places.clone().try_acquire_owned() {
-            Ok(place) => place,
+        match self.places.clone().try_acquire_owned() {
+            Ok(place) => Ok(place),
             Err(_) => {
                 let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
                 if queued >= self.max_queued {
@@ -93,15 +91,33 @@ impl SearchGate {
                 }
                 let place = self.places.clone().acquire_owned().await;
                 self.waiting.fetch_sub(1, Ordering::AcqRel);
-                place.map_err(|_| QueryError::Search("the search gate is closed".into()))?
+                place.map_err(|_| QueryError::Search("the search gate is closed".into()))
             }
-        };
+        }
+    }
+
+    /// Runs `f` on the blocking pool once a place is free.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, QueryError> + Send + 'static,
+    ) -> Result<T, QueryError> {
+        let place = self.place().await?;
         tokio::task::spawn_blocking(move || {
             let _place = place;
             f()
         })
         .await
         .map_err(|e| QueryError::Search(format!("search task failed: {e}")))?
+    }
+
+    /// Runs `f` on the calling thread once a place is free: for a search too small to be
+    /// worth the hop to the blocking pool and back (see `search::run_search`).
+    pub(crate) async fn run_here<T>(
+        &self,
+        f: impl FnOnce() -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        let _place = self.place().await?;
+        f()
     }
 }
 

@@ -95,6 +95,33 @@ async fn search_count_and_errors_over_the_router() {
 }
 
 #[tokio::test]
+async fn a_small_search_runs_where_it_arrived_and_a_large_one_on_the_blocking_pool() {
+    // 40,000 documents, one a millisecond.
+    let docs: Vec<Value> = (0..40_000)
+        .map(|i| json!({"@timestamp": crate::testing::T0 + i, "n": i}))
+        .collect();
+    let c = corpus("web", &docs, 1, None);
+    let app = app_over(&c);
+    let here = || search::RAN_HERE.with(std::cell::Cell::get);
+    let total = |a: &Value| a["hits"]["total"]["value"].as_u64().unwrap();
+    let before = here();
+    // The last second: about 1,000 documents to read.
+    let last_second = json!({"size": 0, "query": {"range": {"@timestamp": {
+        "gte": crate::testing::T0 + 39_000, "format": "epoch_millis"}}}});
+    let (status, a) = call(&app, post_json("/web/_search", last_second)).await;
+    assert_eq!((status, total(&a)), (200, 1000), "{a}");
+    assert_eq!(here(), before + 1, "the small search ran on the pool");
+    // Every document: too many to hold the runtime's thread for.
+    let (status, a) = call(
+        &app,
+        post_json("/web/_search", json!({"size": 0, "track_total_hits": true})),
+    )
+    .await;
+    assert_eq!((status, total(&a)), (200, 40_000), "{a}");
+    assert_eq!(here(), before + 1, "the large search ran where it arrived");
+}
+
+#[tokio::test]
 async fn the_body_limit_follows_the_configured_size() {
     let c = corpus("web", &[json!({"n": 1})], 1, None);
     let app = app_over(&c);

@@ -28,6 +28,7 @@ use tantivy::query::{EnableScoring, Query};
 pub use cache::{CacheStats, RequestCache};
 pub use fields::flatten;
 pub use highlight::QueryTerms;
+pub use pool::estimated_reads;
 pub use response::{
     CountResponse, Hit, Hits, SearchResponse, ShardStats, Total, TotalHits, shard_failures,
 };

@@ -13,7 +13,9 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::{EnableScoring, Query};
 use tantivy::{Executor, Searcher};
 
+use super::ShardTarget;
 use super::scoring::SharedStatistics;
+use crate::ast::QueryAst;
 
 /// One thread per core, with the search threads' 8 MiB stacks (deep requests are bounded well
 /// within them). `None` if the pool cannot be started: then searches run on the calling thread.
@@ -38,6 +40,22 @@ pub(super) fn segment_pool() -> &'static Executor {
         None => Executor::SingleThread,
     });
     &EXECUTOR
+}
+
+/// About how many documents a search of `query` reads in `targets`: each segment's documents,
+/// or under a time range the share of them its event times suggest
+/// ([`crate::compile::TimeRange::share_of_segment`]). What decides whether a search is small enough to run on
+/// the thread that received it (`routes::search`), never what it answers.
+pub fn estimated_reads(targets: &[ShardTarget], query: &QueryAst, now_ms: i64) -> u64 {
+    let mut reads = 0.0;
+    for t in targets {
+        let time = t.compiler(now_ms).time_range(query);
+        for segment in t.searcher.segment_readers() {
+            let share = time.as_ref().map_or(1.0, |r| r.share_of_segment(segment));
+            reads += share * f64::from(segment.num_docs());
+        }
+    }
+    reads.ceil() as u64
 }
 
 /// Runs each job's collector over its searcher, all their segments side by side; the fruits

@@ -111,6 +111,28 @@ fn a_time_range_reaches_only_the_days_it_covers() {
 }
 
 #[test]
+fn the_reads_expected_of_a_search_follow_its_time_range() {
+    // One segment a day; day 0 holds documents 0, 3, …, 27 at T0 + n seconds.
+    let c = corpus("web", &docs(), 1, None);
+    let targets = c.targets("web");
+    let reads = |query: Value| {
+        let body = json!({ "query": query }).to_string();
+        let req =
+            crate::request::SearchRequest::parse(body.as_bytes(), &Default::default()).unwrap();
+        super::estimated_reads(&targets, &req.query, T0 + DAY)
+    };
+    assert_eq!(reads(json!({"match_all": {}})), 30);
+    assert_eq!(reads(json!({"term": {"even": true}})), 30, "every document");
+    let day1 = json!({"range": {"@timestamp": {"gte": T0 + DAY, "lt": T0 + 2 * DAY}}});
+    assert_eq!(reads(day1), 10, "one day's segment, the others missed");
+    // The first 13 of day 0's 27 seconds: 10 × 13,001 / 27,001 documents, rounded up.
+    let early = json!({"range": {"@timestamp": {"gte": T0, "lte": T0 + 13_000}}});
+    assert_eq!(reads(early), 5);
+    let never = json!({"range": {"@timestamp": {"lt": T0 - DAY}}});
+    assert_eq!(reads(never), 0);
+}
+
+#[test]
 fn documents_without_the_sort_field_show_elasticsearchs_stand_in_and_page_once() {
     // `size` on every third document only.
     let docs: Vec<Value> = (0..30)
