@@ -419,6 +419,17 @@ pub(crate) struct FusedAggs {
     pub rest: Option<DistributedAggregationCollector>,
 }
 
+impl FusedAggs {
+    /// Whether the request is one fused histogram and nothing else.
+    fn histogram_alone(&self) -> bool {
+        self.hist.is_some()
+            && self.split.is_none()
+            && self.filtered.is_none()
+            && self.terms.is_none()
+            && self.rest.is_none()
+    }
+}
+
 /// The aggregations of one segment: the fused passes (if they take the segment) and tantivy's
 /// collector of the rest.
 pub struct SegmentAggs {
@@ -551,6 +562,14 @@ impl ShardAggs {
     /// Every segment's is the same (nothing collected), so the first one built is kept —
     /// unless it lists the segment's own terms (`with_empty_per_segment`).
     pub fn empty(&self, ord: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<AggFruit> {
+        // A request the fused histogram answers alone needs nothing from a skipped segment: a
+        // histogram without documents has no buckets, and a search that skips every segment
+        // finishes with tantivy's empty result of the request, what an empty segment's
+        // collector gives (tested against it). Building that collector was a twentieth of
+        // a small search's work.
+        if self.fused.as_ref().is_some_and(FusedAggs::histogram_alone) {
+            return Ok(AggFruit::default());
+        }
         let build = || {
             Ok(AggFruit::tantivy(
                 self.all.for_segment(ord, reader)?.harvest()?,

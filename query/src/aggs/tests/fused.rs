@@ -266,6 +266,43 @@ fn fused_histograms_answer_exactly_as_tantivy_does() {
     check_cases(cases);
 }
 
+/// Segments skipped by the query's time range add nothing to a fused histogram, and a search
+/// that skips every one answers as tantivy's empty collectors do (`extended_bounds` filled).
+#[test]
+fn skipped_segments_leave_a_fused_histogram_as_tantivy_does() {
+    let hour = |h: i64| T0 + h * 3_600_000;
+    for agg in [
+        json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1},
+            "aggs": {"l": {"avg": {"field": "lat"}}}}),
+        json!({"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "offset": "+7m",
+            "min_doc_count": 0, "extended_bounds": {"min": hour(-5), "max": hour(40)}},
+            "aggs": {"l": {"avg": {"field": "late"}}, "st": {"stats": {"field": "lat"}}}}),
+        json!({"date_histogram": {"field": "@timestamp", "calendar_interval": "hour"}}),
+    ] {
+        for (query, hits) in [
+            (json!({"range": {"@timestamp": {"gte": hour(30)}}}), true),
+            (json!({"range": {"@timestamp": {"lt": hour(-48)}}}), false),
+            (
+                json!({"range": {"@timestamp": {"gte": hour(24 * 400)}}}),
+                false,
+            ),
+        ] {
+            let body = json!({"size": 0, "query": query, "aggs": {"fz_skip": agg}});
+            let fused = run(&body, true);
+            let generic = run(&body, false);
+            assert!(fused.get("error").is_none(), "{fused}");
+            assert_eq!(
+                fused["hits"]["total"]["value"].as_u64().unwrap() > 0,
+                hits,
+                "{fused}"
+            );
+            if let Err(at) = same(&fused, &generic, String::new()) {
+                panic!("{query}: differs at {at}\nfused: {fused}\ngeneric: {generic}");
+            }
+        }
+    }
+}
+
 /// Counts and averages per minute, computed here from the documents.
 #[test]
 fn fused_minute_histogram_matches_the_documents() {
