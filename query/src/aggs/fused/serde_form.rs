@@ -10,6 +10,7 @@ use serde::de::{
 
 /// A value in serde's data model: a number, a string, a sequence (a struct read field by
 /// field), a map, or an enum's variant with its content.
+#[derive(Clone)]
 pub(crate) enum Part<'a> {
     B(bool),
     I(i64),

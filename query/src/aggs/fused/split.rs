@@ -1,15 +1,18 @@
-//! A `date_histogram` split by a `terms` — Discover's histogram by level or status, Grafana's
-//! "group by" — collected by the fused pass with one row of buckets per term.
+//! A `date_histogram` split by a `terms`, in either nesting — a `terms` over the histogram
+//! (Grafana's "group by", Discover's histogram by level) or the histogram over a `terms`
+//! (Kibana's split series) — collected by the fused pass into one grid of terms × time buckets.
 //!
-//! tantivy's collector puts each document into its term's bucket, buffers it there, and then
-//! runs the histogram's collector per bucket; here a block of documents is read once — the
-//! term column, the timestamps, the metrics — and added into a grid of terms × time buckets.
+//! tantivy's collector puts each document into its bucket, buffers it there, and then runs the
+//! sub-aggregation's collector per bucket; here a block of documents is read once — the term
+//! column, the timestamps, the metrics — and added into the grid, which is then written out in
+//! the nesting asked for.
 //!
 //! Taken only where tantivy keeps every term of the segment (no more distinct values than its
 //! `segment_size`, checked from the column's range of stored values), so the two give the same
 //! buckets and counts, with `sum_other_doc_count` and the error bound 0; string and integer
-//! columns with at most one value per document; the `terms` with nothing but that histogram
-//! under it and no `missing`, `include`/`exclude` or `min_doc_count` other than 1.
+//! columns with at most one value per document; the `terms` with no `missing`,
+//! `include`/`exclude` or `min_doc_count` other than 1, and with nothing but the histogram under
+//! it (or, under the histogram, nothing under it).
 
 use std::sync::Arc;
 
@@ -31,15 +34,18 @@ use crate::memo::Memo;
 /// The key columns this path reads.
 const KEYS: [ColumnType; 3] = [ColumnType::Str, ColumnType::I64, ColumnType::U64];
 
-/// A `terms` with one fused histogram under it.
+/// A `terms` and a fused histogram, one under the other.
 #[derive(Debug, PartialEq)]
 pub(crate) struct SplitPlan {
-    /// The `terms` aggregation's name.
+    /// The name of the aggregation on top (the `terms`, or the histogram over it).
     name: String,
     column: String,
     /// tantivy's `segment_size`: a segment with more distinct values is cut to it.
     keep: u64,
     hist: Arc<FusedPlan>,
+    /// `Some(name)`: the histogram is on top, with the `terms` named so as its only
+    /// sub-aggregation; `None`: the `terms` is on top.
+    terms_under: Option<String>,
 }
 
 impl SplitPlan {
@@ -49,23 +55,39 @@ impl SplitPlan {
     }
 
     fn of(name: &str, agg: &Aggregation) -> Option<SplitPlan> {
-        let AggregationVariants::Terms(t) = &agg.agg else {
-            return None;
-        };
-        let plain = plain_terms(t) && t.min_doc_count.unwrap_or(1) == 1;
-        let mut subs = agg.sub_aggregation.iter();
-        let (sub_name, sub) = subs.next()?;
-        if !plain || subs.next().is_some() {
-            return None;
-        }
-        // tantivy's `TermsAggregationInternal::from_req`.
-        let size = t.size.unwrap_or(10);
-        let keep = t.segment_size.unwrap_or(size.saturating_mul(10)).max(size);
+        Self::terms_over(name, agg).or_else(|| Self::histogram_over(name, agg))
+    }
+
+    /// A `terms` with one fused histogram under it.
+    fn terms_over(name: &str, agg: &Aggregation) -> Option<SplitPlan> {
+        let (sub_name, sub) = only_sub(agg)?;
+        let (column, keep) = split_terms(agg)?;
         Some(SplitPlan {
             name: name.to_string(),
-            column: t.field.clone(),
-            keep: u64::from(keep),
+            column,
+            keep,
             hist: Arc::new(FusedPlan::of(sub_name, sub)?),
+            terms_under: None,
+        })
+    }
+
+    /// A histogram with one `terms` under it, and nothing under that.
+    fn histogram_over(name: &str, agg: &Aggregation) -> Option<SplitPlan> {
+        let (sub_name, sub) = only_sub(agg)?;
+        if !sub.sub_aggregation.is_empty() {
+            return None;
+        }
+        let (column, keep) = split_terms(sub)?;
+        let alone = Aggregation {
+            agg: agg.agg.clone(),
+            sub_aggregation: Aggregations::default(),
+        };
+        Some(SplitPlan {
+            name: name.to_string(),
+            column,
+            keep,
+            hist: Arc::new(FusedPlan::of(name, &alone)?),
+            terms_under: Some(sub_name.clone()),
         })
     }
 
@@ -118,12 +140,34 @@ impl SplitPlan {
             len: c.len,
             docs: vec![0; rows],
             grids: (0..rows).map(|_| None).collect(),
+            totals: self.terms_under.as_ref().map(|_| vec![0; c.len]),
             rows: Box::new([NONE; BLOCK]),
             slots: Box::new([NONE; BLOCK]),
             raw: Raw::new(),
             pending: Vec::new(),
         }))
     }
+}
+
+/// `agg`'s one sub-aggregation, if it has exactly one.
+fn only_sub(agg: &Aggregation) -> Option<(&String, &Aggregation)> {
+    let mut subs = agg.sub_aggregation.iter();
+    let first = subs.next()?;
+    subs.next().is_none().then_some(first)
+}
+
+/// The column of a `terms` this path takes, and how many of its terms tantivy keeps per
+/// segment (its `TermsAggregationInternal::from_req`).
+fn split_terms(agg: &Aggregation) -> Option<(String, u64)> {
+    let AggregationVariants::Terms(t) = &agg.agg else {
+        return None;
+    };
+    if !plain_terms(t) || t.min_doc_count.unwrap_or(1) != 1 {
+        return None;
+    }
+    let size = t.size.unwrap_or(10);
+    let keep = t.segment_size.unwrap_or(size.saturating_mul(10)).max(size);
+    Some((t.field.clone(), u64::from(keep)))
 }
 
 /// The split's collector of one segment.
@@ -145,6 +189,8 @@ pub(super) struct SplitFused {
     docs: Vec<u64>,
     /// Each row's histogram, made when its term is first seen.
     grids: Vec<Option<Dense>>,
+    /// With the histogram on top: the documents of each time bucket, with a term or not.
+    totals: Option<Vec<u64>>,
     /// Per document of the block being read, its row and its bucket (or [`NONE`]).
     rows: Box<[u32; BLOCK]>,
     slots: Box<[u32; BLOCK]>,
@@ -178,6 +224,13 @@ impl Blocks for SplitFused {
                 slots[i] = b as u32;
             });
             let width = hist.metrics.len();
+            if let Some(totals) = &mut self.totals {
+                for &slot in &slots[..n] {
+                    if slot != NONE {
+                        totals[slot as usize] += 1;
+                    }
+                }
+            }
             for i in 0..n {
                 let row = rows[i];
                 if row == NONE {
@@ -212,6 +265,9 @@ impl SplitFused {
     /// holding its histogram.
     pub(super) fn harvest(mut self) -> tantivy::Result<IntermediateAggregationResults> {
         self.flush();
+        if let Some(totals) = self.totals.take() {
+            return self.harvest_histogram(&totals);
+        }
         let empty = Dense::new(self.plan.hist.clone(), self.grid.base, 0);
         let seen: Vec<usize> = (0..self.docs.len()).filter(|r| self.docs[*r] > 0).collect();
         let keys = self.keys_of(&seen)?;
@@ -235,6 +291,62 @@ impl SplitFused {
         )])]);
         IntermediateAggregationResults::deserialize(&all)
             .map_err(|e| TantivyError::InternalError(format!("a fused split: {e}")))
+    }
+
+    /// tantivy's intermediate result of the histogram on top: a bucket per time with
+    /// documents, each holding its `terms` (`totals`: each time bucket's documents).
+    fn harvest_histogram(self, totals: &[u64]) -> tantivy::Result<IntermediateAggregationResults> {
+        let terms_name = self.plan.terms_under.clone().unwrap_or_default();
+        let hist = &self.plan.hist;
+        let seen: Vec<usize> = (0..self.docs.len())
+            .filter(|r| self.grids[*r].is_some())
+            .collect();
+        let keys = self.keys_of(&seen)?;
+        let mut buckets = Vec::new();
+        for (slot, &doc_count) in totals.iter().enumerate() {
+            if doc_count == 0 {
+                continue;
+            }
+            let mut entries = Vec::new();
+            for (row, key) in seen.iter().zip(&keys) {
+                let count = self.grids[*row].as_ref().map_or(0, |g| g.counts[slot]);
+                if count > 0 {
+                    // IntermediateTermBucketEntry { doc_count, no sub-aggregations }.
+                    let entry =
+                        Part::Owned(vec![Part::U(count), Part::Owned(vec![Part::Map(vec![])])]);
+                    entries.push((key.clone(), entry));
+                }
+            }
+            // IntermediateTermBucketResult { entries, sum_other_doc_count: 0, error bound: 0 }.
+            let terms = Part::Owned(vec![Part::Map(entries), Part::U(0), Part::U(0)]);
+            let terms = Part::Variant(
+                "Bucket",
+                Box::new(Part::Variant("Terms", Box::new(Part::Owned(vec![terms])))),
+            );
+            let sub = Part::Owned(vec![Part::Map(vec![(
+                Part::Text(terms_name.clone()),
+                terms,
+            )])]);
+            let pos = (self.grid.base + slot as i64) as f64;
+            buckets.push(Part::Owned(vec![
+                Part::F(pos * hist.interval + hist.offset),
+                Part::U(doc_count),
+                sub,
+            ]));
+        }
+        let histogram = Part::Variant(
+            "Bucket",
+            Box::new(Part::Variant(
+                "Histogram",
+                Box::new(Part::Owned(vec![Part::B(true), Part::Owned(buckets)])),
+            )),
+        );
+        let all = Part::Owned(vec![Part::Map(vec![(
+            Part::Text(self.plan.name.clone()),
+            histogram,
+        )])]);
+        IntermediateAggregationResults::deserialize(&all)
+            .map_err(|e| TantivyError::InternalError(format!("a fused split series: {e}")))
     }
 
     /// The stored value of each row.
