@@ -101,6 +101,7 @@ if [ "$OPENSEARCH" = true ]; then
   fi
 fi
 
-"$py" "$root/bench/query.py" "$url" bench "$parquet" "$RUNS" \
+# query.py waits for these (and itself) to go idle before it times each engine.
+BENCH_SETTLE_PIDS="$SERVE_PID ${os_pid:-}" "$py" "$root/bench/query.py" "$url" bench "$parquet" "$RUNS" \
   "$bin_dir/examples/query_tantivy" "$bin_dir/examples/http_time" "$dir/data/indices" "$os_url" \
   "$dir/results.json"

@@ -116,12 +116,13 @@ impl ShardTarget {
         planned: &str,
         opts: &SearchOptions,
     ) -> Reuse {
-        let fields = format!("{:?}", self.fields);
-        let name = |text: &String| Fingerprint::of(&[text, self.index.name(), &fields, planned]);
         Reuse {
             time: self.compiler(now_ms).time_range(query),
             whole: self.compiler(now_ms).whole_range(query),
             cache: cache.map(|(cache, texts)| {
+                let fields = format!("{:?}", self.fields);
+                let name =
+                    |text: &String| Fingerprint::of(&[text, self.index.name(), &fields, planned]);
                 let names = Fingerprints {
                     exact: texts.exact.as_ref().map(name),
                     whole: texts.whole.as_ref().map(name),
