@@ -374,7 +374,8 @@ impl Engine {
                 )));
             }
         }
-        let mut req = SearchRequest::parse(body, params)?;
+        // Parsed once: with nothing but `query`, the object is the whole request.
+        let mut req = SearchRequest::from_object(&parsed, params)?;
         if parsed.get("query").is_none() && params.q.is_none() {
             req.query = QueryAst::MatchAll;
         }
