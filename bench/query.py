@@ -94,13 +94,16 @@ settled = []
 
 def search_raw(body, cache=False, at=None, endpoint="_search"):
     """The answer (read whole, not yet parsed)."""
-    r = http.post(f"{at or url}/{index}/{endpoint}", params=params_for(cache, endpoint), json=body, timeout=300)
+    r = http.post(f"{at or url}/{index}/{endpoint}", params=params_for(cache, endpoint, at), json=body, timeout=300)
     return r.raise_for_status()
 
 
-def params_for(cache, endpoint):
-    # `_count` has no request cache to turn off (and OpenSearch refuses the parameter there).
-    return {} if cache or endpoint == "_count" else {"request_cache": "false"}
+def params_for(cache, endpoint, at=None):
+    """The request cache off unless `cache`: Hydrant's `_count` takes `request_cache` too (its
+    segments' counts are cached like a search's), OpenSearch's refuses it."""
+    if cache or (endpoint == "_count" and at not in (None, url)):
+        return {}
+    return {"request_cache": "false"}
 
 
 # Warm-ups before an engine's timed runs: at least 2, and at least this long. On this kind of
@@ -129,7 +132,7 @@ def http_time(target, body, n, warm):
 def timed_http(body, at=None, endpoint="_search"):
     """p50 and p99 in ms of `runs` requests after the warm-ups, timed by `http_time`, and the
     median of the server's own times (its `Server-Timing`; NaN where it sends none)."""
-    query = "".join(f"?{k}={v}" for k, v in params_for(False, endpoint).items())
+    query = "".join(f"?{k}={v}" for k, v in params_for(False, endpoint, at).items())
     target = f"{at or url}/{index}/{endpoint}{query}"
     probe = min(http_time(target, body, 3, 0)["ms"])
     out = http_time(target, body, runs, warmups(probe))

@@ -124,6 +124,27 @@ impl TimeBuckets {
     }
 }
 
+impl TimeBuckets {
+    /// How many rows have their time in `[lo, hi]` (within the segment's span): the sizes of
+    /// the buckets inside it, and the rows of the two it cuts compared.
+    fn count(&self, values: &dyn ColumnValues<DateTime>, (lo, hi): (DateTime, DateTime)) -> u32 {
+        let (first, last) = (self.bucket(lo), self.bucket(hi));
+        let cut = |b: usize| {
+            let rows = &self.rows[self.starts[b] as usize..self.starts[b + 1] as usize];
+            rows.iter()
+                .filter(|doc| {
+                    let t = values.get_val(**doc);
+                    lo <= t && t <= hi
+                })
+                .count() as u32
+        };
+        if last == first {
+            return cut(first);
+        }
+        cut(first) + cut(last) + (self.starts[last] - self.starts[first + 1])
+    }
+}
+
 /// The bucket of time `t` in a span from `min`, `width` nanoseconds each: never decreasing
 /// with `t` (what taking the buckets between two bounds whole relies on), and saturating at
 /// either end (times ten thousand years apart overflow a difference in nanoseconds).
@@ -170,6 +191,30 @@ pub(crate) fn matching(
     BUCKETED.with(|n| n.set(n.get() + 1));
     let docs = buckets.matching(values.as_ref(), (lo.max(min), hi.min(max)), max_doc);
     Some(BitSetDocSet::from(docs))
+}
+
+/// How many rows of a segment have their time (column `name`, one value per row, `values`) in
+/// `[lo, hi]`, from its buckets — built and kept if they are not yet: a count joins no rows, so
+/// a range of any width is answered from them, and a dashboard counting the same range on
+/// every refresh reads two buckets' rows rather than the column. `None` for a segment too
+/// heavy to keep. The range overlaps the segment's span.
+pub(crate) fn count(
+    segment: SegmentId,
+    name: &str,
+    values: &Arc<dyn ColumnValues<DateTime>>,
+    lo: DateTime,
+    hi: DateTime,
+) -> Option<u32> {
+    if values.num_vals() as u64 * 4 > KEPT_BYTES as u64 / 4 {
+        return None;
+    }
+    let (min, max) = (values.min_value(), values.max_value());
+    let buckets = KEPT.get_or((segment, name.to_string()), || {
+        Arc::new(TimeBuckets::build(values.as_ref()))
+    });
+    #[cfg(test)]
+    BUCKETED.with(|n| n.set(n.get() + 1));
+    Some(buckets.count(values.as_ref(), (lo.max(min), hi.min(max))))
 }
 
 #[cfg(test)]

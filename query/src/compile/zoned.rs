@@ -158,6 +158,60 @@ impl Weight for ZonedWeight {
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         self.tantivy.explain(reader, doc)
     }
+
+    /// A segment without deletions whose rows are out of time order is counted from its time
+    /// buckets (`time_buckets::count`); any other as tantivy counts (its default).
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        if reader.num_deleted_docs() == 0
+            && let Some(n) = self.bucket_count(reader)?
+        {
+            return Ok(n);
+        }
+        let mut scorer = self.scorer(reader, 1.0)?;
+        Ok(match reader.alive_bitset() {
+            Some(alive) => scorer.count(alive),
+            None => scorer.count_including_deleted(),
+        })
+    }
+}
+
+impl ZonedWeight {
+    /// The count of a segment whose rows are out of time order and which the range cuts, from
+    /// its buckets; `None` for any other (the scorer's cases, in its order).
+    fn bucket_count(&self, reader: &SegmentReader) -> tantivy::Result<Option<u32>> {
+        let field = reader.schema().get_field_name(self.range.field);
+        let Some(column) = reader.fast_fields().column_opt::<DateTime>(field)? else {
+            return Ok(None);
+        };
+        if column.get_cardinality() != Cardinality::Full
+            || column.values.num_vals() as usize <= 3 * ZONE
+        {
+            return Ok(None);
+        }
+        let values = column.values;
+        let Some((lo, hi)) = self.range.span() else {
+            return Ok(None);
+        };
+        let (min, max) = (values.min_value(), values.max_value());
+        if max < lo || min > hi || (lo <= min && max <= hi) {
+            return Ok(None);
+        }
+        let zones = zones(reader.segment_id(), field, values.as_ref());
+        let cut = zones
+            .iter()
+            .filter(|(min, max)| *max >= lo && *min <= hi && !(lo <= *min && *max <= hi))
+            .count();
+        if cut * 4 <= zones.len() {
+            return Ok(None);
+        }
+        Ok(time_buckets::count(
+            reader.segment_id(),
+            field,
+            &values,
+            lo,
+            hi,
+        ))
+    }
 }
 
 /// The zones of the date column `name` of `reader`, when there are any to read by: one time
@@ -428,18 +482,17 @@ mod tests {
         assert!(zoned >= 32, "segments read by zones: {zoned}");
     }
 
-    #[test]
-    fn a_narrow_range_over_rows_out_of_time_order_reads_them_by_time() {
-        // A day of documents in no time order (a scrambled permutation of its seconds).
+    /// Documents of a day in no time order (a scrambled permutation of 40,000 instants 2.16 s
+    /// apart), and ranges over them: seven narrow (the last 15 minutes and less), two wide and
+    /// one covering the day.
+    fn scrambled_day() -> (crate::testing::Corpus, [(Bound<i64>, Bound<i64>); 10]) {
         let n: i64 = 40_000;
         let all: Vec<Value> = (0..n)
             .map(|i| json!({"@timestamp": T0 + (i * 7919 % n) * 2_160, "n": i}))
             .collect();
-        let c = corpus("tb", &all, 1, None);
         let at = |i: i64| T0 + i * 2_160;
         use Bound::{Excluded, Included, Unbounded};
         let cases = [
-            // The last 15 minutes, and narrower ones: by buckets.
             (Included(at(n - 417)), Unbounded),
             (Excluded(at(n - 417)), Unbounded),
             (Included(at(100)), Excluded(at(130))),
@@ -447,11 +500,17 @@ mod tests {
             (Excluded(at(1000)), Excluded(at(1001))),
             (Unbounded, Included(at(50))),
             (Included(at(20_000)), Included(at(24_000))),
-            // Wide ones: tantivy's scan.
             (Included(at(5000)), Unbounded),
             (Unbounded, Excluded(at(30_000))),
             (Included(at(-5)), Included(at(n + 5))),
         ];
+        (corpus("tb", &all, 1, None), cases)
+    }
+
+    #[test]
+    fn a_narrow_range_over_rows_out_of_time_order_reads_them_by_time() {
+        // The seven narrow ranges by buckets; the wide ones by tantivy's scan.
+        let (c, cases) = scrambled_day();
         let bucketed_before = time_buckets::BUCKETED.with(|b| b.get());
         for t in c.targets("tb") {
             let field = t.mapper.fields().timestamp;
@@ -482,5 +541,37 @@ mod tests {
         // The seven narrow ranges, each read four times, one segment.
         let bucketed = time_buckets::BUCKETED.with(|b| b.get()) - bucketed_before;
         assert_eq!(bucketed, 28, "ranges read by buckets");
+    }
+
+    #[test]
+    fn a_count_over_rows_out_of_time_order_comes_from_their_buckets_at_any_width() {
+        let (c, cases) = scrambled_day();
+        let bucketed_before = time_buckets::BUCKETED.with(|b| b.get());
+        let mut cutting = 0;
+        for t in c.targets("tb") {
+            let field = t.mapper.fields().timestamp;
+            let scoring = EnableScoring::disabled_from_searcher(&t.searcher);
+            for (lo, hi) in cases {
+                let (lo, hi) = (lo.map(tantivy_date), hi.map(tantivy_date));
+                let term = |d: &DateTime| Term::from_field_date(field, *d);
+                let theirs = RangeQuery::new(lo.as_ref().map(term), hi.as_ref().map(term))
+                    .weight(scoring)
+                    .unwrap();
+                let ours = ZonedRange::new(field, lo, hi).weight(scoring).unwrap();
+                for seg in t.searcher.segment_readers() {
+                    let want = theirs.count(seg).unwrap();
+                    assert_eq!(ours.count(seg).unwrap(), want, "{lo:?}..{hi:?}");
+                    assert_eq!(want as usize, matches(theirs.as_ref(), seg).len());
+                    if want > 0 && want < seg.max_doc() {
+                        cutting += 1;
+                    }
+                }
+            }
+        }
+        // Every range that cuts a segment (the day spans two daily indices), the wide ones
+        // too, was counted from buckets (and one between two rows, which counts none there).
+        let bucketed = time_buckets::BUCKETED.with(|b| b.get()) - bucketed_before;
+        assert!(cutting >= 9, "ranges cutting a segment: {cutting}");
+        assert_eq!(bucketed, cutting + 1, "counts from buckets");
     }
 }
