@@ -482,10 +482,35 @@ mod tests {
         assert!(zoned >= 32, "segments read by zones: {zoned}");
     }
 
+    /// `check(range, ours, tantivy's, segment)` for each of [`scrambled_day`]'s ranges over
+    /// each of its segments: our range's weight beside tantivy's `RangeQuery`'s.
+    fn over_a_scrambled_day(mut check: impl FnMut(&str, &dyn Weight, &dyn Weight, &SegmentReader)) {
+        let (c, cases) = scrambled_day();
+        for t in c.targets("tb") {
+            let field = t.mapper.fields().timestamp;
+            let scoring = EnableScoring::disabled_from_searcher(&t.searcher);
+            for (lo, hi) in cases {
+                let (lo, hi) = (lo.map(tantivy_date), hi.map(tantivy_date));
+                let term = |d: &DateTime| Term::from_field_date(field, *d);
+                let theirs = RangeQuery::new(lo.as_ref().map(term), hi.as_ref().map(term))
+                    .weight(scoring)
+                    .unwrap();
+                let ours = ZonedRange::new(field, lo, hi).weight(scoring).unwrap();
+                let range = format!("{lo:?}..{hi:?}");
+                for seg in t.searcher.segment_readers() {
+                    check(&range, ours.as_ref(), theirs.as_ref(), seg);
+                }
+            }
+        }
+    }
+
+    /// A range of epoch milliseconds.
+    type Span = (Bound<i64>, Bound<i64>);
+
     /// Documents of a day in no time order (a scrambled permutation of 40,000 instants 2.16 s
     /// apart), and ranges over them: seven narrow (the last 15 minutes and less), two wide and
     /// one covering the day.
-    fn scrambled_day() -> (crate::testing::Corpus, [(Bound<i64>, Bound<i64>); 10]) {
+    fn scrambled_day() -> (crate::testing::Corpus, [Span; 10]) {
         let n: i64 = 40_000;
         let all: Vec<Value> = (0..n)
             .map(|i| json!({"@timestamp": T0 + (i * 7919 % n) * 2_160, "n": i}))
@@ -510,34 +535,17 @@ mod tests {
     #[test]
     fn a_narrow_range_over_rows_out_of_time_order_reads_them_by_time() {
         // The seven narrow ranges by buckets; the wide ones by tantivy's scan.
-        let (c, cases) = scrambled_day();
         let bucketed_before = time_buckets::BUCKETED.with(|b| b.get());
-        for t in c.targets("tb") {
-            let field = t.mapper.fields().timestamp;
-            let scoring = EnableScoring::disabled_from_searcher(&t.searcher);
-            for (lo, hi) in cases {
-                let (lo, hi) = (lo.map(tantivy_date), hi.map(tantivy_date));
-                let term = |d: &DateTime| Term::from_field_date(field, *d);
-                let theirs = RangeQuery::new(lo.as_ref().map(term), hi.as_ref().map(term))
-                    .weight(scoring)
-                    .unwrap();
-                let ours = ZonedRange::new(field, lo, hi).weight(scoring).unwrap();
-                for seg in t.searcher.segment_readers() {
-                    assert_eq!(
-                        matches(ours.as_ref(), seg),
-                        matches(theirs.as_ref(), seg),
-                        "{lo:?}..{hi:?}"
-                    );
-                    for step in [1, 700, 5000] {
-                        assert_eq!(
-                            seeks(ours.as_ref(), seg, step),
-                            seeks(theirs.as_ref(), seg, step),
-                            "{lo:?}..{hi:?} seeking by {step}"
-                        );
-                    }
-                }
+        over_a_scrambled_day(|range, ours, theirs, seg| {
+            assert_eq!(matches(ours, seg), matches(theirs, seg), "{range}");
+            for step in [1, 700, 5000] {
+                assert_eq!(
+                    seeks(ours, seg, step),
+                    seeks(theirs, seg, step),
+                    "{range} seeking by {step}"
+                );
             }
-        }
+        });
         // The seven narrow ranges, each read four times, one segment.
         let bucketed = time_buckets::BUCKETED.with(|b| b.get()) - bucketed_before;
         assert_eq!(bucketed, 28, "ranges read by buckets");
@@ -545,29 +553,16 @@ mod tests {
 
     #[test]
     fn a_count_over_rows_out_of_time_order_comes_from_their_buckets_at_any_width() {
-        let (c, cases) = scrambled_day();
         let bucketed_before = time_buckets::BUCKETED.with(|b| b.get());
         let mut cutting = 0;
-        for t in c.targets("tb") {
-            let field = t.mapper.fields().timestamp;
-            let scoring = EnableScoring::disabled_from_searcher(&t.searcher);
-            for (lo, hi) in cases {
-                let (lo, hi) = (lo.map(tantivy_date), hi.map(tantivy_date));
-                let term = |d: &DateTime| Term::from_field_date(field, *d);
-                let theirs = RangeQuery::new(lo.as_ref().map(term), hi.as_ref().map(term))
-                    .weight(scoring)
-                    .unwrap();
-                let ours = ZonedRange::new(field, lo, hi).weight(scoring).unwrap();
-                for seg in t.searcher.segment_readers() {
-                    let want = theirs.count(seg).unwrap();
-                    assert_eq!(ours.count(seg).unwrap(), want, "{lo:?}..{hi:?}");
-                    assert_eq!(want as usize, matches(theirs.as_ref(), seg).len());
-                    if want > 0 && want < seg.max_doc() {
-                        cutting += 1;
-                    }
-                }
+        over_a_scrambled_day(|range, ours, theirs, seg| {
+            let want = theirs.count(seg).unwrap();
+            assert_eq!(ours.count(seg).unwrap(), want, "{range}");
+            assert_eq!(want as usize, matches(theirs, seg).len());
+            if want > 0 && want < seg.max_doc() {
+                cutting += 1;
             }
-        }
+        });
         // Every range that cuts a segment (the day spans two daily indices), the wide ones
         // too, was counted from buckets (and one between two rows, which counts none there).
         let bucketed = time_buckets::BUCKETED.with(|b| b.get()) - bucketed_before;
