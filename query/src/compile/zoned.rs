@@ -552,6 +552,37 @@ mod tests {
     }
 
     #[test]
+    fn a_search_for_its_total_alone_counts_from_the_buckets_and_answers_as_a_walk() {
+        let (c, _) = scrambled_day();
+        let at = |i: i64| T0 + i * 2_160;
+        // The last 19 hours: too wide for the bit-set path, counted from buckets.
+        let range = json!({"range": {"@timestamp": {"gte": at(8_000)}}});
+        let before = time_buckets::BUCKETED.with(|b| b.get());
+        let count = c.search(
+            "tb",
+            json!({"size": 0, "track_total_hits": true, "timeout": "1m", "query": range}),
+        );
+        assert!(time_buckets::BUCKETED.with(|b| b.get()) > before, "{count}");
+        // The same documents walked: a search that also asks for a hit.
+        let walked = c.search(
+            "tb",
+            json!({"size": 1, "track_total_hits": true, "query": range}),
+        );
+        assert_eq!(
+            count["hits"]["total"],
+            json!({"value": 32_000, "relation": "eq"})
+        );
+        assert_eq!(count["hits"]["total"], walked["hits"]["total"]);
+        assert_eq!(count["timed_out"], json!(false));
+        // A bounded total is the count, bounded.
+        let bounded = c.search("tb", json!({"size": 0, "query": range}));
+        assert_eq!(
+            bounded["hits"]["total"],
+            json!({"value": 10_000, "relation": "gte"})
+        );
+    }
+
+    #[test]
     fn a_count_over_rows_out_of_time_order_comes_from_their_buckets_at_any_width() {
         let bucketed_before = time_buckets::BUCKETED.with(|b| b.get());
         let mut cutting = 0;

@@ -303,13 +303,14 @@ impl ShardCollector {
         Ok(Some(segment.harvest()))
     }
 
+    /// Whether only the number of matches is asked: `_count`, or a search for its total alone
+    /// (`size: 0`, no aggregations).
     fn counts_only(&self) -> bool {
         self.top.is_none()
             && self.aggs.is_none()
             && self.post_filter.is_none()
             && self.min_score.is_none()
             && self.terminate_after.is_none()
-            && self.deadline.is_none()
     }
 }
 
@@ -425,13 +426,22 @@ impl Collector for ShardCollector {
         } else if let Some(fruit) = self.whole_hits(weight, segment_ord, reader)? {
             fruit
         } else if self.counts_only() {
-            // What tantivy's `Count` does: a posting list's length, not a walk through it.
+            // What tantivy's `Count` does: a posting list's length, not a walk through it. A
+            // count does not stop inside a segment, so the deadline is read before each.
+            let timed_out = self.deadline.is_some_and(|d| Instant::now() >= d);
+            if timed_out {
+                self.timed_out.store(true, AtomicOrdering::Relaxed);
+            }
             Ok(ShardFruit {
-                count: u64::from(weight.count(reader)?),
+                count: if timed_out {
+                    0
+                } else {
+                    u64::from(weight.count(reader)?)
+                },
                 hits: Vec::new(),
                 aggs: None,
                 terminated_early: false,
-                timed_out: false,
+                timed_out,
             })
         } else {
             let mut segment = self.for_segment(segment_ord, reader)?;
