@@ -557,6 +557,8 @@ mod tests {
         let at = |i: i64| T0 + i * 2_160;
         // The last 19 hours: too wide for the bit-set path, counted from buckets.
         let range = json!({"range": {"@timestamp": {"gte": at(8_000)}}});
+        // The path is seen on this thread: the segments are searched here, not on the pool.
+        crate::search::pool::SEGMENTS_HERE.with(|h| h.set(true));
         let before = time_buckets::BUCKETED.with(|b| b.get());
         let count = c.search(
             "tb",

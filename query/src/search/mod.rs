@@ -9,7 +9,7 @@ mod fields;
 mod highlight;
 mod named;
 mod passages;
-mod pool;
+pub(crate) mod pool;
 mod response;
 mod scoring;
 mod sort;

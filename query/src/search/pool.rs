@@ -33,6 +33,20 @@ fn pool() -> Option<&'static Arc<rayon::ThreadPool>> {
     POOL.as_ref()
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Set by a test that counts the paths its search takes on its own thread (thread-local
+    /// counters such as `time_buckets::BUCKETED`): every segment is then searched here.
+    pub(crate) static SEGMENTS_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn segments_here() -> bool {
+    #[cfg(test)]
+    return SEGMENTS_HERE.with(|h| h.get());
+    #[cfg(not(test))]
+    false
+}
+
 /// The pool as tantivy's executor, for one searcher's segments.
 pub(super) fn segment_pool() -> &'static Executor {
     static EXECUTOR: LazyLock<Executor> = LazyLock::new(|| match pool() {
@@ -95,7 +109,7 @@ pub(super) fn search_shards<C: Collector>(
     };
     type SegmentFruit<C> = <<C as Collector>::Child as SegmentCollector>::Fruit;
     let results: Vec<tantivy::Result<SegmentFruit<C>>> = match pool() {
-        Some(p) if tasks.len() > 1 => {
+        Some(p) if tasks.len() > 1 && !segments_here() => {
             let docs =
                 |&(i, ord): &(usize, u32)| jobs[i].0.segment_readers()[ord as usize].max_doc();
             largest_first(p, &tasks, docs, run)
