@@ -117,6 +117,14 @@ pub enum QueryError {
 }
 
 impl QueryError {
+    /// Elasticsearch's refusal to aggregate, sort or read doc values on a text field, which has
+    /// no column.
+    pub fn fielddata_disabled(field: &str) -> QueryError {
+        QueryError::IllegalArgument(format!(
+            "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
+        ))
+    }
+
     /// A body that is not JSON, typed as Elasticsearch's JSON parser types it.
     pub fn json(e: &serde_json::Error) -> QueryError {
         // Nesting past the parser's depth limit is a refusal of the content, not bad syntax.

@@ -210,9 +210,7 @@ impl<'a> Planner<'a> {
 }
 
 fn text_field(field: &str) -> QueryError {
-    QueryError::IllegalArgument(format!(
-        "Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [{field}] in order to load field data by uninverting the inverted index. Note that this can use significant memory."
-    ))
+    QueryError::fielddata_disabled(field)
 }
 
 /// ES refuses numeric aggregations on strings rather than answering nothing.
