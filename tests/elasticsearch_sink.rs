@@ -174,6 +174,13 @@ fn records_reach_a_second_hydrant_through_its_bulk_api_with_their_ids() {
         .unwrap();
     assert_eq!(raw, b"plain text, not json");
 
+    // The counters move once the writes they count have returned: wait for them.
+    eventually(Duration::from_secs(20), "the delivery counters", || {
+        (es_metric(&sender, "delivery_records_total") == 501.0
+            && es_metric(&sender, "error_output_records_total") == 1.0
+            && es_metric(&sender, "delivery_failed_total") == 1.0)
+            .then_some(())
+    });
     assert_eq!(es_metric(&sender, "delivery_records_total"), 501.0);
     assert!(es_metric(&sender, "delivery_bytes_total") > 10_000.0);
     // Batches delivered in full, and the one whose record went to the error output.
@@ -348,6 +355,12 @@ fn a_sender_killed_mid_delivery_loses_and_duplicates_nothing_after_restart() {
         let n = es_metric(&sender, "delivery_records_total");
         (n > 0.0).then_some(n as usize)
     });
+    // More acknowledged than that first delivery: the kill lands with records not delivered.
+    eventually(
+        Duration::from_secs(30),
+        "records acknowledged past delivery",
+        || (acked.lock().unwrap().len() > delivered).then_some(()),
+    );
     sender.kill9();
     stop.store(true, Ordering::SeqCst);
     shipper.join().expect("shipper");
