@@ -43,6 +43,7 @@ mod terms;
 mod top_hits;
 mod top_metrics;
 mod weighted_avg;
+mod whole_percentiles;
 mod whole_terms;
 
 use serde_json::Value;

@@ -13,7 +13,9 @@
 //! them then too).
 //!
 //! A lone `cardinality` on a string field is read the same way: the terms some value of the
-//! column holds, each added once to tantivy's sketch, instead of each document's.
+//! column holds, each added once to tantivy's sketch, instead of each document's. And a lone
+//! `percentiles` on a number: the column's values go into tantivy's sketch without a document
+//! visited (`whole_percentiles.rs`).
 
 use datasketches::hll::{Coupon, HllSketch, HllType};
 use serde::Deserialize;
@@ -35,14 +37,24 @@ pub(crate) struct WholeTerms {
     name: String,
     /// The column tantivy's collector would read.
     column: String,
+    what: What,
+}
+
+/// What a [`WholeTerms`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    /// A `terms`: each term's documents.
+    Terms,
     /// A `cardinality`: the distinct terms of the segment, as a sketch.
-    distinct: bool,
+    Distinct,
+    /// A `percentiles`: the values of the segment, as a sketch.
+    Percentiles,
 }
 
 impl WholeTerms {
     /// The plan, when `aggs` is one `terms` with nothing this path cannot honour
     /// (sub-aggregations, `missing`, `include`/`exclude`, `min_doc_count: 0`, an order by a
-    /// sub-aggregation), or one `cardinality` without `missing`.
+    /// sub-aggregation), or one `cardinality` or `percentiles` without `missing`.
     pub(crate) fn detect(aggs: &Aggregations) -> Option<WholeTerms> {
         let mut all = aggs.iter();
         let (name, agg) = all.next()?;
@@ -54,7 +66,16 @@ impl WholeTerms {
                 WholeTerms {
                     name: name.clone(),
                     column: c.field.clone(),
-                    distinct: true,
+                    what: What::Distinct,
+                }
+            });
+        }
+        if let AggregationVariants::Percentiles(p) = &agg.agg {
+            return (p.missing.is_none() && !super::sources::is_computed(&p.field)).then(|| {
+                WholeTerms {
+                    name: name.clone(),
+                    column: p.field.clone(),
+                    what: What::Percentiles,
                 }
             });
         }
@@ -67,13 +88,13 @@ impl WholeTerms {
         plain.then(|| WholeTerms {
             name: name.clone(),
             column: t.field.clone(),
-            distinct: false,
+            what: What::Terms,
         })
     }
 
     /// Whether this is a `cardinality`.
     pub(crate) fn is_distinct(&self) -> bool {
-        self.distinct
+        self.what == What::Distinct
     }
 
     /// The aggregation's name.
@@ -95,16 +116,20 @@ impl WholeTerms {
             return Ok(None);
         }
         let Some(handle) = handles.pop() else {
-            // No value in this segment: no bucket (a `cardinality` is left to tantivy).
-            if self.distinct {
+            // No value in this segment: no bucket (a sketch is left to tantivy).
+            if self.what != What::Terms {
                 return Ok(None);
             }
             return Ok(Some(results(&self.name, Vec::new())?));
         };
-        let DynamicColumn::Str(column) = handle.open()? else {
+        let column = handle.open()?;
+        if self.what == What::Percentiles {
+            return super::whole_percentiles::segment(&self.name, column);
+        }
+        let DynamicColumn::Str(column) = column else {
             return Ok(None);
         };
-        if self.distinct {
+        if self.what == What::Distinct {
             return distinct_terms(&self.name, &column).map(Some);
         }
         let distinct = column.dictionary().num_terms();

@@ -33,6 +33,24 @@ fn docs() -> &'static Vec<Value> {
                 if i % 3 == 0 {
                     d["tags"] = json!([format!("t{}", i % 11), format!("t{}", i % 13 + 20)]);
                 }
+                // Numbers for `percentiles`: integers of a narrow range, integers too wide to
+                // count per value, floats of both signs and zero, several values per document,
+                // and floats whose magnitudes span more bins than the sketch keeps.
+                d["lat"] = json!((i * 37) % 500);
+                d["wide"] = json!((i - 600) * 1_000_003);
+                d["ratio"] = json!((i % 101) as f64 / 7.3 - 5.0);
+                if i % 4 == 0 {
+                    d["lats"] = json!([i % 50, i % 70 + 100]);
+                }
+                // Tenths of both signs (counted per value), and tenths until a value with more
+                // decimals, which is added as it is.
+                d["tenths"] = json!(((i * 37) % 900) as f64 / 10.0 - 20.0);
+                d["mostly"] = json!(if i % 97 == 50 {
+                    i as f64 / 7.3
+                } else {
+                    (i % 300) as f64 / 10.0
+                });
+                d["span"] = json!(if i % 2 == 0 { 1.5e-12 } else { 1.5e27 });
                 if i == 600 {
                     // Longer than an exact value is kept: in neither the column nor the index.
                     d["svc"] = json!("x".repeat(300));
@@ -176,6 +194,55 @@ fn cardinality_of_whole_segments_answers_as_the_collector_does() {
         let before = used("wc1");
         let fast = run(&body, true);
         assert_eq!(used("wc1"), before, "not read for {body}");
+        assert_eq!(fast, run(&body, false), "{body}");
+    }
+}
+
+#[test]
+fn percentiles_of_whole_segments_answer_as_the_collector_does() {
+    let second = DateTime::<Utc>::from_timestamp_millis(T0 + 24 * HOUR)
+        .unwrap()
+        .to_rfc3339();
+    let pct = |field: &str| json!({"wp1": {"percentiles": {"field": field, "percents": [1, 25, 50, 95, 99.9]}}});
+    let bodies = [
+        json!({"size": 0, "aggs": pct("lat")}),
+        json!({"size": 0, "aggs": pct("wide")}),
+        json!({"size": 0, "aggs": pct("ratio")}),
+        json!({"size": 0, "aggs": pct("lats")}),
+        json!({"size": 0, "aggs": pct("tenths")}),
+        json!({"size": 0, "aggs": pct("mostly")}),
+        json!({"size": 0, "query": {"range": {"@timestamp": {"gte": second}}}, "aggs": pct("lat")}),
+        json!({"size": 0, "aggs": {"wp1": {"percentiles": {"field": "lat", "keyed": false}}}}),
+    ];
+    for body in &bodies {
+        let before = used("wp1");
+        let fast = run(body, true);
+        assert!(used("wp1") > before, "read from the column for {body}");
+        let slow = run(body, false);
+        assert_eq!(fast, slow, "{body}");
+    }
+    // Against the values themselves: the sketch is within 1 % of the true median.
+    let all = run(&json!({"size": 0, "aggs": pct("lat")}), true);
+    let median = all["aggregations"]["wp1"]["values"]["50.0"]
+        .as_f64()
+        .unwrap();
+    let mut lats: Vec<i64> = docs().iter().map(|d| d["lat"].as_i64().unwrap()).collect();
+    lats.sort_unstable();
+    let truth = lats[lats.len() / 2] as f64;
+    assert!(
+        (median - truth).abs() <= truth * 0.02 + 1.0,
+        "{median} against {truth}"
+    );
+    // Not taken: values spanning more bins than the sketch keeps, a `missing` value, a query
+    // on another field. The same answers all the same.
+    for body in [
+        json!({"size": 0, "aggs": pct("span")}),
+        json!({"size": 0, "aggs": {"wp1": {"percentiles": {"field": "lat", "missing": 3}}}}),
+        json!({"size": 0, "query": {"term": {"kw": "k1"}}, "aggs": pct("lat")}),
+    ] {
+        let before = used("wp1");
+        let fast = run(&body, true);
+        assert_eq!(used("wp1"), before, "not read for {body}");
         assert_eq!(fast, run(&body, false), "{body}");
     }
 }
