@@ -61,23 +61,22 @@ impl WholeTerms {
         if all.next().is_some() || !agg.sub_aggregation.is_empty() {
             return None;
         }
-        if let AggregationVariants::Cardinality(c) = &agg.agg {
-            return (c.missing.is_none() && !super::sources::is_computed(&c.field)).then(|| {
-                WholeTerms {
-                    name: name.clone(),
-                    column: c.field.clone(),
-                    what: What::Distinct,
-                }
-            });
-        }
-        if let AggregationVariants::Percentiles(p) = &agg.agg {
-            return (p.missing.is_none() && !super::sources::is_computed(&p.field)).then(|| {
-                WholeTerms {
-                    name: name.clone(),
-                    column: p.field.clone(),
-                    what: What::Percentiles,
-                }
-            });
+        // A sketch of a stored column's values, unless a `missing` value stands in for some.
+        let sketch = |field: &String, missing: bool, what: What| {
+            (!missing && !super::sources::is_computed(field)).then(|| WholeTerms {
+                name: name.clone(),
+                column: field.clone(),
+                what,
+            })
+        };
+        match &agg.agg {
+            AggregationVariants::Cardinality(c) => {
+                return sketch(&c.field, c.missing.is_some(), What::Distinct);
+            }
+            AggregationVariants::Percentiles(p) => {
+                return sketch(&p.field, p.missing.is_some(), What::Percentiles);
+            }
+            _ => {}
         }
         let AggregationVariants::Terms(t) = &agg.agg else {
             return None;
