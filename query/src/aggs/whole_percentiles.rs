@@ -44,7 +44,9 @@ pub(crate) fn segment(
         DynamicColumn::F64(c) => floats(&*c.values, &config, &mut sketch),
         _ => false,
     };
-    if !taken {
+    // A sum past the largest float (values near it) has no serde form: left to tantivy, whose
+    // collector keeps its results in memory.
+    if !taken || !sketch.sum().is_some_and(f64::is_finite) {
         return Ok(None);
     }
     results(name, &sketch).map(Some)
@@ -78,7 +80,8 @@ fn integers<T: Copy + PartialOrd + Default + Send + Sync + std::fmt::Debug + 'st
     }
     let as_f64 = |v: i128| v as f64;
     let range = (max - min) as u64;
-    if range < COUNTED_RANGE {
+    // Counting walks the whole range once: worth it when the values are more than the slots.
+    if range < COUNTED_RANGE.min(u64::from(total)) {
         let mut counts = vec![0u32; range as usize + 1];
         each_block(values, total, |block| {
             for v in block {
@@ -105,6 +108,9 @@ fn floats(values: &dyn ColumnValues<f64>, config: &Config, sketch: &mut DDSketch
         return false;
     }
     let (min, max) = (values.min_value(), values.max_value());
+    if !(min.is_finite() && max.is_finite()) {
+        return false;
+    }
     let highest = min.abs().max(max.abs());
     // The smallest magnitude a value of the sketch's stores can have: the column's, when every
     // value has one sign; else the least the sketch tells from zero.
@@ -137,13 +143,20 @@ fn floats(values: &dyn ColumnValues<f64>, config: &Config, sketch: &mut DDSketch
 }
 
 /// Floats with few decimals (a latency of `33.6` ms), counted per value: each is `n / 10^d`
-/// for an integer `n` of a narrow range, and counted at `n`; a value that is not (or `-0.0`)
-/// is added to the sketch as it is. Counted values are added back as `n / 10^d`, the same
-/// float bit for bit (checked for each value), so the sketch sees exactly the column's values.
+/// for an integer `n` of a narrow range, and counted at `n`; a value that is not is added to
+/// the sketch as it is. Counted values are added back as `n / 10^d`, the same float bit for
+/// bit (checked for each value), so the sketch sees exactly the column's values.
+///
+/// Order matters in one place: the sketch keeps the first of equal minima (or maxima), and
+/// `0.0` and `-0.0` are equal. The zeros are counted apart and the one the column holds first
+/// is added first, as the collector would meet it.
 struct Decimals {
     scale: f64,
     lo: i64,
     counts: Vec<u32>,
+    negative_zeros: u32,
+    /// Whether the first zero met was `-0.0`.
+    negative_zero_first: Option<bool>,
 }
 
 impl Decimals {
@@ -153,15 +166,18 @@ impl Decimals {
         let mut first = [0f64; 256];
         let n = (values.num_vals() as usize).min(first.len());
         values.get_range(0, &mut first[..n]);
+        let slots = COUNTED_RANGE.min(u64::from(values.num_vals())) as f64;
         (0..=3).find_map(|d| {
             let scale = 10f64.powi(d);
             let (lo, hi) = ((min * scale).round(), (max * scale).round());
-            let narrow = hi - lo < COUNTED_RANGE as f64;
+            let narrow = hi - lo < slots;
             let exact = |v: f64| ((v * scale).round() / scale).to_bits() == v.to_bits();
             (narrow && first[..n].iter().all(|v| exact(*v))).then(|| Decimals {
                 scale,
                 lo: lo as i64,
                 counts: vec![0; (hi - lo) as usize + 1],
+                negative_zeros: 0,
+                negative_zero_first: None,
             })
         })
     }
@@ -169,6 +185,14 @@ impl Decimals {
     /// Counts `v`; `false` if it is not one of the counted values.
     #[inline]
     fn count(&mut self, v: f64) -> bool {
+        if v == 0.0 {
+            let negative = v.is_sign_negative();
+            self.negative_zero_first.get_or_insert(negative);
+            if negative {
+                self.negative_zeros += 1;
+                return true;
+            }
+        }
         // Rounded half away from zero by a conversion (`f64::round` is a call into libm on
         // x86-64's baseline); a wrong `n` only fails the check below.
         let x = v * self.scale;
@@ -186,11 +210,18 @@ impl Decimals {
     }
 
     fn add_to(self, sketch: &mut DDSketch) {
+        let negative_zeros = u64::from(self.negative_zeros);
+        if self.negative_zero_first == Some(true) {
+            sketch.add_with_count(-0.0, negative_zeros);
+        }
         for (i, c) in self.counts.into_iter().enumerate() {
             if c > 0 {
                 let n = self.lo + i as i64;
                 sketch.add_with_count(n as f64 / self.scale, u64::from(c));
             }
+        }
+        if self.negative_zero_first == Some(false) {
+            sketch.add_with_count(-0.0, negative_zeros);
         }
     }
 }
